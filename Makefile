@@ -1,0 +1,46 @@
+# atalla-gen top-level entry points. `make demo` and `make test` are the two
+# commands the README opens with; both set up the machine first.
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+FIXTURES ?= $(abspath ../shared/fixtures)
+
+.PHONY: all setup configure build test demo example clean help
+
+all: build
+
+help:
+	@echo "make demo   - set up, build, and run the main job on the bundled example model"
+	@echo "make test   - set up, build, and run every test (ctest)"
+	@echo "make build  - Release build; tools in $(BUILD)/bin/"
+	@echo "make setup  - install the Debian packages the project needs"
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DATALLA_FIXTURES_DIR=$(FIXTURES) $(CMAKE_FLAGS)
+
+configure: $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: setup
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j1
+
+# The main job on the bundled example: until the compiler exists, the
+# frontend's views and an eager run of examples/seed_accel_demo.pt2.
+demo: setup
+	$(MAKE) build
+	$(BUILD)/bin/atalla-inspect examples/seed_accel_demo.pt2 --summary --table --code --ops --signature
+	$(BUILD)/bin/atalla-inspect examples/seed_accel_demo.pt2 --run-eager
+
+# Re-writes the bundled example with the project's writer (a test checks it
+# is unchanged).
+example: build
+	$(BUILD)/bin/atalla-make-example examples/seed_accel_demo.pt2
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,1728 @@
+//===- frontend/Pickle.cpp - a restricted unpickler and pickler -----------===//
+//
+// The unpickler is a flat loop over opcodes with an explicit value stack and
+// mark stack, so no input can make it recurse. Objects are shared_ptrs, which
+// lets APPEND/SETITEM on a memoised list act on every alias as in Python, but
+// also lets hostile input build reference cycles and arbitrarily deep
+// nesting; both are rejected by an iterative walk at STOP, and on any error
+// every container created is emptied so nothing leaks and nothing is freed
+// recursively.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Pickle.h"
+
+#include "frontend/Error.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cassert>
+#include <cstdio>
+#include <cstring>
+#include <unordered_map>
+
+using namespace atalla::frontend;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+using llvm::Twine;
+
+//===----------------------------------------------------------------------===//
+// PyValue
+//===----------------------------------------------------------------------===//
+
+static PyRef makeValue(PyValue::Kind K) {
+  auto V = std::make_shared<PyValue>();
+  V->K = K;
+  return V;
+}
+
+PyRef PyValue::none() { return makeValue(Kind::None); }
+
+PyRef PyValue::makeBool(bool B) {
+  PyRef V = makeValue(Kind::Bool);
+  V->B = B;
+  return V;
+}
+
+PyRef PyValue::makeInt(int64_t I) {
+  PyRef V = makeValue(Kind::Int);
+  V->I = I;
+  return V;
+}
+
+PyRef PyValue::makeFloat(double F) {
+  PyRef V = makeValue(Kind::Float);
+  V->F = F;
+  return V;
+}
+
+PyRef PyValue::makeString(std::string S) {
+  PyRef V = makeValue(Kind::String);
+  V->S = std::move(S);
+  return V;
+}
+
+PyRef PyValue::makeBytes(std::string S) {
+  PyRef V = makeValue(Kind::Bytes);
+  V->S = std::move(S);
+  return V;
+}
+
+PyRef PyValue::makeTuple(std::vector<PyRef> Items) {
+  PyRef V = makeValue(Kind::Tuple);
+  V->Items = std::move(Items);
+  return V;
+}
+
+PyRef PyValue::makeList(std::vector<PyRef> Items) {
+  PyRef V = makeValue(Kind::List);
+  V->Items = std::move(Items);
+  return V;
+}
+
+PyRef PyValue::makeDict(bool IsOrdered) {
+  PyRef V = makeValue(Kind::Dict);
+  V->IsOrderedDict = IsOrdered;
+  return V;
+}
+
+PyRef PyValue::makeTensor(TensorData T, bool IsParameter) {
+  PyRef V = makeValue(Kind::Tensor);
+  V->Tensor = std::move(T);
+  V->IsParameter = IsParameter;
+  return V;
+}
+
+PyRef PyValue::makeStorage(std::shared_ptr<const Storage> Data, ScalarType Dtype, int64_t Numel,
+                           std::string Key) {
+  PyRef V = makeValue(Kind::Storage);
+  V->Tensor.Dtype = Dtype;
+  V->Tensor.Sizes = {Numel};
+  V->Tensor.Strides = {1};
+  V->Tensor.Data = std::move(Data);
+  V->I = Numel;
+  V->S = std::move(Key);
+  return V;
+}
+
+PyRef PyValue::makeGlobal(StringRef Module, StringRef Name) {
+  PyRef V = makeValue(Kind::Global);
+  V->S = (Module + " " + Name).str();
+  return V;
+}
+
+PyRef PyValue::lookup(StringRef Key) const {
+  if (K != Kind::Dict)
+    return nullptr;
+  // Last match wins, as for a Python dict assigned twice.
+  for (size_t I = DictItems.size(); I-- > 0;) {
+    const PyRef &KeyV = DictItems[I].first;
+    if (KeyV && KeyV->K == Kind::String && KeyV->S == Key)
+      return DictItems[I].second;
+  }
+  return nullptr;
+}
+
+void PyValue::insert(std::string Key, PyRef Value) {
+  assert(K == Kind::Dict && "insert on a non-dict");
+  DictItems.emplace_back(makeString(std::move(Key)), std::move(Value));
+}
+
+StringRef PyValue::kindName() const {
+  switch (K) {
+  case Kind::None:
+    return "None";
+  case Kind::Bool:
+    return "bool";
+  case Kind::Int:
+    return "int";
+  case Kind::Float:
+    return "float";
+  case Kind::String:
+    return "str";
+  case Kind::Bytes:
+    return "bytes";
+  case Kind::Tuple:
+    return "tuple";
+  case Kind::List:
+    return "list";
+  case Kind::Dict:
+    return IsOrderedDict ? "OrderedDict" : "dict";
+  case Kind::Tensor:
+    return IsParameter ? "Parameter" : "Tensor";
+  case Kind::Storage:
+    return "storage";
+  case Kind::Global:
+    return "global";
+  case Kind::PersistentId:
+    return "persistent id";
+  case Kind::Reduce:
+    return "call";
+  }
+  return "?";
+}
+
+namespace {
+/// Renders with a nesting cut-off so that messages stay short and the
+/// recursion stays shallow whatever the value.
+void reprInto(const PyValue &V, std::string &Out, size_t MaxLen, unsigned Depth) {
+  if (Out.size() > MaxLen)
+    return;
+  auto Quoted = [&](StringRef S, StringRef Prefix) {
+    Out += Prefix;
+    Out += '\'';
+    for (char C : S.take_front(MaxLen)) {
+      unsigned char U = static_cast<unsigned char>(C);
+      if (C == '\'' || C == '\\') {
+        Out += '\\';
+        Out += C;
+      } else if (U < 0x20 || U == 0x7f || (Prefix == "b" && U >= 0x80)) {
+        Out += llvm::formatv("\\x{0:x-2}", U).str();
+      } else {
+        Out += C;
+      }
+    }
+    Out += '\'';
+  };
+  auto Children = [&](const std::vector<PyRef> &Items, char Open, char Close) {
+    Out += Open;
+    if (Depth >= 4 && !Items.empty()) {
+      Out += "...";
+    } else {
+      for (size_t I = 0; I < Items.size() && Out.size() <= MaxLen; ++I) {
+        if (I)
+          Out += ", ";
+        if (Items[I])
+          reprInto(*Items[I], Out, MaxLen, Depth + 1);
+      }
+    }
+    if (V.K == PyValue::Kind::Tuple && Items.size() == 1)
+      Out += ',';
+    Out += Close;
+  };
+  switch (V.K) {
+  case PyValue::Kind::None:
+    Out += "None";
+    return;
+  case PyValue::Kind::Bool:
+    Out += V.B ? "True" : "False";
+    return;
+  case PyValue::Kind::Int:
+    Out += std::to_string(V.I);
+    return;
+  case PyValue::Kind::Float: {
+    char Buf[32];
+    std::snprintf(Buf, sizeof(Buf), "%.17g", V.F);
+    Out += Buf;
+    return;
+  }
+  case PyValue::Kind::String:
+    Quoted(V.S, "");
+    return;
+  case PyValue::Kind::Bytes:
+    Quoted(V.S, "b");
+    return;
+  case PyValue::Kind::Tuple:
+    Children(V.Items, '(', ')');
+    return;
+  case PyValue::Kind::List:
+    Children(V.Items, '[', ']');
+    return;
+  case PyValue::Kind::Dict:
+    if (V.IsOrderedDict)
+      Out += "OrderedDict(";
+    Out += '{';
+    if (Depth >= 4 && !V.DictItems.empty()) {
+      Out += "...";
+    } else {
+      for (size_t I = 0; I < V.DictItems.size() && Out.size() <= MaxLen; ++I) {
+        if (I)
+          Out += ", ";
+        if (V.DictItems[I].first)
+          reprInto(*V.DictItems[I].first, Out, MaxLen, Depth + 1);
+        Out += ": ";
+        if (V.DictItems[I].second)
+          reprInto(*V.DictItems[I].second, Out, MaxLen, Depth + 1);
+      }
+    }
+    Out += '}';
+    if (V.IsOrderedDict)
+      Out += ')';
+    return;
+  case PyValue::Kind::Tensor: {
+    Out += V.IsParameter ? "Parameter(" : "tensor(";
+    Out += scalarTypeName(V.Tensor.Dtype);
+    Out += '[';
+    for (size_t I = 0; I < V.Tensor.Sizes.size(); ++I)
+      Out += (I ? "," : "") + std::to_string(V.Tensor.Sizes[I]);
+    Out += "])";
+    return;
+  }
+  case PyValue::Kind::Storage:
+    Out += "<";
+    Out += storageClassName(V.Tensor.Dtype);
+    Out += " '" + V.S + "' of " + std::to_string(V.I) + ">";
+    return;
+  case PyValue::Kind::Global:
+    Out += "global '" + V.S + "'";
+    return;
+  case PyValue::Kind::PersistentId:
+    Out += "persid(";
+    if (!V.Items.empty() && V.Items[0])
+      reprInto(*V.Items[0], Out, MaxLen, Depth + 1);
+    Out += ')';
+    return;
+  case PyValue::Kind::Reduce:
+    if (V.Items.size() == 2 && V.Items[0] && V.Items[1]) {
+      Out += V.Items[0]->S;
+      reprInto(*V.Items[1], Out, MaxLen, Depth + 1);
+    } else {
+      Out += "<call>";
+    }
+    return;
+  }
+}
+} // namespace
+
+std::string PyValue::repr(size_t MaxLen) const {
+  std::string Out;
+  reprInto(*this, Out, MaxLen, 0);
+  if (Out.size() > MaxLen) {
+    Out.resize(MaxLen);
+    Out += "...";
+  }
+  return Out;
+}
+
+std::optional<std::string> atalla::frontend::utf8ToLatin1(StringRef Utf8) {
+  std::string Out;
+  Out.reserve(Utf8.size());
+  for (size_t I = 0; I < Utf8.size(); ++I) {
+    unsigned char C = Utf8[I];
+    if (C < 0x80) {
+      Out += static_cast<char>(C);
+      continue;
+    }
+    // Only U+0080..U+00FF are latin1: two-byte sequences led by C2 or C3.
+    if ((C != 0xC2 && C != 0xC3) || I + 1 >= Utf8.size())
+      return std::nullopt;
+    unsigned char D = Utf8[I + 1];
+    if ((D & 0xC0) != 0x80)
+      return std::nullopt;
+    Out += static_cast<char>(((C & 0x03) << 6) | (D & 0x3F));
+    ++I;
+  }
+  return Out;
+}
+
+std::string atalla::frontend::latin1ToUtf8(StringRef Bytes) {
+  std::string Out;
+  Out.reserve(Bytes.size());
+  for (char Ch : Bytes) {
+    unsigned char C = Ch;
+    if (C < 0x80) {
+      Out += Ch;
+    } else {
+      Out += static_cast<char>(0xC0 | (C >> 6));
+      Out += static_cast<char>(0x80 | (C & 0x3F));
+    }
+  }
+  return Out;
+}
+
+//===----------------------------------------------------------------------===//
+// Opcodes and globals
+//===----------------------------------------------------------------------===//
+
+namespace {
+// Every opcode of pickle protocols 0-5 (Lib/pickletools.py), so refusals can
+// name the opcode.
+struct OpcodeInfo {
+  uint8_t Code;
+  const char *Name;
+};
+// clang-format off
+constexpr OpcodeInfo Opcodes[] = {
+    {'(', "MARK"},           {'.', "STOP"},          {'0', "POP"},
+    {'1', "POP_MARK"},       {'2', "DUP"},           {'F', "FLOAT"},
+    {'I', "INT"},            {'J', "BININT"},        {'K', "BININT1"},
+    {'L', "LONG"},           {'M', "BININT2"},       {'N', "NONE"},
+    {'P', "PERSID"},         {'Q', "BINPERSID"},     {'R', "REDUCE"},
+    {'S', "STRING"},         {'T', "BINSTRING"},     {'U', "SHORT_BINSTRING"},
+    {'V', "UNICODE"},        {'X', "BINUNICODE"},    {'a', "APPEND"},
+    {'b', "BUILD"},          {'c', "GLOBAL"},        {'d', "DICT"},
+    {'}', "EMPTY_DICT"},     {'e', "APPENDS"},       {'g', "GET"},
+    {'h', "BINGET"},         {'i', "INST"},          {'j', "LONG_BINGET"},
+    {'l', "LIST"},           {']', "EMPTY_LIST"},    {'o', "OBJ"},
+    {'p', "PUT"},            {'q', "BINPUT"},        {'r', "LONG_BINPUT"},
+    {'s', "SETITEM"},        {'t', "TUPLE"},         {')', "EMPTY_TUPLE"},
+    {'u', "SETITEMS"},       {'G', "BINFLOAT"},      {0x80, "PROTO"},
+    {0x81, "NEWOBJ"},        {0x82, "EXT1"},         {0x83, "EXT2"},
+    {0x84, "EXT4"},          {0x85, "TUPLE1"},       {0x86, "TUPLE2"},
+    {0x87, "TUPLE3"},        {0x88, "NEWTRUE"},      {0x89, "NEWFALSE"},
+    {0x8a, "LONG1"},         {0x8b, "LONG4"},        {'B', "BINBYTES"},
+    {'C', "SHORT_BINBYTES"}, {0x8c, "SHORT_BINUNICODE"}, {0x8d, "BINUNICODE8"},
+    {0x8e, "BINBYTES8"},     {0x8f, "EMPTY_SET"},    {0x90, "ADDITEMS"},
+    {0x91, "FROZENSET"},     {0x92, "NEWOBJ_EX"},    {0x93, "STACK_GLOBAL"},
+    {0x94, "MEMOIZE"},       {0x95, "FRAME"},        {0x96, "BYTEARRAY8"},
+    {0x97, "NEXT_BUFFER"},   {0x98, "READONLY_BUFFER"},
+};
+// clang-format on
+
+/// What an allowed global does when called (REDUCE) or what it stands for.
+enum class GlobalRole {
+  OrderedDict,
+  RebuildTensorV2,
+  RebuildTensorV3,
+  RebuildParameter,
+  RebuildParameterWithState,
+  StorageClass,
+  Dtype,
+  Size,
+  Device,
+  CodecsEncode,
+  BytesType,
+};
+
+std::optional<GlobalRole> classifyGlobal(StringRef Module, StringRef Name) {
+  if (Module == "collections" && Name == "OrderedDict")
+    return GlobalRole::OrderedDict;
+  if (Module == "torch._utils") {
+    if (Name == "_rebuild_tensor_v2")
+      return GlobalRole::RebuildTensorV2;
+    if (Name == "_rebuild_tensor_v3")
+      return GlobalRole::RebuildTensorV3;
+    if (Name == "_rebuild_parameter")
+      return GlobalRole::RebuildParameter;
+    if (Name == "_rebuild_parameter_with_state")
+      return GlobalRole::RebuildParameterWithState;
+    return std::nullopt;
+  }
+  if ((Module == "torch" || Module == "torch.storage") && Name == "UntypedStorage")
+    return GlobalRole::StorageClass;
+  if (Module == "torch") {
+    if (Name == "Size")
+      return GlobalRole::Size;
+    if (Name == "device")
+      return GlobalRole::Device;
+    if (scalarTypeFromStorageClass(Name))
+      return GlobalRole::StorageClass;
+    if (scalarTypeFromName(Name))
+      return GlobalRole::Dtype;
+    return std::nullopt;
+  }
+  if (Module == "_codecs" && Name == "encode")
+    return GlobalRole::CodecsEncode;
+  // Protocol < 3 writes b'' as bytes() under its Python 2 name.
+  if ((Module == "__builtin__" || Module == "builtins") && Name == "bytes")
+    return GlobalRole::BytesType;
+  return std::nullopt;
+}
+
+std::optional<GlobalRole> classifyGlobal(const PyValue &V) {
+  if (V.K != PyValue::Kind::Global)
+    return std::nullopt;
+  auto [Module, Name] = StringRef(V.S).split(' ');
+  return classifyGlobal(Module, Name);
+}
+
+bool isContainer(const PyValue &V) {
+  switch (V.K) {
+  case PyValue::Kind::Tuple:
+  case PyValue::Kind::List:
+  case PyValue::Kind::Dict:
+  case PyValue::Kind::PersistentId:
+  case PyValue::Kind::Reduce:
+    return true;
+  default:
+    return false;
+  }
+}
+} // namespace
+
+StringRef atalla::frontend::pickleOpcodeName(uint8_t Op) {
+  for (const OpcodeInfo &O : Opcodes)
+    if (O.Code == Op)
+      return O.Name;
+  return "";
+}
+
+std::optional<ScalarType> atalla::frontend::storageGlobalDtype(const PyValue &V) {
+  if (V.K != PyValue::Kind::Global)
+    return std::nullopt;
+  auto [Module, Name] = StringRef(V.S).split(' ');
+  if (Name == "UntypedStorage" && (Module == "torch" || Module == "torch.storage"))
+    return ScalarType::UInt8;
+  if (Module != "torch")
+    return std::nullopt;
+  return scalarTypeFromStorageClass(Name);
+}
+
+//===----------------------------------------------------------------------===//
+// Unpickler
+//===----------------------------------------------------------------------===//
+
+namespace {
+class Unpickler {
+public:
+  Unpickler(llvm::ArrayRef<uint8_t> In, PersistentLoad Load, UnpicklerLimits Limits)
+      : In(In), Load(std::move(Load)), Limits(Limits) {}
+  ~Unpickler();
+
+  Expected<PyRef> run();
+
+private:
+  Error step();
+  Error fail(const Twine &Msg) const { return makeError(Msg + " at offset " + Twine(OpPos)); }
+  StringRef opName() const { return pickleOpcodeName(Op); }
+  Error truncated() const { return fail("pickle truncated in '" + opName() + "'"); }
+
+  Error charge(size_t N);
+  PyRef create(PyValue::Kind K);
+  Error push(PyRef V);
+  Error pop(PyRef &V);
+  Error top(PyRef &V);
+  Error popMark(std::vector<PyRef> &Items);
+
+  Error take(size_t N, const uint8_t *&P);
+  Error readUInt(size_t N, uint64_t &V);
+  Error readLine(StringRef &Line);
+
+  Error pushInt(int64_t V);
+  Error pushString(PyValue::Kind K, std::string S);
+  Error pushLong(size_t N);
+  Error memoGet(uint64_t Index);
+  Error memoPut(uint64_t Index);
+  Error pushGlobal(StringRef Module, StringRef Name);
+  Error persistentLoad(PyRef Pid);
+  Error appendItems(const PyRef &List, std::vector<PyRef> Items);
+  Error setItems(const PyRef &Dict, std::vector<PyRef> &Flat);
+  Expected<PyRef> callGlobal(const PyRef &Callable, const PyRef &Args, bool IsNewObj);
+  Expected<PyRef> rebuildTensor(const std::vector<PyRef> &Args, bool V3);
+  Error checkResult() const;
+
+  llvm::ArrayRef<uint8_t> In;
+  PersistentLoad Load;
+  UnpicklerLimits Limits;
+  size_t Pos = 0;
+  size_t OpPos = 0;
+  uint8_t Op = 0;
+  size_t Budget = 0;
+  std::vector<PyRef> Stack;
+  /// Stack sizes at each open MARK.
+  std::vector<size_t> Marks;
+  std::unordered_map<uint64_t, PyRef> Memo;
+  /// Every container created, so cycles and nesting can be checked without
+  /// recursion and broken on failure.
+  std::vector<PyRef> Containers;
+  bool Succeeded = false;
+};
+} // namespace
+
+Unpickler::~Unpickler() {
+  if (Succeeded)
+    return;
+  // A failed unpickle may have left cycles or deep chains behind; emptying
+  // each container first makes the releases below non-recursive.
+  for (const PyRef &C : Containers) {
+    C->Items.clear();
+    C->DictItems.clear();
+  }
+}
+
+Error Unpickler::charge(size_t N) {
+  if (N > Limits.MaxItems || Budget > Limits.MaxItems - N)
+    return fail(llvm::formatv("pickle exceeds the limit of {0} items", Limits.MaxItems).str());
+  Budget += N;
+  return Error::success();
+}
+
+PyRef Unpickler::create(PyValue::Kind K) {
+  PyRef V = makeValue(K);
+  if (isContainer(*V))
+    Containers.push_back(V);
+  return V;
+}
+
+Error Unpickler::push(PyRef V) {
+  if (Error E = charge(1))
+    return E;
+  Stack.push_back(std::move(V));
+  return Error::success();
+}
+
+Error Unpickler::pop(PyRef &V) {
+  size_t Floor = Marks.empty() ? 0 : Marks.back();
+  if (Stack.size() <= Floor)
+    return fail("stack underflow in '" + opName() + "'");
+  V = std::move(Stack.back());
+  Stack.pop_back();
+  return Error::success();
+}
+
+Error Unpickler::top(PyRef &V) {
+  size_t Floor = Marks.empty() ? 0 : Marks.back();
+  if (Stack.size() <= Floor)
+    return fail("stack underflow in '" + opName() + "'");
+  V = Stack.back();
+  return Error::success();
+}
+
+Error Unpickler::popMark(std::vector<PyRef> &Items) {
+  if (Marks.empty())
+    return fail("'" + opName() + "' without a MARK");
+  size_t From = Marks.back();
+  Marks.pop_back();
+  Items.assign(std::make_move_iterator(Stack.begin() + From), std::make_move_iterator(Stack.end()));
+  Stack.resize(From);
+  return Error::success();
+}
+
+Error Unpickler::take(size_t N, const uint8_t *&P) {
+  if (In.size() - Pos < N)
+    return truncated();
+  P = In.data() + Pos;
+  Pos += N;
+  return Error::success();
+}
+
+Error Unpickler::readUInt(size_t N, uint64_t &V) {
+  const uint8_t *P;
+  if (Error E = take(N, P))
+    return E;
+  V = 0;
+  for (size_t I = 0; I < N; ++I)
+    V |= static_cast<uint64_t>(P[I]) << (8 * I);
+  return Error::success();
+}
+
+Error Unpickler::readLine(StringRef &Line) {
+  const uint8_t *Begin = In.data() + Pos;
+  const void *NL = std::memchr(Begin, '\n', In.size() - Pos);
+  if (!NL)
+    return truncated();
+  size_t Len = static_cast<const uint8_t *>(NL) - Begin;
+  Line = StringRef(reinterpret_cast<const char *>(Begin), Len);
+  Pos += Len + 1;
+  return Error::success();
+}
+
+Error Unpickler::pushInt(int64_t V) {
+  PyRef R = create(PyValue::Kind::Int);
+  R->I = V;
+  return push(std::move(R));
+}
+
+Error Unpickler::pushString(PyValue::Kind K, std::string S) {
+  PyRef R = create(K);
+  R->S = std::move(S);
+  return push(std::move(R));
+}
+
+Error Unpickler::pushLong(size_t N) {
+  const uint8_t *P;
+  if (Error E = take(N, P))
+    return E;
+  if (N == 0)
+    return pushInt(0);
+  // Two's complement, little-endian; bytes past the eighth must only
+  // repeat the sign.
+  size_t Low = N < 8 ? N : 8;
+  uint64_t U = 0;
+  for (size_t I = 0; I < Low; ++I)
+    U |= static_cast<uint64_t>(P[I]) << (8 * I);
+  bool Negative = P[N - 1] & 0x80;
+  if (Low < 8 && Negative)
+    U |= ~uint64_t(0) << (8 * Low);
+  for (size_t I = 8; I < N; ++I)
+    if (P[I] != (Negative ? 0xFF : 0x00))
+      return fail("integer in '" + opName() + "' does not fit in int64");
+  if (N > 8 && (static_cast<int64_t>(U) < 0) != Negative)
+    return fail("integer in '" + opName() + "' does not fit in int64");
+  return pushInt(static_cast<int64_t>(U));
+}
+
+Error Unpickler::memoGet(uint64_t Index) {
+  auto It = Memo.find(Index);
+  if (It == Memo.end())
+    return fail("memo index " + Twine(Index) + " is missing in '" + opName() + "'");
+  return push(It->second);
+}
+
+Error Unpickler::memoPut(uint64_t Index) {
+  PyRef V;
+  if (Error E = top(V))
+    return E;
+  auto It = Memo.find(Index);
+  if (It != Memo.end()) {
+    It->second = std::move(V);
+    return Error::success();
+  }
+  if (Memo.size() >= Limits.MaxMemo)
+    return fail(
+        llvm::formatv("pickle exceeds the limit of {0} memo entries", Limits.MaxMemo).str());
+  Memo.emplace(Index, std::move(V));
+  return Error::success();
+}
+
+Error Unpickler::pushGlobal(StringRef Module, StringRef Name) {
+  if (!classifyGlobal(Module, Name))
+    return fail("pickle global '" + Module.take_front(200) + " " + Name.take_front(200) +
+                "' is not allowed");
+  PyRef G = create(PyValue::Kind::Global);
+  G->S = (Module + " " + Name).str();
+  return push(std::move(G));
+}
+
+Error Unpickler::persistentLoad(PyRef Pid) {
+  if (!Load) {
+    PyRef P = create(PyValue::Kind::PersistentId);
+    P->Items.push_back(std::move(Pid));
+    return push(std::move(P));
+  }
+  Expected<PyRef> Obj = Load(Pid);
+  if (!Obj)
+    return fail(llvm::toString(Obj.takeError()));
+  if (!*Obj)
+    return fail("persistent id " + Pid->repr() + " loaded as nothing");
+  // The loader's object joins the tree; track it like our own containers.
+  if (isContainer(**Obj))
+    Containers.push_back(*Obj);
+  return push(std::move(*Obj));
+}
+
+Error Unpickler::appendItems(const PyRef &List, std::vector<PyRef> Items) {
+  if (List->K != PyValue::Kind::List)
+    return fail("'" + opName() + "' needs a list, got " + List->kindName());
+  if (Error E = charge(Items.size()))
+    return E;
+  for (PyRef &I : Items)
+    List->Items.push_back(std::move(I));
+  return Error::success();
+}
+
+Error Unpickler::setItems(const PyRef &Dict, std::vector<PyRef> &Flat) {
+  if (Dict->K != PyValue::Kind::Dict)
+    return fail("'" + opName() + "' needs a dict, got " + Dict->kindName());
+  if (Flat.size() % 2)
+    return fail("'" + opName() + "' with an odd number of items");
+  if (Error E = charge(Flat.size()))
+    return E;
+  // Repeated keys are kept as repeated entries: torch never writes one,
+  // lookup() gives the last as Python would, and indexing keys here would
+  // let a hostile pickle hash one huge key again and again.
+  for (size_t I = 0; I < Flat.size(); I += 2)
+    Dict->DictItems.emplace_back(std::move(Flat[I]), std::move(Flat[I + 1]));
+  return Error::success();
+}
+
+namespace {
+bool getIntList(const PyValue &V, std::vector<int64_t> &Out) {
+  if (!V.isSequence())
+    return false;
+  Out.clear();
+  for (const PyRef &I : V.Items) {
+    if (!I || I->K != PyValue::Kind::Int)
+      return false;
+    Out.push_back(I->I);
+  }
+  return true;
+}
+
+std::optional<ScalarType> dtypeGlobal(const PyValue &V) {
+  if (V.K != PyValue::Kind::Global)
+    return std::nullopt;
+  auto [Module, Name] = StringRef(V.S).split(' ');
+  if (Module != "torch" || scalarTypeFromStorageClass(Name))
+    return std::nullopt;
+  return scalarTypeFromName(Name);
+}
+} // namespace
+
+Expected<PyRef> Unpickler::rebuildTensor(const std::vector<PyRef> &Args, bool V3) {
+  StringRef Fn = V3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2";
+  size_t MinArgs = V3 ? 7 : 6;
+  if (Args.size() != MinArgs && Args.size() != MinArgs + 1)
+    return fail(llvm::formatv("{0} takes {1} or {2} arguments, got {3}", Fn, MinArgs, MinArgs + 1,
+                              Args.size())
+                    .str());
+  auto BadArg = [&](unsigned Index, StringRef What, StringRef Want) {
+    return fail(llvm::formatv("{0}: argument {1} ({2}) must be {3}, got {4}", Fn, Index, What, Want,
+                              Args[Index]->repr())
+                    .str());
+  };
+  const PyValue &StorageV = *Args[0];
+  if (StorageV.K != PyValue::Kind::Storage)
+    return BadArg(0, "storage", "a storage");
+  TensorData T;
+  T.Dtype = StorageV.Tensor.Dtype;
+  T.Data = StorageV.Tensor.Data;
+  if (Args[1]->K != PyValue::Kind::Int)
+    return BadArg(1, "storage_offset", "an int");
+  T.StorageOffset = Args[1]->I;
+  if (Error E = charge(Args[2]->Items.size() + Args[3]->Items.size()))
+    return E;
+  if (!getIntList(*Args[2], T.Sizes))
+    return BadArg(2, "size", "a tuple of ints");
+  if (!getIntList(*Args[3], T.Strides))
+    return BadArg(3, "stride", "a tuple of ints");
+  if (Args[4]->K != PyValue::Kind::Bool)
+    return BadArg(4, "requires_grad", "a bool");
+  T.RequiresGrad = Args[4]->B;
+  // Args[5] is backward_hooks (an empty OrderedDict when saved) and the
+  // optional last one is tensor metadata: neither affects the values.
+  if (V3) {
+    std::optional<ScalarType> D = dtypeGlobal(*Args[6]);
+    if (!D)
+      return BadArg(6, "dtype", "a torch dtype");
+    T.Dtype = *D;
+  }
+  if (Error E = T.validate())
+    return fail(Fn + ": " + llvm::toString(std::move(E)));
+  PyRef R = create(PyValue::Kind::Tensor);
+  R->Tensor = std::move(T);
+  return R;
+}
+
+Expected<PyRef> Unpickler::callGlobal(const PyRef &Callable, const PyRef &Args, bool IsNewObj) {
+  std::optional<GlobalRole> Role = classifyGlobal(*Callable);
+  if (!Role)
+    return fail("'" + opName() + "' calls " + Callable->repr() +
+                ", which is not an allowed global");
+  if (Args->K != PyValue::Kind::Tuple)
+    return fail("'" + opName() + "' arguments must be a tuple, got " + Args->kindName());
+  const std::vector<PyRef> &A = Args->Items;
+  bool IsClass = *Role == GlobalRole::OrderedDict || *Role == GlobalRole::Size ||
+                 *Role == GlobalRole::Device || *Role == GlobalRole::BytesType;
+  if (IsNewObj && !IsClass)
+    return fail("'" + opName() + "' of '" + Callable->S + "' is not allowed");
+  auto Wrong = [&](StringRef Expect) {
+    return fail("'" + Callable->S + "' called with " + Args->repr() + "; expected " + Expect);
+  };
+  switch (*Role) {
+  case GlobalRole::OrderedDict: {
+    PyRef D = create(PyValue::Kind::Dict);
+    D->IsOrderedDict = true;
+    if (A.empty())
+      return D;
+    // OrderedDict([(k, v), ...]) as Python 2 era pickles wrote it.
+    if (A.size() != 1 || A[0]->K != PyValue::Kind::List)
+      return Wrong("() or a list of pairs");
+    std::vector<PyRef> Flat;
+    for (const PyRef &P : A[0]->Items) {
+      if (!P->isSequence() || P->Items.size() != 2)
+        return Wrong("() or a list of pairs");
+      Flat.push_back(P->Items[0]);
+      Flat.push_back(P->Items[1]);
+    }
+    if (Error E = setItems(D, Flat))
+      return E;
+    return D;
+  }
+  case GlobalRole::RebuildTensorV2:
+  case GlobalRole::RebuildTensorV3:
+    return rebuildTensor(A, *Role == GlobalRole::RebuildTensorV3);
+  case GlobalRole::RebuildParameter:
+  case GlobalRole::RebuildParameterWithState: {
+    // (data, requires_grad, backward_hooks[, state]): the state holds Python
+    // attributes set on the parameter, which carry no tensor data.
+    size_t Want = *Role == GlobalRole::RebuildParameter ? 3 : 4;
+    if (A.size() != Want || A[0]->K != PyValue::Kind::Tensor || A[1]->K != PyValue::Kind::Bool)
+      return Wrong(Want == 3 ? "(tensor, bool, hooks)" : "(tensor, bool, hooks, state)");
+    PyRef P = create(PyValue::Kind::Tensor);
+    P->Tensor = A[0]->Tensor;
+    P->Tensor.RequiresGrad = A[1]->B;
+    P->IsParameter = true;
+    if (Error E = charge(P->Tensor.Sizes.size() * 2))
+      return E;
+    return P;
+  }
+  case GlobalRole::Size: {
+    PyRef T = create(PyValue::Kind::Tuple);
+    if (A.empty())
+      return T;
+    std::vector<int64_t> Dims;
+    if (A.size() != 1 || !getIntList(*A[0], Dims))
+      return Wrong("a tuple of ints");
+    if (Error E = charge(A[0]->Items.size()))
+      return E;
+    T->Items = A[0]->Items;
+    return T;
+  }
+  case GlobalRole::Device: {
+    for (const PyRef &X : A)
+      if (X->K != PyValue::Kind::String && X->K != PyValue::Kind::Int)
+        return Wrong("strings and ints");
+    PyRef R = create(PyValue::Kind::Reduce);
+    R->Items = {Callable, Args};
+    return R;
+  }
+  case GlobalRole::CodecsEncode: {
+    if (A.size() != 2 || A[0]->K != PyValue::Kind::String || A[1]->K != PyValue::Kind::String ||
+        (A[1]->S != "latin1" && A[1]->S != "latin-1"))
+      return Wrong("(str, 'latin1')");
+    std::optional<std::string> Bytes = utf8ToLatin1(A[0]->S);
+    if (!Bytes)
+      return fail("_codecs.encode: text is not latin1");
+    // A copy, unlike most values: charge it so that one memoised text
+    // encoded many times cannot grow memory without bound.
+    if (Error E = charge(1 + Bytes->size() / 8))
+      return E;
+    PyRef B = create(PyValue::Kind::Bytes);
+    B->S = std::move(*Bytes);
+    return B;
+  }
+  case GlobalRole::BytesType:
+    if (!A.empty())
+      return Wrong("()");
+    return create(PyValue::Kind::Bytes);
+  case GlobalRole::StorageClass:
+  case GlobalRole::Dtype:
+    break;
+  }
+  return fail("pickle global '" + Callable->S + "' cannot be called");
+}
+
+namespace {
+/// Unescapes a protocol 0 STRING body (Python's escape_decode).
+std::optional<std::string> unescapeString(StringRef S) {
+  std::string Out;
+  for (size_t I = 0; I < S.size(); ++I) {
+    char C = S[I];
+    if (C != '\\') {
+      Out += C;
+      continue;
+    }
+    if (++I >= S.size())
+      return std::nullopt;
+    char E = S[I];
+    // Single-character escapes as (letter, value) pairs.
+    static constexpr char Simple[] = "\\\\''\"\"n\nt\tr\ra\ab\bf\fv\v";
+    const char *Hit = nullptr;
+    for (size_t J = 0; J + 1 < sizeof(Simple); J += 2)
+      if (Simple[J] == E)
+        Hit = &Simple[J + 1];
+    if (Hit) {
+      Out += *Hit;
+      continue;
+    }
+    switch (E) {
+    case '\n': // a line continuation
+      break;
+    case 'x': {
+      unsigned V;
+      if (I + 2 >= S.size() || S.substr(I + 1, 2).getAsInteger(16, V))
+        return std::nullopt;
+      Out += static_cast<char>(V);
+      I += 2;
+      break;
+    }
+    default:
+      if (E >= '0' && E <= '7') {
+        unsigned V = 0;
+        size_t N = 0;
+        while (N < 3 && I < S.size() && S[I] >= '0' && S[I] <= '7') {
+          V = V * 8 + (S[I] - '0');
+          ++I;
+          ++N;
+        }
+        --I;
+        Out += static_cast<char>(V & 0xFF);
+      } else {
+        Out += '\\';
+        Out += E;
+      }
+    }
+  }
+  return Out;
+}
+
+void appendUtf8(std::string &Out, uint32_t CP) {
+  if (CP < 0x80) {
+    Out += static_cast<char>(CP);
+  } else if (CP < 0x800) {
+    Out += static_cast<char>(0xC0 | (CP >> 6));
+    Out += static_cast<char>(0x80 | (CP & 0x3F));
+  } else if (CP < 0x10000) {
+    Out += static_cast<char>(0xE0 | (CP >> 12));
+    Out += static_cast<char>(0x80 | ((CP >> 6) & 0x3F));
+    Out += static_cast<char>(0x80 | (CP & 0x3F));
+  } else {
+    Out += static_cast<char>(0xF0 | (CP >> 18));
+    Out += static_cast<char>(0x80 | ((CP >> 12) & 0x3F));
+    Out += static_cast<char>(0x80 | ((CP >> 6) & 0x3F));
+    Out += static_cast<char>(0x80 | (CP & 0x3F));
+  }
+}
+
+/// Decodes a protocol 0 UNICODE body (Python's raw-unicode-escape) to UTF-8.
+std::optional<std::string> decodeRawUnicodeEscape(StringRef S) {
+  std::string Out;
+  for (size_t I = 0; I < S.size(); ++I) {
+    unsigned char C = S[I];
+    if (C == '\\' && I + 1 < S.size() && (S[I + 1] == 'u' || S[I + 1] == 'U')) {
+      size_t Digits = S[I + 1] == 'u' ? 4 : 8;
+      uint32_t CP;
+      if (I + 2 + Digits > S.size() || S.substr(I + 2, Digits).getAsInteger(16, CP) ||
+          CP > 0x10FFFF)
+        return std::nullopt;
+      appendUtf8(Out, CP);
+      I += 1 + Digits;
+      continue;
+    }
+    appendUtf8(Out, C);
+  }
+  return Out;
+}
+} // namespace
+
+Error Unpickler::step() {
+  switch (Op) {
+  case 0x80: { // PROTO
+    uint64_t V;
+    if (Error E = readUInt(1, V))
+      return E;
+    if (V > 5)
+      return fail("unsupported pickle protocol " + Twine(V));
+    return Error::success();
+  }
+  case 0x95: { // FRAME: framing only groups bytes; the opcodes inside are
+               // read as if unframed.
+    uint64_t Len;
+    if (Error E = readUInt(8, Len))
+      return E;
+    if (Len > In.size() - Pos)
+      return truncated();
+    return Error::success();
+  }
+  case '(':
+    if (Marks.size() >= Limits.MaxDepth)
+      return fail(llvm::formatv("pickle nests MARKs deeper than {0}", Limits.MaxDepth).str());
+    Marks.push_back(Stack.size());
+    return Error::success();
+  case '0': { // POP; like CPython, an empty frame pops its MARK.
+    size_t Floor = Marks.empty() ? 0 : Marks.back();
+    if (Stack.size() > Floor) {
+      Stack.pop_back();
+      return Error::success();
+    }
+    if (Marks.empty())
+      return fail("stack underflow in 'POP'");
+    Marks.pop_back();
+    return Error::success();
+  }
+  case '1': { // POP_MARK
+    std::vector<PyRef> Items;
+    return popMark(Items);
+  }
+  case '2': { // DUP
+    PyRef V;
+    if (Error E = top(V))
+      return E;
+    return push(std::move(V));
+  }
+  case 'N':
+    return push(create(PyValue::Kind::None));
+  case 0x88:
+  case 0x89: {
+    PyRef V = create(PyValue::Kind::Bool);
+    V->B = Op == 0x88;
+    return push(std::move(V));
+  }
+  case 'I': { // INT: decimal text; "00"/"01" are protocol 0's False/True.
+    StringRef Line;
+    if (Error E = readLine(Line))
+      return E;
+    if (Line == "00" || Line == "01") {
+      PyRef V = create(PyValue::Kind::Bool);
+      V->B = Line == "01";
+      return push(std::move(V));
+    }
+    int64_t V;
+    if (Line.trim().getAsInteger(10, V))
+      return fail("bad integer '" + Line.take_front(40) + "' in 'INT'");
+    return pushInt(V);
+  }
+  case 'L': { // LONG: protocol 0's decimal text with a trailing 'L'.
+    StringRef Line;
+    if (Error E = readLine(Line))
+      return E;
+    int64_t V;
+    StringRef Digits = Line.trim();
+    Digits.consume_back("L");
+    if (Digits.getAsInteger(10, V))
+      return fail("integer '" + Line.take_front(40) + "' in 'LONG' does not fit in int64");
+    return pushInt(V);
+  }
+  case 'J': {
+    uint64_t V;
+    if (Error E = readUInt(4, V))
+      return E;
+    return pushInt(static_cast<int32_t>(static_cast<uint32_t>(V)));
+  }
+  case 'K':
+  case 'M': {
+    uint64_t V;
+    if (Error E = readUInt(Op == 'K' ? 1 : 2, V))
+      return E;
+    return pushInt(static_cast<int64_t>(V));
+  }
+  case 0x8a:
+  case 0x8b: { // LONG1, LONG4
+    uint64_t N;
+    if (Error E = readUInt(Op == 0x8a ? 1 : 4, N))
+      return E;
+    if (N > In.size() - Pos)
+      return truncated();
+    return pushLong(static_cast<size_t>(N));
+  }
+  case 'G': {
+    uint64_t Bits = 0;
+    const uint8_t *P;
+    if (Error E = take(8, P))
+      return E;
+    for (int I = 0; I < 8; ++I)
+      Bits = (Bits << 8) | P[I];
+    PyRef V = create(PyValue::Kind::Float);
+    std::memcpy(&V->F, &Bits, 8);
+    return push(std::move(V));
+  }
+  case 'F': {
+    StringRef Line;
+    if (Error E = readLine(Line))
+      return E;
+    PyRef V = create(PyValue::Kind::Float);
+    if (Line.trim().getAsDouble(V->F))
+      return fail("bad float '" + Line.take_front(40) + "' in 'FLOAT'");
+    return push(std::move(V));
+  }
+  case 'X':   // BINUNICODE
+  case 0x8c:  // SHORT_BINUNICODE
+  case 0x8d:  // BINUNICODE8
+  case 'B':   // BINBYTES
+  case 'C':   // SHORT_BINBYTES
+  case 0x8e:  // BINBYTES8
+  case 'U':   // SHORT_BINSTRING
+  case 'T': { // BINSTRING
+    size_t LenBytes = (Op == 0x8c || Op == 'C' || Op == 'U') ? 1
+                      : (Op == 0x8d || Op == 0x8e)           ? 8
+                                                             : 4;
+    uint64_t Len;
+    if (Error E = readUInt(LenBytes, Len))
+      return E;
+    if (Op == 'T' && (Len & 0x80000000u))
+      return fail("negative length in 'BINSTRING'");
+    if (Len > In.size() - Pos)
+      return truncated();
+    const uint8_t *P;
+    if (Error E = take(static_cast<size_t>(Len), P))
+      return E;
+    bool IsBytes = Op == 'B' || Op == 'C' || Op == 0x8e;
+    // Python 2 str (STRING family) loads as str, as torch.load does.
+    return pushString(IsBytes ? PyValue::Kind::Bytes : PyValue::Kind::String,
+                      std::string(reinterpret_cast<const char *>(P), Len));
+  }
+  case 'S': {
+    StringRef Line;
+    if (Error E = readLine(Line))
+      return E;
+    Line = Line.rtrim(" \r");
+    if (Line.size() < 2 || (Line.front() != '\'' && Line.front() != '"') ||
+        Line.back() != Line.front())
+      return fail("'STRING' argument is not a quoted string");
+    std::optional<std::string> S = unescapeString(Line.drop_front().drop_back());
+    if (!S)
+      return fail("bad escape in 'STRING'");
+    return pushString(PyValue::Kind::String, std::move(*S));
+  }
+  case 'V': {
+    StringRef Line;
+    if (Error E = readLine(Line))
+      return E;
+    std::optional<std::string> S = decodeRawUnicodeEscape(Line);
+    if (!S)
+      return fail("bad escape in 'UNICODE'");
+    return pushString(PyValue::Kind::String, std::move(*S));
+  }
+  case ')':
+    return push(create(PyValue::Kind::Tuple));
+  case 't':
+  case 'l': {
+    std::vector<PyRef> Items;
+    if (Error E = popMark(Items))
+      return E;
+    if (Error E = charge(Items.size()))
+      return E;
+    PyRef V = create(Op == 't' ? PyValue::Kind::Tuple : PyValue::Kind::List);
+    V->Items = std::move(Items);
+    return push(std::move(V));
+  }
+  case 0x85:
+  case 0x86:
+  case 0x87: {
+    size_t N = Op - 0x84;
+    size_t Floor = Marks.empty() ? 0 : Marks.back();
+    if (Stack.size() - Floor < N)
+      return fail("stack underflow in '" + opName() + "'");
+    if (Error E = charge(N))
+      return E;
+    PyRef V = create(PyValue::Kind::Tuple);
+    V->Items.assign(std::make_move_iterator(Stack.end() - N), std::make_move_iterator(Stack.end()));
+    Stack.resize(Stack.size() - N);
+    return push(std::move(V));
+  }
+  case ']':
+    return push(create(PyValue::Kind::List));
+  case '}':
+    return push(create(PyValue::Kind::Dict));
+  case 'a': {
+    PyRef V, List;
+    if (Error E = pop(V))
+      return E;
+    if (Error E = top(List))
+      return E;
+    std::vector<PyRef> Items;
+    Items.push_back(std::move(V));
+    return appendItems(List, std::move(Items));
+  }
+  case 'e': {
+    std::vector<PyRef> Items;
+    if (Error E = popMark(Items))
+      return E;
+    PyRef List;
+    if (Error E = top(List))
+      return E;
+    return appendItems(List, std::move(Items));
+  }
+  case 'd': {
+    std::vector<PyRef> Items;
+    if (Error E = popMark(Items))
+      return E;
+    PyRef D = create(PyValue::Kind::Dict);
+    if (Error E = setItems(D, Items))
+      return E;
+    return push(std::move(D));
+  }
+  case 's': {
+    std::vector<PyRef> Items(2);
+    if (Error E = pop(Items[1]))
+      return E;
+    if (Error E = pop(Items[0]))
+      return E;
+    PyRef D;
+    if (Error E = top(D))
+      return E;
+    return setItems(D, Items);
+  }
+  case 'u': {
+    std::vector<PyRef> Items;
+    if (Error E = popMark(Items))
+      return E;
+    PyRef D;
+    if (Error E = top(D))
+      return E;
+    return setItems(D, Items);
+  }
+  case 'c': {
+    StringRef Module, Name;
+    if (Error E = readLine(Module))
+      return E;
+    if (Error E = readLine(Name))
+      return E;
+    return pushGlobal(Module, Name);
+  }
+  case 0x93: { // STACK_GLOBAL
+    PyRef Module, Name;
+    if (Error E = pop(Name))
+      return E;
+    if (Error E = pop(Module))
+      return E;
+    if (Module->K != PyValue::Kind::String || Name->K != PyValue::Kind::String)
+      return fail("'STACK_GLOBAL' needs two strings");
+    return pushGlobal(Module->S, Name->S);
+  }
+  case 'R':
+  case 0x81: { // REDUCE, NEWOBJ
+    PyRef Args, Callable;
+    if (Error E = pop(Args))
+      return E;
+    if (Error E = pop(Callable))
+      return E;
+    Expected<PyRef> R = callGlobal(Callable, Args, Op == 0x81);
+    if (!R)
+      return R.takeError();
+    return push(std::move(*R));
+  }
+  case 'b': { // BUILD
+    PyRef State, Obj;
+    if (Error E = pop(State))
+      return E;
+    if (Error E = top(Obj))
+      return E;
+    // torch attaches Python attributes this way (a state_dict's _metadata,
+    // a tensor's __dict__); they carry no tensor data.
+    if (Obj->K == PyValue::Kind::Tensor || (Obj->K == PyValue::Kind::Dict && Obj->IsOrderedDict))
+      return Error::success();
+    return fail("'BUILD' on " + Obj->kindName() + " is not supported");
+  }
+  case 'q':
+  case 'r': {
+    uint64_t Index;
+    if (Error E = readUInt(Op == 'q' ? 1 : 4, Index))
+      return E;
+    return memoPut(Index);
+  }
+  case 'p': {
+    StringRef Line;
+    uint64_t Index;
+    if (Error E = readLine(Line))
+      return E;
+    if (Line.getAsInteger(10, Index))
+      return fail("bad memo index in 'PUT'");
+    return memoPut(Index);
+  }
+  case 0x94:
+    return memoPut(Memo.size());
+  case 'h':
+  case 'j': {
+    uint64_t Index;
+    if (Error E = readUInt(Op == 'h' ? 1 : 4, Index))
+      return E;
+    return memoGet(Index);
+  }
+  case 'g': {
+    StringRef Line;
+    uint64_t Index;
+    if (Error E = readLine(Line))
+      return E;
+    if (Line.getAsInteger(10, Index))
+      return fail("bad memo index in 'GET'");
+    return memoGet(Index);
+  }
+  case 'Q': {
+    PyRef Pid;
+    if (Error E = pop(Pid))
+      return E;
+    return persistentLoad(std::move(Pid));
+  }
+  case 'P': {
+    StringRef Line;
+    if (Error E = readLine(Line))
+      return E;
+    PyRef Pid = create(PyValue::Kind::String);
+    Pid->S = Line.str();
+    return persistentLoad(std::move(Pid));
+  }
+  default:
+    break;
+  }
+  StringRef Name = opName();
+  if (Name.empty())
+    return fail(llvm::formatv("unknown pickle opcode 0x{0:x-2}", Op).str());
+  return fail(llvm::formatv("unsupported pickle opcode '{0}' (0x{1:x-2})", Name, Op).str());
+}
+
+Error Unpickler::checkResult() const {
+  // Every container ever created is a root here, not just the result:
+  // a discarded cyclic object would otherwise leak.
+  struct Info {
+    bool Done = false;
+    size_t Depth = 1;
+  };
+  std::unordered_map<const PyValue *, Info> Seen;
+  auto ChildCount = [](const PyValue &V) { return V.Items.size() + 2 * V.DictItems.size(); };
+  auto Child = [](const PyValue &V, size_t I) -> const PyValue * {
+    if (I < V.Items.size())
+      return V.Items[I].get();
+    I -= V.Items.size();
+    const auto &P = V.DictItems[I / 2];
+    return (I % 2 ? P.second : P.first).get();
+  };
+  // Reported at the STOP opcode: the walk happens once the pickle is read.
+  auto TooDeep = [&]() {
+    return fail(
+        llvm::formatv("pickle nests containers deeper than {0} levels", Limits.MaxDepth).str());
+  };
+  std::vector<std::pair<const PyValue *, size_t>> Path;
+  for (const PyRef &Root : Containers) {
+    if (Seen.count(Root.get()))
+      continue;
+    Seen[Root.get()];
+    Path.push_back({Root.get(), 0});
+    while (!Path.empty()) {
+      const PyValue *N = Path.back().first;
+      size_t &NextChild = Path.back().second;
+      if (NextChild < ChildCount(*N)) {
+        const PyValue *C = Child(*N, NextChild++);
+        if (!C || !isContainer(*C))
+          continue;
+        auto It = Seen.find(C);
+        if (It == Seen.end()) {
+          if (Path.size() >= Limits.MaxDepth)
+            return TooDeep();
+          Seen[C];
+          Path.push_back({C, 0});
+          continue;
+        }
+        if (!It->second.Done)
+          return fail("pickle contains a reference cycle");
+        Info &NI = Seen[N];
+        NI.Depth = std::max(NI.Depth, It->second.Depth + 1);
+        if (NI.Depth > Limits.MaxDepth)
+          return TooDeep();
+        continue;
+      }
+      Info &NI = Seen[N];
+      NI.Done = true;
+      size_t D = NI.Depth;
+      Path.pop_back();
+      if (!Path.empty()) {
+        Info &PI = Seen[Path.back().first];
+        PI.Depth = std::max(PI.Depth, D + 1);
+        if (PI.Depth > Limits.MaxDepth)
+          return TooDeep();
+      }
+    }
+  }
+  return Error::success();
+}
+
+Expected<PyRef> Unpickler::run() {
+  while (Pos < In.size()) {
+    OpPos = Pos;
+    Op = In[Pos++];
+    if (Op == '.') {
+      PyRef Result;
+      if (Error E = pop(Result))
+        return E;
+      if (Error E = checkResult())
+        return E;
+      Succeeded = true;
+      return Result;
+    }
+    if (Error E = step())
+      return E;
+  }
+  OpPos = In.size();
+  return fail("pickle ends without STOP");
+}
+
+Expected<PyRef> atalla::frontend::unpickle(llvm::ArrayRef<uint8_t> Bytes, PersistentLoad Load,
+                                           UnpicklerLimits L) {
+  Unpickler U(Bytes, std::move(Load), L);
+  return U.run();
+}
+
+//===----------------------------------------------------------------------===//
+// PickleWriter
+//===----------------------------------------------------------------------===//
+
+PickleWriter::PickleWriter(StoragePersistentId StorageId) : StorageId(std::move(StorageId)) {}
+
+std::vector<uint8_t> PickleWriter::write(const PyRef &Value) {
+  Out.clear();
+  Memo.clear();
+  KeepAlive.clear();
+  GlobalMemo.clear();
+  NextSlot = 0;
+  Latin1 = PyValue::makeString("latin1");
+  Out = {0x80, 2};
+  save(Value);
+  Out.push_back('.');
+  Memo.clear();
+  KeepAlive.clear();
+  return std::move(Out);
+}
+
+void PickleWriter::emitU32(uint32_t V) {
+  for (int I = 0; I < 4; ++I)
+    Out.push_back(static_cast<uint8_t>(V >> (8 * I)));
+}
+
+void PickleWriter::emitPut(uint32_t Slot) {
+  if (Slot < 256) {
+    Out.push_back('q');
+    Out.push_back(static_cast<uint8_t>(Slot));
+  } else {
+    Out.push_back('r');
+    emitU32(Slot);
+  }
+}
+
+void PickleWriter::emitGet(uint32_t Slot) {
+  if (Slot < 256) {
+    Out.push_back('h');
+    Out.push_back(static_cast<uint8_t>(Slot));
+  } else {
+    Out.push_back('j');
+    emitU32(Slot);
+  }
+}
+
+bool PickleWriter::saveMemoGet(const PyRef &V) {
+  auto It = Memo.find(V.get());
+  if (It == Memo.end())
+    return false;
+  emitGet(It->second);
+  return true;
+}
+
+void PickleWriter::memoize(const PyRef &V) {
+  uint32_t Slot = NextSlot++;
+  Memo[V.get()] = Slot;
+  KeepAlive.push_back(V);
+  emitPut(Slot);
+}
+
+void PickleWriter::saveGlobal(StringRef Module, StringRef Name) {
+  std::string Key = (Module + "\n" + Name).str();
+  auto It = GlobalMemo.find(Key);
+  if (It != GlobalMemo.end()) {
+    emitGet(It->second);
+    return;
+  }
+  Out.push_back('c');
+  Out.insert(Out.end(), Key.begin(), Key.end());
+  Out.push_back('\n');
+  uint32_t Slot = NextSlot++;
+  GlobalMemo.emplace(std::move(Key), Slot);
+  emitPut(Slot);
+}
+
+void PickleWriter::saveInt(int64_t V) {
+  // CPython's save_long: the smallest fixed-width form, else LONG1.
+  if (V >= 0 && V <= 0xff) {
+    Out.push_back('K');
+    Out.push_back(static_cast<uint8_t>(V));
+  } else if (V >= 0 && V <= 0xffff) {
+    Out.push_back('M');
+    Out.push_back(static_cast<uint8_t>(V));
+    Out.push_back(static_cast<uint8_t>(V >> 8));
+  } else if (V >= INT32_MIN && V <= INT32_MAX) {
+    Out.push_back('J');
+    emitU32(static_cast<uint32_t>(static_cast<int32_t>(V)));
+  } else {
+    // encode_long: (bit_length >> 3) + 1 bytes of two's complement (nine
+    // for INT64_MIN), minus one redundant 0xff byte for some negatives.
+    uint64_t Abs = V < 0 ? 0 - static_cast<uint64_t>(V) : static_cast<uint64_t>(V);
+    unsigned BitLength = Abs ? 64 - __builtin_clzll(Abs) : 0;
+    size_t N = (BitLength >> 3) + 1;
+    std::vector<uint8_t> Bytes;
+    for (size_t I = 0; I < N; ++I)
+      Bytes.push_back(I < 8 ? static_cast<uint8_t>(static_cast<uint64_t>(V) >> (8 * I))
+                            : (V < 0 ? 0xff : 0x00));
+    if (V < 0 && N > 1 && Bytes[N - 1] == 0xff && (Bytes[N - 2] & 0x80))
+      Bytes.pop_back();
+    Out.push_back(0x8a);
+    Out.push_back(static_cast<uint8_t>(Bytes.size()));
+    Out.insert(Out.end(), Bytes.begin(), Bytes.end());
+  }
+}
+
+void PickleWriter::saveTuple(const PyRef &V) {
+  const std::vector<PyRef> &Items = V->Items;
+  if (Items.empty()) {
+    Out.push_back(')'); // The empty tuple is a singleton CPython does not memoise.
+    return;
+  }
+  if (Items.size() <= 3) {
+    for (const PyRef &I : Items)
+      save(I);
+    Out.push_back(static_cast<uint8_t>(0x84 + Items.size()));
+  } else {
+    Out.push_back('(');
+    for (const PyRef &I : Items)
+      save(I);
+    Out.push_back('t');
+  }
+  memoize(V);
+}
+
+void PickleWriter::saveListItems(const std::vector<PyRef> &Items) {
+  // CPython's batch_list_exact.
+  constexpr size_t Batch = 1000;
+  if (Items.size() == 1) {
+    save(Items[0]);
+    Out.push_back('a');
+    return;
+  }
+  for (size_t I = 0; I < Items.size();) {
+    Out.push_back('(');
+    for (size_t N = 0; N < Batch && I < Items.size(); ++N, ++I)
+      save(Items[I]);
+    Out.push_back('e');
+  }
+}
+
+void PickleWriter::saveDictItems(const std::vector<std::pair<PyRef, PyRef>> &Items) {
+  // CPython's batch_dict (the iterator path OrderedDict's reduce takes):
+  // batches of 1000 as MARK ... SETITEMS, a lone last item as SETITEM.
+  constexpr size_t Batch = 1000;
+  for (size_t I = 0; I < Items.size();) {
+    size_t N = std::min(Batch, Items.size() - I);
+    if (N == 1) {
+      save(Items[I].first);
+      save(Items[I].second);
+      Out.push_back('s');
+      return;
+    }
+    Out.push_back('(');
+    for (size_t E = I + N; I < E; ++I) {
+      save(Items[I].first);
+      save(Items[I].second);
+    }
+    Out.push_back('u');
+  }
+}
+
+void PickleWriter::saveTensor(const PyRef &V) {
+  const TensorData &T = V->Tensor;
+  // OrderedDict() is a fresh object per tensor, as torch's backward_hooks.
+  auto Hooks = [] { return PyValue::makeDict(/*IsOrdered=*/true); };
+  if (V->IsParameter) {
+    // Parameter.__reduce_ex__: (_rebuild_parameter, (self.data,
+    // self.requires_grad, OrderedDict())); self.data never requires grad.
+    saveGlobal("torch._utils", "_rebuild_parameter");
+    TensorData Data = T;
+    Data.RequiresGrad = false;
+    PyRef Args = PyValue::makeTuple(
+        {PyValue::makeTensor(std::move(Data)), PyValue::makeBool(T.RequiresGrad), Hooks()});
+    save(Args);
+  } else {
+    saveGlobal("torch._utils", "_rebuild_tensor_v2");
+    assert(StorageId && "PickleWriter needs a storage id function to write tensors");
+    PyRef StorageArg = std::make_shared<PyValue>();
+    StorageArg->K = PyValue::Kind::PersistentId;
+    StorageArg->Items.push_back(StorageId(T));
+    std::vector<PyRef> Sizes, Strides;
+    for (int64_t S : T.Sizes)
+      Sizes.push_back(PyValue::makeInt(S));
+    for (int64_t S : T.Strides)
+      Strides.push_back(PyValue::makeInt(S));
+    PyRef Args = PyValue::makeTuple({std::move(StorageArg), PyValue::makeInt(T.StorageOffset),
+                                     PyValue::makeTuple(std::move(Sizes)),
+                                     PyValue::makeTuple(std::move(Strides)),
+                                     PyValue::makeBool(T.RequiresGrad), Hooks()});
+    save(Args);
+  }
+  Out.push_back('R');
+  memoize(V);
+}
+
+void PickleWriter::save(const PyRef &V) {
+  assert(V && "null PyRef in a pickled value");
+  switch (V->K) {
+  case PyValue::Kind::None:
+    Out.push_back('N');
+    return;
+  case PyValue::Kind::Bool:
+    Out.push_back(V->B ? 0x88 : 0x89);
+    return;
+  case PyValue::Kind::Int:
+    saveInt(V->I);
+    return;
+  case PyValue::Kind::Float: {
+    uint64_t Bits;
+    std::memcpy(&Bits, &V->F, 8);
+    Out.push_back('G');
+    for (int I = 7; I >= 0; --I)
+      Out.push_back(static_cast<uint8_t>(Bits >> (8 * I)));
+    return;
+  }
+  case PyValue::Kind::String:
+    if (saveMemoGet(V))
+      return;
+    Out.push_back('X');
+    emitU32(static_cast<uint32_t>(V->S.size()));
+    Out.insert(Out.end(), V->S.begin(), V->S.end());
+    memoize(V);
+    return;
+  case PyValue::Kind::Bytes:
+    // Protocol 2 has no bytes opcode: CPython writes b'' as bytes() and
+    // anything else as _codecs.encode(bytes.decode('latin1'), 'latin1').
+    if (saveMemoGet(V))
+      return;
+    if (V->S.empty()) {
+      saveGlobal("__builtin__", "bytes");
+      Out.push_back(')');
+    } else {
+      saveGlobal("_codecs", "encode");
+      save(PyValue::makeTuple({PyValue::makeString(latin1ToUtf8(V->S)), Latin1}));
+    }
+    Out.push_back('R');
+    memoize(V);
+    return;
+  case PyValue::Kind::Tuple:
+    if (saveMemoGet(V))
+      return;
+    saveTuple(V);
+    return;
+  case PyValue::Kind::List:
+    if (saveMemoGet(V))
+      return;
+    Out.push_back(']');
+    memoize(V);
+    saveListItems(V->Items);
+    return;
+  case PyValue::Kind::Dict:
+    if (saveMemoGet(V))
+      return;
+    if (V->IsOrderedDict) {
+      saveGlobal("collections", "OrderedDict");
+      Out.push_back(')');
+      Out.push_back('R');
+      memoize(V);
+      saveDictItems(V->DictItems);
+      return;
+    }
+    Out.push_back('}');
+    memoize(V);
+    // CPython's batch_dict_exact: one item as SETITEM, otherwise batches of
+    // MARK ... SETITEMS (with an empty trailing batch after a full one).
+    if (V->DictItems.size() == 1) {
+      saveDictItems(V->DictItems);
+    } else if (!V->DictItems.empty()) {
+      size_t I = 0, N;
+      do {
+        Out.push_back('(');
+        for (N = 0; N < 1000 && I < V->DictItems.size(); ++N, ++I) {
+          save(V->DictItems[I].first);
+          save(V->DictItems[I].second);
+        }
+        Out.push_back('u');
+      } while (N == 1000);
+    }
+    return;
+  case PyValue::Kind::Tensor:
+    if (saveMemoGet(V))
+      return;
+    saveTensor(V);
+    return;
+  case PyValue::Kind::Storage: {
+    // Storages are never memoised: torch's persistent_id runs each time.
+    assert(StorageId && "PickleWriter needs a storage id function to write storages");
+    save(StorageId(V->Tensor));
+    Out.push_back('Q');
+    return;
+  }
+  case PyValue::Kind::Global: {
+    auto [Module, Name] = StringRef(V->S).split(' ');
+    saveGlobal(Module, Name);
+    return;
+  }
+  case PyValue::Kind::PersistentId:
+    assert(!V->Items.empty() && "persistent id without a pid");
+    save(V->Items[0]);
+    Out.push_back('Q');
+    return;
+  case PyValue::Kind::Reduce:
+    if (saveMemoGet(V))
+      return;
+    assert(V->Items.size() == 2 && "call without callable and arguments");
+    save(V->Items[0]);
+    save(V->Items[1]);
+    Out.push_back('R');
+    memoize(V);
+    return;
+  }
+}

@@ -1,0 +1,79 @@
+//===- frontend/ScalarType.h - torch.export's dtype numbering ---*- C++ -*-===//
+//
+// The export schema numbers dtypes its own way (torch/_export/serde/schema.py:
+// 7 float32, 13 bfloat16, 12 bool, 5 int64...), which is not c10's numbering.
+// This is the one place that knows both that numbering and the storage class
+// names torch.save pickles use ("FloatStorage").
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_FRONTEND_SCALARTYPE_H
+#define ATALLA_FRONTEND_SCALARTYPE_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace atalla::frontend {
+
+/// Values are the export schema's ScalarType numbers; they appear in
+/// model.json and in the weights configs, so they must never change.
+enum class ScalarType : int32_t {
+  Unknown = 0,
+  UInt8 = 1,
+  Int8 = 2,
+  Int16 = 3,
+  Int32 = 4,
+  Int64 = 5,
+  Float16 = 6,
+  Float32 = 7,
+  Float64 = 8,
+  ComplexHalf = 9,
+  Complex64 = 10,
+  Complex128 = 11,
+  Bool = 12,
+  BFloat16 = 13,
+  UInt16 = 28,
+  Float8E4M3FN = 29,
+  Float8E5M2 = 30,
+  Float8E4M3FNUZ = 31,
+  Float8E5M2FNUZ = 32,
+};
+
+/// The ScalarType for a schema number, or nullopt for an unknown number.
+std::optional<ScalarType> scalarTypeFromSchema(int64_t Number);
+
+/// Bytes per element (complex types count both halves).
+int64_t elementSize(ScalarType T);
+
+/// Short name as torch prints it without the "torch." prefix: "float32".
+llvm::StringRef scalarTypeName(ScalarType T);
+
+/// The ScalarType for a short name ("float32", "float", "int64", ...).
+std::optional<ScalarType> scalarTypeFromName(llvm::StringRef Name);
+
+/// The ScalarType for a torch.save storage class ("FloatStorage").
+std::optional<ScalarType> scalarTypeFromStorageClass(llvm::StringRef Name);
+
+/// The storage class torch.save writes for \p T ("FloatStorage").
+llvm::StringRef storageClassName(ScalarType T);
+
+inline bool isFloatingPoint(ScalarType T) {
+  switch (T) {
+  case ScalarType::Float16:
+  case ScalarType::Float32:
+  case ScalarType::Float64:
+  case ScalarType::BFloat16:
+  case ScalarType::Float8E4M3FN:
+  case ScalarType::Float8E5M2:
+  case ScalarType::Float8E4M3FNUZ:
+  case ScalarType::Float8E5M2FNUZ:
+    return true;
+  default:
+    return false;
+  }
+}
+
+} // namespace atalla::frontend
+
+#endif // ATALLA_FRONTEND_SCALARTYPE_H

@@ -1,0 +1,198 @@
+//===- tests/reference/EagerInterpreterTest.cpp - the oracle vs references -===//
+//
+// The eager oracle runs every archive on the raw inputs stored beside it and
+// is compared with outputs computed elsewhere: EXPECTED.json's (eager
+// PyTorch 1.13 on the model classes, and for the UNet, the graph interpreted
+// in Python, cross-checked with TorchScript) and MANIFEST.json's (real torch
+// 2.11 eager). To add a case, add an archive with .in<i>.bin / .out<i>.bin
+// files to either folder.
+//
+// Tolerances: against torch 1.13 the same ATen kernels run on the same
+// inputs, so results agree to rounding noise of reduction order (threads are
+// pinned to 1): |d| <= 1e-6 + 1e-5 |ref|. Against torch 2.11 the kernels
+// differ by version (oneDNN/MKL GEMM blocking changes the summation order of
+// K <= 256 products), bounded by about K * eps * sum|a||b|; we allow
+// |d| <= 1e-5 + 1e-4 |ref|, which these models' magnitudes (|ref| <= 10)
+// keep far below a real error (a wrong op moves outputs by O(|ref|)).
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Archive.h"
+#include "reference/EagerInterpreter.h"
+#include "TestSupport.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+using namespace atalla;
+using namespace atalla::frontend;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<TensorData> loadInputs(const Model &M, const std::string &Stem) {
+  std::vector<TensorData> Out;
+  std::vector<std::string> Names = M.userInputNames();
+  for (size_t I = 0; I < Names.size(); ++I) {
+    const TensorMeta *Meta = M.G.meta(Names[I]);
+    Out.push_back(TensorData::fromBytes(Meta->Dtype, Meta->hintedSizes(),
+                                        test::readFileBytes(Stem + ".in" + std::to_string(I) + ".bin")));
+  }
+  return Out;
+}
+
+std::vector<double> asDoubles(const TensorData &T) {
+  std::vector<uint8_t> B = T.contiguousBytes();
+  std::vector<double> Out;
+  for (size_t I = 0; I < B.size(); I += elementSize(T.Dtype)) {
+    if (T.Dtype == ScalarType::Float32) {
+      float F;
+      std::memcpy(&F, &B[I], 4);
+      Out.push_back(F);
+    } else {
+      Out.push_back(B[I]); // bool / uint8
+    }
+  }
+  return Out;
+}
+
+std::vector<double> refDoubles(const std::string &File, ScalarType Dtype) {
+  std::vector<uint8_t> B = test::readFileBytes(File);
+  return asDoubles(TensorData::fromBytes(Dtype, {static_cast<int64_t>(B.size() / elementSize(Dtype))}, B));
+}
+
+void expectClose(const TensorData &Got, const std::string &RefFile, double Atol, double Rtol) {
+  std::vector<double> G = asDoubles(Got), R = refDoubles(RefFile, Got.Dtype);
+  ASSERT_EQ(G.size(), R.size()) << RefFile;
+  size_t Bad = 0;
+  double Worst = 0;
+  for (size_t I = 0; I < G.size(); ++I) {
+    double D = std::fabs(G[I] - R[I]);
+    if (!(D <= Atol + Rtol * std::fabs(R[I]))) {
+      ++Bad;
+      Worst = std::max(Worst, D);
+    }
+  }
+  EXPECT_EQ(Bad, 0u) << RefFile << ": " << Bad << " elements out of tolerance, worst |d| = " << Worst;
+}
+
+json loadJson(const std::string &Path) {
+  std::ifstream F(Path);
+  return json::parse(F);
+}
+
+} // namespace
+
+TEST(EagerInterpreterTest, FixturesMatchExpectedOutputs) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  json Expected = loadJson(Dir + "/EXPECTED.json");
+  int Checked = 0;
+  for (auto It = Expected.begin(); It != Expected.end(); ++It) {
+    if (It.key() == "_about" || It.key().rfind("real/", 0) == 0)
+      continue;
+    SCOPED_TRACE(It.key());
+    ASSERT_EXPECTED(M, readModel(Dir + "/" + It.key() + ".pt2"));
+    ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+    ASSERT_EXPECTED(Out, Interp->run(loadInputs(M, Dir + "/" + It.key())));
+    ASSERT_EQ(Out.size(), (*It)["outputs"].size());
+    for (size_t I = 0; I < Out.size(); ++I) {
+      const json &O = (*It)["outputs"][I];
+      EXPECT_EQ(Out[I].Sizes, O["shape"].get<std::vector<int64_t>>());
+      expectClose(Out[I], Dir + "/" + O["file"].get<std::string>(), 1e-6, 1e-5);
+    }
+    ++Checked;
+  }
+  EXPECT_GE(Checked, 15);
+}
+
+TEST(EagerInterpreterTest, SampleInputsGiveTheSameOutputs) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  ASSERT_EXPECTED(M, readModel(Dir + "/seed/seed_attention.pt2"));
+  ASSERT_TRUE(M.HasSampleInputs);
+  ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+  ASSERT_EXPECTED(Out, Interp->run(M.SampleInputs));
+  ASSERT_EQ(Out.size(), 1u);
+  expectClose(Out[0], Dir + "/seed/seed_attention.out0.bin", 1e-6, 1e-5);
+}
+
+TEST(EagerInterpreterTest, RealUNetBoolOutputMatchesExceptAtTheThreshold) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  const std::string Stem = Dir + "/real/unet-dcnum-test_g1";
+  ASSERT_EXPECTED(M, readModel(Stem + ".pt2"));
+  ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+  ASSERT_EXPECTED(Out, Interp->run(M.SampleInputs));
+  ASSERT_EQ(Out.size(), 1u);
+  EXPECT_EQ(Out[0].Dtype, ScalarType::Bool);
+  EXPECT_EQ(Out[0].Sizes, (std::vector<int64_t>{10, 64, 256}));
+  std::vector<double> G = asDoubles(Out[0]), R = refDoubles(Stem + ".out0.bin", ScalarType::UInt8);
+  std::vector<double> Sig = refDoubles(Stem + ".sigmoid.bin", ScalarType::Float32);
+  ASSERT_EQ(G.size(), R.size());
+  ASSERT_EQ(Sig.size(), R.size());
+  size_t Flips = 0, Unexplained = 0, True = 0;
+  for (size_t I = 0; I < G.size(); ++I) {
+    True += G[I] != 0;
+    if (G[I] != R[I]) {
+      ++Flips;
+      Unexplained += std::fabs(Sig[I] - 0.5) >= 1e-5;
+    }
+  }
+  EXPECT_EQ(Unexplained, 0u) << Flips << " output bits differ";
+  EXPECT_EQ(True, 142764u); // EXPECTED.json count_true
+}
+
+TEST(EagerInterpreterTest, RealTorch2OutputsAgree) {
+  std::string Dir = test::torch2Dir();
+  if (Dir.empty() || !test::isDir(Dir))
+    GTEST_SKIP() << "tests/data/torch2 not found";
+  json Manifest = loadJson(Dir + "/MANIFEST.json");
+  int Checked = 0;
+  for (auto It = Manifest["models"].begin(); It != Manifest["models"].end(); ++It) {
+    SCOPED_TRACE(It.key());
+    ASSERT_EXPECTED(M, readModel(Dir + "/" + It.key() + ".pt2"));
+    ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+    ASSERT_EXPECTED(Out, Interp->run(loadInputs(M, Dir + "/" + It.key())));
+    ASSERT_EQ(Out.size(), (*It)["outputs"].size());
+    for (size_t I = 0; I < Out.size(); ++I)
+      expectClose(Out[I], Dir + "/" + It.key() + ".out" + std::to_string(I) + ".bin", 1e-5, 1e-4);
+    ++Checked;
+  }
+  EXPECT_GE(Checked, 9);
+}
+
+TEST(EagerInterpreterTest, SymbolicBatchAcceptsOtherSizesInRange) {
+  std::string Dir = test::torch2Dir();
+  if (Dir.empty() || !test::isDir(Dir))
+    GTEST_SKIP() << "tests/data/torch2 not found";
+  ASSERT_EXPECTED(M, readModel(Dir + "/torch_dynamic_mlp.pt2"));
+  ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+  std::vector<uint8_t> Bytes(3 * 16 * 4, 0);
+  ASSERT_EXPECTED(Out, Interp->run({TensorData::fromBytes(ScalarType::Float32, {3, 16}, Bytes)}));
+  EXPECT_EQ(Out[0].Sizes, (std::vector<int64_t>{3, 8}));
+  std::vector<uint8_t> Big(65 * 16 * 4, 0);
+  EXPECT_ERROR_CONTAINS(Interp->run({TensorData::fromBytes(ScalarType::Float32, {65, 16}, Big)}),
+                        "input 'x' must have shape [s77, 16], got [65, 16]");
+}
+
+TEST(EagerInterpreterTest, WrongInputsAreRefused) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  ASSERT_EXPECTED(M, readModel(Dir + "/seed/seed_accel_demo.pt2"));
+  ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+  EXPECT_ERROR_CONTAINS(Interp->run({}), "the model takes 2 input(s), 0 given");
+  std::vector<TensorData> In = M.SampleInputs;
+  In[1] = TensorData::fromBytes(ScalarType::Float32, {8, 15}, std::vector<uint8_t>(8 * 15 * 4));
+  EXPECT_ERROR_CONTAINS(Interp->run(In), "input 'w' must have shape [8, 16], got [8, 15]");
+  In[1] = TensorData::fromBytes(ScalarType::Int64, {8, 16}, std::vector<uint8_t>(8 * 16 * 8));
+  EXPECT_ERROR_CONTAINS(Interp->run(In), "input 'w' must be float32, got int64");
+}
+
+TEST(EagerInterpreterTest, UnknownOpIsNamed) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  ASSERT_EXPECTED(M, readModel(Dir + "/seed/seed_accel_demo.pt2"));
+  M.G.Nodes[0].Target = "torch.ops.aten.relu_of_the_future.default";
+  M.G.Nodes[0].Op = "relu_of_the_future";
+  ASSERT_EXPECTED(Interp, reference::EagerInterpreter::create(M));
+  EXPECT_ERROR_CONTAINS(Interp->run(M.SampleInputs),
+                        "node 'relu': aten::relu_of_the_future is not available in LibTorch");
+}
