@@ -17,7 +17,9 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 
 using namespace atalla;
@@ -343,6 +345,10 @@ struct EagerInterpreter::Impl {
     if (N.Ns == "aten" && (N.Op == "_assert_scalar" || N.Op == "sym_constrain_range" ||
                            N.Op == "sym_constrain_range_for_size" || N.Op == "_assert_async"))
       return true; // Runtime assertions on symbolic values; shapes are checked at the inputs.
+    if (N.Ns == "aten" && N.Op == "scaled_dot_product_attention")
+      return attention(N);
+    if (N.Target == "torch.ops.higher_order.cond")
+      return cond(N);
     if (N.Target == "_operator.getitem") {
       if (N.Inputs.size() != 2)
         return makeError("node '" + N.Name + "': getitem needs 2 arguments");
@@ -384,6 +390,96 @@ struct EagerInterpreter::Impl {
       return bindOutputs(N, {c10::IValue(R)});
     }
     return false;
+  }
+
+  /// aten::scaled_dot_product_attention (torch >= 2.0; LibTorch 1.13 lacks
+  /// it) as torch's own math reference computes it
+  /// (_scaled_dot_product_attention_math): q and k each scaled by
+  /// sqrt(scale), an additive or boolean mask, an optional causal mask.
+  llvm::Expected<bool> attention(const Node &N) {
+    auto get = [&](const char *Name) -> const Argument * {
+      const frontend::NamedArgument *A = N.input(Name);
+      return A ? &A->Arg : nullptr;
+    };
+    const Argument *Q = get("query"), *K = get("key"), *V = get("value");
+    if (!Q || !K || !V)
+      return makeError("node '" + N.Name + "': scaled_dot_product_attention needs query, key and value");
+    auto Qt = tensor(Q->S, N), Kt = tensor(K->S, N), Vt = tensor(V->S, N);
+    if (!Qt || !Kt || !Vt)
+      return makeError("node '" + N.Name + "': scaled_dot_product_attention operand is not defined");
+    const Argument *Drop = get("dropout_p");
+    if (Drop && ((Drop->Kind == ArgKind::Float && Drop->F != 0.0) || (Drop->Kind == ArgKind::Int && Drop->I != 0)))
+      return makeError("node '" + N.Name + "': scaled_dot_product_attention with dropout is not deterministic; "
+                       "the oracle refuses it");
+    at::Tensor Key = *Kt, Value = *Vt;
+    if (const Argument *G = get("enable_gqa"); G && G->I) {
+      int64_t Rep = Qt->size(-3) / Key.size(-3);
+      Key = Key.repeat_interleave(Rep, -3);
+      Value = Value.repeat_interleave(Rep, -3);
+    }
+    double Scale = 1.0 / std::sqrt(static_cast<double>(Qt->size(-1)));
+    if (const Argument *S = get("scale"); S && S->Kind != ArgKind::None)
+      Scale = S->Kind == ArgKind::Float ? S->F : static_cast<double>(S->I);
+    double Root = std::sqrt(Scale);
+    at::Tensor Attn = at::matmul(*Qt * Root, Key.transpose(-2, -1) * Root);
+    int64_t L = Qt->size(-2), S = Key.size(-2);
+    if (const Argument *C = get("is_causal"); C && C->I) {
+      at::Tensor Keep = at::ones({L, S}, at::TensorOptions().dtype(at::kBool)).tril();
+      Attn.masked_fill_(Keep.logical_not(), -std::numeric_limits<double>::infinity());
+    }
+    if (const Argument *M = get("attn_mask"); M && M->Kind == ArgKind::Tensor) {
+      auto Mask = tensor(M->S, N);
+      if (!Mask)
+        return Mask.takeError();
+      if (Mask->scalar_type() == at::kBool)
+        Attn.masked_fill_(Mask->logical_not(), -std::numeric_limits<double>::infinity());
+      else
+        Attn = Attn + *Mask;
+    }
+    Attn = at::softmax(Attn, -1);
+    return bindOutputs(N, {c10::IValue(at::matmul(Attn, Value))});
+  }
+
+  /// torch.cond: runs the chosen branch's subgraph on the operands.
+  llvm::Expected<bool> cond(const Node &N) {
+    if (N.Inputs.size() != 4 || N.Inputs[1].Arg.Kind != ArgKind::Graph ||
+        N.Inputs[2].Arg.Kind != ArgKind::Graph || !N.Inputs[1].Arg.Sub || !N.Inputs[2].Arg.Sub)
+      return makeError("node '" + N.Name + "': cond needs (pred, true_graph, false_graph, operands)");
+    const Argument &P = N.Inputs[0].Arg;
+    bool Pred;
+    if (P.Kind == ArgKind::Bool) {
+      Pred = P.I != 0;
+    } else {
+      auto It = Env.find(P.S);
+      if (It == Env.end())
+        return makeError("node '" + N.Name + "': predicate '" + P.S + "' is not defined");
+      Pred = It->second.isTensor() ? It->second.toTensor().item<bool>() : It->second.toBool();
+    }
+    const frontend::Graph &G = *N.Inputs[Pred ? 1 : 2].Arg.Sub;
+    const Argument &Ops = N.Inputs[3].Arg;
+    if (G.Inputs.size() != Ops.Elems.size())
+      return makeError("node '" + N.Name + "': branch takes " + std::to_string(G.Inputs.size()) +
+                       " operands, " + std::to_string(Ops.Elems.size()) + " given");
+    std::map<std::string, c10::IValue> Inner;
+    for (size_t I = 0; I < G.Inputs.size(); ++I) {
+      auto It = Env.find(Ops.Elems[I].S);
+      if (It == Env.end())
+        return makeError("node '" + N.Name + "': operand '" + Ops.Elems[I].S + "' is not defined");
+      Inner[G.Inputs[I].S] = It->second;
+    }
+    // The branch runs in its own scope: its value names are local.
+    std::swap(Env, Inner);
+    for (const Node &Sub : G.Nodes)
+      if (llvm::Error E = runNode(Sub)) {
+        std::swap(Env, Inner);
+        return frontend::prefixError(std::move(E), "node '" + N.Name + "' (" + (Pred ? "true" : "false") +
+                                                       " branch): ");
+      }
+    std::vector<c10::IValue> Results;
+    for (const Argument &O : G.Outputs)
+      Results.push_back(Env[O.S]);
+    std::swap(Env, Inner);
+    return bindOutputs(N, std::move(Results));
   }
 
   llvm::Expected<bool> bindOutputs(const Node &N, std::vector<c10::IValue> Results) {

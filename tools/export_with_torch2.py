@@ -144,6 +144,83 @@ class TransformerBlock(nn.Module):
         return x
 
 
+class CondModel(nn.Module):  # control flow: a higher-order op with subgraphs (as_graph)
+    def forward(self, x):
+        def true_fn(x):
+            return torch.relu(x) * 2.0
+
+        def false_fn(x):
+            return torch.tanh(x) - 1.0
+
+        return torch.cond(x.sum() > 0, true_fn, false_fn, (x,))
+
+
+class TrainBN(nn.Module):  # training-mode BatchNorm: buffer mutations in the signature
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(4)
+
+    def forward(self, x):
+        return self.bn(x)
+
+
+class SplitMax(nn.Module):  # multi-output ops (split -> getitem, max.dim), cat, stack
+    def forward(self, x):
+        a, b = torch.split(x, [2, 3], dim=1)
+        values, indices = torch.max(x, dim=1)
+        c = torch.cat([b, a], dim=1)
+        return torch.stack([c.sum(1), values], dim=0), indices
+
+
+class IndexOps(nn.Module):  # embedding, slice, select, expand, masked_fill, where, int64 input
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 6)
+
+    def forward(self, ids, x):
+        e = self.emb(ids)
+        s = e[:, 1:3, :]
+        t = s.select(2, 0).unsqueeze(-1).expand(-1, -1, 4)
+        m = torch.where(x > 0, x, torch.zeros_like(x))
+        return t + m.masked_fill(m > 0.5, 0.5)
+
+
+class Attention(nn.Module):  # scaled_dot_product_attention (not in LibTorch 1.13)
+    def forward(self, q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+
+class ConvUp(nn.Module):  # conv_transpose2d, avg/adaptive pools, upsampling, bf16 cast
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 2, 2, stride=2)
+        self.pool = nn.AvgPool2d(2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        y = self.up(x)
+        z = nn.functional.interpolate(self.pool(y), scale_factor=2.0, mode="nearest")
+        return (z + self.gap(y)).to(torch.bfloat16).float()
+
+
+class Views(nn.Module):  # buffers that are views of one storage: strides and storage offsets
+    def __init__(self):
+        super().__init__()
+        base = torch.arange(24, dtype=torch.float32).reshape(4, 6) / 8.0
+        self.register_buffer("base", base)
+        self.register_buffer("tview", base.t())
+        self.register_buffer("tail", base[1:, 2:])
+
+    def forward(self, x):
+        return x @ self.tview + self.tail.sum() + self.base[0, 0]
+
+
+class KwInputs(nn.Module):  # keyword inputs and nested tuple inputs, dict outputs
+    def forward(self, pair, *, scale):
+        a, b = pair
+        return {"sum": (a + b) * scale, "diff": a - b}
+
+
 def init_params(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -168,12 +245,31 @@ def cases():
     yield "torch_multi_out", MultiOut(), (demo_x([3, 4]), demo_w([3, 4])), None, False
     yield "torch_tied_linear", init_params(TiedLinear(), 4), (demo_x([2, 8]),), None, False
     yield "torch_transformer_block", init_params(TransformerBlock(), 5).eval(), (demo_x([1, 16, 64]),), None, False
+    yield "torch_cond", CondModel(), (demo_x([3, 4]),), None, False
+    yield "torch_train_bn", init_params(TrainBN(), 6).train(), (demo_x([5, 4]),), None, False
+    yield "torch_split_max", SplitMax(), (demo_x([3, 5]),), None, False
+    yield "torch_index_ops", init_params(IndexOps(), 7), (torch.tensor([[1, 3, 5, 7], [2, 4, 6, 8]]), demo_w([2, 2, 4])), None, False
+    yield "torch_attention", Attention(), (demo_x([1, 2, 8, 4]), demo_w([1, 2, 8, 4]), demo_x([1, 2, 8, 4]) * 0.5), None, False
+    yield "torch_conv_up", init_params(ConvUp(), 8), (demo_x([1, 4, 4, 4]),), None, False
+    yield "torch_views", Views(), (demo_x([3, 6]),), None, False
+    yield "torch_kw_inputs", KwInputs(), ((demo_x([2, 3]), demo_w([2, 3])), {"scale": demo_w([2, 3])}), None, False
+
+
+def target_name(t):
+    """The target as torch's serializer names it in model.json."""
+    if isinstance(t, torch._ops.OpOverload):
+        return "torch.ops." + str(t)
+    if isinstance(t, torch._ops.HigherOrderOperator):
+        return "torch.ops.higher_order." + t.__name__
+    return f"{t.__module__}.{t.__name__}"
 
 
 def spec_json(spec):
     arg = spec.arg
     d = {"kind": spec.kind.name, "target": spec.target}
     d["name"] = getattr(arg, "name", None)
+    if spec.kind.name == "USER_INPUT" and d["name"] is None:
+        d["name"] = str(arg)
     if hasattr(spec, "persistent"):
         d["persistent"] = spec.persistent
     return d
@@ -186,31 +282,36 @@ def main():
     manifest = {"torch_version": torch.__version__, "models": {}}
     for name, model, args, dyn, core in cases():
         try:
-            model.eval()
-            ep = torch.export.export(model, args, dynamic_shapes=dyn)
+            kwargs = {}
+            if args and isinstance(args[-1], dict):
+                args, kwargs = args[:-1], args[-1]
+            if name != "torch_train_bn":
+                model.eval()
+            ep = torch.export.export(model, args, kwargs=kwargs, dynamic_shapes=dyn)
             if core:
                 ep = ep.run_decompositions()
             torch.export.save(ep, os.path.join(out, name + ".pt2"))
             with torch.no_grad():
-                res = model(*args)
-            if not isinstance(res, tuple):
-                res = (res,)
-            for i, a in enumerate(args):
-                a.contiguous().numpy().tofile(os.path.join(out, f"{name}.in{i}.bin"))
+                res = model(*args, **kwargs)
+            # Outputs and inputs flattened in pytree order, as the graph has them.
+            res = tuple(torch.utils._pytree.tree_leaves(res))
+            flat_in = torch.utils._pytree.tree_leaves((args, kwargs))
+            for i, a in enumerate(flat_in):
+                (a.float() if a.dtype == torch.bfloat16 else a).contiguous().numpy().tofile(os.path.join(out, f"{name}.in{i}.bin"))
             for i, r in enumerate(res):
-                r.contiguous().numpy().tofile(os.path.join(out, f"{name}.out{i}.bin"))
+                (r.float() if r.dtype == torch.bfloat16 else r).contiguous().numpy().tofile(os.path.join(out, f"{name}.out{i}.bin"))
             sig = ep.graph_signature
             ph = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
-            ops = [str(n.target) for n in ep.graph.nodes if n.op == "call_function"]
+            ops = [target_name(n.target) for n in ep.graph.nodes if n.op == "call_function"]
             entry = {
-                "ops": ["torch.ops." + o if not o.startswith("torch.ops.") else o for o in ops],
+                "ops": ops,
                 "num_call_function": len(ops),
                 "input_specs": [spec_json(s) for s in sig.input_specs],
                 "output_specs": [spec_json(s) for s in sig.output_specs],
                 "placeholders": {
                     k: {"shape": [str(d) for d in v.meta["val"].shape], "dtype": str(v.meta["val"].dtype)}
                     for k, v in ph.items() if "val" in v.meta and hasattr(v.meta["val"], "shape")},
-                "inputs": [{"shape": list(a.shape), "dtype": str(a.dtype)} for a in args],
+                "inputs": [{"shape": list(a.shape), "dtype": str(a.dtype)} for a in flat_in],
                 "outputs": [{"shape": list(r.shape), "dtype": str(r.dtype),
                              "sum": float(r.double().sum())} for r in res],
                 "range_constraints": {str(k): [str(v.lower), str(v.upper)]

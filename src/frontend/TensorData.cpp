@@ -55,6 +55,9 @@ llvm::Error TensorData::validate() const {
     return N.takeError();
   if (StorageOffset < 0)
     return makeError("negative storage offset " + llvm::Twine(StorageOffset));
+  for (size_t I = 0; I < Strides.size(); ++I)
+    if (Strides[I] < 0)
+      return makeError(llvm::formatv("negative stride {0} in dimension {1}", Strides[I], I));
   if (!Data)
     return llvm::Error::success();
   if (*N == 0)

@@ -21,8 +21,9 @@ using namespace atalla;
 using namespace atalla::frontend;
 
 static std::string sourceDir() {
-  const char *S = std::getenv("ATALLA_SOURCE_DIR");
-  return S ? S : ".";
+  if (const char *S = std::getenv("ATALLA_SOURCE_DIR"))
+    return S;
+  return ATALLA_SOURCE_DIR;
 }
 
 TEST(WriterTest, SameModelGivesSameBytes) {
