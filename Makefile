@@ -30,12 +30,14 @@ test: setup
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j1
 
-# The main job on the bundled example: until the compiler exists, the
-# frontend's views and an eager run of examples/seed_accel_demo.pt2.
+# The main job on the bundled example: look at the exported graph, compile it
+# to a blob, run the blob on the simulated device and check it against eager
+# LibTorch.
 demo: setup
 	$(MAKE) build
-	$(BUILD)/bin/atalla-inspect examples/seed_accel_demo.pt2 --summary --table --code --ops --signature
-	$(BUILD)/bin/atalla-inspect examples/seed_accel_demo.pt2 --run-eager
+	$(BUILD)/bin/atalla-inspect examples/seed_accel_demo.pt2 --summary --table --code
+	$(BUILD)/bin/atalla-gen --shapes static examples/seed_accel_demo.pt2 -o $(BUILD)/seed_accel_demo.atb
+	$(BUILD)/bin/atalla-run $(BUILD)/seed_accel_demo.atb --trace --runs 2 --check examples/seed_accel_demo.pt2
 
 # Re-writes the bundled example with the project's writer (a test checks it
 # is unchanged).

@@ -8,6 +8,8 @@
 #include "frontend/Archive.h"
 #include "frontend/Printers.h"
 #include "reference/EagerInterpreter.h"
+#include "runtime/Blob.h"
+#include "tools/BlobDump.h"
 #include "tools/ToolSupport.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -17,7 +19,7 @@ using namespace atalla;
 using namespace llvm;
 
 static cl::OptionCategory Cat("atalla-inspect options");
-static cl::opt<std::string> InputPath(cl::Positional, cl::desc("<model.pt2>"), cl::Required, cl::cat(Cat));
+static cl::opt<std::string> InputPath(cl::Positional, cl::desc("<model.pt2 | model.atb>"), cl::Required, cl::cat(Cat));
 static cl::opt<bool> Summary("summary", cl::desc("Print provenance and counts (default view)"), cl::cat(Cat));
 static cl::opt<bool> Table("table", cl::desc("Print the graph as a table: opcode name target args kwargs"), cl::cat(Cat));
 static cl::opt<bool> Nodes("nodes", cl::desc("Print each node: op, target, args, kwargs"), cl::cat(Cat));
@@ -52,6 +54,16 @@ int main(int argc, char **argv) {
   if (!OutputDir.empty() && !RunEager) {
     errs() << "atalla-inspect: error: --output-dir needs --run-eager\n";
     return 2;
+  }
+  // A blob: its header, sections, kernels, memory map and program.
+  if (llvm::StringRef(InputPath).ends_with(".atb")) {
+    auto B = runtime::Blob::readFile(InputPath);
+    if (!B) {
+      tools::reportError("atalla-inspect", B.takeError());
+      return 1;
+    }
+    tools::dumpBlob(*B, outs());
+    return 0;
   }
   auto M = frontend::readModel(InputPath);
   if (!M) {

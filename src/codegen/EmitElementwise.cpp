@@ -1,0 +1,293 @@
+//===- codegen/EmitElementwise.cpp - the strided elementwise engine -------===//
+//
+// Unary (relu), Binary (add/sub/mul/div, Alpha, scalar) and Copy share one
+// engine: the views are simplified (size-1 dims dropped, mergeable dims
+// coalesced), then the output is walked as [outer..., rows, cols] in blocks
+// of rows x cols. Each input's block is brought in with the cheapest SDMA
+// shape its last two strides allow (dense rows, a broadcast column, a
+// repeated row, a transposed tile, or a per-row gather), combined by a
+// vectorisable loop and stored with one SDMA per block.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/EmitterSupport.h"
+
+using namespace llvm;
+using namespace atalla;
+using namespace atalla::codegen::detail;
+
+namespace {
+
+/// How an input's [rb][len] block reaches the scratchpad; element (r, c) of
+/// the block is Buf[r * RowStep + c * ColStep].
+enum class LoadMode {
+  Dense,      ///< inner stride 1: one SDMA of rb rows (1 row if rows repeat)
+  Broadcast,  ///< inner stride 0: one value per row (one value if rows repeat)
+  Transposed, ///< row stride 1: SDMA of len rows of rb elements, a [len][rb] tile
+  Gather,     ///< anything else: one SDMA of len 4-byte rows per block row
+};
+
+struct InputPlan {
+  unsigned Operand;
+  LoadMode Mode;
+  int64_t ColStride, RowStride; ///< elements, in the simplified view
+  Value *Buf = nullptr;
+  Value *RowStep = nullptr, *ColStep = nullptr;
+};
+
+/// Elements per block and operand: 64 KiB buffers keep three operands far
+/// under the scratchpad budget while each SDMA stays long.
+constexpr int64_t BlockElems = 16384;
+/// Side of a block when an input is transposed: both SDMA shapes stay >= 512 B.
+constexpr int64_t TransposeSide = 128;
+
+/// Simplified iteration space: dims of size 1 dropped, dims merged where
+/// every operand is linear across them; at least two dims (rows, cols).
+struct View {
+  std::vector<int64_t> Sizes;
+  std::vector<std::vector<int64_t>> Strides; ///< per operand
+};
+
+View simplify(const abi::KernelSpec &Spec) {
+  const size_t NumOps = Spec.Operands.size();
+  const std::vector<int64_t> &OutSizes = Spec.output().Sizes;
+  View V;
+  V.Strides.resize(NumOps);
+  for (size_t D = 0; D < OutSizes.size(); ++D) {
+    if (OutSizes[D] == 1)
+      continue;
+    bool Merge = !V.Sizes.empty();
+    for (size_t Op = 0; Op < NumOps && Merge; ++Op)
+      Merge = V.Strides[Op].back() == Spec.Operands[Op].Strides[D] * OutSizes[D];
+    if (Merge) {
+      V.Sizes.back() *= OutSizes[D];
+      for (size_t Op = 0; Op < NumOps; ++Op)
+        V.Strides[Op].back() = Spec.Operands[Op].Strides[D];
+      continue;
+    }
+    V.Sizes.push_back(OutSizes[D]);
+    for (size_t Op = 0; Op < NumOps; ++Op)
+      V.Strides[Op].push_back(Spec.Operands[Op].Strides[D]);
+  }
+  while (V.Sizes.size() < 2) {
+    V.Sizes.insert(V.Sizes.begin(), 1);
+    for (auto &S : V.Strides)
+      S.insert(S.begin(), 0);
+  }
+  return V;
+}
+
+Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
+  IRBuilder<> &B = KB.B;
+  switch (Spec.Kernel) {
+  case abi::KernelId::relu:
+    // x < 0 ? 0 : x keeps NaN (as torch.relu does).
+    return B.CreateSelect(B.CreateFCmpOLT(In[0], KB.f32(0)), KB.f32(0), In[0]);
+  case abi::KernelId::copy:
+    return In[0];
+  case abi::KernelId::add:
+  case abi::KernelId::sub: {
+    Value *Rhs = In[1];
+    if (Spec.Alpha != 1)
+      Rhs = B.CreateFMul(KB.f32(static_cast<float>(Spec.Alpha)), Rhs);
+    return Spec.Kernel == abi::KernelId::add ? B.CreateFAdd(In[0], Rhs) : B.CreateFSub(In[0], Rhs);
+  }
+  case abi::KernelId::mul:
+    return B.CreateFMul(In[0], In[1]);
+  case abi::KernelId::div:
+    return B.CreateFDiv(In[0], In[1]);
+  case abi::KernelId::gemm:
+  case abi::KernelId::softmax:
+    break;
+  }
+  llvm_unreachable("not an elementwise kernel");
+}
+
+} // namespace
+
+Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  const abi::KernelFamily Fam = Spec.family();
+  size_t NumInputs = Fam == abi::KernelFamily::Binary && !Spec.HasScalar ? 2 : 1;
+  if (Spec.Operands.size() != NumInputs + 1)
+    return specError(Spec, "expected " + Twine(NumInputs + 1) + " operands, got " +
+                               Twine(Spec.Operands.size()));
+  const abi::OperandSpec &Out = Spec.output();
+  for (size_t I = 0; I < NumInputs; ++I)
+    if (Spec.Operands[I].Sizes != Out.Sizes)
+      return specError(Spec, "input " + Twine(I) + " does not have the output's shape");
+  if (Out.numel() == 0) {
+    KB.finish();
+    return Error::success();
+  }
+
+  IRBuilder<> &B = KB.B;
+  View V = simplify(Spec);
+  const size_t R = V.Sizes.size();
+  const int64_t Cols = V.Sizes[R - 1], Rows = V.Sizes[R - 2];
+  int64_t Outer = 1;
+  for (size_t D = 0; D + 2 < R; ++D)
+    Outer *= V.Sizes[D];
+
+  std::vector<InputPlan> Plans;
+  bool AnyTransposed = false;
+  for (unsigned I = 0; I < NumInputs; ++I) {
+    InputPlan P;
+    P.Operand = I;
+    P.ColStride = V.Strides[I][R - 1];
+    P.RowStride = V.Strides[I][R - 2];
+    if (P.ColStride == 1 || Cols == 1)
+      P.Mode = LoadMode::Dense;
+    else if (P.ColStride == 0)
+      P.Mode = LoadMode::Broadcast;
+    else if (P.RowStride == 1 && Rows > 1)
+      P.Mode = LoadMode::Transposed;
+    else
+      P.Mode = LoadMode::Gather;
+    AnyTransposed |= P.Mode == LoadMode::Transposed;
+    Plans.push_back(P);
+  }
+
+  int64_t TC, TR;
+  if (AnyTransposed) {
+    TC = std::min(Cols, TransposeSide);
+    TR = std::min(Rows, TransposeSide);
+  } else {
+    TC = std::min(Cols, BlockElems);
+    TR = std::min(Rows, std::max<int64_t>(1, BlockElems / TC));
+  }
+
+  // Grants, all before the loops.
+  for (InputPlan &P : Plans) {
+    int64_t Elems = TR * TC;
+    if (P.Mode == LoadMode::Broadcast)
+      Elems = P.RowStride == 0 ? 1 : TR;
+    else if (P.Mode == LoadMode::Dense && P.RowStride == 0)
+      Elems = TC;
+    P.Buf = KB.alloc(uint64_t(Elems) * 4, "in" + Twine(P.Operand));
+  }
+  // A copy whose input block is already the output block stores it directly.
+  bool StoreInput = Fam == abi::KernelFamily::Copy &&
+                    (Plans[0].Mode == LoadMode::Dense || Plans[0].Mode == LoadMode::Gather) &&
+                    (Plans[0].RowStride != 0 || TR == 1);
+  Value *OutBuf = StoreInput ? Plans[0].Buf : KB.alloc(uint64_t(TR * TC) * 4, "out");
+
+  std::vector<Value *> Addr;
+  for (size_t I = 0; I <= NumInputs; ++I)
+    Addr.push_back(KB.operandAddr(I == NumInputs ? unsigned(Spec.Operands.size() - 1) : I));
+  // Operand order in V.Strides: inputs..., output (the spec's order).
+  const size_t OutOp = Spec.Operands.size() - 1;
+  const std::vector<int64_t> OuterSizes(V.Sizes.begin(), V.Sizes.end() - 2);
+  std::vector<std::vector<int64_t>> OuterStrides;
+  for (auto &S : V.Strides)
+    OuterStrides.emplace_back(S.begin(), S.end() - 2);
+
+  auto tileLen = [&](Value *Start, int64_t Tile, int64_t Dim) -> Value * {
+    if (Dim % Tile == 0)
+      return KB.i64(Tile);
+    return KB.umin(KB.i64(Tile), B.CreateSub(KB.i64(Dim), Start));
+  };
+  auto ceilDiv = [](int64_t A, int64_t Bv) { return (A + Bv - 1) / Bv; };
+
+  KB.forLoop(Outer, "outer", [&](Value *O) {
+    std::vector<Value *> Base = stridedOffsets(B, O, OuterSizes, OuterStrides);
+    KB.forLoop(ceilDiv(Rows, TR), "rowblk", [&](Value *RB) {
+      Value *R0 = B.CreateMul(RB, KB.i64(TR), "r0", true, true);
+      Value *RN = tileLen(R0, TR, Rows);
+      KB.forLoop(ceilDiv(Cols, TC), "colblk", [&](Value *CB) {
+        Value *C0 = B.CreateMul(CB, KB.i64(TC), "c0", true, true);
+        Value *CN = tileLen(C0, TC, Cols);
+        auto dramAddr = [&](size_t Op, Value *ExtraElems) {
+          Value *E = B.CreateAdd(Base[Op], B.CreateMul(R0, KB.i64(V.Strides[Op][R - 2])));
+          E = B.CreateAdd(E, B.CreateMul(C0, KB.i64(V.Strides[Op][R - 1])));
+          if (ExtraElems)
+            E = B.CreateAdd(E, ExtraElems);
+          return B.CreateAdd(Addr[Op == OutOp ? NumInputs : Op], B.CreateShl(E, 2));
+        };
+        Value *CNBytes = B.CreateShl(CN, 2);
+        for (InputPlan &P : Plans) {
+          Value *Src = dramAddr(P.Operand, nullptr);
+          switch (P.Mode) {
+          case LoadMode::Dense:
+            if (P.RowStride == 0) {
+              KB.sdmaLoad(P.Buf, Src, KB.i64(1), CNBytes, KB.i64(0));
+              P.RowStep = KB.i64(0);
+            } else {
+              KB.sdmaLoad(P.Buf, Src, RN, CNBytes, KB.i64(P.RowStride * 4));
+              P.RowStep = CN;
+            }
+            P.ColStep = KB.i64(1);
+            break;
+          case LoadMode::Broadcast:
+            if (P.RowStride == 0) {
+              KB.sdmaLoad(P.Buf, Src, KB.i64(1), KB.i64(4), KB.i64(0));
+              P.RowStep = KB.i64(0);
+            } else {
+              KB.sdmaLoad(P.Buf, Src, RN, KB.i64(4), KB.i64(P.RowStride * 4));
+              P.RowStep = KB.i64(1);
+            }
+            P.ColStep = KB.i64(0);
+            break;
+          case LoadMode::Transposed:
+            KB.sdmaLoad(P.Buf, Src, CN, B.CreateShl(RN, 2), KB.i64(P.ColStride * 4));
+            P.RowStep = KB.i64(1);
+            P.ColStep = RN;
+            break;
+          case LoadMode::Gather: {
+            // Rows that repeat (row stride 0) are gathered once.
+            Value *NRows = P.RowStride == 0 ? KB.i64(1) : RN;
+            KB.forLoop(KB.i64(0), NRows, "gather", [&](Value *Row) {
+              Value *RowSrc = B.CreateAdd(Src, B.CreateMul(Row, KB.i64(P.RowStride * 4)));
+              Value *Dst = KB.elementPtr(P.Buf, B.CreateMul(Row, CN));
+              KB.sdmaLoad(Dst, RowSrc, CN, KB.i64(4), KB.i64(P.ColStride * 4));
+            });
+            P.RowStep = P.RowStride == 0 ? KB.i64(0) : CN;
+            P.ColStep = KB.i64(1);
+            break;
+          }
+          }
+        }
+
+        if (!StoreInput) {
+          auto combine = [&](Value *Row, Value *Col, Value *OutIdx) {
+            std::vector<Value *> In;
+            for (InputPlan &P : Plans) {
+              Value *Idx = B.CreateAdd(B.CreateMul(Row, P.RowStep), B.CreateMul(Col, P.ColStep));
+              In.push_back(KB.loadF32(P.Buf, Idx));
+            }
+            if (Spec.HasScalar)
+              In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
+            KB.storeF32(applyOp(KB, Spec, In), OutBuf, OutIdx);
+          };
+          // Blocks whose inputs are all dense (or one repeated value) run as
+          // one flat loop, which vectorises even when rows are short.
+          bool Flat = true;
+          for (InputPlan &P : Plans) {
+            bool DenseRows = (P.Mode == LoadMode::Dense || P.Mode == LoadMode::Gather) &&
+                             (P.RowStride != 0 || TR == 1);
+            bool Scalar = P.Mode == LoadMode::Broadcast && P.RowStride == 0;
+            Flat &= DenseRows || Scalar;
+          }
+          if (Flat) {
+            KB.forLoop(KB.i64(0), B.CreateMul(RN, CN), "elt", [&](Value *I) {
+              std::vector<Value *> In;
+              for (InputPlan &P : Plans)
+                In.push_back(KB.loadF32(P.Buf, P.Mode == LoadMode::Broadcast ? KB.i64(0) : I));
+              if (Spec.HasScalar)
+                In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
+              KB.storeF32(applyOp(KB, Spec, In), OutBuf, I);
+            });
+          } else {
+            KB.forLoop(KB.i64(0), RN, "row", [&](Value *Row) {
+              KB.forLoop(KB.i64(0), CN, "col", [&](Value *Col) {
+                combine(Row, Col, B.CreateAdd(B.CreateMul(Row, CN), Col));
+              });
+            });
+          }
+        }
+        KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, CNBytes,
+                     KB.i64(V.Strides[OutOp][R - 2] * 4));
+      });
+    });
+  });
+  KB.finish();
+  return Error::success();
+}

@@ -1,0 +1,64 @@
+//===- lower/Passes.h - the lowering passes ---------------------*- C++ -*-===//
+//
+// Each pass is one entry function over the shared LoweringState, called in
+// order by Pipeline.cpp (which can print the state after each):
+//   canonicalize      drop the no-ops real exports contain
+//   specializeShapes  make every dimension concrete (hints, --input-shape)
+//   selectKernels     match nodes to Kernels.def, build views and kernel
+//                     specialisations, or fallback calls; linearise
+//   partition         group instructions into accelerator/fallback segments
+//   planMemory        DRAM addresses: constants region, liveness-based arena
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_LOWER_PASSES_H
+#define ATALLA_LOWER_PASSES_H
+
+#include "lower/Program.h"
+
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace atalla::lower {
+
+struct LoweringState {
+  const frontend::Model *M = nullptr;
+  std::vector<frontend::Node> Nodes;              ///< working copy, canonicalised
+  std::map<std::string, std::string> Renamed;     ///< removed value -> the value it equals
+  std::map<std::string, frontend::TensorMeta> Metas;
+  std::map<std::string, int64_t> SymValues;       ///< symbol / SymInt value -> concrete
+  std::map<std::string, std::vector<int64_t>> Shapes; ///< value -> concrete sizes
+  Program P;
+  std::map<std::string, int> TensorOf;            ///< value name -> tensor index
+
+  std::string resolve(const std::string &Name) const;
+  void print(llvm::raw_ostream &OS) const;
+};
+
+struct CanonicalizeOptions {};
+llvm::Error canonicalize(LoweringState &S, const CanonicalizeOptions &Opts = {});
+
+struct ShapeOptions {
+  /// --input-shape name=AxBxC, by user input name (placeholder or forward name).
+  std::map<std::string, std::vector<int64_t>> InputShapes;
+};
+llvm::Error specializeShapes(LoweringState &S, const ShapeOptions &Opts);
+
+struct SelectOptions {
+  /// Largest softmax row (elements) a kernel keeps in scratchpad.
+  int64_t MaxSoftmaxRow = 64 * 1024;
+};
+llvm::Error selectKernels(LoweringState &S, const SelectOptions &Opts = {});
+
+llvm::Error partition(LoweringState &S);
+
+struct MemoryOptions {
+  uint64_t Alignment = 64;
+};
+llvm::Error planMemory(LoweringState &S, const MemoryOptions &Opts = {});
+
+} // namespace atalla::lower
+
+#endif // ATALLA_LOWER_PASSES_H

@@ -1,0 +1,93 @@
+//===- lower/Program.cpp - printing the program and the lowering state ----===//
+#include "lower/Passes.h"
+
+#include "frontend/Printers.h"
+
+#include "llvm/Support/Format.h"
+
+using namespace atalla;
+using namespace atalla::lower;
+
+int64_t PTensor::numel() const {
+  int64_t N = 1;
+  for (int64_t S : Sizes)
+    N *= S;
+  return N;
+}
+
+static const char *kindName(abi::TensorKind K) {
+  switch (K) {
+  case abi::TensorKind::Input: return "input";
+  case abi::TensorKind::Output: return "output";
+  case abi::TensorKind::Constant: return "constant";
+  case abi::TensorKind::Intermediate: return "temp";
+  }
+  return "?";
+}
+
+void Program::print(llvm::raw_ostream &OS) const {
+  OS << "tensors:\n";
+  for (size_t I = 0; I < Tensors.size(); ++I) {
+    const PTensor &T = Tensors[I];
+    OS << "  %" << I << " " << T.Name << " : " << frontend::scalarTypeName(T.Dtype)
+       << frontend::formatShape(T.Sizes) << " strides " << frontend::formatShape(T.Strides) << " "
+       << kindName(T.Kind);
+    if (T.isView())
+      OS << " view of %" << T.Base << " +" << T.Offset;
+    else if (T.Bytes)
+      OS << llvm::format(" @0x%llx (%llu bytes)", static_cast<unsigned long long>(T.DramAddr),
+                         static_cast<unsigned long long>(T.Bytes));
+    OS << "\n";
+  }
+  OS << "program (" << Instrs.size() << " instructions):\n";
+  for (size_t I = 0; I < Instrs.size(); ++I) {
+    const PInstr &In = Instrs[I];
+    OS << "  " << I << ": ";
+    if (In.Op == abi::Opcode::Kernel)
+      OS << "kernel " << In.Spec.key();
+    else
+      OS << "fallback " << In.AtenOp << (In.Overload.empty() ? "" : "." + In.Overload);
+    OS << " (";
+    for (size_t K = 0; K < In.Operands.size(); ++K)
+      OS << (K ? ", " : "") << (K + In.NumOutputs == In.Operands.size() ? "out %" : "%") << In.Operands[K];
+    OS << ")  ; " << In.Node << "\n";
+  }
+}
+
+std::string LoweringState::resolve(const std::string &Name) const {
+  std::string N = Name;
+  for (int Guard = 0; Guard < 1000; ++Guard) {
+    auto It = Renamed.find(N);
+    if (It == Renamed.end())
+      return N;
+    N = It->second;
+  }
+  return N;
+}
+
+void LoweringState::print(llvm::raw_ostream &OS) const {
+  OS << "graph (" << Nodes.size() << " nodes):\n";
+  for (const frontend::Node &N : Nodes) {
+    OS << "  " << N.Name << " = " << N.opWithOverload() << "(";
+    bool First = true;
+    for (const frontend::NamedArgument &A : N.Inputs) {
+      if (A.Defaulted)
+        continue;
+      OS << (First ? "" : ", ") << frontend::formatArgument(A.Arg);
+      First = false;
+    }
+    OS << ")";
+    auto Sh = Shapes.find(N.Name);
+    if (Sh != Shapes.end())
+      OS << " : " << frontend::formatShape(Sh->second);
+    OS << "\n";
+  }
+  if (!Renamed.empty()) {
+    OS << "removed:";
+    for (const auto &[From, To] : Renamed)
+      OS << " " << From << "->" << To;
+    OS << "\n";
+  }
+  if (!P.Tensors.empty() || !P.Instrs.empty())
+    P.print(OS);
+}

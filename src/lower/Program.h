@@ -1,0 +1,92 @@
+//===- lower/Program.h - the static linear program --------------*- C++ -*-===//
+//
+// What lowering produces and the code generator serialises: every tensor the
+// program touches (with its planned DRAM address, or the tensor it views),
+// and a linear list of instructions, each a device kernel specialisation or
+// an ATen call to run in fallback. Everything here is static: shapes are
+// concrete, addresses are planned.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_LOWER_PROGRAM_H
+#define ATALLA_LOWER_PROGRAM_H
+
+#include "frontend/Graph.h"
+#include "runtime/abi/BlobFormat.h"
+#include "runtime/abi/KernelSpec.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace atalla::lower {
+
+struct PTensor {
+  std::string Name;
+  frontend::ScalarType Dtype = frontend::ScalarType::Float32;
+  std::vector<int64_t> Sizes;
+  std::vector<int64_t> Strides; ///< elements
+  abi::TensorKind Kind = abi::TensorKind::Intermediate;
+  uint32_t UserIndex = 0;
+  /// A view of tensor Base, starting Offset elements into it.
+  int Base = -1;
+  int64_t Offset = 0;
+  /// Constant data (parameters, buffers, lifted constants).
+  const frontend::TensorData *Constant = nullptr;
+  // Planned by the memory planner:
+  uint64_t DramAddr = 0;
+  uint64_t Bytes = 0; ///< owned bytes (0 for a view)
+
+  bool isView() const { return Base >= 0; }
+  int64_t numel() const;
+};
+
+/// One argument of a fallback ATen call, as the blob encodes it.
+struct FallbackArgument {
+  std::string Name;
+  abi::ArgTag Tag = abi::ArgTag::None;
+  std::vector<int64_t> Ints;  ///< ints, bools, enum numbers, operand positions
+  std::vector<double> Floats;
+  std::string Text;           ///< String / Device
+};
+
+struct PInstr {
+  abi::Opcode Op = abi::Opcode::Kernel;
+  abi::KernelSpec Spec;        ///< Kernel
+  std::string AtenOp, Overload; ///< Fallback: "aten::conv2d", ""
+  std::vector<FallbackArgument> Args;
+  std::vector<int> Operands;   ///< tensor indices: inputs, then outputs
+  unsigned NumOutputs = 1;
+  std::string Node;            ///< the graph node it came from
+};
+
+/// Why a node runs where it runs (for the ops report and --accel-only).
+struct NodeDecision {
+  std::string Node, Target;
+  enum Kind { Accelerated, View, Removed, Fallback } K = Accelerated;
+  std::string Kernel; ///< kernel name when accelerated
+  std::string Reason; ///< why not accelerated
+};
+
+struct Segment {
+  bool Accelerator = true;
+  unsigned NumOps = 0;
+};
+
+struct Program {
+  std::vector<PTensor> Tensors;
+  std::vector<PInstr> Instrs;
+  std::vector<NodeDecision> Decisions;
+  std::vector<Segment> Segments;
+  uint64_t DramBytes = 0;      ///< everything: constants + activation arena
+  uint64_t ConstantBytes = 0;
+  uint64_t ArenaBytes = 0;     ///< planned activation bytes
+  uint64_t LowerBoundBytes = 0; ///< peak of simultaneously live activation bytes
+  std::vector<int> Inputs, Outputs; ///< user inputs / outputs in order
+
+  void print(llvm::raw_ostream &OS) const;
+};
+
+} // namespace atalla::lower
+
+#endif // ATALLA_LOWER_PROGRAM_H

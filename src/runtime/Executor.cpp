@@ -1,0 +1,267 @@
+//===- runtime/Executor.cpp - run a validated blob on the device ---------===//
+//
+// The blob was validated by Blob::parse, so indices, ranges and addresses
+// are trusted here; what can still fail is the user's inputs, the kernels'
+// statuses, the fallback handler and its results.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Executor.h"
+
+#include "runtime/abi/Kernels.h"
+#include "sim/CodeLoader.h"
+
+#include "llvm/ADT/Twine.h"
+
+#include <chrono>
+#include <cstring>
+
+using namespace atalla;
+using namespace atalla::runtime;
+
+uint64_t HostTensor::numel() const {
+  uint64_t N = 1;
+  for (int64_t S : Sizes)
+    N *= static_cast<uint64_t>(S);
+  return N;
+}
+
+FallbackHandler::~FallbackHandler() = default;
+
+const char *runtime::kernelStatusText(int32_t Status) {
+  switch (Status) {
+  case abi::ATALLA_OK: return "ok";
+  case abi::ATALLA_KERNEL_ENOMEM: return "scratchpad exhausted";
+  case abi::ATALLA_SDMA_EBOUNDS_DRAM: return "SDMA transfer outside DRAM";
+  case abi::ATALLA_SDMA_EBOUNDS_SCPAD: return "SDMA transfer outside the kernel's scratchpad grants";
+  case abi::ATALLA_SDMA_EINVAL: return "zero-sized or malformed SDMA transfer";
+  default: return "unknown status";
+  }
+}
+
+namespace {
+
+std::string describe(uint32_t DType, llvm::ArrayRef<int64_t> Sizes) {
+  return dtypeName(DType) + " " + formatShape(Sizes);
+}
+
+/// Visits every element of a strided record: F(host element index, DRAM
+/// element offset from DramAddr), row-major.
+template <typename Fn> void forEachElement(const abi::TensorRecord &R, Fn F) {
+  uint64_t N = recordNumel(R);
+  if (N == 0)
+    return;
+  int64_t Idx[abi::MaxTensorRank] = {};
+  uint64_t Off = 0;
+  for (uint64_t E = 0; E < N; ++E) {
+    F(E, Off);
+    for (uint32_t D = R.Rank; D-- > 0;) {
+      if (++Idx[D] < R.Sizes[D]) {
+        Off += R.Strides[D];
+        break;
+      }
+      Off -= static_cast<uint64_t>(R.Sizes[D] - 1) * R.Strides[D];
+      Idx[D] = 0;
+    }
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Setup
+//===----------------------------------------------------------------------===//
+
+Executor::~Executor() = default;
+
+llvm::Error Executor::fail(const llvm::Twine &Msg) const {
+  return llvm::make_error<llvm::StringError>(B.name() + ": " + Msg, llvm::inconvertibleErrorCode());
+}
+
+llvm::Expected<std::unique_ptr<Executor>> Executor::create(const Blob &B, sim::DeviceConfig Config,
+                                                           FallbackHandler *Fallback) {
+  std::unique_ptr<Executor> X(new Executor(B));
+  X->Fallback = Fallback;
+  // A device with no DRAM would refuse every transfer; keep one aligned block.
+  Config.DramBytes = std::max<uint64_t>(B.dramBytes(), abi::BlobAlignment);
+  X->Dev = std::make_unique<sim::Device>(Config);
+  auto L = sim::CodeLoader::create();
+  if (!L)
+    return X->fail("cannot create the code loader: " + llvm::toString(L.takeError()));
+  X->Loader = std::move(*L);
+  auto KernelWhat = [&](uint32_t I) {
+    return "kernel record " + std::to_string(I) + " (" +
+           std::string(abi::kernelName(static_cast<abi::KernelId>(B.kernels()[I].KernelId))) + ", symbol '" +
+           B.kernelSymbol(I).str() + "')";
+  };
+  for (uint32_t I = 0; I < B.kernels().size(); ++I)
+    if (llvm::Error E = X->Loader->addObject(B.kernelObject(I), B.name() + ":kernel" + std::to_string(I)))
+      return X->fail(KernelWhat(I) + ": " + llvm::toString(std::move(E)));
+  for (uint32_t I = 0; I < B.kernels().size(); ++I) {
+    auto Fn = X->Loader->lookup(B.kernelSymbol(I));
+    if (!Fn)
+      return X->fail(KernelWhat(I) + ": " + llvm::toString(Fn.takeError()));
+    X->Fns.push_back(*Fn);
+  }
+  return X;
+}
+
+//===----------------------------------------------------------------------===//
+// DRAM transfers
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<HostTensor> Executor::readTensor(const abi::TensorRecord &R) {
+  HostTensor T;
+  T.DType = R.DType;
+  T.Sizes = recordSizes(R).vec();
+  const uint64_t Elem = dtypeElementSize(R.DType);
+  T.Bytes.resize(recordNumel(R) * Elem);
+  if (T.Bytes.empty())
+    return T;
+  if (recordIsContiguous(R)) {
+    if (llvm::Error E = Dev->readDram(R.DramAddr, T.Bytes))
+      return E;
+    return T;
+  }
+  // A view: read the extent once, gather on the host.
+  std::vector<uint8_t> Extent(recordExtent(R));
+  if (llvm::Error E = Dev->readDram(R.DramAddr, Extent))
+    return E;
+  forEachElement(R, [&](uint64_t Host, uint64_t Dram) {
+    std::memcpy(T.Bytes.data() + Host * Elem, Extent.data() + Dram * Elem, Elem);
+  });
+  return T;
+}
+
+llvm::Error Executor::writeTensor(const abi::TensorRecord &R, const HostTensor &T) {
+  if (T.Bytes.empty())
+    return llvm::Error::success();
+  if (recordIsContiguous(R))
+    return Dev->writeDram(R.DramAddr, T.Bytes);
+  const uint64_t Elem = dtypeElementSize(R.DType);
+  std::vector<uint8_t> Extent(recordExtent(R));
+  if (llvm::Error E = Dev->readDram(R.DramAddr, Extent))
+    return E;
+  forEachElement(R, [&](uint64_t Host, uint64_t Dram) {
+    std::memcpy(Extent.data() + Dram * Elem, T.Bytes.data() + Host * Elem, Elem);
+  });
+  return Dev->writeDram(R.DramAddr, Extent);
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<std::vector<HostTensor>> Executor::run(const std::vector<HostTensor> &Inputs) {
+  llvm::ArrayRef<abi::TensorRecord> Tensors = B.tensors();
+  if (Inputs.size() != B.inputs().size())
+    return fail("expected " + llvm::Twine(B.inputs().size()) + " inputs, got " + llvm::Twine(Inputs.size()));
+  for (uint32_t I = 0; I < Inputs.size(); ++I) {
+    const abi::TensorRecord &R = Tensors[B.inputs()[I]];
+    const HostTensor &T = Inputs[I];
+    std::string What = "input " + std::to_string(I) + " ('" + B.tensorName(B.inputs()[I]).str() + "')";
+    if (T.DType != R.DType || llvm::ArrayRef<int64_t>(T.Sizes) != recordSizes(R))
+      return fail(What + ": expected " + describe(R.DType, recordSizes(R)) + ", got " + describe(T.DType, T.Sizes));
+    if (T.Bytes.size() != R.Bytes)
+      return fail(What + ": " + llvm::Twine(T.Bytes.size()) + " bytes of data, " + describe(R.DType, recordSizes(R)) +
+                  " needs " + llvm::Twine(R.Bytes));
+  }
+
+  Dev->reset();
+  llvm::ArrayRef<uint8_t> Constants = B.constants();
+  for (uint32_t I = 0; I < Tensors.size(); ++I) {
+    const abi::TensorRecord &R = Tensors[I];
+    if (R.Kind != static_cast<uint32_t>(abi::TensorKind::Constant) || R.Bytes == 0)
+      continue;
+    if (llvm::Error E = Dev->writeDram(R.DramAddr, Constants.slice(R.ConstantOffset, R.Bytes)))
+      return fail("constant '" + B.tensorName(I) + "': " + llvm::toString(std::move(E)));
+  }
+  for (uint32_t I = 0; I < Inputs.size(); ++I)
+    if (llvm::Error E = writeTensor(Tensors[B.inputs()[I]], Inputs[I]))
+      return fail("input " + llvm::Twine(I) + ": " + llvm::toString(std::move(E)));
+
+  for (uint32_t I = 0; I < B.instructions().size(); ++I) {
+    const abi::Instruction &In = B.instructions()[I];
+    TraceEvent Ev;
+    Ev.Index = I;
+    Ev.Node = B.nodeName(I).str();
+    llvm::ArrayRef<uint32_t> Ops = B.operands(I);
+    for (uint32_t J = 0; J < In.NumOperands - In.NumOutputs; ++J)
+      Ev.InputShapes.push_back(recordSizes(Tensors[Ops[J]]).vec());
+    auto Start = std::chrono::steady_clock::now();
+    llvm::Error E = In.Op == static_cast<uint32_t>(abi::Opcode::Kernel) ? runKernel(I, Ev) : runFallback(I, Ev);
+    if (E)
+      return E;
+    Ev.Ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - Start).count();
+    if (Trace)
+      Trace(Ev);
+  }
+
+  std::vector<HostTensor> Outputs;
+  for (uint32_t I = 0; I < B.outputs().size(); ++I) {
+    auto T = readTensor(Tensors[B.outputs()[I]]);
+    if (!T)
+      return fail("output " + llvm::Twine(I) + " ('" + B.tensorName(B.outputs()[I]) +
+                  "'): " + llvm::toString(T.takeError()));
+    Outputs.push_back(std::move(*T));
+  }
+  return Outputs;
+}
+
+llvm::Error Executor::runKernel(uint32_t I, TraceEvent &Ev) {
+  const abi::Instruction &In = B.instructions()[I];
+  const abi::KernelRecord &K = B.kernels()[In.Index];
+  std::string Name(abi::kernelName(static_cast<abi::KernelId>(K.KernelId)));
+  Ev.IsFallback = false;
+  Ev.Op = Name;
+  std::vector<uint64_t> Args;
+  for (uint32_t T : B.operands(I))
+    Args.push_back(B.tensors()[T].DramAddr);
+  int32_t Status = Dev->invoke(Fns[In.Index], Args.data());
+  if (Status == abi::ATALLA_OK)
+    return llvm::Error::success();
+  std::string Msg = "instruction " + std::to_string(I) + " (node '" + Ev.Node + "', kernel " + Name +
+                    "): kernel returned " + std::to_string(Status) + " (" + kernelStatusText(Status) + ")";
+  if (!Dev->lastFirmwareError().empty() && Status != abi::ATALLA_KERNEL_ENOMEM)
+    Msg += ": " + Dev->lastFirmwareError();
+  return fail(Msg);
+}
+
+llvm::Error Executor::runFallback(uint32_t I, TraceEvent &Ev) {
+  const abi::Instruction &In = B.instructions()[I];
+  Ev.IsFallback = true;
+  Ev.Op = B.fallbackOpName(In.Index);
+  std::string What = "instruction " + std::to_string(I) + " (node '" + Ev.Node + "', " + Ev.Op + ")";
+  if (!Fallback)
+    return fail(What + ": runs through LibTorch, but this executor has no fallback handler");
+  llvm::ArrayRef<uint32_t> Ops = B.operands(I);
+  const uint32_t NumInputs = In.NumOperands - In.NumOutputs;
+  std::vector<HostTensor> Ins;
+  for (uint32_t J = 0; J < NumInputs; ++J) {
+    auto T = readTensor(B.tensors()[Ops[J]]);
+    if (!T)
+      return fail(What + ": input " + llvm::Twine(J) + ": " + llvm::toString(T.takeError()));
+    FallbackBytes += T->Bytes.size();
+    Ins.push_back(std::move(*T));
+  }
+  std::vector<const abi::TensorRecord *> OutRecords;
+  for (uint32_t J = NumInputs; J < In.NumOperands; ++J)
+    OutRecords.push_back(&B.tensors()[Ops[J]]);
+  auto Results = Fallback->call(B, In.Index, Ins, OutRecords);
+  if (!Results)
+    return fail(What + ": " + llvm::toString(Results.takeError()));
+  if (Results->size() != OutRecords.size())
+    return fail(What + ": returned " + llvm::Twine(Results->size()) + " tensors, the program expects " +
+                llvm::Twine(OutRecords.size()));
+  for (uint32_t J = 0; J < OutRecords.size(); ++J) {
+    const abi::TensorRecord &R = *OutRecords[J];
+    const HostTensor &T = (*Results)[J];
+    if (T.DType != R.DType || llvm::ArrayRef<int64_t>(T.Sizes) != recordSizes(R) ||
+        T.Bytes.size() != recordNumel(R) * dtypeElementSize(R.DType))
+      return fail(What + ": result " + llvm::Twine(J) + " is " + describe(T.DType, T.Sizes) + ", the program expects " +
+                  describe(R.DType, recordSizes(R)));
+    if (llvm::Error E = writeTensor(R, T))
+      return fail(What + ": result " + llvm::Twine(J) + ": " + llvm::toString(std::move(E)));
+    FallbackBytes += T.Bytes.size();
+  }
+  return llvm::Error::success();
+}

@@ -1,0 +1,100 @@
+//===- runtime/Executor.h - run a validated blob on the device ---*- C++ -*-===//
+//
+// Loads a blob's kernels into the simulated device (every symbol resolved up
+// front, so a kernel needing anything but the firmware is refused before a
+// run starts), then runs its program: inputs and constants into DRAM, the
+// instructions in order (kernels on the device, fallback calls through a
+// FallbackHandler on tensors copied out of and back into DRAM, counted), and
+// the outputs back. LibTorch stays behind FallbackHandler (runtime/fallback).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_RUNTIME_EXECUTOR_H
+#define ATALLA_RUNTIME_EXECUTOR_H
+
+#include "runtime/Blob.h"
+#include "runtime/abi/KernelAbi.h"
+#include "sim/CodeLoader.h"
+#include "sim/Device.h"
+
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace atalla::runtime {
+
+/// A host tensor: contiguous, row-major, little-endian bytes.
+struct HostTensor {
+  uint32_t DType = 7; ///< export-schema ScalarType number (7 = float32)
+  std::vector<int64_t> Sizes;
+  std::vector<uint8_t> Bytes;
+
+  uint64_t numel() const;
+};
+
+/// Runs the blob's ATen fallback calls (runtime/fallback/AtenFallback.h).
+class FallbackHandler {
+public:
+  virtual ~FallbackHandler();
+  /// Runs fallback call \p CallIndex of \p B on \p Inputs (the instruction's
+  /// input operands, in order) and returns one tensor per output record.
+  virtual llvm::Expected<std::vector<HostTensor>> call(const Blob &B, uint32_t CallIndex,
+                                                       const std::vector<HostTensor> &Inputs,
+                                                       const std::vector<const abi::TensorRecord *> &OutputRecords) = 0;
+};
+
+/// One executed instruction, for --trace and profiling.
+struct TraceEvent {
+  uint32_t Index = 0;
+  bool IsFallback = false;
+  std::string Node;
+  std::string Op; ///< kernel name ("gemm") or ATen op ("aten::add.Tensor")
+  std::vector<std::vector<int64_t>> InputShapes;
+  double Ms = 0; ///< host wall time of the instruction
+};
+
+class Executor {
+public:
+  /// Prepares \p B (which must outlive the executor) for running: DRAM sized
+  /// from the blob (Config.DramBytes is overridden), every kernel object
+  /// added and every kernel symbol looked up. \p Fallback may be null; a
+  /// fallback instruction is then an error naming the op.
+  static llvm::Expected<std::unique_ptr<Executor>> create(const Blob &B, sim::DeviceConfig Config,
+                                                          FallbackHandler *Fallback);
+  ~Executor();
+
+  /// Runs the program once on \p Inputs (ordered as the blob's user inputs)
+  /// and returns the user outputs. The device is reset first, so a run
+  /// after a failed one starts clean.
+  llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensor> &Inputs);
+
+  void setTrace(std::function<void(const TraceEvent &)> Fn) { Trace = std::move(Fn); }
+  sim::Device &device() { return *Dev; }
+  /// Bytes copied between DRAM and the host for fallback calls, all runs.
+  uint64_t fallbackBytes() const { return FallbackBytes; }
+
+private:
+  Executor(const Blob &B) : B(B) {}
+  llvm::Error fail(const llvm::Twine &Msg) const;
+  llvm::Expected<HostTensor> readTensor(const abi::TensorRecord &R);
+  llvm::Error writeTensor(const abi::TensorRecord &R, const HostTensor &T);
+  llvm::Error runKernel(uint32_t I, TraceEvent &Ev);
+  llvm::Error runFallback(uint32_t I, TraceEvent &Ev);
+
+  const Blob &B;
+  std::unique_ptr<sim::Device> Dev;
+  std::unique_ptr<sim::CodeLoader> Loader;
+  std::vector<abi::KernelFn> Fns; ///< by kernel record
+  FallbackHandler *Fallback = nullptr;
+  std::function<void(const TraceEvent &)> Trace;
+  uint64_t FallbackBytes = 0;
+};
+
+/// "kernel returned 2 (SDMA transfer outside DRAM)" text for a status.
+const char *kernelStatusText(int32_t Status);
+
+} // namespace atalla::runtime
+
+#endif // ATALLA_RUNTIME_EXECUTOR_H

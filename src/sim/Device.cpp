@@ -1,0 +1,340 @@
+//===- sim/Device.cpp - the simulated Atalla device -----------------------===//
+//
+// DRAM is one zeroed byte vector; each scratchpad is its own page-aligned
+// host buffer so kernels compute in it through plain pointers. Every firmware
+// service validates what a kernel hands it and answers with a status instead
+// of trusting it: a bad kernel must show up as a counted error, not as a
+// corrupted host heap.
+//
+//===----------------------------------------------------------------------===//
+#include "sim/Device.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+using namespace atalla;
+using namespace atalla::sim;
+
+namespace {
+
+/// Pads are page-aligned so that any grant alignment up to a page is a
+/// property of the offset alone, and so a kernel's vector loads never
+/// straddle a page the pad does not own.
+constexpr uint64_t PadHostAlign = 4096;
+
+struct FreeDeleter {
+  void operator()(uint8_t *P) const { std::free(P); }
+};
+
+std::string hex(uint64_t V) { return "0x" + llvm::utohexstr(V, /*LowerCase=*/true); }
+
+/// One scratchpad: its buffer, the free list and the live grants, both keyed
+/// by offset so first fit, coalescing and "which grant holds this pointer"
+/// are ordered-map lookups.
+struct Pad {
+  std::unique_ptr<uint8_t, FreeDeleter> Mem;
+  uint64_t Bytes = 0;
+  std::map<uint64_t, uint64_t> FreeList; ///< offset -> size, disjoint, coalesced
+  std::map<uint64_t, uint64_t> Grants;   ///< offset -> size of each live grant
+  uint64_t InUse = 0;
+
+  uintptr_t base() const { return reinterpret_cast<uintptr_t>(Mem.get()); }
+  bool contains(uintptr_t P) const { return P >= base() && P - base() < Bytes; }
+
+  void clear() {
+    FreeList.clear();
+    Grants.clear();
+    FreeList.emplace(0, Bytes);
+    InUse = 0;
+  }
+
+  /// First fit: the lowest free block that can hold Size bytes at Align
+  /// (alignment of the host address, which equals that of the offset for
+  /// alignments up to a page). Returns the offset, or ~0 if nothing fits.
+  uint64_t allocate(uint64_t Size, uint64_t Align) {
+    for (auto It = FreeList.begin(); It != FreeList.end(); ++It) {
+      uint64_t Off = It->first, Len = It->second;
+      uint64_t Rem = (base() + Off) % Align;
+      uint64_t Skip = Rem ? Align - Rem : 0;
+      if (Skip > Len || Size > Len - Skip)
+        continue;
+      uint64_t At = Off + Skip;
+      FreeList.erase(It);
+      if (Skip)
+        FreeList.emplace(Off, Skip);
+      if (uint64_t Tail = Len - Skip - Size)
+        FreeList.emplace(At + Size, Tail);
+      Grants.emplace(At, Size);
+      InUse += Size;
+      return At;
+    }
+    return ~uint64_t(0);
+  }
+
+  /// Returns the grant starting at Off to the free list, merging it with
+  /// its free neighbours. False if Off starts no live grant.
+  bool release(uint64_t Off) {
+    auto G = Grants.find(Off);
+    if (G == Grants.end())
+      return false;
+    uint64_t Start = Off, Len = G->second;
+    Grants.erase(G);
+    InUse -= Len;
+    auto Next = FreeList.lower_bound(Start);
+    if (Next != FreeList.end() && Next->first == Start + Len) {
+      Len += Next->second;
+      Next = FreeList.erase(Next);
+    }
+    if (Next != FreeList.begin()) {
+      auto Prev = std::prev(Next);
+      if (Prev->first + Prev->second == Start) {
+        Start = Prev->first;
+        Len += Prev->second;
+        FreeList.erase(Prev);
+      }
+    }
+    FreeList.emplace(Start, Len);
+    return true;
+  }
+
+  /// True if [P, P + N) lies inside one live grant.
+  bool insideGrant(uintptr_t P, uint64_t N) const {
+    if (!contains(P))
+      return false;
+    uint64_t Off = P - base();
+    auto It = Grants.upper_bound(Off);
+    if (It == Grants.begin())
+      return false;
+    --It;
+    uint64_t End = It->first + It->second;
+    return Off < End && N <= End - Off;
+  }
+};
+
+} // namespace
+
+struct Device::Impl {
+  DeviceConfig Config;
+  std::vector<uint8_t> Dram;
+  std::vector<Pad> Pads;
+  Counters C;
+  std::string LastError;
+
+  int32_t refuse(int32_t Status, std::string Why) {
+    ++C.FirmwareErrors;
+    LastError = std::move(Why);
+    return Status;
+  }
+
+  /// True if every byte of Rows rows of RowBytes, Stride apart from Addr,
+  /// lies inside DRAM. Rows and RowBytes are nonzero.
+  bool dramSpanOk(uint64_t Addr, uint32_t Rows, uint32_t RowBytes, uint64_t Stride) const {
+    uint64_t LastRow, LastStart, End;
+    if (__builtin_mul_overflow(uint64_t(Rows - 1), Stride, &LastRow) ||
+        __builtin_add_overflow(Addr, LastRow, &LastStart) ||
+        __builtin_add_overflow(LastStart, uint64_t(RowBytes), &End))
+      return false;
+    return End <= Dram.size();
+  }
+
+  bool scpadSpanOk(uintptr_t P, uint64_t N) const {
+    for (const Pad &Pd : Pads)
+      if (Pd.contains(P))
+        return Pd.insideGrant(P, N);
+    return false;
+  }
+
+  void reclaimAll() {
+    for (Pad &Pd : Pads)
+      Pd.clear();
+  }
+};
+
+Device::Device(DeviceConfig Config) : P(std::make_unique<Impl>()) {
+  assert(Config.NumPads > 0 && Config.PadBytes > 0 && "a device needs scratchpad memory");
+  assert(llvm::isPowerOf2_64(Config.ScpadAlign) && "scratchpad alignment must be a power of 2");
+  P->Config = Config;
+  P->Dram.assign(Config.DramBytes, 0);
+  P->Pads.resize(Config.NumPads);
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  uint64_t HostBytes = llvm::alignTo(Config.PadBytes, PadHostAlign);
+  for (Pad &Pd : P->Pads) {
+    void *Mem = std::aligned_alloc(PadHostAlign, HostBytes);
+    if (!Mem)
+      llvm::report_fatal_error("cannot allocate the simulated scratchpads");
+    std::memset(Mem, 0, HostBytes);
+    Pd.Mem.reset(static_cast<uint8_t *>(Mem));
+    Pd.Bytes = Config.PadBytes;
+    Pd.clear();
+  }
+  P->C.ScpadHighWater.assign(Config.NumPads, 0);
+}
+
+Device::~Device() = default;
+
+const DeviceConfig &Device::config() const { return P->Config; }
+uint64_t Device::dramBytes() const { return P->Dram.size(); }
+const Counters &Device::counters() const { return P->C; }
+const std::string &Device::lastFirmwareError() const { return P->LastError; }
+
+void Device::resetCounters() {
+  P->C = Counters();
+  P->C.ScpadHighWater.assign(P->Config.NumPads, 0);
+}
+
+llvm::Error Device::writeDram(uint64_t Addr, llvm::ArrayRef<uint8_t> Bytes) {
+  uint64_t N = Bytes.size();
+  if (Addr > P->Dram.size() || N > P->Dram.size() - Addr)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "DRAM write of " + std::to_string(N) + " bytes at " +
+                                       hex(Addr) + " is outside DRAM (" +
+                                       std::to_string(P->Dram.size()) + " bytes)");
+  if (N)
+    std::memcpy(P->Dram.data() + Addr, Bytes.data(), N);
+  P->C.HostBytesIn += N;
+  return llvm::Error::success();
+}
+
+llvm::Error Device::readDram(uint64_t Addr, llvm::MutableArrayRef<uint8_t> Out) {
+  uint64_t N = Out.size();
+  if (Addr > P->Dram.size() || N > P->Dram.size() - Addr)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "DRAM read of " + std::to_string(N) + " bytes at " + hex(Addr) +
+                                       " is outside DRAM (" + std::to_string(P->Dram.size()) +
+                                       " bytes)");
+  if (N)
+    std::memcpy(Out.data(), P->Dram.data() + Addr, N);
+  P->C.HostBytesOut += N;
+  return llvm::Error::success();
+}
+
+int32_t Device::invoke(atalla::abi::KernelFn Fn, const uint64_t *Args) {
+  assert(Fn && "invoking a null kernel");
+  ++P->C.KernelCalls;
+  int32_t Status = Fn(this, Args);
+  // A kernel that forgets a free must not shrink the pads of the next one.
+  for (Pad &Pd : P->Pads) {
+    P->C.ScpadReclaimed += Pd.Grants.size();
+    Pd.clear();
+  }
+  return Status;
+}
+
+void Device::reset() {
+  P->reclaimAll();
+  std::fill(P->Dram.begin(), P->Dram.end(), 0);
+  for (Pad &Pd : P->Pads)
+    std::memset(Pd.Mem.get(), 0, Pd.Bytes);
+}
+
+void *Device::scpadAlloc(uint64_t Bytes, uint64_t Align, int32_t *Sid) {
+  Counters &C = P->C;
+  ++C.FirmwareCalls;
+  if (Bytes == 0 || Bytes > P->Config.PadBytes || Align < 64 || !llvm::isPowerOf2_64(Align)) {
+    ++C.ScpadFailures;
+    return nullptr;
+  }
+  Align = std::max(Align, P->Config.ScpadAlign);
+  for (uint32_t I = 0; I < P->Pads.size(); ++I) {
+    Pad &Pd = P->Pads[I];
+    uint64_t Off = Pd.allocate(Bytes, Align);
+    if (Off == ~uint64_t(0))
+      continue;
+    ++C.ScpadAllocs;
+    C.ScpadHighWater[I] = std::max(C.ScpadHighWater[I], Pd.InUse);
+    if (Sid)
+      *Sid = int32_t(I);
+    return Pd.Mem.get() + Off;
+  }
+  ++C.ScpadFailures;
+  return nullptr;
+}
+
+void Device::scpadFree(void *Ptr, int32_t Sid) {
+  ++P->C.FirmwareCalls;
+  if (!Ptr)
+    return;
+  uintptr_t A = reinterpret_cast<uintptr_t>(Ptr);
+  if (Sid < 0 || uint32_t(Sid) >= P->Pads.size()) {
+    P->refuse(0, "scpad_free of " + hex(A) + " names pad " + std::to_string(Sid) +
+                     ", which does not exist");
+    return;
+  }
+  Pad &Pd = P->Pads[Sid];
+  if (!Pd.contains(A) || !Pd.release(A - Pd.base())) {
+    P->refuse(0, "scpad_free of " + hex(A) + " on pad " + std::to_string(Sid) +
+                     ", which is not a live grant of that pad");
+    return;
+  }
+  ++P->C.ScpadFrees;
+}
+
+int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32_t RowBytes,
+                         uint64_t DramStrideBytes) {
+  Counters &C = P->C;
+  ++C.FirmwareCalls;
+  if (Rows == 0 || RowBytes == 0)
+    return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL, "sdma_load of " + std::to_string(Rows) + " rows x " +
+                                                  std::to_string(RowBytes) + " bytes");
+  if (!P->dramSpanOk(DramSrc, Rows, RowBytes, DramStrideBytes))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                     "sdma_load from " + hex(DramSrc) + " (" + std::to_string(Rows) + " rows x " +
+                         std::to_string(RowBytes) + " bytes, stride " +
+                         std::to_string(DramStrideBytes) + ") reads outside DRAM");
+  uint64_t Total = uint64_t(Rows) * RowBytes;
+  uintptr_t Dst = reinterpret_cast<uintptr_t>(ScpadDst);
+  if (!P->scpadSpanOk(Dst, Total))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
+                     "sdma_load of " + std::to_string(Total) + " bytes to " + hex(Dst) +
+                         " is not inside one live scratchpad grant");
+  uint8_t *D = static_cast<uint8_t *>(ScpadDst);
+  const uint8_t *S = P->Dram.data() + DramSrc;
+  if (DramStrideBytes == RowBytes) {
+    std::memcpy(D, S, Total);
+  } else {
+    for (uint32_t R = 0; R < Rows; ++R)
+      std::memcpy(D + uint64_t(R) * RowBytes, S + uint64_t(R) * DramStrideBytes, RowBytes);
+  }
+  ++C.SdmaLoads;
+  C.SdmaBytesIn += Total;
+  return atalla::abi::ATALLA_OK;
+}
+
+int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
+                          uint32_t RowBytes, uint64_t DramStrideBytes) {
+  Counters &C = P->C;
+  ++C.FirmwareCalls;
+  if (Rows == 0 || RowBytes == 0)
+    return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL, "sdma_store of " + std::to_string(Rows) +
+                                                  " rows x " + std::to_string(RowBytes) + " bytes");
+  if (!P->dramSpanOk(DramDst, Rows, RowBytes, DramStrideBytes))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                     "sdma_store to " + hex(DramDst) + " (" + std::to_string(Rows) + " rows x " +
+                         std::to_string(RowBytes) + " bytes, stride " +
+                         std::to_string(DramStrideBytes) + ") writes outside DRAM");
+  uint64_t Total = uint64_t(Rows) * RowBytes;
+  uintptr_t Src = reinterpret_cast<uintptr_t>(ScpadSrc);
+  if (!P->scpadSpanOk(Src, Total))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
+                     "sdma_store of " + std::to_string(Total) + " bytes from " + hex(Src) +
+                         " is not inside one live scratchpad grant");
+  const uint8_t *S = static_cast<const uint8_t *>(ScpadSrc);
+  uint8_t *D = P->Dram.data() + DramDst;
+  if (DramStrideBytes == RowBytes) {
+    std::memcpy(D, S, Total);
+  } else {
+    // Stride 0 stores every row to the same place: the last row wins, as the
+    // hardware's in-order writes would leave it.
+    for (uint32_t R = 0; R < Rows; ++R)
+      std::memcpy(D + uint64_t(R) * DramStrideBytes, S + uint64_t(R) * RowBytes, RowBytes);
+  }
+  ++C.SdmaStores;
+  C.SdmaBytesOut += Total;
+  return atalla::abi::ATALLA_OK;
+}

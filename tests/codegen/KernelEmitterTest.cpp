@@ -1,0 +1,867 @@
+//===- tests/codegen/KernelEmitterTest.cpp - generated kernels vs loops ---===//
+//
+// Compiles kernel specialisations with compileKernel, links each object with
+// ORC against a tiny test-local fake device (DRAM vector, malloc'd scratchpad
+// grants, bounds-checked SDMA) and compares the results with naive C++ loop
+// nests on random data.
+//
+// To add a case: build a KernelSpec with the helpers below (contiguous(),
+// view(), the *Spec() makers), then call checkElementwise / checkSoftmax /
+// checkGemm on it. Those place every operand in fake DRAM (filling the whole
+// strided extent with random values), run the kernel, check that it returned
+// 0 and freed every grant, that its object needs only the firmware, and
+// compare the output against the reference with the family's tolerance:
+//   elementwise: exact (bitwise; NaN matches NaN),
+//   softmax:     <= 1e-6 absolute,
+//   gemm:        |C - ref| <= 2^-21 * sqrt(K) * sum_k |a_mk * b_kn| + 1e-30
+//                (ref accumulated in double; the bound is the dot product's
+//                 condition times a few fp32 ulps growing like sqrt(K), the
+//                 typical growth of rounding errors summed in order).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/EmitterSupport.h"
+#include "codegen/KernelEmitter.h"
+#include "runtime/abi/KernelAbi.h"
+
+#include "TestSupport.h"
+
+#include "llvm/ExecutionEngine/Orc/Core.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Object/ObjectFile.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+using namespace atalla;
+using namespace atalla::abi;
+using namespace atalla::codegen;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// A tiny fake device: DRAM, scratchpad grants, SDMA
+//===----------------------------------------------------------------------===//
+
+struct FakeDevice {
+  std::vector<uint8_t> Dram;
+  struct Grant {
+    uint64_t Bytes;
+    int32_t Sid;
+  };
+  std::map<uint8_t *, Grant> Live;
+  uint64_t LiveBytes = 0, PeakBytes = 0;
+  uint64_t GrantLimit = 1 << 20; ///< one pad
+  int FailSdmaAt = -1;           ///< the Nth SDMA (0-based) returns EBOUNDS_DRAM
+  int SdmaCount = 0;
+  uint64_t BytesIn = 0, BytesOut = 0;
+  std::vector<std::string> Violations;
+
+  ~FakeDevice() {
+    for (auto &KV : Live)
+      std::free(KV.first);
+  }
+
+  /// Whether [P, P+N) lies in one live grant.
+  bool inGrant(const uint8_t *P, uint64_t N) const {
+    auto It = Live.upper_bound(const_cast<uint8_t *>(P));
+    if (It == Live.begin())
+      return false;
+    --It;
+    return P >= It->first && P + N <= It->first + It->second.Bytes;
+  }
+
+  static void *alloc(void *Ctx, uint64_t Bytes, uint64_t Align, int32_t *Sid) {
+    auto *D = static_cast<FakeDevice *>(Ctx);
+    if (Align < 64 || (Align & (Align - 1)) || Bytes == 0) {
+      D->Violations.push_back("bad alloc request");
+      return nullptr;
+    }
+    if (D->LiveBytes + Bytes > D->GrantLimit)
+      return nullptr;
+    uint64_t Rounded = (Bytes + Align - 1) / Align * Align;
+    auto *P = static_cast<uint8_t *>(std::aligned_alloc(Align, Rounded));
+    // Garbage, so a kernel that reads before writing is caught.
+    std::memset(P, 0xA5, Rounded);
+    D->Live[P] = {Bytes, 0};
+    *Sid = 0;
+    D->LiveBytes += Bytes;
+    D->PeakBytes = std::max(D->PeakBytes, D->LiveBytes);
+    return P;
+  }
+  static void free(void *Ctx, void *Ptr, int32_t Sid) {
+    auto *D = static_cast<FakeDevice *>(Ctx);
+    if (!Ptr)
+      return;
+    auto It = D->Live.find(static_cast<uint8_t *>(Ptr));
+    if (It == D->Live.end() || It->second.Sid != Sid) {
+      D->Violations.push_back("free of an unknown grant");
+      return;
+    }
+    D->LiveBytes -= It->second.Bytes;
+    std::free(It->first);
+    D->Live.erase(It);
+  }
+  int32_t check(uint8_t *Scpad, uint64_t Addr, uint32_t Rows, uint32_t RowBytes,
+                uint64_t Stride) {
+    if (FailSdmaAt >= 0 && SdmaCount++ == FailSdmaAt)
+      return ATALLA_SDMA_EBOUNDS_DRAM;
+    if (Rows == 0 || RowBytes == 0)
+      return ATALLA_SDMA_EINVAL;
+    if (Addr + uint64_t(Rows - 1) * Stride + RowBytes > Dram.size())
+      return ATALLA_SDMA_EBOUNDS_DRAM;
+    if (!inGrant(Scpad, uint64_t(Rows) * RowBytes))
+      return ATALLA_SDMA_EBOUNDS_SCPAD;
+    return ATALLA_OK;
+  }
+  static int32_t load(void *Ctx, void *Dst, uint64_t Src, uint32_t Rows, uint32_t RowBytes,
+                      uint64_t Stride) {
+    auto *D = static_cast<FakeDevice *>(Ctx);
+    auto *P = static_cast<uint8_t *>(Dst);
+    if (int32_t S = D->check(P, Src, Rows, RowBytes, Stride))
+      return S;
+    for (uint32_t R = 0; R < Rows; ++R)
+      std::memcpy(P + uint64_t(R) * RowBytes, &D->Dram[Src + R * Stride], RowBytes);
+    D->BytesIn += uint64_t(Rows) * RowBytes;
+    return ATALLA_OK;
+  }
+  static int32_t store(void *Ctx, uint64_t Dst, const void *Src, uint32_t Rows,
+                       uint32_t RowBytes, uint64_t Stride) {
+    auto *D = static_cast<FakeDevice *>(Ctx);
+    auto *P = static_cast<uint8_t *>(const_cast<void *>(Src));
+    if (int32_t S = D->check(P, Dst, Rows, RowBytes, Stride))
+      return S;
+    for (uint32_t R = 0; R < Rows; ++R)
+      std::memcpy(&D->Dram[Dst + R * Stride], P + uint64_t(R) * RowBytes, RowBytes);
+    D->BytesOut += uint64_t(Rows) * RowBytes;
+    return ATALLA_OK;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Linking objects with ORC, firmware symbols only
+//===----------------------------------------------------------------------===//
+
+struct LinkedKernel {
+  std::unique_ptr<llvm::orc::LLJIT> J;
+  KernelFn Fn = nullptr;
+};
+
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> makeJit() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto J = llvm::orc::LLJITBuilder()
+               .setLinkProcessSymbolsByDefault(false)
+               .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+               .create();
+  if (!J)
+    return J.takeError();
+  llvm::orc::SymbolMap Syms;
+  auto Add = [&](const char *Name, void *Addr) {
+    Syms[(*J)->mangleAndIntern(Name)] = {llvm::orc::ExecutorAddr::fromPtr(Addr),
+                                         llvm::JITSymbolFlags::Exported |
+                                             llvm::JITSymbolFlags::Callable};
+  };
+  Add("atalla_scpad_alloc", reinterpret_cast<void *>(&FakeDevice::alloc));
+  Add("atalla_scpad_free", reinterpret_cast<void *>(&FakeDevice::free));
+  Add("atalla_sdma_load", reinterpret_cast<void *>(&FakeDevice::load));
+  Add("atalla_sdma_store", reinterpret_cast<void *>(&FakeDevice::store));
+  if (llvm::Error E = (*J)->getMainJITDylib().define(llvm::orc::absoluteSymbols(Syms)))
+    return E;
+  return J;
+}
+
+template <typename FnT>
+llvm::Expected<FnT> linkObject(llvm::orc::LLJIT &J, const std::vector<uint8_t> &Object,
+                               llvm::StringRef Symbol) {
+  auto Buf = llvm::MemoryBuffer::getMemBufferCopy(
+      llvm::StringRef(reinterpret_cast<const char *>(Object.data()), Object.size()), Symbol);
+  if (llvm::Error E = J.addObjectFile(std::move(Buf)))
+    return E;
+  auto Addr = J.lookup(Symbol);
+  if (!Addr)
+    return Addr.takeError();
+  return Addr->toPtr<FnT>();
+}
+
+/// Undefined symbols an object references.
+std::set<std::string> undefinedSymbols(const std::vector<uint8_t> &Object) {
+  std::set<std::string> Out;
+  auto Obj = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(
+      llvm::StringRef(reinterpret_cast<const char *>(Object.data()), Object.size()), "obj"));
+  if (!Obj) {
+    Out.insert("<unreadable: " + llvm::toString(Obj.takeError()) + ">");
+    return Out;
+  }
+  for (const auto &S : (*Obj)->symbols()) {
+    auto Flags = S.getFlags();
+    auto Name = S.getName();
+    if (!Flags || !Name) {
+      llvm::consumeError(Flags.takeError());
+      llvm::consumeError(Name.takeError());
+      continue;
+    }
+    if ((*Flags & llvm::object::SymbolRef::SF_Undefined) && !Name->empty())
+      Out.insert(Name->str());
+  }
+  return Out;
+}
+
+const std::set<std::string> FirmwareSymbols = {"atalla_scpad_alloc", "atalla_scpad_free",
+                                               "atalla_sdma_load", "atalla_sdma_store"};
+
+//===----------------------------------------------------------------------===//
+// Specs and strided data
+//===----------------------------------------------------------------------===//
+
+OperandSpec contiguous(std::vector<int64_t> Sizes) {
+  OperandSpec O;
+  O.Sizes = Sizes;
+  O.Strides.assign(Sizes.size(), 0);
+  int64_t S = 1;
+  for (size_t D = Sizes.size(); D-- > 0;) {
+    O.Strides[D] = S;
+    S *= Sizes[D];
+  }
+  return O;
+}
+
+OperandSpec view(std::vector<int64_t> Sizes, std::vector<int64_t> Strides) {
+  return OperandSpec{std::move(Sizes), std::move(Strides)};
+}
+
+/// A permuted view of a contiguous tensor of shape Base: out dim d is base dim Perm[d].
+OperandSpec permuted(std::vector<int64_t> Base, std::vector<int> Perm) {
+  OperandSpec C = contiguous(Base), O;
+  for (int P : Perm) {
+    O.Sizes.push_back(C.Sizes[P]);
+    O.Strides.push_back(C.Strides[P]);
+  }
+  return O;
+}
+
+/// Elements a strided view spans in storage.
+int64_t extent(const OperandSpec &O) {
+  if (O.numel() == 0)
+    return 0;
+  int64_t E = 1;
+  for (size_t D = 0; D < O.Sizes.size(); ++D)
+    E += (O.Sizes[D] - 1) * O.Strides[D];
+  return E;
+}
+
+/// Storage offset of the I-th element (row-major over Sizes) of a view.
+int64_t offsetOf(const OperandSpec &O, int64_t I) {
+  int64_t Off = 0;
+  for (size_t D = O.Sizes.size(); D-- > 0;) {
+    Off += (I % O.Sizes[D]) * O.Strides[D];
+    I /= O.Sizes[D];
+  }
+  return Off;
+}
+
+struct RunResult {
+  int32_t Status = -1;
+  std::vector<float> Out; ///< the output, contiguous
+  uint64_t PeakGrant = 0;
+};
+
+/// Compiles, links and runs Spec with Inputs[i] the storage of operand i.
+/// Checks the object's symbols and that every grant was freed.
+RunResult runKernel(const KernelSpec &Spec, const std::vector<std::vector<float>> &Inputs,
+                    FakeDevice *Dev = nullptr) {
+  RunResult R;
+  auto K = compileKernel(Spec, CodegenOptions());
+  if (!K) {
+    ADD_FAILURE() << "compileKernel: " << llvm::toString(K.takeError());
+    return R;
+  }
+  for (const std::string &S : undefinedSymbols(K->Object))
+    EXPECT_TRUE(FirmwareSymbols.count(S)) << Spec.key() << ": object needs '" << S << "'";
+  auto J = makeJit();
+  if (!J) {
+    ADD_FAILURE() << "LLJIT: " << llvm::toString(J.takeError());
+    return R;
+  }
+  auto Fn = linkObject<KernelFn>(**J, K->Object, K->Symbol);
+  if (!Fn) {
+    ADD_FAILURE() << "link: " << llvm::toString(Fn.takeError());
+    return R;
+  }
+
+  FakeDevice Local;
+  FakeDevice &D = Dev ? *Dev : Local;
+  std::vector<uint64_t> Args;
+  uint64_t Top = 64; // address 0 stays unused
+  for (size_t I = 0; I < Spec.Operands.size(); ++I) {
+    Args.push_back(Top);
+    Top += (extent(Spec.Operands[I]) * 4 + 63) / 64 * 64 + 64;
+  }
+  D.Dram.assign(Top, 0xEE);
+  for (size_t I = 0; I + 1 < Spec.Operands.size(); ++I) {
+    EXPECT_EQ(int64_t(Inputs[I].size()), extent(Spec.Operands[I]));
+    std::memcpy(&D.Dram[Args[I]], Inputs[I].data(), Inputs[I].size() * 4);
+  }
+  R.Status = (*Fn)(&D, Args.data());
+  EXPECT_TRUE(D.Live.empty()) << Spec.key() << ": " << D.Live.size() << " grants not freed";
+  for (const std::string &V : D.Violations)
+    ADD_FAILURE() << Spec.key() << ": " << V;
+  R.PeakGrant = D.PeakBytes;
+  R.Out.resize(Spec.output().numel());
+  if (!R.Out.empty())
+    std::memcpy(R.Out.data(), &D.Dram[Args.back()], R.Out.size() * 4);
+  return R;
+}
+
+std::mt19937 &rng() {
+  static std::mt19937 G(12345);
+  return G;
+}
+
+std::vector<float> randomStorage(const OperandSpec &O, float Lo = -1, float Hi = 1) {
+  std::uniform_real_distribution<float> U(Lo, Hi);
+  std::vector<float> V(extent(O));
+  for (float &X : V)
+    X = U(rng());
+  return V;
+}
+
+bool sameFloat(float A, float B) {
+  if (std::isnan(A) || std::isnan(B))
+    return std::isnan(A) && std::isnan(B);
+  uint32_t Ua, Ub;
+  std::memcpy(&Ua, &A, 4);
+  std::memcpy(&Ub, &B, 4);
+  return Ua == Ub;
+}
+
+KernelSpec makeSpec(KernelId K, std::vector<OperandSpec> Ops) {
+  KernelSpec S;
+  S.Kernel = K;
+  S.Operands = std::move(Ops);
+  return S;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// Kept out of line so the compiler cannot contract a + alpha * b into an fma.
+[[gnu::noinline]] float mulAdd(float A, float Alpha, float B, bool Sub) {
+  volatile float T = Alpha * B;
+  return Sub ? A - T : A + T;
+}
+
+float refElementwise(const KernelSpec &S, float A, float B) {
+  switch (S.Kernel) {
+  case KernelId::relu:
+    return A < 0 ? 0.0f : A;
+  case KernelId::copy:
+    return A;
+  case KernelId::add:
+  case KernelId::sub: {
+    bool Sub = S.Kernel == KernelId::sub;
+    if (S.Alpha == 1)
+      return Sub ? A - B : A + B;
+    return mulAdd(A, float(S.Alpha), B, Sub);
+  }
+  case KernelId::mul:
+    return A * B;
+  case KernelId::div:
+    return A / B;
+  default:
+    return NAN;
+  }
+}
+
+void checkElementwise(const KernelSpec &S, std::vector<std::vector<float>> In = {}) {
+  SCOPED_TRACE(S.key());
+  size_t NumIn = S.Operands.size() - 1;
+  for (size_t I = In.size(); I < NumIn; ++I)
+    In.push_back(randomStorage(S.Operands[I], -4, 4));
+  RunResult R = runKernel(S, In);
+  ASSERT_EQ(R.Status, 0);
+  EXPECT_LE(R.PeakGrant, 768u * 1024);
+  const OperandSpec &Out = S.output();
+  int64_t Bad = 0;
+  for (int64_t I = 0; I < Out.numel(); ++I) {
+    float A = In[0][offsetOf(S.Operands[0], I)];
+    float B = S.HasScalar ? float(S.Scalar)
+              : NumIn > 1 ? In[1][offsetOf(S.Operands[1], I)]
+                          : 0.0f;
+    float Want = refElementwise(S, A, B);
+    if (!sameFloat(R.Out[I], Want) && Bad++ < 5)
+      ADD_FAILURE() << "element " << I << ": got " << R.Out[I] << ", want " << Want;
+  }
+  EXPECT_EQ(Bad, 0);
+}
+
+TEST(Elementwise, ReluContiguous) {
+  KernelSpec S = makeSpec(KernelId::relu, {contiguous({3, 5, 7}), contiguous({3, 5, 7})});
+  std::vector<float> In = randomStorage(S.Operands[0]);
+  In[0] = NAN;
+  In[1] = -0.0f;
+  In[2] = -INFINITY;
+  In[3] = INFINITY;
+  checkElementwise(S, {In});
+}
+
+TEST(Elementwise, ReluTransposedInput) {
+  checkElementwise(makeSpec(KernelId::relu, {permuted({48, 64}, {1, 0}), contiguous({64, 48})}));
+}
+
+TEST(Elementwise, ReluLongRowChunked) {
+  // 40000 columns: three chunks of <= 16384 per row, the last one short.
+  checkElementwise(makeSpec(KernelId::relu, {view({3, 40000}, {40017, 1}), contiguous({3, 40000})}));
+}
+
+TEST(Elementwise, BinaryContiguous) {
+  for (KernelId K : {KernelId::add, KernelId::sub, KernelId::mul, KernelId::div})
+    checkElementwise(
+        makeSpec(K, {contiguous({2, 3, 4, 5}), contiguous({2, 3, 4, 5}), contiguous({2, 3, 4, 5})}));
+}
+
+TEST(Elementwise, BinaryBroadcastRow) {
+  // B is one row [129] broadcast over 37 rows (stride 0).
+  for (KernelId K : {KernelId::add, KernelId::sub, KernelId::mul, KernelId::div})
+    checkElementwise(
+        makeSpec(K, {contiguous({37, 129}), view({37, 129}, {0, 1}), contiguous({37, 129})}));
+}
+
+TEST(Elementwise, BinaryBroadcastColumn) {
+  // B is one column [37, 1] broadcast over 129 columns.
+  for (KernelId K : {KernelId::add, KernelId::mul, KernelId::div})
+    checkElementwise(
+        makeSpec(K, {contiguous({37, 129}), view({37, 129}, {1, 0}), contiguous({37, 129})}));
+}
+
+TEST(Elementwise, BinaryBroadcastBothAndBatch) {
+  // A [4,1,6] + B [1,5,1] -> [4,5,6]; many short rows.
+  checkElementwise(makeSpec(KernelId::add, {view({4, 5, 6}, {6, 0, 1}), view({4, 5, 6}, {0, 1, 0}),
+                                            contiguous({4, 5, 6})}));
+  checkElementwise(makeSpec(KernelId::mul, {contiguous({5000, 3}), view({5000, 3}, {0, 1}),
+                                            contiguous({5000, 3})}));
+}
+
+TEST(Elementwise, BinaryScalarAndAlpha) {
+  for (KernelId K : {KernelId::add, KernelId::sub, KernelId::mul, KernelId::div}) {
+    KernelSpec S = makeSpec(K, {contiguous({10, 33}), contiguous({10, 33})});
+    S.HasScalar = true;
+    S.Scalar = 1.7;
+    checkElementwise(S);
+  }
+  for (KernelId K : {KernelId::add, KernelId::sub}) {
+    KernelSpec S = makeSpec(K, {contiguous({10, 33}), view({10, 33}, {0, 1}), contiguous({10, 33})});
+    S.Alpha = 2;
+    checkElementwise(S);
+    S.Alpha = 0.3;
+    checkElementwise(S);
+  }
+}
+
+TEST(Elementwise, RankZeroAndOne) {
+  checkElementwise(makeSpec(KernelId::add, {contiguous({}), contiguous({}), contiguous({})}));
+  checkElementwise(makeSpec(KernelId::relu, {contiguous({1000}), contiguous({1000})}));
+  // A scalar broadcast to a vector.
+  checkElementwise(makeSpec(KernelId::sub, {contiguous({77}), view({77}, {0}), contiguous({77})}));
+  // Empty tensors: nothing to do.
+  checkElementwise(makeSpec(KernelId::relu, {contiguous({0, 5}), contiguous({0, 5})}));
+}
+
+TEST(Elementwise, CopyTranspose) {
+  checkElementwise(makeSpec(KernelId::copy, {permuted({48, 64}, {1, 0}), contiguous({64, 48})}));
+  checkElementwise(makeSpec(KernelId::copy, {permuted({130, 257}, {1, 0}), contiguous({257, 130})}));
+  // Batched transpose of the last two dims.
+  checkElementwise(
+      makeSpec(KernelId::copy, {permuted({3, 40, 50}, {0, 2, 1}), contiguous({3, 50, 40})}));
+}
+
+TEST(Elementwise, CopyPermuteRank4) {
+  checkElementwise(
+      makeSpec(KernelId::copy, {permuted({2, 3, 4, 5}, {2, 0, 3, 1}), contiguous({4, 2, 5, 3})}));
+  checkElementwise(
+      makeSpec(KernelId::copy, {permuted({6, 7, 8, 9}, {3, 1, 2, 0}), contiguous({9, 7, 8, 6})}));
+}
+
+TEST(Elementwise, CopyExpandAndSlice) {
+  // [100] expanded to [4, 100] (stride-0 rows) and [100, 1] to [100, 4] (stride-0 cols).
+  checkElementwise(makeSpec(KernelId::copy, {view({4, 100}, {0, 1}), contiguous({4, 100})}));
+  checkElementwise(makeSpec(KernelId::copy, {view({100, 4}, {1, 0}), contiguous({100, 4})}));
+  // Every other element of every third row (a gather).
+  checkElementwise(makeSpec(KernelId::copy, {view({10, 50}, {300, 2}), contiguous({10, 50})}));
+  // Contiguous copy (one block) and a contiguous copy with padded rows.
+  checkElementwise(makeSpec(KernelId::copy, {contiguous({64, 64}), contiguous({64, 64})}));
+  checkElementwise(makeSpec(KernelId::copy, {view({64, 60}, {64, 1}), contiguous({64, 60})}));
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax
+//===----------------------------------------------------------------------===//
+
+void checkSoftmax(const KernelSpec &S, std::vector<float> In = {}) {
+  SCOPED_TRACE(S.key());
+  if (In.empty())
+    In = randomStorage(S.Operands[0], -5, 5);
+  RunResult R = runKernel(S, {In});
+  ASSERT_EQ(R.Status, 0);
+  EXPECT_LE(R.PeakGrant, 768u * 1024);
+  const OperandSpec &X = S.Operands[0], &Out = S.output();
+  const int64_t Rank = int64_t(Out.Sizes.size());
+  const int64_t D = Rank ? Out.Sizes[S.Dim] : 1;
+  const int64_t RedStride = Rank ? X.Strides[S.Dim] : 0;
+  int64_t Inner = 1;
+  for (int64_t I = S.Dim + 1; I < Rank; ++I)
+    Inner *= Out.Sizes[I];
+  int64_t Bad = 0;
+  double MaxErr = 0;
+  for (int64_t I = 0; I < Out.numel(); ++I) {
+    // Each reduction vector once, from its first element (K == 0).
+    if (Rank && (I / Inner) % D != 0)
+      continue;
+    int64_t Off0 = offsetOf(X, I);
+    double Max = -INFINITY;
+    bool Nan = false;
+    for (int64_t J = 0; J < D; ++J) {
+      float V = In[Off0 + J * RedStride];
+      Nan |= std::isnan(V);
+      Max = std::max(Max, double(V));
+    }
+    double Sum = 0;
+    for (int64_t J = 0; J < D; ++J)
+      Sum += std::exp(double(In[Off0 + J * RedStride]) - Max);
+    for (int64_t J = 0; J < D; ++J) {
+      double Want = std::exp(double(In[Off0 + J * RedStride]) - Max) / Sum;
+      if (Nan || Max == -INFINITY)
+        Want = NAN;
+      float Got = R.Out[I + J * Inner];
+      bool Ok = std::isnan(Want) ? std::isnan(Got) : std::fabs(Got - Want) <= 1e-6;
+      if (!std::isnan(Want))
+        MaxErr = std::max(MaxErr, std::fabs(Got - Want));
+      if (!Ok && Bad++ < 5)
+        ADD_FAILURE() << "element " << I + J * Inner << ": got " << Got << ", want " << Want;
+    }
+  }
+  EXPECT_EQ(Bad, 0) << "max abs error " << MaxErr;
+}
+
+KernelSpec softmaxSpec(OperandSpec In, int64_t Dim) {
+  KernelSpec S = makeSpec(KernelId::softmax, {In, contiguous(In.Sizes)});
+  S.Dim = Dim;
+  return S;
+}
+
+TEST(Softmax, LastDim) {
+  checkSoftmax(softmaxSpec(contiguous({4, 16}), 1));
+  checkSoftmax(softmaxSpec(contiguous({2, 3, 1000}), 2));
+  checkSoftmax(softmaxSpec(contiguous({3, 70000}), 1)); // one long row per tile
+  checkSoftmax(softmaxSpec(contiguous({5000, 7}), 1));   // many short rows per SDMA
+}
+
+TEST(Softmax, MiddleAndFirstDim) {
+  checkSoftmax(softmaxSpec(contiguous({8, 33, 5}), 1));
+  checkSoftmax(softmaxSpec(contiguous({33, 300}), 0));
+  checkSoftmax(softmaxSpec(contiguous({2, 3, 4, 5}), 1));
+  checkSoftmax(softmaxSpec(contiguous({3, 40000, 2}), 1)); // one column per tile
+}
+
+TEST(Softmax, StridedInput) {
+  // softmax over a transposed view, along each of its dims.
+  checkSoftmax(softmaxSpec(permuted({40, 30}, {1, 0}), 1));
+  checkSoftmax(softmaxSpec(permuted({40, 30}, {1, 0}), 0));
+  checkSoftmax(softmaxSpec(permuted({4, 5, 6}, {2, 0, 1}), 1));
+  // A broadcast input (stride 0 along the reduced dim): uniform rows.
+  checkSoftmax(softmaxSpec(view({6, 9}, {1, 0}), 1));
+}
+
+TEST(Softmax, EdgeValues) {
+  // A row of one element, a scalar.
+  checkSoftmax(softmaxSpec(contiguous({5, 1}), 1));
+  checkSoftmax(softmaxSpec(contiguous({}), 0));
+  // Large magnitudes: +-80 in every row.
+  KernelSpec S = softmaxSpec(contiguous({16, 64}), 1);
+  std::vector<float> In = randomStorage(S.Operands[0], -80, 80);
+  checkSoftmax(S, In);
+  // -inf entries; one row entirely -inf (NaN, as torch).
+  for (int I = 0; I < 64; I += 3)
+    In[I] = -INFINITY;
+  for (int I = 64; I < 128; ++I)
+    In[I] = -INFINITY;
+  In[200] = NAN;
+  checkSoftmax(S, In);
+}
+
+//===----------------------------------------------------------------------===//
+// Gemm
+//===----------------------------------------------------------------------===//
+
+/// C [batch..., M, N] contiguous; A, B (, Bias) as given.
+KernelSpec gemmSpec(OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
+  std::vector<int64_t> CSizes = A.Sizes;
+  CSizes.back() = B.Sizes.back();
+  std::vector<OperandSpec> Ops = {A, B};
+  if (Bias)
+    Ops.push_back(*Bias);
+  Ops.push_back(contiguous(CSizes));
+  KernelSpec S = makeSpec(KernelId::gemm, Ops);
+  S.HasBias = Bias.has_value();
+  return S;
+}
+
+void checkGemm(const KernelSpec &S) {
+  SCOPED_TRACE(S.key());
+  std::vector<std::vector<float>> In;
+  for (size_t I = 0; I + 1 < S.Operands.size(); ++I)
+    In.push_back(randomStorage(S.Operands[I]));
+  RunResult R = runKernel(S, In);
+  ASSERT_EQ(R.Status, 0);
+  EXPECT_LE(R.PeakGrant, 768u * 1024);
+  const OperandSpec &A = S.Operands[0], &B = S.Operands[1], &C = S.output();
+  const size_t Rank = C.Sizes.size();
+  const int64_t M = C.Sizes[Rank - 2], N = C.Sizes[Rank - 1], K = A.Sizes[Rank - 1];
+  const int64_t Batch = C.numel() / std::max<int64_t>(1, M * N);
+  // Batch offsets of each operand: the offset of element (b, 0, 0).
+  auto batchOffset = [&](const OperandSpec &O, int64_t Bi) {
+    int64_t Off = 0;
+    for (size_t D = Rank - 2; D-- > 0;) {
+      Off += (Bi % O.Sizes[D]) * O.Strides[D];
+      Bi /= O.Sizes[D];
+    }
+    return Off;
+  };
+  const double Tol = std::ldexp(1.0, -21) * std::sqrt(double(std::max<int64_t>(K, 1)));
+  int64_t Bad = 0;
+  double MaxNorm = 0;
+  for (int64_t Bi = 0; Bi < Batch; ++Bi) {
+    int64_t OA = batchOffset(A, Bi), OB = batchOffset(B, Bi);
+    for (int64_t Mi = 0; Mi < M; ++Mi)
+      for (int64_t Ni = 0; Ni < N; ++Ni) {
+        double Sum = 0, Abs = 0;
+        for (int64_t Ki = 0; Ki < K; ++Ki) {
+          double P = double(In[0][OA + Mi * A.Strides[Rank - 2] + Ki * A.Strides[Rank - 1]]) *
+                     double(In[1][OB + Ki * B.Strides[Rank - 2] + Ni * B.Strides[Rank - 1]]);
+          Sum += P;
+          Abs += std::fabs(P);
+        }
+        if (S.HasBias) {
+          const OperandSpec &Bias = S.Operands[2];
+          double V = In[2][batchOffset(Bias, Bi) + Mi * Bias.Strides[Rank - 2] +
+                           Ni * Bias.Strides[Rank - 1]];
+          Sum += V;
+          Abs += std::fabs(V);
+        }
+        float Got = R.Out[(Bi * M + Mi) * N + Ni];
+        double Err = std::fabs(double(Got) - Sum);
+        double Norm = Err / std::max(Abs, 1e-30);
+        MaxNorm = std::max(MaxNorm, Norm);
+        if (!(Err <= Tol * Abs + 1e-30) && Bad++ < 5)
+          ADD_FAILURE() << "C[" << Bi << "," << Mi << "," << Ni << "]: got " << Got << ", want "
+                        << Sum << " (normalised error " << Norm << ")";
+      }
+  }
+  EXPECT_EQ(Bad, 0) << "max normalised error " << MaxNorm << ", tolerance " << Tol;
+}
+
+TEST(Gemm, Plain) {
+  checkGemm(gemmSpec(contiguous({64, 128}), contiguous({128, 96})));
+  checkGemm(gemmSpec(contiguous({4, 8}), contiguous({8, 16})));
+}
+
+TEST(Gemm, OddShapes) {
+  checkGemm(gemmSpec(contiguous({1, 1}), contiguous({1, 1})));
+  checkGemm(gemmSpec(contiguous({17, 33}), contiguous({33, 65})));
+  checkGemm(gemmSpec(contiguous({5, 300}), contiguous({300, 70})));
+  // Several tiles in every dim, with remainders: M 130 (64), N 300 (256), K 520 (256).
+  checkGemm(gemmSpec(contiguous({130, 520}), contiguous({520, 300})));
+  checkGemm(gemmSpec(contiguous({3, 1}), contiguous({1, 7}))); // K = 1
+  checkGemm(gemmSpec(contiguous({7, 9}), contiguous({9, 1})));  // N = 1
+}
+
+TEST(Gemm, Batched) {
+  checkGemm(gemmSpec(contiguous({3, 20, 30}), contiguous({3, 30, 40})));
+  // B shared by every batch (stride 0), and a rank-4 batch with A broadcast in dim 1.
+  checkGemm(gemmSpec(contiguous({3, 20, 30}), view({3, 30, 40}, {0, 40, 1})));
+  checkGemm(gemmSpec(view({2, 3, 9, 11}, {99, 0, 11, 1}), contiguous({2, 3, 11, 5})));
+}
+
+TEST(Gemm, TransposedOperands) {
+  // A given as [M, K] with strides (1, M): x.T @ y.
+  checkGemm(gemmSpec(permuted({33, 17}, {1, 0}), contiguous({33, 65})));
+  // B given as [K, N] with strides (1, K): x @ y.T (as in relu(x @ y.T)).
+  checkGemm(gemmSpec(contiguous({128, 64}), permuted({128, 64}, {1, 0})));
+  checkGemm(gemmSpec(contiguous({70, 300}), permuted({270, 300}, {1, 0})));
+  // Both, batched (attention's q @ k.T with k transposed per batch).
+  checkGemm(gemmSpec(permuted({2, 40, 30}, {0, 2, 1}), permuted({2, 50, 40}, {0, 2, 1})));
+  // Neither last stride is 1: gathered tiles.
+  checkGemm(gemmSpec(view({6, 10}, {40, 2}), view({10, 12}, {30, 2})));
+}
+
+TEST(Gemm, Bias) {
+  // addmm / linear: bias [N] broadcast over rows (strides (0, 1)).
+  checkGemm(gemmSpec(contiguous({32, 128}), contiguous({128, 64}), view({32, 64}, {0, 1})));
+  checkGemm(gemmSpec(contiguous({130, 40}), permuted({300, 40}, {1, 0}), view({130, 300}, {0, 1})));
+  // A full [M, N] bias, and a per-row bias [M, 1] (strides (1, 0)), batched.
+  checkGemm(gemmSpec(contiguous({9, 20}), contiguous({20, 7}), contiguous({9, 7})));
+  checkGemm(gemmSpec(contiguous({2, 9, 20}), contiguous({2, 20, 7}), view({2, 9, 7}, {9, 1, 0})));
+}
+
+//===----------------------------------------------------------------------===//
+// The inline exp
+//===----------------------------------------------------------------------===//
+
+TEST(InlineExp, Accuracy) {
+  // void exp_test(const float *In, float *Out, i64 N), vectorised at -O3.
+  llvm::LLVMContext Ctx;
+  auto M = std::make_unique<llvm::Module>("exp_test", Ctx);
+  llvm::IRBuilder<> B(Ctx);
+  llvm::Type *F32 = B.getFloatTy(), *I64 = B.getInt64Ty(), *Ptr = B.getPtrTy();
+  auto *F = llvm::Function::Create(llvm::FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false),
+                                   llvm::GlobalValue::ExternalLinkage, "exp_test", *M);
+  F->addFnAttr("no-builtins");
+  F->addFnAttr(llvm::Attribute::NoUnwind);
+  auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", F);
+  auto *Loop = llvm::BasicBlock::Create(Ctx, "loop", F);
+  auto *Exit = llvm::BasicBlock::Create(Ctx, "exit", F);
+  B.SetInsertPoint(Entry);
+  B.CreateBr(Loop);
+  B.SetInsertPoint(Loop);
+  llvm::PHINode *I = B.CreatePHI(I64, 2);
+  I->addIncoming(B.getInt64(0), Entry);
+  llvm::Value *X = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, F->getArg(0), I));
+  B.CreateStore(codegen::detail::emitExp(B, X), B.CreateInBoundsGEP(F32, F->getArg(1), I));
+  llvm::Value *Next = B.CreateAdd(I, B.getInt64(1));
+  I->addIncoming(Next, Loop);
+  B.CreateCondBr(B.CreateICmpULT(Next, F->getArg(2)), Loop, Exit);
+  B.SetInsertPoint(Exit);
+  B.CreateRetVoid();
+  ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
+  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), "exp_test"));
+  EXPECT_TRUE(undefinedSymbols(K.Object).empty());
+  ASSERT_EXPECTED(J, makeJit());
+  using ExpFn = void (*)(const float *, float *, int64_t);
+  ASSERT_EXPECTED(Fn, linkObject<ExpFn>(*J, K.Object, "exp_test"));
+
+  std::vector<float> In;
+  for (double V = -87.0; V <= 88.0; V += 1.0 / 4096)
+    In.push_back(float(V));
+  std::uniform_real_distribution<float> U(-87.0f, 88.0f);
+  for (int N = 0; N < 200000; ++N)
+    In.push_back(U(rng()));
+  const size_t NumRange = In.size();
+  const std::vector<float> Special = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 88.8f, 100.0f,
+                                      -87.4f, -100.0f, 88.72f, -87.33f, 1e-10f, -1e-10f};
+  In.insert(In.end(), Special.begin(), Special.end());
+  std::vector<float> Out(In.size());
+  Fn(In.data(), Out.data(), int64_t(In.size()));
+
+  double MaxRel = 0;
+  float Worst = 0;
+  for (size_t N = 0; N < NumRange; ++N) {
+    double Ref = std::exp(double(In[N]));
+    double Rel = std::fabs(double(Out[N]) - Ref) / Ref;
+    if (Rel > MaxRel) {
+      MaxRel = Rel;
+      Worst = In[N];
+    }
+  }
+  // Measured 8.3e-8 (under 1 ulp) on the AVX-512 host with fused multiply-adds.
+  EXPECT_LE(MaxRel, 2.0e-7) << "worst at x = " << Worst;
+  RecordProperty("exp_max_rel_err", std::to_string(MaxRel));
+  std::printf("[ exp ] max relative error over [-87, 88]: %.3g at x = %.9g\n", MaxRel, Worst);
+  const float *S = &Out[NumRange];
+  EXPECT_EQ(S[0], 1.0f);
+  EXPECT_EQ(S[1], 1.0f);
+  EXPECT_TRUE(std::isnan(S[2]));
+  EXPECT_EQ(S[3], INFINITY);
+  EXPECT_EQ(S[4], 0.0f);
+  EXPECT_EQ(S[5], INFINITY);
+  EXPECT_EQ(S[6], INFINITY);
+  EXPECT_EQ(S[7], 0.0f);
+  EXPECT_EQ(S[8], 0.0f);
+  EXPECT_TRUE(std::isfinite(S[9]));
+  EXPECT_GT(S[10], 0.0f);
+  EXPECT_EQ(S[11], 1.0f);
+  EXPECT_EQ(S[12], 1.0f);
+}
+
+//===----------------------------------------------------------------------===//
+// Failure paths: the kernel returns the status and frees every grant
+//===----------------------------------------------------------------------===//
+
+TEST(KernelAbi, ScratchpadExhausted) {
+  KernelSpec S = makeSpec(KernelId::add, {contiguous({8, 8}), contiguous({8, 8}), contiguous({8, 8})});
+  FakeDevice D;
+  D.GrantLimit = 300; // enough for the first grant only
+  RunResult R = runKernel(S, {randomStorage(S.Operands[0]), randomStorage(S.Operands[1])}, &D);
+  EXPECT_EQ(R.Status, ATALLA_KERNEL_ENOMEM);
+}
+
+TEST(KernelAbi, SdmaFailurePropagates) {
+  KernelSpec S = makeSpec(KernelId::add, {contiguous({8, 8}), contiguous({8, 8}), contiguous({8, 8})});
+  for (int At = 0; At < 3; ++At) {
+    FakeDevice D;
+    D.FailSdmaAt = At;
+    RunResult R = runKernel(S, {randomStorage(S.Operands[0]), randomStorage(S.Operands[1])}, &D);
+    EXPECT_EQ(R.Status, ATALLA_SDMA_EBOUNDS_DRAM) << "failing SDMA #" << At;
+  }
+}
+
+TEST(KernelAbi, BadSpecsAreErrors) {
+  KernelSpec S = makeSpec(KernelId::relu, {contiguous({4, 4}), view({4, 4}, {1, 4})});
+  EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "not contiguous");
+  S = makeSpec(KernelId::add, {contiguous({4, 4}), contiguous({4, 4})});
+  EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "expected 3 operands");
+  S = makeSpec(KernelId::relu, {contiguous({4, 5}), contiguous({4, 4})});
+  EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "shape");
+  CodegenOptions O;
+  O.OptLevel = 7;
+  S = makeSpec(KernelId::relu, {contiguous({4, 4}), contiguous({4, 4})});
+  EXPECT_ERROR_CONTAINS(compileKernel(S, O), "optimisation level");
+}
+
+TEST(KernelAbi, DeterministicObjects) {
+  KernelSpec S = makeSpec(KernelId::add, {contiguous({37, 129}), view({37, 129}, {0, 1}),
+                                          contiguous({37, 129})});
+  ASSERT_EXPECTED(A, compileKernel(S, CodegenOptions()));
+  ASSERT_EXPECTED(B, compileKernel(S, CodegenOptions()));
+  EXPECT_EQ(A.Symbol, S.symbol());
+  EXPECT_EQ(A.Object, B.Object);
+  EXPECT_FALSE(A.Object.empty());
+}
+
+TEST(KernelAbi, TextOutputs) {
+  KernelSpec S = makeSpec(KernelId::relu, {contiguous({64}), contiguous({64})});
+  ASSERT_EXPECTED(Ir, kernelText(S, CodegenOptions(), false));
+  EXPECT_NE(Ir.find("define"), std::string::npos);
+  EXPECT_NE(Ir.find(S.symbol()), std::string::npos);
+  EXPECT_NE(Ir.find("\"no-builtins\""), std::string::npos);
+  ASSERT_EXPECTED(Asm, kernelText(S, CodegenOptions(), true));
+  EXPECT_NE(Asm.find(S.symbol()), std::string::npos);
+  EXPECT_FALSE(targetTriple().empty());
+  EXPECT_FALSE(resolvedCPU(CodegenOptions()).empty());
+}
+
+TEST(KernelAbi, GenericCpuNeedsOnlyFirmware) {
+  // A baseline x86-64 target has no FMA: fmuladd must still not become a libm call.
+  CodegenOptions O;
+  O.TargetCPU = "generic";
+  O.Features = "+sse2";
+  KernelSpec S = makeSpec(KernelId::softmax, {contiguous({4, 33}), contiguous({4, 33})});
+  S.Dim = 1;
+  ASSERT_EXPECTED(K, compileKernel(S, O));
+  for (const std::string &Sym : undefinedSymbols(K.Object))
+    EXPECT_TRUE(FirmwareSymbols.count(Sym)) << Sym;
+}
+
+} // namespace

@@ -1,0 +1,340 @@
+//===- tests/sim/DeviceTest.cpp - scratchpad allocator and SDMA -----------===//
+//
+// Drives the firmware services directly, as a kernel would, and checks the
+// status, the bytes moved and the counters of each call. Every refused call
+// must leave DRAM and the scratchpads untouched.
+//
+// To add a case: make a Device with a small DeviceConfig (smallConfig()),
+// call the service, and EXPECT on its result, the memory and counters().
+//
+//===----------------------------------------------------------------------===//
+#include "sim/Device.h"
+#include "TestSupport.h"
+
+#include <cstring>
+#include <numeric>
+
+using namespace atalla;
+using namespace atalla::sim;
+
+namespace {
+
+DeviceConfig smallConfig() {
+  DeviceConfig C;
+  C.DramBytes = 4096;
+  C.NumPads = 2;
+  C.PadBytes = 4096;
+  C.ScpadAlign = 256;
+  return C;
+}
+
+uintptr_t addr(const void *P) { return reinterpret_cast<uintptr_t>(P); }
+
+/// DRAM holding 0, 1, 2, ... (mod 256).
+void fillDram(Device &D) {
+  std::vector<uint8_t> Bytes(D.dramBytes());
+  std::iota(Bytes.begin(), Bytes.end(), 0);
+  ASSERT_NO_ERROR(D.writeDram(0, Bytes));
+}
+
+std::vector<uint8_t> dram(Device &D) {
+  std::vector<uint8_t> Out(D.dramBytes());
+  EXPECT_FALSE(bool(D.readDram(0, Out)));
+  return Out;
+}
+
+} // namespace
+
+TEST(DeviceTest, DramIsZeroedAndBoundsChecked) {
+  Device D(smallConfig());
+  EXPECT_EQ(D.dramBytes(), 4096u);
+  std::vector<uint8_t> Out(16, 0xff);
+  ASSERT_NO_ERROR(D.readDram(4080, Out));
+  EXPECT_EQ(Out, std::vector<uint8_t>(16, 0));
+
+  std::vector<uint8_t> In(64, 7);
+  EXPECT_EQ(test::errorText(D.writeDram(0x1000, In)),
+            "DRAM write of 64 bytes at 0x1000 is outside DRAM (4096 bytes)");
+  EXPECT_NE(test::errorText(D.writeDram(4095, In)).find("outside DRAM"), std::string::npos);
+  // Address + size wrapping around 2^64 must not pass the check.
+  EXPECT_NE(test::errorText(D.writeDram(~uint64_t(0) - 10, In)).find("outside DRAM"),
+            std::string::npos);
+  EXPECT_NE(test::errorText(D.readDram(~uint64_t(0), Out)).find("DRAM read"), std::string::npos);
+  ASSERT_NO_ERROR(D.writeDram(4032, In));
+  ASSERT_NO_ERROR(D.writeDram(4096, {})); // empty at the end is fine
+  EXPECT_EQ(D.counters().HostBytesIn, 64u);
+  EXPECT_EQ(D.counters().HostBytesOut, 16u);
+}
+
+TEST(DeviceTest, AllocAlignsAndReportsPad) {
+  Device D(smallConfig());
+  int32_t Sid = -1;
+  void *A = D.scpadAlloc(10, 64, &Sid);
+  ASSERT_NE(A, nullptr);
+  EXPECT_EQ(Sid, 0);
+  EXPECT_EQ(addr(A) % 256, 0u) << "ScpadAlign is the minimum";
+  void *B = D.scpadAlloc(10, 1024, &Sid);
+  ASSERT_NE(B, nullptr);
+  EXPECT_EQ(addr(B) % 1024, 0u);
+  EXPECT_EQ(addr(B) - addr(A), 1024u) << "first fit: the lowest aligned offset";
+  void *C = D.scpadAlloc(10, 64, &Sid);
+  EXPECT_EQ(addr(C) - addr(A), 256u) << "the gap before B is reused";
+  // Page alignment is honoured too (the pad's host buffer is page-aligned).
+  void *Pg = D.scpadAlloc(1, 4096, &Sid);
+  ASSERT_NE(Pg, nullptr);
+  EXPECT_EQ(addr(Pg) % 4096, 0u);
+  EXPECT_EQ(Sid, 1) << "pad 0 has no page-aligned room left";
+  EXPECT_EQ(D.counters().ScpadAllocs, 4u);
+}
+
+TEST(DeviceTest, InvalidRequestsReturnNull) {
+  Device D(smallConfig());
+  int32_t Sid = 9;
+  EXPECT_EQ(D.scpadAlloc(0, 64, &Sid), nullptr);
+  EXPECT_EQ(D.scpadAlloc(4097, 64, &Sid), nullptr);
+  EXPECT_EQ(D.scpadAlloc(16, 32, &Sid), nullptr);  // below 64
+  EXPECT_EQ(D.scpadAlloc(16, 96, &Sid), nullptr);  // not a power of two
+  EXPECT_EQ(D.scpadAlloc(16, 0, &Sid), nullptr);
+  EXPECT_EQ(D.scpadAlloc(16, uint64_t(1) << 63, &Sid), nullptr); // no room at that alignment
+  EXPECT_EQ(Sid, 9) << "Sid untouched on failure";
+  EXPECT_EQ(D.counters().ScpadFailures, 6u);
+  EXPECT_EQ(D.counters().ScpadAllocs, 0u);
+}
+
+TEST(DeviceTest, ExhaustionFallsToNextPadThenFails) {
+  Device D(smallConfig());
+  int32_t Sid = -1;
+  void *A = D.scpadAlloc(4096, 64, &Sid);
+  ASSERT_NE(A, nullptr);
+  EXPECT_EQ(Sid, 0);
+  void *B = D.scpadAlloc(4096, 64, &Sid);
+  ASSERT_NE(B, nullptr);
+  EXPECT_EQ(Sid, 1);
+  EXPECT_EQ(D.scpadAlloc(64, 64, &Sid), nullptr);
+  EXPECT_EQ(D.counters().ScpadFailures, 1u);
+  D.scpadFree(B, 1);
+  EXPECT_EQ(D.scpadAlloc(64, 64, &Sid), B);
+  EXPECT_EQ(Sid, 1);
+}
+
+TEST(DeviceTest, FreeReusesFirstFitAndCoalesces) {
+  Device D(smallConfig());
+  int32_t S0, S1, S2, S3;
+  void *A = D.scpadAlloc(1024, 64, &S0);
+  void *B = D.scpadAlloc(1024, 64, &S1);
+  void *C = D.scpadAlloc(1024, 64, &S2);
+  void *E = D.scpadAlloc(1024, 64, &S3);
+  ASSERT_TRUE(A && B && C && E);
+  EXPECT_EQ(S3, 0);
+  // Free A and C: neither hole holds 2048 bytes, so it goes to pad 1.
+  D.scpadFree(A, 0);
+  D.scpadFree(C, 0);
+  int32_t Sid;
+  void *Big = D.scpadAlloc(2048, 64, &Sid);
+  EXPECT_EQ(Sid, 1);
+  D.scpadFree(Big, 1);
+  // Free B: A, B, C coalesce into one 3072-byte block at A.
+  D.scpadFree(B, 0);
+  EXPECT_EQ(D.scpadAlloc(3072, 64, &Sid), A);
+  EXPECT_EQ(Sid, 0);
+  // Freeing everything in any order coalesces back to the whole pad.
+  D.scpadFree(A, 0);
+  D.scpadFree(E, 0);
+  EXPECT_EQ(D.scpadAlloc(4096, 64, &Sid), A);
+  EXPECT_EQ(Sid, 0);
+  EXPECT_EQ(D.counters().FirmwareErrors, 0u);
+}
+
+TEST(DeviceTest, BadFreesAreCountedNotFatal) {
+  Device D(smallConfig());
+  int32_t Sid;
+  char *A = static_cast<char *>(D.scpadAlloc(512, 64, &Sid));
+  ASSERT_NE(A, nullptr);
+  D.scpadFree(nullptr, 0); // no-op, not an error
+  EXPECT_EQ(D.counters().FirmwareErrors, 0u);
+  D.scpadFree(A, 1);      // wrong pad
+  D.scpadFree(A + 64, 0); // inside a grant, not its start
+  D.scpadFree(A, 7);      // no such pad
+  int Host;
+  D.scpadFree(&Host, 0); // not scratchpad memory at all
+  EXPECT_EQ(D.counters().FirmwareErrors, 4u);
+  EXPECT_NE(D.lastFirmwareError().find("scpad_free"), std::string::npos);
+  D.scpadFree(A, 0);
+  D.scpadFree(A, 0); // double free
+  EXPECT_EQ(D.counters().FirmwareErrors, 5u);
+  EXPECT_EQ(D.counters().ScpadFrees, 1u);
+}
+
+TEST(DeviceTest, HighWaterMarkPerPad) {
+  Device D(smallConfig());
+  int32_t Sid;
+  void *A = D.scpadAlloc(1000, 64, &Sid);
+  void *B = D.scpadAlloc(2000, 64, &Sid);
+  D.scpadFree(A, 0);
+  D.scpadFree(B, 0);
+  void *C = D.scpadAlloc(500, 64, &Sid);
+  ASSERT_NE(C, nullptr);
+  ASSERT_EQ(D.counters().ScpadHighWater.size(), 2u);
+  EXPECT_EQ(D.counters().ScpadHighWater[0], 3000u);
+  EXPECT_EQ(D.counters().ScpadHighWater[1], 0u);
+  D.resetCounters();
+  EXPECT_EQ(D.counters().ScpadHighWater, std::vector<uint64_t>(2, 0));
+  EXPECT_EQ(D.counters().ScpadAllocs, 0u);
+}
+
+TEST(DeviceTest, SdmaRoundTripWithStrides) {
+  Device D(smallConfig());
+  fillDram(D);
+  int32_t Sid;
+  auto *Buf = static_cast<uint8_t *>(D.scpadAlloc(256, 64, &Sid));
+  ASSERT_NE(Buf, nullptr);
+  // 4 rows of 8 bytes, 100 bytes apart, from 10: packed densely.
+  ASSERT_EQ(D.sdmaLoad(Buf, 10, 4, 8, 100), atalla::abi::ATALLA_OK);
+  for (unsigned R = 0; R < 4; ++R)
+    for (unsigned C = 0; C < 8; ++C)
+      ASSERT_EQ(Buf[R * 8 + C], uint8_t(10 + R * 100 + C)) << R << "," << C;
+  // Store them back 16 bytes apart at 2000.
+  ASSERT_EQ(D.sdmaStore(2000, Buf, 4, 8, 16), atalla::abi::ATALLA_OK);
+  std::vector<uint8_t> M = dram(D);
+  for (unsigned R = 0; R < 4; ++R) {
+    for (unsigned C = 0; C < 8; ++C)
+      EXPECT_EQ(M[2000 + R * 16 + C], uint8_t(10 + R * 100 + C));
+    for (unsigned C = 8; C < 16; ++C) // the gaps keep their bytes
+      EXPECT_EQ(M[2000 + R * 16 + C], uint8_t((2000 + R * 16 + C) % 256));
+  }
+  // Dense (stride == row) in and out.
+  ASSERT_EQ(D.sdmaLoad(Buf, 0, 2, 128, 128), atalla::abi::ATALLA_OK);
+  ASSERT_EQ(D.sdmaStore(3000, Buf, 2, 128, 128), atalla::abi::ATALLA_OK);
+  M = dram(D);
+  for (unsigned I = 0; I < 256; ++I)
+    EXPECT_EQ(M[3000 + I], uint8_t(I));
+  const Counters &C = D.counters();
+  EXPECT_EQ(C.SdmaLoads, 2u);
+  EXPECT_EQ(C.SdmaStores, 2u);
+  EXPECT_EQ(C.SdmaBytesIn, 32u + 256u);
+  EXPECT_EQ(C.SdmaBytesOut, 32u + 256u);
+  EXPECT_EQ(C.FirmwareCalls, 5u); // one alloc, four transfers
+}
+
+TEST(DeviceTest, SdmaStrideZeroBroadcasts) {
+  Device D(smallConfig());
+  fillDram(D);
+  int32_t Sid;
+  auto *Buf = static_cast<uint8_t *>(D.scpadAlloc(64, 64, &Sid));
+  ASSERT_EQ(D.sdmaLoad(Buf, 40, 8, 8, 0), atalla::abi::ATALLA_OK);
+  for (unsigned R = 0; R < 8; ++R)
+    for (unsigned C = 0; C < 8; ++C)
+      EXPECT_EQ(Buf[R * 8 + C], uint8_t(40 + C));
+  // A store with stride 0 leaves the last row.
+  for (unsigned I = 0; I < 64; ++I)
+    Buf[I] = uint8_t(200 + I / 8);
+  ASSERT_EQ(D.sdmaStore(0, Buf, 8, 8, 0), atalla::abi::ATALLA_OK);
+  std::vector<uint8_t> M = dram(D);
+  for (unsigned C = 0; C < 8; ++C)
+    EXPECT_EQ(M[C], 207);
+  // Only the one row of DRAM is touched, so broadcasting from the last row works.
+  EXPECT_EQ(D.sdmaLoad(Buf, 4088, 8, 8, 0), atalla::abi::ATALLA_OK);
+}
+
+TEST(DeviceTest, EveryRefusedTransferMovesNothing) {
+  Device D(smallConfig());
+  fillDram(D);
+  int32_t Sid0, Sid1;
+  auto *A = static_cast<uint8_t *>(D.scpadAlloc(256, 64, &Sid0));
+  auto *B = static_cast<uint8_t *>(D.scpadAlloc(256, 64, &Sid1));
+  ASSERT_EQ(B, A + 256) << "two adjacent grants";
+  std::memset(A, 0xAA, 512);
+  const std::vector<uint8_t> Before = dram(D);
+
+  struct Case {
+    const char *What;
+    int32_t Load, Store;
+  };
+  const uint64_t Huge = ~uint64_t(0);
+  Case Cases[] = {
+      {"zero rows", D.sdmaLoad(A, 0, 0, 8, 8), D.sdmaStore(0, A, 0, 8, 8)},
+      {"zero row bytes", D.sdmaLoad(A, 0, 1, 0, 8), D.sdmaStore(0, A, 1, 0, 8)},
+      {"past DRAM end", D.sdmaLoad(A, 4090, 1, 8, 8), D.sdmaStore(4090, A, 1, 8, 8)},
+      {"last row past end", D.sdmaLoad(A, 0, 4, 8, 1500), D.sdmaStore(0, A, 4, 8, 1500)},
+      {"address wraps", D.sdmaLoad(A, Huge - 3, 1, 8, 8), D.sdmaStore(Huge - 3, A, 1, 8, 8)},
+      {"stride wraps", D.sdmaLoad(A, 0, 3, 8, Huge / 2 + 1), D.sdmaStore(0, A, 3, 8, Huge / 2 + 1)},
+      {"spans two grants", D.sdmaLoad(A + 128, 0, 2, 128, 128),
+       D.sdmaStore(0, A + 128, 2, 128, 128)},
+      {"past the last grant", D.sdmaLoad(B + 200, 0, 1, 64, 64), D.sdmaStore(0, B + 200, 1, 64, 64)},
+      {"free scratchpad", D.sdmaLoad(B + 256, 0, 1, 64, 64), D.sdmaStore(0, B + 256, 1, 64, 64)},
+      {"host memory", D.sdmaLoad(&Sid0, 0, 1, 4, 4), D.sdmaStore(0, &Sid0, 1, 4, 4)},
+  };
+  const int32_t Want[] = {atalla::abi::ATALLA_SDMA_EINVAL,         atalla::abi::ATALLA_SDMA_EINVAL,
+                          atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,  atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                          atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,  atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                          atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD, atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
+                          atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD, atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD};
+  for (size_t I = 0; I < std::size(Cases); ++I) {
+    EXPECT_EQ(Cases[I].Load, Want[I]) << "load: " << Cases[I].What;
+    EXPECT_EQ(Cases[I].Store, Want[I]) << "store: " << Cases[I].What;
+  }
+  EXPECT_EQ(dram(D), Before);
+  for (unsigned I = 0; I < 512; ++I)
+    ASSERT_EQ(A[I], 0xAA) << I;
+  const Counters &C = D.counters();
+  EXPECT_EQ(C.SdmaLoads + C.SdmaStores + C.SdmaBytesIn + C.SdmaBytesOut, 0u);
+  EXPECT_EQ(C.FirmwareErrors, 2 * std::size(Cases));
+  EXPECT_NE(D.lastFirmwareError().find("sdma_store"), std::string::npos);
+  // A freed grant is no longer a valid target.
+  D.scpadFree(B, Sid1);
+  EXPECT_EQ(D.sdmaLoad(B, 0, 1, 64, 64), atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD);
+  // Exactly filling one grant is fine.
+  EXPECT_EQ(D.sdmaLoad(A, 0, 2, 128, 64), atalla::abi::ATALLA_OK);
+}
+
+namespace {
+
+int32_t leakyKernel(void *Ctx, const uint64_t *Args) {
+  auto &D = *static_cast<Device *>(Ctx);
+  int32_t Sid;
+  for (uint64_t I = 0; I < Args[0]; ++I)
+    if (!D.scpadAlloc(4096, 64, &Sid))
+      return atalla::abi::ATALLA_KERNEL_ENOMEM;
+  return 42;
+}
+
+} // namespace
+
+TEST(DeviceTest, InvokeReclaimsLeakedGrants) {
+  Device D(smallConfig());
+  const uint64_t Args[] = {2};
+  for (int Call = 0; Call < 3; ++Call)
+    EXPECT_EQ(D.invoke(leakyKernel, Args), 42) << "call " << Call;
+  EXPECT_EQ(D.counters().KernelCalls, 3u);
+  EXPECT_EQ(D.counters().ScpadReclaimed, 6u);
+  EXPECT_EQ(D.counters().ScpadFailures, 0u);
+  const uint64_t TooMany[] = {3};
+  EXPECT_EQ(D.invoke(leakyKernel, TooMany), atalla::abi::ATALLA_KERNEL_ENOMEM);
+}
+
+TEST(DeviceTest, ResetClearsMemoryKeepsCounters) {
+  Device D(smallConfig());
+  fillDram(D);
+  int32_t Sid;
+  auto *A = static_cast<uint8_t *>(D.scpadAlloc(4096, 64, &Sid));
+  ASSERT_EQ(D.sdmaLoad(A, 0, 1, 4096, 4096), atalla::abi::ATALLA_OK);
+  D.reset();
+  EXPECT_EQ(dram(D), std::vector<uint8_t>(4096, 0));
+  EXPECT_EQ(A[100], 0) << "pads are zeroed";
+  EXPECT_EQ(D.sdmaLoad(A, 0, 1, 64, 64), atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD) << "grants are gone";
+  EXPECT_EQ(D.scpadAlloc(4096, 64, &Sid), A);
+  EXPECT_EQ(Sid, 0);
+  EXPECT_EQ(D.counters().SdmaLoads, 1u);
+  EXPECT_EQ(D.counters().ScpadAllocs, 2u);
+}
+
+TEST(DeviceTest, FirmwareTableListsEveryService) {
+  auto Syms = firmwareSymbols();
+  std::vector<std::string> Names;
+  for (auto &[Name, Addr] : Syms) {
+    Names.push_back(Name);
+    EXPECT_NE(Addr, nullptr) << Name;
+  }
+  EXPECT_EQ(Names, (std::vector<std::string>{"atalla_scpad_alloc", "atalla_scpad_free",
+                                             "atalla_sdma_load", "atalla_sdma_store"}));
+}

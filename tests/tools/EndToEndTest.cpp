@@ -1,0 +1,187 @@
+//===- tests/tools/EndToEndTest.cpp - atalla-gen + atalla-run vs eager -----===//
+//
+// The whole pipeline as a user runs it: every fixture is compiled by
+// atalla-gen, run by atalla-run on the simulated device and checked against
+// the eager LibTorch oracle (--check, normalised error <= 1e-5). The seed's
+// op set must run on the accelerator. To add a case, add a fixture name to
+// the lists below (and the ops it may leave to the fallback).
+//
+//===----------------------------------------------------------------------===//
+#include "TestSupport.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace atalla;
+
+namespace {
+
+struct Result {
+  int Rc = -1;
+  std::string Out, Err;
+};
+
+std::string slurp(const std::string &Path) {
+  std::ifstream F(Path);
+  std::stringstream S;
+  S << F.rdbuf();
+  return S.str();
+}
+
+std::string binDir() {
+  const char *B = std::getenv("ATALLA_BIN_DIR");
+  return B ? B : "build/bin";
+}
+
+std::string tmpDir() {
+  static std::string D = [] {
+    char T[] = "/tmp/atalla-e2e-XXXXXX";
+    return std::string(mkdtemp(T));
+  }();
+  return D;
+}
+
+Result run(const std::string &Cmd) {
+  std::string Out = tmpDir() + "/stdout", Err = tmpDir() + "/stderr";
+  int S = std::system((binDir() + "/" + Cmd + " >" + Out + " 2>" + Err + " </dev/null").c_str());
+  Result R;
+  R.Rc = WIFEXITED(S) ? WEXITSTATUS(S) : 128 + WTERMSIG(S);
+  R.Out = slurp(Out);
+  R.Err = slurp(Err);
+  return R;
+}
+
+size_t count(const std::string &S, const std::string &Needle) {
+  size_t N = 0;
+  for (size_t P = S.find(Needle); P != std::string::npos; P = S.find(Needle, P + 1))
+    ++N;
+  return N;
+}
+
+} // namespace
+
+TEST(EndToEndTest, SyntheticFixturesCompileRunAndMatchEager) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  struct Case {
+    const char *Name;
+    unsigned MaxFallback; ///< ops outside the seed's set (sin, cos, gelu, layer_norm, log_softmax)
+    const char *Inputs;   ///< atalla-run input mode
+  };
+  const Case Cases[] = {
+      {"seed/seed_accel_demo", 0, "sample"},        {"seed/seed_accel_demo_legacy_v8_7", 0, "sample"},
+      {"seed/seed_accel_demo_v2_2", 0, "random"},   {"seed/seed_export_basics_1", 0, "sample"},
+      {"seed/seed_export_basics_2", 0, "sample"},   {"seed/seed_export_basics_3", 2, "sample"},
+      {"seed/seed_mlp", 0, "sample"},               {"seed/seed_attention", 0, "sample"},
+      {"seed/seed_elementwise", 0, "sample"},       {"seed/seed_tiny_transformer", 0, "sample"},
+      {"seed/mlp_params", 2, "sample"},             {"seed/transformer_block_params", 3, "sample"},
+      {"formats/synthetic_lrs_legacy_v8_7", 0, "sample"}, {"formats/synthetic_lrs_archive_v8_8", 0, "sample"},
+      {"formats/synthetic_lrs_archive_v8_20", 0, "sample"},
+  };
+  for (const Case &C : Cases) {
+    SCOPED_TRACE(C.Name);
+    std::string Pt2 = Dir + "/" + C.Name + ".pt2";
+    std::string Atb = tmpDir() + "/" + std::string(C.Name).substr(std::string(C.Name).find('/') + 1) + ".atb";
+    Result G = run("atalla-gen --shapes static " + Pt2 + " -o " + Atb);
+    ASSERT_EQ(G.Rc, 0) << G.Err;
+    EXPECT_LE(count(G.Out, "[FALLBACK]"), C.MaxFallback) << G.Out;
+    EXPECT_NE(G.Out.find("Partitioned into"), std::string::npos);
+    Result R = run("atalla-run " + Atb + " --inputs " + C.Inputs + " --seed 5 --check " + Pt2);
+    EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+    EXPECT_NE(R.Out.find("OK"), std::string::npos) << R.Out;
+  }
+}
+
+TEST(EndToEndTest, TraceShowsTheSeedDemoOps) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  std::string Pt2 = Dir + "/seed/seed_accel_demo.pt2", Atb = tmpDir() + "/trace.atb";
+  ASSERT_EQ(run("atalla-gen " + Pt2 + " -o " + Atb).Rc, 0);
+  Result R = run("atalla-run " + Atb + " --trace --runs 2");
+  EXPECT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_NE(R.Out.find("[ATALLA] relu [4, 8]"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find("[ATALLA] gemm [4, 8] @ [8, 16]"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find("[ATALLA] softmax [4, 16]"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find("run 2: output 0 'softmax': shape [4, 16], dtype float32, sum 4"), std::string::npos) << R.Out;
+}
+
+TEST(EndToEndTest, SameModelCompilesToSameBytesInTwoProcesses) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  std::string Pt2 = Dir + "/seed/seed_tiny_transformer.pt2";
+  ASSERT_EQ(run("atalla-gen " + Pt2 + " -o " + tmpDir() + "/a.atb").Rc, 0);
+  ASSERT_EQ(run("atalla-gen " + Pt2 + " -o " + tmpDir() + "/b.atb").Rc, 0);
+  std::vector<uint8_t> A = test::readFileBytes(tmpDir() + "/a.atb"), B = test::readFileBytes(tmpDir() + "/b.atb");
+  EXPECT_FALSE(A.empty());
+  EXPECT_TRUE(A == B);
+}
+
+TEST(EndToEndTest, RealUNetRunsWithFallbackAndMatchesEager) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  std::string Pt2 = Dir + "/real/unet-dcnum-test_g1.pt2", Atb = tmpDir() + "/unet.atb";
+  Result G = run("atalla-gen " + Pt2 + " -o " + Atb);
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  std::string OutDir = tmpDir() + "/unet-out";
+  Result R = run("atalla-run " + Atb + " --check " + Pt2 + " --output-dir " + OutDir);
+  EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+  // The bool output against the reference file, except within 1e-5 of the threshold.
+  std::vector<uint8_t> Got = test::readFileBytes(OutDir + "/out0.bin");
+  std::vector<uint8_t> Ref = test::readFileBytes(Dir + "/real/unet-dcnum-test_g1.out0.bin");
+  std::vector<uint8_t> Sig = test::readFileBytes(Dir + "/real/unet-dcnum-test_g1.sigmoid.bin");
+  ASSERT_EQ(Got.size(), Ref.size());
+  ASSERT_EQ(Sig.size(), Ref.size() * 4);
+  size_t Unexplained = 0;
+  for (size_t I = 0; I < Got.size(); ++I)
+    if (Got[I] != Ref[I]) {
+      float S;
+      std::memcpy(&S, &Sig[I * 4], 4);
+      Unexplained += std::fabs(S - 0.5f) >= 1e-5f;
+    }
+  EXPECT_EQ(Unexplained, 0u);
+}
+
+TEST(EndToEndTest, AccelOnlyRefusesWithTheOpList) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  Result G = run("atalla-gen --accel-only " + Dir + "/seed/seed_export_basics_3.pt2 -o " + tmpDir() + "/x.atb");
+  EXPECT_EQ(G.Rc, 1);
+  EXPECT_NE(G.Err.find("--accel-only: 2 op(s) would fall back"), std::string::npos) << G.Err;
+}
+
+TEST(EndToEndTest, BadFlagsAndInputsGiveOneLineErrors) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  std::string Pt2 = Dir + "/seed/seed_accel_demo.pt2", Atb = tmpDir() + "/flags.atb";
+  EXPECT_EQ(run("atalla-gen --shapes dynamic " + Pt2).Rc, 2);
+  EXPECT_EQ(run("atalla-gen --emit=bitcode " + Pt2).Rc, 2);
+  Result S = run("atalla-gen --input-shape x=4xq " + Pt2);
+  EXPECT_EQ(S.Rc, 2);
+  EXPECT_NE(S.Err.find("'q' is not a dimension"), std::string::npos) << S.Err;
+  ASSERT_EQ(run("atalla-gen " + Pt2 + " -o " + Atb).Rc, 0);
+  Result R = run("atalla-run " + Atb + " --input " + Dir + "/seed/seed_accel_demo.in0.bin");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("takes 2 input(s), 1 --input file(s) given"), std::string::npos) << R.Err;
+  R = run("atalla-run " + Atb + " --input " + Dir + "/seed/seed_accel_demo.in0.bin --input " + Dir +
+          "/seed/seed_accel_demo.in0.bin");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("expected 512 bytes for input 'w'"), std::string::npos) << R.Err;
+  // A corrupt blob: one line, non-zero.
+  std::vector<uint8_t> B = test::readFileBytes(Atb);
+  B[B.size() / 2] ^= 0xFF;
+  std::string Bad = tmpDir() + "/bad.atb";
+  std::ofstream(Bad, std::ios::binary).write(reinterpret_cast<const char *>(B.data()), B.size());
+  R = run("atalla-run " + Bad);
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("checksum"), std::string::npos) << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+}
+
+TEST(EndToEndTest, InspectDumpsTheBlob) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  std::string Atb = tmpDir() + "/dump.atb";
+  ASSERT_EQ(run("atalla-gen " + Dir + "/seed/seed_accel_demo.pt2 -o " + Atb).Rc, 0);
+  Result R = run("atalla-inspect " + Atb);
+  EXPECT_EQ(R.Rc, 0) << R.Err;
+  for (const char *Part : {"format: ATALLA00 version 1", "sections:", "Code", "kernels (3):", "memory map",
+                           "program (3 instructions):", "target_triple", "source_hash"})
+    EXPECT_NE(R.Out.find(Part), std::string::npos) << Part << "\n" << R.Out;
+}

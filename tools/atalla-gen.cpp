@@ -1,0 +1,269 @@
+//===- tools/atalla-gen.cpp - compile a .pt2 into an Atalla blob ----------===//
+//
+// atalla-gen --shapes static model.pt2 [-o model.atb]: frontend, lowering
+// (with --print-after-all), code generation and blob writing, printing what
+// the seed's backend demos printed (ops seen, partition, compile stats).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/BlobWriter.h"
+#include "codegen/KernelEmitter.h"
+#include "frontend/Archive.h"
+#include "frontend/Error.h"
+#include "frontend/Printers.h"
+#include "lower/Pipeline.h"
+#include "runtime/abi/KernelSpec.h"
+#include "tools/ToolSupport.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/PrintPasses.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <map>
+#include <unistd.h>
+
+using namespace atalla;
+using namespace llvm;
+
+static cl::OptionCategory Cat("atalla-gen options");
+static cl::opt<std::string> InputPath(cl::Positional, cl::desc("<model.pt2>"), cl::Required, cl::cat(Cat));
+static cl::opt<std::string> OutputPath("o", cl::desc("Output blob (default: the input's name with .atb)"),
+                                       cl::value_desc("file"), cl::cat(Cat));
+static cl::opt<std::string> Shapes("shapes", cl::desc("Shape mode: static (every dimension specialised)"),
+                                   cl::init("static"), cl::cat(Cat));
+static cl::list<std::string> InputShapes("input-shape",
+                                         cl::desc("Static shape of an input: name=AxBxC (once per input)"),
+                                         cl::value_desc("name=AxB"), cl::cat(Cat));
+static cl::opt<bool> AccelOnly("accel-only", cl::desc("Refuse to compile if any op would fall back"), cl::cat(Cat));
+static cl::opt<std::string> Emit("emit", cl::desc("What to produce: blob (default), llvm, asm, obj, program"),
+                                 cl::init("blob"), cl::cat(Cat));
+static cl::opt<std::string> TargetCPU("target-cpu", cl::desc("CPU to generate code for (default: the host's)"),
+                                      cl::cat(Cat));
+static cl::opt<unsigned> OptLevel("O", cl::desc("Optimisation level 0-3 (default 3)"), cl::init(3), cl::Prefix,
+                                  cl::cat(Cat));
+static cl::opt<bool> Quiet("quiet", cl::desc("Print nothing but errors"), cl::cat(Cat));
+
+static int fail(Error E) {
+  tools::reportError("atalla-gen", std::move(E));
+  return 1;
+}
+
+static Expected<std::vector<int64_t>> parseDims(StringRef Text, StringRef Arg) {
+  std::vector<int64_t> Dims;
+  SmallVector<StringRef, 4> Parts;
+  Text.split(Parts, 'x');
+  for (StringRef P : Parts) {
+    int64_t V;
+    if (P.empty() || P.getAsInteger(10, V) || V < 0)
+      return frontend::makeError("--input-shape " + Arg + ": '" + P + "' is not a dimension (expected name=AxBxC)");
+    Dims.push_back(V);
+  }
+  return Dims;
+}
+
+int main(int argc, char **argv) {
+  // --print-after-all is LLVM's own option (libLLVM registers it): reuse
+  // it, so that it prints our lowering passes and then LLVM's.
+  if (cl::Option *O = cl::getRegisteredOptions().lookup("print-after-all")) {
+    O->addCategory(Cat);
+    O->setDescription("Print the program after each lowering pass (and the LLVM IR after each LLVM pass)");
+  }
+  cl::HideUnrelatedOptions(Cat);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "atalla-gen: compile a torch.export archive (.pt2) into an Atalla blob (.atb)\n\n"
+                              "  atalla-gen --shapes static model.pt2 -o model.atb\n"
+                              "  atalla-gen model.pt2 --input-shape x=8x16 --emit=llvm\n");
+  using Clock = std::chrono::steady_clock;
+  auto Ms = [](Clock::time_point A) { return std::chrono::duration<double, std::milli>(Clock::now() - A).count(); };
+  if (Shapes != "static") {
+    errs() << "atalla-gen: error: --shapes must be 'static' (the only mode), got '" << Shapes << "'\n";
+    return 2;
+  }
+  if (Emit != "blob" && Emit != "llvm" && Emit != "asm" && Emit != "obj" && Emit != "program") {
+    errs() << "atalla-gen: error: --emit must be one of blob, llvm, asm, obj, program; got '" << Emit << "'\n";
+    return 2;
+  }
+  if (OptLevel > 3) {
+    errs() << "atalla-gen: error: -O must be 0 to 3\n";
+    return 2;
+  }
+  lower::PipelineOptions PO;
+  for (const std::string &S : InputShapes) {
+    auto [Name, Dims] = StringRef(S).split('=');
+    if (Name.empty() || Dims.empty()) {
+      errs() << "atalla-gen: error: --input-shape " << S << ": expected name=AxBxC\n";
+      return 2;
+    }
+    auto D = parseDims(Dims, S);
+    if (!D) {
+      tools::reportError("atalla-gen", D.takeError());
+      return 2;
+    }
+    PO.Shapes.InputShapes[Name.str()] = *D;
+  }
+  PO.AccelOnly = AccelOnly;
+  if (shouldPrintAfterAll())
+    PO.PrintAfterAll = &outs();
+  std::vector<std::pair<std::string, double>> PassTimes;
+  PO.PassTimes = &PassTimes;
+
+  auto T0 = Clock::now();
+  auto Buf = MemoryBuffer::getFile(InputPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!Buf)
+    return fail(frontend::makeError(InputPath + ": cannot read: " + Buf.getError().message()));
+  auto M = frontend::readModelFromBuffer(
+      std::vector<uint8_t>((*Buf)->getBufferStart(), (*Buf)->getBufferEnd()), InputPath);
+  if (!M)
+    return fail(M.takeError());
+  uint64_t SourceHash = abi::fnv1a64((*Buf)->getBufferStart(), (*Buf)->getBufferSize());
+  double LoadMs = Ms(T0);
+
+  auto T1 = Clock::now();
+  auto P = lower::lowerModel(*M, PO);
+  if (!P)
+    return fail(P.takeError());
+  double LowerMs = Ms(T1);
+  raw_ostream &OS = Quiet ? nulls() : outs();
+
+  // What the seed's backend demos printed: the ops seen and the partition.
+  unsigned Accel = 0, Fallback = 0, Views = 0;
+  for (const lower::NodeDecision &D : P->Decisions)
+    (D.K == lower::NodeDecision::Fallback ? Fallback : D.K == lower::NodeDecision::View ? Views : Accel)++;
+  if (Emit == "blob") {
+    OS << "Ops seen: " << M->G.Nodes.size() << " call_function nodes (" << Accel << " accelerated, " << Views
+       << " views, " << Fallback << " fallback, " << (M->G.Nodes.size() - P->Decisions.size()) << " removed)\n";
+    for (const lower::NodeDecision &D : P->Decisions) {
+      StringRef T = D.Target;
+      T.consume_front("torch.ops.");
+      switch (D.K) {
+      case lower::NodeDecision::Accelerated:
+        OS << "  [ATALLA]   " << left_justify(D.Node, 20) << " " << T << " -> " << D.Kernel << "\n";
+        break;
+      case lower::NodeDecision::View:
+        OS << "  [VIEW]     " << left_justify(D.Node, 20) << " " << T << (D.Kernel.empty() ? "" : " (with copy)")
+           << "\n";
+        break;
+      case lower::NodeDecision::Fallback:
+        OS << "  [FALLBACK] " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
+        break;
+      case lower::NodeDecision::Removed:
+        break;
+      }
+    }
+    OS << "Partitioned into " << P->Segments.size() << " segment(s)\n";
+    for (size_t I = 0; I < P->Segments.size(); ++I)
+      OS << "  Segment " << I << ": " << (P->Segments[I].Accelerator ? "accelerator" : "fallback") << " ("
+         << P->Segments[I].NumOps << " op" << (P->Segments[I].NumOps == 1 ? "" : "s") << ")\n";
+  }
+
+  codegen::CodegenOptions CO;
+  CO.TargetCPU = TargetCPU;
+  CO.OptLevel = OptLevel;
+  if (Emit == "program") {
+    P->print(outs());
+    return 0;
+  }
+  if (Emit == "llvm" || Emit == "asm" || Emit == "obj") {
+    std::map<std::string, const abi::KernelSpec *> Seen;
+    for (const lower::PInstr &I : P->Instrs)
+      if (I.Op == abi::Opcode::Kernel && !Seen.count(I.Spec.key()))
+        Seen[I.Spec.key()] = &I.Spec;
+    std::string Dir = OutputPath.empty() ? sys::path::stem(InputPath).str() + ".objs" : OutputPath.getValue();
+    for (const auto &[Key, Spec] : Seen) {
+      if (Emit == "obj") {
+        auto C = codegen::compileKernel(*Spec, CO);
+        if (!C)
+          return fail(C.takeError());
+        if (std::error_code EC = sys::fs::create_directories(Dir))
+          return fail(frontend::makeError(Dir + ": cannot create: " + EC.message()));
+        SmallString<256> Path(Dir);
+        sys::path::append(Path, C->Symbol + ".o");
+        std::error_code EC;
+        raw_fd_ostream F(Path, EC, sys::fs::OF_None);
+        if (EC)
+          return fail(frontend::makeError(Path + ": " + EC.message()));
+        F.write(reinterpret_cast<const char *>(C->Object.data()), C->Object.size());
+        outs() << "wrote " << Path << " (" << Key << ")\n";
+        continue;
+      }
+      auto Text = codegen::kernelText(*Spec, CO, Emit == "asm");
+      if (!Text)
+        return fail(Text.takeError());
+      outs() << "; kernel " << Key << "\n" << *Text << "\n";
+    }
+    return 0;
+  }
+
+  codegen::BlobOptions BO;
+  BO.Codegen = CO;
+  BO.Provenance.push_back({"source_model", sys::path::filename(InputPath).str()});
+  BO.Provenance.push_back({"source_hash", utohexstr(SourceHash, /*LowerCase=*/true)});
+  BO.Provenance.push_back({"source_torch_version", M->TorchVersion.empty() ? "unknown" : M->TorchVersion});
+  BO.Provenance.push_back({"shapes", "static"});
+  std::string Bound;
+  for (const auto &[Name, Dims] : PO.Shapes.InputShapes)
+    Bound += (Bound.empty() ? "" : ";") + Name + "=" + frontend::formatShape(Dims);
+  BO.Provenance.push_back({"input_shapes", Bound});
+  BO.Provenance.push_back({"accel_only", AccelOnly ? "1" : "0"});
+  if (M->HasSampleInputs) {
+    bool Match = M->SampleInputs.size() == P->Inputs.size();
+    for (size_t I = 0; Match && I < P->Inputs.size(); ++I)
+      Match = M->SampleInputs[I].Sizes == P->Tensors[P->Inputs[I]].Sizes &&
+              M->SampleInputs[I].Dtype == P->Tensors[P->Inputs[I]].Dtype;
+    if (Match) // embedded only when the static shapes are the samples' shapes
+      for (const frontend::TensorData &T : M->SampleInputs)
+        BO.SampleInputs.push_back(T.contiguousBytes());
+  }
+  bool Tty = !Quiet && sys::Process::StandardErrIsDisplayed();
+  if (Tty)
+    BO.Progress = [](unsigned Done, unsigned Total) {
+      errs() << "\rcompiling kernels: " << Done << "/" << Total << (Done == Total ? "\n" : "");
+    };
+  auto T2 = Clock::now();
+  codegen::BlobStats St;
+  auto Blob = codegen::writeBlob(*P, BO, &St);
+  if (!Blob)
+    return fail(frontend::prefixError(Blob.takeError(), InputPath + ": "));
+  double CodegenMs = Ms(T2);
+
+  std::string Out = OutputPath;
+  if (Out.empty()) {
+    SmallString<256> Path(InputPath);
+    sys::path::replace_extension(Path, "atb");
+    Out = std::string(Path);
+  }
+  auto T3 = Clock::now();
+  {
+    std::error_code EC;
+    raw_fd_ostream F(Out, EC, sys::fs::OF_None);
+    if (EC)
+      return fail(frontend::makeError(Out + ": cannot open for writing: " + EC.message()));
+    F.write(reinterpret_cast<const char *>(Blob->data()), Blob->size());
+    F.close();
+    if (F.has_error())
+      return fail(frontend::makeError(Out + ": write failed"));
+  }
+  double WriteMs = Ms(T3);
+  double Ir = 0, Opt = 0, Obj = 0;
+  for (const codegen::KernelStat &K : St.Kernels) {
+    Ir += K.IrMs;
+    Opt += K.OptMs;
+    Obj += K.CodegenMs;
+  }
+  OS << "Compiling graph -> " << M->G.Nodes.size() << " call_function nodes\n";
+  OS << "Program length: " << St.Instructions << " (" << St.KernelInstructions << " kernel, "
+     << St.FallbackInstructions << " fallback)\n";
+  OS << "Kernels: " << St.Kernels.size() << " distinct specialisation(s), " << St.CodeBytes << " code bytes\n";
+  OS << "DRAM: " << P->DramBytes << " bytes planned (constants " << P->ConstantBytes << ", activations "
+     << P->ArenaBytes << ", live-bytes lower bound " << P->LowerBoundBytes << ")\n";
+  OS << "Blob: " << St.BlobBytes << " bytes -> " << Out << "\n";
+  OS << format("Time: load %.1f ms, lower %.1f ms, codegen %.1f ms (IR %.1f, opt %.1f, obj %.1f), write %.1f ms\n",
+               LoadMs, LowerMs, CodegenMs, Ir, Opt, Obj, WriteMs);
+  return 0;
+}
