@@ -7,62 +7,21 @@
 // the lists below (and the ops it may leave to the fallback).
 //
 //===----------------------------------------------------------------------===//
+#include "ProcessSupport.h"
 #include "TestSupport.h"
 
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace atalla;
 
-namespace {
+using test::countOf;
+using test::tmpDir;
+using Result = test::ToolResult;
 
-struct Result {
-  int Rc = -1;
-  std::string Out, Err;
-};
-
-std::string slurp(const std::string &Path) {
-  std::ifstream F(Path);
-  std::stringstream S;
-  S << F.rdbuf();
-  return S.str();
-}
-
-std::string binDir() {
-  const char *B = std::getenv("ATALLA_BIN_DIR");
-  return B ? B : "build/bin";
-}
-
-std::string tmpDir() {
-  static std::string D = [] {
-    char T[] = "/tmp/atalla-e2e-XXXXXX";
-    return std::string(mkdtemp(T));
-  }();
-  return D;
-}
-
-Result run(const std::string &Cmd) {
-  std::string Out = tmpDir() + "/stdout", Err = tmpDir() + "/stderr";
-  int S = std::system((binDir() + "/" + Cmd + " >" + Out + " 2>" + Err + " </dev/null").c_str());
-  Result R;
-  R.Rc = WIFEXITED(S) ? WEXITSTATUS(S) : 128 + WTERMSIG(S);
-  R.Out = slurp(Out);
-  R.Err = slurp(Err);
-  return R;
-}
-
-size_t count(const std::string &S, const std::string &Needle) {
-  size_t N = 0;
-  for (size_t P = S.find(Needle); P != std::string::npos; P = S.find(Needle, P + 1))
-    ++N;
-  return N;
-}
-
-} // namespace
+static Result run(const std::string &Cmd) { return test::runTool(Cmd); }
+static size_t count(const std::string &S, const std::string &Needle) { return countOf(S, Needle); }
 
 TEST(EndToEndTest, SyntheticFixturesCompileRunAndMatchEager) {
   ATALLA_REQUIRE_FIXTURES(Dir);

@@ -5,6 +5,7 @@
 // arguments and check what a user would see.
 //
 //===----------------------------------------------------------------------===//
+#include "ProcessSupport.h"
 #include "TestSupport.h"
 
 #include <cstdio>
@@ -17,45 +18,12 @@ using namespace atalla;
 
 namespace {
 
-struct Result {
-  int Rc = -1;
-  std::string Out, Err;
-};
+using test::slurp;
+using test::tmpDir;
+using Result = test::ToolResult;
 
-std::string slurp(const std::string &Path) {
-  std::ifstream F(Path);
-  std::stringstream S;
-  S << F.rdbuf();
-  return S.str();
-}
-
-std::string binDir() {
-  const char *B = std::getenv("ATALLA_BIN_DIR");
-  return B ? B : "build/bin";
-}
-std::string srcDir() {
-  const char *S = std::getenv("ATALLA_SOURCE_DIR");
-  return S ? S : ".";
-}
-
-std::string tmpDir() {
-  static std::string D = [] {
-    char T[] = "/tmp/atalla-tools-test-XXXXXX";
-    return std::string(mkdtemp(T));
-  }();
-  return D;
-}
-
-Result run(const std::string &Tool, const std::string &Args) {
-  std::string Out = tmpDir() + "/stdout", Err = tmpDir() + "/stderr";
-  std::string Cmd = binDir() + "/" + Tool + " " + Args + " >" + Out + " 2>" + Err + " </dev/null";
-  int S = std::system(Cmd.c_str());
-  Result R;
-  R.Rc = WIFEXITED(S) ? WEXITSTATUS(S) : 128 + WTERMSIG(S);
-  R.Out = slurp(Out);
-  R.Err = slurp(Err);
-  return R;
-}
+Result run(const std::string &Tool, const std::string &Args) { return test::runTool(Tool + " " + Args); }
+std::string srcDir() { return test::sourceDir(); }
 
 size_t lines(const std::string &S) {
   size_t N = 0;
