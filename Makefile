@@ -5,7 +5,9 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 FIXTURES ?= $(abspath ../shared/fixtures)
 
-.PHONY: all setup configure build test demo example clean help
+.PHONY: all setup configure build test demo example fuzz-long clean help
+SECONDS ?= 600
+SEED ?= 1000000
 
 all: build
 
@@ -14,6 +16,7 @@ help:
 	@echo "make test   - set up, build, and run every test (ctest)"
 	@echo "make build  - Release build; tools in $(BUILD)/bin/"
 	@echo "make setup  - install the Debian packages the project needs"
+	@echo "make fuzz-long SECONDS=600 SEED=N - correctness fuzzing against eager PyTorch"
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +46,10 @@ demo: setup
 # is unchanged).
 example: build
 	$(BUILD)/bin/atalla-make-example examples/seed_accel_demo.pt2
+
+# Correctness fuzzing for a given time (make fuzz-long SECONDS=3600 SEED=5000).
+fuzz-long: build
+	$(BUILD)/bin/atalla-fuzz --seed $(SEED) --time $(SECONDS) --out $(BUILD)/fuzz-failures
 
 clean:
 	rm -rf $(BUILD)

@@ -124,6 +124,20 @@ struct EagerInterpreter::Impl {
   std::map<std::string, at::Tensor> Bound; ///< Parameters, buffers, constants.
   std::map<std::string, c10::IValue> Env;
   NodeHook Hook;
+  bool KeepValues = false;
+  std::map<std::string, TensorData> Kept;
+
+  /// Snapshots Env[Name] into Kept when it is a tensor fromAten represents.
+  void keep(const std::string &Name) {
+    auto It = Env.find(Name);
+    if (It == Env.end() || !It->second.isTensor())
+      return;
+    auto T = fromAten(It->second.toTensor());
+    if (T)
+      Kept[Name] = std::move(*T);
+    else
+      llvm::consumeError(T.takeError());
+  }
 
   llvm::Expected<at::Tensor> tensor(const std::string &Name, const Node &N) {
     auto It = Env.find(Name);
@@ -579,6 +593,10 @@ EagerInterpreter::~EagerInterpreter() = default;
 
 void EagerInterpreter::setNodeHook(NodeHook H) { P->Hook = std::move(H); }
 
+void EagerInterpreter::setKeepValues(bool Keep) { P->KeepValues = Keep; }
+
+const std::map<std::string, TensorData> &EagerInterpreter::values() const { return P->Kept; }
+
 std::string atalla::reference::libtorchVersion() { return TORCH_VERSION; }
 
 llvm::Expected<std::unique_ptr<EagerInterpreter>>
@@ -609,6 +627,7 @@ llvm::Expected<std::vector<TensorData>> EagerInterpreter::run(const std::vector<
   Impl &I = *P;
   const frontend::Model &M = *I.M;
   I.Env.clear();
+  I.Kept.clear();
   std::vector<std::string> UserNames;
   for (const frontend::InputSpec &S : M.InputSpecs)
     if (S.Kind == frontend::InputKind::UserInput)
@@ -666,9 +685,22 @@ llvm::Expected<std::vector<TensorData>> EagerInterpreter::run(const std::vector<
     I.Env[Name] = c10::IValue(*A);
   }
   c10::InferenceMode Guard;
-  for (const Node &N : M.G.Nodes)
+  if (I.KeepValues)
+    for (const auto &KV : I.Env)
+      I.keep(KV.first);
+  for (const Node &N : M.G.Nodes) {
     if (llvm::Error E = I.runNode(N))
       return frontend::prefixError(std::move(E), M.Path + ": ");
+    if (!I.KeepValues)
+      continue;
+    for (const Argument &O : N.Outputs) {
+      if (O.Kind == ArgKind::Tensor)
+        I.keep(O.S);
+      else if (O.Kind == ArgKind::Tensors)
+        for (const Argument &E : O.Elems)
+          I.keep(E.S);
+    }
+  }
   std::vector<TensorData> Out;
   for (const frontend::OutputSpec &S : M.OutputSpecs) {
     if (S.Kind != frontend::OutputKind::UserOutput)

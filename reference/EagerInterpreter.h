@@ -17,7 +17,9 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace atalla::reference {
@@ -45,6 +47,15 @@ public:
   /// (contiguous copy); used by per-op diagnosis.
   using NodeHook = std::function<void(const frontend::Node &, const frontend::TensorData &)>;
   void setNodeHook(NodeHook H);
+
+  /// When on, run() keeps a contiguous copy of every tensor it binds at the
+  /// graph's top level (user inputs, parameters, buffers, constants and each
+  /// node's tensor outputs), by value name, snapshotted when bound so that a
+  /// later in-place op does not change it. Per-op diagnosis feeds these to
+  /// single device instructions.
+  void setKeepValues(bool Keep);
+  /// The values kept by the last run() (empty unless setKeepValues(true)).
+  const std::map<std::string, frontend::TensorData> &values() const;
 
 private:
   EagerInterpreter();

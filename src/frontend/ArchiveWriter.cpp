@@ -80,17 +80,8 @@ atalla::frontend::writeModelArchive(const Model &M, const ArchiveWriterOptions &
     if (!Seen)
       (Persistent ? Weights : Consts).add(S.Target, *T, S.Kind == InputKind::Parameter);
   }
-  const std::string R = Opts.RootName + "/";
-  ZipWriter Z;
-  for (const auto &[File, T] : Weights.Files)
-    Z.add(R + "data/weights/" + File, T->Data ? llvm::ArrayRef<uint8_t>(T->Data->Bytes) : llvm::ArrayRef<uint8_t>());
-  Z.add(R + "data/weights/model_weights_config.json", llvm::StringRef(writePayloadConfigJson(Weights.Config)));
-  for (const auto &[File, T] : Consts.Files)
-    Z.add(R + "data/constants/" + File, T->Data ? llvm::ArrayRef<uint8_t>(T->Data->Bytes) : llvm::ArrayRef<uint8_t>());
-  Z.add(R + "data/constants/model_constants_config.json", llvm::StringRef(writePayloadConfigJson(Consts.Config)));
-  Z.add(R + "models/model.json", llvm::StringRef(writeExportedProgramJson(M)));
-  if (Opts.WriteSampleInputs && M.HasSampleInputs) {
-    // ((args...), {}) as torch.export.save pickles example inputs.
+  // ((args...), {}) as torch.export.save pickles example inputs.
+  auto sampleInputs = [&]() {
     auto Args = std::make_shared<PyValue>();
     Args->K = PyValue::Kind::Tuple;
     for (const TensorData &T : M.SampleInputs) {
@@ -104,8 +95,56 @@ atalla::frontend::writeModelArchive(const Model &M, const ArchiveWriterOptions &
     auto Top = std::make_shared<PyValue>();
     Top->K = PyValue::Kind::Tuple;
     Top->Items = {Args, Kwargs};
-    Z.add(R + "data/sample_inputs/model.pt", llvm::ArrayRef<uint8_t>(writeTorchSave(Top)));
+    return writeTorchSave(Top);
+  };
+  // A torch.save'd dict of the payloads (2.8's model.pt, 2.1-2.7's
+  // serialized_state_dict.pt / serialized_constants.pt).
+  auto tensorDict = [&](const PayloadDir &D, bool Ordered) {
+    auto Dict = std::make_shared<PyValue>();
+    Dict->K = PyValue::Kind::Dict;
+    Dict->IsOrderedDict = Ordered;
+    for (const PayloadMeta &P : D.Config) {
+      const TensorData *T = nullptr;
+      for (const InputSpec &S : M.InputSpecs)
+        if (S.Target == P.Fqn && (T = M.placeholderData(S)))
+          break;
+      auto Key = std::make_shared<PyValue>();
+      Key->K = PyValue::Kind::String;
+      Key->S = P.Fqn;
+      auto V = std::make_shared<PyValue>();
+      V->K = PyValue::Kind::Tensor;
+      V->Tensor = *T;
+      V->IsParameter = P.IsParam;
+      Dict->DictItems.push_back({Key, V});
+    }
+    return writeTorchSave(Dict);
+  };
+  if (Opts.Layout == ArchiveLayout::LegacyZip) {
+    ZipWriter Z;
+    Z.add("serialized_exported_program.json", llvm::StringRef(writeExportedProgramJson(M)));
+    Z.add("serialized_state_dict.pt", llvm::ArrayRef<uint8_t>(tensorDict(Weights, true)));
+    Z.add("serialized_constants.pt", llvm::ArrayRef<uint8_t>(tensorDict(Consts, false)));
+    if (Opts.WriteSampleInputs && M.HasSampleInputs)
+      Z.add("serialized_example_inputs.pt", llvm::ArrayRef<uint8_t>(sampleInputs()));
+    Z.add("version", llvm::StringRef(std::to_string(WrittenSchemaMajor) + "." + std::to_string(WrittenSchemaMinor)));
+    return Z.finish();
   }
+  const std::string R = Opts.RootName + "/";
+  ZipWriter Z;
+  if (Opts.Layout == ArchiveLayout::Pt2Pickled) {
+    Z.add(R + "data/weights/model.pt", llvm::ArrayRef<uint8_t>(tensorDict(Weights, true)));
+    Z.add(R + "data/constants/model.pt", llvm::ArrayRef<uint8_t>(tensorDict(Consts, false)));
+  } else {
+    for (const auto &[File, T] : Weights.Files)
+      Z.add(R + "data/weights/" + File, T->Data ? llvm::ArrayRef<uint8_t>(T->Data->Bytes) : llvm::ArrayRef<uint8_t>());
+    Z.add(R + "data/weights/model_weights_config.json", llvm::StringRef(writePayloadConfigJson(Weights.Config)));
+    for (const auto &[File, T] : Consts.Files)
+      Z.add(R + "data/constants/" + File, T->Data ? llvm::ArrayRef<uint8_t>(T->Data->Bytes) : llvm::ArrayRef<uint8_t>());
+    Z.add(R + "data/constants/model_constants_config.json", llvm::StringRef(writePayloadConfigJson(Consts.Config)));
+  }
+  Z.add(R + "models/model.json", llvm::StringRef(writeExportedProgramJson(M)));
+  if (Opts.WriteSampleInputs && M.HasSampleInputs)
+    Z.add(R + "data/sample_inputs/model.pt", llvm::ArrayRef<uint8_t>(sampleInputs()));
   Z.add(R + "archive_format", llvm::StringRef("pt2"));
   Z.add(R + "archive_version", llvm::StringRef("0"));
   Z.add(R + ".data/version", llvm::StringRef("6\n"));

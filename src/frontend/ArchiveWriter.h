@@ -20,7 +20,15 @@
 
 namespace atalla::frontend {
 
+/// The container generations torch.export.save has written (see Archive.h).
+enum class ArchiveLayout {
+  Pt2Raw,     ///< torch >= 2.9: raw payload files + configs (the default)
+  Pt2Pickled, ///< torch 2.8: weights and constants as torch.save pickles
+  LegacyZip,  ///< torch 2.1-2.7: flat zip, serialized_*.pt
+};
+
 struct ArchiveWriterOptions {
+  ArchiveLayout Layout = ArchiveLayout::Pt2Raw;
   /// Root folder; torch uses the file's stem for a path save.
   std::string RootName = "archive";
   /// Write data/sample_inputs/model.pt from Model::SampleInputs.

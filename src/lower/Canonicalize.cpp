@@ -5,6 +5,11 @@
 // dropout with train=False, dtype conversions to the same dtype. Their
 // outputs are renamed to their inputs so later passes never see them.
 //
+// In-place ops (relu_, add_) are made functional: the op gets a fresh
+// result, and every later reader of the overwritten value (and a graph
+// output naming it) reads that result instead, which is what eager
+// PyTorch's mutation means.
+//
 //===----------------------------------------------------------------------===//
 #include "lower/Passes.h"
 
@@ -15,13 +20,19 @@ using frontend::ArgKind;
 llvm::Error atalla::lower::canonicalize(LoweringState &S, const CanonicalizeOptions &) {
   std::vector<frontend::Node> Kept;
   for (frontend::Node &N : S.Nodes) {
-    // Rewrite inputs through earlier removals.
+    // Rewrite inputs through earlier removals and mutations.
+    auto current = [&](const std::string &Name) {
+      std::string V = S.resolve(Name);
+      for (auto It = S.Mutated.find(V); It != S.Mutated.end(); It = S.Mutated.find(V))
+        V = S.resolve(It->second);
+      return V;
+    };
     for (frontend::NamedArgument &A : N.Inputs) {
       if (A.Arg.Kind == ArgKind::Tensor)
-        A.Arg.S = S.resolve(A.Arg.S);
+        A.Arg.S = current(A.Arg.S);
       for (frontend::Argument &E : A.Arg.Elems)
         if (E.Kind == ArgKind::Tensor)
-          E.S = S.resolve(E.S);
+          E.S = current(E.S);
     }
     bool IsAten = N.Ns == "aten";
     const std::string Op = N.Op;
@@ -52,6 +63,10 @@ llvm::Error atalla::lower::canonicalize(LoweringState &S, const CanonicalizeOpti
       S.Renamed[outName()] = firstTensor();
       continue;
     }
+    bool InPlace = IsAten && !Op.empty() && Op.back() == '_' && Op.front() != '_' && !firstTensor().empty() &&
+                   !outName().empty() && N.Inputs[0].Name == "self";
+    if (InPlace)
+      S.Mutated[firstTensor()] = outName();
     Kept.push_back(std::move(N));
   }
   S.Nodes = std::move(Kept);

@@ -27,6 +27,9 @@ struct LoweringState {
   const frontend::Model *M = nullptr;
   std::vector<frontend::Node> Nodes;              ///< working copy, canonicalised
   std::map<std::string, std::string> Renamed;     ///< removed value -> the value it equals
+  /// Values an in-place op (relu_, add_) overwrote -> the op's result, which
+  /// later readers (and the graph outputs) see instead.
+  std::map<std::string, std::string> Mutated;
   std::map<std::string, frontend::TensorMeta> Metas;
   std::map<std::string, int64_t> SymValues;       ///< symbol / SymInt value -> concrete
   std::map<std::string, std::vector<int64_t>> Shapes; ///< value -> concrete sizes

@@ -653,6 +653,23 @@ llvm::Error Selector::run() {
     P.Inputs.push_back(T);
   }
   for (const Node &N : S.Nodes) {
+    // canonicalize made in-place ops functional; that is only right when the
+    // overwritten tensor shares its storage with no view, as eager would
+    // change every alias.
+    if (N.Ns == "aten" && !N.Op.empty() && N.Op.back() == '_' && N.Op.front() != '_' && !N.Inputs.empty() &&
+        N.Inputs[0].Name == "self" && N.Inputs[0].Arg.Kind == ArgKind::Tensor) {
+      auto Self = tensorFor(N.Inputs[0].Arg.S, &N);
+      if (!Self)
+        return Self.takeError();
+      int Owner = ownerOf(*Self);
+      bool Aliased = P.Tensors[*Self].isView();
+      for (const PTensor &T : P.Tensors)
+        Aliased |= T.isView() && T.Base == Owner;
+      if (Aliased)
+        return makeError(M.Path + ": node '" + N.Name + "': in-place " + N.Target + " writes '" +
+                         N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
+                         "and in-place ops on views are not supported yet");
+    }
     std::string Key = N.Ns == "aten" ? "aten::" + N.Op + (N.Overload.empty() ? "" : "." + N.Overload) : "";
     auto It = kernelTable().find(Key);
     std::string Reason = "no device kernel for " + (N.Ns == "aten" ? Key : N.Target);
@@ -688,7 +705,10 @@ llvm::Error Selector::run() {
 llvm::Error Selector::finishOutputs() {
   uint32_t Index = 0;
   std::set<int> Used;
-  for (const std::string &Raw : M.userOutputNames()) {
+  for (std::string Raw : M.userOutputNames()) {
+    // An output overwritten in place later is the in-place op's result.
+    for (auto It = S.Mutated.find(S.resolve(Raw)); It != S.Mutated.end(); It = S.Mutated.find(S.resolve(Raw)))
+      Raw = It->second;
     auto T = tensorFor(Raw, nullptr);
     if (!T)
       return T.takeError();

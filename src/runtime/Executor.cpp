@@ -207,6 +207,102 @@ llvm::Expected<std::vector<HostTensor>> Executor::run(const std::vector<HostTens
   return Outputs;
 }
 
+std::optional<uint32_t> Executor::viewBase(uint32_t Index, uint32_t View) const {
+  llvm::ArrayRef<abi::TensorRecord> Tensors = B.tensors();
+  const abi::TensorRecord &V = Tensors[View];
+  const uint64_t Lo = V.DramAddr, Hi = V.DramAddr + recordExtent(V);
+  auto Covers = [&](uint32_t T) {
+    const abi::TensorRecord &R = Tensors[T];
+    return T != View && !R.IsView && R.DramAddr <= Lo && Hi <= R.DramAddr + R.Bytes;
+  };
+  for (uint32_t I = Index; I-- > 0;) {
+    const abi::Instruction &In = B.instructions()[I];
+    llvm::ArrayRef<uint32_t> Ops = B.operands(I);
+    for (uint32_t J = In.NumOperands - In.NumOutputs; J < In.NumOperands; ++J)
+      if (Covers(Ops[J]))
+        return Ops[J];
+  }
+  for (uint32_t T = 0; T < Tensors.size(); ++T)
+    if ((Tensors[T].Kind == static_cast<uint32_t>(abi::TensorKind::Constant) ||
+         Tensors[T].Kind == static_cast<uint32_t>(abi::TensorKind::Input)) &&
+        Covers(T))
+      return T;
+  return std::nullopt;
+}
+
+llvm::Expected<std::vector<HostTensor>> Executor::runInstruction(uint32_t Index, const ValueFn &ValueOf) {
+  if (Index >= B.instructions().size())
+    return fail("instruction " + llvm::Twine(Index) + " does not exist (the program has " +
+                llvm::Twine(B.instructions().size()) + ")");
+  llvm::ArrayRef<abi::TensorRecord> Tensors = B.tensors();
+  const abi::Instruction &In = B.instructions()[Index];
+  llvm::ArrayRef<uint32_t> Ops = B.operands(Index);
+  const uint32_t NumInputs = In.NumOperands - In.NumOutputs;
+  const std::string What = "instruction " + std::to_string(Index) + " (node '" + B.nodeName(Index).str() + "')";
+  const auto IsConstant = [&](uint32_t T) {
+    return Tensors[T].Kind == static_cast<uint32_t>(abi::TensorKind::Constant);
+  };
+
+  Dev->reset();
+  llvm::ArrayRef<uint8_t> Constants = B.constants();
+  for (uint32_t I = 0; I < Tensors.size(); ++I) {
+    const abi::TensorRecord &R = Tensors[I];
+    if (!IsConstant(I) || R.Bytes == 0)
+      continue;
+    if (llvm::Error E = Dev->writeDram(R.DramAddr, Constants.slice(R.ConstantOffset, R.Bytes)))
+      return fail("constant '" + B.tensorName(I) + "': " + llvm::toString(std::move(E)));
+  }
+  for (uint32_t J = 0; J < NumInputs; ++J) {
+    uint32_t T = Ops[J];
+    if (IsConstant(T))
+      continue;
+    const HostTensor *V = ValueOf(T);
+    uint32_t Target = T;
+    if (!V && Tensors[T].IsView) {
+      std::optional<uint32_t> Base = viewBase(Index, T);
+      if (Base && IsConstant(*Base))
+        continue;
+      if (Base) {
+        Target = *Base;
+        V = ValueOf(Target);
+      }
+    }
+    std::string Operand = What + ": input operand " + std::to_string(J) + " ('" + B.tensorName(T).str() + "'" +
+                          (Target != T ? ", a view of '" + B.tensorName(Target).str() + "'" : std::string()) + ")";
+    if (!V)
+      return fail(Operand + ": no value given");
+    const abi::TensorRecord &R = Tensors[Target];
+    if (V->DType != R.DType || llvm::ArrayRef<int64_t>(V->Sizes) != recordSizes(R) ||
+        V->Bytes.size() != recordNumel(R) * dtypeElementSize(R.DType))
+      return fail(Operand + ": expected " + describe(R.DType, recordSizes(R)) + ", got " +
+                  describe(V->DType, V->Sizes));
+    if (llvm::Error E = writeTensor(R, *V))
+      return fail(Operand + ": " + llvm::toString(std::move(E)));
+  }
+
+  TraceEvent Ev;
+  Ev.Index = Index;
+  Ev.Node = B.nodeName(Index).str();
+  for (uint32_t J = 0; J < NumInputs; ++J)
+    Ev.InputShapes.push_back(recordSizes(Tensors[Ops[J]]).vec());
+  auto Start = std::chrono::steady_clock::now();
+  if (llvm::Error E = In.Op == static_cast<uint32_t>(abi::Opcode::Kernel) ? runKernel(Index, Ev)
+                                                                           : runFallback(Index, Ev))
+    return E;
+  Ev.Ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - Start).count();
+  if (Trace)
+    Trace(Ev);
+
+  std::vector<HostTensor> Outputs;
+  for (uint32_t J = NumInputs; J < In.NumOperands; ++J) {
+    auto T = readTensor(Tensors[Ops[J]]);
+    if (!T)
+      return fail(What + ": output '" + B.tensorName(Ops[J]) + "': " + llvm::toString(T.takeError()));
+    Outputs.push_back(std::move(*T));
+  }
+  return Outputs;
+}
+
 llvm::Error Executor::runKernel(uint32_t I, TraceEvent &Ev) {
   const abi::Instruction &In = B.instructions()[I];
   const abi::KernelRecord &K = B.kernels()[In.Index];

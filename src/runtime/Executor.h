@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,23 @@ public:
   /// and returns the user outputs. The device is reset first, so a run
   /// after a failed one starts clean.
   llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensor> &Inputs);
+
+  /// Single-layer mode (per-op diagnosis): runs only instruction \p Index on
+  /// a reset device and returns its outputs (one per output operand). The
+  /// blob's constants are placed as in run(); every other input operand is
+  /// written from ValueOf(tensor index), through the record's strides. When
+  /// ValueOf has no value for a view operand, the value of the tensor the
+  /// view aliases (viewBase) is written instead; a view of a constant needs
+  /// none. An operand left without a value, or a value of the wrong dtype or
+  /// shape, is an error naming it.
+  using ValueFn = std::function<const HostTensor *(uint32_t TensorIndex)>;
+  llvm::Expected<std::vector<HostTensor>> runInstruction(uint32_t Index, const ValueFn &ValueOf);
+
+  /// The non-view tensor whose storage view \p View holds when instruction
+  /// \p Index runs: the last earlier output operand covering the view's
+  /// bytes, else an input or constant record covering them. The blob does
+  /// not record a view's base; this is recovered from the memory plan.
+  std::optional<uint32_t> viewBase(uint32_t Index, uint32_t View) const;
 
   void setTrace(std::function<void(const TraceEvent &)> Fn) { Trace = std::move(Fn); }
   sim::Device &device() { return *Dev; }

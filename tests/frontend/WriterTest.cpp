@@ -4,7 +4,7 @@
 // compared with the same model exported by real torch 2.11
 // (tests/data/torch2/torch_seed_accel_demo.pt2, written by
 // tools/export_with_torch2.py with the same closed-form inputs), and every
-// fixture survives read -> write -> read. To add a case, add an archive to
+// fixture survives read -> write -> read in each of the three layouts. To add a case, add an archive to
 // either folder: the round trip iterates over all of them.
 //
 //===----------------------------------------------------------------------===//
@@ -86,8 +86,16 @@ TEST(WriterTest, EveryArchiveSurvivesReadWriteRead) {
   for (const std::string &F : Files) {
     SCOPED_TRACE(F);
     ASSERT_EXPECTED(A, readModel(F));
-    ASSERT_EXPECTED(Bytes, writeModelArchive(A));
-    ASSERT_EXPECTED(B, readModelFromBuffer(Bytes, F + " (rewritten)"));
-    test::expectSameModel(A, B);
+    for (ArchiveLayout L : {ArchiveLayout::Pt2Raw, ArchiveLayout::Pt2Pickled, ArchiveLayout::LegacyZip}) {
+      SCOPED_TRACE(static_cast<int>(L));
+      ArchiveWriterOptions Opts;
+      Opts.Layout = L;
+      ASSERT_EXPECTED(Bytes, writeModelArchive(A, Opts));
+      ASSERT_EXPECTED(B, readModelFromBuffer(Bytes, F + " (rewritten)"));
+      EXPECT_EQ(B.Container, L == ArchiveLayout::Pt2Raw       ? ContainerKind::Pt2ArchiveRaw
+                             : L == ArchiveLayout::Pt2Pickled ? ContainerKind::Pt2ArchivePickled
+                                                              : ContainerKind::LegacyZip);
+      test::expectSameModel(A, B);
+    }
   }
 }

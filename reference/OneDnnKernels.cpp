@@ -1,0 +1,374 @@
+//===- reference/OneDnnKernels.cpp - oneDNN versions of every kernel ------===//
+//
+// One oneDNN primitive per family: matmul (Gemm), eltwise (Unary), binary
+// (Binary), softmax_v2 (Softmax), reorder (Copy). Operands are described to
+// oneDNN by their strides; a broadcast dim (stride 0) becomes a size-1 dim,
+// which binary and matmul broadcast natively. Where a primitive cannot take a
+// broadcast or strided operand, the operand is first materialised exactly:
+// a reorder (a copy), or a binary multiply by a dense tensor of ones (1 * x
+// is x for every float, NaN and infinities included).
+//
+//===----------------------------------------------------------------------===//
+#include "reference/OneDnnKernels.h"
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+using namespace atalla;
+using namespace atalla::reference;
+using dnnl::algorithm;
+using dnnl::memory;
+
+namespace {
+
+using Dims = memory::dims;
+constexpr memory::data_type F32 = memory::data_type::f32;
+
+struct Env {
+  dnnl::engine Eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream Strm{Eng};
+};
+
+/// One engine and stream for the process (creating them per call costs more
+/// than most reference runs).
+Env &env() {
+  static Env E;
+  return E;
+}
+
+/// A spec the reference cannot run (as opposed to an error oneDNN reports).
+struct SpecError {
+  std::string Msg;
+};
+
+/// The algorithm of each kernel, where it is chosen by the kernel rather than
+/// the family. No default: a new kernel is a compile error here until it has
+/// a reference.
+std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
+  switch (K) {
+  case abi::KernelId::relu:
+    return algorithm::eltwise_relu;
+  case abi::KernelId::add:
+    return algorithm::binary_add;
+  case abi::KernelId::sub:
+    return algorithm::binary_sub;
+  case abi::KernelId::mul:
+    return algorithm::binary_mul;
+  case abi::KernelId::div:
+    return algorithm::binary_div;
+  case abi::KernelId::softmax:
+    return algorithm::softmax_accurate;
+  case abi::KernelId::gemm:
+  case abi::KernelId::copy:
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Dims denseStrides(const Dims &Sizes) {
+  Dims S(Sizes.size(), 1);
+  for (size_t D = Sizes.size(); D-- > 1;)
+    S[D - 1] = S[D] * std::max<memory::dim>(Sizes[D], 1);
+  return S;
+}
+
+/// oneDNN has no 0-d tensors: a scalar is [1].
+Dims shapeOf(const abi::OperandSpec &O) {
+  if (O.Sizes.empty())
+    return {1};
+  return Dims(O.Sizes.begin(), O.Sizes.end());
+}
+
+/// An operand as oneDNN sees it: broadcast dims (stride 0, size > 1) are
+/// size 1, which binary and matmul broadcast.
+struct View {
+  Dims Sizes, Strides;
+  bool Broadcast = false; ///< some dim was a stride-0 broadcast
+};
+
+View viewOf(const abi::OperandSpec &O) {
+  View V;
+  if (O.Sizes.empty()) {
+    V.Sizes = {1};
+    V.Strides = {1};
+    return V;
+  }
+  for (size_t D = 0; D < O.Sizes.size(); ++D) {
+    memory::dim Size = O.Sizes[D], Stride = O.Strides[D];
+    if (Stride == 0 && Size > 1) {
+      Size = 1;
+      V.Broadcast = true;
+    }
+    // The stride of a size-1 dim is never used; oneDNN wants a positive one.
+    if (Size == 1 && Stride == 0)
+      Stride = 1;
+    V.Sizes.push_back(Size);
+    V.Strides.push_back(Stride);
+  }
+  return V;
+}
+
+/// The buffers and memories of one reference run.
+class Run {
+public:
+  explicit Run(Env &E) : E(E) {}
+
+  memory::desc dense(const Dims &Shape) { return memory::desc(Shape, F32, denseStrides(Shape)); }
+
+  /// A dense scratch tensor owned by the run.
+  memory scratch(const Dims &Shape) {
+    memory::dim N = 1;
+    for (memory::dim S : Shape)
+      N *= S;
+    Buffers.emplace_back(size_t(N), 0.0f);
+    return memory(dense(Shape), E.Eng, Buffers.back().data());
+  }
+
+  memory user(const View &V, const float *P) {
+    return memory(memory::desc(V.Sizes, F32, V.Strides), E.Eng, const_cast<float *>(P));
+  }
+
+  void reorder(const memory &Src, const memory &Dst) {
+    dnnl::reorder(Src, Dst).execute(E.Strm, const_cast<memory &>(Src), const_cast<memory &>(Dst));
+    E.Strm.wait();
+  }
+
+  void binary(algorithm Alg, const memory &Src0, const memory &Src1, const memory &Dst) {
+    dnnl::binary::desc D(Alg, Src0.get_desc(), Src1.get_desc(), Dst.get_desc());
+    dnnl::binary P(dnnl::binary::primitive_desc(D, E.Eng));
+    P.execute(E.Strm, {{DNNL_ARG_SRC_0, Src0}, {DNNL_ARG_SRC_1, Src1}, {DNNL_ARG_DST, Dst}});
+    E.Strm.wait();
+  }
+
+  void eltwise(algorithm Alg, float Alpha, float Beta, const memory &Src, const memory &Dst) {
+    dnnl::eltwise_forward::desc D(dnnl::prop_kind::forward_inference, Alg, Src.get_desc(), Alpha,
+                                  Beta);
+    dnnl::eltwise_forward P(dnnl::eltwise_forward::primitive_desc(D, E.Eng));
+    P.execute(E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}});
+    E.Strm.wait();
+  }
+
+  /// Operand O (at P) as a dense tensor of shape \p Shape (O's sizes): a
+  /// reorder, or for a broadcast view ones * view (exact, NaN and inf too).
+  memory materialise(const abi::OperandSpec &O, const float *P, const Dims &Shape) {
+    View V = viewOf(O);
+    memory Dst = scratch(Shape);
+    if (!V.Broadcast) {
+      reorder(user(V, P), Dst);
+      return Dst;
+    }
+    memory Ones = scratch(Shape);
+    for (float &X : Buffers.back())
+      X = 1.0f;
+    binary(algorithm::binary_mul, Ones, user(V, P), Dst);
+    return Dst;
+  }
+
+  /// Operand O as matmul/binary can read it: strided in place, or materialised
+  /// when it broadcasts in a dim from \p FirstFixedDim on, where the primitive
+  /// cannot broadcast.
+  memory operand(const abi::OperandSpec &O, const float *P, size_t FirstFixedDim) {
+    View V = viewOf(O);
+    bool Ok = true;
+    for (size_t D = FirstFixedDim; D < O.Sizes.size(); ++D)
+      Ok &= !(O.Strides[D] == 0 && O.Sizes[D] > 1);
+    return Ok ? user(V, P) : materialise(O, P, shapeOf(O));
+  }
+
+  Env &E;
+  std::deque<std::vector<float>> Buffers;
+};
+
+//===----------------------------------------------------------------------===//
+// The families
+//===----------------------------------------------------------------------===//
+
+void checkInputs(const abi::KernelSpec &Spec, size_t Want, size_t Got) {
+  if (Spec.Operands.size() != Want + 1)
+    throw SpecError{"expected " + std::to_string(Want + 1) + " operands, got " +
+                    std::to_string(Spec.Operands.size())};
+  if (Got != Want)
+    throw SpecError{"expected " + std::to_string(Want) + " input pointers, got " +
+                    std::to_string(Got)};
+}
+
+void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
+          const memory &Dst) {
+  checkInputs(Spec, Spec.HasBias ? 3 : 2, In.size());
+  const abi::OperandSpec &A = Spec.Operands[0], &B = Spec.Operands[1], &C = Spec.output();
+  const size_t Rank = C.Sizes.size();
+  if (Rank < 2 || A.Sizes.size() != Rank || B.Sizes.size() != Rank)
+    throw SpecError{"gemm operands need the output's rank, >= 2"};
+  // Batch dims broadcast natively (size 1); a broadcast M, K or N dim is
+  // materialised.
+  memory Src = R.operand(A, In[0], Rank - 2);
+  memory Wei = R.operand(B, In[1], Rank - 2);
+  memory Bias;
+  if (Spec.HasBias)
+    Bias = R.user(viewOf(Spec.Operands[2]), In[2]);
+
+  auto matmul = [&](const memory &S, const memory &W, bool WithBias) {
+    dnnl::matmul::desc D = WithBias ? dnnl::matmul::desc(S.get_desc(), W.get_desc(),
+                                                         Bias.get_desc(), Dst.get_desc())
+                                    : dnnl::matmul::desc(S.get_desc(), W.get_desc(),
+                                                         Dst.get_desc());
+    dnnl::matmul P(dnnl::matmul::primitive_desc(D, R.E.Eng));
+    std::unordered_map<int, memory> Args = {
+        {DNNL_ARG_SRC, S}, {DNNL_ARG_WEIGHTS, W}, {DNNL_ARG_DST, Dst}};
+    if (WithBias)
+      Args[DNNL_ARG_BIAS] = Bias;
+    P.execute(R.E.Strm, Args);
+    R.E.Strm.wait();
+  };
+  // The matmul implementations of 2.6 take any plain strided A and B, and a
+  // bias broadcast in any dim; should one refuse a layout (unimplemented),
+  // fall back to dense operands and a separate bias add, which add the bias
+  // after the whole K sum exactly as the fused bias does.
+  try {
+    matmul(Src, Wei, Spec.HasBias);
+    return;
+  } catch (const dnnl::error &E) {
+    if (E.status != dnnl_unimplemented)
+      throw;
+  }
+  memory DSrc = R.materialise(A, In[0], shapeOf(A));
+  memory DWei = R.materialise(B, In[1], shapeOf(B));
+  matmul(DSrc, DWei, false);
+  if (Spec.HasBias)
+    R.binary(algorithm::binary_add, Dst, Bias, Dst);
+}
+
+void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
+           const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  std::optional<algorithm> Alg = kernelAlgorithm(Spec.Kernel);
+  if (!Alg)
+    throw SpecError{"no oneDNN algorithm for this unary kernel"};
+  // eltwise wants src and dst in one layout: make the input dense first.
+  memory Src = R.materialise(Spec.Operands[0], In[0], shapeOf(Spec.output()));
+  R.eltwise(*Alg, 0.0f, 0.0f, Src, Dst);
+}
+
+void binary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
+            const memory &Dst) {
+  checkInputs(Spec, Spec.HasScalar ? 1 : 2, In.size());
+  std::optional<algorithm> Alg = kernelAlgorithm(Spec.Kernel);
+  if (!Alg)
+    throw SpecError{"no oneDNN algorithm for this binary kernel"};
+  const Dims Shape = shapeOf(Spec.output());
+  const bool Additive = Spec.Kernel == abi::KernelId::add || Spec.Kernel == abi::KernelId::sub;
+  // binary broadcasts src1 only: a broadcast A is materialised.
+  memory Src0 = R.operand(Spec.Operands[0], In[0], 0);
+  memory Src1;
+  if (Spec.HasScalar) {
+    // A one-element tensor broadcast over A: the same IEEE operation as the
+    // kernel's (x / s, not x * (1 / s)). Alpha scales the scalar in fp32,
+    // as the kernel does.
+    float S = static_cast<float>(Spec.Scalar);
+    if (Additive && Spec.Alpha != 1)
+      S = static_cast<float>(Spec.Alpha) * S;
+    Src1 = R.scratch(Dims(Shape.size(), 1));
+    R.Buffers.back()[0] = S;
+  } else {
+    View V = viewOf(Spec.Operands[1]);
+    Src1 = R.user(V, In[1]);
+    if (Additive && Spec.Alpha != 1) {
+      // alpha * B rounded to fp32 on its own (eltwise_linear: alpha * x + 0),
+      // then the add: two roundings, as the kernel's fmul then fadd.
+      memory Dense = R.scratch(V.Sizes);
+      R.reorder(Src1, Dense);
+      Src1 = R.scratch(V.Sizes);
+      R.eltwise(algorithm::eltwise_linear, static_cast<float>(Spec.Alpha), 0.0f, Dense, Src1);
+    }
+  }
+  R.binary(*Alg, Src0, Src1, Dst);
+}
+
+void softmax(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
+             const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  const size_t Rank = Spec.output().Sizes.size();
+  if (Rank == 0 ? Spec.Dim > 0 : (Spec.Dim < 0 || size_t(Spec.Dim) >= Rank))
+    throw SpecError{"softmax dim " + std::to_string(Spec.Dim) + " out of range"};
+  std::optional<algorithm> Alg = kernelAlgorithm(Spec.Kernel);
+  if (!Alg)
+    throw SpecError{"no oneDNN algorithm for this softmax kernel"};
+  memory Src = R.materialise(Spec.Operands[0], In[0], shapeOf(Spec.output()));
+  dnnl::softmax_v2_forward::desc D(dnnl::prop_kind::forward_inference, *Alg, Src.get_desc(),
+                                   Dst.get_desc(), Rank == 0 ? 0 : int(Spec.Dim));
+  dnnl::softmax_v2_forward P(dnnl::softmax_v2_forward::primitive_desc(D, R.E.Eng));
+  P.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}});
+  R.E.Strm.wait();
+}
+
+void copy(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
+          const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  View V = viewOf(Spec.Operands[0]);
+  if (!V.Broadcast) {
+    R.reorder(R.user(V, In[0]), Dst);
+    return;
+  }
+  // An expand: reorder cannot broadcast, binary can (exactly, as above).
+  memory Ones = R.scratch(shapeOf(Spec.output()));
+  for (float &X : R.Buffers.back())
+    X = 1.0f;
+  R.binary(algorithm::binary_mul, Ones, R.user(V, In[0]), Dst);
+}
+
+} // namespace
+
+llvm::Expected<std::vector<float>>
+atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
+                             const std::vector<const float *> &Inputs) {
+  auto fail = [&](const std::string &Msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "oneDNN reference for kernel '" + Spec.key() + "': " + Msg);
+  };
+  if (Spec.Type != abi::DType::F32)
+    return fail("only f32 is supported");
+  if (Spec.Operands.empty())
+    return fail("no operands");
+  for (const abi::OperandSpec &O : Spec.Operands)
+    if (O.Sizes.size() != O.Strides.size())
+      return fail("an operand has different numbers of sizes and strides");
+  for (size_t I = 0; I < Inputs.size(); ++I)
+    if (!Inputs[I])
+      return fail("input " + std::to_string(I) + " is null");
+
+  const abi::OperandSpec &Out = Spec.output();
+  std::vector<float> Result(size_t(Out.numel()));
+  if (Result.empty())
+    return Result; // oneDNN's zero-volume tensors are not worth the trouble
+  try {
+    Run R(env());
+    memory Dst(R.dense(shapeOf(Out)), R.E.Eng, Result.data());
+    switch (Spec.family()) {
+    case abi::KernelFamily::Gemm:
+      gemm(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Unary:
+      unary(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Binary:
+      binary(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Softmax:
+      softmax(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Copy:
+      copy(R, Spec, Inputs, Dst);
+      break;
+    }
+  } catch (const SpecError &E) {
+    return fail(E.Msg);
+  } catch (const dnnl::error &E) {
+    return fail(std::string(E.what()) + " (dnnl status " + std::to_string(int(E.status)) + ")");
+  }
+  return Result;
+}

@@ -1,0 +1,32 @@
+//===- reference/OneDnnKernels.h - oneDNN versions of every kernel -*- C++ -*-===//
+//
+// The oneDNN (2.6, v2 API) implementation of every kernel family of
+// Kernels.def, used as the oracle of the kernel fuzz suite and as the
+// baseline of the benchmarks. It reads the operands exactly as the generated
+// kernel does (the spec's sizes and strides, stride 0 = broadcast) so both
+// run on the same input buffers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_REFERENCE_ONEDNNKERNELS_H
+#define ATALLA_REFERENCE_ONEDNNKERNELS_H
+
+#include "runtime/abi/KernelSpec.h"
+
+#include "llvm/Support/Error.h"
+
+#include <vector>
+
+namespace atalla::reference {
+
+/// Runs \p Spec with oneDNN. Inputs[i] points at element [0, ..., 0] of input
+/// operand i, laid out as Spec.Operands[i]'s sizes and strides say (strides in
+/// elements; 0 broadcasts; any permutation). Returns the output dense and
+/// row-major (Spec.output()'s shape). Errors, including oneDNN's, name the
+/// spec's key. Runs on one CPU engine and stream shared by every call (not
+/// thread-safe); the thread count is the environment's (OMP_NUM_THREADS).
+llvm::Expected<std::vector<float>> runOneDnn(const abi::KernelSpec &Spec,
+                                             const std::vector<const float *> &Inputs);
+
+} // namespace atalla::reference
+
+#endif // ATALLA_REFERENCE_ONEDNNKERNELS_H

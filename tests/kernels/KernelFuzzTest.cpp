@@ -1,0 +1,798 @@
+//===- tests/kernels/KernelFuzzTest.cpp - every kernel vs oneDNN ----------===//
+//
+// The kernel fuzz suite: every row of Kernels.def x shapes biased to tile
+// and vector edges x seeds. Each case compiles the specialisation with
+// codegen::compileKernel, links it with the real sim::CodeLoader, runs it on
+// a real sim::Device and compares the output with reference::runOneDnn on
+// the same input buffers. A failure prints one KERNEL_REPRO line with the
+// spec's key, the seed and the gtest filter that reruns just that case.
+//
+// To add a case: add a line to the family's generator below (gemmCases,
+// unaryCases, ...); the name you give becomes part of the test name. A new
+// Kernels.def row gets the cases of its family by construction (the list is
+// an X-macro over the table), and a new family is a compile error in
+// familyCases() until it has a generator. ATALLA_FUZZ_EXTRA_SEEDS=N runs
+// every case with N more seeds.
+//
+// Numerics: the error of a case is max|got - ref| / max(max|ref|, tiny)
+// over the finite reference values; NaNs must match NaNs and infinities must
+// match exactly (same sign). The thresholds, per family:
+//  - Unary, Binary, Copy: 0. Each output element is one IEEE operation (or
+//    none) on the same fp32 inputs: relu, x op y, x op s; add/sub with alpha
+//    round alpha * y to fp32 first in both (the kernel's fmul then fadd,
+//    oneDNN's eltwise_linear then binary). Only the sign of a zero may
+//    differ, which the measure ignores.
+//  - Softmax: exp(x - max) / sum. Both use a polynomial exp good to < 1 ulp
+//    (ours measured 8.3e-8 relative, codegen_tests' InlineExp), then a sum
+//    whose rounding grows with the row: blocked or lane-parallel sums have
+//    a typical relative error of ~sqrt(D / lanes) ulp and, pairwise, a bound
+//    of ~log2(D) ulp; then one division or a reciprocal and a multiply
+//    (1-2 ulp). We allow 2^-23 * (8 + 2 * log2(D) + sqrt(D) / 4): a few ulp for
+//    short rows, growing with the row like a lane-blocked sum's error.
+//  - Gemm: both accumulate in fp32 in different orders (oneDNN's brgemm
+//    blocks K and keeps partial sums in registers, ours runs k in order per
+//    tile of 256). The classical bound of a dot product is |dc| <=
+//    gamma_K * sum_k |a_k b_k| ~ K * 2^-24 * sum|ab| per implementation;
+//    with standard normal inputs sum|ab| ~ 0.64 K while max|C| ~ 3 sqrt(K),
+//    so the normwise difference of two implementations stays far below
+//    2^-23 * (K + 2) (the +2: the bias add and a possible fused first term),
+//    which is the threshold. A real defect (a dropped or doubled k block, a
+//    wrong element) gives an error of order 1 / sqrt(K) or more, far above it.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/KernelEmitter.h"
+#include "reference/OneDnnKernels.h"
+#include "runtime/abi/KernelSpec.h"
+#include "runtime/abi/Kernels.h"
+#include "sim/CodeLoader.h"
+#include "sim/Device.h"
+
+#include "TestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace atalla;
+using namespace atalla::abi;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Views
+//===----------------------------------------------------------------------===//
+
+OperandSpec contiguous(std::vector<int64_t> Sizes) {
+  OperandSpec O;
+  O.Sizes = Sizes;
+  O.Strides.assign(Sizes.size(), 0);
+  int64_t S = 1;
+  for (size_t D = Sizes.size(); D-- > 0;) {
+    O.Strides[D] = S;
+    S *= Sizes[D];
+  }
+  return O;
+}
+
+OperandSpec view(std::vector<int64_t> Sizes, std::vector<int64_t> Strides) {
+  return OperandSpec{std::move(Sizes), std::move(Strides)};
+}
+
+/// A permuted view of a contiguous tensor of shape Base: out dim d is base dim Perm[d].
+OperandSpec permuted(std::vector<int64_t> Base, std::vector<int> Perm) {
+  OperandSpec C = contiguous(Base), O;
+  for (int P : Perm) {
+    O.Sizes.push_back(C.Sizes[P]);
+    O.Strides.push_back(C.Strides[P]);
+  }
+  return O;
+}
+
+/// [K, M]^T: an [M, K] view with strides (1, M).
+OperandSpec transposed(int64_t Rows, int64_t Cols) { return permuted({Cols, Rows}, {1, 0}); }
+
+/// Elements a strided view spans in storage.
+int64_t extent(const OperandSpec &O) {
+  if (O.numel() == 0)
+    return 0;
+  int64_t E = 1;
+  for (size_t D = 0; D < O.Sizes.size(); ++D)
+    E += (O.Sizes[D] - 1) * O.Strides[D];
+  return E;
+}
+
+std::string dimsText(const std::vector<int64_t> &Sizes) {
+  if (Sizes.empty())
+    return "scalar";
+  std::string S;
+  for (int64_t X : Sizes)
+    S += (S.empty() ? "" : "x") + std::to_string(X);
+  return S;
+}
+
+//===----------------------------------------------------------------------===//
+// Cases
+//===----------------------------------------------------------------------===//
+
+enum class Fill {
+  Normal,  ///< standard normals
+  Large,   ///< normals x 40 (softmax: exp under- and overflow of x - max)
+  Special, ///< normals with NaN, +-inf and +-0 mixed in (elementwise; relu: no NaN)
+  /// softmax [R, D] rows with -inf, all -inf, underflow, a dominant element.
+  /// No NaN or +inf: torch makes such a row all NaN (x - max is NaN where
+  /// x = max = inf), as the kernel does, but oneDNN 2.6 gives NaN only at
+  /// the NaN (or inf) element and 0 elsewhere, so it is no oracle there.
+  Rows,
+};
+
+const char *fillName(Fill F) {
+  switch (F) {
+  case Fill::Normal: return "normal";
+  case Fill::Large: return "large";
+  case Fill::Special: return "special";
+  case Fill::Rows: return "rows";
+  }
+  return "?";
+}
+
+struct FuzzCase {
+  std::string Name; ///< the gtest parameter name
+  KernelSpec Spec;
+  uint32_t Seed = 0;
+  Fill Values = Fill::Normal;
+};
+
+/// gtest prints parameters it cannot name; keep it to the name.
+void PrintTo(const FuzzCase &C, std::ostream *OS) { *OS << C.Name; }
+
+/// Collects the cases of one kernel: Name = kernel_<what>_s<seed>.
+struct CaseList {
+  std::vector<FuzzCase> &Out;
+  KernelId Kernel;
+
+  KernelSpec spec(std::vector<OperandSpec> Ops) const {
+    KernelSpec S;
+    S.Kernel = Kernel;
+    S.Operands = std::move(Ops);
+    return S;
+  }
+
+  void add(const std::string &What, const KernelSpec &S, std::vector<uint32_t> Seeds = {1},
+           Fill F = Fill::Normal) {
+    static const unsigned Extra = [] {
+      const char *E = std::getenv("ATALLA_FUZZ_EXTRA_SEEDS");
+      return E ? unsigned(std::strtoul(E, nullptr, 10)) : 0u;
+    }();
+    for (unsigned I = 0; I < Extra; ++I)
+      Seeds.push_back(1000 + I);
+    for (uint32_t Seed : Seeds) {
+      FuzzCase C;
+      C.Name = std::string(kernelName(Kernel)) + "_" + What;
+      if (F != Fill::Normal)
+        C.Name += std::string("_") + fillName(F);
+      C.Name += "_s" + std::to_string(Seed);
+      for (char &Ch : C.Name)
+        if (!std::isalnum(static_cast<unsigned char>(Ch)))
+          Ch = '_';
+      C.Spec = S;
+      C.Seed = Seed;
+      C.Values = F;
+      Out.push_back(std::move(C));
+    }
+  }
+};
+
+// Sizes at the vector (16 floats) and tile edges, and odd primes.
+const std::vector<int64_t> Edges = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65};
+const std::vector<int64_t> Primes = {7, 13, 97, 127, 257};
+
+void gemmCases(CaseList &L) {
+  auto gemm = [&](OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
+    std::vector<int64_t> CSizes = A.Sizes;
+    CSizes.back() = B.Sizes.back();
+    std::vector<OperandSpec> Ops = {A, B};
+    if (Bias)
+      Ops.push_back(*Bias);
+    Ops.push_back(contiguous(CSizes));
+    KernelSpec S = L.spec(Ops);
+    S.HasBias = Bias.has_value();
+    return S;
+  };
+  // A [M, K] and B [K, N], either given transposed (strides (1, rows)).
+  auto plain = [&](int64_t M, int64_t N, int64_t K, bool TA, bool TB,
+                   std::optional<OperandSpec> Bias = {}) {
+    return gemm(TA ? transposed(M, K) : contiguous({M, K}), TB ? transposed(K, N) : contiguous({K, N}),
+                Bias);
+  };
+  auto name = [](int64_t M, int64_t N, int64_t K, bool TA, bool TB) {
+    return dimsText({M, N, K}) + (TA ? "_tA" : "") + (TB ? "_tB" : "");
+  };
+
+  // Cubes at every edge.
+  for (int64_t E : Edges)
+    L.add(name(E, E, E, false, false), plain(E, E, E, false, false), {1, 2});
+  for (int64_t P : Primes)
+    L.add(name(P, P, P, false, false), plain(P, P, P, false, false), {1, 2});
+  // Mixed edges and primes, cycling through the four orientations; the
+  // triples come from a fixed LCG so the list is the same everywhere.
+  std::vector<int64_t> Pool = Edges;
+  Pool.insert(Pool.end(), Primes.begin(), Primes.end());
+  uint32_t X = 12345;
+  auto pick = [&] {
+    X = X * 1103515245u + 12345u;
+    return Pool[(X >> 16) % Pool.size()];
+  };
+  std::set<std::vector<int64_t>> Seen;
+  for (int I = 0; Seen.size() < 44; ++I) {
+    int64_t M = pick(), N = pick(), K = pick();
+    bool TA = I % 4 == 1 || I % 4 == 3, TB = I % 4 >= 2;
+    if (!Seen.insert({M, N, K, TA, TB}).second)
+      continue;
+    L.add(name(M, N, K, TA, TB), plain(M, N, K, TA, TB), {uint32_t(3 + I % 5)});
+  }
+  // The generated GEMM's tiles are 64 x 256 with K blocks of 256: one either side.
+  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
+           {63, 255, 255}, {64, 256, 256}, {65, 257, 257}, {130, 300, 520}, {128, 512, 513}})
+    L.add(name(M, N, K, false, false), plain(M, N, K, false, false));
+  L.add(name(65, 257, 257, true, true), plain(65, 257, 257, true, true));
+  // Skinny: GEMV-like M = 1 or N = 1, and K = 1.
+  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{1, 1, 1},
+                                                            {1, 17, 33},
+                                                            {1, 65, 64},
+                                                            {1, 257, 127},
+                                                            {1, 1000, 96},
+                                                            {33, 1, 65},
+                                                            {127, 1, 31},
+                                                            {64, 1, 256},
+                                                            {1000, 1, 17},
+                                                            {3, 7, 1},
+                                                            {65, 33, 1},
+                                                            {1, 1, 1024}}) {
+    L.add(name(M, N, K, false, false), plain(M, N, K, false, false), {1, 2});
+    L.add(name(M, N, K, false, true), plain(M, N, K, false, true));
+  }
+  L.add(name(1, 300, 200, true, false), plain(1, 300, 200, true, false));
+  // Batched: bmm, a B shared by every batch (stride 0), rank 4 with A
+  // broadcast in dim 1, attention's q @ k^T per batch.
+  L.add("b3_17x65x33", gemm(contiguous({3, 17, 33}), contiguous({3, 33, 65})), {1, 2});
+  L.add("b5_1x16x64", gemm(contiguous({5, 1, 64}), contiguous({5, 64, 16})));
+  L.add("b4_31x16x33_Bbcast", gemm(contiguous({4, 31, 33}), view({4, 33, 16}, {0, 16, 1})));
+  L.add("b4_31x16x33_Abcast", gemm(view({4, 31, 33}, {0, 33, 1}), contiguous({4, 33, 16})));
+  L.add("b2x3_9x5x11_Abcast1",
+        gemm(view({2, 3, 9, 11}, {99, 0, 11, 1}), contiguous({2, 3, 11, 5})));
+  L.add("b4_16x33x64_qkT",
+        gemm(contiguous({4, 16, 64}), permuted({4, 33, 64}, {0, 2, 1})), {1, 2});
+  L.add("b2_40x50x30_tA_tB",
+        gemm(permuted({2, 30, 40}, {0, 2, 1}), permuted({2, 50, 30}, {0, 2, 1})));
+  L.add("b2x2_65x17x63_tB",
+        gemm(contiguous({2, 2, 65, 63}), permuted({2, 2, 17, 63}, {0, 1, 3, 2})));
+  // Bias: addmm/linear's row bias [N] (strides (0, 1)), a full [M, N] bias,
+  // a per-row [M, 1] bias (strides (1, 0)), batched with a shared bias.
+  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
+           {32, 64, 128}, {17, 33, 65}, {1, 257, 64}, {65, 1, 31}, {130, 300, 40}})
+    L.add(name(M, N, K, false, true) + "_rowbias",
+          plain(M, N, K, false, true, view({M, N}, {0, 1})), {1, 2});
+  L.add(name(9, 7, 20, false, false) + "_fullbias",
+        plain(9, 7, 20, false, false, contiguous({9, 7})));
+  L.add(name(63, 65, 33, true, false) + "_fullbias",
+        plain(63, 65, 33, true, false, contiguous({63, 65})));
+  L.add(name(31, 17, 16, false, false) + "_colbias",
+        plain(31, 17, 16, false, false, view({31, 17}, {1, 0})));
+  L.add("b2_9x7x20_colbias",
+        gemm(contiguous({2, 9, 20}), contiguous({2, 20, 7}), view({2, 9, 7}, {9, 1, 0})));
+  L.add("b3_16x33x17_rowbias",
+        gemm(contiguous({3, 16, 17}), contiguous({3, 17, 33}), view({3, 16, 33}, {0, 0, 1})));
+  // Neither last stride 1: gathered tiles.
+  L.add("6x12x10_gather", gemm(view({6, 10}, {40, 2}), view({10, 12}, {30, 2})));
+  L.add("33x17x15_gatherB", gemm(contiguous({33, 15}), view({15, 17}, {40, 2})));
+}
+
+void unaryCases(CaseList &L) {
+  auto unary = [&](OperandSpec In) { return L.spec({In, contiguous(In.Sizes)}); };
+  std::vector<int64_t> Lens = Edges;
+  Lens.insert(Lens.end(), Primes.begin(), Primes.end());
+  for (int64_t N : {1000, 16383, 16384, 16385})
+    Lens.push_back(N);
+  for (int64_t N : Lens)
+    L.add(dimsText({N}), unary(contiguous({N})));
+  for (auto [R, C] : std::vector<std::array<int64_t, 2>>{
+           {15, 17}, {16, 16}, {17, 33}, {31, 65}, {33, 63}, {64, 64}, {65, 1}, {1, 65}, {127, 257}})
+    L.add(dimsText({R, C}), unary(contiguous({R, C})));
+  for (auto [R, C] : std::vector<std::array<int64_t, 2>>{{48, 64}, {129, 130}, {17, 33}, {1, 65}})
+    L.add(dimsText({R, C}) + "_T", unary(transposed(R, C)));
+  L.add("3x4x5x6_perm2031", unary(permuted({5, 3, 6, 4}, {1, 3, 0, 2})));
+  L.add("10x50_gather", unary(view({10, 50}, {300, 2})));
+  L.add("33x65_expandrows", unary(view({33, 65}, {0, 1})));
+  L.add("65x33_expandcols", unary(view({65, 33}, {1, 0})));
+  L.add("3x40000_padded", unary(view({3, 40000}, {40017, 1})));
+  L.add("scalar", unary(contiguous({})));
+  L.add("7x33", unary(contiguous({7, 33})), {1, 2}, Fill::Special);
+  L.add("33x17_T", unary(transposed(33, 17)), {1}, Fill::Special);
+}
+
+void binaryCases(CaseList &L) {
+  auto binary = [&](OperandSpec A, OperandSpec B) {
+    std::vector<int64_t> Sizes = A.Sizes;
+    return L.spec({A, B, contiguous(Sizes)});
+  };
+  auto scalar = [&](OperandSpec A, double S) {
+    KernelSpec Spec = L.spec({A, contiguous(A.Sizes)});
+    Spec.HasScalar = true;
+    Spec.Scalar = S;
+    return Spec;
+  };
+  for (std::vector<int64_t> Sizes : std::vector<std::vector<int64_t>>{
+           {1}, {17}, {64}, {65}, {16, 16}, {31, 33}, {2, 3, 4, 5}, {5000, 3}, {3, 16385}})
+    L.add(dimsText(Sizes), binary(contiguous(Sizes), contiguous(Sizes)));
+  // Broadcasts: a row [C] over rows, a column [R, 1] over columns, both
+  // ([4,1,6] op [1,5,1]), a broadcast first operand, a scalar-shaped tensor.
+  for (auto [R, C] : std::vector<std::array<int64_t, 2>>{{37, 129}, {1, 65}, {64, 17}, {33, 16}}) {
+    L.add(dimsText({R, C}) + "_rowbcast", binary(contiguous({R, C}), view({R, C}, {0, 1})));
+    L.add(dimsText({R, C}) + "_colbcast", binary(contiguous({R, C}), view({R, C}, {1, 0})));
+  }
+  L.add("4x5x6_bothbcast", binary(view({4, 5, 6}, {6, 0, 1}), view({4, 5, 6}, {0, 1, 0})));
+  L.add("33x17_Abcast", binary(view({33, 17}, {0, 1}), contiguous({33, 17})));
+  L.add("77_Bscalartensor", binary(contiguous({77}), view({77}, {0})));
+  L.add("2x3x17_Bbatchbcast", binary(contiguous({2, 3, 17}), view({2, 3, 17}, {0, 17, 1})));
+  // Transposed operands.
+  L.add("48x64_AT", binary(transposed(48, 64), contiguous({48, 64})));
+  L.add("65x31_BT", binary(contiguous({65, 31}), transposed(65, 31)));
+  L.add("130x129_ATBT", binary(transposed(130, 129), transposed(130, 129)));
+  L.add("10x50_gather", binary(view({10, 50}, {300, 2}), contiguous({10, 50})));
+  L.add("scalar", binary(contiguous({}), contiguous({})));
+  // Scalar operands (x op s: for div a true division, not x * (1 / s)).
+  for (double S : {1.7, -0.37, 3.0})
+    L.add("10x33_scalar" + std::to_string(int(S * 100)), scalar(contiguous({10, 33}), S));
+  L.add("65x17_T_scalar3", scalar(transposed(65, 17), 3.0));
+  // Alpha (add/sub only: A op alpha * B).
+  if (L.Kernel == KernelId::add || L.Kernel == KernelId::sub) {
+    for (double Alpha : {2.0, 0.3, -1.5}) {
+      KernelSpec S = binary(contiguous({10, 33}), view({10, 33}, {0, 1}));
+      S.Alpha = Alpha;
+      L.add("10x33_rowbcast_alpha" + std::to_string(int(Alpha * 10)), S);
+    }
+    KernelSpec S = binary(contiguous({17, 65}), transposed(17, 65));
+    S.Alpha = 0.7;
+    L.add("17x65_BT_alpha7", S);
+    S = scalar(contiguous({33}), 1.3);
+    S.Alpha = 0.3;
+    L.add("33_scalar130_alpha3", S);
+  }
+  // NaN, infinities, signed zeros (x / 0, 0 / 0, inf - inf, 0 * inf).
+  L.add("9x33", binary(contiguous({9, 33}), contiguous({9, 33})), {1, 2}, Fill::Special);
+  L.add("9x33_rowbcast", binary(contiguous({9, 33}), view({9, 33}, {0, 1})), {1}, Fill::Special);
+}
+
+void softmaxCases(CaseList &L) {
+  auto softmax = [&](OperandSpec In, int64_t Dim) {
+    KernelSpec S = L.spec({In, contiguous(In.Sizes)});
+    S.Dim = Dim;
+    return S;
+  };
+  // Rows of every edge length (and primes, and longer), over a few row counts.
+  std::vector<int64_t> Lens = Edges;
+  Lens.insert(Lens.end(), Primes.begin(), Primes.end());
+  for (int64_t D : {1000, 4097})
+    Lens.push_back(D);
+  int I = 0;
+  for (int64_t D : Lens) {
+    int64_t R = std::vector<int64_t>{3, 16, 17, 1, 33}[I++ % 5];
+    L.add(dimsText({R, D}) + "_d1", softmax(contiguous({R, D}), 1), {1, 2});
+  }
+  L.add("5000x7_d1", softmax(contiguous({5000, 7}), 1));
+  L.add("3x70000_d1", softmax(contiguous({3, 70000}), 1));
+  L.add("65_d0", softmax(contiguous({65}), 0));
+  L.add("1_d0", softmax(contiguous({1}), 0));
+  L.add("scalar", softmax(contiguous({}), 0));
+  // Along each dim of rank-3 and rank-4 tensors.
+  for (std::vector<int64_t> Sizes :
+       std::vector<std::vector<int64_t>>{{8, 33, 5}, {2, 17, 65}, {3, 16, 31}, {2, 3, 4, 5}})
+    for (int64_t Dim = 0; Dim < int64_t(Sizes.size()); ++Dim)
+      L.add(dimsText(Sizes) + "_d" + std::to_string(Dim), softmax(contiguous(Sizes), Dim), {1, 2});
+  L.add("33x300_d0", softmax(contiguous({33, 300}), 0));
+  // Strided inputs: transposed, permuted, broadcast along the reduced dim.
+  L.add("30x40_T_d0", softmax(transposed(30, 40), 0));
+  L.add("30x40_T_d1", softmax(transposed(30, 40), 1));
+  for (int64_t Dim = 0; Dim < 3; ++Dim)
+    L.add("6x4x5_perm201_d" + std::to_string(Dim), softmax(permuted({4, 5, 6}, {2, 0, 1}), Dim));
+  L.add("6x9_bcast_d1", softmax(view({6, 9}, {1, 0}), 1));
+  L.add("6x9_bcast_d0", softmax(view({6, 9}, {0, 1}), 0));
+  // Magnitudes where exp(x - max) underflows, and NaN/inf rows.
+  L.add("16x64_d1", softmax(contiguous({16, 64}), 1), {1, 2}, Fill::Large);
+  L.add("8x33x5_d1", softmax(contiguous({8, 33, 5}), 1), {1}, Fill::Large);
+  L.add("10x17_d1", softmax(contiguous({10, 17}), 1), {1}, Fill::Rows);
+  L.add("10x64_d1", softmax(contiguous({10, 64}), 1), {1}, Fill::Rows);
+  L.add("10x1000_d1", softmax(contiguous({10, 1000}), 1), {1}, Fill::Rows);
+}
+
+void copyCases(CaseList &L) {
+  auto copy = [&](OperandSpec In) { return L.spec({In, contiguous(In.Sizes)}); };
+  for (auto [R, C] : std::vector<std::array<int64_t, 2>>{
+           {48, 64}, {130, 257}, {17, 33}, {1, 65}, {65, 1}, {16, 16}, {127, 31}, {63, 129}})
+    L.add(dimsText({R, C}) + "_T", copy(transposed(R, C)), {1, 2});
+  L.add("3x50x40_T12", copy(permuted({3, 40, 50}, {0, 2, 1})));
+  L.add("4x2x5x3_perm2031", copy(permuted({2, 3, 4, 5}, {2, 0, 3, 1})));
+  L.add("9x7x8x6_perm3120", copy(permuted({6, 7, 8, 9}, {3, 1, 2, 0})));
+  L.add("15x17x16_perm201", copy(permuted({17, 16, 15}, {2, 0, 1})));
+  L.add("33x16x17_perm120", copy(permuted({17, 33, 16}, {1, 2, 0})));
+  // Expands (stride 0), slices and selects (gathers), contiguous copies.
+  L.add("4x100_expandrows", copy(view({4, 100}, {0, 1})));
+  L.add("100x4_expandcols", copy(view({100, 4}, {1, 0})));
+  L.add("5x17x33_expand0", copy(view({5, 17, 33}, {0, 33, 1})));
+  L.add("3x65x7_expand02", copy(view({3, 65, 7}, {0, 1, 0})));
+  L.add("10x50_slice2", copy(view({10, 50}, {300, 2})));
+  L.add("64x60_slicecols", copy(view({64, 60}, {64, 1})));
+  L.add("33_select", copy(view({33}, {65})));
+  L.add("64x64", copy(contiguous({64, 64})));
+  L.add("17", copy(contiguous({17})));
+  L.add("scalar", copy(contiguous({})));
+  L.add("31x33_T", copy(transposed(31, 33)), {1}, Fill::Special);
+}
+
+void familyCases(CaseList &L, KernelFamily F) {
+  switch (F) {
+  case KernelFamily::Gemm:
+    gemmCases(L);
+    return;
+  case KernelFamily::Unary:
+    unaryCases(L);
+    return;
+  case KernelFamily::Binary:
+    binaryCases(L);
+    return;
+  case KernelFamily::Softmax:
+    softmaxCases(L);
+    return;
+  case KernelFamily::Copy:
+    copyCases(L);
+    return;
+  }
+}
+
+std::vector<FuzzCase> allCases() {
+  std::vector<FuzzCase> Out;
+#define ATALLA_KERNEL(Id, Name, Family)                                                            \
+  {                                                                                                \
+    CaseList L{Out, KernelId::Name};                                                               \
+    familyCases(L, KernelFamily::Family);                                                          \
+  }
+#include "runtime/abi/Kernels.def"
+  // Test names must be unique.
+  std::map<std::string, int> Count;
+  for (FuzzCase &C : Out)
+    if (int N = Count[C.Name]++)
+      C.Name += "_" + std::to_string(N);
+  return Out;
+}
+
+//===----------------------------------------------------------------------===//
+// Inputs
+//===----------------------------------------------------------------------===//
+
+/// Standard normals by Box-Muller over mt19937 (whose output the standard
+/// fixes), so the inputs are the same with every standard library.
+class Normals {
+public:
+  explicit Normals(uint32_t Seed) : G(Seed) {}
+  float next() {
+    if (Have) {
+      Have = false;
+      return Spare;
+    }
+    // u in (0, 1]: 24 random bits, never 0.
+    double U1 = (double(G() >> 8) + 1) / 16777216.0, U2 = double(G() >> 8) / 16777216.0;
+    double R = std::sqrt(-2 * std::log(U1)), T = 2 * M_PI * U2;
+    Spare = float(R * std::sin(T));
+    Have = true;
+    return float(R * std::cos(T));
+  }
+  uint32_t bits() { return G(); }
+
+private:
+  std::mt19937 G;
+  bool Have = false;
+  float Spare = 0;
+};
+
+std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
+  const KernelSpec &S = C.Spec;
+  Normals Rng(C.Seed);
+  std::vector<std::vector<float>> In;
+  const float Inf = std::numeric_limits<float>::infinity(), NaN = std::nanf("");
+  for (size_t Op = 0; Op + 1 < S.Operands.size(); ++Op) {
+    std::vector<float> V(size_t(extent(S.Operands[Op])));
+    for (float &X : V)
+      X = Rng.next();
+    switch (C.Values) {
+    case Fill::Normal:
+      break;
+    case Fill::Large:
+      for (float &X : V)
+        X *= 40;
+      break;
+    case Fill::Special: {
+      // oneDNN's relu maps NaN to 0 where torch (and the kernel) keep NaN:
+      // no NaN for relu. Every other elementwise kernel is IEEE in both.
+      const float Specials[] = {Inf, -Inf, 0.0f, -0.0f, NaN};
+      const uint32_t NumSpecials = S.Kernel == KernelId::relu ? 4 : 5;
+      for (float &X : V)
+        if (Rng.bits() % 4 == 0)
+          X = Specials[Rng.bits() % NumSpecials];
+      break;
+    }
+    case Fill::Rows: {
+      // Softmax [R, D] along dim 1, contiguous.
+      const int64_t D = S.Operands[Op].Sizes.back(), R = int64_t(V.size()) / D;
+      for (int64_t Row = 0; Row < R; ++Row) {
+        float *P = &V[size_t(Row * D)];
+        switch (Row % 5) {
+        case 0: // some -inf: those get exactly 0
+          for (int64_t J = 0; J < D; J += 3)
+            P[J] = -Inf;
+          break;
+        case 1: // all -inf: NaN, as torch
+          std::fill(P, P + D, -Inf);
+          break;
+        case 2: // all -inf but one: exactly 1 there, 0 elsewhere
+          std::fill(P, P + D, -Inf);
+          P[D / 2] = Rng.next();
+          break;
+        case 3: // far below the max: exp(x - max) underflows to 0
+          for (int64_t J = 0; J < D; ++J)
+            P[J] = P[J] * 10 - 200;
+          P[D - 1] = -100;
+          break;
+        case 4: // a dominant element
+          P[0] = 90;
+          break;
+        }
+      }
+      break;
+    }
+    }
+    In.push_back(std::move(V));
+  }
+  return In;
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+/// One loader for the suite; each specialisation compiled and linked once
+/// (the seeds of a shape share it).
+struct KernelCache {
+  std::unique_ptr<sim::CodeLoader> Loader;
+  std::map<std::string, KernelFn> Fns;
+  double CompileMs = 0;
+};
+
+KernelCache &cache() {
+  static KernelCache C;
+  return C;
+}
+
+llvm::Expected<KernelFn> kernelFor(const KernelSpec &S) {
+  KernelCache &C = cache();
+  std::string Sym = S.symbol();
+  if (auto It = C.Fns.find(Sym); It != C.Fns.end())
+    return It->second;
+  if (!C.Loader) {
+    auto L = sim::CodeLoader::create();
+    if (!L)
+      return L.takeError();
+    C.Loader = std::move(*L);
+  }
+  auto T0 = std::chrono::steady_clock::now();
+  auto K = codegen::compileKernel(S, codegen::CodegenOptions());
+  C.CompileMs +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - T0).count();
+  if (!K)
+    return K.takeError();
+  if (llvm::Error E = C.Loader->addObject(K->Object, K->Symbol))
+    return E;
+  auto Fn = C.Loader->lookup(K->Symbol);
+  if (!Fn)
+    return Fn.takeError();
+  C.Fns[Sym] = *Fn;
+  return *Fn;
+}
+
+int64_t alignUp(int64_t X, int64_t A) { return (X + A - 1) / A * A; }
+
+/// The generated kernel on a fresh device: inputs at 64-aligned addresses,
+/// the output region filled with a NaN pattern first (so unwritten elements
+/// fail).
+void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector<float>> &In,
+                 std::vector<float> &Out) {
+  std::vector<uint64_t> Args;
+  int64_t Top = 64; // address 0 stays unused
+  for (const OperandSpec &O : S.Operands) {
+    Args.push_back(uint64_t(Top));
+    Top += alignUp(std::max<int64_t>(extent(O), 1) * 4, 64) + 64;
+  }
+  sim::DeviceConfig Cfg;
+  Cfg.DramBytes = uint64_t(Top);
+  sim::Device Dev(Cfg);
+  for (size_t I = 0; I < In.size(); ++I)
+    if (!In[I].empty())
+      ASSERT_NO_ERROR(Dev.writeDram(
+          Args[I], llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(In[I].data()),
+                                           In[I].size() * 4)));
+  Out.assign(size_t(S.output().numel()), 0.0f);
+  if (Out.empty())
+    return;
+  std::vector<uint32_t> Poison(Out.size(), 0x7fc0dead);
+  ASSERT_NO_ERROR(Dev.writeDram(
+      Args.back(),
+      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(Poison.data()), Poison.size() * 4)));
+  int32_t Status = Dev.invoke(Fn, Args.data());
+  ASSERT_EQ(Status, 0) << "kernel status " << Status << ": " << Dev.lastFirmwareError();
+  EXPECT_EQ(Dev.counters().FirmwareErrors, 0u) << Dev.lastFirmwareError();
+  EXPECT_EQ(Dev.counters().ScpadReclaimed, 0u) << "the kernel left scratchpad grants live";
+  ASSERT_NO_ERROR(Dev.readDram(
+      Args.back(),
+      llvm::MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(Out.data()), Out.size() * 4)));
+}
+
+//===----------------------------------------------------------------------===//
+// Comparing
+//===----------------------------------------------------------------------===//
+
+double threshold(const KernelSpec &S) {
+  const double Ulp = std::ldexp(1.0, -23);
+  const size_t Rank = S.output().Sizes.size();
+  switch (S.family()) {
+  case KernelFamily::Unary:
+  case KernelFamily::Binary:
+  case KernelFamily::Copy:
+    return 0;
+  case KernelFamily::Softmax: {
+    double D = Rank ? double(S.output().Sizes[size_t(S.Dim)]) : 1;
+    return Ulp * (8 + 2 * std::log2(D) + std::sqrt(D) / 4);
+  }
+  case KernelFamily::Gemm: {
+    double K = double(S.Operands[0].Sizes.back());
+    return Ulp * (K + 2);
+  }
+  }
+  return 0;
+}
+
+struct Comparison {
+  double Error = 0;        ///< max|d| / max(max|ref|, tiny) over finite values
+  int64_t Mismatches = 0;  ///< NaN or infinity in one and not the other
+  int64_t Worst = -1;      ///< element of the largest |d| or the first mismatch
+};
+
+Comparison compare(const std::vector<float> &Got, const std::vector<float> &Ref) {
+  Comparison C;
+  double MaxDiff = 0, MaxRef = 0;
+  int64_t FirstMismatch = -1, WorstDiff = -1;
+  for (size_t I = 0; I < Ref.size(); ++I) {
+    float G = Got[I], R = Ref[I];
+    if (std::isnan(G) || std::isnan(R) || std::isinf(G) || std::isinf(R)) {
+      bool Same = std::isnan(G) ? std::isnan(R) : G == R;
+      if (!Same && C.Mismatches++ == 0)
+        FirstMismatch = int64_t(I);
+      continue;
+    }
+    double D = std::fabs(double(G) - double(R));
+    MaxRef = std::max(MaxRef, std::fabs(double(R)));
+    if (D > MaxDiff || WorstDiff < 0) {
+      if (D > MaxDiff)
+        MaxDiff = D;
+      if (D == MaxDiff)
+        WorstDiff = int64_t(I);
+    }
+  }
+  C.Error = MaxDiff / std::max(MaxRef, 1e-30);
+  C.Worst = FirstMismatch >= 0 ? FirstMismatch : WorstDiff;
+  return C;
+}
+
+/// Worst error per family, printed when the suite ends.
+struct FamilyStats {
+  int Cases = 0;
+  double MaxRatio = 0; ///< error / threshold (gemm, softmax)
+  double MaxError = 0;
+  std::string Worst;
+};
+std::map<std::string, FamilyStats> &stats() {
+  static std::map<std::string, FamilyStats> S;
+  return S;
+}
+
+class StatsPrinter : public ::testing::Environment {
+public:
+  void TearDown() override {
+    for (auto &[Fam, St] : stats())
+      std::printf("[ kernel_fuzz ] %-8s %4d cases, max normalised error %.3g (%.3g of its "
+                  "threshold) at %s\n",
+                  Fam.c_str(), St.Cases, St.MaxError, St.MaxRatio, St.Worst.c_str());
+    std::printf("[ kernel_fuzz ] %zu specialisations compiled in %.0f ms\n", cache().Fns.size(),
+                cache().CompileMs);
+  }
+};
+[[maybe_unused]] ::testing::Environment *const Printer =
+    ::testing::AddGlobalTestEnvironment(new StatsPrinter);
+
+//===----------------------------------------------------------------------===//
+// The suite
+//===----------------------------------------------------------------------===//
+
+class KernelFuzz : public ::testing::TestWithParam<FuzzCase> {};
+
+TEST_P(KernelFuzz, MatchesOneDnn) {
+  const FuzzCase &C = GetParam();
+  const KernelSpec &S = C.Spec;
+  const ::testing::TestInfo *Info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string Repro = std::string("KERNEL_REPRO: kernel=") + std::string(kernelName(S.Kernel)) +
+                            " key=\"" + S.key() + "\" seed=" + std::to_string(C.Seed) +
+                            " fill=" + fillName(C.Values);
+  const std::string Rerun = std::string("(rerun: build/bin/kernel_tests --gtest_filter='") +
+                            Info->test_suite_name() + "." + Info->name() + "')";
+  SCOPED_TRACE(Repro);
+
+  std::vector<std::vector<float>> In = makeInputs(C);
+  auto Fn = kernelFor(S);
+  ASSERT_TRUE(bool(Fn)) << Repro << " compile/link: " << llvm::toString(Fn.takeError()) << "  "
+                        << Rerun;
+  std::vector<float> Got;
+  runOnDevice(S, *Fn, In, Got);
+  if (HasFatalFailure())
+    return;
+
+  std::vector<const float *> Ptrs;
+  for (const std::vector<float> &V : In)
+    Ptrs.push_back(V.data());
+  auto Ref = reference::runOneDnn(S, Ptrs);
+  ASSERT_TRUE(bool(Ref)) << Repro << " oneDNN: " << llvm::toString(Ref.takeError()) << "  "
+                         << Rerun;
+  ASSERT_EQ(Ref->size(), Got.size());
+
+  Comparison Cmp = compare(Got, *Ref);
+  const double Thr = threshold(S);
+  FamilyStats &St = stats()[std::string(familyName(S.family()))];
+  ++St.Cases;
+  double Ratio = Thr > 0 ? Cmp.Error / Thr : (Cmp.Error > 0 ? INFINITY : 0);
+  if (Cmp.Error >= St.MaxError) {
+    St.MaxError = Cmp.Error;
+    St.Worst = C.Name;
+  }
+  St.MaxRatio = std::max(St.MaxRatio, Ratio);
+
+  if (Cmp.Mismatches || Cmp.Error > Thr) {
+    char Buf[256];
+    std::snprintf(Buf, sizeof(Buf), " err=%.3g thr=%.3g nan_inf_mismatches=%lld", Cmp.Error, Thr,
+                  static_cast<long long>(Cmp.Mismatches));
+    std::string Detail;
+    if (Cmp.Worst >= 0) {
+      char E[160];
+      std::snprintf(E, sizeof(E), " worst: out[%lld] got %.9g want %.9g",
+                    static_cast<long long>(Cmp.Worst), double(Got[size_t(Cmp.Worst)]),
+                    double((*Ref)[size_t(Cmp.Worst)]));
+      Detail = E;
+    }
+    ADD_FAILURE() << Repro << Buf << "  " << Rerun << "\n" << Detail;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, KernelFuzz, ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<FuzzCase> &I) { return I.param.Name; });
+
+} // namespace

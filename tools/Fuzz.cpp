@@ -1,0 +1,531 @@
+//===- tools/Fuzz.cpp - random programs checked against eager PyTorch -----===//
+#include "tools/Fuzz.h"
+
+#include "codegen/BlobWriter.h"
+#include "frontend/Archive.h"
+#include "frontend/ArchiveWriter.h"
+#include "frontend/ModelBuilder.h"
+#include "frontend/Printers.h"
+#include "lower/Pipeline.h"
+#include "reference/EagerInterpreter.h"
+#include "runtime/Blob.h"
+#include "runtime/Executor.h"
+#include "runtime/fallback/AtenFallback.h"
+#include "tools/ToolSupport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+using namespace atalla;
+using namespace atalla::tools;
+using frontend::Argument;
+using frontend::ModelBuilder;
+using frontend::ScalarType;
+using frontend::TensorData;
+
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+struct Value {
+  std::string Name;
+  Shape Sizes;
+  bool Contiguous = true; ///< torch's view() needs it
+  bool IsInput = false;
+  bool IsView = false; ///< shares storage with another value
+  bool Viewed = false; ///< some view of it exists
+};
+
+class Generator {
+public:
+  Generator(uint64_t Seed, const FuzzLimits &L) : Rng(Seed * 0x9E3779B97F4A7C15ull + 7), L(L), Seed(Seed) {}
+
+  frontend::Model run() {
+    // One to three user inputs.
+    unsigned NIn = 1 + pick(3);
+    for (unsigned I = 0; I < NIn; ++I)
+      newInput(randomShape(1 + pick(3)));
+    unsigned N = 1 + pick(std::max(1u, L.MaxNodes));
+    if (L.StopAfter)
+      N = std::min(N, L.StopAfter);
+    std::string Last;
+    for (unsigned I = 0; I < N; ++I)
+      Last = step();
+    B.addOutput(Last);
+    if (!L.StopAfter && pick(3) == 0) {
+      // A second output: some earlier computed value.
+      std::vector<std::string> Cands;
+      for (const Value &V : Pool)
+        if (!V.IsInput && V.Name != Last)
+          Cands.push_back(V.Name);
+      if (!Cands.empty())
+        B.addOutput(Cands[pick(Cands.size())]);
+    }
+    frontend::Model M = B.take();
+    M.Path = "fuzz_" + std::to_string(Seed) + ".pt2";
+    return M;
+  }
+
+private:
+  std::mt19937_64 Rng;
+  FuzzLimits L;
+  uint64_t Seed;
+  ModelBuilder B;
+  std::vector<Value> Pool;
+  unsigned Inputs = 0, Params = 0;
+
+  uint64_t pick(uint64_t N) { return N ? Rng() % N : 0; }
+  bool chance(unsigned Percent) { return pick(100) < Percent; }
+
+  int64_t dim() {
+    // Tile and vector edges (1, 15, 16, 17, 31, 32, 33) and small odd sizes.
+    static const int64_t Edges[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33};
+    int64_t D;
+    do
+      D = Edges[pick(std::size(Edges))];
+    while (D > L.MaxDim);
+    return D;
+  }
+  Shape randomShape(unsigned Rank) {
+    Shape S;
+    for (unsigned I = 0; I < Rank; ++I)
+      S.push_back(dim());
+    return S;
+  }
+  static int64_t numel(const Shape &S) {
+    return std::accumulate(S.begin(), S.end(), int64_t(1), std::multiplies<int64_t>());
+  }
+
+  TensorData data(const Shape &S, double Scale, double Offset, bool AbsValues) {
+    TensorData T = randomTensor(ScalarType::Float32, S, Rng());
+    std::vector<uint8_t> Bytes = T.contiguousBytes();
+    for (size_t I = 0; I + 4 <= Bytes.size(); I += 4) {
+      float F;
+      std::memcpy(&F, &Bytes[I], 4);
+      double V = AbsValues ? std::fabs(F) : F;
+      F = static_cast<float>(V * Scale + Offset);
+      std::memcpy(&Bytes[I], &F, 4);
+    }
+    return TensorData::fromBytes(ScalarType::Float32, S, std::move(Bytes));
+  }
+
+  const Value &newInput(const Shape &S) {
+    std::string Name = B.addUserInput("x" + std::to_string(Inputs++), data(S, 1.0, 0.0, false));
+    Pool.push_back({Name, S, true, true});
+    return Pool.back();
+  }
+  const Value &newParam(const Shape &S, double Scale, double Offset = 0, bool Abs = false) {
+    std::string Name = B.addParameter("layer" + std::to_string(Params++) + ".weight", data(S, Scale, Offset, Abs));
+    Pool.push_back({Name, S, true, false});
+    return Pool.back();
+  }
+
+  /// A value to operate on: recent ones preferred, so chains form, but any
+  /// value may be reused (DAGs, not only chains).
+  Value operand(unsigned MinRank = 0) {
+    std::vector<size_t> Ok;
+    for (size_t I = 0; I < Pool.size(); ++I)
+      if (Pool[I].Sizes.size() >= MinRank && numel(Pool[I].Sizes) > 0)
+        Ok.push_back(I);
+    if (Ok.empty())
+      return newInput(randomShape(std::max(MinRank, 1u + static_cast<unsigned>(pick(2)))));
+    size_t I = chance(60) ? Ok.back() : Ok[pick(Ok.size())];
+    return Pool[I];
+  }
+
+  std::string node(const std::string &Target, std::vector<frontend::NamedArgument> Args, const Shape &Out,
+                   bool Contiguous = true, bool IsView = false) {
+    std::string In = !Args.empty() && Args[0].Arg.Kind == frontend::ArgKind::Tensor ? Args[0].Arg.S : "";
+    std::string Name = B.addNode(Target, std::move(Args), ScalarType::Float32, Out);
+    if (IsView)
+      for (Value &V : Pool)
+        if (V.Name == In)
+          V.Viewed = true;
+    Value V{Name, Out, Contiguous, false};
+    V.IsView = IsView;
+    Pool.push_back(V);
+    return Name;
+  }
+  /// A layout op's result: a view of its input (eager shares the storage).
+  std::string view(const std::string &Target, std::vector<frontend::NamedArgument> Args, const Shape &Out,
+                   bool Contiguous) {
+    return node(Target, std::move(Args), Out, Contiguous, /*IsView=*/true);
+  }
+  static frontend::NamedArgument arg(const char *N, Argument A) { return ModelBuilder::arg(N, std::move(A)); }
+  static frontend::NamedArgument kwarg(const char *N, Argument A) {
+    frontend::NamedArgument X = ModelBuilder::arg(N, std::move(A));
+    X.Passing = frontend::ArgPassing::Keyword;
+    return X;
+  }
+  static Argument T(const std::string &Name) { return Argument::tensor(Name); }
+
+  /// A shape that broadcasts into \p S (dims dropped from the front or set to 1).
+  Shape broadcastable(const Shape &S) {
+    Shape R = S;
+    size_t Drop = pick(R.size() + 1);
+    R.erase(R.begin(), R.begin() + std::min(Drop, R.size() > 0 ? R.size() - 1 : 0));
+    for (int64_t &D : R)
+      if (chance(30))
+        D = 1;
+    return R;
+  }
+
+  std::string step() {
+    unsigned Op = pick(100);
+    if (Op < 12)
+      return unary();
+    if (Op < 34)
+      return binary();
+    if (Op < 42)
+      return scalarBinary();
+    if (Op < 62)
+      return gemm();
+    if (Op < 72)
+      return softmax();
+    if (Op < 92)
+      return layout();
+    return fallback();
+  }
+
+  std::string unary() {
+    Value X = operand();
+    // In-place only where eager's mutation reaches no alias: not on a view,
+    // not on a value something already views (the compiler refuses those).
+    bool InPlace = chance(20) && !X.IsView && !X.Viewed && !X.IsInput;
+    return node(InPlace ? "torch.ops.aten.relu_.default" : "torch.ops.aten.relu.default", {arg("self", T(X.Name))},
+                X.Sizes);
+  }
+
+  std::string binary() {
+    static const char *Ops[] = {"add", "sub", "mul", "div"};
+    std::string Op = Ops[pick(4)];
+    Value X = operand();
+    Value Y;
+    if (Op == "div") {
+      // Divisors away from zero: |y| in [0.5, 2.5].
+      Y = newParam(broadcastable(X.Sizes), 1.0, 0.5, true);
+    } else {
+      // Another value of a broadcastable shape if there is one, else a parameter.
+      std::vector<Value> Cands;
+      for (const Value &V : Pool)
+        if (V.Name != X.Name && V.Sizes.size() <= X.Sizes.size()) {
+          bool Ok = true;
+          for (size_t I = 0; I < V.Sizes.size(); ++I) {
+            int64_t D = X.Sizes[X.Sizes.size() - V.Sizes.size() + I];
+            Ok &= V.Sizes[I] == D || V.Sizes[I] == 1;
+          }
+          if (Ok)
+            Cands.push_back(V);
+        }
+      Y = !Cands.empty() && chance(60) ? Cands[pick(Cands.size())] : newParam(broadcastable(X.Sizes), 1.0);
+    }
+    std::vector<frontend::NamedArgument> Args{arg("self", T(X.Name)), arg("other", T(Y.Name))};
+    if ((Op == "add" || Op == "sub") && chance(25))
+      Args.push_back(kwarg("alpha", Argument::integer(2)));
+    return node("torch.ops.aten." + Op + ".Tensor", Args, X.Sizes);
+  }
+
+  std::string scalarBinary() {
+    static const char *Ops[] = {"add", "sub", "mul", "div"};
+    static const double Values[] = {0.5, 1.5, -2.0, 4.0, 3.0};
+    std::string Op = Ops[pick(4)];
+    Value X = operand();
+    Argument S = chance(30) ? Argument::integer(static_cast<int64_t>(pick(4)) + 1) : Argument::real(Values[pick(5)]);
+    std::string Overload = chance(25) ? "Scalar" : "Tensor"; // `x + 0.5` exports as add.Tensor
+    return node("torch.ops.aten." + Op + "." + Overload, {arg("self", T(X.Name)), arg("other", S)}, X.Sizes);
+  }
+
+  std::string gemm() {
+    Value X = operand(2);
+    Shape XS = X.Sizes;
+    int64_t K = XS.back(), M = XS[XS.size() - 2], N = dim();
+    double Scale = 1.0 / std::sqrt(static_cast<double>(K)); // keeps magnitudes O(1) along chains
+    Shape Out = XS;
+    Out.back() = N;
+    unsigned Kind = pick(5);
+    if (Kind == 0) { // linear with weight [N, K] and maybe bias
+      Value W = newParam({N, K}, Scale);
+      std::vector<frontend::NamedArgument> Args{arg("input", T(X.Name)), arg("weight", T(W.Name))};
+      if (chance(70))
+        Args.push_back(arg("bias", T(newParam({N}, 0.1).Name)));
+      return node("torch.ops.aten.linear.default", Args, Out);
+    }
+    if (Kind == 1 && XS.size() == 2) { // addmm(bias, x, w)
+      Value W = newParam({K, N}, Scale);
+      Value Bias = newParam(chance(50) ? Shape{N} : Shape{M, N}, 0.1);
+      return node("torch.ops.aten.addmm.default", {arg("self", T(Bias.Name)), arg("mat1", T(X.Name)),
+                                                   arg("mat2", T(W.Name))},
+                  Out);
+    }
+    // matmul / mm / bmm with a weight (2-D, or batched like x), maybe transposed.
+    bool Batched = XS.size() > 2 && chance(40);
+    Shape WS = Batched ? Shape(XS.begin(), XS.end() - 2) : Shape{};
+    WS.push_back(K);
+    WS.push_back(N);
+    Value W = newParam(WS, Scale);
+    std::string Target = "torch.ops.aten.matmul.default";
+    const char *Other = "other";
+    if (XS.size() == 2 && !Batched && chance(40)) {
+      Target = "torch.ops.aten.mm.default";
+      Other = "mat2";
+    } else if (XS.size() == 3 && Batched && chance(40)) {
+      Target = "torch.ops.aten.bmm.default";
+      Other = "mat2";
+    }
+    return node(Target, {arg("self", T(X.Name)), arg(Other, T(W.Name))}, Out);
+  }
+
+  std::string softmax() {
+    Value X = operand(1);
+    int64_t R = X.Sizes.size();
+    int64_t D = static_cast<int64_t>(pick(R)) - (chance(50) ? R : 0);
+    if (chance(30))
+      return node("torch.ops.aten._softmax.default",
+                  {arg("self", T(X.Name)), arg("dim", Argument::integer(D)), arg("half_to_float", Argument::boolean(false))},
+                  X.Sizes);
+    return node("torch.ops.aten.softmax.int", {arg("self", T(X.Name)), arg("dim", Argument::integer(D))}, X.Sizes);
+  }
+
+  std::string layout() {
+    Value X = operand();
+    Shape S = X.Sizes;
+    int64_t R = S.size();
+    unsigned Kind = pick(11);
+    if (R >= 2 && Kind == 0) {
+      int64_t A = pick(R), C = pick(R);
+      std::swap(S[A], S[C]);
+      return view("torch.ops.aten.transpose.int",
+                  {arg("self", T(X.Name)), arg("dim0", Argument::integer(A)), arg("dim1", Argument::integer(C - R))}, S,
+                  false);
+    }
+    if (R == 2 && Kind == 1)
+      return view("torch.ops.aten.t.default", {arg("self", T(X.Name))}, {S[1], S[0]}, false);
+    if (R >= 2 && Kind == 2) {
+      std::vector<int64_t> Perm(R);
+      std::iota(Perm.begin(), Perm.end(), 0);
+      std::shuffle(Perm.begin(), Perm.end(), Rng);
+      Shape Out;
+      for (int64_t P : Perm)
+        Out.push_back(S[P]);
+      return view("torch.ops.aten.permute.default", {arg("self", T(X.Name)), arg("dims", Argument::ints(Perm))}, Out,
+                  false);
+    }
+    if (Kind == 3 && R < 4) {
+      int64_t D = pick(R + 1);
+      S.insert(S.begin() + D, 1);
+      return view("torch.ops.aten.unsqueeze.default", {arg("self", T(X.Name)), arg("dim", Argument::integer(D))}, S,
+                  X.Contiguous);
+    }
+    if (Kind == 4 || (Kind == 5 && !X.Contiguous)) { // reshape: flatten the last two dims, or split one
+      Shape Out = S;
+      if (R >= 2 && chance(60)) {
+        Out[R - 2] *= Out[R - 1];
+        Out.pop_back();
+      } else {
+        Out = {numel(S)};
+      }
+      return view("torch.ops.aten.reshape.default", {arg("self", T(X.Name)), arg("shape", Argument::ints(Out))}, Out,
+                  true);
+    }
+    if (Kind == 5) { // view of a contiguous value, with a -1
+      Shape Out = {-1};
+      if (R >= 1)
+        Out = {-1, S.back()};
+      Shape Real = R >= 1 ? Shape{numel(S) / S.back(), S.back()} : Shape{1};
+      return view("torch.ops.aten.view.default", {arg("self", T(X.Name)), arg("size", Argument::ints(Out))}, Real,
+                  true);
+    }
+    if (Kind == 6 && R >= 1) { // expand a size-1 dimension (or a new leading one)
+      Shape Out = S;
+      bool Any = false;
+      for (int64_t &D : Out)
+        if (D == 1) {
+          D = dim();
+          Any = true;
+        }
+      if (!Any)
+        Out.insert(Out.begin(), 2);
+      if (Out.size() > 4)
+        return unary();
+      return view("torch.ops.aten.expand.default", {arg("self", T(X.Name)), arg("size", Argument::ints(Out))}, Out,
+                  false);
+    }
+    if (Kind == 7 && R >= 1) { // slice with a step
+      int64_t D = pick(R), N = S[D], Start = pick(std::max<int64_t>(N / 2, 1)), Step = 1 + pick(2);
+      int64_t End = N;
+      Shape Out = S;
+      Out[D] = (End - Start + Step - 1) / Step;
+      return view("torch.ops.aten.slice.Tensor",
+                  {arg("self", T(X.Name)), arg("dim", Argument::integer(D)), arg("start", Argument::integer(Start)),
+                   arg("end", Argument::integer(End)), arg("step", Argument::integer(Step))},
+                  Out, false);
+    }
+    if (Kind == 8 && R >= 2) {
+      int64_t D = pick(R), Index = pick(S[D]);
+      Shape Out = S;
+      Out.erase(Out.begin() + D);
+      return view("torch.ops.aten.select.int",
+                  {arg("self", T(X.Name)), arg("dim", Argument::integer(D)), arg("index", Argument::integer(Index))},
+                  Out, false);
+    }
+    if (Kind == 9 && R >= 3) {
+      Shape Out = {S[0], numel(S) / S[0]};
+      return view("torch.ops.aten.flatten.using_ints", {arg("self", T(X.Name)), arg("start_dim", Argument::integer(1))},
+                  Out, true);
+    }
+    // contiguous() of a contiguous tensor returns the tensor itself: an alias.
+    if (chance(50))
+      return view("torch.ops.aten.contiguous.default", {arg("self", T(X.Name))}, S, true);
+    return node("torch.ops.aten.clone.default", {arg("self", T(X.Name))}, S);
+  }
+
+  std::string fallback() {
+    static const char *Ops[] = {"sin", "cos", "tanh", "sigmoid"};
+    Value X = operand();
+    return node(std::string("torch.ops.aten.") + Ops[pick(4)] + ".default", {arg("self", T(X.Name))}, X.Sizes);
+  }
+};
+
+/// Normalised error max|d| / max|ref| of two float32 tensors; NaN/inf must
+/// agree exactly.
+double normalisedError(const TensorData &Got, const TensorData &Ref, bool &Mismatch) {
+  std::vector<uint8_t> G = Got.contiguousBytes(), R = Ref.contiguousBytes();
+  double MaxD = 0, MaxR = 0;
+  for (size_t I = 0; I + 4 <= G.size() && I + 4 <= R.size(); I += 4) {
+    float A, E;
+    std::memcpy(&A, &G[I], 4);
+    std::memcpy(&E, &R[I], 4);
+    if (!std::isfinite(A) || !std::isfinite(E)) {
+      Mismatch |= !(std::isnan(A) && std::isnan(E)) && A != E;
+      continue;
+    }
+    MaxD = std::max(MaxD, std::fabs(static_cast<double>(A) - E));
+    MaxR = std::max(MaxR, std::fabs(static_cast<double>(E)));
+  }
+  return MaxR > 0 ? MaxD / MaxR : MaxD;
+}
+
+} // namespace
+
+frontend::Model atalla::tools::generateProgram(uint64_t Seed, const FuzzLimits &Limits) {
+  return Generator(Seed, Limits).run();
+}
+
+// Tolerance of a whole program, normalised (max|d| / max|ref| per output).
+// Elementwise ops, copies and views are exact-rounded IEEE operations on both
+// sides, so they add nothing. A GEMM sums K products in another order than
+// LibTorch's BLAS: the difference is bounded by about K * u * sum|a||b|
+// (u = 2^-24), and with the generator's weights scaled by 1/sqrt(K) that is
+// within K * 2^-23 of max|C|. Softmax's exp differs from LibTorch's (both
+// within ~1 ulp) and the row sum adds log2(D) roundings: 2^-20 covers it.
+// Errors carry through later ops at most linearly because every op here is
+// 1-Lipschitz in the normalised sense or rescales both sides alike, so the
+// budget is the sum, plus a 1e-6 floor.
+double atalla::tools::programTolerance(const frontend::Model &M) {
+  double Tol = 1e-6;
+  for (const frontend::Node &N : M.G.Nodes) {
+    if (N.Op == "softmax" || N.Op == "_softmax")
+      Tol += std::ldexp(1.0, -20);
+    if (N.Op == "matmul" || N.Op == "mm" || N.Op == "bmm" || N.Op == "linear" || N.Op == "addmm") {
+      int64_t K = 1;
+      for (const frontend::NamedArgument &A : N.Inputs)
+        if (A.Arg.Kind == frontend::ArgKind::Tensor && (A.Name == "self" || A.Name == "input" || A.Name == "mat1"))
+          if (const frontend::TensorMeta *Meta = M.G.meta(A.Arg.S); Meta && !Meta->Sizes.empty())
+            K = Meta->Sizes.back().valueOrHint();
+      Tol += K * std::ldexp(1.0, -23);
+    }
+  }
+  return Tol;
+}
+
+FuzzOutcome atalla::tools::checkProgram(const frontend::Model &Built, uint64_t Seed) {
+  FuzzOutcome R;
+  R.Nodes = Built.G.Nodes.size();
+  frontend::ArchiveWriterOptions WO;
+  WO.RootName = "fuzz_" + std::to_string(Seed);
+  WO.Layout = Seed % 5 == 3 ? frontend::ArchiveLayout::LegacyZip
+              : Seed % 5 == 4 ? frontend::ArchiveLayout::Pt2Pickled
+                              : frontend::ArchiveLayout::Pt2Raw;
+  auto Bytes = frontend::writeModelArchive(Built, WO);
+  if (!Bytes) {
+    R.Message = "writing the archive failed: " + llvm::toString(Bytes.takeError());
+    return R;
+  }
+  R.Archive = *Bytes;
+  auto M = frontend::readModelFromBuffer(*Bytes, Built.Path);
+  if (!M) {
+    R.Message = "reading the archive back failed: " + llvm::toString(M.takeError());
+    return R;
+  }
+  R.Tolerance = programTolerance(*M);
+  auto Eager = reference::EagerInterpreter::create(*M);
+  if (!Eager) {
+    R.Message = "eager: " + llvm::toString(Eager.takeError());
+    return R;
+  }
+  auto Ref = (*Eager)->run(M->SampleInputs);
+  if (!Ref) {
+    R.Message = "eager: " + llvm::toString(Ref.takeError());
+    return R;
+  }
+  auto P = lower::lowerModel(*M, {});
+  if (!P) {
+    R.Message = "lowering: " + llvm::toString(P.takeError());
+    return R;
+  }
+  for (const lower::NodeDecision &D : P->Decisions)
+    R.Fallbacks += D.K == lower::NodeDecision::Fallback;
+  codegen::BlobOptions BO;
+  auto Blob = codegen::writeBlob(*P, BO);
+  if (!Blob) {
+    R.Message = "codegen: " + llvm::toString(Blob.takeError());
+    return R;
+  }
+  auto B = runtime::Blob::parse(std::move(*Blob), Built.Path + ".atb");
+  if (!B) {
+    R.Message = "blob: " + llvm::toString(B.takeError());
+    return R;
+  }
+  static runtime::AtenFallback Fallback;
+  auto X = runtime::Executor::create(*B, sim::DeviceConfig(), &Fallback);
+  if (!X) {
+    R.Message = "runtime: " + llvm::toString(X.takeError());
+    return R;
+  }
+  std::vector<runtime::HostTensor> In;
+  for (const TensorData &T : M->SampleInputs)
+    In.push_back({static_cast<uint32_t>(T.Dtype), T.Sizes, T.contiguousBytes()});
+  auto Out = (*X)->run(In);
+  if (!Out) {
+    R.Message = "device run: " + llvm::toString(Out.takeError());
+    return R;
+  }
+  if (Out->size() != Ref->size()) {
+    R.Message = "device gave " + std::to_string(Out->size()) + " outputs, eager " + std::to_string(Ref->size());
+    return R;
+  }
+  std::vector<std::string> Names = M->userOutputNames();
+  for (size_t I = 0; I < Out->size(); ++I) {
+    TensorData G = TensorData::fromBytes((*Ref)[I].Dtype, (*Out)[I].Sizes, (*Out)[I].Bytes);
+    if (G.Sizes != (*Ref)[I].Sizes) {
+      R.Message = "output '" + Names[I] + "': shape " + frontend::formatShape(G.Sizes) + " vs eager " +
+                  frontend::formatShape((*Ref)[I].Sizes);
+      return R;
+    }
+    bool Mismatch = false;
+    double E = normalisedError(G, (*Ref)[I], Mismatch);
+    R.WorstError = std::max(R.WorstError, E);
+    if (Mismatch || E > R.Tolerance) {
+      char Buf[160];
+      snprintf(Buf, sizeof(Buf), "output '%s': normalised error %.3g > tolerance %.3g%s", Names[I].c_str(), E,
+               R.Tolerance, Mismatch ? " (NaN/inf differ)" : "");
+      R.Message = Buf;
+      return R;
+    }
+  }
+  R.Passed = true;
+  return R;
+}
