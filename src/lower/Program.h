@@ -31,6 +31,10 @@ struct PTensor {
   /// A view of tensor Base, starting Offset elements into it.
   int Base = -1;
   int64_t Offset = 0;
+  /// The storage eager PyTorch would give this value: its own index, or the
+  /// storage of the tensor it views. A clone we alias instead of copying
+  /// keeps a storage of its own, as in eager.
+  int SemanticStorage = -1;
   /// Constant data (parameters, buffers, lifted constants).
   const frontend::TensorData *Constant = nullptr;
   // Planned by the memory planner:

@@ -71,8 +71,11 @@ private:
   }
 
   int newTensor(PTensor T) {
+    int Id = static_cast<int>(P.Tensors.size());
+    if (T.SemanticStorage < 0)
+      T.SemanticStorage = Id;
     P.Tensors.push_back(std::move(T));
-    return static_cast<int>(P.Tensors.size() - 1);
+    return Id;
   }
 
   /// The owning tensor of a view chain.
@@ -120,9 +123,10 @@ private:
   }
 
   int defineView(const std::string &Name, int Of, std::vector<int64_t> Sizes, std::vector<int64_t> Strides,
-                 int64_t ExtraOffset) {
+                 int64_t ExtraOffset, bool IsClone = false) {
     const PTensor &Src = P.Tensors[Of];
     PTensor T;
+    T.SemanticStorage = IsClone ? -1 : Src.SemanticStorage;
     T.Name = Name;
     T.Dtype = Src.Dtype;
     T.Sizes = std::move(Sizes);
@@ -299,7 +303,7 @@ private:
           throw NoKernel{"view of a non-contiguous tensor"};
         Base = materialize(In, N.Name); // copy kernel, then a view of its output
       }
-      defineView(Out, Base, OutShape, contiguous(OutShape), 0);
+      defineView(Out, Base, OutShape, contiguous(OutShape), 0, /*IsClone=*/Op == "clone" && Base == In);
       recordDecision(N, NodeDecision::View, Base == In ? "" : "copy");
       return true;
     } else {
@@ -661,10 +665,10 @@ llvm::Error Selector::run() {
       auto Self = tensorFor(N.Inputs[0].Arg.S, &N);
       if (!Self)
         return Self.takeError();
-      int Owner = ownerOf(*Self);
-      bool Aliased = P.Tensors[*Self].isView();
-      for (const PTensor &T : P.Tensors)
-        Aliased |= T.isView() && T.Base == Owner;
+      int Storage = P.Tensors[*Self].SemanticStorage;
+      bool Aliased = false;
+      for (size_t T = 0; T < P.Tensors.size(); ++T)
+        Aliased |= static_cast<int>(T) != *Self && P.Tensors[T].SemanticStorage == Storage;
       if (Aliased)
         return makeError(M.Path + ": node '" + N.Name + "': in-place " + N.Target + " writes '" +
                          N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
