@@ -13,6 +13,8 @@
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
 #include "reference/EagerInterpreter.h"
+#include "reference/OneDnnKernels.h"
+#include "runtime/abi/KernelSpec.h"
 #include "runtime/Blob.h"
 #include "runtime/Executor.h"
 #include "runtime/abi/Kernels.h"
@@ -207,8 +209,50 @@ std::string g3(double V) {
 }
 
 struct PerOpRow {
-  std::string Index, Node, Op, Shape, MaxAbs, MaxRel, Norm, Status;
+  std::string Index, Node, Op, Shape, MaxAbs, MaxRel, Norm, Status, OneDnn = "-";
 };
+
+/// The device kernel's output against oneDNN's on the very inputs the
+/// kernel read (taken back out of DRAM): normalised error, or why not.
+std::string versusOneDnn(const runtime::Blob &B, runtime::Executor &X, uint32_t I, const runtime::HostTensor &Got) {
+  const abi::Instruction &In = B.instructions()[I];
+  abi::KernelSpec Spec;
+  if (!abi::KernelSpec::parse(B.string(B.kernels()[In.Index].KeyOffset).str(), Spec))
+    return "?";
+  llvm::ArrayRef<uint32_t> Ops = B.operands(I);
+  std::vector<std::vector<float>> Buffers;
+  std::vector<const float *> Ptrs;
+  for (size_t J = 0; J + 1 < Spec.Operands.size(); ++J) {
+    const abi::OperandSpec &O = Spec.Operands[J];
+    int64_t Max = 0;
+    for (size_t D = 0; D < O.Sizes.size(); ++D)
+      Max += O.Sizes[D] > 0 ? (O.Sizes[D] - 1) * O.Strides[D] : 0;
+    std::vector<float> Buf(static_cast<size_t>(Max + 1));
+    llvm::MutableArrayRef<uint8_t> Bytes(reinterpret_cast<uint8_t *>(Buf.data()), Buf.size() * 4);
+    if (Error E = X.device().readDram(B.tensors()[Ops[J]].DramAddr, Bytes)) {
+      consumeError(std::move(E));
+      return "?";
+    }
+    Buffers.push_back(std::move(Buf));
+  }
+  for (const std::vector<float> &Buf : Buffers)
+    Ptrs.push_back(Buf.data());
+  auto Ref = reference::runOneDnn(Spec, Ptrs);
+  if (!Ref) {
+    consumeError(Ref.takeError());
+    return "?";
+  }
+  double MaxD = 0, MaxR = 0;
+  for (size_t K = 0; K < Ref->size() && (K + 1) * 4 <= Got.Bytes.size(); ++K) {
+    float G;
+    std::memcpy(&G, &Got.Bytes[K * 4], 4);
+    if (std::isfinite(G) && std::isfinite((*Ref)[K])) {
+      MaxD = std::max(MaxD, std::fabs(static_cast<double>(G) - (*Ref)[K]));
+      MaxR = std::max(MaxR, std::fabs(static_cast<double>((*Ref)[K])));
+    }
+  }
+  return g3(MaxR > 0 ? MaxD / MaxR : MaxD);
+}
 } // namespace
 
 /// Runs every instruction alone on eager's inputs and prints the table.
@@ -264,6 +308,8 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
           if (C.NaNMismatch && Why.empty())
             Why = "output '" + B.tensorName(T).str() + "': NaN/Inf where eager has none (or the reverse)";
         }
+        if (In.Op == static_cast<uint32_t>(abi::Opcode::Kernel) && J == NumInputs)
+          Row.OneDnn = versusOneDnn(B, X, I, Got);
         Values.setComputed(T, std::move(Got));
       }
       if (!Any) {
@@ -298,11 +344,12 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
   outs() << "--- PER-OP CHECK against eager LibTorch " << reference::libtorchVersion()
          << " (each instruction alone on eager's inputs; float32 tolerance: normalised err <= "
          << g3(Rtol) << ", other dtypes exact) ---\n";
-  PerOpRow Head{"#", "node", "kernel / aten op", "output", "max abs err", "max rel err", "norm err", "status"};
-  size_t W[7] = {};
+  PerOpRow Head{"#", "node", "kernel / aten op", "output", "max abs err", "max rel err", "norm err", "status",
+                "vs oneDNN"};
+  size_t W[8] = {};
   auto Widen = [&](const PerOpRow &R) {
-    const std::string *F[7] = {&R.Index, &R.Node, &R.Op, &R.Shape, &R.MaxAbs, &R.MaxRel, &R.Norm};
-    for (int K = 0; K < 7; ++K)
+    const std::string *F[8] = {&R.Index, &R.Node, &R.Op, &R.Shape, &R.MaxAbs, &R.MaxRel, &R.Norm, &R.Status};
+    for (int K = 0; K < 8; ++K)
       W[K] = std::max(W[K], F[K]->size());
   };
   Widen(Head);
@@ -311,7 +358,8 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
   auto Print = [&](const PerOpRow &R) {
     outs() << left_justify(R.Index, W[0]) << "  " << left_justify(R.Node, W[1]) << "  " << left_justify(R.Op, W[2])
            << "  " << left_justify(R.Shape, W[3]) << "  " << right_justify(R.MaxAbs, W[4]) << "  "
-           << right_justify(R.MaxRel, W[5]) << "  " << right_justify(R.Norm, W[6]) << "  " << R.Status << "\n";
+           << right_justify(R.MaxRel, W[5]) << "  " << right_justify(R.Norm, W[6]) << "  " << left_justify(R.Status, W[7])
+           << "  " << R.OneDnn << "\n";
   };
   Print(Head);
   for (const PerOpRow &R : Rows)

@@ -85,3 +85,22 @@ TEST(FuzzTest, RegressionInPlaceOpOnAViewIsRefused) {
     fillDefaultArguments(N);
   EXPECT_ERROR_CONTAINS(lower::lowerModel(M, {}), "in-place torch.ops.aten.relu_.default writes 'slice'");
 }
+
+// Found by atalla-fuzz (seeds 411, 425, 709, 757, 775 of 1..1000): relu_ on
+// a clone was refused because the lowering aliases a clone of a contiguous
+// tensor to its source; eager's clone is a copy, so the in-place op is fine.
+TEST(FuzzTest, RegressionInPlaceOpOnACloneIsAllowed) {
+  ModelBuilder B;
+  std::string X = B.addUserInput("x0", randn({4, 5}, 775));
+  std::string C = B.addNode("torch.ops.aten.clone.default", {arg("self", Argument::tensor(X))}, ScalarType::Float32,
+                            {4, 5});
+  std::string R = B.addNode("torch.ops.aten.relu_.default", {arg("self", Argument::tensor(C))}, ScalarType::Float32,
+                            {4, 5});
+  std::string S = B.addNode("torch.ops.aten.add.Tensor", {arg("self", Argument::tensor(R)), arg("other", Argument::tensor(X))},
+                            ScalarType::Float32, {4, 5});
+  B.addOutput(S);
+  Model M = B.take();
+  M.Path = "regression_775.pt2";
+  tools::FuzzOutcome O = tools::checkProgram(M, 775);
+  EXPECT_TRUE(O.Passed) << O.Message;
+}

@@ -2,6 +2,7 @@
 #include "runtime/abi/KernelSpec.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 using namespace atalla::abi;
 
@@ -53,4 +54,86 @@ std::string KernelSpec::symbol() const {
   char Hex[17];
   snprintf(Hex, sizeof(Hex), "%016llx", static_cast<unsigned long long>(fnv1a64(K.data(), K.size())));
   return "atalla_" + std::string(kernelName(Kernel)) + "_" + Hex;
+}
+
+static bool parseOperand(const std::string &T, OperandSpec &O) {
+  if (T.size() < 3 || T.front() != '[' || T.back() != ']')
+    return false;
+  size_t Colon = T.find(':');
+  if (Colon == std::string::npos)
+    return false;
+  auto list = [](const std::string &S, std::vector<int64_t> &Out) {
+    size_t P = 0;
+    while (P < S.size()) {
+      size_t E = S.find(',', P);
+      if (E == std::string::npos)
+        E = S.size();
+      char *End = nullptr;
+      std::string Part = S.substr(P, E - P);
+      long long V = strtoll(Part.c_str(), &End, 10);
+      if (Part.empty() || *End)
+        return false;
+      Out.push_back(V);
+      P = E + 1;
+    }
+    return true;
+  };
+  O = {};
+  return list(T.substr(1, Colon - 1), O.Sizes) && list(T.substr(Colon + 1, T.size() - Colon - 2), O.Strides) &&
+         O.Sizes.size() == O.Strides.size();
+}
+
+bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
+  std::vector<std::string> W;
+  for (size_t P = 0; P < Key.size();) {
+    size_t E = Key.find(' ', P);
+    if (E == std::string::npos)
+      E = Key.size();
+    if (E > P)
+      W.push_back(Key.substr(P, E - P));
+    P = E + 1;
+  }
+  if (W.size() < 4 || W[1] != "f32")
+    return false;
+  KernelSpec S;
+  bool Known = false;
+#define ATALLA_KERNEL(Id, Name, Family)                                                            \
+  if (W[0] == #Name) {                                                                             \
+    S.Kernel = KernelId::Name;                                                                     \
+    Known = true;                                                                                  \
+  }
+#include "runtime/abi/Kernels.def"
+  if (!Known)
+    return false;
+  size_t I = 2;
+  for (; I < W.size() && W[I] != "->"; ++I) {
+    OperandSpec O;
+    if (!parseOperand(W[I], O))
+      return false;
+    S.Operands.push_back(O);
+  }
+  if (I + 1 >= W.size())
+    return false;
+  OperandSpec Outp;
+  if (!parseOperand(W[I + 1], Outp))
+    return false;
+  S.Operands.push_back(Outp);
+  for (I += 2; I < W.size(); ++I) {
+    const std::string &A = W[I];
+    if (A == "bias")
+      S.HasBias = true;
+    else if (A.rfind("dim=", 0) == 0)
+      S.Dim = strtoll(A.c_str() + 4, nullptr, 10);
+    else if (A.rfind("scalar=", 0) == 0) {
+      S.HasScalar = true;
+      S.Scalar = strtod(A.c_str() + 7, nullptr);
+    } else if (A.rfind("alpha=", 0) == 0)
+      S.Alpha = strtod(A.c_str() + 6, nullptr);
+    else
+      return false;
+  }
+  if (S.key() != Key)
+    return false;
+  Out = S;
+  return true;
 }

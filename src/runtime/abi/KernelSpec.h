@@ -61,6 +61,8 @@ struct KernelSpec {
   std::string key() const;
   /// The kernel's symbol: "atalla_<name>_<16 hex digits of the key's hash>".
   std::string symbol() const;
+  /// The inverse of key() (blobs record keys): false on malformed text.
+  static bool parse(const std::string &Key, KernelSpec &Out);
 };
 
 /// FNV-1a, 64 bits: the checksum of the blob's sections and the hash in
