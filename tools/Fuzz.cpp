@@ -195,8 +195,10 @@ private:
     // In-place only where eager's mutation reaches no alias: not on a view,
     // not on a value something already views (the compiler refuses those).
     bool InPlace = chance(20) && !X.IsView && !X.Viewed && !X.IsInput;
+    // Elementwise results keep their input's strides in eager (TensorIterator),
+    // so a transposed input gives a non-contiguous result.
     return node(InPlace ? "torch.ops.aten.relu_.default" : "torch.ops.aten.relu.default", {arg("self", T(X.Name))},
-                X.Sizes);
+                X.Sizes, X.Contiguous);
   }
 
   std::string binary() {
@@ -225,7 +227,7 @@ private:
     std::vector<frontend::NamedArgument> Args{arg("self", T(X.Name)), arg("other", T(Y.Name))};
     if ((Op == "add" || Op == "sub") && chance(25))
       Args.push_back(kwarg("alpha", Argument::integer(2)));
-    return node("torch.ops.aten." + Op + ".Tensor", Args, X.Sizes);
+    return node("torch.ops.aten." + Op + ".Tensor", Args, X.Sizes, X.Contiguous && Y.Contiguous);
   }
 
   std::string scalarBinary() {
@@ -235,7 +237,8 @@ private:
     Value X = operand();
     Argument S = chance(30) ? Argument::integer(static_cast<int64_t>(pick(4)) + 1) : Argument::real(Values[pick(5)]);
     std::string Overload = chance(25) ? "Scalar" : "Tensor"; // `x + 0.5` exports as add.Tensor
-    return node("torch.ops.aten." + Op + "." + Overload, {arg("self", T(X.Name)), arg("other", S)}, X.Sizes);
+    return node("torch.ops.aten." + Op + "." + Overload, {arg("self", T(X.Name)), arg("other", S)}, X.Sizes,
+                X.Contiguous);
   }
 
   std::string gemm() {
@@ -285,8 +288,9 @@ private:
     if (chance(30))
       return node("torch.ops.aten._softmax.default",
                   {arg("self", T(X.Name)), arg("dim", Argument::integer(D)), arg("half_to_float", Argument::boolean(false))},
-                  X.Sizes);
-    return node("torch.ops.aten.softmax.int", {arg("self", T(X.Name)), arg("dim", Argument::integer(D))}, X.Sizes);
+                  X.Sizes, X.Contiguous);
+    return node("torch.ops.aten.softmax.int", {arg("self", T(X.Name)), arg("dim", Argument::integer(D))}, X.Sizes,
+                X.Contiguous);
   }
 
   std::string layout() {
@@ -385,7 +389,8 @@ private:
   std::string fallback() {
     static const char *Ops[] = {"sin", "cos", "tanh", "sigmoid"};
     Value X = operand();
-    return node(std::string("torch.ops.aten.") + Ops[pick(4)] + ".default", {arg("self", T(X.Name))}, X.Sizes);
+    return node(std::string("torch.ops.aten.") + Ops[pick(4)] + ".default", {arg("self", T(X.Name))}, X.Sizes,
+                X.Contiguous);
   }
 };
 

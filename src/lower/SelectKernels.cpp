@@ -123,10 +123,12 @@ private:
   }
 
   int defineView(const std::string &Name, int Of, std::vector<int64_t> Sizes, std::vector<int64_t> Strides,
-                 int64_t ExtraOffset, bool IsClone = false) {
+                 int64_t ExtraOffset, bool OwnStorage = false) {
+    // OwnStorage: an alias eager would not have (a clone we did not copy,
+    // the lowering's own weight^T), so in-place ops elsewhere may ignore it.
     const PTensor &Src = P.Tensors[Of];
     PTensor T;
-    T.SemanticStorage = IsClone ? -1 : Src.SemanticStorage;
+    T.SemanticStorage = OwnStorage ? -1 : Src.SemanticStorage;
     T.Name = Name;
     T.Dtype = Src.Dtype;
     T.Sizes = std::move(Sizes);
@@ -303,7 +305,7 @@ private:
           throw NoKernel{"view of a non-contiguous tensor"};
         Base = materialize(In, N.Name); // copy kernel, then a view of its output
       }
-      defineView(Out, Base, OutShape, contiguous(OutShape), 0, /*IsClone=*/Op == "clone" && Base == In);
+      defineView(Out, Base, OutShape, contiguous(OutShape), 0, /*OwnStorage=*/Op == "clone" && Base == In);
       recordDecision(N, NodeDecision::View, Base == In ? "" : "copy");
       return true;
     } else {
@@ -468,7 +470,8 @@ private:
         throw NoKernel{"weight is not 2-D"};
       // weight^T as a view: no copy.
       const PTensor &Wt = P.Tensors[W];
-      B = defineView(Wt.Name + "_T_" + N.Name, W, {Wt.Sizes[1], Wt.Sizes[0]}, {Wt.Strides[1], Wt.Strides[0]}, 0);
+      B = defineView(Wt.Name + "_T_" + N.Name, W, {Wt.Sizes[1], Wt.Sizes[0]}, {Wt.Strides[1], Wt.Strides[0]}, 0,
+                     /*OwnStorage=*/true);
       if (const Argument *BA = arg(N, "bias", false); BA && BA->Kind == ArgKind::Tensor)
         Bias = tensorArg(N, "bias");
     } else if (Op == "addmm") {

@@ -104,3 +104,23 @@ TEST(FuzzTest, RegressionInPlaceOpOnACloneIsAllowed) {
   tools::FuzzOutcome O = tools::checkProgram(M, 775);
   EXPECT_TRUE(O.Passed) << O.Message;
 }
+
+// Found by atalla-fuzz (seeds 101120, 101422): relu_ on a weight that an
+// earlier linear had read was refused, because the lowering's own weight^T
+// view (no eager alias) counted as sharing the weight's storage.
+TEST(FuzzTest, RegressionInPlaceOpOnAWeightAfterLinear) {
+  ModelBuilder B;
+  std::string W = B.addParameter("layer0.weight", randn({5, 4}, 1));
+  std::string Bias = B.addParameter("layer1.weight", randn({5}, 2));
+  std::string X = B.addUserInput("x0", randn({3, 4}, 101120));
+  B.addNode("torch.ops.aten.linear.default",
+            {arg("input", Argument::tensor(X)), arg("weight", Argument::tensor(W)), arg("bias", Argument::tensor(Bias))},
+            ScalarType::Float32, {3, 5});
+  std::string R = B.addNode("torch.ops.aten.relu_.default", {arg("self", Argument::tensor(W))}, ScalarType::Float32,
+                            {5, 4});
+  B.addOutput(R);
+  Model M = B.take();
+  M.Path = "regression_101120.pt2";
+  tools::FuzzOutcome O = tools::checkProgram(M, 101120);
+  EXPECT_TRUE(O.Passed) << O.Message;
+}

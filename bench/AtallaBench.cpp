@@ -1,0 +1,459 @@
+//===- bench/AtallaBench.cpp - generated kernels vs oneDNN ----------------===//
+//
+// Google Benchmark runs of the generated GEMM and softmax kernels on the
+// simulated device against oneDNN 2.6 primitives in the same process, single
+// threaded, on the same fp32 inputs. Cases are named
+// `<family>/<impl>/<dims>` (impl atalla or onednn) so runs pair by name; the
+// atalla case carries the time ratio to its oneDNN partner as the `ratio`
+// counter, and a summary with the per-suite geometric means goes to stderr
+// after the run (stdout stays clean for --benchmark_format=json).
+//
+// What is timed: for atalla, Device::invoke of the compiled, loaded kernel
+// with the inputs already in DRAM (host wall time of the simulation, i.e. the
+// generated code running SDMA copies and compute on the host); for oneDNN,
+// primitive::execute + stream::wait of a primitive created once. Every atalla
+// case is checked against oneDNN once before timing and fails with the error
+// measure on a mismatch. `sdma_bytes` is the simulator's DRAM<->scratchpad
+// traffic per call, a model figure.
+//
+// To add a case: add a line to gemmCases() or softmaxCases().
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/KernelEmitter.h"
+#include "runtime/abi/KernelSpec.h"
+#include "runtime/abi/Kernels.h"
+#include "sim/CodeLoader.h"
+#include "sim/Device.h"
+
+#include "benchmark/benchmark.h"
+#include "oneapi/dnnl/dnnl.hpp"
+#include "llvm/Support/Error.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+using namespace atalla;
+using abi::KernelSpec;
+using abi::OperandSpec;
+
+//===----------------------------------------------------------------------===//
+// Cases
+//===----------------------------------------------------------------------===//
+
+enum class Family { Gemm, Softmax };
+
+struct Case {
+  Family Fam;
+  std::string Suite;         ///< "gemm", "bgemm", "softmax"
+  std::vector<int64_t> Dims; ///< gemm: B, M, N, K; softmax: Rows, Cols
+  std::string dimsText() const {
+    std::string S;
+    // gemm drops the batch of 1 from its name: gemm/<impl>/M/N/K.
+    for (size_t I = (Suite == "gemm" ? 1 : 0); I < Dims.size(); ++I)
+      S += "/" + std::to_string(Dims[I]);
+    return S;
+  }
+  std::string name(const char *Impl) const { return Suite + "/" + Impl + dimsText(); }
+  std::string key() const { return Suite + dimsText(); }
+  double flops() const { // per call
+    return Fam == Family::Gemm ? 2.0 * double(Dims[0] * Dims[1] * Dims[2] * Dims[3]) : 0;
+  }
+  double bytes() const { // per call: read + write
+    return Fam == Family::Softmax ? 2.0 * 4 * double(Dims[0] * Dims[1]) : 0;
+  }
+};
+
+std::vector<Case> gemmCases() {
+  const int64_t MNK[][3] = {{64, 64, 64},     {128, 128, 128},  {256, 256, 256},
+                            {512, 512, 512},  {1024, 1024, 1024}, {8, 32, 32},
+                            {16, 128, 64},    {32, 64, 128},    {128, 768, 768},
+                            {197, 3072, 768}, {512, 512, 64},   {33, 65, 17},
+                            {1, 1000, 2048}};
+  std::vector<Case> L;
+  for (auto &D : MNK)
+    L.push_back({Family::Gemm, "gemm", {1, D[0], D[1], D[2]}});
+  L.push_back({Family::Gemm, "bgemm", {12, 128, 128, 64}}); // 12 x 128x64 @ 64x128
+  return L;
+}
+
+std::vector<Case> softmaxCases() {
+  const int64_t RC[][2] = {{4, 16},     {128, 128},  {1024, 1024},
+                           {4096, 1024}, {64, 32768}, {1000, 10}};
+  std::vector<Case> L;
+  for (auto &D : RC)
+    L.push_back({Family::Softmax, "softmax", {D[0], D[1]}});
+  return L;
+}
+
+OperandSpec contiguous(std::vector<int64_t> Sizes) {
+  OperandSpec O;
+  O.Strides.assign(Sizes.size(), 1);
+  for (size_t I = Sizes.size(); I-- > 1;)
+    O.Strides[I - 1] = O.Strides[I] * Sizes[I];
+  O.Sizes = std::move(Sizes);
+  return O;
+}
+
+KernelSpec specOf(const Case &C) {
+  KernelSpec S;
+  if (C.Fam == Family::Gemm) {
+    int64_t B = C.Dims[0], M = C.Dims[1], N = C.Dims[2], K = C.Dims[3];
+    S.Kernel = abi::KernelId::gemm;
+    if (C.Suite == "gemm")
+      S.Operands = {contiguous({M, K}), contiguous({K, N}), contiguous({M, N})};
+    else
+      S.Operands = {contiguous({B, M, K}), contiguous({B, K, N}), contiguous({B, M, N})};
+  } else {
+    S.Kernel = abi::KernelId::softmax;
+    S.Operands = {contiguous({C.Dims[0], C.Dims[1]}), contiguous({C.Dims[0], C.Dims[1]})};
+    S.Dim = 1;
+  }
+  return S;
+}
+
+//===----------------------------------------------------------------------===//
+// Shared state: inputs, the oneDNN primitive and its output, per case
+//===----------------------------------------------------------------------===//
+
+struct OneDnn {
+  dnnl::engine Eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream Strm{Eng};
+};
+OneDnn &onednn() {
+  static OneDnn O;
+  return O;
+}
+
+/// What both implementations of a case share: the inputs, and the oneDNN
+/// primitive (created once) whose output is the reference.
+struct CaseData {
+  KernelSpec Spec;
+  std::vector<std::vector<float>> In;
+  std::vector<float> Out;
+  dnnl::primitive Prim;
+  std::unordered_map<int, dnnl::memory> Args;
+};
+
+dnnl::memory::desc plainDesc(const OperandSpec &O) {
+  dnnl::memory::dims Sizes(O.Sizes.begin(), O.Sizes.end());
+  dnnl::memory::dims Strides(O.Strides.begin(), O.Strides.end());
+  return dnnl::memory::desc(Sizes, dnnl::memory::data_type::f32, Strides);
+}
+
+CaseData &caseData(const Case &C) {
+  static std::map<std::string, std::unique_ptr<CaseData>> Cache;
+  auto &Slot = Cache[C.key()];
+  if (Slot)
+    return *Slot;
+  Slot = std::make_unique<CaseData>();
+  CaseData &D = *Slot;
+  D.Spec = specOf(C);
+  std::mt19937 Rng(0x5eed + uint32_t(C.Dims.back()));
+  std::normal_distribution<float> Normal;
+  for (size_t I = 0; I + 1 < D.Spec.Operands.size(); ++I) {
+    D.In.emplace_back(size_t(D.Spec.Operands[I].numel()));
+    for (float &X : D.In.back())
+      X = Normal(Rng);
+  }
+  D.Out.assign(size_t(D.Spec.output().numel()), 0.0f);
+  OneDnn &E = onednn();
+  auto mem = [&](const OperandSpec &O, const float *P) {
+    return dnnl::memory(plainDesc(O), E.Eng, const_cast<float *>(P));
+  };
+  dnnl::memory Dst = mem(D.Spec.output(), D.Out.data());
+  if (C.Fam == Family::Gemm) {
+    dnnl::memory A = mem(D.Spec.Operands[0], D.In[0].data());
+    dnnl::memory B = mem(D.Spec.Operands[1], D.In[1].data());
+    dnnl::matmul::desc Desc(A.get_desc(), B.get_desc(), Dst.get_desc());
+    D.Prim = dnnl::matmul(dnnl::matmul::primitive_desc(Desc, E.Eng));
+    D.Args = {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, Dst}};
+  } else {
+    dnnl::memory Src = mem(D.Spec.Operands[0], D.In[0].data());
+    dnnl::softmax_v2_forward::desc Desc(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::softmax_accurate, Src.get_desc(),
+                                        Dst.get_desc(), int(D.Spec.Dim));
+    D.Prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(Desc, E.Eng));
+    D.Args = {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}};
+  }
+  D.Prim.execute(E.Strm, D.Args);
+  E.Strm.wait();
+  return D;
+}
+
+/// The kernel fuzz suite's error measure and thresholds (see
+/// tests/kernels/KernelFuzzTest.cpp for their derivation).
+double errorOf(const std::vector<float> &Got, const std::vector<float> &Ref) {
+  double MaxRef = 0, MaxErr = 0;
+  for (size_t I = 0; I < Ref.size(); ++I) {
+    MaxRef = std::max(MaxRef, double(std::fabs(Ref[I])));
+    double E = std::fabs(double(Got[I]) - double(Ref[I]));
+    MaxErr = std::isnan(E) ? INFINITY : std::max(MaxErr, E);
+  }
+  return MaxErr / std::max(MaxRef, 1e-30);
+}
+double thresholdOf(const Case &C) {
+  const double Ulp = std::ldexp(1.0, -23);
+  if (C.Fam == Family::Gemm)
+    return Ulp * double(C.Dims[3] + 2);
+  double D = double(C.Dims[1]);
+  return Ulp * (8 + 2 * std::log2(D) + std::sqrt(D) / 4);
+}
+
+//===----------------------------------------------------------------------===//
+// Timing record for the ratio
+//===----------------------------------------------------------------------===//
+
+/// Seconds per call of the last (= reported) run of each case, by name.
+std::map<std::string, double> &secondsPerCall() {
+  static std::map<std::string, double> M;
+  return M;
+}
+
+template <typename Fn> void timeLoop(benchmark::State &State, const std::string &Name, Fn Body) {
+  auto T0 = std::chrono::steady_clock::now();
+  for (auto _ : State)
+    Body();
+  double S = std::chrono::duration<double>(std::chrono::steady_clock::now() - T0).count();
+  if (State.iterations() > 0)
+    secondsPerCall()[Name] = S / double(State.iterations());
+}
+
+void setRateCounters(benchmark::State &State, const Case &C) {
+  if (C.Fam == Family::Gemm)
+    State.counters["GFLOP/s"] =
+        benchmark::Counter(C.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  else
+    State.counters["GB/s"] =
+        benchmark::Counter(C.bytes() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+//===----------------------------------------------------------------------===//
+// The two implementations
+//===----------------------------------------------------------------------===//
+
+void runOneDnnCase(benchmark::State &State, Case C) {
+  CaseData *D;
+  try {
+    D = &caseData(C);
+  } catch (const dnnl::error &E) {
+    State.SkipWithError((std::string("oneDNN: ") + E.what()).c_str());
+    return;
+  }
+  OneDnn &E = onednn();
+  timeLoop(State, C.name("onednn"), [&] {
+    D->Prim.execute(E.Strm, D->Args);
+    E.Strm.wait();
+  });
+  setRateCounters(State, C);
+}
+
+struct Loaded {
+  std::unique_ptr<sim::CodeLoader> Loader;
+  std::map<std::string, abi::KernelFn> Fns;
+};
+
+llvm::Expected<abi::KernelFn> kernelFor(const KernelSpec &S, double &CompileMs) {
+  static Loaded L;
+  std::string Sym = S.symbol();
+  if (auto It = L.Fns.find(Sym); It != L.Fns.end())
+    return It->second;
+  if (!L.Loader) {
+    auto CL = sim::CodeLoader::create();
+    if (!CL)
+      return CL.takeError();
+    L.Loader = std::move(*CL);
+  }
+  auto T0 = std::chrono::steady_clock::now();
+  auto K = codegen::compileKernel(S, codegen::CodegenOptions());
+  CompileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - T0).count();
+  if (!K)
+    return K.takeError();
+  if (llvm::Error E = L.Loader->addObject(K->Object, K->Symbol))
+    return E;
+  auto Fn = L.Loader->lookup(K->Symbol);
+  if (!Fn)
+    return Fn.takeError();
+  L.Fns[Sym] = *Fn;
+  return *Fn;
+}
+
+int64_t alignUp(int64_t X, int64_t A) { return (X + A - 1) / A * A; }
+
+void runAtallaCase(benchmark::State &State, Case C) {
+  auto fail = [&](const std::string &Msg) { State.SkipWithError(Msg.c_str()); };
+  CaseData *D;
+  try {
+    D = &caseData(C);
+  } catch (const dnnl::error &E) {
+    return fail(std::string("oneDNN: ") + E.what());
+  }
+  const KernelSpec &S = D->Spec;
+  double CompileMs = 0;
+  auto Fn = kernelFor(S, CompileMs);
+  if (!Fn)
+    return fail("compile/load: " + llvm::toString(Fn.takeError()));
+
+  // Inputs at 64-aligned device addresses; address 0 stays unused.
+  std::vector<uint64_t> Args;
+  int64_t Top = 64;
+  for (const OperandSpec &O : S.Operands) {
+    Args.push_back(uint64_t(Top));
+    Top += alignUp(O.numel() * 4, 64) + 64;
+  }
+  sim::DeviceConfig Cfg;
+  Cfg.DramBytes = uint64_t(Top);
+  sim::Device Dev(Cfg);
+  auto bytesOf = [](const std::vector<float> &V) {
+    return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(V.data()), V.size() * 4);
+  };
+  for (size_t I = 0; I < D->In.size(); ++I)
+    if (llvm::Error E = Dev.writeDram(Args[I], bytesOf(D->In[I])))
+      return fail("writeDram: " + llvm::toString(std::move(E)));
+  std::vector<float> Poison(D->Out.size(), std::nanf(""));
+  if (llvm::Error E = Dev.writeDram(Args.back(), bytesOf(Poison)))
+    return fail("writeDram: " + llvm::toString(std::move(E)));
+
+  // Once, checked against oneDNN.
+  if (int32_t Status = Dev.invoke(*Fn, Args.data()))
+    return fail("kernel status " + std::to_string(Status) + ": " + Dev.lastFirmwareError());
+  std::vector<float> Got(D->Out.size());
+  if (llvm::Error E = Dev.readDram(Args.back(), llvm::MutableArrayRef<uint8_t>(
+                                                    reinterpret_cast<uint8_t *>(Got.data()),
+                                                    Got.size() * 4)))
+    return fail("readDram: " + llvm::toString(std::move(E)));
+  double Err = errorOf(Got, D->Out), Tol = thresholdOf(C);
+  if (!(Err <= Tol)) {
+    char Buf[256];
+    std::snprintf(Buf, sizeof Buf, "mismatch with oneDNN: error %.3g > %.3g (%s)", Err, Tol,
+                  S.key().c_str());
+    return fail(Buf);
+  }
+
+  Dev.resetCounters();
+  int32_t Status = 0;
+  timeLoop(State, C.name("atalla"), [&] { Status |= Dev.invoke(*Fn, Args.data()); });
+  if (Status)
+    return fail("kernel status " + std::to_string(Status) + " in the timing loop");
+  setRateCounters(State, C);
+  const sim::Counters &K = Dev.counters();
+  double Calls = double(std::max<uint64_t>(K.KernelCalls, 1));
+  State.counters["sdma_bytes"] = double(K.SdmaBytesIn + K.SdmaBytesOut) / Calls;
+  State.counters["compile_ms"] = CompileMs;
+  auto &T = secondsPerCall();
+  auto Mine = T.find(C.name("atalla")), Ref = T.find(C.name("onednn"));
+  if (Mine != T.end() && Ref != T.end())
+    State.counters["ratio"] = Mine->second / Ref->second;
+}
+
+//===----------------------------------------------------------------------===//
+// memcpy: the host's bandwidth, as the softmax reference
+//===----------------------------------------------------------------------===//
+
+void runMemcpy(benchmark::State &State, int64_t Rows, int64_t Cols) {
+  size_t Bytes = size_t(Rows * Cols) * 4;
+  std::vector<char> Src(Bytes, 1), Dst(Bytes, 0);
+  timeLoop(State, "memcpy/" + std::to_string(Rows) + "/" + std::to_string(Cols), [&] {
+    std::memcpy(Dst.data(), Src.data(), Bytes);
+    benchmark::DoNotOptimize(Dst.data());
+    benchmark::ClobberMemory();
+  });
+  State.counters["GB/s"] =
+      benchmark::Counter(2.0 * double(Bytes) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+//===----------------------------------------------------------------------===//
+// Summary on stderr
+//===----------------------------------------------------------------------===//
+
+void printSummary(const std::vector<Case> &Cases) {
+  auto &T = secondsPerCall();
+  std::fprintf(stderr, "\natalla-bench summary (host wall time, single thread; ratio = "
+                       "time(atalla) / time(onednn), < 1 is faster)\n");
+  std::fprintf(stderr, "%-28s %12s %12s %8s\n", "case", "atalla", "onednn", "ratio");
+  std::map<std::string, std::pair<double, int>> LogSum; // per suite (bgemm counts as gemm)
+  for (const Case &C : Cases) {
+    auto A = T.find(C.name("atalla")), O = T.find(C.name("onednn"));
+    if (A == T.end() || O == T.end())
+      continue;
+    double Work = C.Fam == Family::Gemm ? C.flops() : C.bytes();
+    const char *Unit = C.Fam == Family::Gemm ? "GF/s" : "GB/s";
+    double R = A->second / O->second;
+    std::fprintf(stderr, "%-28s %7.2f %-4s %7.2f %-4s %8.3f\n", C.key().c_str(),
+                 Work / A->second * 1e-9, Unit, Work / O->second * 1e-9, Unit, R);
+    auto &G = LogSum[C.Fam == Family::Gemm ? "gemm" : "softmax"];
+    G.first += std::log(R);
+    G.second += 1;
+  }
+  for (auto &[Suite, G] : LogSum)
+    std::fprintf(stderr, "geomean ratio %-14s %8.3f over %d cases\n", Suite.c_str(),
+                 std::exp(G.first / G.second), G.second);
+  if (auto M = T.find("memcpy/4096/1024"); M != T.end()) {
+    double MemcpyGBs = 2.0 * 4 * 4096 * 1024 / M->second * 1e-9;
+    std::fprintf(stderr, "memcpy/4096/1024: %.2f GB/s (read + write)", MemcpyGBs);
+    auto A = T.find("softmax/atalla/4096/1024");
+    if (A != T.end())
+      std::fprintf(stderr, "; softmax/atalla/4096/1024 reaches %.0f%% of it",
+                   100.0 * (2.0 * 4 * 4096 * 1024 / A->second * 1e-9) / MemcpyGBs);
+    std::fprintf(stderr, "\n");
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // Single thread for oneDNN (OpenMP runtime); the generated code is single
+  // threaded by construction.
+#ifdef _OPENMP
+  omp_set_num_threads(1);
+#endif
+  {
+    const dnnl_version_t *V = dnnl_version();
+    benchmark::AddCustomContext("onednn_version", std::to_string(V->major) + "." +
+                                                      std::to_string(V->minor) + "." +
+                                                      std::to_string(V->patch));
+  }
+  benchmark::AddCustomContext("threads", "1");
+
+  std::vector<Case> Cases = gemmCases();
+  for (const Case &C : softmaxCases())
+    Cases.push_back(C);
+  for (const Case &C : Cases) {
+    // The generated kernel's big cases run for tenths of a second per call.
+    double MinTime = C.flops() > 1e9 ? 0.3 : 0.15;
+    benchmark::RegisterBenchmark(C.name("onednn").c_str(), runOneDnnCase, C)
+        ->UseRealTime()
+        ->MinTime(MinTime)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(C.name("atalla").c_str(), runAtallaCase, C)
+        ->UseRealTime()
+        ->MinTime(MinTime)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark("memcpy/4096/1024", runMemcpy, int64_t(4096), int64_t(1024))
+      ->UseRealTime()
+      ->MinTime(0.15)
+      ->Unit(benchmark::kMicrosecond);
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  printSummary(Cases);
+  return 0;
+}
