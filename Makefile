@@ -5,9 +5,11 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 FIXTURES ?= $(abspath ../shared/fixtures)
 
-.PHONY: all setup configure build test demo example fuzz-long clean help
+.PHONY: all setup configure build test demo example fuzz-long bench clean help
 SECONDS ?= 600
 SEED ?= 1000000
+# Debian's python3 (with python3-matplotlib), not whatever python3 is first on PATH.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 all: build
 
@@ -17,6 +19,7 @@ help:
 	@echo "make build  - Release build; tools in $(BUILD)/bin/"
 	@echo "make setup  - install the Debian packages the project needs"
 	@echo "make fuzz-long SECONDS=600 SEED=N - correctness fuzzing against eager PyTorch"
+	@echo "make bench  - generated kernels vs oneDNN: $(BUILD)/bench.json and $(BUILD)/bench.png"
 
 setup:
 	@bash scripts/setup.sh
@@ -50,6 +53,13 @@ example: build
 # Correctness fuzzing for a given time (make fuzz-long SECONDS=3600 SEED=5000).
 fuzz-long: build
 	$(BUILD)/bin/atalla-fuzz --seed $(SEED) --time $(SECONDS) --out $(BUILD)/fuzz-failures
+
+# Generated kernels vs oneDNN, single threaded (GEMM and softmax suites plus
+# memcpy bandwidth): JSON on stdout and in $(BUILD)/bench.json, the ratio
+# summary on stderr, and a chart in $(BUILD)/bench.png.
+bench: build
+	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench --benchmark_format=json --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
+	$(PYTHON) bench/plot_bench.py $(BUILD)/bench.json $(BUILD)/bench.png
 
 clean:
 	rm -rf $(BUILD)

@@ -17,6 +17,8 @@ PKGS=(
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Benchmark charts (bench/plot_bench.py).
+  python3-matplotlib
 )
 
 missing=()
