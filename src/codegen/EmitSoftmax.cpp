@@ -4,8 +4,10 @@
 // Two layouts in the scratchpad:
 //  - row layout, used when inner == 1 (or the input's inner dims are not
 //    unit-stride): each reduction vector of D elements is contiguous; short
-//    rows are brought in several at a time; max and sum are vectorised
-//    reductions (maxnum, reassociable fadd);
+//    rows are brought in several at a time (32 KiB tiles, so both SDMA
+//    copies touch cache, not a second DRAM buffer); three passes over the
+//    row in explicit <8 x float> vectors: max (4 partial maxima), exp and
+//    sum (an exp specialised to x - max <= 0), scale by 1/sum;
 //  - column layout, used when inner > 1 and the input is unit-stride there:
 //    a [D][nc] tile of nc neighbouring columns, reduced along D with the
 //    vector lanes across columns (max and sum per column in small buffers).
@@ -22,8 +24,11 @@ using namespace atalla::codegen::detail;
 
 namespace {
 
-/// Elements of one softmax tile (256 KiB), unless one row needs more.
-constexpr int64_t TileElems = 65536;
+/// Elements of one softmax tile (32 KiB: the SDMA copies stay in L1/L2, so
+/// DRAM sees each byte once each way), unless one row needs more.
+constexpr int64_t TileElems = 8192;
+/// Lanes per vector and independent partial results per reduction.
+constexpr unsigned VW = 8, NumAcc = 4;
 
 struct Dims {
   std::vector<int64_t> Sizes;
@@ -72,29 +77,123 @@ struct SoftmaxEmitter {
     return B.CreateBinaryIntrinsic(Intrinsic::maximum, A, Bv);
   }
 
-  /// Softmax of the D contiguous elements at Row, in place.
+  /// max(A, B) as one hardware max (x86 maxps: B when either is NaN). A NaN
+  /// in the row still reaches every output through the sum of exps.
+  Value *fastMax(Value *A, Value *Bv) {
+    return B.CreateSelect(B.CreateFCmpOGT(A, Bv), A, Bv);
+  }
+
+  /// Visits the D contiguous elements of a row in explicit vectors: a loop
+  /// of U vectors per iteration (lane group u feeds accumulator u), then the
+  /// leftover whole vectors, then the last D % VW elements one at a time
+  /// (Lanes == 1). D is a constant, so every trip count is.
+  void chunks(int64_t D, unsigned U,
+              const std::function<void(Value *Index, unsigned Lanes, unsigned Acc)> &Fn) {
+    const int64_t Step = VW * U, Main = D / Step;
+    if (Main)
+      KB.forLoop(Main, "chunk", [&](Value *I) {
+        Value *Base = B.CreateMul(I, KB.i64(Step));
+        for (unsigned Ui = 0; Ui < U; ++Ui)
+          Fn(B.CreateAdd(Base, KB.i64(Ui * VW)), VW, Ui);
+      });
+    int64_t Pos = Main * Step;
+    for (unsigned Ui = 0; Pos + VW <= D; Pos += VW, ++Ui)
+      Fn(KB.i64(Pos), VW, Ui % U);
+    for (; Pos < D; ++Pos)
+      Fn(KB.i64(Pos), 1, NumAcc);
+  }
+
+  Value *loadN(Value *Row, Value *Index, unsigned Lanes) {
+    if (Lanes == 1)
+      return KB.loadF32(Row, Index);
+    return B.CreateAlignedLoad(FixedVectorType::get(KB.F32, Lanes), KB.elementPtr(Row, Index),
+                               Align(4));
+  }
+  void storeN(Value *V, Value *Row, Value *Index) {
+    B.CreateAlignedStore(V, KB.elementPtr(Row, Index), Align(4));
+  }
+
+  /// U vector accumulators and one scalar one, all set to Init.
+  std::vector<AllocaInst *> accumulators(Value *Init, const Twine &Name) {
+    std::vector<AllocaInst *> A;
+    Type *VT = FixedVectorType::get(KB.F32, VW);
+    for (unsigned Ui = 0; Ui < NumAcc; ++Ui) {
+      A.push_back(KB.slot(VT, Name));
+      B.CreateStore(B.CreateVectorSplat(VW, Init), A.back());
+    }
+    A.push_back(KB.slot(KB.F32, Name));
+    B.CreateStore(Init, A.back());
+    return A;
+  }
+  Value *reduce(std::vector<AllocaInst *> &A, const std::function<Value *(Value *, Value *)> &Op) {
+    Type *VT = FixedVectorType::get(KB.F32, VW);
+    Value *V = B.CreateLoad(VT, A[0]);
+    for (unsigned Ui = 1; Ui < NumAcc; ++Ui)
+      V = Op(V, B.CreateLoad(VT, A[Ui]));
+    Value *S = B.CreateLoad(KB.F32, A[NumAcc]);
+    for (unsigned L = 0; L < VW; ++L)
+      S = Op(S, B.CreateExtractElement(V, uint64_t(L)));
+    return S;
+  }
+
+  /// exp(x) for x = v - max(row) <= 0 (or NaN), the same Cody-Waite
+  /// reduction and Cephes polynomial as emitExp, cheaper where x <= 0 lets
+  /// it be: no overflow path, and n in [-126, 0] so 2^n is one exponent
+  /// field (built straight from the rounding constant's bits). x < ln
+  /// FLT_MIN -> 0 (also -inf); NaN -> NaN.
+  Value *expNonPositive(Value *X) {
+    Type *FT = X->getType();
+    Type *IT = FT->getWithNewType(B.getInt32Ty());
+    auto C = [&](float V) { return ConstantFP::get(FT, V); };
+    auto CI = [&](int32_t V) { return ConstantInt::get(IT, V, /*IsSigned=*/true); };
+    auto Fma = [&](Value *A, Value *Bv, Value *Cv) {
+      return B.CreateIntrinsic(Intrinsic::fmuladd, {FT}, {A, Bv, Cv});
+    };
+    const float Lo = -87.33654475055310f;
+    Value *Under = B.CreateFCmpOLT(X, C(Lo)); // false for NaN: NaN flows through
+    Value *Xc = B.CreateSelect(Under, C(Lo), X);
+    const float Magic = 12582912.0f; // 1.5 * 2^23: adding it rounds to an integer
+    Value *T = B.CreateFAdd(B.CreateFMul(Xc, C(1.44269504088896341f)), C(Magic));
+    Value *Nf = B.CreateFSub(T, C(Magic));
+    Value *R = Fma(Nf, C(-0.693359375f), Xc);
+    R = Fma(Nf, C(2.12194440e-4f), R);
+    // P(r) by Estrin's scheme (a shorter dependency chain than Horner's).
+    Value *R2 = B.CreateFMul(R, R), *R4 = B.CreateFMul(R2, R2);
+    Value *P01 = Fma(C(1.9875691500e-4f), R, C(1.3981999507e-3f));
+    Value *P23 = Fma(C(8.3334519073e-3f), R, C(4.1665795894e-2f));
+    Value *P45 = Fma(C(1.6666665459e-1f), R, C(5.0000001201e-1f));
+    Value *P = Fma(R4, P01, Fma(R2, P23, P45));
+    Value *Y = B.CreateFAdd(Fma(P, R2, R), C(1.0f));
+    // bits(T) = 0x4B400000 + n; 2^n = (n + 127) << 23.
+    Value *Pow2 = B.CreateBitCast(
+        B.CreateShl(B.CreateAdd(B.CreateBitCast(T, IT), CI(127 - 0x4B400000)), CI(23)), FT);
+    return B.CreateSelect(Under, ConstantFP::getZero(FT), B.CreateFMul(Y, Pow2));
+  }
+
+  /// Softmax of the D contiguous elements at Row, in place: three passes
+  /// over the row (in L1/L2), explicit 8-lane vectors, U partial results.
   void rowSoftmax(Value *Row, int64_t D) {
-    AllocaInst *Max = KB.slot(KB.F32, "max");
-    AllocaInst *Sum = KB.slot(KB.F32, "sum");
-    B.CreateStore(NegInf, Max);
-    KB.forLoop(D, "max", [&](Value *K) {
-      B.CreateStore(maxnum(B.CreateLoad(KB.F32, Max), KB.loadF32(Row, K)), Max);
+    auto Max = accumulators(NegInf, "max");
+    chunks(D, NumAcc, [&](Value *I, unsigned Lanes, unsigned Ai) {
+      Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+      B.CreateStore(fastMax(loadN(Row, I, Lanes), B.CreateLoad(Ty, Max[Ai])), Max[Ai]);
     });
-    Value *M = B.CreateLoad(KB.F32, Max, "rowmax");
-    B.CreateStore(Zero, Sum);
-    KB.forLoop(D, "exp", [&](Value *K) {
-      Value *E = emitExp(B, B.CreateFSub(KB.loadF32(Row, K), M));
-      KB.storeF32(E, Row, K);
-      // reassoc lets the vectoriser keep one partial sum per lane.
-      auto *Add = cast<Instruction>(B.CreateFAdd(B.CreateLoad(KB.F32, Sum), E));
-      FastMathFlags FMF;
-      FMF.setAllowReassoc();
-      Add->setFastMathFlags(FMF);
-      B.CreateStore(Add, Sum);
+    Value *M = reduce(Max, [&](Value *X, Value *Y) { return fastMax(X, Y); });
+    // All -inf (or NaN-only): keep the NaN-producing x - max of the reference.
+    auto Sum = accumulators(Zero, "sum");
+    // One vector per step: exp has ILP of its own, and more would spill.
+    chunks(D, 1, [&](Value *I, unsigned Lanes, unsigned Ai) {
+      Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+      Value *Mv = Lanes == 1 ? M : B.CreateVectorSplat(Lanes, M);
+      Value *E = expNonPositive(B.CreateFSub(loadN(Row, I, Lanes), Mv));
+      storeN(E, Row, I);
+      B.CreateStore(B.CreateFAdd(B.CreateLoad(Ty, Sum[Ai]), E), Sum[Ai]);
     });
-    Value *Inv = B.CreateFDiv(One, B.CreateLoad(KB.F32, Sum), "inv");
-    KB.forLoop(D, "scale", [&](Value *K) {
-      KB.storeF32(B.CreateFMul(KB.loadF32(Row, K), Inv), Row, K);
+    Value *Total = reduce(Sum, [&](Value *X, Value *Y) { return B.CreateFAdd(X, Y); });
+    Value *Inv = B.CreateFDiv(One, Total, "inv");
+    chunks(D, NumAcc, [&](Value *I, unsigned Lanes, unsigned) {
+      Value *Iv = Lanes == 1 ? Inv : B.CreateVectorSplat(Lanes, Inv);
+      storeN(B.CreateFMul(loadN(Row, I, Lanes), Iv), Row, I);
     });
   }
 

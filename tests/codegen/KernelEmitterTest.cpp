@@ -567,6 +567,9 @@ TEST(Softmax, LastDim) {
   checkSoftmax(softmaxSpec(contiguous({2, 3, 1000}), 2));
   checkSoftmax(softmaxSpec(contiguous({3, 70000}), 1)); // one long row per tile
   checkSoftmax(softmaxSpec(contiguous({5000, 7}), 1));   // many short rows per SDMA
+  // Vector loop, leftover vectors and scalar tail: 32 * k + 8 * j + r.
+  checkSoftmax(softmaxSpec(contiguous({3, 32 * 5 + 8 * 3 + 5}), 1));
+  checkSoftmax(softmaxSpec(contiguous({9, 8}), 1));
 }
 
 TEST(Softmax, MiddleAndFirstDim) {
@@ -714,6 +717,41 @@ TEST(Gemm, Bias) {
   // A full [M, N] bias, and a per-row bias [M, 1] (strides (1, 0)), batched.
   checkGemm(gemmSpec(contiguous({9, 20}), contiguous({20, 7}), contiguous({9, 7})));
   checkGemm(gemmSpec(contiguous({2, 9, 20}), contiguous({2, 20, 7}), view({2, 9, 7}, {9, 1, 0})));
+}
+
+TEST(Gemm, BlockingPaths) {
+  // Few rows of C: B read in place, small K blocks with a remainder, an N
+  // panel remainder and a short last vector (N = 37 = 2 * 16 + 5).
+  checkGemm(gemmSpec(contiguous({1, 1000}), contiguous({1000, 37})));
+  checkGemm(gemmSpec(contiguous({13, 300}), contiguous({300, 100})));
+  // Several M, N and K blocks with remainders everywhere, B rows staged in
+  // several chunks, and a broadcast bias seeding every tile.
+  checkGemm(gemmSpec(contiguous({200, 600}), contiguous({600, 700}), view({200, 700}, {0, 1})));
+  // K = 0: C is zeros, or the bias.
+  checkGemm(gemmSpec(contiguous({5, 0}), contiguous({0, 7})));
+  checkGemm(gemmSpec(contiguous({5, 0}), contiguous({0, 7}), view({5, 7}, {0, 1})));
+  // M between full row groups and remainders of every size (1..5 rows).
+  for (int64_t M : {19, 20, 21, 22, 23})
+    checkGemm(gemmSpec(contiguous({M, 40}), contiguous({40, 48})));
+}
+
+TEST(Gemm, RegisterBlockedMicrokernel) {
+  // The hot loop works on explicit 8-lane vectors with fused multiply-adds.
+  KernelSpec S = gemmSpec(contiguous({64, 64}), contiguous({64, 64}));
+  ASSERT_EXPECTED(Ir, kernelText(S, CodegenOptions(), false));
+  EXPECT_NE(Ir.find("<8 x float>"), std::string::npos);
+  EXPECT_NE(Ir.find("fmuladd.v8f32"), std::string::npos);
+}
+
+TEST(Gemm, GenericCpuNeedsOnlyFirmware) {
+  // Odd vector widths (<5 x float>) on a target without AVX or FMA.
+  CodegenOptions O;
+  O.TargetCPU = "generic";
+  O.Features = "+sse2";
+  KernelSpec S = gemmSpec(contiguous({7, 9}), contiguous({9, 21}), view({7, 21}, {0, 1}));
+  ASSERT_EXPECTED(K, compileKernel(S, O));
+  for (const std::string &Sym : undefinedSymbols(K.Object))
+    EXPECT_TRUE(FirmwareSymbols.count(Sym)) << Sym;
 }
 
 //===----------------------------------------------------------------------===//
