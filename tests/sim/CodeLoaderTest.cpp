@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "sim/CodeLoader.h"
 #include "sim/Device.h"
+#include "IrTestSupport.h"
 #include "TestSupport.h"
 
 #include "llvm/AsmParser/Parser.h"
@@ -39,42 +40,7 @@ declare i32 @atalla_sdma_load(ptr, ptr, i64, i32, i32, i64)
 declare i32 @atalla_sdma_store(ptr, i64, ptr, i32, i32, i64)
 )";
 
-/// IR text -> a relocatable object for the host, as the code generator's
-/// object emission would produce it. Fails the test on bad IR.
-std::vector<uint8_t> compileIR(const std::string &IR) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  llvm::LLVMContext Ctx;
-  llvm::SMDiagnostic Diag;
-  std::unique_ptr<llvm::Module> M = llvm::parseAssemblyString(IR, Diag, Ctx);
-  if (!M) {
-    std::string Msg;
-    llvm::raw_string_ostream OS(Msg);
-    Diag.print("test", OS);
-    ADD_FAILURE() << "bad IR: " << OS.str();
-    return {};
-  }
-  std::string Triple = llvm::sys::getDefaultTargetTriple();
-  std::string Err;
-  const llvm::Target *T = llvm::TargetRegistry::lookupTarget(Triple, Err);
-  if (!T) {
-    ADD_FAILURE() << Err;
-    return {};
-  }
-  std::unique_ptr<llvm::TargetMachine> TM(T->createTargetMachine(
-      Triple, llvm::sys::getHostCPUName(), "", llvm::TargetOptions(), llvm::Reloc::PIC_));
-  M->setTargetTriple(Triple);
-  M->setDataLayout(TM->createDataLayout());
-  llvm::SmallVector<char, 0> Obj;
-  llvm::raw_svector_ostream OS(Obj);
-  llvm::legacy::PassManager PM;
-  if (TM->addPassesToEmitFile(PM, OS, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    ADD_FAILURE() << "target cannot emit objects";
-    return {};
-  }
-  PM.run(*M);
-  return std::vector<uint8_t>(Obj.begin(), Obj.end());
-}
+using atalla::test::compileIR;
 
 /// Args[0] -> Args[1]: N floats, each doubled, moved as 4 rows through one
 /// scratchpad grant. Checks every firmware status like generated code must.
