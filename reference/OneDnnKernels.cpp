@@ -63,6 +63,8 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::binary_div;
   case abi::KernelId::softmax:
     return algorithm::softmax_accurate;
+  case abi::KernelId::log_softmax:
+    return algorithm::softmax_log;
   case abi::KernelId::gemm:
   case abi::KernelId::copy:
     return std::nullopt;

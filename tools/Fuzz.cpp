@@ -285,6 +285,9 @@ private:
     Value X = operand(1);
     int64_t R = X.Sizes.size();
     int64_t D = static_cast<int64_t>(pick(R)) - (chance(50) ? R : 0);
+    if (chance(25))
+      return node("torch.ops.aten.log_softmax.int", {arg("self", T(X.Name)), arg("dim", Argument::integer(D))},
+                  X.Sizes, X.Contiguous);
     if (chance(30))
       return node("torch.ops.aten._softmax.default",
                   {arg("self", T(X.Name)), arg("dim", Argument::integer(D)), arg("half_to_float", Argument::boolean(false))},
@@ -432,7 +435,7 @@ frontend::Model atalla::tools::generateProgram(uint64_t Seed, const FuzzLimits &
 double atalla::tools::programTolerance(const frontend::Model &M) {
   double Tol = 1e-6;
   for (const frontend::Node &N : M.G.Nodes) {
-    if (N.Op == "softmax" || N.Op == "_softmax")
+    if (N.Op == "softmax" || N.Op == "_softmax" || N.Op == "log_softmax")
       Tol += std::ldexp(1.0, -20);
     if (N.Op == "matmul" || N.Op == "mm" || N.Op == "bmm" || N.Op == "linear" || N.Op == "addmm") {
       int64_t K = 1;

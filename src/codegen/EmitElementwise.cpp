@@ -97,6 +97,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateFDiv(In[0], In[1]);
   case abi::KernelId::gemm:
   case abi::KernelId::softmax:
+  case abi::KernelId::log_softmax:
     break;
   }
   llvm_unreachable("not an elementwise kernel");

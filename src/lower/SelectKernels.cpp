@@ -414,7 +414,7 @@ private:
     emitKernel(N, Spec, Ops);
   }
 
-  void selectSoftmax(const Node &N) {
+  void selectSoftmax(const Node &N, abi::KernelId K) {
     int In = tensorArg(N, "self");
     requireF32(In, "input");
     if (const Argument *Dt = arg(N, "dtype", false); Dt && Dt->Kind == ArgKind::ScalarType &&
@@ -430,7 +430,7 @@ private:
                      std::to_string(Opts.MaxSoftmaxRow)};
     int Out = defineOutput(OutName, ScalarType::Float32, Shape);
     abi::KernelSpec Spec;
-    Spec.Kernel = abi::KernelId::softmax;
+    Spec.Kernel = K;
     Spec.Dim = Shape.empty() ? 0 : Dim;
     Spec.Operands = {broadcastOperand(In, Shape), operand(Out)};
     emitKernel(N, Spec, {In, Out});
@@ -690,7 +690,7 @@ llvm::Error Selector::run() {
           break;
         case abi::KernelFamily::Unary: selectUnary(N, It->second); break;
         case abi::KernelFamily::Binary: selectBinary(N, It->second); break;
-        case abi::KernelFamily::Softmax: selectSoftmax(N); break;
+        case abi::KernelFamily::Softmax: selectSoftmax(N, It->second); break;
         case abi::KernelFamily::Gemm: selectGemm(N); break;
         }
         continue;

@@ -34,7 +34,10 @@
 //    pairwise tree), then one division or a reciprocal and a multiply
 //    (1-2 ulp). We allow 2^-23 * (8 + 2 log2(D) + sqrt(D) / 4): a few ulp for
 //    short rows, growing like a blocked sum's error for long ones (measured
-//    at most 0.12 of it, on the 70000-long rows).
+//    at most 0.12 of it, on the 70000-long rows). log_softmax, x - max -
+//    log(sum), shares the bound: its log (Cephes logf polynomial, < 1 ulp)
+//    adds an absolute error of ~1 ulp of log(sum), at most that of
+//    max|ref| >= log(D), and the sum's rounding enters only through the log.
 //  - Gemm: both accumulate in fp32, in different orders (oneDNN's sgemm
 //    or brgemm blocks K and keeps partial sums in registers; ours runs k in
 //    order within K blocks of 256, fused multiply-adds where the target has
@@ -775,6 +778,15 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
   ASSERT_TRUE(bool(Ref)) << Repro << " oneDNN: " << llvm::toString(Ref.takeError()) << "  "
                          << Rerun;
   ASSERT_EQ(Ref->size(), Got.size());
+  // log_softmax over a dimension of size 1 is exactly 0 (x - x - log 1) in
+  // torch; oneDNN 2.6's softmax_log returns its approximate log(1) =
+  // 1.43e-6 there, which would make the normalised measure 1. Hold the
+  // kernel to the exact 0 instead.
+  const bool UnitRows = S.output().Sizes.empty() || S.output().Sizes[size_t(S.Dim)] == 1;
+  if (S.Kernel == KernelId::log_softmax && UnitRows)
+    for (float &R : *Ref)
+      if (std::isfinite(R))
+        R = 0.0f;
 
   Comparison Cmp = compare(Got, *Ref);
   const double Thr = threshold(S);
