@@ -27,6 +27,14 @@
 
 namespace atalla::test {
 
+/// Declarations of the four firmware services (runtime/abi/KernelAbi.h).
+inline const char *FirmwareDeclsIR = R"(
+declare ptr @atalla_scpad_alloc(ptr, i64, i64, ptr)
+declare void @atalla_scpad_free(ptr, ptr, i32)
+declare i32 @atalla_sdma_load(ptr, ptr, i64, i32, i32, i64)
+declare i32 @atalla_sdma_store(ptr, i64, ptr, i32, i32, i64)
+)";
+
 /// IR text -> a relocatable object for the host.
 inline std::vector<uint8_t> compileIR(const std::string &IR) {
   llvm::InitializeNativeTarget();

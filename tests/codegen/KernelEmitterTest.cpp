@@ -23,6 +23,7 @@
 #include "codegen/KernelEmitter.h"
 #include "runtime/abi/KernelAbi.h"
 
+#include "KernelSpecTestSupport.h"
 #include "TestSupport.h"
 
 #include "llvm/ExecutionEngine/Orc/Core.h"
@@ -226,31 +227,9 @@ const std::set<std::string> FirmwareSymbols = {"atalla_scpad_alloc", "atalla_scp
 // Specs and strided data
 //===----------------------------------------------------------------------===//
 
-OperandSpec contiguous(std::vector<int64_t> Sizes) {
-  OperandSpec O;
-  O.Sizes = Sizes;
-  O.Strides.assign(Sizes.size(), 0);
-  int64_t S = 1;
-  for (size_t D = Sizes.size(); D-- > 0;) {
-    O.Strides[D] = S;
-    S *= Sizes[D];
-  }
-  return O;
-}
-
-OperandSpec view(std::vector<int64_t> Sizes, std::vector<int64_t> Strides) {
-  return OperandSpec{std::move(Sizes), std::move(Strides)};
-}
-
-/// A permuted view of a contiguous tensor of shape Base: out dim d is base dim Perm[d].
-OperandSpec permuted(std::vector<int64_t> Base, std::vector<int> Perm) {
-  OperandSpec C = contiguous(Base), O;
-  for (int P : Perm) {
-    O.Sizes.push_back(C.Sizes[P]);
-    O.Strides.push_back(C.Strides[P]);
-  }
-  return O;
-}
+using atalla::test::contiguous;
+using atalla::test::permuted;
+using atalla::test::view;
 
 /// Elements a strided view spans in storage.
 int64_t extent(const OperandSpec &O) {

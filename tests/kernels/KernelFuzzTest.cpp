@@ -61,6 +61,7 @@
 #include "sim/CodeLoader.h"
 #include "sim/Device.h"
 
+#include "KernelSpecTestSupport.h"
 #include "TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -90,31 +91,9 @@ namespace {
 // Views
 //===----------------------------------------------------------------------===//
 
-OperandSpec contiguous(std::vector<int64_t> Sizes) {
-  OperandSpec O;
-  O.Sizes = Sizes;
-  O.Strides.assign(Sizes.size(), 0);
-  int64_t S = 1;
-  for (size_t D = Sizes.size(); D-- > 0;) {
-    O.Strides[D] = S;
-    S *= Sizes[D];
-  }
-  return O;
-}
-
-OperandSpec view(std::vector<int64_t> Sizes, std::vector<int64_t> Strides) {
-  return OperandSpec{std::move(Sizes), std::move(Strides)};
-}
-
-/// A permuted view of a contiguous tensor of shape Base: out dim d is base dim Perm[d].
-OperandSpec permuted(std::vector<int64_t> Base, std::vector<int> Perm) {
-  OperandSpec C = contiguous(Base), O;
-  for (int P : Perm) {
-    O.Sizes.push_back(C.Sizes[P]);
-    O.Strides.push_back(C.Strides[P]);
-  }
-  return O;
-}
+using atalla::test::contiguous;
+using atalla::test::permuted;
+using atalla::test::view;
 
 /// [K, M]^T: an [M, K] view with strides (1, M).
 OperandSpec transposed(int64_t Rows, int64_t Cols) { return permuted({Cols, Rows}, {1, 0}); }

@@ -36,13 +36,7 @@ using atalla::abi::BlobBuilder;
 
 namespace {
 
-const char *FirmwareDecls = R"(
-declare ptr @atalla_scpad_alloc(ptr, i64, i64, ptr)
-declare void @atalla_scpad_free(ptr, ptr, i32)
-declare i32 @atalla_sdma_load(ptr, ptr, i64, i32, i32, i64)
-declare i32 @atalla_sdma_store(ptr, i64, ptr, i32, i32, i64)
-declare i32 @printf(ptr, ...)
-)";
+const std::string FirmwareDecls = std::string(atalla::test::FirmwareDeclsIR) + "declare i32 @printf(ptr, ...)\n";
 
 using atalla::test::compileIR;
 

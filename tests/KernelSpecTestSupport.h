@@ -1,0 +1,45 @@
+//===- tests/KernelSpecTestSupport.h - operand views for kernel tests -*- C++ -*-===//
+//
+// The strided operand views the codegen and kernel fuzz tests build specs
+// from: contiguous, explicit strides, and permutations of a contiguous base.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_TESTS_KERNELSPECTESTSUPPORT_H
+#define ATALLA_TESTS_KERNELSPECTESTSUPPORT_H
+
+#include "runtime/abi/KernelSpec.h"
+
+#include <vector>
+
+namespace atalla::test {
+
+/// Row-major strides for Sizes.
+inline abi::OperandSpec contiguous(std::vector<int64_t> Sizes) {
+  abi::OperandSpec O;
+  O.Sizes = Sizes;
+  O.Strides.assign(Sizes.size(), 0);
+  int64_t S = 1;
+  for (size_t D = Sizes.size(); D-- > 0;) {
+    O.Strides[D] = S;
+    S *= Sizes[D];
+  }
+  return O;
+}
+
+inline abi::OperandSpec view(std::vector<int64_t> Sizes, std::vector<int64_t> Strides) {
+  return abi::OperandSpec{std::move(Sizes), std::move(Strides)};
+}
+
+/// A permuted view of a contiguous tensor of shape Base: out dim d is base dim Perm[d].
+inline abi::OperandSpec permuted(std::vector<int64_t> Base, std::vector<int> Perm) {
+  abi::OperandSpec C = contiguous(Base), O;
+  for (int P : Perm) {
+    O.Sizes.push_back(C.Sizes[P]);
+    O.Strides.push_back(C.Strides[P]);
+  }
+  return O;
+}
+
+} // namespace atalla::test
+
+#endif // ATALLA_TESTS_KERNELSPECTESTSUPPORT_H
