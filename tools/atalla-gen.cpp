@@ -33,7 +33,7 @@ using namespace llvm;
 
 static cl::OptionCategory Cat("atalla-gen options");
 static cl::opt<std::string> InputPath(cl::Positional, cl::desc("<model.pt2>"), cl::Required, cl::cat(Cat));
-static cl::opt<std::string> OutputPath("o", cl::desc("Output blob (default: the input's name with .atb)"),
+static cl::opt<std::string> OutputPath("o", cl::desc("Output: the blob (default: the input's name with .atb); for --emit=llvm|asm|program a text file (default stdout); for --emit=obj a directory"),
                                        cl::value_desc("file"), cl::cat(Cat));
 static cl::opt<std::string> Shapes("shapes", cl::desc("Shape mode: static (every dimension specialised)"),
                                    cl::init("static"), cl::cat(Cat));
@@ -165,8 +165,17 @@ int main(int argc, char **argv) {
   codegen::CodegenOptions CO;
   CO.TargetCPU = TargetCPU;
   CO.OptLevel = OptLevel;
+  // Text outputs go to -o FILE when given (- or no -o: stdout).
+  std::unique_ptr<raw_fd_ostream> TextFile;
+  if ((Emit == "program" || Emit == "llvm" || Emit == "asm") && !OutputPath.empty() && OutputPath != "-") {
+    std::error_code EC;
+    TextFile = std::make_unique<raw_fd_ostream>(OutputPath, EC, sys::fs::OF_Text);
+    if (EC)
+      return fail(frontend::makeError(OutputPath + ": cannot write: " + EC.message()));
+  }
+  raw_ostream &TextOS = TextFile ? static_cast<raw_ostream &>(*TextFile) : outs();
   if (Emit == "program") {
-    P->print(outs());
+    P->print(TextOS);
     return 0;
   }
   if (Emit == "llvm" || Emit == "asm" || Emit == "obj") {
@@ -195,7 +204,7 @@ int main(int argc, char **argv) {
       auto Text = codegen::kernelText(*Spec, CO, Emit == "asm");
       if (!Text)
         return fail(Text.takeError());
-      outs() << "; kernel " << Key << "\n" << *Text << "\n";
+      TextOS << "; kernel " << Key << "\n" << *Text << "\n";
     }
     return 0;
   }

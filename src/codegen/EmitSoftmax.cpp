@@ -162,10 +162,18 @@ struct SoftmaxEmitter {
     Value *V = B.CreateLoad(VT, A[0]);
     for (unsigned Ui = 1; Ui < NumAcc; ++Ui)
       V = Op(V, B.CreateLoad(VT, A[Ui]));
-    Value *S = B.CreateLoad(KB.F32, A[NumAcc]);
-    for (unsigned L = 0; L < VW; ++L)
-      S = Op(S, B.CreateExtractElement(V, uint64_t(L)));
-    return S;
+    // A tree across the lanes (halves, then quarters...): log2(VW) dependent
+    // steps instead of a chain of VW scalar ones, which would dominate rows
+    // of a few vectors.
+    for (unsigned W = VW / 2; W >= 1; W /= 2) {
+      SmallVector<int, 8> Lo, Hi;
+      for (unsigned L = 0; L < W; ++L) {
+        Lo.push_back(int(L));
+        Hi.push_back(int(L + W));
+      }
+      V = Op(B.CreateShuffleVector(V, Lo), B.CreateShuffleVector(V, Hi));
+    }
+    return Op(B.CreateExtractElement(V, uint64_t(0)), B.CreateLoad(KB.F32, A[NumAcc]));
   }
 
   /// exp(x) for x = v - max(row) <= 0 (or NaN), the same Cody-Waite

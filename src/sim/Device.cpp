@@ -14,6 +14,9 @@
 
 #include <algorithm>
 #include <cassert>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -27,6 +30,34 @@ namespace {
 /// property of the offset alone, and so a kernel's vector loads never
 /// straddle a page the pad does not own.
 constexpr uint64_t PadHostAlign = 4096;
+
+/// Once a kernel invocation has stored this much into DRAM, its further SDMA
+/// stores of at least StreamingStoreMin bytes stream past the host's caches.
+constexpr uint64_t StreamingAfterBytes = 256 << 10;
+constexpr uint64_t StreamingStoreMin = 4096;
+
+/// The SDMA engine's write into DRAM. Like a DMA engine's, a large write
+/// does not allocate in the (host CPU's) cache: with Stream, it uses
+/// streaming stores, so the destination is not first read in and the pad's
+/// data stays cached. A kernel's first StreamingAfterBytes go through the
+/// cache, where the next kernel will find a small output.
+void dmaWrite(uint8_t *D, const uint8_t *S, uint64_t N, bool Stream) {
+#if defined(__x86_64__)
+  if (Stream && N >= StreamingStoreMin) {
+    uint64_t Head = (16 - (reinterpret_cast<uintptr_t>(D) & 15)) & 15;
+    std::memcpy(D, S, Head);
+    D += Head, S += Head, N -= Head;
+    uint64_t Vecs = N / 16;
+    for (uint64_t I = 0; I < Vecs; ++I)
+      _mm_stream_si128(reinterpret_cast<__m128i *>(D) + I,
+                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(S) + I));
+    std::memcpy(D + Vecs * 16, S + Vecs * 16, N - Vecs * 16);
+    _mm_sfence();
+    return;
+  }
+#endif
+  std::memcpy(D, S, N);
+}
 
 struct FreeDeleter {
   void operator()(uint8_t *P) const { std::free(P); }
@@ -125,6 +156,8 @@ struct Device::Impl {
   std::vector<Pad> Pads;
   Counters C;
   std::string LastError;
+  /// Bytes SDMA has stored since the current invoke began.
+  uint64_t InvokeBytesOut = 0;
 
   int32_t refuse(int32_t Status, std::string Why) {
     ++C.FirmwareErrors;
@@ -217,6 +250,7 @@ llvm::Error Device::readDram(uint64_t Addr, llvm::MutableArrayRef<uint8_t> Out) 
 int32_t Device::invoke(atalla::abi::KernelFn Fn, const uint64_t *Args) {
   assert(Fn && "invoking a null kernel");
   ++P->C.KernelCalls;
+  P->InvokeBytesOut = 0;
   int32_t Status = Fn(this, Args);
   // A kernel that forgets a free must not shrink the pads of the next one.
   for (Pad &Pd : P->Pads) {
@@ -326,13 +360,15 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
                          " is not inside one live scratchpad grant");
   const uint8_t *S = static_cast<const uint8_t *>(ScpadSrc);
   uint8_t *D = P->Dram.data() + DramDst;
+  const bool Stream = P->InvokeBytesOut >= StreamingAfterBytes;
+  P->InvokeBytesOut += Total;
   if (DramStrideBytes == RowBytes) {
-    std::memcpy(D, S, Total);
+    dmaWrite(D, S, Total, Stream);
   } else {
     // Stride 0 stores every row to the same place: the last row wins, as the
     // hardware's in-order writes would leave it.
     for (uint32_t R = 0; R < Rows; ++R)
-      std::memcpy(D + uint64_t(R) * DramStrideBytes, S + uint64_t(R) * RowBytes, RowBytes);
+      dmaWrite(D + uint64_t(R) * DramStrideBytes, S + uint64_t(R) * RowBytes, RowBytes, Stream);
   }
   ++C.SdmaStores;
   C.SdmaBytesOut += Total;

@@ -216,6 +216,37 @@ TEST(DeviceTest, SdmaRoundTripWithStrides) {
   EXPECT_EQ(C.FirmwareCalls, 5u); // one alloc, four transfers
 }
 
+TEST(DeviceTest, LargeStoresStreamTheSameBytes) {
+  // Past the first 256 KiB a kernel stores, SDMA writes of >= 4 KiB use
+  // streaming stores: the bytes must be the same at every alignment, dense
+  // and strided, with the tails of unaligned rows intact.
+  DeviceConfig Cfg;
+  Cfg.DramBytes = 2 << 20;
+  Cfg.NumPads = 1;
+  Cfg.PadBytes = 64 << 10;
+  Cfg.ScpadAlign = 256;
+  Device D(Cfg);
+  fillDram(D);
+  int32_t Sid;
+  auto *Buf = static_cast<uint8_t *>(D.scpadAlloc(64 << 10, 256, &Sid));
+  ASSERT_NE(Buf, nullptr);
+  for (unsigned I = 0; I < (64u << 10); ++I)
+    Buf[I] = uint8_t(I * 7 + 3);
+  std::vector<uint8_t> Expect = dram(D);
+  uint64_t Dst = 0;
+  for (unsigned Round = 0; Round < 10; ++Round) { // 10 x 60 KiB dense: crosses 256 KiB
+    uint32_t Bytes = (60u << 10) + Round;          // odd sizes, odd destinations
+    ASSERT_EQ(D.sdmaStore(Dst + Round, Buf + Round, 1, Bytes, Bytes), atalla::abi::ATALLA_OK);
+    std::memcpy(Expect.data() + Dst + Round, Buf + Round, Bytes);
+    Dst += 64 << 10;
+  }
+  // Strided rows of 5000 bytes, 5003 apart.
+  ASSERT_EQ(D.sdmaStore(Dst + 1, Buf + 5, 12, 5000, 5003), atalla::abi::ATALLA_OK);
+  for (unsigned R = 0; R < 12; ++R)
+    std::memcpy(Expect.data() + Dst + 1 + R * 5003, Buf + 5 + R * 5000, 5000);
+  EXPECT_TRUE(dram(D) == Expect);
+}
+
 TEST(DeviceTest, SdmaStrideZeroBroadcasts) {
   Device D(smallConfig());
   fillDram(D);

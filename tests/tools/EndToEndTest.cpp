@@ -144,3 +144,19 @@ TEST(EndToEndTest, InspectDumpsTheBlob) {
                            "program (3 instructions):", "target_triple", "source_hash"})
     EXPECT_NE(R.Out.find(Part), std::string::npos) << Part << "\n" << R.Out;
 }
+
+TEST(EndToEndTest, TextEmitsGoToTheOutputFile) {
+  std::string Pt2 = test::sourceDir() + "/examples/seed_accel_demo.pt2";
+  std::string S = tmpDir() + "/kernels.s";
+  Result G = run("atalla-gen --emit=asm " + Pt2 + " -o " + S);
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  EXPECT_EQ(G.Out, "");
+  std::string Asm = test::slurp(S);
+  EXPECT_EQ(count(Asm, "; kernel "), 3u) << Asm;
+  EXPECT_NE(Asm.find("vfmadd"), std::string::npos);
+  // Without -o, stdout; an unwritable -o is one line and exit 1.
+  EXPECT_EQ(run("atalla-gen --emit=llvm " + Pt2).Out.find("; kernel "), 0u);
+  Result Bad = run("atalla-gen --emit=program " + Pt2 + " -o " + tmpDir() + "/no/such/dir/p.txt");
+  EXPECT_EQ(Bad.Rc, 1);
+  EXPECT_EQ(count(Bad.Err, "\n"), 1u) << Bad.Err;
+}
