@@ -67,6 +67,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::softmax_log;
   case abi::KernelId::gemm:
   case abi::KernelId::copy:
+  case abi::KernelId::pad:
     return std::nullopt;
   }
   return std::nullopt;
@@ -323,6 +324,32 @@ void copy(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
   R.binary(algorithm::binary_mul, Ones, R.user(V, In[0]), Dst);
 }
 
+/// Pad: the fill value everywhere, then a reorder of the input into the
+/// interior, described to oneDNN as a strided view of the output (strides
+/// scaled by the steps, the data handle moved to the low corner).
+void pad(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  const abi::OperandSpec &I = Spec.Operands[0], &O = Spec.output();
+  const size_t Rank = O.Sizes.size();
+  if (I.Sizes.size() != Rank || Spec.Params.size() != 2 * Rank)
+    throw SpecError{"pad needs the output's rank and two params per dim"};
+  float *Out = static_cast<float *>(Dst.get_data_handle());
+  std::fill(Out, Out + O.numel(), Spec.HasScalar ? float(Spec.Scalar) : 0.0f);
+  if (I.numel() == 0)
+    return;
+  Dims Sizes = shapeOf(I), Strides;
+  int64_t Offset = 0;
+  for (size_t D = 0; D < Rank; ++D) {
+    Offset += Spec.Params[2 * D] * O.Strides[D];
+    Strides.push_back(std::max<int64_t>(Spec.Params[2 * D + 1] * O.Strides[D], 1));
+  }
+  if (Rank == 0)
+    Strides = {1};
+  memory Src = R.materialise(I, In[0], Sizes);
+  memory Interior(memory::desc(Sizes, F32, Strides), R.E.Eng, Out + Offset);
+  R.reorder(Src, Interior);
+}
+
 } // namespace
 
 llvm::Expected<std::vector<float>>
@@ -340,7 +367,7 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     if (O.Sizes.size() != O.Strides.size())
       return fail("an operand has different numbers of sizes and strides");
   for (size_t I = 0; I < Inputs.size(); ++I)
-    if (!Inputs[I])
+    if (!Inputs[I] && (I + 1 >= Spec.Operands.size() || Spec.Operands[I].numel() != 0))
       return fail("input " + std::to_string(I) + " is null");
 
   const abi::OperandSpec &Out = Spec.output();
@@ -365,6 +392,9 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       break;
     case abi::KernelFamily::Copy:
       copy(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Pad:
+      pad(R, Spec, Inputs, Dst);
       break;
     }
   } catch (const SpecError &E) {

@@ -429,6 +429,11 @@ frontend::Model atalla::tools::generateProgram(uint64_t Seed, const FuzzLimits &
 // (u = 2^-24), and with the generator's weights scaled by 1/sqrt(K) that is
 // within K * 2^-23 of max|C|. Softmax's exp differs from LibTorch's (both
 // within ~1 ulp) and the row sum adds log2(D) roundings: 2^-20 covers it.
+// A convolution is a GEMM with K = (input channels per group) * KH * KW
+// (a transposed one sums at most in_channels * KH * KW products per output),
+// bounded the same way. A batch norm folded into the convolution before it
+// rounds the scaled weights and bias once more (1 ulp each, relative) where
+// eager rounds the normalisation's two operations: 2^-21 covers both.
 // Errors carry through later ops at most linearly because every op here is
 // 1-Lipschitz in the normalised sense or rescales both sides alike, so the
 // budget is the sum, plus a 1e-6 floor.
@@ -445,6 +450,17 @@ double atalla::tools::programTolerance(const frontend::Model &M) {
             K = Meta->Sizes.back().valueOrHint();
       Tol += K * std::ldexp(1.0, -23);
     }
+    if (N.Op == "conv2d" || N.Op == "conv_transpose2d") {
+      // conv2d's weight is [out, in/g, kh, kw]; conv_transpose2d's [in, out/g, kh, kw].
+      int64_t K = 1;
+      if (const frontend::NamedArgument *W = N.input("weight"); W && W->Arg.Kind == frontend::ArgKind::Tensor)
+        if (const frontend::TensorMeta *Meta = M.G.meta(W->Arg.S); Meta && Meta->Sizes.size() == 4)
+          K = Meta->Sizes[N.Op == "conv2d" ? 1 : 0].valueOrHint() * Meta->Sizes[2].valueOrHint() *
+              Meta->Sizes[3].valueOrHint();
+      Tol += K * std::ldexp(1.0, -23);
+    }
+    if (N.Op == "batch_norm")
+      Tol += std::ldexp(1.0, -21);
   }
   return Tol;
 }

@@ -18,7 +18,9 @@
 #include "llvm/IR/PrintPasses.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -48,6 +50,82 @@ static cl::opt<std::string> TargetCPU("target-cpu", cl::desc("CPU to generate co
 static cl::opt<unsigned> OptLevel("O", cl::desc("Optimisation level 0-3 (default 3)"), cl::init(3), cl::Prefix,
                                   cl::cat(Cat));
 static cl::opt<bool> Quiet("quiet", cl::desc("Print nothing but errors"), cl::cat(Cat));
+static cl::opt<bool> Report("report",
+                            cl::desc("Print the coverage report: per op where it runs (accelerated, fused, view, "
+                                     "fallback) and why, its FLOPs and bytes, and the accelerated shares"),
+                            cl::cat(Cat));
+static cl::opt<std::string> ReportJson("report-json", cl::desc("Write the coverage report as JSON to this file"),
+                                       cl::value_desc("file"), cl::cat(Cat));
+
+static const char *placementName(lower::NodeDecision::Kind K) {
+  switch (K) {
+  case lower::NodeDecision::Accelerated: return "accelerated";
+  case lower::NodeDecision::Fused: return "fused";
+  case lower::NodeDecision::View: return "view";
+  case lower::NodeDecision::Fallback: return "fallback";
+  case lower::NodeDecision::Removed: return "removed";
+  }
+  return "?";
+}
+
+static void printReport(raw_ostream &OS, const lower::Program &P) {
+  lower::Coverage C = lower::coverageOf(P.Decisions);
+  OS << "Coverage report\n";
+  OS << format("  %-24s %-40s %-11s %-9s %12s %12s  %s\n", (const char *)"node", (const char *)"target",
+               (const char *)"placement", (const char *)"kernel", (const char *)"MFLOP", (const char *)"KiB",
+               (const char *)"reason");
+  for (const lower::NodeDecision &D : P.Decisions) {
+    StringRef T = D.Target;
+    T.consume_front("torch.ops.");
+    OS << format("  %-24s %-40s %-11s %-9s %12.3f %12.1f  %s\n", D.Node.c_str(), T.str().c_str(),
+                 placementName(D.K), D.Kernel.c_str(), D.Flops / 1e6, D.Bytes / 1024, D.Reason.c_str());
+  }
+  OS << format("  ops: %u computing (%u accelerated, %u fused, %u fallback), %u views\n", C.Ops, C.AcceleratedOps,
+               C.FusedOps, C.FallbackOps, C.Views);
+  OS << format("  accelerated: %.1f%% of ops, %.2f%% of %.3f GFLOP, %.2f%% of %.2f MiB\n", 100 * C.opsFraction(),
+               100 * C.flopsFraction(), C.Flops / 1e9, 100 * C.bytesFraction(), C.Bytes / (1 << 20));
+}
+
+static Error writeReportJson(const std::string &Path, const lower::Program &P, StringRef Model) {
+  lower::Coverage C = lower::coverageOf(P.Decisions);
+  std::error_code EC;
+  raw_fd_ostream F(Path, EC, sys::fs::OF_Text);
+  if (EC)
+    return frontend::makeError(Path + ": cannot write: " + EC.message());
+  json::OStream J(F, 2);
+  J.object([&] {
+    J.attribute("model", Model);
+    J.attribute("accelerated_ops_fraction", C.opsFraction());
+    J.attribute("accelerated_flops_fraction", C.flopsFraction());
+    J.attribute("accelerated_bytes_fraction", C.bytesFraction());
+    J.attribute("ops", int64_t(C.Ops));
+    J.attribute("accelerated_ops", int64_t(C.AcceleratedOps));
+    J.attribute("fused_ops", int64_t(C.FusedOps));
+    J.attribute("fallback_ops", int64_t(C.FallbackOps));
+    J.attribute("views", int64_t(C.Views));
+    J.attribute("flops", C.Flops);
+    J.attribute("accelerated_flops", C.AcceleratedFlops);
+    J.attribute("bytes", C.Bytes);
+    J.attribute("accelerated_bytes", C.AcceleratedBytes);
+    J.attributeArray("nodes", [&] {
+      for (const lower::NodeDecision &D : P.Decisions)
+        J.object([&] {
+          J.attribute("node", D.Node);
+          J.attribute("target", D.Target);
+          J.attribute("placement", placementName(D.K));
+          J.attribute("kernel", D.Kernel);
+          J.attribute("reason", D.Reason);
+          J.attribute("flops", D.Flops);
+          J.attribute("bytes", D.Bytes);
+        });
+    });
+  });
+  F << "\n";
+  F.close();
+  if (F.has_error())
+    return frontend::makeError(Path + ": write failed");
+  return Error::success();
+}
 
 static int fail(Error E) {
   tools::reportError("atalla-gen", std::move(E));
@@ -152,6 +230,9 @@ int main(int argc, char **argv) {
       case lower::NodeDecision::Fallback:
         OS << "  [FALLBACK] " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
         break;
+      case lower::NodeDecision::Fused:
+        OS << "  [FUSED]    " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
+        break;
       case lower::NodeDecision::Removed:
         break;
       }
@@ -161,6 +242,12 @@ int main(int argc, char **argv) {
       OS << "  Segment " << I << ": " << (P->Segments[I].Accelerator ? "accelerator" : "fallback") << " ("
          << P->Segments[I].NumOps << " op" << (P->Segments[I].NumOps == 1 ? "" : "s") << ")\n";
   }
+
+  if (Report)
+    printReport(outs(), *P);
+  if (!ReportJson.empty())
+    if (Error E = writeReportJson(ReportJson, *P, sys::path::filename(InputPath)))
+      return fail(std::move(E));
 
   codegen::CodegenOptions CO;
   CO.TargetCPU = TargetCPU;
@@ -220,6 +307,12 @@ int main(int argc, char **argv) {
     Bound += (Bound.empty() ? "" : ";") + Name + "=" + frontend::formatShape(Dims);
   BO.Provenance.push_back({"input_shapes", Bound});
   BO.Provenance.push_back({"accel_only", AccelOnly ? "1" : "0"});
+  {
+    lower::Coverage C = lower::coverageOf(P->Decisions);
+    BO.Provenance.push_back({"accelerated_ops_fraction", formatv("{0:F6}", C.opsFraction()).str()});
+    BO.Provenance.push_back({"accelerated_flops_fraction", formatv("{0:F6}", C.flopsFraction()).str()});
+    BO.Provenance.push_back({"accelerated_bytes_fraction", formatv("{0:F6}", C.bytesFraction()).str()});
+  }
   if (M->HasSampleInputs) {
     bool Match = M->SampleInputs.size() == P->Inputs.size();
     for (size_t I = 0; Match && I < P->Inputs.size(); ++I)

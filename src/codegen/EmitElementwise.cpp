@@ -98,6 +98,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::gemm:
   case abi::KernelId::softmax:
   case abi::KernelId::log_softmax:
+  case abi::KernelId::pad:
     break;
   }
   llvm_unreachable("not an elementwise kernel");

@@ -316,6 +316,8 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
       if (O.Sizes[D] < 0 || O.Strides[D] < 0)
         return specError(Spec, "operand " + Twine(I) + " has a negative size or stride");
   }
+  if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad)
+    return specError(Spec, "params are only meaningful for pad kernels");
   // The output is contiguous: C's row-major strides (size-1 dims are free).
   const abi::OperandSpec &Out = Spec.output();
   int64_t Expect = 1;
@@ -346,6 +348,9 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
     break;
   case abi::KernelFamily::Softmax:
     E = emitSoftmax(KB, Spec);
+    break;
+  case abi::KernelFamily::Pad:
+    E = emitPad(KB, Spec);
     break;
   }
   if (E)

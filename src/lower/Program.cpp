@@ -25,6 +25,29 @@ static const char *kindName(abi::TensorKind K) {
   return "?";
 }
 
+Coverage atalla::lower::coverageOf(const std::vector<NodeDecision> &Decisions) {
+  Coverage C;
+  for (const NodeDecision &D : Decisions) {
+    if (D.K == NodeDecision::View) {
+      ++C.Views;
+      continue;
+    }
+    if (D.K == NodeDecision::Removed)
+      continue;
+    ++C.Ops;
+    C.Flops += D.Flops;
+    C.Bytes += D.Bytes;
+    if (D.K == NodeDecision::Fallback) {
+      ++C.FallbackOps;
+      continue;
+    }
+    ++(D.K == NodeDecision::Fused ? C.FusedOps : C.AcceleratedOps);
+    C.AcceleratedFlops += D.Flops;
+    C.AcceleratedBytes += D.Bytes;
+  }
+  return C;
+}
+
 void Program::print(llvm::raw_ostream &OS) const {
   OS << "tensors:\n";
   for (size_t I = 0; I < Tensors.size(); ++I) {

@@ -16,6 +16,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,10 +68,26 @@ struct PInstr {
 /// Why a node runs where it runs (for the ops report and --accel-only).
 struct NodeDecision {
   std::string Node, Target;
-  enum Kind { Accelerated, View, Removed, Fallback } K = Accelerated;
+  /// Fused: computed inside another node's kernel (a folded batch norm).
+  enum Kind { Accelerated, View, Removed, Fallback, Fused } K = Accelerated;
   std::string Kernel; ///< kernel name when accelerated
   std::string Reason; ///< why not accelerated
+  /// The node's arithmetic (multiply-adds count 2) and the bytes of its
+  /// tensor operands and results, from the graph's shapes, whoever runs it.
+  double Flops = 0, Bytes = 0;
 };
+
+/// What runs where, as shares of ops (nodes that compute: views and removed
+/// nodes do not count), FLOPs and bytes. A graph with nothing to compute
+/// counts as fully accelerated.
+struct Coverage {
+  unsigned Ops = 0, AcceleratedOps = 0, FusedOps = 0, FallbackOps = 0, Views = 0;
+  double Flops = 0, AcceleratedFlops = 0, Bytes = 0, AcceleratedBytes = 0;
+  double opsFraction() const { return Ops ? double(AcceleratedOps + FusedOps) / Ops : 1.0; }
+  double flopsFraction() const { return Flops > 0 ? AcceleratedFlops / Flops : 1.0; }
+  double bytesFraction() const { return Bytes > 0 ? AcceleratedBytes / Bytes : 1.0; }
+};
+Coverage coverageOf(const std::vector<NodeDecision> &Decisions);
 
 struct Segment {
   bool Accelerator = true;
@@ -87,6 +104,9 @@ struct Program {
   uint64_t ArenaBytes = 0;     ///< planned activation bytes
   uint64_t LowerBoundBytes = 0; ///< peak of simultaneously live activation bytes
   std::vector<int> Inputs, Outputs; ///< user inputs / outputs in order
+  /// Constants the lowering computed (folded batch norms, rearranged
+  /// weights), which PTensor::Constant points into.
+  std::vector<std::shared_ptr<const frontend::TensorData>> OwnedConstants;
 
   void print(llvm::raw_ostream &OS) const;
 };

@@ -14,8 +14,10 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <set>
 
 using namespace atalla;
@@ -518,6 +520,347 @@ private:
     emitKernel(N, Spec, Ops);
   }
 
+  // --- convolutions through the GEMM --------------------------------------
+  /// An int[2] argument (a single value repeats), or Default when absent.
+  std::vector<int64_t> intPair(const Node &N, const char *Name, int64_t Default) {
+    const Argument *A = arg(N, Name, false);
+    if (!A || A->isNone())
+      return {Default, Default};
+    if (A->Kind == ArgKind::Int)
+      return {A->I, A->I};
+    auto V = A->asInts();
+    if (!V || V->empty() || V->size() > 2)
+      throw NoKernel{std::string("argument '") + Name + "' is not one or two ints"};
+    if (V->size() == 1)
+      return {(*V)[0], (*V)[0]};
+    return *V;
+  }
+
+  /// The elements of a float32 constant, row-major, or nothing.
+  std::optional<std::vector<float>> constantValues(int T) {
+    const PTensor &X = P.Tensors[T];
+    if (X.Kind != abi::TensorKind::Constant || !X.Constant || X.isView() || X.Dtype != ScalarType::Float32)
+      return std::nullopt;
+    std::vector<uint8_t> Bytes = X.Constant->contiguousBytes();
+    std::vector<float> F(Bytes.size() / 4);
+    std::memcpy(F.data(), Bytes.data(), F.size() * 4);
+    return F;
+  }
+
+  /// A constant the lowering computed, owned by the program.
+  int newConstant(const std::string &Name, const std::vector<int64_t> &Sizes, const std::vector<float> &V) {
+    std::vector<uint8_t> Bytes(V.size() * 4);
+    std::memcpy(Bytes.data(), V.data(), Bytes.size());
+    auto D = std::make_shared<frontend::TensorData>(
+        frontend::TensorData::fromBytes(ScalarType::Float32, Sizes, std::move(Bytes)));
+    P.OwnedConstants.push_back(D);
+    PTensor T;
+    T.Name = Name;
+    T.Sizes = Sizes;
+    T.Strides = contiguous(Sizes);
+    T.Kind = abi::TensorKind::Constant;
+    T.Constant = D.get();
+    int Id = newTensor(T);
+    S.TensorOf[Name] = Id;
+    return Id;
+  }
+
+  /// The nodes that read value \p Name.
+  std::vector<const Node *> readersOf(const std::string &Name) const {
+    std::vector<const Node *> R;
+    for (const Node &N : S.Nodes) {
+      std::vector<std::string> Names;
+      for (const frontend::NamedArgument &A : N.Inputs)
+        A.Arg.collectTensorNames(Names);
+      for (const std::string &X : Names)
+        if (S.resolve(X) == Name) {
+          R.push_back(&N);
+          break;
+        }
+    }
+    return R;
+  }
+  bool isGraphOutput(const std::string &Name) const {
+    for (const std::string &Raw : M.userOutputNames())
+      if (S.resolve(Raw) == Name)
+        return true;
+    return false;
+  }
+
+  /// Per-channel scale and shift of an inference batch_norm whose
+  /// parameters are constants: y = x * scale[c] + shift[c].
+  bool batchNormAffine(const Node &Bn, int64_t C, std::vector<double> &Scale, std::vector<double> &Shift) {
+    const Argument *Training = arg(Bn, "training", false);
+    if (!Training || Training->I)
+      return false;
+    auto values = [&](const char *Name, double Default) -> std::optional<std::vector<double>> {
+      const Argument *A = arg(Bn, Name, false);
+      if (!A || A->isNone())
+        return std::vector<double>(size_t(C), Default);
+      if (A->Kind != ArgKind::Tensor)
+        return std::nullopt;
+      auto V = constantValues(tensorArg(Bn, Name));
+      if (!V || int64_t(V->size()) != C)
+        return std::nullopt;
+      return std::vector<double>(V->begin(), V->end());
+    };
+    auto Gamma = values("weight", 1), Beta = values("bias", 0), Mean = values("running_mean", 0),
+         Var = values("running_var", 1);
+    const Argument *Eps = arg(Bn, "eps", false);
+    if (!Gamma || !Beta || !Mean || !Var || !Eps || Eps->Kind != ArgKind::Float)
+      return false;
+    if (!arg(Bn, "running_mean", false) || arg(Bn, "running_mean")->isNone())
+      return false; // batch statistics: not an affine map
+    Scale.resize(size_t(C));
+    Shift.resize(size_t(C));
+    for (size_t I = 0; I < size_t(C); ++I) {
+      // torch: (x - mean) * (1 / sqrt(var + eps)) * gamma + beta.
+      double Inv = 1.0 / std::sqrt((*Var)[I] + Eps->F);
+      Scale[I] = Inv * (*Gamma)[I];
+      Shift[I] = (*Beta)[I] - (*Mean)[I] * Scale[I];
+    }
+    return true;
+  }
+
+  /// batch_norm nodes folded into the convolution before them -> that
+  /// convolution's node.
+  std::map<std::string, std::string> FoldedBatchNorm;
+
+  void pushKernel(const Node &N, abi::KernelSpec Spec, std::vector<int> Operands) {
+    PInstr I;
+    I.Op = abi::Opcode::Kernel;
+    I.Spec = std::move(Spec);
+    I.Operands = std::move(Operands);
+    I.Node = N.Name;
+    P.Instrs.push_back(std::move(I));
+  }
+
+  /// X padded into a new contiguous tensor: out[lo + i * step] = x[i], 0
+  /// elsewhere (Lo, Step and Hi per dim).
+  int padded(const Node &N, int X, const std::vector<int64_t> &Lo, const std::vector<int64_t> &Step,
+             const std::vector<int64_t> &Hi, const std::string &OutName, std::optional<double> Value = {}) {
+    const PTensor XT = P.Tensors[X];
+    std::vector<int64_t> Sizes;
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::pad;
+    for (size_t D = 0; D < XT.Sizes.size(); ++D) {
+      int64_t Sz = XT.Sizes[D];
+      Sizes.push_back(Sz == 0 ? Lo[D] + Hi[D] : Lo[D] + (Sz - 1) * Step[D] + 1 + Hi[D]);
+      Spec.Params.push_back(Lo[D]);
+      Spec.Params.push_back(Step[D]);
+    }
+    if (Value && *Value != 0) {
+      Spec.HasScalar = true;
+      Spec.Scalar = *Value;
+    }
+    int Out = defineOutput(OutName, ScalarType::Float32, Sizes);
+    Spec.Operands = {operand(X), operand(Out)};
+    pushKernel(N, Spec, {X, Out});
+    return Out;
+  }
+
+  /// conv2d of X [N, C, H, W] with W [Co, C/G, KH, KW] (+ bias [Co]) as one
+  /// batched GEMM: W as [G][Co/G][C/G*KH*KW] (shared by every image) times
+  /// the im2col matrix [N][G][C/G*KH*KW][OH*OW] of the padded input (a view
+  /// of it, materialised by the copy kernel; 1x1 stride-1 convolutions read
+  /// the input in place), bias seeding C. A batch_norm that alone reads the
+  /// result, with constant statistics, is folded into W and the bias.
+  void convCore(const Node &N, int X, int W, int Bias, const std::vector<int64_t> &St,
+                const std::vector<int64_t> &Pd, const std::vector<int64_t> &Dl, int64_t G,
+                const std::string &OutName, const std::vector<int64_t> &OutShape) {
+    const PTensor XT = P.Tensors[X];
+    const int64_t Nb = XT.Sizes[0], C = XT.Sizes[1], H = XT.Sizes[2], Wd = XT.Sizes[3];
+    const int64_t Co = P.Tensors[W].Sizes[0], Cg = P.Tensors[W].Sizes[1], KH = P.Tensors[W].Sizes[2],
+                  KW = P.Tensors[W].Sizes[3];
+    if (C != Cg * G || Co % G)
+      throw NoKernel{"channels (" + std::to_string(C) + " in, " + std::to_string(Co) + " out) do not match " +
+                     std::to_string(G) + " group(s)"};
+    for (int I = 0; I < 2; ++I)
+      if (St[I] < 1 || Dl[I] < 1 || Pd[I] < 0)
+        throw NoKernel{"stride, dilation or padding out of range"};
+    const int64_t OH = (H + 2 * Pd[0] - Dl[0] * (KH - 1) - 1) / St[0] + 1,
+                  OW = (Wd + 2 * Pd[1] - Dl[1] * (KW - 1) - 1) / St[1] + 1;
+    if (OutShape != std::vector<int64_t>{Nb, Co, OH, OW})
+      throw NoKernel{"output shape " + frontend::formatShape(OutShape) + " is not the convolution's [" +
+                     std::to_string(Nb) + ", " + std::to_string(Co) + ", " + std::to_string(OH) + ", " +
+                     std::to_string(OW) + "]"};
+    if (Nb * Co * OH * OW == 0 || Cg * KH * KW == 0)
+      throw NoKernel{"empty convolution"};
+    // Fold a following inference batch_norm into the weights and bias.
+    auto Readers = readersOf(OutName);
+    if (Readers.size() == 1 && Readers[0]->Ns == "aten" && Readers[0]->Op == "batch_norm" &&
+        !isGraphOutput(OutName) && !Readers[0]->Inputs.empty() &&
+        S.resolve(Readers[0]->Inputs[0].Arg.S) == OutName && Readers[0]->Outputs.size() == 1) {
+      std::vector<double> Scale, Shift;
+      auto Wv = constantValues(W);
+      std::optional<std::vector<float>> Bv;
+      if (Bias >= 0)
+        Bv = constantValues(Bias);
+      if (Wv && (Bias < 0 || Bv) && batchNormAffine(*Readers[0], Co, Scale, Shift)) {
+        const size_t PerOut = Wv->size() / size_t(Co);
+        std::vector<float> Wf(Wv->size()), Bf(static_cast<size_t>(Co));
+        for (size_t O = 0; O < size_t(Co); ++O) {
+          for (size_t I = 0; I < PerOut; ++I)
+            Wf[O * PerOut + I] = float(double((*Wv)[O * PerOut + I]) * Scale[O]);
+          Bf[O] = float(double(Bv ? (*Bv)[O] : 0.0f) * Scale[O] + Shift[O]);
+        }
+        W = newConstant(N.Name + "_weight_bn", P.Tensors[W].Sizes, Wf);
+        Bias = newConstant(N.Name + "_bias_bn", {Co}, Bf);
+        FoldedBatchNorm[Readers[0]->Name] = N.Name;
+      }
+    }
+    if (!isContiguous(P.Tensors[W]))
+      W = materialize(W, N.Name);
+    int Xp = X;
+    if (Pd[0] || Pd[1])
+      Xp = padded(N, X, {0, 0, Pd[0], Pd[1]}, {1, 1, 1, 1}, {0, 0, Pd[0], Pd[1]}, N.Name + "_padded");
+    const std::vector<int64_t> XS = P.Tensors[Xp].Strides;
+    const int64_t Kd = Cg * KH * KW, OHW = OH * OW, Cog = Co / G;
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::gemm;
+    int Cols;
+    abi::OperandSpec BOp;
+    if (KH == 1 && KW == 1 && St[0] == 1 && St[1] == 1 && XS[3] == 1 && XS[2] == P.Tensors[Xp].Sizes[3]) {
+      Cols = Xp;
+      BOp = {{Nb, G, Cg, OHW}, {XS[0], Cg * XS[1], XS[1], 1}};
+    } else {
+      int V = defineView(N.Name + "_im2col", Xp, {Nb, G, Cg, KH, KW, OH, OW},
+                         {XS[0], Cg * XS[1], XS[1], Dl[0] * XS[2], Dl[1] * XS[3], St[0] * XS[2], St[1] * XS[3]}, 0,
+                         /*OwnStorage=*/true);
+      Cols = materialize(V, N.Name);
+      BOp = {{Nb, G, Kd, OHW}, contiguous({Nb, G, Kd, OHW})};
+    }
+    Spec.Operands.push_back({{Nb, G, Cog, Kd}, {0, Cog * Kd, Kd, 1}});
+    Spec.Operands.push_back(BOp);
+    std::vector<int> Ops{W, Cols};
+    if (Bias >= 0) {
+      const PTensor &BT = P.Tensors[Bias];
+      if (BT.Sizes != std::vector<int64_t>{Co})
+        throw NoKernel{"bias is not [" + std::to_string(Co) + "]"};
+      Spec.HasBias = true;
+      Spec.Operands.push_back({{Nb, G, Cog, OHW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
+      Ops.push_back(Bias);
+    }
+    int Out = defineOutput(OutName, ScalarType::Float32, OutShape);
+    Spec.Operands.push_back({{Nb, G, Cog, OHW}, contiguous({Nb, G, Cog, OHW})});
+    Ops.push_back(Out);
+    emitKernel(N, Spec, Ops);
+  }
+
+  void selectConv(const Node &N) {
+    const bool Transposed = N.Op == "conv_transpose2d";
+    int X = tensorArg(N, "input"), W = tensorArg(N, "weight");
+    requireF32(X, "input");
+    requireF32(W, "weight");
+    int Bias = -1;
+    if (const Argument *BA = arg(N, "bias", false); BA && BA->Kind == ArgKind::Tensor) {
+      Bias = tensorArg(N, "bias");
+      requireF32(Bias, "bias");
+    }
+    const PTensor XT = P.Tensors[X], WT = P.Tensors[W];
+    if (XT.Sizes.size() != 4 || WT.Sizes.size() != 4)
+      throw NoKernel{"only batched 2-D convolutions (4-D input and weight)"};
+    std::vector<int64_t> St = intPair(N, "stride", 1), Pd = intPair(N, "padding", 0),
+                         Dl = intPair(N, "dilation", 1);
+    const Argument *GA = arg(N, "groups", false);
+    int64_t G = GA && GA->Kind == ArgKind::Int ? GA->I : 1;
+    if (G < 1)
+      throw NoKernel{"groups < 1"};
+    std::string OutName = outputName(N);
+    std::vector<int64_t> OutShape = shapeOf(OutName);
+    if (!Transposed) {
+      convCore(N, X, W, Bias, St, Pd, Dl, G, OutName, OutShape);
+      return;
+    }
+    // conv_transpose2d = conv2d, stride 1, of the input with stride - 1
+    // zeros between elements and d * (k - 1) - p (+ output_padding at the
+    // end) around them, by the weight with its taps flipped and its in/out
+    // channels swapped within each group.
+    std::vector<int64_t> OutPad = intPair(N, "output_padding", 0);
+    const int64_t C = XT.Sizes[1], Cog = WT.Sizes[1], KH = WT.Sizes[2], KW = WT.Sizes[3];
+    if (WT.Sizes[0] != C || C % G)
+      throw NoKernel{"weight [" + std::to_string(WT.Sizes[0]) + ", ...] does not match " + std::to_string(C) +
+                     " input channels in " + std::to_string(G) + " group(s)"};
+    for (int I = 0; I < 2; ++I)
+      if (St[I] < 1 || Dl[I] < 1 || Pd[I] < 0 || OutPad[I] < 0)
+        throw NoKernel{"stride, dilation, padding or output_padding out of range"};
+    const int64_t Lo[2] = {Dl[0] * (KH - 1) - Pd[0], Dl[1] * (KW - 1) - Pd[1]};
+    if (Lo[0] < 0 || Lo[1] < 0)
+      throw NoKernel{"padding larger than dilation * (kernel - 1)"};
+    auto Wv = constantValues(W);
+    if (!Wv)
+      throw NoKernel{"transposed convolution with a non-constant weight"};
+    const int64_t Cg = C / G, Co = Cog * G;
+    std::vector<float> Wc(Wv->size());
+    for (int64_t Gi = 0; Gi < G; ++Gi)
+      for (int64_t O = 0; O < Cog; ++O)
+        for (int64_t I = 0; I < Cg; ++I)
+          for (int64_t Kh = 0; Kh < KH; ++Kh)
+            for (int64_t Kw = 0; Kw < KW; ++Kw)
+              Wc[size_t((((Gi * Cog + O) * Cg + I) * KH + Kh) * KW + Kw)] =
+                  (*Wv)[size_t((((Gi * Cg + I) * Cog + O) * KH + (KH - 1 - Kh)) * KW + (KW - 1 - Kw))];
+    int Wt = newConstant(N.Name + "_weight_conv", {Co, Cg, KH, KW}, Wc);
+    int Xz = padded(N, X, {0, 0, Lo[0], Lo[1]}, {1, 1, St[0], St[1]}, {0, 0, Lo[0] + OutPad[0], Lo[1] + OutPad[1]},
+                    N.Name + "_dilated");
+    convCore(N, Xz, Wt, Bias, {1, 1}, {0, 0}, Dl, G, OutName, OutShape);
+  }
+
+  /// Inference batch_norm with constant statistics, not folded: x * scale +
+  /// shift with the mul and add kernels (scale and shift [C, 1, ...]).
+  void selectBatchNorm(const Node &N) {
+    int X = tensorArg(N, "input");
+    requireF32(X, "input");
+    const std::vector<int64_t> Shape = P.Tensors[X].Sizes;
+    if (Shape.size() < 2)
+      throw NoKernel{"input of rank < 2"};
+    std::vector<double> Scale, Shift;
+    if (!batchNormAffine(N, Shape[1], Scale, Shift))
+      throw NoKernel{"batch statistics (training) or non-constant parameters"};
+    std::vector<int64_t> PerChannel(Shape.size() - 1, 1);
+    PerChannel[0] = Shape[1];
+    int ScaleT = newConstant(N.Name + "_scale", PerChannel, std::vector<float>(Scale.begin(), Scale.end()));
+    int ShiftT = newConstant(N.Name + "_shift", PerChannel, std::vector<float>(Shift.begin(), Shift.end()));
+    std::string OutName = outputName(N);
+    int Tmp = defineOutput(N.Name + "_scaled", ScalarType::Float32, Shape);
+    abi::KernelSpec Mul;
+    Mul.Kernel = abi::KernelId::mul;
+    Mul.Operands = {broadcastOperand(X, Shape), broadcastOperand(ScaleT, Shape), operand(Tmp)};
+    pushKernel(N, Mul, {X, ScaleT, Tmp});
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    abi::KernelSpec Add;
+    Add.Kernel = abi::KernelId::add;
+    Add.Operands = {operand(Tmp), broadcastOperand(ShiftT, Shape), operand(Out)};
+    pushKernel(N, Add, {Tmp, ShiftT, Out});
+    recordDecision(N, NodeDecision::Accelerated, "mul+add");
+  }
+
+  void selectPad(const Node &N) {
+    int X = tensorArg(N, "self");
+    requireF32(X, "input");
+    const Argument *PadA = arg(N, "pad");
+    auto Pads = PadA->asInts();
+    const size_t Rank = P.Tensors[X].Sizes.size();
+    if (!Pads || Pads->size() % 2 || Pads->size() / 2 > Rank)
+      throw NoKernel{"pad list"};
+    std::vector<int64_t> Lo(Rank, 0), Step(Rank, 1), Hi(Rank, 0);
+    for (size_t I = 0; I < Pads->size() / 2; ++I) {
+      Lo[Rank - 1 - I] = (*Pads)[2 * I];
+      Hi[Rank - 1 - I] = (*Pads)[2 * I + 1];
+      if (Lo[Rank - 1 - I] < 0 || Hi[Rank - 1 - I] < 0)
+        throw NoKernel{"negative padding (cropping)"};
+    }
+    std::optional<double> Value = 0.0;
+    if (const Argument *V = arg(N, "value", false); V && !V->isNone())
+      Value = scalarOf(*V);
+    if (!Value)
+      throw NoKernel{"pad value is not a number"};
+    std::string OutName = outputName(N);
+    int Out = padded(N, X, Lo, Step, Hi, OutName, Value);
+    if (P.Tensors[Out].Sizes != shapeOf(OutName))
+      throw NoKernel{"padded shape differs from the graph's"};
+    recordDecision(N, NodeDecision::Accelerated, "pad");
+  }
+
   // --- fallback ------------------------------------------------------------
   llvm::Error selectFallback(const Node &N, const std::string &Reason) {
     if (N.Ns != "aten")
@@ -641,7 +984,87 @@ private:
 
   void recordDecision(const Node &N, NodeDecision::Kind K, const std::string &Kernel,
                       const std::string &Reason = "") {
-    P.Decisions.push_back({N.Name, N.Target, K, Kernel, Reason});
+    NodeDecision D{N.Name, N.Target, K, Kernel, Reason};
+    nodeCost(N, D.Flops, D.Bytes);
+    P.Decisions.push_back(D);
+  }
+
+  /// FLOPs and operand bytes of a node from the graph's concrete shapes,
+  /// the same whichever side runs it (the coverage report compares them).
+  void nodeCost(const Node &N, double &Flops, double &Bytes) const {
+    auto numel = [](const std::vector<int64_t> &S) {
+      double E = 1;
+      for (int64_t X : S)
+        E *= double(X);
+      return E;
+    };
+    auto bytesOf = [&](const std::string &Raw) {
+      std::string Name = S.resolve(Raw);
+      auto Mt = S.Metas.find(Name);
+      const frontend::TensorMeta *TM = Mt != S.Metas.end() ? &Mt->second : meta(Name);
+      int64_t Elem = TM ? frontend::elementSize(TM->Dtype) : 4;
+      return numel(shapeOf(Name)) * double(Elem > 0 ? Elem : 4);
+    };
+    std::vector<std::string> Ins, Outs;
+    for (const frontend::NamedArgument &A : N.Inputs)
+      A.Arg.collectTensorNames(Ins);
+    for (const Argument &A : N.Outputs)
+      A.collectTensorNames(Outs);
+    Bytes = 0;
+    for (const std::string &X : Ins)
+      Bytes += bytesOf(X);
+    for (const std::string &X : Outs)
+      Bytes += bytesOf(X);
+    const double OutN = Outs.empty() ? 0 : numel(shapeOf(S.resolve(Outs[0])));
+    auto inShape = [&](const char *Name) -> std::vector<int64_t> {
+      const frontend::NamedArgument *A = N.input(Name);
+      return A && A->Arg.Kind == ArgKind::Tensor ? shapeOf(S.resolve(A->Arg.S)) : std::vector<int64_t>{};
+    };
+    auto tail = [&](const std::vector<int64_t> &S, size_t From) {
+      double E = 1;
+      for (size_t I = From; I < S.size(); ++I)
+        E *= double(S[I]);
+      return E;
+    };
+    const std::string &Op = N.Op;
+    if (N.Ns != "aten") {
+      Flops = 0;
+    } else if (Op == "conv1d" || Op == "conv2d" || Op == "conv3d" || Op == "convolution") {
+      bool Transposed = false;
+      if (const frontend::NamedArgument *T = N.input("transposed"))
+        Transposed = T->Arg.I != 0;
+      Flops = 2 * (Transposed ? numel(inShape("input")) : OutN) * tail(inShape("weight"), 1);
+    } else if (Op.rfind("conv_transpose", 0) == 0) {
+      Flops = 2 * numel(inShape("input")) * tail(inShape("weight"), 1);
+    } else if (Op == "mm" || Op == "bmm" || Op == "matmul" || Op == "addmm" || Op == "linear" ||
+               Op == "baddbmm") {
+      std::vector<int64_t> A = inShape(Op == "addmm" ? "mat1" : Op == "linear" ? "input" : Op == "baddbmm" ? "batch1" : "self");
+      Flops = 2 * OutN * (A.empty() ? 1 : double(A.back()));
+    } else if (Op == "scaled_dot_product_attention") {
+      std::vector<int64_t> K = inShape("key");
+      Flops = 4 * OutN * (K.size() >= 2 ? double(K[K.size() - 2]) : 1) + 5 * OutN;
+    } else if (Op == "softmax" || Op == "_softmax" || Op == "log_softmax" || Op == "_log_softmax" ||
+               Op == "layer_norm" || Op == "native_layer_norm" || Op == "batch_norm" || Op == "group_norm") {
+      Flops = 5 * OutN;
+    } else if (Op.find("pool") != std::string::npos && Op.rfind("adaptive", 0) != 0) {
+      double Window = 1;
+      if (const frontend::NamedArgument *K = N.input("kernel_size"))
+        for (int64_t X : K->Arg.asInts().value_or(std::vector<int64_t>{}))
+          Window *= double(X);
+      Flops = OutN * Window;
+    } else if (Op.rfind("adaptive", 0) == 0 || Op == "mean" || Op == "sum" || Op == "amax" || Op == "amin" ||
+               Op == "max" || Op == "min" || Op == "var" || Op == "std") {
+      Flops = numel(inShape("self").empty() ? inShape("input") : inShape("self"));
+    } else if (Op == "view" || Op == "reshape" || Op == "_unsafe_view" || Op == "permute" || Op == "transpose" ||
+               Op == "t" || Op == "expand" || Op == "slice" || Op == "select" || Op == "unsqueeze" ||
+               Op == "squeeze" || Op == "flatten" || Op == "cat" || Op == "stack" || Op == "clone" ||
+               Op == "contiguous" || Op == "constant_pad_nd" || Op == "to" || Op == "_to_copy" ||
+               Op == "embedding" || Op == "index" || Op == "split" || Op == "chunk" || Op == "copy" ||
+               Op == "dropout" || Op == "detach") {
+      Flops = 0;
+    } else {
+      Flops = OutN; // elementwise
+    }
   }
 
   llvm::Error finishOutputs();
@@ -677,6 +1100,27 @@ llvm::Error Selector::run() {
                          N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
                          "and in-place ops on views are not supported yet");
     }
+    if (N.Ns == "aten" && N.Op == "batch_norm") {
+      if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {
+        // The convolution before it computed its result: same tensor.
+        S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
+        recordDecision(N, NodeDecision::Fused, "gemm", "folded into " + F->second);
+        continue;
+      }
+      size_t Tensors = P.Tensors.size(), Instrs = P.Instrs.size();
+      try {
+        selectBatchNorm(N);
+        continue;
+      } catch (const NoKernel &E) {
+        for (size_t T = Tensors; T < P.Tensors.size(); ++T)
+          S.TensorOf.erase(P.Tensors[T].Name);
+        P.Tensors.resize(Tensors);
+        P.Instrs.resize(Instrs);
+        if (llvm::Error Err = selectFallback(N, "batch_norm: " + E.Reason))
+          return Err;
+        continue;
+      }
+    }
     std::string Key = N.Ns == "aten" ? "aten::" + N.Op + (N.Overload.empty() ? "" : "." + N.Overload) : "";
     auto It = kernelTable().find(Key);
     std::string Reason = "no device kernel for " + (N.Ns == "aten" ? Key : N.Target);
@@ -691,7 +1135,13 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Unary: selectUnary(N, It->second); break;
         case abi::KernelFamily::Binary: selectBinary(N, It->second); break;
         case abi::KernelFamily::Softmax: selectSoftmax(N, It->second); break;
-        case abi::KernelFamily::Gemm: selectGemm(N); break;
+        case abi::KernelFamily::Gemm:
+          if (N.Op == "conv2d" || N.Op == "conv_transpose2d")
+            selectConv(N);
+          else
+            selectGemm(N);
+          break;
+        case abi::KernelFamily::Pad: selectPad(N); break;
         }
         continue;
       } catch (const NoKernel &E) {

@@ -26,6 +26,7 @@
 //    round alpha * y to fp32 first in both (the kernel's fmul then fadd,
 //    oneDNN's eltwise_linear then binary). Only the sign of a zero may
 //    differ, which the measure ignores.
+//  - Pad: 0. Every output element is the fill value or one input element.
 //  - Softmax: exp(x - max) / sum. Both evaluate exp to < 1 ulp (ours, an
 //    inline polynomial, measured 8.3e-8 relative in codegen_tests'
 //    InlineExp; oneDNN's jit polynomial or libm), then a sum whose rounding
@@ -436,6 +437,44 @@ void copyCases(CaseList &L) {
   L.add("31x33_T", copy(transposed(31, 33)), {1}, Fill::Special);
 }
 
+void padCases(CaseList &L) {
+  // (sizes, per dim {low, step, high}): the output is low + (n-1)*step + 1 + high.
+  auto pad = [&](OperandSpec In, std::vector<std::array<int64_t, 3>> P, std::optional<double> Value = {}) {
+    std::vector<int64_t> OutSizes;
+    KernelSpec S;
+    for (size_t D = 0; D < P.size(); ++D) {
+      int64_t N = In.Sizes[D];
+      OutSizes.push_back(N == 0 ? P[D][0] + P[D][2] : P[D][0] + (N - 1) * P[D][1] + 1 + P[D][2]);
+    }
+    S = L.spec({In, contiguous(OutSizes)});
+    for (auto &Q : P) {
+      S.Params.push_back(Q[0]);
+      S.Params.push_back(Q[1]);
+    }
+    if (Value) {
+      S.HasScalar = true;
+      S.Scalar = *Value;
+    }
+    return S;
+  };
+  // Convolution padding: NCHW, 1 and 2 on each side, odd sizes.
+  L.add("1x3x17x33_p1", pad(contiguous({1, 3, 17, 33}), {{0, 1, 0}, {0, 1, 0}, {1, 1, 1}, {1, 1, 1}}), {1, 2});
+  L.add("2x5x9x7_p2", pad(contiguous({2, 5, 9, 7}), {{0, 1, 0}, {0, 1, 0}, {2, 1, 2}, {2, 1, 2}}));
+  L.add("1x1x64x64_p1", pad(contiguous({1, 1, 64, 64}), {{0, 1, 0}, {0, 1, 0}, {1, 1, 1}, {1, 1, 1}}));
+  // Transposed-convolution zero insertion: step 2 and 3, with borders.
+  L.add("1x4x8x8_s2", pad(contiguous({1, 4, 8, 8}), {{0, 1, 0}, {0, 1, 0}, {1, 2, 1}, {1, 2, 1}}));
+  L.add("2x3x5x6_s3", pad(contiguous({2, 3, 5, 6}), {{0, 1, 0}, {0, 1, 0}, {2, 3, 0}, {0, 3, 2}}));
+  // constant_pad_nd: asymmetric, a value, strided and transposed inputs.
+  L.add("17x33_asym_v", pad(contiguous({17, 33}), {{0, 1, 3}, {5, 1, 0}}, 1.5));
+  L.add("31x40_T", pad(transposed(31, 40), {{1, 1, 1}, {1, 1, 1}}));
+  L.add("10x50_slice2", pad(view({10, 50}, {300, 2}), {{2, 1, 0}, {0, 1, 3}}, -2.0));
+  L.add("65", pad(contiguous({65}), {{7, 1, 9}}));
+  L.add("9000", pad(contiguous({9000}), {{1, 1, 1}})); // more than one fill block
+  L.add("3x0x4", pad(contiguous({3, 0, 4}), {{0, 1, 0}, {1, 1, 1}, {0, 1, 0}}, 3.0));
+  L.add("scalar", pad(contiguous({}), {}));
+  L.add("5x6_p1", pad(contiguous({5, 6}), {{1, 1, 1}, {1, 1, 1}}), {1}, Fill::Special);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -452,6 +491,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Copy:
     copyCases(L);
+    return;
+  case KernelFamily::Pad:
+    padCases(L);
     return;
   }
 }
@@ -653,6 +695,7 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Unary:
   case KernelFamily::Binary:
   case KernelFamily::Copy:
+  case KernelFamily::Pad:
     return 0;
   case KernelFamily::Softmax: {
     double D = Rank ? double(S.output().Sizes[size_t(S.Dim)]) : 1;

@@ -10,6 +10,8 @@
 #include "ProcessSupport.h"
 #include "TestSupport.h"
 
+#include "llvm/Support/JSON.h"
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -79,8 +81,20 @@ TEST(EndToEndTest, SameModelCompilesToSameBytesInTwoProcesses) {
 TEST(EndToEndTest, RealUNetRunsWithFallbackAndMatchesEager) {
   ATALLA_REQUIRE_FIXTURES(Dir);
   std::string Pt2 = Dir + "/real/unet-dcnum-test_g1.pt2", Atb = tmpDir() + "/unet.atb";
-  Result G = run("atalla-gen " + Pt2 + " -o " + Atb);
+  std::string Json = tmpDir() + "/unet-report.json";
+  Result G = run("atalla-gen " + Pt2 + " -o " + Atb + " --report-json " + Json);
   ASSERT_EQ(G.Rc, 0) << G.Err;
+  // Every convolution on the accelerator, every batch norm folded into one:
+  // at least 95% of the FLOPs.
+  EXPECT_EQ(count(G.Out, "aten.conv2d.default -> gemm"), 6u) << G.Out;
+  EXPECT_EQ(count(G.Out, "aten.conv_transpose2d.input -> gemm"), 2u) << G.Out;
+  EXPECT_EQ(count(G.Out, "[FUSED]    batch_norm"), 5u) << G.Out;
+  auto Report = llvm::json::parse(test::slurp(Json));
+  ASSERT_TRUE(bool(Report)) << llvm::toString(Report.takeError());
+  std::optional<double> Flops = Report->getAsObject()->getNumber("accelerated_flops_fraction");
+  ASSERT_TRUE(Flops.has_value());
+  EXPECT_GE(*Flops, 0.95);
+  EXPECT_LE(*Flops, 1.0);
   std::string OutDir = tmpDir() + "/unet-out";
   Result R = run("atalla-run " + Atb + " --check " + Pt2 + " --output-dir " + OutDir);
   EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
@@ -132,6 +146,44 @@ TEST(EndToEndTest, BadFlagsAndInputsGiveOneLineErrors) {
   EXPECT_EQ(R.Rc, 1);
   EXPECT_NE(R.Err.find("checksum"), std::string::npos) << R.Err;
   EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+}
+
+TEST(EndToEndTest, CoverageReportTextJsonAndProvenance) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  // seed_export_basics_3 leaves 2 ops to the fallback.
+  std::string Pt2 = Dir + "/seed/seed_export_basics_3.pt2", Atb = tmpDir() + "/cov.atb";
+  std::string Json = tmpDir() + "/cov.json";
+  Result G = run("atalla-gen --quiet --report --report-json " + Json + " " + Pt2 + " -o " + Atb);
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  EXPECT_NE(G.Out.find("Coverage report"), std::string::npos) << G.Out;
+  EXPECT_NE(G.Out.find("fallback"), std::string::npos) << G.Out;
+  EXPECT_NE(G.Out.find("no device kernel for"), std::string::npos) << G.Out;
+  auto Report = llvm::json::parse(test::slurp(Json));
+  ASSERT_TRUE(bool(Report)) << llvm::toString(Report.takeError());
+  const llvm::json::Object &O = *Report->getAsObject();
+  for (const char *Key : {"accelerated_ops_fraction", "accelerated_flops_fraction", "accelerated_bytes_fraction"}) {
+    std::optional<double> V = O.getNumber(Key);
+    ASSERT_TRUE(V.has_value()) << Key;
+    EXPECT_GE(*V, 0.0) << Key;
+    EXPECT_LT(*V, 1.0) << Key; // two ops fall back
+  }
+  EXPECT_EQ(O.getInteger("fallback_ops"), 2);
+  const llvm::json::Array *Nodes = O.getArray("nodes");
+  ASSERT_NE(Nodes, nullptr);
+  size_t Fallbacks = 0;
+  for (const llvm::json::Value &N : *Nodes)
+    if (N.getAsObject()->getString("placement") == "fallback") {
+      ++Fallbacks;
+      EXPECT_FALSE(N.getAsObject()->getString("reason")->empty());
+    }
+  EXPECT_EQ(Fallbacks, 2u);
+  // The same shares in the blob's provenance.
+  Result I = run("atalla-inspect " + Atb);
+  EXPECT_NE(I.Out.find("accelerated_flops_fraction"), std::string::npos) << I.Out;
+  // An unwritable report path: one line, exit 1, no blob claimed.
+  Result Bad = run("atalla-gen --quiet --report-json " + tmpDir() + "/no/such/dir/r.json " + Pt2 + " -o " + Atb);
+  EXPECT_EQ(Bad.Rc, 1);
+  EXPECT_EQ(count(Bad.Err, "\n"), 1u) << Bad.Err;
 }
 
 TEST(EndToEndTest, InspectDumpsTheBlob) {

@@ -46,6 +46,11 @@ std::string KernelSpec::key() const {
     S += " scalar=" + number(Scalar);
   if (Alpha != 1)
     S += " alpha=" + number(Alpha);
+  if (!Params.empty()) {
+    S += " params=";
+    for (size_t I = 0; I < Params.size(); ++I)
+      S += (I ? "," : "") + std::to_string(Params[I]);
+  }
   return S;
 }
 
@@ -127,10 +132,24 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
     else if (A.rfind("scalar=", 0) == 0) {
       S.HasScalar = true;
       S.Scalar = strtod(A.c_str() + 7, nullptr);
-    } else if (A.rfind("alpha=", 0) == 0)
+    } else if (A.rfind("alpha=", 0) == 0) {
       S.Alpha = strtod(A.c_str() + 6, nullptr);
-    else
+    } else if (A.rfind("params=", 0) == 0) {
+      for (size_t P = 7; P < A.size();) {
+        size_t E = A.find(',', P);
+        if (E == std::string::npos)
+          E = A.size();
+        std::string Part = A.substr(P, E - P);
+        char *End = nullptr;
+        long long V = strtoll(Part.c_str(), &End, 10);
+        if (Part.empty() || *End)
+          return false;
+        S.Params.push_back(V);
+        P = E + 1;
+      }
+    } else {
       return false;
+    }
   }
   if (S.key() != Key)
     return false;

@@ -52,6 +52,10 @@ struct KernelSpec {
   bool HasScalar = false;            ///< Binary: B is the constant Scalar
   double Scalar = 0;
   double Alpha = 1;                  ///< Binary add/sub: A op Alpha * B
+  /// Pad: per input dim, (low padding, step): input element i of dim d goes
+  /// to output index lo_d + i * step_d; every other output element is
+  /// Scalar (0 without HasScalar).
+  std::vector<int64_t> Params;
 
   KernelFamily family() const { return kernelFamily(Kernel); }
   const OperandSpec &output() const { return Operands.back(); }

@@ -12,7 +12,7 @@
 
 namespace atalla::abi {
 
-enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy };
+enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad };
 
 enum class KernelId : uint32_t {
 #define ATALLA_KERNEL(Id, Name, Family) Name = Id,
@@ -58,6 +58,7 @@ constexpr std::string_view familyName(KernelFamily F) {
   case KernelFamily::Binary: return "binary";
   case KernelFamily::Softmax: return "softmax";
   case KernelFamily::Copy: return "copy";
+  case KernelFamily::Pad: return "pad";
   }
   return "";
 }
