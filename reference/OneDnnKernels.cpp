@@ -53,6 +53,22 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   switch (K) {
   case abi::KernelId::relu:
     return algorithm::eltwise_relu;
+  case abi::KernelId::exp:
+    return algorithm::eltwise_exp;
+  case abi::KernelId::log:
+    return algorithm::eltwise_log;
+  case abi::KernelId::sigmoid:
+    return algorithm::eltwise_logistic;
+  case abi::KernelId::tanh:
+    return algorithm::eltwise_tanh;
+  case abi::KernelId::sqrt:
+    return algorithm::eltwise_sqrt;
+  case abi::KernelId::rsqrt: // pow(x, -0.5): alpha * x^beta, see unary()
+    return algorithm::eltwise_pow;
+  case abi::KernelId::gelu:
+    return algorithm::eltwise_gelu_erf;
+  case abi::KernelId::gelu_tanh:
+    return algorithm::eltwise_gelu_tanh;
   case abi::KernelId::add:
     return algorithm::binary_add;
   case abi::KernelId::sub:
@@ -254,7 +270,8 @@ void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *>
     throw SpecError{"no oneDNN algorithm for this unary kernel"};
   // eltwise wants src and dst in one layout: make the input dense first.
   memory Src = R.materialise(Spec.Operands[0], In[0], shapeOf(Spec.output()));
-  R.eltwise(*Alg, 0.0f, 0.0f, Src, Dst);
+  const bool Pow = Spec.Kernel == abi::KernelId::rsqrt;
+  R.eltwise(*Alg, Pow ? 1.0f : 0.0f, Pow ? -0.5f : 0.0f, Src, Dst);
 }
 
 void binary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,

@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/EmitterSupport.h"
 
+#include "llvm/IR/Intrinsics.h"
+
 using namespace llvm;
 using namespace atalla;
 using namespace atalla::codegen::detail;
@@ -76,9 +78,103 @@ View simplify(const abi::KernelSpec &Spec) {
   return V;
 }
 
+Value *fmaF(IRBuilder<> &B, Value *A, Value *Bv, Value *C) {
+  return B.CreateIntrinsic(Intrinsic::fmuladd, {A->getType()}, {A, Bv, C});
+}
+
+/// Horner's rule over float coefficients, highest degree first.
+Value *poly(IRBuilder<> &B, Value *X, std::initializer_list<float> Coefs) {
+  Value *P = nullptr;
+  for (float C : Coefs)
+    P = P ? fmaF(B, P, X, ConstantFP::get(X->getType(), C)) : ConstantFP::get(X->getType(), C);
+  return P;
+}
+
+/// log(x): Cephes logf. Denormals are scaled by 2^23 first; x = m * 2^e,
+/// m in [sqrt(1/2), sqrt(2)); log(1 + f) by the degree-9 polynomial. Under
+/// 2 ulp. x < 0 and NaN -> NaN, 0 -> -inf, +inf -> +inf.
+Value *emitLog(IRBuilder<> &B, Value *X) {
+  Type *F = X->getType(), *I = B.getInt32Ty();
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  Value *Denorm = B.CreateFCmpOLT(X, C(1.17549435e-38f));
+  Value *Xs = B.CreateSelect(Denorm, B.CreateFMul(X, C(8388608.0f)), X);
+  Value *Bits = B.CreateBitCast(Xs, I);
+  Value *E = B.CreateSub(B.CreateLShr(Bits, 23), B.getInt32(126));
+  E = B.CreateSelect(Denorm, B.CreateSub(E, B.getInt32(23)), E);
+  Value *M = B.CreateBitCast(B.CreateOr(B.CreateAnd(Bits, B.getInt32(0x007FFFFF)), B.getInt32(0x3F000000)), F);
+  Value *Small = B.CreateFCmpOLT(M, C(0.707106781186547524f));
+  E = B.CreateSelect(Small, B.CreateSub(E, B.getInt32(1)), E);
+  Value *R = B.CreateSelect(Small, B.CreateFSub(B.CreateFAdd(M, M), C(1.0f)), B.CreateFSub(M, C(1.0f)));
+  Value *Z = B.CreateFMul(R, R);
+  Value *Y = poly(B, R, {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f,
+                         1.4249322787E-1f, -1.6668057665E-1f, 2.0000714765E-1f, -2.4999993993E-1f,
+                         3.3333331174E-1f});
+  Y = B.CreateFMul(B.CreateFMul(Y, R), Z);
+  Value *Ef = B.CreateSIToFP(E, F);
+  Y = fmaF(B, Ef, C(-2.12194440e-4f), Y);
+  Y = fmaF(B, Z, C(-0.5f), Y);
+  Value *L = fmaF(B, Ef, C(0.693359375f), B.CreateFAdd(R, Y));
+  L = B.CreateSelect(B.CreateFCmpOEQ(X, C(0.0f)), ConstantFP::getInfinity(F, true), L);
+  L = B.CreateSelect(B.CreateFCmpOEQ(X, ConstantFP::getInfinity(F)), X, L);
+  return B.CreateSelect(B.CreateFCmpOLT(X, C(0.0f)), ConstantFP::getNaN(F), B.CreateSelect(B.CreateFCmpUNO(X, X), X, L));
+}
+
+/// tanh(x): Cephes tanhf. |x| < 0.625: x + x^3 P(x^2) (no cancellation
+/// near 0); otherwise 1 - 2 / (exp(2|x|) + 1) with the sign of x. Under
+/// 3 ulp; +-inf -> +-1, NaN -> NaN.
+Value *emitTanh(IRBuilder<> &B, Value *X) {
+  Type *F = X->getType();
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  Value *A = B.CreateUnaryIntrinsic(Intrinsic::fabs, X);
+  Value *Z = B.CreateFMul(X, X);
+  Value *P = poly(B, Z, {-5.70498872745E-3f, 2.06390887954E-2f, -5.37397155531E-2f, 1.33314422036E-1f,
+                         -3.33332819422E-1f});
+  Value *Small = fmaF(B, B.CreateFMul(P, Z), X, X);
+  Value *E = emitExp(B, B.CreateFAdd(A, A));
+  Value *Large = B.CreateFSub(C(1.0f), B.CreateFDiv(C(2.0f), B.CreateFAdd(E, C(1.0f))));
+  Large = B.CreateBinaryIntrinsic(Intrinsic::copysign, Large, X);
+  return B.CreateSelect(B.CreateFCmpOLT(A, C(0.625f)), Small, Large);
+}
+
+/// erf(x): Abramowitz & Stegun 7.1.26, 1 - t P(t) exp(-x^2) with
+/// t = 1 / (1 + p|x|), absolute error under 1.5e-7, odd in x.
+Value *emitErf(IRBuilder<> &B, Value *X) {
+  Type *F = X->getType();
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  Value *A = B.CreateUnaryIntrinsic(Intrinsic::fabs, X);
+  Value *T = B.CreateFDiv(C(1.0f), fmaF(B, C(0.3275911f), A, C(1.0f)));
+  Value *P = B.CreateFMul(T, poly(B, T, {1.061405429f, -1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f}));
+  Value *Y = B.CreateFSub(C(1.0f), B.CreateFMul(P, emitExp(B, B.CreateFNeg(B.CreateFMul(A, A)))));
+  return B.CreateBinaryIntrinsic(Intrinsic::copysign, Y, X);
+}
+
 Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
   IRBuilder<> &B = KB.B;
   switch (Spec.Kernel) {
+  case abi::KernelId::exp:
+    return emitExp(B, In[0]);
+  case abi::KernelId::log:
+    return emitLog(B, In[0]);
+  case abi::KernelId::sigmoid: // 1 / (1 + exp(-x)): exp overflow gives 0, underflow 1
+    return B.CreateFDiv(KB.f32(1), B.CreateFAdd(KB.f32(1), emitExp(B, B.CreateFNeg(In[0]))));
+  case abi::KernelId::tanh:
+    return emitTanh(B, In[0]);
+  case abi::KernelId::sqrt:
+    return B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]);
+  case abi::KernelId::rsqrt: // as torch: 1 / sqrt(x), two roundings
+    return B.CreateFDiv(KB.f32(1), B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]));
+  case abi::KernelId::gelu: { // x/2 (1 + erf(x / sqrt 2))
+    Value *Half = B.CreateFMul(KB.f32(0.5f), In[0]);
+    Value *Erf = emitErf(B, B.CreateFMul(In[0], KB.f32(0.70710678118654752f)));
+    return fmaF(B, Half, Erf, Half);
+  }
+  case abi::KernelId::gelu_tanh: { // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Value *X = In[0];
+    Value *Inner = B.CreateFMul(KB.f32(0.79788456080286536f),
+                                fmaF(B, B.CreateFMul(KB.f32(0.044715f), B.CreateFMul(X, X)), X, X));
+    Value *Half = B.CreateFMul(KB.f32(0.5f), X);
+    return fmaF(B, Half, emitTanh(B, Inner), Half);
+  }
   case abi::KernelId::relu:
     // x < 0 ? 0 : x keeps NaN (as torch.relu does).
     return B.CreateSelect(B.CreateFCmpOLT(In[0], KB.f32(0)), KB.f32(0), In[0]);

@@ -333,6 +333,14 @@ private:
   }
 
   void selectUnary(const Node &N, abi::KernelId K) {
+    if (K == abi::KernelId::gelu) {
+      const Argument *Approx = arg(N, "approximate", false);
+      std::string A = Approx && Approx->Kind == ArgKind::String ? Approx->S : "none";
+      if (A == "tanh")
+        K = abi::KernelId::gelu_tanh;
+      else if (A != "none")
+        throw NoKernel{"gelu approximate='" + A + "'"};
+    }
     int In = tensorArg(N, "self");
     requireF32(In, "input");
     std::string OutName = outputName(N);
