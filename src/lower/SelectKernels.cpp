@@ -323,13 +323,25 @@ private:
 
   // --- kernels -------------------------------------------------------------
   void emitKernel(const Node &N, abi::KernelSpec Spec, std::vector<int> Operands) {
-    PInstr I;
-    I.Op = abi::Opcode::Kernel;
-    I.Spec = std::move(Spec);
-    I.Operands = std::move(Operands);
-    I.Node = N.Name;
-    P.Instrs.push_back(std::move(I));
+    pushKernel(N, std::move(Spec), std::move(Operands));
     recordDecision(N, NodeDecision::Accelerated, std::string(abi::kernelName(P.Instrs.back().Spec.Kernel)));
+  }
+
+  /// What a node's selection may add, so that a NoKernel can undo it.
+  struct Checkpoint {
+    size_t Tensors, Instrs, Owned;
+    std::map<std::string, std::string> Folded;
+  };
+  Checkpoint checkpoint() const {
+    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm};
+  }
+  void rollback(const Checkpoint &C) {
+    for (size_t T = C.Tensors; T < P.Tensors.size(); ++T)
+      S.TensorOf.erase(P.Tensors[T].Name);
+    P.Tensors.resize(C.Tensors);
+    P.Instrs.resize(C.Instrs);
+    P.OwnedConstants.resize(C.Owned);
+    FoldedBatchNorm = C.Folded;
   }
 
   void selectUnary(const Node &N, abi::KernelId K) {
@@ -1115,15 +1127,12 @@ llvm::Error Selector::run() {
         recordDecision(N, NodeDecision::Fused, "gemm", "folded into " + F->second);
         continue;
       }
-      size_t Tensors = P.Tensors.size(), Instrs = P.Instrs.size();
+      Checkpoint C = checkpoint();
       try {
         selectBatchNorm(N);
         continue;
       } catch (const NoKernel &E) {
-        for (size_t T = Tensors; T < P.Tensors.size(); ++T)
-          S.TensorOf.erase(P.Tensors[T].Name);
-        P.Tensors.resize(Tensors);
-        P.Instrs.resize(Instrs);
+        rollback(C);
         if (llvm::Error Err = selectFallback(N, "batch_norm: " + E.Reason))
           return Err;
         continue;
@@ -1133,7 +1142,7 @@ llvm::Error Selector::run() {
     auto It = kernelTable().find(Key);
     std::string Reason = "no device kernel for " + (N.Ns == "aten" ? Key : N.Target);
     if (It != kernelTable().end()) {
-      size_t Tensors = P.Tensors.size(), Instrs = P.Instrs.size();
+      Checkpoint C = checkpoint();
       try {
         switch (abi::kernelFamily(It->second)) {
         case abi::KernelFamily::Copy:
@@ -1154,10 +1163,7 @@ llvm::Error Selector::run() {
         continue;
       } catch (const NoKernel &E) {
         // Undo what this node began; it goes to the fallback instead.
-        for (size_t T = Tensors; T < P.Tensors.size(); ++T)
-          S.TensorOf.erase(P.Tensors[T].Name);
-        P.Tensors.resize(Tensors);
-        P.Instrs.resize(Instrs);
+        rollback(C);
         Reason = std::string(abi::kernelName(It->second)) + " kernel: " + E.Reason;
       }
     }
