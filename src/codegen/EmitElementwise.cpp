@@ -90,35 +90,6 @@ Value *poly(IRBuilder<> &B, Value *X, std::initializer_list<float> Coefs) {
   return P;
 }
 
-/// log(x): Cephes logf. Denormals are scaled by 2^23 first; x = m * 2^e,
-/// m in [sqrt(1/2), sqrt(2)); log(1 + f) by the degree-9 polynomial. Under
-/// 2 ulp. x < 0 and NaN -> NaN, 0 -> -inf, +inf -> +inf.
-Value *emitLog(IRBuilder<> &B, Value *X) {
-  Type *F = X->getType(), *I = B.getInt32Ty();
-  auto C = [&](float V) { return ConstantFP::get(F, V); };
-  Value *Denorm = B.CreateFCmpOLT(X, C(1.17549435e-38f));
-  Value *Xs = B.CreateSelect(Denorm, B.CreateFMul(X, C(8388608.0f)), X);
-  Value *Bits = B.CreateBitCast(Xs, I);
-  Value *E = B.CreateSub(B.CreateLShr(Bits, 23), B.getInt32(126));
-  E = B.CreateSelect(Denorm, B.CreateSub(E, B.getInt32(23)), E);
-  Value *M = B.CreateBitCast(B.CreateOr(B.CreateAnd(Bits, B.getInt32(0x007FFFFF)), B.getInt32(0x3F000000)), F);
-  Value *Small = B.CreateFCmpOLT(M, C(0.707106781186547524f));
-  E = B.CreateSelect(Small, B.CreateSub(E, B.getInt32(1)), E);
-  Value *R = B.CreateSelect(Small, B.CreateFSub(B.CreateFAdd(M, M), C(1.0f)), B.CreateFSub(M, C(1.0f)));
-  Value *Z = B.CreateFMul(R, R);
-  Value *Y = poly(B, R, {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f,
-                         1.4249322787E-1f, -1.6668057665E-1f, 2.0000714765E-1f, -2.4999993993E-1f,
-                         3.3333331174E-1f});
-  Y = B.CreateFMul(B.CreateFMul(Y, R), Z);
-  Value *Ef = B.CreateSIToFP(E, F);
-  Y = fmaF(B, Ef, C(-2.12194440e-4f), Y);
-  Y = fmaF(B, Z, C(-0.5f), Y);
-  Value *L = fmaF(B, Ef, C(0.693359375f), B.CreateFAdd(R, Y));
-  L = B.CreateSelect(B.CreateFCmpOEQ(X, C(0.0f)), ConstantFP::getInfinity(F, true), L);
-  L = B.CreateSelect(B.CreateFCmpOEQ(X, ConstantFP::getInfinity(F)), X, L);
-  return B.CreateSelect(B.CreateFCmpOLT(X, C(0.0f)), ConstantFP::getNaN(F), B.CreateSelect(B.CreateFCmpUNO(X, X), X, L));
-}
-
 /// tanh(x): Cephes tanhf. |x| < 0.625: x + x^3 P(x^2) (no cancellation
 /// near 0); otherwise 1 - 2 / (exp(2|x|) + 1) with the sign of x. Under
 /// 3 ulp; +-inf -> +-1, NaN -> NaN.

@@ -70,35 +70,6 @@ struct SoftmaxEmitter {
   /// log_softmax: x - max - log(sum) instead of exp(x - max) / sum.
   bool Log = false;
 
-  /// log(s) for the row sum s >= 1 (or +inf/NaN, passed through): Cephes
-  /// logf's reduction s = m * 2^e, m in [sqrt(1/2), sqrt(2)), and its
-  /// degree-9 polynomial for log(1 + f); under 1 ulp, no libm.
-  Value *logOfSum(Value *S) {
-    Type *I32 = B.getInt32Ty();
-    auto C = [&](double V) { return ConstantFP::get(KB.F32, V); };
-    Value *Bits = B.CreateBitCast(S, I32);
-    Value *E = B.CreateSub(B.CreateLShr(Bits, 23), B.getInt32(126)); // s = m' * 2^E, m' in [0.5, 1)
-    Value *M = B.CreateBitCast(B.CreateOr(B.CreateAnd(Bits, B.getInt32(0x007FFFFF)), B.getInt32(0x3F000000)), KB.F32);
-    Value *Small = B.CreateFCmpOLT(M, C(0.707106781186547524));
-    E = B.CreateSelect(Small, B.CreateSub(E, B.getInt32(1)), E);
-    Value *X = B.CreateSelect(Small, B.CreateFSub(B.CreateFAdd(M, M), C(1.0)), B.CreateFSub(M, C(1.0)));
-    Value *Z = B.CreateFMul(X, X);
-    static const double P[] = {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
-                               1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
-                               3.3333331174E-1};
-    Value *Y = C(P[0]);
-    for (int I = 1; I < 9; ++I)
-      Y = B.CreateFAdd(B.CreateFMul(Y, X), C(P[I]));
-    Y = B.CreateFMul(B.CreateFMul(Y, X), Z);
-    Value *Ef = B.CreateSIToFP(E, KB.F32);
-    Y = B.CreateFAdd(Y, B.CreateFMul(Ef, C(-2.12194440e-4)));
-    Y = B.CreateFAdd(Y, B.CreateFMul(Z, C(-0.5)));
-    Value *R = B.CreateFAdd(B.CreateFAdd(X, Y), B.CreateFMul(Ef, C(0.693359375)));
-    // +inf and NaN sums: log(inf) = inf, NaN stays NaN.
-    Value *Finite = B.CreateFCmpOLT(S, ConstantFP::getInfinity(KB.F32));
-    return B.CreateSelect(Finite, R, S);
-  }
-
   explicit SoftmaxEmitter(KernelBuilder &KB) : KB(KB), B(KB.B) {
     NegInf = ConstantFP::getInfinity(KB.F32, /*Negative=*/true);
     Zero = KB.f32(0);
@@ -233,7 +204,7 @@ struct SoftmaxEmitter {
     Value *Total = reduce(Sum, [&](Value *X, Value *Y) { return B.CreateFAdd(X, Y); });
     if (Log) {
       // x - max - log(sum), in that order as torch's CPU kernel does.
-      Value *LogSum = logOfSum(Total);
+      Value *LogSum = emitLog(B, Total);
       chunks(D, NumAcc, [&](Value *I, unsigned Lanes, unsigned) {
         Value *Mv = Lanes == 1 ? M : B.CreateVectorSplat(Lanes, M);
         Value *Lv = Lanes == 1 ? LogSum : B.CreateVectorSplat(Lanes, LogSum);
@@ -270,7 +241,7 @@ struct SoftmaxEmitter {
       });
     });
     if (Log) {
-      KB.forLoop(KB.i64(0), NC, "clog", [&](Value *I) { KB.storeF32(logOfSum(KB.loadF32(SumBuf, I)), SumBuf, I); });
+      KB.forLoop(KB.i64(0), NC, "clog", [&](Value *I) { KB.storeF32(emitLog(B, KB.loadF32(SumBuf, I)), SumBuf, I); });
       KB.forLoop(D, "clogout", [&](Value *K) {
         Value *Row = KB.elementPtr(Tile, B.CreateMul(K, NC));
         KB.forLoop(KB.i64(0), NC, "clogout.i", [&](Value *I) {

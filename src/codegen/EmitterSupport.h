@@ -114,6 +114,11 @@ private:
 /// +inf, x < -87.34 (ln FLT_MIN) -> 0 (no denormal results), NaN -> NaN.
 llvm::Value *emitExp(llvm::IRBuilderBase &B, llvm::Value *X);
 
+/// log(x) for f32 scalars or vectors, inline: Cephes logf (denormals scaled
+/// first, degree-9 polynomial for log(1 + f)), under 2 ulp. x < 0 and NaN ->
+/// NaN, 0 -> -inf, +inf -> +inf.
+llvm::Value *emitLog(llvm::IRBuilderBase &B, llvm::Value *X);
+
 /// Per-dimension decomposition of a row-major linear index: for each operand,
 /// sum(idx_d * Strides[Op][d]) (elements), with constant udiv/urem.
 std::vector<llvm::Value *> stridedOffsets(llvm::IRBuilderBase &B, llvm::Value *Linear,

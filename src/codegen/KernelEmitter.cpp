@@ -262,6 +262,45 @@ Value *atalla::codegen::detail::emitExp(IRBuilderBase &B, Value *X) {
   return Res;
 }
 
+/// log(x): Cephes logf. Denormals are scaled by 2^23 first; x = m * 2^e,
+/// m in [sqrt(1/2), sqrt(2)); log(1 + f) by the degree-9 polynomial. Under
+/// 2 ulp. x < 0 and NaN -> NaN, 0 -> -inf, +inf -> +inf.
+Value *atalla::codegen::detail::emitLog(IRBuilderBase &B, Value *X) {
+  Type *F = X->getType(), *I = F->getWithNewType(B.getInt32Ty());
+  auto CI = [&](int32_t V) { return ConstantInt::get(I, V, /*IsSigned=*/true); };
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  auto Fma = [&](Value *A, Value *Bv, Value *Cv) -> Value * {
+    return B.CreateIntrinsic(Intrinsic::fmuladd, {F}, {A, Bv, Cv});
+  };
+  auto Poly = [&](Value *T, std::initializer_list<float> Coefs) { // Horner, highest degree first
+    Value *P = nullptr;
+    for (float Coef : Coefs)
+      P = P ? Fma(P, T, C(Coef)) : C(Coef);
+    return P;
+  };
+  Value *Denorm = B.CreateFCmpOLT(X, C(1.17549435e-38f));
+  Value *Xs = B.CreateSelect(Denorm, B.CreateFMul(X, C(8388608.0f)), X);
+  Value *Bits = B.CreateBitCast(Xs, I);
+  Value *E = B.CreateSub(B.CreateLShr(Bits, 23), CI(126));
+  E = B.CreateSelect(Denorm, B.CreateSub(E, CI(23)), E);
+  Value *M = B.CreateBitCast(B.CreateOr(B.CreateAnd(Bits, CI(0x007FFFFF)), CI(0x3F000000)), F);
+  Value *Small = B.CreateFCmpOLT(M, C(0.707106781186547524f));
+  E = B.CreateSelect(Small, B.CreateSub(E, CI(1)), E);
+  Value *R = B.CreateSelect(Small, B.CreateFSub(B.CreateFAdd(M, M), C(1.0f)), B.CreateFSub(M, C(1.0f)));
+  Value *Z = B.CreateFMul(R, R);
+  Value *Y = Poly(R, {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f,
+                         1.4249322787E-1f, -1.6668057665E-1f, 2.0000714765E-1f, -2.4999993993E-1f,
+                         3.3333331174E-1f});
+  Y = B.CreateFMul(B.CreateFMul(Y, R), Z);
+  Value *Ef = B.CreateSIToFP(E, F);
+  Y = Fma(Ef, C(-2.12194440e-4f), Y);
+  Y = Fma(Z, C(-0.5f), Y);
+  Value *L = Fma(Ef, C(0.693359375f), B.CreateFAdd(R, Y));
+  L = B.CreateSelect(B.CreateFCmpOEQ(X, C(0.0f)), ConstantFP::getInfinity(F, true), L);
+  L = B.CreateSelect(B.CreateFCmpOEQ(X, ConstantFP::getInfinity(F)), X, L);
+  return B.CreateSelect(B.CreateFCmpOLT(X, C(0.0f)), ConstantFP::getNaN(F), B.CreateSelect(B.CreateFCmpUNO(X, X), X, L));
+}
+
 std::vector<Value *> atalla::codegen::detail::stridedOffsets(IRBuilderBase &B, Value *Linear,
                                                              ArrayRef<int64_t> Sizes,
                                                              ArrayRef<std::vector<int64_t>> Strides) {

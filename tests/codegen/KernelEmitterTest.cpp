@@ -737,14 +737,15 @@ TEST(Gemm, GenericCpuNeedsOnlyFirmware) {
 // The inline exp
 //===----------------------------------------------------------------------===//
 
-TEST(InlineExp, Accuracy) {
-  // void exp_test(const float *In, float *Out, i64 N), vectorised at -O3.
-  llvm::LLVMContext Ctx;
-  auto M = std::make_unique<llvm::Module>("exp_test", Ctx);
+/// void <Name>(const float *In, float *Out, i64 N): Out[i] = Emit(In[i]),
+/// compiled at -O3 (vectorised) with the project's code generator.
+std::unique_ptr<llvm::Module> mapModule(llvm::LLVMContext &Ctx, const char *Name,
+                                        llvm::Value *(*Emit)(llvm::IRBuilderBase &, llvm::Value *)) {
+  auto M = std::make_unique<llvm::Module>(Name, Ctx);
   llvm::IRBuilder<> B(Ctx);
   llvm::Type *F32 = B.getFloatTy(), *I64 = B.getInt64Ty(), *Ptr = B.getPtrTy();
   auto *F = llvm::Function::Create(llvm::FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false),
-                                   llvm::GlobalValue::ExternalLinkage, "exp_test", *M);
+                                   llvm::GlobalValue::ExternalLinkage, Name, *M);
   F->addFnAttr("no-builtins");
   F->addFnAttr(llvm::Attribute::NoUnwind);
   auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", F);
@@ -756,18 +757,24 @@ TEST(InlineExp, Accuracy) {
   llvm::PHINode *I = B.CreatePHI(I64, 2);
   I->addIncoming(B.getInt64(0), Entry);
   llvm::Value *X = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, F->getArg(0), I));
-  B.CreateStore(codegen::detail::emitExp(B, X), B.CreateInBoundsGEP(F32, F->getArg(1), I));
+  B.CreateStore(Emit(B, X), B.CreateInBoundsGEP(F32, F->getArg(1), I));
   llvm::Value *Next = B.CreateAdd(I, B.getInt64(1));
   I->addIncoming(Next, Loop);
   B.CreateCondBr(B.CreateICmpULT(Next, F->getArg(2)), Loop, Exit);
   B.SetInsertPoint(Exit);
   B.CreateRetVoid();
+  return M;
+}
+using MapFn = void (*)(const float *, float *, int64_t);
+
+TEST(InlineExp, Accuracy) {
+  llvm::LLVMContext Ctx;
+  auto M = mapModule(Ctx, "exp_test", codegen::detail::emitExp);
   ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
   ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), "exp_test"));
   EXPECT_TRUE(undefinedSymbols(K.Object).empty());
   ASSERT_EXPECTED(J, makeJit());
-  using ExpFn = void (*)(const float *, float *, int64_t);
-  ASSERT_EXPECTED(Fn, linkObject<ExpFn>(*J, K.Object, "exp_test"));
+  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, "exp_test"));
 
   std::vector<float> In;
   for (double V = -87.0; V <= 88.0; V += 1.0 / 4096)
@@ -810,6 +817,56 @@ TEST(InlineExp, Accuracy) {
   EXPECT_GT(S[10], 0.0f);
   EXPECT_EQ(S[11], 1.0f);
   EXPECT_EQ(S[12], 1.0f);
+}
+
+TEST(InlineLog, Accuracy) {
+  llvm::LLVMContext Ctx;
+  auto M = mapModule(Ctx, "log_test", codegen::detail::emitLog);
+  ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
+  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), "log_test"));
+  EXPECT_TRUE(undefinedSymbols(K.Object).empty());
+  ASSERT_EXPECTED(J, makeJit());
+  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, "log_test"));
+  // Every binade of positive floats, denormals included, and a dense sweep
+  // of [0.5, 2] where log crosses 0.
+  std::vector<float> In;
+  std::uniform_int_distribution<uint32_t> Bits(1, 0x7F7FFFFF);
+  for (int N = 0; N < 400000; ++N) {
+    uint32_t U = Bits(rng());
+    float V;
+    std::memcpy(&V, &U, 4);
+    In.push_back(V);
+  }
+  for (double V = 0.5; V <= 2.0; V += 1.0 / 65536)
+    In.push_back(float(V));
+  const size_t NumRange = In.size();
+  const std::vector<float> Special = {0.0f, -0.0f, -1.0f, NAN, INFINITY, -INFINITY, 1.0f};
+  In.insert(In.end(), Special.begin(), Special.end());
+  std::vector<float> Out(In.size());
+  Fn(In.data(), Out.data(), int64_t(In.size()));
+  // Error in ulps of the float result (near x = 1, where log is tiny, an
+  // absolute error of one ulp of 1 / 2^24 is the fair measure).
+  double MaxUlp = 0;
+  float Worst = 0;
+  for (size_t N = 0; N < NumRange; ++N) {
+    double Ref = std::log(double(In[N]));
+    double Ulp = std::max(std::ldexp(1.0, std::ilogb(Ref) - 23), std::ldexp(1.0, -24));
+    double E = std::fabs(double(Out[N]) - Ref) / Ulp;
+    if (E > MaxUlp) {
+      MaxUlp = E;
+      Worst = In[N];
+    }
+  }
+  EXPECT_LE(MaxUlp, 2.0) << "worst at x = " << Worst;
+  std::printf("[ log ] max error over positive floats: %.3g ulp at x = %.9g\n", MaxUlp, Worst);
+  const float *S = &Out[NumRange];
+  EXPECT_EQ(S[0], -INFINITY);
+  EXPECT_EQ(S[1], -INFINITY);
+  EXPECT_TRUE(std::isnan(S[2]));
+  EXPECT_TRUE(std::isnan(S[3]));
+  EXPECT_EQ(S[4], INFINITY);
+  EXPECT_TRUE(std::isnan(S[5]));
+  EXPECT_EQ(S[6], 0.0f);
 }
 
 //===----------------------------------------------------------------------===//
