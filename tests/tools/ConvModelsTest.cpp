@@ -12,6 +12,7 @@
 #include "frontend/ModelBuilder.h"
 #include "tools/Fuzz.h"
 #include "tools/ToolSupport.h"
+#include "ModelTestSupport.h"
 #include "TestSupport.h"
 
 #include <cmath>
@@ -20,12 +21,11 @@
 using namespace atalla;
 using namespace atalla::frontend;
 
+using test::arg;
+using test::randn;
+
 namespace {
 
-NamedArgument arg(const char *N, Argument A) { return ModelBuilder::arg(N, std::move(A)); }
-TensorData randn(const std::vector<int64_t> &S, uint64_t Seed) {
-  return tools::randomTensor(ScalarType::Float32, S, Seed);
-}
 /// Positive values (running variances): |x| + 0.5.
 TensorData positive(int64_t N, uint64_t Seed) {
   TensorData T = randn({N}, Seed);

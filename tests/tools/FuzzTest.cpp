@@ -12,17 +12,14 @@
 #include "lower/Pipeline.h"
 #include "tools/Fuzz.h"
 #include "tools/ToolSupport.h"
+#include "ModelTestSupport.h"
 #include "TestSupport.h"
 
 using namespace atalla;
 using namespace atalla::frontend;
 
-namespace {
-NamedArgument arg(const char *N, Argument A) { return ModelBuilder::arg(N, std::move(A)); }
-TensorData randn(const std::vector<int64_t> &S, uint64_t Seed) {
-  return tools::randomTensor(ScalarType::Float32, S, Seed);
-}
-} // namespace
+using test::arg;
+using test::randn;
 
 TEST(FuzzTest, GeneratorIsAFunctionOfTheSeed) {
   tools::FuzzLimits L;
