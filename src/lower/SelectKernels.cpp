@@ -336,8 +336,8 @@ private:
     return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm};
   }
   void rollback(const Checkpoint &C) {
-    for (size_t T = C.Tensors; T < P.Tensors.size(); ++T)
-      S.TensorOf.erase(P.Tensors[T].Name);
+    for (auto It = S.TensorOf.begin(); It != S.TensorOf.end();)
+      It = It->second >= int(C.Tensors) ? S.TensorOf.erase(It) : std::next(It);
     P.Tensors.resize(C.Tensors);
     P.Instrs.resize(C.Instrs);
     P.OwnedConstants.resize(C.Owned);
@@ -706,7 +706,10 @@ private:
                      std::to_string(OW) + "]"};
     if (Nb * Co * OH * OW == 0 || Cg * KH * KW == 0)
       throw NoKernel{"empty convolution"};
-    // Fold a following inference batch_norm into the weights and bias.
+    // Fold a following inference batch_norm into the weights and bias. The
+    // result then holds the batch norm's value, and is named after it (what
+    // --per-op compares it with).
+    std::string ResultName = OutName;
     auto Readers = readersOf(OutName);
     if (Readers.size() == 1 && Readers[0]->Ns == "aten" && Readers[0]->Op == "batch_norm" &&
         !isGraphOutput(OutName) && !Readers[0]->Inputs.empty() &&
@@ -727,6 +730,7 @@ private:
         W = newConstant(N.Name + "_weight_bn", P.Tensors[W].Sizes, Wf);
         Bias = newConstant(N.Name + "_bias_bn", {Co}, Bf);
         FoldedBatchNorm[Readers[0]->Name] = N.Name;
+        ResultName = Readers[0]->Outputs[0].S;
       }
     }
     if (!isContiguous(P.Tensors[W]))
@@ -761,7 +765,8 @@ private:
       Spec.Operands.push_back({{Nb, G, Cog, OHW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
       Ops.push_back(Bias);
     }
-    int Out = defineOutput(OutName, ScalarType::Float32, OutShape);
+    int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
+    S.TensorOf[OutName] = Out;
     Spec.Operands.push_back({{Nb, G, Cog, OHW}, contiguous({Nb, G, Cog, OHW})});
     Ops.push_back(Out);
     emitKernel(N, Spec, Ops);

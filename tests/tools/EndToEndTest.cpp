@@ -96,8 +96,11 @@ TEST(EndToEndTest, RealUNetRunsWithFallbackAndMatchesEager) {
   EXPECT_GE(*Flops, 0.95);
   EXPECT_LE(*Flops, 1.0);
   std::string OutDir = tmpDir() + "/unet-out";
-  Result R = run("atalla-run " + Atb + " --check " + Pt2 + " --output-dir " + OutDir);
+  Result R = run("atalla-run " + Atb + " --check " + Pt2 + " --per-op --output-dir " + OutDir);
   EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+  // Each instruction alone on eager's inputs agrees too: a folded batch norm's
+  // GEMM is compared with the batch norm's value.
+  EXPECT_NE(R.Out.find(", 0 over tolerance or failed"), std::string::npos) << R.Out;
   // The bool output against the reference file, except within 1e-5 of the threshold.
   std::vector<uint8_t> Got = test::readFileBytes(OutDir + "/out0.bin");
   std::vector<uint8_t> Ref = test::readFileBytes(Dir + "/real/unet-dcnum-test_g1.out0.bin");
