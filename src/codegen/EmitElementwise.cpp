@@ -352,8 +352,17 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
             });
           }
         }
-        KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, CNBytes,
-                     KB.i64(V.Strides[OutOp][R - 2] * 4));
+        const int64_t OutCol = V.Strides[OutOp][R - 1], OutRow = V.Strides[OutOp][R - 2];
+        if (OutCol == 1 || Cols == 1) {
+          KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, CNBytes, KB.i64(OutRow * 4));
+        } else {
+          // A copy into a strided slice (cat of columns): scatter each row.
+          Value *Dst = dramAddr(OutOp, nullptr);
+          KB.forLoop(KB.i64(0), RN, "scatter", [&](Value *Row) {
+            KB.sdmaStore(B.CreateAdd(Dst, B.CreateMul(Row, KB.i64(OutRow * 4))),
+                         KB.elementPtr(OutBuf, B.CreateMul(Row, CN)), CN, KB.i64(4), KB.i64(OutCol * 4));
+          });
+        }
       });
     });
   });

@@ -358,12 +358,19 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad)
     return specError(Spec, "params are only meaningful for pad kernels");
   // The output is contiguous: C's row-major strides (size-1 dims are free).
+  // A copy may write a slice of a larger tensor (cat): strides growing
+  // outwards, each at least the span of the dims inside it, so no two
+  // elements share an address.
   const abi::OperandSpec &Out = Spec.output();
-  int64_t Expect = 1;
+  const bool Slice = Spec.Kernel == abi::KernelId::copy;
+  int64_t Expect = 1, Span = 1; // contiguous stride; elements the inner dims span
   for (size_t D = Out.Sizes.size(); D-- > 0;) {
-    if (Out.Sizes[D] != 1 && Out.Strides[D] != Expect)
-      return specError(Spec, "the output is not contiguous");
+    if (Out.Sizes[D] == 1)
+      continue;
+    if (Slice ? Out.Strides[D] < Span : Out.Strides[D] != Expect)
+      return specError(Spec, Slice ? "the output is not a row-major slice" : "the output is not contiguous");
     Expect *= Out.Sizes[D];
+    Span += Out.Strides[D] * (Out.Sizes[D] - 1);
   }
   return Error::success();
 }

@@ -859,6 +859,52 @@ private:
     recordDecision(N, NodeDecision::Accelerated, "mul+add");
   }
 
+  /// cat: one copy kernel per input into its slice of the output.
+  void selectCat(const Node &N) {
+    const Argument *List = arg(N, "tensors");
+    if (List->Kind != ArgKind::Tensors)
+      throw NoKernel{"tensors is not a tensor list"};
+    std::string OutName = outputName(N);
+    const std::vector<int64_t> Shape = shapeOf(OutName);
+    if (Shape.empty())
+      throw NoKernel{"0-d result"};
+    const Argument *DimA = arg(N, "dim", false);
+    const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, Shape.size());
+    std::vector<int> Ins;
+    for (const Argument &E : List->Elems) {
+      auto T = tensorFor(E.S, &N);
+      if (!T)
+        throw NoKernel{llvm::toString(T.takeError())};
+      requireF32(*T, "input");
+      Ins.push_back(*T);
+    }
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    const std::vector<int64_t> OutStrides = P.Tensors[Out].Strides;
+    int64_t At = 0;
+    for (size_t I = 0; I < Ins.size(); ++I) {
+      const PTensor X = P.Tensors[Ins[I]];
+      if (X.numel() == 0)
+        continue; // torch skips empty inputs (also legacy [0]-shaped ones)
+      if (X.Sizes.size() != Shape.size())
+        throw NoKernel{"input " + std::to_string(I) + " has rank " + std::to_string(X.Sizes.size())};
+      for (size_t D = 0; D < Shape.size(); ++D)
+        if (int64_t(D) != Dim && X.Sizes[D] != Shape[D])
+          throw NoKernel{"input " + std::to_string(I) + " does not match the result outside dim " +
+                         std::to_string(Dim)};
+      // A slice of the result only this lowering knows of: no alias in eager.
+      int Slice = defineView(OutName + "_part" + std::to_string(I), Out, X.Sizes, OutStrides,
+                             At * OutStrides[size_t(Dim)], /*OwnStorage=*/true);
+      abi::KernelSpec Spec;
+      Spec.Kernel = abi::KernelId::copy;
+      Spec.Operands = {operand(Ins[I]), operand(Slice)};
+      pushKernel(N, Spec, {Ins[I], Slice});
+      At += X.Sizes[size_t(Dim)];
+    }
+    if (At != Shape[size_t(Dim)])
+      throw NoKernel{"the inputs do not add up to the result along dim " + std::to_string(Dim)};
+    recordDecision(N, NodeDecision::Accelerated, "copy");
+  }
+
   void selectPad(const Node &N) {
     int X = tensorArg(N, "self");
     requireF32(X, "input");
@@ -1151,7 +1197,9 @@ llvm::Error Selector::run() {
       try {
         switch (abi::kernelFamily(It->second)) {
         case abi::KernelFamily::Copy:
-          if (!selectView(N, It->second))
+          if (N.Op == "cat")
+            selectCat(N);
+          else if (!selectView(N, It->second))
             throw NoKernel{"unsupported layout op"};
           break;
         case abi::KernelFamily::Unary: selectUnary(N, It->second); break;

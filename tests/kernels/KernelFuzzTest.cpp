@@ -444,6 +444,13 @@ void copyCases(CaseList &L) {
   L.add("17", copy(contiguous({17})));
   L.add("scalar", copy(contiguous({})));
   L.add("31x33_T", copy(transposed(31, 33)), {1}, Fill::Special);
+  // Into slices of a larger output (cat): rows of a wider tensor, a band of
+  // channels, a transposed input into a slice.
+  auto into = [&](OperandSpec In, OperandSpec Out) { return L.spec({In, Out}); };
+  L.add("5x17_into_5x40", into(contiguous({5, 17}), view({5, 17}, {40, 1})));
+  L.add("2x3x9x11_into_c8", into(contiguous({2, 3, 9, 11}), view({2, 3, 9, 11}, {8 * 99, 99, 11, 1})));
+  L.add("33x20_T_into_33x64", into(transposed(33, 20), view({33, 20}, {64, 1})));
+  L.add("7x1_into_7x3", into(contiguous({7, 1}), view({7, 1}, {3, 1})));
 }
 
 void padCases(CaseList &L) {
@@ -688,7 +695,10 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
   Out.assign(size_t(S.output().numel()), 0.0f);
   if (Out.empty())
     return;
-  std::vector<uint32_t> Poison(Out.size(), 0x7fc0dead);
+  // The output's whole span is poisoned; a strided output (a copy into a
+  // slice) must leave the elements between its own untouched.
+  const OperandSpec &O = S.output();
+  std::vector<uint32_t> Poison(size_t(extent(O)), 0x7fc0dead);
   ASSERT_NO_ERROR(Dev.writeDram(
       Args.back(),
       llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(Poison.data()), Poison.size() * 4)));
@@ -696,9 +706,27 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
   ASSERT_EQ(Status, 0) << "kernel status " << Status << ": " << Dev.lastFirmwareError();
   EXPECT_EQ(Dev.counters().FirmwareErrors, 0u) << Dev.lastFirmwareError();
   EXPECT_EQ(Dev.counters().ScpadReclaimed, 0u) << "the kernel left scratchpad grants live";
+  std::vector<float> Span(Poison.size());
   ASSERT_NO_ERROR(Dev.readDram(
       Args.back(),
-      llvm::MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(Out.data()), Out.size() * 4)));
+      llvm::MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(Span.data()), Span.size() * 4)));
+  std::vector<bool> Mine(Span.size(), false);
+  for (int64_t I = 0; I < int64_t(Out.size()); ++I) {
+    int64_t Off = 0, Rest = I;
+    for (size_t D = O.Sizes.size(); D-- > 0;) {
+      Off += (Rest % O.Sizes[D]) * O.Strides[D];
+      Rest /= O.Sizes[D];
+    }
+    Out[size_t(I)] = Span[size_t(Off)];
+    Mine[size_t(Off)] = true;
+  }
+  for (size_t I = 0; I < Span.size(); ++I) {
+    uint32_t Bits;
+    std::memcpy(&Bits, &Span[I], 4);
+    if (!Mine[I]) {
+      ASSERT_EQ(Bits, 0x7fc0deadu) << "the kernel wrote element " << I << ", outside its output view";
+    }
+  }
 }
 
 //===----------------------------------------------------------------------===//

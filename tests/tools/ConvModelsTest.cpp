@@ -177,3 +177,42 @@ TEST(ConvModelsTest, ConstantPadMatchesEager) {
                         ScalarType::Float32, {2, 3, 8, 10}));
   expectRunsOnTheAccelerator(B.take(), 950, "constant_pad_nd");
 }
+
+TEST(ConvModelsTest, CatMatchesEager) {
+  // Along channels (the UNet's skip connections), along the last dim with a
+  // transposed input, and along a dim of size 1 pieces (strided columns).
+  struct Case {
+    std::vector<std::vector<int64_t>> Shapes;
+    int64_t Dim;
+    std::vector<int64_t> Out;
+  };
+  const Case Cases[] = {
+      {{{2, 3, 5, 7}, {2, 4, 5, 7}}, 1, {2, 7, 5, 7}},
+      {{{4, 9}, {4, 1}, {4, 16}}, -1, {4, 26}},
+      {{{6, 1}, {6, 1}, {6, 1}}, 1, {6, 3}},
+      {{{3, 5}, {2, 5}, {1, 5}}, 0, {6, 5}},
+  };
+  uint64_t Seed = 960;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    Argument List;
+    List.Kind = ArgKind::Tensors;
+    for (size_t I = 0; I < C.Shapes.size(); ++I) {
+      std::string X;
+      if (I == 1 && C.Shapes[I].size() == 2) {
+        // The second input of the 2-D cases arrives transposed (a strided view).
+        std::vector<int64_t> T = {C.Shapes[I][1], C.Shapes[I][0]};
+        std::string Y = B.addUserInput("y" + std::to_string(I), randn(T, Seed + I));
+        X = B.addNode("torch.ops.aten.t.default", {arg("self", Argument::tensor(Y))}, ScalarType::Float32,
+                      C.Shapes[I]);
+      } else {
+        X = B.addUserInput("x" + std::to_string(I), randn(C.Shapes[I], Seed + I));
+      }
+      List.Elems.push_back(Argument::tensor(X));
+    }
+    B.addOutput(B.addNode("torch.ops.aten.cat.default", {arg("tensors", List), arg("dim", Argument::integer(C.Dim))},
+                          ScalarType::Float32, C.Out));
+    expectRunsOnTheAccelerator(B.take(), Seed, "cat dim " + std::to_string(C.Dim));
+    Seed += 20;
+  }
+}
