@@ -77,6 +77,8 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::binary_mul;
   case abi::KernelId::div:
     return algorithm::binary_div;
+  case abi::KernelId::maximum:
+    return algorithm::binary_max;
   case abi::KernelId::softmax:
     return algorithm::softmax_accurate;
   case abi::KernelId::log_softmax:

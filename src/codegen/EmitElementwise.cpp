@@ -162,6 +162,8 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateFMul(In[0], In[1]);
   case abi::KernelId::div:
     return B.CreateFDiv(In[0], In[1]);
+  case abi::KernelId::maximum: // NaN if either is NaN (torch.maximum)
+    return B.CreateBinaryIntrinsic(Intrinsic::maximum, In[0], In[1]);
   case abi::KernelId::gemm:
   case abi::KernelId::softmax:
   case abi::KernelId::log_softmax:

@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -859,6 +860,67 @@ private:
     recordDecision(N, NodeDecision::Accelerated, "mul+add");
   }
 
+  /// max_pool2d as max over the window: the input padded with -inf (when
+  /// padded), then one maximum kernel per further tap, each reading the
+  /// tap's strided view [N, C, OH, OW] of it.
+  void selectMaxPool(const Node &N) {
+    int X = tensorArg(N, "self");
+    requireF32(X, "input");
+    const PTensor XT = P.Tensors[X];
+    if (XT.Sizes.size() != 4)
+      throw NoKernel{"only 4-D input"};
+    std::vector<int64_t> K = intPair(N, "kernel_size", 1);
+    std::vector<int64_t> St = K;
+    if (const Argument *SA = arg(N, "stride", false); SA && !SA->isNone()) {
+      auto V = SA->asInts();
+      if (V && !V->empty())
+        St = intPair(N, "stride", 1);
+    }
+    std::vector<int64_t> Pd = intPair(N, "padding", 0), Dl = intPair(N, "dilation", 1);
+    for (int I = 0; I < 2; ++I)
+      if (K[I] < 1 || St[I] < 1 || Dl[I] < 1 || Pd[I] < 0 || 2 * Pd[I] > K[I])
+        throw NoKernel{"kernel, stride, padding or dilation out of range"};
+    std::string OutName = outputName(N);
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    const int64_t OH = (XT.Sizes[2] + 2 * Pd[0] - Dl[0] * (K[0] - 1) - 1) / St[0] + 1,
+                  OW = (XT.Sizes[3] + 2 * Pd[1] - Dl[1] * (K[1] - 1) - 1) / St[1] + 1;
+    // ceil_mode may add a last, partial window; only the shapes where it does not are taken.
+    if (Shape != std::vector<int64_t>{XT.Sizes[0], XT.Sizes[1], OH, OW})
+      throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
+    int Xp = X;
+    if (Pd[0] || Pd[1])
+      Xp = padded(N, X, {0, 0, Pd[0], Pd[1]}, {1, 1, 1, 1}, {0, 0, Pd[0], Pd[1]}, N.Name + "_padded",
+                  -std::numeric_limits<double>::infinity());
+    const std::vector<int64_t> XS = P.Tensors[Xp].Strides;
+    auto tap = [&](int64_t Kh, int64_t Kw) {
+      return defineView(N.Name + "_tap" + std::to_string(Kh) + "_" + std::to_string(Kw), Xp, Shape,
+                        {XS[0], XS[1], St[0] * XS[2], St[1] * XS[3]}, Kh * Dl[0] * XS[2] + Kw * Dl[1] * XS[3],
+                        /*OwnStorage=*/true);
+    };
+    int Acc = tap(0, 0);
+    const int64_t Taps = K[0] * K[1];
+    if (Taps == 1) { // a 1x1 window: a strided copy
+      int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+      abi::KernelSpec Spec;
+      Spec.Kernel = abi::KernelId::copy;
+      Spec.Operands = {operand(Acc), operand(Out)};
+      pushKernel(N, Spec, {Acc, Out});
+      recordDecision(N, NodeDecision::Accelerated, "copy");
+      return;
+    }
+    for (int64_t T = 1; T < Taps; ++T) {
+      int V = tap(T / K[1], T % K[1]);
+      int Out = defineOutput(T + 1 == Taps ? OutName : N.Name + "_max" + std::to_string(T), ScalarType::Float32,
+                             Shape);
+      abi::KernelSpec Spec;
+      Spec.Kernel = abi::KernelId::maximum;
+      Spec.Operands = {operand(Acc), operand(V), operand(Out)};
+      pushKernel(N, Spec, {Acc, V, Out});
+      Acc = Out;
+    }
+    recordDecision(N, NodeDecision::Accelerated, "maximum");
+  }
+
   /// cat: one copy kernel per input into its slice of the output.
   void selectCat(const Node &N) {
     const Argument *List = arg(N, "tensors");
@@ -1203,7 +1265,12 @@ llvm::Error Selector::run() {
             throw NoKernel{"unsupported layout op"};
           break;
         case abi::KernelFamily::Unary: selectUnary(N, It->second); break;
-        case abi::KernelFamily::Binary: selectBinary(N, It->second); break;
+        case abi::KernelFamily::Binary:
+          if (N.Op == "max_pool2d")
+            selectMaxPool(N);
+          else
+            selectBinary(N, It->second);
+          break;
         case abi::KernelFamily::Softmax: selectSoftmax(N, It->second); break;
         case abi::KernelFamily::Gemm:
           if (N.Op == "conv2d" || N.Op == "conv_transpose2d")

@@ -577,8 +577,8 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
       break;
     case Fill::Special: {
       // Where oneDNN disagrees with torch (and the kernel) on a special
-      // value, that value is left out: relu and exp map NaN to 0 and +inf
-      // (torch: NaN), oneDNN's pow(x, -0.5) for rsqrt gives +inf at -0 and
+      // value, that value is left out: relu and exp map NaN to 0 and +inf,
+      // max keeps the other operand (torch: NaN), oneDNN's pow(x, -0.5) for rsqrt gives +inf at -0 and
       // 0 at -inf (torch's 1 / sqrt(x): -inf and NaN). Every other case is
       // IEEE in both.
       std::vector<float> Specials = {Inf, 0.0f};
@@ -586,7 +586,7 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
         Specials.push_back(-Inf);
         Specials.push_back(-0.0f);
       }
-      if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp)
+      if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp && S.Kernel != KernelId::maximum)
         Specials.push_back(NaN);
       for (float &X : V)
         if (Rng.bits() % 4 == 0)

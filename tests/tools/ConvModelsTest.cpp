@@ -216,3 +216,27 @@ TEST(ConvModelsTest, CatMatchesEager) {
     Seed += 20;
   }
 }
+
+TEST(ConvModelsTest, MaxPool2dMatchesEager) {
+  struct Case {
+    std::vector<int64_t> In, K, S, P, D, Out;
+  };
+  const Case Cases[] = {
+      {{2, 3, 16, 12}, {2, 2}, {}, {0, 0}, {1, 1}, {2, 3, 8, 6}},      // the UNet's
+      {{1, 4, 17, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 4, 9, 8}},  // padded with -inf, odd sizes
+      {{1, 2, 9, 10}, {2, 3}, {1, 2}, {0, 1}, {2, 1}, {1, 2, 7, 5}},   // rectangular, dilation 2
+      {{1, 3, 7, 7}, {1, 1}, {2, 2}, {0, 0}, {1, 1}, {1, 3, 4, 4}},    // 1x1: a strided copy
+  };
+  uint64_t Seed = 1000;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn(C.In, Seed));
+    B.addOutput(B.addNode("torch.ops.aten.max_pool2d.default",
+                          {arg("self", Argument::tensor(X)), arg("kernel_size", Argument::ints(C.K)),
+                           arg("stride", Argument::ints(C.S)), arg("padding", Argument::ints(C.P)),
+                           arg("dilation", Argument::ints(C.D)), arg("ceil_mode", Argument::boolean(false))},
+                          ScalarType::Float32, C.Out));
+    expectRunsOnTheAccelerator(B.take(), Seed++, "max_pool2d k" + std::to_string(C.K[0]) + "x" +
+                                                     std::to_string(C.K[1]));
+  }
+}
