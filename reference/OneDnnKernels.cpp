@@ -86,6 +86,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::gemm:
   case abi::KernelId::copy:
   case abi::KernelId::pad:
+  case abi::KernelId::layer_norm:
     return std::nullopt;
   }
   return std::nullopt;
@@ -343,6 +344,25 @@ void copy(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
   R.binary(algorithm::binary_mul, Ones, R.user(V, In[0]), Dst);
 }
 
+/// Layer norm: layer_normalization_forward (inference, statistics computed)
+/// with scale and shift, the rows [R, D] dense.
+void layerNorm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 3, In.size());
+  const Dims Shape = shapeOf(Spec.output());
+  if (Shape.size() != 2 || !Spec.HasScalar)
+    throw SpecError{"layer_norm needs [R, D] operands and eps"};
+  memory Src = R.materialise(Spec.Operands[0], In[0], Shape);
+  // w and b broadcast over rows: their data is one row of D.
+  const memory::desc Row({Shape[1]}, F32, {1});
+  memory Scale(Row, R.E.Eng, const_cast<float *>(In[1])), Shift(Row, R.E.Eng, const_cast<float *>(In[2]));
+  dnnl::layer_normalization_forward::desc D(dnnl::prop_kind::forward_inference, Src.get_desc(), float(Spec.Scalar),
+                                            dnnl::normalization_flags::use_scale |
+                                                dnnl::normalization_flags::use_shift);
+  dnnl::layer_normalization_forward P(dnnl::layer_normalization_forward::primitive_desc(D, R.E.Eng));
+  P.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}, {DNNL_ARG_SCALE, Scale}, {DNNL_ARG_SHIFT, Shift}});
+  R.E.Strm.wait();
+}
+
 /// Pad: the fill value everywhere, then a reorder of the input into the
 /// interior, described to oneDNN as a strided view of the output (strides
 /// scaled by the steps, the data handle moved to the low corner).
@@ -414,6 +434,9 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       break;
     case abi::KernelFamily::Pad:
       pad(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Norm:
+      layerNorm(R, Spec, Inputs, Dst);
       break;
     }
   } catch (const SpecError &E) {

@@ -168,6 +168,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::softmax:
   case abi::KernelId::log_softmax:
   case abi::KernelId::pad:
+  case abi::KernelId::layer_norm:
     break;
   }
   llvm_unreachable("not an elementwise kernel");

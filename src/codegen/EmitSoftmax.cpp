@@ -219,6 +219,36 @@ struct SoftmaxEmitter {
     });
   }
 
+  /// Layer norm of the D contiguous elements at Row, in place: the mean,
+  /// then the variance as the mean of (x - mean)^2 (two passes, no
+  /// cancellation), then (x - mean) * rstd * w + b.
+  void rowLayerNorm(Value *Row, int64_t D, Value *W, Value *Bias, float Eps) {
+    auto Sum = accumulators(Zero, "lnsum");
+    chunks(D, NumAcc, [&](Value *I, unsigned Lanes, unsigned Ai) {
+      Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+      B.CreateStore(B.CreateFAdd(B.CreateLoad(Ty, Sum[Ai]), loadN(Row, I, Lanes)), Sum[Ai]);
+    });
+    Value *Mean = B.CreateFDiv(reduce(Sum, [&](Value *X, Value *Y) { return B.CreateFAdd(X, Y); }),
+                               KB.f32(float(D)), "mean");
+    auto Sq = accumulators(Zero, "lnsq");
+    chunks(D, NumAcc, [&](Value *I, unsigned Lanes, unsigned Ai) {
+      Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+      Value *Mv = Lanes == 1 ? Mean : B.CreateVectorSplat(Lanes, Mean);
+      Value *Dv = B.CreateFSub(loadN(Row, I, Lanes), Mv);
+      B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {Ty}, {Dv, Dv, B.CreateLoad(Ty, Sq[Ai])}), Sq[Ai]);
+    });
+    Value *Var = B.CreateFDiv(reduce(Sq, [&](Value *X, Value *Y) { return B.CreateFAdd(X, Y); }),
+                              KB.f32(float(D)), "var");
+    Value *Rstd = B.CreateFDiv(One, B.CreateUnaryIntrinsic(Intrinsic::sqrt, B.CreateFAdd(Var, KB.f32(Eps))), "rstd");
+    chunks(D, NumAcc, [&](Value *I, unsigned Lanes, unsigned) {
+      Value *Mv = Lanes == 1 ? Mean : B.CreateVectorSplat(Lanes, Mean);
+      Value *Rv = Lanes == 1 ? Rstd : B.CreateVectorSplat(Lanes, Rstd);
+      Value *Nv = B.CreateFMul(B.CreateFSub(loadN(Row, I, Lanes), Mv), Rv);
+      Type *Ty = Nv->getType();
+      storeN(B.CreateIntrinsic(Intrinsic::fmuladd, {Ty}, {Nv, loadN(W, I, Lanes), loadN(Bias, I, Lanes)}), Row, I);
+    });
+  }
+
   /// Softmax down the columns of a [D][NC] tile (runtime NC), in place.
   void columnSoftmax(Value *Tile, int64_t D, Value *NC, Value *MaxBuf, Value *SumBuf) {
     KB.forLoop(KB.i64(0), NC, "cinit", [&](Value *I) {
@@ -264,6 +294,46 @@ struct SoftmaxEmitter {
 };
 
 } // namespace
+
+Error atalla::codegen::detail::emitLayerNorm(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  if (Spec.Operands.size() != 4 || !Spec.HasScalar)
+    return specError(Spec, "expected x, w, b, y and eps (scalar)");
+  const abi::OperandSpec &X = Spec.Operands[0], &W = Spec.Operands[1], &Bs = Spec.Operands[2], &Y = Spec.output();
+  if (Y.Sizes.size() != 2 || X.Sizes != Y.Sizes || W.Sizes != Y.Sizes || Bs.Sizes != Y.Sizes)
+    return specError(Spec, "operands must all be [R, D]");
+  const int64_t R = Y.Sizes[0], D = Y.Sizes[1];
+  if (D > 1 && X.Strides[1] != 1)
+    return specError(Spec, "x rows must be contiguous");
+  for (const abi::OperandSpec *P : {&W, &Bs})
+    if (P->Strides[0] != 0 || (D > 1 && P->Strides[1] != 1))
+      return specError(Spec, "w and b must be one contiguous row broadcast over rows (strides [0, 1])");
+  if (uint64_t(D) * 4 * 3 + 4096 > ScratchpadBudget)
+    return specError(Spec, "a row of " + Twine(D) + " elements does not fit the scratchpad");
+  if (R * D == 0) {
+    KB.finish();
+    return Error::success();
+  }
+  IRBuilder<> &B = KB.B;
+  SoftmaxEmitter SE(KB);
+  const int64_t RB = std::min(R, std::max<int64_t>(1, TileElems / D));
+  Value *WBuf = KB.alloc(uint64_t(D) * 4, "w"), *BBuf = KB.alloc(uint64_t(D) * 4, "b");
+  Value *Tile = KB.alloc(uint64_t(RB * D) * 4, "rows");
+  KB.sdmaLoad(WBuf, KB.operandAddr(1), KB.i64(1), KB.i64(D * 4), KB.i64(D * 4));
+  KB.sdmaLoad(BBuf, KB.operandAddr(2), KB.i64(1), KB.i64(D * 4), KB.i64(D * 4));
+  Value *XAddr = KB.operandAddr(0), *YAddr = KB.operandAddr(3);
+  KB.forLoop((R + RB - 1) / RB, "rowblk", [&](Value *Blk) {
+    Value *R0 = B.CreateMul(Blk, KB.i64(RB), "r0", true, true);
+    Value *RN = R % RB == 0 ? KB.i64(RB) : KB.umin(KB.i64(RB), B.CreateSub(KB.i64(R), R0));
+    KB.sdmaLoad(Tile, B.CreateAdd(XAddr, B.CreateMul(R0, KB.i64(X.Strides[0] * 4))), RN, KB.i64(D * 4),
+                KB.i64(X.Strides[0] * 4));
+    KB.forLoop(KB.i64(0), RN, "row", [&](Value *Ri) {
+      SE.rowLayerNorm(KB.elementPtr(Tile, B.CreateMul(Ri, KB.i64(D))), D, WBuf, BBuf, float(Spec.Scalar));
+    });
+    KB.sdmaStore(B.CreateAdd(YAddr, B.CreateMul(R0, KB.i64(D * 4))), Tile, RN, KB.i64(D * 4), KB.i64(D * 4));
+  });
+  KB.finish();
+  return Error::success();
+}
 
 Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelSpec &Spec) {
   if (Spec.Operands.size() != 2)

@@ -921,6 +921,47 @@ private:
     recordDecision(N, NodeDecision::Accelerated, "maximum");
   }
 
+  /// layer_norm over the trailing normalized_shape dims, as [R, D] rows;
+  /// an absent weight or bias is a constant row of ones or zeros.
+  void selectLayerNorm(const Node &N) {
+    int X = tensorArg(N, "input");
+    requireF32(X, "input");
+    auto Norm = arg(N, "normalized_shape")->asInts();
+    const std::vector<int64_t> Shape = P.Tensors[X].Sizes;
+    if (!Norm || Norm->empty() || Norm->size() > Shape.size() ||
+        !std::equal(Norm->begin(), Norm->end(), Shape.end() - Norm->size()))
+      throw NoKernel{"normalized_shape is not the input's trailing dims"};
+    int64_t D = 1, R = 1;
+    for (int64_t S : *Norm)
+      D *= S;
+    for (size_t I = 0; I + Norm->size() < Shape.size(); ++I)
+      R *= Shape[I];
+    const Argument *Eps = arg(N, "eps", false);
+    if (Eps && Eps->Kind != ArgKind::Float)
+      throw NoKernel{"eps is not a number"};
+    if (!isContiguous(P.Tensors[X]))
+      X = materialize(X, N.Name);
+    auto param = [&](const char *Name, float Default) {
+      const Argument *A = arg(N, Name, false);
+      if (!A || A->isNone())
+        return newConstant(N.Name + "_" + Name + "_default", {D}, std::vector<float>(size_t(D), Default));
+      int T = tensorArg(N, Name);
+      requireF32(T, Name);
+      if (P.Tensors[T].numel() != D)
+        throw NoKernel{std::string(Name) + " does not have normalized_shape"};
+      return isContiguous(P.Tensors[T]) ? T : materialize(T, N.Name);
+    };
+    int W = param("weight", 1.0f), Bias = param("bias", 0.0f);
+    std::string OutName = outputName(N);
+    int Out = defineOutput(OutName, ScalarType::Float32, shapeOf(OutName));
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::layer_norm;
+    Spec.HasScalar = true;
+    Spec.Scalar = Eps ? Eps->F : 1e-5;
+    Spec.Operands = {{{R, D}, {D, 1}}, {{R, D}, {0, 1}}, {{R, D}, {0, 1}}, {{R, D}, {D, 1}}};
+    emitKernel(N, Spec, {X, W, Bias, Out});
+  }
+
   /// cat: one copy kernel per input into its slice of the output.
   void selectCat(const Node &N) {
     const Argument *List = arg(N, "tensors");
@@ -1279,6 +1320,7 @@ llvm::Error Selector::run() {
             selectGemm(N);
           break;
         case abi::KernelFamily::Pad: selectPad(N); break;
+        case abi::KernelFamily::Norm: selectLayerNorm(N); break;
         }
         continue;
       } catch (const NoKernel &E) {

@@ -27,6 +27,11 @@
 //    oneDNN's eltwise_linear then binary). Only the sign of a zero may
 //    differ, which the measure ignores.
 //  - Pad: 0. Every output element is the fill value or one input element.
+//  - Norm (layer_norm): two row sums (mean, then the variance of x - mean)
+//    whose rounding grows with D as softmax's sum does, a division, a sqrt
+//    and a reciprocal, then x - mean, a multiply and an fma: the softmax
+//    bound with 16 ulp in place of 8 for the extra operations. oneDNN sums
+//    in another order. Measured at most 0.06 of it.
 //  - Unary math (inline polynomials against oneDNN's jit ones, both within a
 //    few ulp of the true value): exp, sigmoid, tanh, rsqrt, gelu_tanh 8 ulp
 //    (exp < 1 ulp, sigmoid adds an add and a divide, tanh's Cephes forms
@@ -491,6 +496,30 @@ void padCases(CaseList &L) {
   L.add("5x6_p1", pad(contiguous({5, 6}), {{1, 1, 1}, {1, 1, 1}}), {1}, Fill::Special);
 }
 
+void normCases(CaseList &L) {
+  auto norm = [&](OperandSpec X, double Eps = 1e-5) {
+    const int64_t R = X.Sizes[0], D = X.Sizes[1];
+    KernelSpec S = L.spec({X, view({R, D}, {0, 1}), view({R, D}, {0, 1}), contiguous({R, D})});
+    S.HasScalar = true;
+    S.Scalar = Eps;
+    return S;
+  };
+  std::vector<int64_t> Lens = Edges;
+  Lens.insert(Lens.end(), Primes.begin(), Primes.end());
+  for (int64_t D : {768, 1000, 4097})
+    Lens.push_back(D);
+  int I = 0;
+  for (int64_t D : Lens) {
+    int64_t R = std::vector<int64_t>{3, 16, 17, 1, 33}[I++ % 5];
+    L.add(dimsText({R, D}), norm(contiguous({R, D})), {1, 2});
+  }
+  L.add("9x40_rowstride", norm(view({9, 40}, {57, 1})));
+  L.add("5000x7", norm(contiguous({5000, 7})));
+  L.add("3x20000", norm(contiguous({3, 20000})));
+  L.add("16x64_eps1e-1", norm(contiguous({16, 64}), 0.1));
+  L.add("16x64", norm(contiguous({16, 64})), {1}, Fill::Large);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -510,6 +539,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Pad:
     padCases(L);
+    return;
+  case KernelFamily::Norm:
+    normCases(L);
     return;
   }
 }
@@ -756,6 +788,10 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Copy:
   case KernelFamily::Pad:
     return 0;
+  case KernelFamily::Norm: {
+    double D = double(S.output().Sizes[1]);
+    return Ulp * (16 + 2 * std::log2(D) + std::sqrt(D) / 4);
+  }
   case KernelFamily::Softmax: {
     double D = Rank ? double(S.output().Sizes[size_t(S.Dim)]) : 1;
     return Ulp * (8 + 2 * std::log2(D) + std::sqrt(D) / 4);
