@@ -60,6 +60,7 @@ fuzz-long: build
 bench: build
 	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench --benchmark_format=json --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
 	$(PYTHON) bench/plot_bench.py $(BUILD)/bench.json $(BUILD)/bench.png
+	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench-models --benchmark_format=json --benchmark_out=$(BUILD)/bench-models.json --benchmark_out_format=json
 
 clean:
 	rm -rf $(BUILD)

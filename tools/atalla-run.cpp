@@ -129,13 +129,18 @@ static Comparison compareTensors(const frontend::TensorData &G, const frontend::
 
 static std::string shapeText(const std::vector<int64_t> &S) { return frontend::formatShape(S); }
 
+/// One instruction of --trace: where it ran, op, input shapes, node, host time.
 static std::string traceLine(const runtime::TraceEvent &E) {
   std::string S = E.IsFallback ? "[FALLBACK] " + E.Op : "[ATALLA] " + E.Op;
-  if (E.Op == "gemm" && E.InputShapes.size() >= 2)
-    return S + " " + shapeText(E.InputShapes[0]) + " @ " + shapeText(E.InputShapes[1]) + "  (" + E.Node + ")";
-  for (size_t I = 0; I < E.InputShapes.size(); ++I)
-    S += (I ? ", " : " ") + shapeText(E.InputShapes[I]);
-  return S + "  (" + E.Node + ")";
+  if (E.Op == "gemm" && E.InputShapes.size() >= 2) {
+    S += " " + shapeText(E.InputShapes[0]) + " @ " + shapeText(E.InputShapes[1]);
+  } else {
+    for (size_t I = 0; I < E.InputShapes.size(); ++I)
+      S += (I ? ", " : " ") + shapeText(E.InputShapes[I]);
+  }
+  char Ms[32];
+  std::snprintf(Ms, sizeof(Ms), "  %.3f ms", E.Ms);
+  return S + "  (" + E.Node + ")" + Ms;
 }
 
 //===----------------------------------------------------------------------===//

@@ -294,12 +294,15 @@ Error atalla::codegen::detail::emitGemm(KernelBuilder &KB, const abi::KernelSpec
       auto repack = [&](Value *P, int64_t Wd) {
         Value *Dst = KB.elementPtr(BBuf, mul(P, NR * KN));
         Value *NBase = mul(P, NR);
-        KB.forLoop(Wd, "brepack.j", [&](Value *J) {
-          Value *Src = KB.elementPtr(BRaw, mul(B.CreateAdd(NBase, J), RN));
-          KB.forLoop(KN, "brepack.k", [&](Value *Ki) {
-            KB.storeF32(KB.loadF32(Src, mul(Ki, RK)), Dst, B.CreateAdd(mul(Ki, Wd), J));
-          });
-        });
+        KB.forLoop(
+            KB.i64(0), KB.i64(Wd), "brepack.j",
+            [&](Value *J) {
+              Value *Src = KB.elementPtr(BRaw, mul(B.CreateAdd(NBase, J), RN));
+              KB.forLoop(KN, "brepack.k", [&](Value *Ki) {
+                KB.storeF32(KB.loadF32(Src, mul(Ki, RK)), Dst, B.CreateAdd(mul(Ki, Wd), J));
+              });
+            },
+            /*Parallel=*/false, /*Rolled=*/true);
       };
       KB.forLoop(FullP, "brepack", [&](Value *P) { repack(P, NR); });
       if (RemN)

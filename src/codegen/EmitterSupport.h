@@ -69,8 +69,11 @@ public:
   /// Parallel: the caller promises the iterations touch disjoint memory (the
   /// body's loads and stores join an access group named by
   /// llvm.loop.parallel_accesses), so the vectoriser needs no overlap checks.
+  /// Rolled: never unrolled (a nest of short constant loops would otherwise
+  /// become one block of thousands of instructions, which the machine
+  /// scheduler handles in quadratic time).
   void forLoop(llvm::Value *Lo, llvm::Value *Hi, const llvm::Twine &Name,
-               const std::function<void(llvm::Value *IV)> &Body, bool Parallel = false);
+               const std::function<void(llvm::Value *IV)> &Body, bool Parallel = false, bool Rolled = false);
   void forLoop(uint64_t Hi, const llvm::Twine &Name,
                const std::function<void(llvm::Value *IV)> &Body) {
     forLoop(i64(0), i64(Hi), Name, Body);

@@ -153,7 +153,7 @@ void KernelBuilder::sdmaStore(Value *DramAddr, Value *ScpadSrc, Value *Rows, Val
 }
 
 void KernelBuilder::forLoop(Value *Lo, Value *Hi, const Twine &Name,
-                            const std::function<void(Value *IV)> &Body, bool Parallel) {
+                            const std::function<void(Value *IV)> &Body, bool Parallel, bool Rolled) {
   std::string N = Name.str();
   BasicBlock *Pre = B.GetInsertBlock();
   BasicBlock *Header = BasicBlock::Create(Ctx, N + ".head", F);
@@ -171,14 +171,19 @@ void KernelBuilder::forLoop(Value *Lo, Value *Hi, const Twine &Name,
   Value *Next = B.CreateAdd(IV, i64(1), N + ".next", /*HasNUW=*/true, /*HasNSW=*/true);
   IV->addIncoming(Next, B.GetInsertBlock());
   BranchInst *Latch = B.CreateBr(Header);
+  SmallVector<Metadata *, 3> LoopMD = {nullptr};
   if (Parallel) {
     MDNode *Group = MDNode::getDistinct(Ctx, {});
     for (auto It = BodyBB->getIterator(); It != F->end(); ++It)
       for (Instruction &I : *It)
         if (I.mayReadOrWriteMemory())
           I.setMetadata(LLVMContext::MD_access_group, Group);
-    MDNode *Par = MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.parallel_accesses"), Group});
-    MDNode *Loop = MDNode::getDistinct(Ctx, {nullptr, Par});
+    LoopMD.push_back(MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.parallel_accesses"), Group}));
+  }
+  if (Rolled)
+    LoopMD.push_back(MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
+  if (LoopMD.size() > 1) {
+    MDNode *Loop = MDNode::getDistinct(Ctx, LoopMD);
     Loop->replaceOperandWith(0, Loop);
     Latch->setMetadata(LLVMContext::MD_loop, Loop);
   }

@@ -45,6 +45,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 
 using namespace atalla;
 using namespace atalla::abi;
@@ -872,6 +873,40 @@ TEST(InlineLog, Accuracy) {
 //===----------------------------------------------------------------------===//
 // Failure paths: the kernel returns the status and frees every grant
 //===----------------------------------------------------------------------===//
+
+TEST(KernelShape, NoGiantBasicBlocks) {
+  // Short constant loops nested in each other must not all be unrolled into
+  // one block: the machine scheduler is quadratic in a block's length (a
+  // linear layer's B repack once took 5 s to compile as a 4000-instruction
+  // block). Every block of these kernels stays under 1500 instructions.
+  std::vector<KernelSpec> Specs = {
+      // linear: x [16, 64] @ W^T (W [64, 64] row-major: B strides (1, 64)) + bias
+      makeSpec(KernelId::gemm, {view({1, 16, 64}, {0, 64, 1}), view({1, 64, 64}, {0, 1, 64}),
+                                view({1, 16, 64}, {0, 0, 1}), contiguous({1, 16, 64})}),
+      makeSpec(KernelId::gemm, {view({1, 16, 256}, {0, 256, 1}), view({1, 256, 64}, {0, 1, 256}),
+                                view({1, 16, 64}, {0, 0, 1}), contiguous({1, 16, 64})}),
+      makeSpec(KernelId::gemm, {contiguous({64, 64}), contiguous({64, 64}), contiguous({64, 64})}),
+  };
+  Specs[0].HasBias = Specs[1].HasBias = true;
+  for (const KernelSpec &S : Specs) {
+    ASSERT_EXPECTED(Text, codegen::kernelText(S, CodegenOptions(), /*Assembly=*/false));
+    size_t Largest = 0, Current = 0;
+    std::istringstream In(Text);
+    for (std::string Line; std::getline(In, Line);) {
+      bool Label = !Line.empty() && Line[0] != ' ' && Line.back() == ':';
+      bool Label2 = !Line.empty() && Line[0] != ' ' && Line.find(":") != std::string::npos &&
+                    Line.find(";") != std::string::npos && Line.find(":") < Line.find(";");
+      if (Label || Label2 || Line == "}") {
+        Largest = std::max(Largest, Current);
+        Current = 0;
+      } else if (Line.size() > 2 && Line[0] == ' ') {
+        ++Current;
+      }
+    }
+    Largest = std::max(Largest, Current);
+    EXPECT_LT(Largest, 1500u) << S.key();
+  }
+}
 
 TEST(KernelAbi, ScratchpadExhausted) {
   KernelSpec S = makeSpec(KernelId::add, {contiguous({8, 8}), contiguous({8, 8}), contiguous({8, 8})});

@@ -1,0 +1,258 @@
+//===- bench/ModelBench.cpp - whole models: device vs eager, compile time -===//
+//
+// atalla-bench-models: Google Benchmark cases per model, in one process,
+// single threaded (LibTorch set to one intra-op thread, for the eager oracle
+// and the device's fallback calls alike):
+//   model/eager/<name>   the LibTorch eager interpreter of the graph
+//   model/atalla/<name>  Executor::run of the compiled blob on the simulated
+//                        device (host wall time: generated kernels, SDMA,
+//                        fallback calls), with `ratio` = time(atalla) /
+//                        time(eager) from the same run
+//   compile/<name>       lowering + code generation + blob writing, with
+//                        the phases (lower, IR, opt, obj, write) as counters
+// on the same inputs (the archive's sample inputs, or seeded random ones).
+// Models: the real UNet of the shared fixtures (skipped, saying so, when the
+// folder is absent) and the real torch 2.11 transformer block and MLP of
+// tests/data/torch2. The device's output is checked against eager once
+// before timing (normalised error <= 1e-5, or exact for other dtypes).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/BlobWriter.h"
+#include "frontend/Archive.h"
+#include "lower/Pipeline.h"
+#include "reference/EagerInterpreter.h"
+#include "runtime/Executor.h"
+#include "runtime/fallback/AtenFallback.h"
+#include "tools/ToolSupport.h"
+
+#include "benchmark/benchmark.h"
+#include "llvm/Support/Error.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+namespace {
+
+using namespace atalla;
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point T) { return std::chrono::duration<double, std::milli>(Clock::now() - T).count(); }
+
+bool exists(const std::string &P) {
+  struct stat S;
+  return ::stat(P.c_str(), &S) == 0;
+}
+
+[[noreturn]] void die(const std::string &What, llvm::Error E) {
+  std::fprintf(stderr, "atalla-bench-models: %s: %s\n", What.c_str(), llvm::toString(std::move(E)).c_str());
+  std::exit(1);
+}
+
+struct ModelCase {
+  std::string Name, Path;
+  frontend::Model M;
+  std::unique_ptr<runtime::Blob> B;
+  std::unique_ptr<runtime::AtenFallback> Fallback;
+  std::unique_ptr<runtime::Executor> X;
+  std::unique_ptr<reference::EagerInterpreter> Eager;
+  std::vector<frontend::TensorData> Inputs;
+  std::vector<runtime::HostTensor> HostInputs;
+};
+
+/// Lowering and code generation of \p M, the phases in ms.
+std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, double> *Phases) {
+  auto T0 = Clock::now();
+  auto P = lower::lowerModel(M, {});
+  if (!P)
+    die(M.Path, P.takeError());
+  double LowerMs = msSince(T0);
+  codegen::BlobStats St;
+  auto T1 = Clock::now();
+  auto Bytes = codegen::writeBlob(*P, {}, &St);
+  if (!Bytes)
+    die(M.Path, Bytes.takeError());
+  double WriteMs = msSince(T1);
+  if (Phases) {
+    double Ir = 0, Opt = 0, Obj = 0;
+    for (const codegen::KernelStat &K : St.Kernels) {
+      Ir += K.IrMs;
+      Opt += K.OptMs;
+      Obj += K.CodegenMs;
+    }
+    (*Phases)["lower_ms"] += LowerMs;
+    (*Phases)["ir_ms"] += Ir;
+    (*Phases)["opt_ms"] += Opt;
+    (*Phases)["obj_ms"] += Obj;
+    (*Phases)["blob_ms"] += WriteMs - Ir - Opt - Obj;
+    (*Phases)["kernels"] = double(St.Kernels.size());
+  }
+  return std::move(*Bytes);
+}
+
+/// The device's outputs against eager's: normalised error for float32,
+/// exact for the rest. Returns a message on a mismatch.
+std::string compare(const std::vector<runtime::HostTensor> &Got, const std::vector<frontend::TensorData> &Ref) {
+  if (Got.size() != Ref.size())
+    return "output count differs";
+  for (size_t I = 0; I < Got.size(); ++I) {
+    std::vector<uint8_t> R = Ref[I].contiguousBytes();
+    if (Got[I].Bytes.size() != R.size())
+      return "output " + std::to_string(I) + " size differs";
+    if (Ref[I].Dtype != frontend::ScalarType::Float32) {
+      if (Got[I].Bytes != R)
+        return "output " + std::to_string(I) + " differs";
+      continue;
+    }
+    double MaxD = 0, MaxR = 0;
+    for (size_t E = 0; E < R.size() / 4; ++E) {
+      float A, B;
+      std::memcpy(&A, &Got[I].Bytes[E * 4], 4);
+      std::memcpy(&B, &R[E * 4], 4);
+      MaxD = std::max(MaxD, std::fabs(double(A) - double(B)));
+      MaxR = std::max(MaxR, std::fabs(double(B)));
+    }
+    if (MaxD > 1e-5 * std::max(MaxR, 1e-30))
+      return "output " + std::to_string(I) + ": normalised error " + std::to_string(MaxD / MaxR);
+  }
+  return "";
+}
+
+std::unique_ptr<ModelCase> prepare(const std::string &Name, const std::string &Path) {
+  auto M = frontend::readModel(Path);
+  if (!M)
+    die(Path, M.takeError());
+  auto C = std::make_unique<ModelCase>(ModelCase{Name, Path, std::move(*M), nullptr, nullptr, nullptr, nullptr, {}, {}});
+  std::vector<uint8_t> Bytes = compile(C->M, nullptr);
+  auto B = runtime::Blob::parse(std::move(Bytes), Name + ".atb");
+  if (!B)
+    die(Path, B.takeError());
+  C->B = std::make_unique<runtime::Blob>(std::move(*B));
+  C->Fallback = std::make_unique<runtime::AtenFallback>();
+  auto X = runtime::Executor::create(*C->B, sim::DeviceConfig(), C->Fallback.get());
+  if (!X)
+    die(Path, X.takeError());
+  C->X = std::move(*X);
+  auto E = reference::EagerInterpreter::create(C->M); // one LibTorch thread
+  if (!E)
+    die(Path, E.takeError());
+  C->Eager = std::move(*E);
+  if (C->M.HasSampleInputs) {
+    C->Inputs = C->M.SampleInputs;
+  } else {
+    uint64_t Seed = 1;
+    for (uint32_t T : C->B->inputs()) {
+      const abi::TensorRecord &R = C->B->tensors()[T];
+      auto Ty = frontend::scalarTypeFromSchema(R.DType).value_or(frontend::ScalarType::Float32);
+      C->Inputs.push_back(tools::randomTensor(Ty, std::vector<int64_t>(R.Sizes, R.Sizes + R.Rank), Seed++));
+    }
+  }
+  for (const frontend::TensorData &T : C->Inputs) {
+    runtime::HostTensor H;
+    H.DType = static_cast<uint32_t>(T.Dtype);
+    H.Sizes = T.Sizes;
+    H.Bytes = T.contiguousBytes();
+    C->HostInputs.push_back(std::move(H));
+  }
+  auto Got = C->X->run(C->HostInputs);
+  if (!Got)
+    die(Path, Got.takeError());
+  auto Ref = C->Eager->run(C->Inputs);
+  if (!Ref)
+    die(Path, Ref.takeError());
+  if (std::string Why = compare(*Got, *Ref); !Why.empty()) {
+    std::fprintf(stderr, "atalla-bench-models: %s: the device disagrees with eager: %s\n", Path.c_str(), Why.c_str());
+    std::exit(1);
+  }
+  return C;
+}
+
+/// Seconds per iteration of the eager and atalla cases, by model.
+std::map<std::string, double> &eagerTimes() {
+  static std::map<std::string, double> T;
+  return T;
+}
+std::map<std::string, double> &atallaTimes() {
+  static std::map<std::string, double> T;
+  return T;
+}
+
+void timeLoop(benchmark::State &State, const std::function<void()> &Body, double *PerIter) {
+  double Total = 0;
+  int64_t N = 0;
+  for (auto _ : State) {
+    auto T0 = Clock::now();
+    Body();
+    Total += std::chrono::duration<double>(Clock::now() - T0).count();
+    ++N;
+  }
+  if (PerIter && N)
+    *PerIter = Total / double(N);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  const char *Fix = std::getenv("ATALLA_FIXTURES");
+  std::string Fixtures = Fix ? Fix : ATALLA_FIXTURES_DIR;
+  const std::string Torch2 = std::string(ATALLA_SOURCE_DIR) + "/tests/data/torch2";
+  std::vector<std::pair<std::string, std::string>> Models;
+  std::string UNet = Fixtures + "/real/unet-dcnum-test_g1.pt2";
+  if (exists(UNet))
+    Models.push_back({"unet", UNet});
+  else
+    std::fprintf(stderr, "atalla-bench-models: %s not found (set ATALLA_FIXTURES): no UNet case\n", UNet.c_str());
+  Models.push_back({"transformer_block", Torch2 + "/torch_transformer_block.pt2"});
+  Models.push_back({"mlp", Torch2 + "/torch_mlp_params.pt2"});
+
+  static std::vector<std::unique_ptr<ModelCase>> Cases;
+  for (const auto &[Name, Path] : Models) {
+    Cases.push_back(prepare(Name, Path));
+    ModelCase *C = Cases.back().get();
+    benchmark::RegisterBenchmark(("compile/" + Name).c_str(), [C](benchmark::State &State) {
+      std::map<std::string, double> Phases;
+      int64_t N = 0;
+      for (auto _ : State) {
+        compile(C->M, &Phases);
+        ++N;
+      }
+      for (auto &[K, V] : Phases)
+        State.counters[K] = K == "kernels" ? V : V / double(std::max<int64_t>(N, 1));
+    })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("model/eager/" + Name).c_str(), [C](benchmark::State &State) {
+      timeLoop(State, [C] {
+        auto R = C->Eager->run(C->Inputs);
+        if (!R)
+          die(C->Path, R.takeError());
+        benchmark::DoNotOptimize(R->data());
+      }, &eagerTimes()[C->Name]);
+    })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("model/atalla/" + Name).c_str(), [C](benchmark::State &State) {
+      double &PerIter = atallaTimes()[C->Name];
+      timeLoop(State, [C] {
+        auto R = C->X->run(C->HostInputs);
+        if (!R)
+          die(C->Path, R.takeError());
+        benchmark::DoNotOptimize(R->data());
+      }, &PerIter);
+      if (double E = eagerTimes()[C->Name]; E > 0)
+        State.counters["ratio"] = PerIter / E;
+    })->Unit(benchmark::kMillisecond);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  std::fprintf(stderr, "\natalla-bench-models summary (single thread; ratio = time(atalla) / time(eager), < 1 is faster)\n");
+  std::fprintf(stderr, "%-20s %12s %12s %8s\n", "model", "atalla ms", "eager ms", "ratio");
+  for (const auto &[Name, A] : atallaTimes())
+    if (double E = eagerTimes()[Name]; E > 0 && A > 0)
+      std::fprintf(stderr, "%-20s %12.3f %12.3f %8.3f\n", Name.c_str(), A * 1e3, E * 1e3, A / E);
+  benchmark::Shutdown();
+  return 0;
+}
