@@ -817,6 +817,11 @@ private:
     if (!Wv)
       throw NoKernel{"transposed convolution with a non-constant weight"};
     const int64_t Cg = C / G, Co = Cog * G;
+    if (G == 1 && St[0] == KH && St[1] == KW && Pd == std::vector<int64_t>{0, 0} && Dl == std::vector<int64_t>{1, 1} &&
+        OutPad == std::vector<int64_t>{0, 0}) {
+      convTransposeTiled(N, X, *Wv, Bias, KH, KW, Co, OutName, OutShape);
+      return;
+    }
     std::vector<float> Wc(Wv->size());
     for (int64_t Gi = 0; Gi < G; ++Gi)
       for (int64_t O = 0; O < Cog; ++O)
@@ -829,6 +834,57 @@ private:
     int Xz = padded(N, X, {0, 0, Lo[0], Lo[1]}, {1, 1, St[0], St[1]}, {0, 0, Lo[0] + OutPad[0], Lo[1] + OutPad[1]},
                     N.Name + "_dilated");
     convCore(N, Xz, Wt, Bias, {1, 1}, {0, 0}, Dl, G, OutName, OutShape);
+  }
+
+  /// conv_transpose2d whose windows tile the output (stride = kernel, no
+  /// padding or dilation, one group): every output pixel gets exactly one
+  /// product sum, so it is one GEMM, Y[(co, kh, kw)][(ih, iw)] = W'[(co, kh,
+  /// kw)][ci] @ X[ci][(ih, iw)] per image (X read in place, bias per row),
+  /// then one copy that interleaves Y's rows into the output: no zeros
+  /// inserted, no im2col.
+  void convTransposeTiled(const Node &N, int X, const std::vector<float> &Wv, int Bias, int64_t KH, int64_t KW,
+                          int64_t Co, const std::string &OutName, const std::vector<int64_t> &OutShape) {
+    if (!isContiguous(P.Tensors[X]))
+      X = materialize(X, N.Name);
+    const PTensor XT = P.Tensors[X];
+    const int64_t Nb = XT.Sizes[0], C = XT.Sizes[1], IH = XT.Sizes[2], IW = XT.Sizes[3];
+    const int64_t M = Co * KH * KW, HW = IH * IW;
+    if (OutShape != std::vector<int64_t>{Nb, Co, IH * KH, IW * KW})
+      throw NoKernel{"output shape " + frontend::formatShape(OutShape) + " is not the transposed convolution's"};
+    // W [C, Co, KH, KW] -> W' [(co, kh, kw)][ci].
+    std::vector<float> Wt(size_t(M * C));
+    for (int64_t Ci = 0; Ci < C; ++Ci)
+      for (int64_t R = 0; R < M; ++R)
+        Wt[size_t(R * C + Ci)] = Wv[size_t(Ci * M + R)];
+    int W2 = newConstant(N.Name + "_weight_rows", {M, C}, Wt);
+    abi::KernelSpec Gemm;
+    Gemm.Kernel = abi::KernelId::gemm;
+    Gemm.Operands = {{{Nb, M, C}, {0, C, 1}}, {{Nb, C, HW}, {XT.Strides[0], XT.Strides[1], 1}}};
+    std::vector<int> Ops{W2, X};
+    if (Bias >= 0) {
+      auto Bv = constantValues(Bias);
+      if (!Bv || int64_t(Bv->size()) != Co)
+        throw NoKernel{"bias is not a constant [" + std::to_string(Co) + "]"};
+      std::vector<float> Rows(static_cast<size_t>(M));
+      for (int64_t R = 0; R < M; ++R)
+        Rows[size_t(R)] = (*Bv)[size_t(R / (KH * KW))];
+      int B2 = newConstant(N.Name + "_bias_rows", {M}, Rows);
+      Gemm.HasBias = true;
+      Gemm.Operands.push_back({{Nb, M, HW}, {0, 1, 0}});
+      Ops.push_back(B2);
+    }
+    int Y = defineOutput(N.Name + "_rows", ScalarType::Float32, {Nb, M, HW});
+    Gemm.Operands.push_back({{Nb, M, HW}, contiguous({Nb, M, HW})});
+    Ops.push_back(Y);
+    pushKernel(N, Gemm, Ops);
+    // out[n][co][ih][kh][iw][kw] = Y[n][(co, kh, kw)][(ih, iw)].
+    int Out = defineOutput(OutName, ScalarType::Float32, OutShape);
+    abi::KernelSpec Copy;
+    Copy.Kernel = abi::KernelId::copy;
+    Copy.Operands = {{{Nb, Co, IH, KH, IW, KW}, {M * HW, KH * KW * HW, IW, KW * HW, 1, HW}},
+                     {{Nb, Co, IH, KH, IW, KW}, contiguous({Nb, Co, IH, KH, IW, KW})}};
+    pushKernel(N, Copy, {Y, Out});
+    recordDecision(N, NodeDecision::Accelerated, "gemm");
   }
 
   /// Inference batch_norm with constant statistics, not folded: x * scale +

@@ -331,6 +331,14 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   const uint8_t *S = P->Dram.data() + DramSrc;
   if (DramStrideBytes == RowBytes) {
     std::memcpy(D, S, Total);
+  } else if (RowBytes == 4) {
+    // Element gathers and broadcasts (stride 0): one 4-byte move per row,
+    // not a library call each.
+    uint32_t V;
+    for (uint32_t R = 0; R < Rows; ++R) {
+      std::memcpy(&V, S + uint64_t(R) * DramStrideBytes, 4);
+      std::memcpy(D + uint64_t(R) * 4, &V, 4);
+    }
   } else {
     for (uint32_t R = 0; R < Rows; ++R)
       std::memcpy(D + uint64_t(R) * RowBytes, S + uint64_t(R) * DramStrideBytes, RowBytes);
@@ -364,6 +372,13 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
   P->InvokeBytesOut += Total;
   if (DramStrideBytes == RowBytes) {
     dmaWrite(D, S, Total, Stream);
+  } else if (RowBytes == 4) {
+    // Element scatters: one 4-byte move per row (stride 0: the last wins).
+    uint32_t V;
+    for (uint32_t R = 0; R < Rows; ++R) {
+      std::memcpy(&V, S + uint64_t(R) * 4, 4);
+      std::memcpy(D + uint64_t(R) * DramStrideBytes, &V, 4);
+    }
   } else {
     // Stride 0 stores every row to the same place: the last row wins, as the
     // hardware's in-order writes would leave it.

@@ -132,7 +132,9 @@ TEST(ConvModelsTest, Conv2dShapesMatchEager) {
 
 TEST(ConvModelsTest, ConvTranspose2dShapesMatchEager) {
   const Conv Cases[] = {
-      {1, 8, 6, 5, 4, 2, 2, 2, 2},                               // the UNet's upsampling
+      {1, 8, 6, 5, 4, 2, 2, 2, 2},                               // the UNet's upsampling (windows tile the output)
+      {2, 5, 4, 3, 6, 3, 3, 3, 3},                               // tiled, k3 s3, batch 2
+      {1, 3, 5, 4, 2, 1, 2, 1, 2, 0, 0, 1, 1, 1, false},         // tiled, 1x2, no bias
       {2, 4, 5, 7, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, true, 1, 1},    // padding 1, output_padding 1
       {1, 4, 4, 6, 6, 3, 3, 3, 3, 0, 0, 1, 1, 2},                // stride 3, 2 groups
       {1, 3, 5, 5, 2, 3, 2, 1, 2, 0, 1, 2, 1, 1, false},         // dilation (2, 1), no bias
