@@ -239,7 +239,13 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
                                                          Bias.get_desc(), Dst.get_desc())
                                     : dnnl::matmul::desc(S.get_desc(), W.get_desc(),
                                                          Dst.get_desc());
-    dnnl::matmul P(dnnl::matmul::primitive_desc(D, R.E.Eng));
+    dnnl::primitive_attr Attr;
+    if (Spec.Relu) { // the relu epilogue as oneDNN's post-op
+      dnnl::post_ops Ops;
+      Ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      Attr.set_post_ops(Ops);
+    }
+    dnnl::matmul P(dnnl::matmul::primitive_desc(D, Attr, R.E.Eng));
     std::unordered_map<int, memory> Args = {
         {DNNL_ARG_SRC, S}, {DNNL_ARG_WEIGHTS, W}, {DNNL_ARG_DST, Dst}};
     if (WithBias)
@@ -260,6 +266,8 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
   }
   memory DSrc = R.materialise(A, In[0], shapeOf(A));
   memory DWei = R.materialise(B, In[1], shapeOf(B));
+  if (Spec.Relu && Spec.HasBias)
+    throw SpecError{"the dense fallback cannot add the bias before a fused relu"};
   matmul(DSrc, DWei, false);
   if (Spec.HasBias)
     R.binary(algorithm::binary_add, Dst, Bias, Dst);

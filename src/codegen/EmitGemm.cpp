@@ -14,7 +14,8 @@
 // remainders get their own variants (short row groups cover several panels
 // so they still keep 12 accumulators). All trip counts are constants. Bias
 // seeds the C tile (by SDMA, stride 0 for a broadcast row); fp32
-// accumulation, k increasing.
+// accumulation, k increasing. A fused relu clamps the finished C tile in
+// scratchpad before its store.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/EmitterSupport.h"
@@ -426,6 +427,14 @@ Error atalla::codegen::detail::emitGemm(KernelBuilder &KB, const abi::KernelSpec
         KB.forLoop(c64(1), c64(FullK), "kblk", [&](Value *KBi) { kblock(mul(KBi, TK), TK, false); });
       if (RemK)
         kblock(c64(FullK * TK), RemK, false);
+      if (Spec.Relu) // the fused epilogue, on the tile in scratchpad: x < 0 ? 0 : x keeps NaN
+        KB.forLoop(
+            KB.i64(0), KB.i64(MN * NN), "relu",
+            [&](Value *I) {
+              Value *V = KB.loadF32(Acc, I);
+              KB.storeF32(B.CreateSelect(B.CreateFCmpOLT(V, KB.f32(0)), KB.f32(0), V), Acc, I);
+            },
+            /*Parallel=*/true);
       const unsigned COp = unsigned(NumOps - 1);
       const int64_t SCm = C.Strides[Rank - 2], SCn = C.Strides[Rank - 1];
       Value *CDst = at(COp, B.CreateAdd(Base[COp], B.CreateAdd(mul(M0, SCm), mul(N0, SCn))));

@@ -331,10 +331,10 @@ private:
   /// What a node's selection may add, so that a NoKernel can undo it.
   struct Checkpoint {
     size_t Tensors, Instrs, Owned;
-    std::map<std::string, std::string> Folded;
+    std::map<std::string, std::string> Folded, Relus;
   };
   Checkpoint checkpoint() const {
-    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm};
+    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedRelu};
   }
   void rollback(const Checkpoint &C) {
     for (auto It = S.TensorOf.begin(); It != S.TensorOf.end();)
@@ -343,6 +343,7 @@ private:
     P.Instrs.resize(C.Instrs);
     P.OwnedConstants.resize(C.Owned);
     FoldedBatchNorm = C.Folded;
+    FusedRelu = C.Relus;
   }
 
   void selectUnary(const Node &N, abi::KernelId K) {
@@ -535,7 +536,8 @@ private:
       Spec.Operands.push_back(broadcastOperand(Bias, Shape));
       Ops.push_back(Bias);
     }
-    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    int Out = defineOutput(fuseRelu(N, Spec, OutName), ScalarType::Float32, Shape);
+    S.TensorOf[OutName] = Out;
     Spec.Operands.push_back(operand(Out));
     Ops.push_back(Out);
     emitKernel(N, Spec, Ops);
@@ -646,6 +648,24 @@ private:
   /// batch_norm nodes folded into the convolution before them -> that
   /// convolution's node.
   std::map<std::string, std::string> FoldedBatchNorm;
+  /// relu nodes fused into the GEMM before them as its epilogue -> that node.
+  std::map<std::string, std::string> FusedRelu;
+
+  /// When a relu alone reads \p Result (and it is no graph output), fuses it
+  /// into \p Spec's epilogue and returns the relu's value, which the GEMM's
+  /// output then holds (and is named after); otherwise \p Result.
+  std::string fuseRelu(const Node &N, abi::KernelSpec &Spec, const std::string &Result) {
+    auto Readers = readersOf(Result);
+    if (Readers.size() != 1 || isGraphOutput(Result))
+      return Result;
+    const Node &R = *Readers[0];
+    if (R.Ns != "aten" || (R.Op != "relu" && R.Op != "relu_") || R.Outputs.size() != 1 || R.Inputs.empty() ||
+        R.Inputs[0].Arg.Kind != ArgKind::Tensor || S.resolve(R.Inputs[0].Arg.S) != Result)
+      return Result;
+    Spec.Relu = true;
+    FusedRelu[R.Name] = N.Name;
+    return R.Outputs[0].S;
+  }
 
   void pushKernel(const Node &N, abi::KernelSpec Spec, std::vector<int> Operands) {
     PInstr I;
@@ -766,6 +786,7 @@ private:
       Spec.Operands.push_back({{Nb, G, Cog, OHW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
       Ops.push_back(Bias);
     }
+    ResultName = fuseRelu(N, Spec, ResultName);
     int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
     S.TensorOf[OutName] = Out;
     Spec.Operands.push_back({{Nb, G, Cog, OHW}, contiguous({Nb, G, Cog, OHW})});
@@ -1329,6 +1350,12 @@ llvm::Error Selector::run() {
         return makeError(M.Path + ": node '" + N.Name + "': in-place " + N.Target + " writes '" +
                          N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
                          "and in-place ops on views are not supported yet");
+    }
+    if (auto F = FusedRelu.find(N.Name); F != FusedRelu.end()) {
+      // The GEMM before it clamped its result: same tensor.
+      S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
+      recordDecision(N, NodeDecision::Fused, "gemm", "relu epilogue of " + F->second);
+      continue;
     }
     if (N.Ns == "aten" && N.Op == "batch_norm") {
       if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {

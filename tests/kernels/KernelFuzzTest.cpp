@@ -307,6 +307,18 @@ void gemmCases(CaseList &L) {
   // Neither last stride 1: gathered tiles.
   L.add("6x12x10_gather", gemm(view({6, 10}, {40, 2}), view({10, 12}, {30, 2})));
   L.add("33x17x15_gatherB", gemm(contiguous({33, 15}), view({15, 17}, {40, 2})));
+  // The fused relu epilogue (oneDNN: an eltwise_relu post-op): plain, with a
+  // row bias, with a per-row bias in a batch (a convolution's shape), and on
+  // an edge-sized tile.
+  auto relu = [](KernelSpec S) {
+    S.Relu = true;
+    return S;
+  };
+  L.add("64x64x64_relu", relu(plain(64, 64, 64, false, false)), {1, 2});
+  L.add("17x33x65_rowbias_relu", relu(plain(17, 33, 65, false, true, view({17, 33}, {0, 1}))));
+  L.add("b2_8x300x27_colbias_relu",
+        relu(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0}))));
+  L.add("7x13x5_relu", relu(plain(7, 13, 5, true, true)));
 }
 
 void unaryCases(CaseList &L) {

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ModelBuilder.h"
+#include "lower/Pipeline.h"
 #include "tools/Fuzz.h"
 #include "tools/ToolSupport.h"
 #include "ModelTestSupport.h"
@@ -157,7 +158,24 @@ TEST(ConvModelsTest, ConvBatchNormReluFoldsAndMatchesEager) {
   std::string Bn = addBatchNorm(B, C, 6, {1, 6, 11, 14}, 910, "bn");
   B.addOutput(B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(Bn))}, ScalarType::Float32,
                         {1, 6, 11, 14}));
-  expectRunsOnTheAccelerator(B.take(), 900, "conv+bn+relu");
+  Model Folded = B.take();
+  {
+    // One GEMM does all three: the batch norm in its weights, the relu as
+    // its epilogue.
+    ASSERT_EXPECTED(P, lower::lowerModel(Folded, {}));
+    unsigned Gemms = 0, ReluGemms = 0, Fused = 0;
+    for (const lower::PInstr &I : P.Instrs)
+      if (I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::gemm) {
+        ++Gemms;
+        ReluGemms += I.Spec.Relu;
+      }
+    for (const lower::NodeDecision &D : P.Decisions)
+      Fused += D.K == lower::NodeDecision::Fused;
+    EXPECT_EQ(Gemms, 1u);
+    EXPECT_EQ(ReluGemms, 1u);
+    EXPECT_EQ(Fused, 2u);
+  }
+  expectRunsOnTheAccelerator(std::move(Folded), 900, "conv+bn+relu");
 
   // The conv's result is also an output: the batch norm can not be folded
   // and runs as the mul and add kernels.

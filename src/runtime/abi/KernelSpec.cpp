@@ -42,6 +42,8 @@ std::string KernelSpec::key() const {
     S += " dim=" + std::to_string(Dim);
   if (HasBias)
     S += " bias";
+  if (Relu)
+    S += " relu";
   if (HasScalar)
     S += " scalar=" + number(Scalar);
   if (Alpha != 1)
@@ -127,6 +129,8 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
     const std::string &A = W[I];
     if (A == "bias")
       S.HasBias = true;
+    else if (A == "relu")
+      S.Relu = true;
     else if (A.rfind("dim=", 0) == 0)
       S.Dim = strtoll(A.c_str() + 4, nullptr, 10);
     else if (A.rfind("scalar=", 0) == 0) {

@@ -49,6 +49,7 @@ struct KernelSpec {
   std::vector<OperandSpec> Operands; ///< inputs..., output (last)
   int64_t Dim = -1;                  ///< Softmax: reduced dimension, >= 0
   bool HasBias = false;              ///< Gemm
+  bool Relu = false;                 ///< Gemm: max(0, C) fused as the epilogue (NaN kept)
   bool HasScalar = false;            ///< Binary: B is the constant Scalar
   double Scalar = 0;
   double Alpha = 1;                  ///< Binary add/sub: A op Alpha * B
