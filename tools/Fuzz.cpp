@@ -471,6 +471,25 @@ double atalla::tools::programTolerance(const frontend::Model &M) {
     }
     if (N.Op == "batch_norm")
       Tol += std::ldexp(1.0, -21);
+    // Average pools are a GEMM by a column of 1 / divisor (a window's sum in
+    // another order, each product rounded), bounded like one with K = the
+    // window's size: kernel_size, or input / output pixels for an adaptive
+    // pool with equal windows.
+    if (N.Op == "avg_pool2d" || N.Op == "adaptive_avg_pool2d") {
+      int64_t K = 1;
+      if (const frontend::NamedArgument *KS = N.input("kernel_size")) {
+        for (int64_t V : KS->Arg.asInts().value_or(std::vector<int64_t>{}))
+          K *= V;
+      } else {
+        const frontend::NamedArgument *X = N.input("self");
+        const frontend::TensorMeta *In = X ? M.G.meta(X->Arg.S) : nullptr;
+        const frontend::TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
+        if (In && Out && In->Sizes.size() == 4 && Out->Sizes.size() == 4)
+          for (size_t D = 2; D < 4; ++D)
+            K *= In->Sizes[D].valueOrHint() / std::max<int64_t>(Out->Sizes[D].valueOrHint(), 1);
+      }
+      Tol += double(K) * std::ldexp(1.0, -23);
+    }
     // Inline sigmoid/tanh/gelu against LibTorch's: each within a few ulp,
     // with slopes of at most 1.13 (gelu), so 2^-20 per op.
     if (N.Op == "sigmoid" || N.Op == "tanh" || N.Op == "gelu")

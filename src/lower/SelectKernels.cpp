@@ -1039,6 +1039,88 @@ private:
     emitKernel(N, Spec, {X, W, Bias, Out});
   }
 
+  /// avg_pool2d (count_include_pad, or no padding) and adaptive_avg_pool2d
+  /// whose windows are equal (sizes divisible): the windows' im2col matrix
+  /// [N*C*OH*OW][KH*KW] (the input itself for a global pool of a contiguous
+  /// input) times a constant column of 1 / divisor, as one GEMM.
+  void selectAvgPool(const Node &N) {
+    int X = tensorArg(N, "self");
+    requireF32(X, "input");
+    const PTensor XT = P.Tensors[X];
+    if (XT.Sizes.size() != 4)
+      throw NoKernel{"only 4-D input"};
+    const int64_t Nb = XT.Sizes[0], C = XT.Sizes[1], H = XT.Sizes[2], W = XT.Sizes[3];
+    std::string OutName = outputName(N);
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    std::vector<int64_t> K, St, Pd{0, 0};
+    double Divisor;
+    if (N.Op == "adaptive_avg_pool2d") {
+      if (Shape.size() != 4 || Shape[2] < 1 || Shape[3] < 1 || H % Shape[2] || W % Shape[3])
+        throw NoKernel{"output size does not divide the input (unequal windows)"};
+      K = St = {H / Shape[2], W / Shape[3]};
+      Divisor = double(K[0] * K[1]);
+    } else {
+      K = intPair(N, "kernel_size", 1);
+      St = K;
+      if (const Argument *SA = arg(N, "stride", false); SA && !SA->isNone() && SA->asInts() && !SA->asInts()->empty())
+        St = intPair(N, "stride", 1);
+      Pd = intPair(N, "padding", 0);
+      const Argument *Incl = arg(N, "count_include_pad", false);
+      if ((Pd[0] || Pd[1]) && Incl && !Incl->I)
+        throw NoKernel{"count_include_pad=False with padding"};
+      Divisor = double(K[0] * K[1]);
+      if (const Argument *D = arg(N, "divisor_override", false); D && D->Kind == ArgKind::Int)
+        Divisor = double(D->I);
+    }
+    for (int I = 0; I < 2; ++I)
+      if (K[I] < 1 || St[I] < 1 || Pd[I] < 0 || 2 * Pd[I] > K[I])
+        throw NoKernel{"kernel, stride or padding out of range"};
+    const int64_t OH = (H + 2 * Pd[0] - K[0]) / St[0] + 1, OW = (W + 2 * Pd[1] - K[1]) / St[1] + 1;
+    if (Shape != std::vector<int64_t>{Nb, C, OH, OW})
+      throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
+    const int64_t M = Nb * C * OH * OW, Kd = K[0] * K[1];
+    int A;
+    if (OH == 1 && OW == 1 && Kd == H * W && isContiguous(XT) && Pd == std::vector<int64_t>{0, 0}) {
+      A = X; // a global pool: the input's rows are the windows
+    } else {
+      int Xp = X;
+      if (Pd[0] || Pd[1])
+        Xp = padded(N, X, {0, 0, Pd[0], Pd[1]}, {1, 1, 1, 1}, {0, 0, Pd[0], Pd[1]}, N.Name + "_padded");
+      const std::vector<int64_t> XS = P.Tensors[Xp].Strides;
+      int V = defineView(N.Name + "_windows", Xp, {Nb, C, OH, OW, K[0], K[1]},
+                         {XS[0], XS[1], St[0] * XS[2], St[1] * XS[3], XS[2], XS[3]}, 0, /*OwnStorage=*/true);
+      A = materialize(V, N.Name);
+    }
+    int Wt = newConstant(N.Name + "_inv_divisor", {Kd, 1}, std::vector<float>(size_t(Kd), float(1.0 / Divisor)));
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::gemm;
+    Spec.Operands = {{{M, Kd}, {Kd, 1}}, {{Kd, 1}, {1, 1}}, {{M, 1}, {1, 1}}};
+    emitKernel(N, Spec, {A, Wt, Out});
+  }
+
+  /// upsample_nearest2d with integer scales: out[.., oh, ow] = x[.., oh / s,
+  /// ow / t], a view of x with stride-0 dims for the copies, copied.
+  void selectUpsample(const Node &N) {
+    int X = tensorArg(N, "input");
+    requireF32(X, "input");
+    const PTensor XT = P.Tensors[X];
+    std::string OutName = outputName(N);
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    if (XT.Sizes.size() != 4 || Shape.size() != 4 || XT.Sizes[2] < 1 || XT.Sizes[3] < 1 ||
+        Shape[2] % XT.Sizes[2] || Shape[3] % XT.Sizes[3])
+      throw NoKernel{"only integer scales of a 4-D input"};
+    const int64_t SH = Shape[2] / XT.Sizes[2], SW = Shape[3] / XT.Sizes[3];
+    const std::vector<int64_t> &XS = XT.Strides;
+    int V = defineView(N.Name + "_repeat", X, {Shape[0], Shape[1], XT.Sizes[2], SH, XT.Sizes[3], SW},
+                       {XS[0], XS[1], XS[2], 0, XS[3], 0}, 0, /*OwnStorage=*/true);
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::copy;
+    Spec.Operands = {operand(V), {P.Tensors[V].Sizes, contiguous(P.Tensors[V].Sizes)}};
+    emitKernel(N, Spec, {V, Out});
+  }
+
   /// cat: one copy kernel per input into its slice of the output.
   void selectCat(const Node &N) {
     const Argument *List = arg(N, "tensors");
@@ -1385,6 +1467,8 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Copy:
           if (N.Op == "cat")
             selectCat(N);
+          else if (N.Op == "upsample_nearest2d")
+            selectUpsample(N);
           else if (!selectView(N, It->second))
             throw NoKernel{"unsupported layout op"};
           break;
@@ -1399,6 +1483,8 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Gemm:
           if (N.Op == "conv2d" || N.Op == "conv_transpose2d")
             selectConv(N);
+          else if (N.Op == "avg_pool2d" || N.Op == "adaptive_avg_pool2d")
+            selectAvgPool(N);
           else
             selectGemm(N);
           break;

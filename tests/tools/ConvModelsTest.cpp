@@ -260,3 +260,36 @@ TEST(ConvModelsTest, MaxPool2dMatchesEager) {
                                                      std::to_string(C.K[1]));
   }
 }
+
+TEST(ConvModelsTest, AveragePoolsAndUpsamplingMatchEager) {
+  uint64_t Seed = 1100;
+  auto one = [&](const std::string &Target, std::vector<NamedArgument> Args, const std::vector<int64_t> &In,
+                 const std::vector<int64_t> &Out, const std::string &What) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn(In, Seed));
+    Args.insert(Args.begin(), arg(Target.find("upsample") != std::string::npos ? "input" : "self",
+                                  Argument::tensor(X)));
+    B.addOutput(B.addNode(Target, std::move(Args), ScalarType::Float32, Out));
+    expectRunsOnTheAccelerator(B.take(), Seed++, What);
+  };
+  const std::string Avg = "torch.ops.aten.avg_pool2d.default";
+  one(Avg, {arg("kernel_size", Argument::ints({2, 2})), arg("stride", Argument::ints({2, 2}))}, {2, 3, 8, 10},
+      {2, 3, 4, 5}, "avg_pool2d 2x2");
+  one(Avg,
+      {arg("kernel_size", Argument::ints({3, 3})), arg("stride", Argument::ints({2, 2})),
+       arg("padding", Argument::ints({1, 1}))},
+      {1, 4, 9, 7}, {1, 4, 5, 4}, "avg_pool2d 3x3 s2 p1 (zeros counted)");
+  one(Avg,
+      {arg("kernel_size", Argument::ints({2, 3})), arg("stride", Argument::ints({1, 2})),
+       arg("padding", Argument::ints({0, 0})), arg("ceil_mode", Argument::boolean(false)),
+       arg("count_include_pad", Argument::boolean(true)), arg("divisor_override", Argument::integer(5))},
+      {1, 2, 6, 9}, {1, 2, 5, 4}, "avg_pool2d divisor_override");
+  const std::string Adaptive = "torch.ops.aten.adaptive_avg_pool2d.default";
+  one(Adaptive, {arg("output_size", Argument::ints({1, 1}))}, {3, 5, 7, 6}, {3, 5, 1, 1}, "global average pool");
+  one(Adaptive, {arg("output_size", Argument::ints({2, 3}))}, {1, 4, 8, 9}, {1, 4, 2, 3}, "adaptive 2x3");
+  const std::string Up = "torch.ops.aten.upsample_nearest2d.vec";
+  one(Up, {arg("output_size", Argument::ints({10, 14})), arg("scale_factors", Argument::none())}, {2, 3, 5, 7},
+      {2, 3, 10, 14}, "upsample nearest 2x");
+  one(Up, {arg("output_size", Argument::ints({12, 4})), arg("scale_factors", Argument::none())}, {1, 2, 4, 4},
+      {1, 2, 12, 4}, "upsample nearest 3x1");
+}
