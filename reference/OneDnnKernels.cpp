@@ -1,7 +1,7 @@
 //===- reference/OneDnnKernels.cpp - oneDNN versions of every kernel ------===//
 //
 // One oneDNN primitive per family: matmul (Gemm), eltwise (Unary), binary
-// (Binary), softmax_v2 (Softmax), reorder (Copy). Operands are described to
+// (Binary), softmax_v2 (Softmax), reorder (Copy, convert). Operands are described to
 // oneDNN by their strides; a broadcast dim (stride 0) becomes a size-1 dim,
 // which binary and matmul broadcast natively. Where a primitive cannot take a
 // broadcast or strided operand, the operand is first materialised exactly:
@@ -14,6 +14,8 @@
 #include "oneapi/dnnl/dnnl.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
@@ -79,12 +81,25 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::binary_div;
   case abi::KernelId::maximum:
     return algorithm::binary_max;
+  case abi::KernelId::eq:
+    return algorithm::binary_eq;
+  case abi::KernelId::ne:
+    return algorithm::binary_ne;
+  case abi::KernelId::lt:
+    return algorithm::binary_lt;
+  case abi::KernelId::le:
+    return algorithm::binary_le;
+  case abi::KernelId::gt:
+    return algorithm::binary_gt;
+  case abi::KernelId::ge:
+    return algorithm::binary_ge;
   case abi::KernelId::softmax:
     return algorithm::softmax_accurate;
   case abi::KernelId::log_softmax:
     return algorithm::softmax_log;
   case abi::KernelId::gemm:
   case abi::KernelId::copy:
+  case abi::KernelId::convert:
   case abi::KernelId::pad:
   case abi::KernelId::layer_norm:
     return std::nullopt;
@@ -397,6 +412,125 @@ void pad(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &
   R.reorder(Src, Interior);
 }
 
+//===----------------------------------------------------------------------===//
+// Element types other than f32 (convert, comparisons, copies)
+//===----------------------------------------------------------------------===//
+
+/// oneDNN's type for a device type: bool is u8 holding 0 or 1. oneDNN 2.6
+/// has no 64-bit integers (see the i64 notes below).
+std::optional<memory::data_type> dnnlType(abi::DType T) {
+  switch (T) {
+  case abi::DType::U8:
+  case abi::DType::Bool:
+    return memory::data_type::u8;
+  case abi::DType::I32:
+    return memory::data_type::s32;
+  case abi::DType::F32:
+    return F32;
+  case abi::DType::I64:
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool broadcasts(const abi::OperandSpec &O) {
+  for (size_t D = 0; D < O.Sizes.size(); ++D)
+    if (O.Strides[D] == 0 && O.Sizes[D] > 1)
+      return true;
+  return false;
+}
+
+memory typedUser(Run &R, const abi::OperandSpec &O, memory::data_type T, const void *P) {
+  View V = viewOf(O);
+  return memory(memory::desc(V.Sizes, T, V.Strides), R.E.Eng, const_cast<void *>(P));
+}
+
+/// An i64 operand as oneDNN sees it: [sizes..., 2] s32 halves, strides
+/// doubled (exact for moving bytes: copies).
+memory i64AsPairs(Run &R, const abi::OperandSpec &O, const void *P) {
+  View V = viewOf(O);
+  Dims Sizes = V.Sizes, Strides = V.Strides;
+  for (memory::dim &S : Strides)
+    S *= 2;
+  Sizes.push_back(2);
+  Strides.push_back(1);
+  return memory(memory::desc(Sizes, memory::data_type::s32, Strides), R.E.Eng, const_cast<void *>(P));
+}
+
+/// Copies of u8, i32, i64 and bool: a reorder of the same type (i64 as s32
+/// pairs). Broadcast inputs are f32-only (binary materialises those).
+void typedCopy(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
+  const abi::OperandSpec &I = Spec.Operands[0], &O = Spec.output();
+  if (broadcasts(I))
+    throw SpecError{"a broadcast input of a non-f32 copy"};
+  if (I.Type == abi::DType::I64) {
+    memory Dst = i64AsPairs(R, abi::OperandSpec{O.Sizes, denseStrides(shapeOf(O)), O.Type}, Out);
+    R.reorder(i64AsPairs(R, I, In), Dst);
+    return;
+  }
+  memory::data_type T = *dnnlType(I.Type);
+  R.reorder(typedUser(R, I, T, In), memory(memory::desc(shapeOf(O), T, denseStrides(shapeOf(O))), R.E.Eng, Out));
+}
+
+/// convert: a reorder between oneDNN types, which converts exactly where
+/// the value is representable in both (every integer input, and integral
+/// f32 inputs in the target's range: oneDNN rounds to nearest and
+/// saturates where torch truncates, so the suite feeds float -> int
+/// conversions integral values; truncation itself is checked against
+/// LibTorch by the model tests). To bool is binary_ne against 0 with a u8
+/// result (x != 0, as torch; bool inputs are u8 0/1). oneDNN 2.6 has no
+/// 64-bit integers: an i64 input is narrowed to s32 on the host (values
+/// must fit: the suite's do) and an i64 result widened from s32.
+void convert(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
+  const abi::OperandSpec &I = Spec.Operands[0], &O = Spec.output();
+  if (broadcasts(I) && I.Type != abi::DType::F32)
+    throw SpecError{"a broadcast non-f32 input"};
+  const Dims Shape = shapeOf(O);
+  const int64_t N = O.numel();
+  memory Src;
+  if (I.Type == abi::DType::I64) {
+    R.Buffers.emplace_back(size_t(N), 0.0f); // 4-byte slots for the s32 values
+    int32_t *Narrow = reinterpret_cast<int32_t *>(R.Buffers.back().data());
+    for (int64_t E = 0; E < N; ++E) {
+      int64_t Off = 0, Rest = E;
+      for (size_t D = I.Sizes.size(); D-- > 0;) {
+        Off += (Rest % I.Sizes[D]) * I.Strides[D];
+        Rest /= I.Sizes[D];
+      }
+      int64_t V = static_cast<const int64_t *>(In)[Off];
+      if (V < INT32_MIN || V > INT32_MAX)
+        throw SpecError{"i64 input " + std::to_string(V) + " does not fit oneDNN's s32"};
+      Narrow[E] = int32_t(V);
+    }
+    Src = memory(memory::desc(Shape, memory::data_type::s32, denseStrides(Shape)), R.E.Eng, Narrow);
+  } else if (I.Type == abi::DType::F32) {
+    Src = R.materialise(I, static_cast<const float *>(In), Shape);
+  } else {
+    memory::data_type T = *dnnlType(I.Type);
+    Src = memory(memory::desc(Shape, T, denseStrides(Shape)), R.E.Eng);
+    R.reorder(typedUser(R, I, T, In), Src);
+  }
+  if (O.Type == abi::DType::Bool) {
+    // binary wants f32 (or int8) sources of one kind: bring the input to f32
+    // (exact for != 0: no nonzero integer becomes 0.0f).
+    memory F = R.scratch(Shape);
+    R.reorder(Src, F);
+    memory Zero = R.scratch(Dims(Shape.size(), 1));
+    R.binary(algorithm::binary_ne, F, Zero,
+             memory(memory::desc(Shape, memory::data_type::u8, denseStrides(Shape)), R.E.Eng, Out));
+    return;
+  }
+  if (O.Type == abi::DType::I64) {
+    memory Wide(memory::desc(Shape, memory::data_type::s32, denseStrides(Shape)), R.E.Eng);
+    R.reorder(Src, Wide);
+    const int32_t *W = static_cast<const int32_t *>(Wide.get_data_handle());
+    for (int64_t E = 0; E < N; ++E)
+      static_cast<int64_t *>(Out)[E] = W[E];
+    return;
+  }
+  R.reorder(Src, memory(memory::desc(Shape, *dnnlType(O.Type), denseStrides(Shape)), R.E.Eng, Out));
+}
+
 } // namespace
 
 llvm::Expected<std::vector<float>>
@@ -406,10 +540,13 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "oneDNN reference for kernel '" + Spec.key() + "': " + Msg);
   };
-  if (Spec.Type != abi::DType::F32)
-    return fail("only f32 is supported");
   if (Spec.Operands.empty())
     return fail("no operands");
+  for (const abi::OperandSpec &O : Spec.Operands)
+    if (O.Type != abi::DType::F32)
+      return fail("an operand is not f32 (runOneDnnTyped takes other element types)");
+  if (std::string Why = Spec.typeError(); !Why.empty())
+    return fail(Why);
   for (const abi::OperandSpec &O : Spec.Operands)
     if (O.Sizes.size() != O.Strides.size())
       return fail("an operand has different numbers of sizes and strides");
@@ -446,6 +583,76 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     case abi::KernelFamily::Norm:
       layerNorm(R, Spec, Inputs, Dst);
       break;
+    }
+  } catch (const SpecError &E) {
+    return fail(E.Msg);
+  } catch (const dnnl::error &E) {
+    return fail(std::string(E.what()) + " (dnnl status " + std::to_string(int(E.status)) + ")");
+  }
+  return Result;
+}
+
+llvm::Expected<std::vector<uint8_t>>
+atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector<const void *> &Inputs) {
+  auto fail = [&](const std::string &Msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "oneDNN reference for kernel '" + Spec.key() + "': " + Msg);
+  };
+  if (Spec.Operands.empty())
+    return fail("no operands");
+  bool AllF32 = true;
+  for (const abi::OperandSpec &O : Spec.Operands)
+    AllF32 &= O.Type == abi::DType::F32;
+  std::vector<const float *> Floats;
+  for (const void *P : Inputs)
+    Floats.push_back(static_cast<const float *>(P));
+  if (AllF32) {
+    auto R = runOneDnn(Spec, Floats);
+    if (!R)
+      return R.takeError();
+    std::vector<uint8_t> Bytes(R->size() * 4);
+    std::memcpy(Bytes.data(), R->data(), Bytes.size());
+    return Bytes;
+  }
+  if (std::string Why = Spec.typeError(); !Why.empty())
+    return fail(Why);
+  for (const abi::OperandSpec &O : Spec.Operands)
+    if (O.Sizes.size() != O.Strides.size())
+      return fail("an operand has different numbers of sizes and strides");
+  for (size_t I = 0; I < Inputs.size(); ++I)
+    if (!Inputs[I] && (I + 1 >= Spec.Operands.size() || Spec.Operands[I].numel() != 0))
+      return fail("input " + std::to_string(I) + " is null");
+  const abi::OperandSpec &Out = Spec.output();
+  std::vector<uint8_t> Result(size_t(Out.numel()) * abi::dtypeBytes(Out.Type));
+  if (Result.empty())
+    return Result;
+  try {
+    Run R(env());
+    if (Spec.isComparison()) {
+      // binary_{eq,...,ge} into a u8 result. oneDNN 2.6 compares wrongly
+      // when both sources are strided (transposed) and the result is u8
+      // (measured: lt(-0.14, -1.42) = 1), so the tensor operands are first
+      // made dense (exact reorders, or 1 * x for broadcasts).
+      checkInputs(Spec, Spec.HasScalar ? 1 : 2, Inputs.size());
+      const Dims Shape = shapeOf(Out);
+      memory Dst(memory::desc(Shape, memory::data_type::u8, denseStrides(Shape)), R.E.Eng, Result.data());
+      std::optional<algorithm> Alg = kernelAlgorithm(Spec.Kernel);
+      memory Src0 = R.materialise(Spec.Operands[0], Floats[0], Shape), Src1;
+      if (Spec.HasScalar) {
+        Src1 = R.scratch(Dims(Shape.size(), 1));
+        R.Buffers.back()[0] = static_cast<float>(Spec.Scalar);
+      } else {
+        Src1 = R.materialise(Spec.Operands[1], Floats[1], Shape);
+      }
+      R.binary(*Alg, Src0, Src1, Dst);
+    } else if (Spec.Kernel == abi::KernelId::convert) {
+      checkInputs(Spec, 1, Inputs.size());
+      convert(R, Spec, Inputs[0], Result.data());
+    } else if (Spec.Kernel == abi::KernelId::copy) {
+      checkInputs(Spec, 1, Inputs.size());
+      typedCopy(R, Spec, Inputs[0], Result.data());
+    } else {
+      return fail("no typed reference for this kernel");
     }
   } catch (const SpecError &E) {
     return fail(E.Msg);

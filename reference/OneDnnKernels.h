@@ -14,6 +14,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace atalla::reference {
@@ -24,8 +25,18 @@ namespace atalla::reference {
 /// row-major (Spec.output()'s shape). Errors, including oneDNN's, name the
 /// spec's key. Runs on one CPU engine and stream shared by every call (not
 /// thread-safe); the thread count is the environment's (OMP_NUM_THREADS).
+/// Every operand must be f32.
 llvm::Expected<std::vector<float>> runOneDnn(const abi::KernelSpec &Spec,
                                              const std::vector<const float *> &Inputs);
+
+/// Any spec, operands of any element type: Inputs[i] points at element
+/// [0, ..., 0] of input operand i in its element type (bool: one byte, 0 or
+/// 1). Returns the output dense and row-major in its element type, as
+/// bytes. For all-f32 specs it is runOneDnn. How each element type reaches
+/// oneDNN (which has no 64-bit integers or booleans) is said in
+/// OneDnnKernels.cpp.
+llvm::Expected<std::vector<uint8_t>> runOneDnnTyped(const abi::KernelSpec &Spec,
+                                                    const std::vector<const void *> &Inputs);
 
 } // namespace atalla::reference
 

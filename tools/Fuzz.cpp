@@ -411,6 +411,11 @@ private:
 /// agree exactly.
 double normalisedError(const TensorData &Got, const TensorData &Ref, bool &Mismatch) {
   std::vector<uint8_t> G = Got.contiguousBytes(), R = Ref.contiguousBytes();
+  if (Got.Dtype != ScalarType::Float32 || Ref.Dtype != ScalarType::Float32) {
+    // Integers and bools (comparisons, casts) match exactly or not at all.
+    Mismatch |= Got.Dtype != Ref.Dtype || G != R;
+    return G == R ? 0 : 1;
+  }
   double MaxD = 0, MaxR = 0;
   for (size_t I = 0; I + 4 <= G.size() && I + 4 <= R.size(); I += 4) {
     float A, E;

@@ -25,7 +25,7 @@ enum class LoadMode {
   Dense,      ///< inner stride 1: one SDMA of rb rows (1 row if rows repeat)
   Broadcast,  ///< inner stride 0: one value per row (one value if rows repeat)
   Transposed, ///< row stride 1: SDMA of len rows of rb elements, a [len][rb] tile
-  Gather,     ///< anything else: one SDMA of len 4-byte rows per block row
+  Gather,     ///< anything else: one SDMA of len one-element rows per block row
 };
 
 struct InputPlan {
@@ -119,6 +119,57 @@ Value *emitErf(IRBuilder<> &B, Value *X) {
   return B.CreateBinaryIntrinsic(Intrinsic::copysign, Y, X);
 }
 
+Type *elemType(KernelBuilder &KB, abi::DType T) {
+  switch (T) {
+  case abi::DType::U8:
+  case abi::DType::Bool:
+    return KB.B.getInt8Ty();
+  case abi::DType::I32:
+    return KB.I32;
+  case abi::DType::I64:
+    return KB.I64;
+  case abi::DType::F32:
+    return KB.F32;
+  }
+  llvm_unreachable("checked by KernelSpec::typeError");
+}
+
+Value *loadElem(KernelBuilder &KB, abi::DType T, Value *Buf, Value *Idx) {
+  Type *Ty = elemType(KB, T);
+  return KB.B.CreateAlignedLoad(Ty, KB.B.CreateInBoundsGEP(Ty, Buf, Idx), Align(abi::dtypeBytes(T)));
+}
+
+void storeElem(KernelBuilder &KB, abi::DType T, Value *V, Value *Buf, Value *Idx) {
+  Type *Ty = elemType(KB, T);
+  KB.B.CreateAlignedStore(V, KB.B.CreateInBoundsGEP(Ty, Buf, Idx), Align(abi::dtypeBytes(T)));
+}
+
+/// torch's casts between the element types (c10::convert / static_cast):
+/// integers widen by sign (u8 and bool by zero), narrow by truncation;
+/// int -> float rounds to nearest; float -> int truncates toward zero, and
+/// to u8 through i32 as x86 code does (out-of-range values are undefined
+/// in C++; in range, every path agrees); anything -> bool is x != 0, so NaN
+/// is true.
+Value *convertElem(IRBuilder<> &B, Value *V, abi::DType From, abi::DType To, Type *ToTy) {
+  if (From == To)
+    return V;
+  const bool FromFloat = From == abi::DType::F32;
+  const bool FromUnsigned = From == abi::DType::U8 || From == abi::DType::Bool;
+  if (To == abi::DType::Bool) {
+    Value *NZ = FromFloat ? B.CreateFCmpUNE(V, ConstantFP::get(V->getType(), 0.0))
+                          : B.CreateICmpNE(V, ConstantInt::get(V->getType(), 0));
+    return B.CreateZExt(NZ, ToTy);
+  }
+  if (To == abi::DType::F32)
+    return FromFloat ? V : FromUnsigned ? B.CreateUIToFP(V, ToTy) : B.CreateSIToFP(V, ToTy);
+  if (FromFloat) {
+    if (To == abi::DType::U8)
+      return B.CreateTrunc(B.CreateFPToSI(V, B.getInt32Ty()), ToTy);
+    return B.CreateFPToSI(V, ToTy);
+  }
+  return FromUnsigned ? B.CreateZExtOrTrunc(V, ToTy) : B.CreateSExtOrTrunc(V, ToTy);
+}
+
 Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
   IRBuilder<> &B = KB.B;
   switch (Spec.Kernel) {
@@ -151,6 +202,24 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateSelect(B.CreateFCmpOLT(In[0], KB.f32(0)), KB.f32(0), In[0]);
   case abi::KernelId::copy:
     return In[0];
+  case abi::KernelId::convert:
+    return convertElem(B, In[0], Spec.Operands[0].Type, Spec.output().Type, elemType(KB, Spec.output().Type));
+  case abi::KernelId::eq:
+  case abi::KernelId::ne:
+  case abi::KernelId::lt:
+  case abi::KernelId::le:
+  case abi::KernelId::gt:
+  case abi::KernelId::ge: {
+    // Ordered predicates (false with a NaN), ne unordered (true), as IEEE
+    // and torch compare.
+    CmpInst::Predicate P = Spec.Kernel == abi::KernelId::eq   ? CmpInst::FCMP_OEQ
+                           : Spec.Kernel == abi::KernelId::ne ? CmpInst::FCMP_UNE
+                           : Spec.Kernel == abi::KernelId::lt ? CmpInst::FCMP_OLT
+                           : Spec.Kernel == abi::KernelId::le ? CmpInst::FCMP_OLE
+                           : Spec.Kernel == abi::KernelId::gt ? CmpInst::FCMP_OGT
+                                                              : CmpInst::FCMP_OGE;
+    return B.CreateZExt(B.CreateFCmp(P, In[0], In[1]), B.getInt8Ty());
+  }
   case abi::KernelId::add:
   case abi::KernelId::sub: {
     Value *Rhs = In[1];
@@ -194,6 +263,12 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
   IRBuilder<> &B = KB.B;
   View V = simplify(Spec);
   const size_t R = V.Sizes.size();
+  // Bytes per element of each operand (the spec's order) and their types.
+  std::vector<int64_t> ES;
+  for (const abi::OperandSpec &O : Spec.Operands)
+    ES.push_back(abi::dtypeBytes(O.Type));
+  auto typeOf = [&](size_t Op) { return Spec.Operands[Op].Type; };
+  const size_t OutOp = Spec.Operands.size() - 1;
   const int64_t Cols = V.Sizes[R - 1], Rows = V.Sizes[R - 2];
   int64_t Outer = 1;
   for (size_t D = 0; D + 2 < R; ++D)
@@ -234,19 +309,18 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
       Elems = P.RowStride == 0 ? 1 : TR;
     else if (P.Mode == LoadMode::Dense && P.RowStride == 0)
       Elems = TC;
-    P.Buf = KB.alloc(uint64_t(Elems) * 4, "in" + Twine(P.Operand));
+    P.Buf = KB.alloc(uint64_t(Elems * ES[P.Operand]), "in" + Twine(P.Operand));
   }
   // A copy whose input block is already the output block stores it directly.
   bool StoreInput = Fam == abi::KernelFamily::Copy &&
                     (Plans[0].Mode == LoadMode::Dense || Plans[0].Mode == LoadMode::Gather) &&
                     (Plans[0].RowStride != 0 || TR == 1);
-  Value *OutBuf = StoreInput ? Plans[0].Buf : KB.alloc(uint64_t(TR * TC) * 4, "out");
+  Value *OutBuf = StoreInput ? Plans[0].Buf : KB.alloc(uint64_t(TR * TC * ES[OutOp]), "out");
 
   std::vector<Value *> Addr;
   for (size_t I = 0; I <= NumInputs; ++I)
     Addr.push_back(KB.operandAddr(I == NumInputs ? unsigned(Spec.Operands.size() - 1) : I));
   // Operand order in V.Strides: inputs..., output (the spec's order).
-  const size_t OutOp = Spec.Operands.size() - 1;
   const std::vector<int64_t> OuterSizes(V.Sizes.begin(), V.Sizes.end() - 2);
   std::vector<std::vector<int64_t>> OuterStrides;
   for (auto &S : V.Strides)
@@ -272,34 +346,36 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
           E = B.CreateAdd(E, B.CreateMul(C0, KB.i64(V.Strides[Op][R - 1])));
           if (ExtraElems)
             E = B.CreateAdd(E, ExtraElems);
-          return B.CreateAdd(Addr[Op == OutOp ? NumInputs : Op], B.CreateShl(E, 2));
+          return B.CreateAdd(Addr[Op == OutOp ? NumInputs : Op], B.CreateMul(E, KB.i64(ES[Op])));
         };
-        Value *CNBytes = B.CreateShl(CN, 2);
+        auto bytes = [&](Value *Elems, size_t Op) { return B.CreateMul(Elems, KB.i64(ES[Op])); };
         for (InputPlan &P : Plans) {
           Value *Src = dramAddr(P.Operand, nullptr);
+          const int64_t W = ES[P.Operand];
+          Value *CNBytes = bytes(CN, P.Operand);
           switch (P.Mode) {
           case LoadMode::Dense:
             if (P.RowStride == 0) {
               KB.sdmaLoad(P.Buf, Src, KB.i64(1), CNBytes, KB.i64(0));
               P.RowStep = KB.i64(0);
             } else {
-              KB.sdmaLoad(P.Buf, Src, RN, CNBytes, KB.i64(P.RowStride * 4));
+              KB.sdmaLoad(P.Buf, Src, RN, CNBytes, KB.i64(P.RowStride * W));
               P.RowStep = CN;
             }
             P.ColStep = KB.i64(1);
             break;
           case LoadMode::Broadcast:
             if (P.RowStride == 0) {
-              KB.sdmaLoad(P.Buf, Src, KB.i64(1), KB.i64(4), KB.i64(0));
+              KB.sdmaLoad(P.Buf, Src, KB.i64(1), KB.i64(W), KB.i64(0));
               P.RowStep = KB.i64(0);
             } else {
-              KB.sdmaLoad(P.Buf, Src, RN, KB.i64(4), KB.i64(P.RowStride * 4));
+              KB.sdmaLoad(P.Buf, Src, RN, KB.i64(W), KB.i64(P.RowStride * W));
               P.RowStep = KB.i64(1);
             }
             P.ColStep = KB.i64(0);
             break;
           case LoadMode::Transposed:
-            KB.sdmaLoad(P.Buf, Src, CN, B.CreateShl(RN, 2), KB.i64(P.ColStride * 4));
+            KB.sdmaLoad(P.Buf, Src, CN, bytes(RN, P.Operand), KB.i64(P.ColStride * W));
             P.RowStep = KB.i64(1);
             P.ColStep = RN;
             break;
@@ -307,9 +383,9 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
             // Rows that repeat (row stride 0) are gathered once.
             Value *NRows = P.RowStride == 0 ? KB.i64(1) : RN;
             KB.forLoop(KB.i64(0), NRows, "gather", [&](Value *Row) {
-              Value *RowSrc = B.CreateAdd(Src, B.CreateMul(Row, KB.i64(P.RowStride * 4)));
-              Value *Dst = KB.elementPtr(P.Buf, B.CreateMul(Row, CN));
-              KB.sdmaLoad(Dst, RowSrc, CN, KB.i64(4), KB.i64(P.ColStride * 4));
+              Value *RowSrc = B.CreateAdd(Src, B.CreateMul(Row, KB.i64(P.RowStride * W)));
+              Value *Dst = B.CreateInBoundsGEP(B.getInt8Ty(), P.Buf, bytes(B.CreateMul(Row, CN), P.Operand));
+              KB.sdmaLoad(Dst, RowSrc, CN, KB.i64(W), KB.i64(P.ColStride * W));
             });
             P.RowStep = P.RowStride == 0 ? KB.i64(0) : CN;
             P.ColStep = KB.i64(1);
@@ -323,11 +399,11 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
             std::vector<Value *> In;
             for (InputPlan &P : Plans) {
               Value *Idx = B.CreateAdd(B.CreateMul(Row, P.RowStep), B.CreateMul(Col, P.ColStep));
-              In.push_back(KB.loadF32(P.Buf, Idx));
+              In.push_back(loadElem(KB, typeOf(P.Operand), P.Buf, Idx));
             }
             if (Spec.HasScalar)
               In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
-            KB.storeF32(applyOp(KB, Spec, In), OutBuf, OutIdx);
+            storeElem(KB, typeOf(OutOp), applyOp(KB, Spec, In), OutBuf, OutIdx);
           };
           // Blocks whose inputs are all dense (or one repeated value) run as
           // one flat loop, which vectorises even when rows are short.
@@ -342,10 +418,10 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
             KB.forLoop(KB.i64(0), B.CreateMul(RN, CN), "elt", [&](Value *I) {
               std::vector<Value *> In;
               for (InputPlan &P : Plans)
-                In.push_back(KB.loadF32(P.Buf, P.Mode == LoadMode::Broadcast ? KB.i64(0) : I));
+                In.push_back(loadElem(KB, typeOf(P.Operand), P.Buf, P.Mode == LoadMode::Broadcast ? KB.i64(0) : I));
               if (Spec.HasScalar)
                 In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
-              KB.storeF32(applyOp(KB, Spec, In), OutBuf, I);
+              storeElem(KB, typeOf(OutOp), applyOp(KB, Spec, In), OutBuf, I);
             });
           } else {
             KB.forLoop(KB.i64(0), RN, "row", [&](Value *Row) {
@@ -356,14 +432,16 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
           }
         }
         const int64_t OutCol = V.Strides[OutOp][R - 1], OutRow = V.Strides[OutOp][R - 2];
+        const int64_t W = ES[OutOp];
         if (OutCol == 1 || Cols == 1) {
-          KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, CNBytes, KB.i64(OutRow * 4));
+          KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, bytes(CN, OutOp), KB.i64(OutRow * W));
         } else {
           // A copy into a strided slice (cat of columns): scatter each row.
           Value *Dst = dramAddr(OutOp, nullptr);
           KB.forLoop(KB.i64(0), RN, "scatter", [&](Value *Row) {
-            KB.sdmaStore(B.CreateAdd(Dst, B.CreateMul(Row, KB.i64(OutRow * 4))),
-                         KB.elementPtr(OutBuf, B.CreateMul(Row, CN)), CN, KB.i64(4), KB.i64(OutCol * 4));
+            KB.sdmaStore(B.CreateAdd(Dst, B.CreateMul(Row, KB.i64(OutRow * W))),
+                         B.CreateInBoundsGEP(B.getInt8Ty(), OutBuf, bytes(B.CreateMul(Row, CN), OutOp)), CN,
+                         KB.i64(W), KB.i64(OutCol * W));
           });
         }
       });

@@ -347,10 +347,10 @@ Error atalla::codegen::detail::specError(const abi::KernelSpec &Spec, const Twin
 //===----------------------------------------------------------------------===//
 
 static Error checkCommon(const abi::KernelSpec &Spec) {
-  if (Spec.Type != abi::DType::F32)
-    return specError(Spec, "only f32 kernels are generated");
   if (Spec.Operands.empty())
     return specError(Spec, "no operands");
+  if (std::string Why = Spec.typeError(); !Why.empty())
+    return specError(Spec, Why);
   for (size_t I = 0; I < Spec.Operands.size(); ++I) {
     const abi::OperandSpec &O = Spec.Operands[I];
     if (O.Sizes.size() != O.Strides.size())

@@ -49,6 +49,18 @@ std::vector<int64_t> contiguous(const std::vector<int64_t> &Sizes) {
 
 bool isContiguous(const PTensor &T) { return T.Strides == contiguous(T.Sizes); }
 
+/// The device's element type for \p T, if it has one.
+std::optional<abi::DType> deviceType(ScalarType T) {
+  switch (T) {
+  case ScalarType::UInt8: return abi::DType::U8;
+  case ScalarType::Int32: return abi::DType::I32;
+  case ScalarType::Int64: return abi::DType::I64;
+  case ScalarType::Float32: return abi::DType::F32;
+  case ScalarType::Bool: return abi::DType::Bool;
+  default: return std::nullopt;
+  }
+}
+
 /// Thrown to send the current node to fallback with a reason.
 struct NoKernel {
   std::string Reason;
@@ -144,12 +156,21 @@ private:
     return Id;
   }
 
-  abi::OperandSpec operand(int T) const { return {P.Tensors[T].Sizes, P.Tensors[T].Strides}; }
+  abi::DType typeOf(int T) const {
+    std::optional<abi::DType> D = deviceType(P.Tensors[T].Dtype);
+    if (!D)
+      throw NoKernel{"dtype " + frontend::scalarTypeName(P.Tensors[T].Dtype).str() +
+                     " has no device kernels (f32, u8, i32, i64 and bool do)"};
+    return *D;
+  }
+
+  abi::OperandSpec operand(int T) const { return {P.Tensors[T].Sizes, P.Tensors[T].Strides, typeOf(T)}; }
 
   /// \p T broadcast to \p Out (right-aligned; stride 0 where broadcast).
   abi::OperandSpec broadcastOperand(int T, const std::vector<int64_t> &Out) const {
     const PTensor &X = P.Tensors[T];
     abi::OperandSpec O;
+    O.Type = typeOf(T);
     O.Sizes = Out;
     O.Strides.assign(Out.size(), 0);
     size_t R = X.Sizes.size();
@@ -346,6 +367,50 @@ private:
     FusedRelu = C.Relus;
   }
 
+  /// to.dtype, to.dtype_layout, _to_copy: a convert kernel between the
+  /// device's element types; the same type is an alias (to) or a copy
+  /// (_to_copy, copy=True) as in eager.
+  void selectConvert(const Node &N) {
+    int In = tensorArg(N, "self");
+    std::string OutName = outputName(N);
+    const frontend::TensorMeta *OM = meta(OutName);
+    if (!OM)
+      throw NoKernel{"result has no metadata"};
+    if (const Argument *L = arg(N, "layout", false); L && L->Kind == ArgKind::Layout && L->I != 7)
+      throw NoKernel{"layout " + std::to_string(L->I) + " is not strided"};
+    // Schema MemoryFormat: 1 contiguous, 4 preserve (the result is dense
+    // either way); channels-last layouts are not.
+    if (const Argument *F = arg(N, "memory_format", false);
+        F && F->Kind == ArgKind::MemoryFormat && F->I != 1 && F->I != 4)
+      throw NoKernel{"memory_format " + std::to_string(F->I)};
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    if (Shape != P.Tensors[In].Sizes)
+      throw NoKernel{"result shape differs from the input's"};
+    typeOf(In); // throws for a type the device does not have
+    if (!deviceType(OM->Dtype))
+      throw NoKernel{"dtype " + frontend::scalarTypeName(OM->Dtype).str() +
+                     " has no device kernels (f32, u8, i32, i64 and bool do)"};
+    if (P.Tensors[In].Dtype == OM->Dtype) {
+      const Argument *CopyA = arg(N, "copy", false);
+      const bool Copies = N.Op == "_to_copy" || (CopyA && CopyA->Kind == ArgKind::Bool && CopyA->I);
+      const PTensor X = P.Tensors[In];
+      if (!Copies) { // eager returns self
+        defineView(OutName, In, X.Sizes, X.Strides, 0);
+        recordDecision(N, NodeDecision::View, "");
+        return;
+      }
+      int Base = isContiguous(X) ? In : materialize(In, N.Name);
+      defineView(OutName, Base, Shape, contiguous(Shape), 0, /*OwnStorage=*/Base == In);
+      recordDecision(N, NodeDecision::View, Base == In ? "" : "copy");
+      return;
+    }
+    int Out = defineOutput(OutName, OM->Dtype, Shape);
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::convert;
+    Spec.Operands = {operand(In), operand(Out)};
+    emitKernel(N, Spec, {In, Out});
+  }
+
   void selectUnary(const Node &N, abi::KernelId K) {
     if (K == abi::KernelId::gelu) {
       const Argument *Approx = arg(N, "approximate", false);
@@ -400,8 +465,11 @@ private:
     requireF32(A, "first operand");
     std::string OutName = outputName(N);
     const frontend::TensorMeta *OM = meta(OutName);
-    if (!OM || OM->Dtype != ScalarType::Float32)
-      throw NoKernel{"result dtype is not float32"};
+    abi::KernelSpec Probe;
+    Probe.Kernel = K;
+    const ScalarType OutType = Probe.isComparison() ? ScalarType::Bool : ScalarType::Float32;
+    if (!OM || OM->Dtype != OutType)
+      throw NoKernel{std::string("result dtype is not ") + (Probe.isComparison() ? "bool" : "float32")};
     std::vector<int64_t> Shape = shapeOf(OutName);
     abi::KernelSpec Spec;
     Spec.Kernel = K;
@@ -432,7 +500,7 @@ private:
     } else {
       throw NoKernel{"second operand is neither a float32 tensor nor a constant scalar"};
     }
-    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    int Out = defineOutput(OutName, OutType, Shape);
     Spec.Operands.push_back(operand(Out));
     Ops.push_back(Out);
     emitKernel(N, Spec, Ops);
@@ -1472,7 +1540,12 @@ llvm::Error Selector::run() {
           else if (!selectView(N, It->second))
             throw NoKernel{"unsupported layout op"};
           break;
-        case abi::KernelFamily::Unary: selectUnary(N, It->second); break;
+        case abi::KernelFamily::Unary:
+          if (It->second == abi::KernelId::convert)
+            selectConvert(N);
+          else
+            selectUnary(N, It->second);
+          break;
         case abi::KernelFamily::Binary:
           if (N.Op == "max_pool2d")
             selectMaxPool(N);
@@ -1519,9 +1592,9 @@ llvm::Error Selector::finishOutputs() {
     // An output needs its own contiguous buffer: copy views, inputs,
     // constants and values returned twice.
     if (X.isView() || X.Kind != abi::TensorKind::Intermediate || Used.count(Id)) {
-      if (X.Dtype != ScalarType::Float32)
+      if (!deviceType(X.Dtype))
         return makeError(M.Path + ": output '" + Raw + "' is a view or input of dtype " +
-                         frontend::scalarTypeName(X.Dtype).str() + "; copying it is not supported yet");
+                         frontend::scalarTypeName(X.Dtype).str() + ", which the device can not copy");
       Id = materialize(Id, "output " + Raw);
     }
     Used.insert(Id);

@@ -309,6 +309,17 @@ void Device::scpadFree(void *Ptr, int32_t Sid) {
   ++P->C.ScpadFrees;
 }
 
+/// Rows of one N-byte element each, from S (SStride apart) to D (DStride
+/// apart), in order (overlapping destinations: the last row wins).
+template <unsigned N>
+static void moveElements(uint8_t *D, uint64_t DStride, const uint8_t *S, uint64_t SStride, uint32_t Rows) {
+  uint8_t V[N];
+  for (uint32_t R = 0; R < Rows; ++R) {
+    std::memcpy(V, S + uint64_t(R) * SStride, N);
+    std::memcpy(D + uint64_t(R) * DStride, V, N);
+  }
+}
+
 int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32_t RowBytes,
                          uint64_t DramStrideBytes) {
   Counters &C = P->C;
@@ -331,14 +342,15 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   const uint8_t *S = P->Dram.data() + DramSrc;
   if (DramStrideBytes == RowBytes) {
     std::memcpy(D, S, Total);
-  } else if (RowBytes == 4) {
-    // Element gathers and broadcasts (stride 0): one 4-byte move per row,
-    // not a library call each.
-    uint32_t V;
-    for (uint32_t R = 0; R < Rows; ++R) {
-      std::memcpy(&V, S + uint64_t(R) * DramStrideBytes, 4);
-      std::memcpy(D + uint64_t(R) * 4, &V, 4);
-    }
+  } else if (RowBytes == 1 || RowBytes == 4 || RowBytes == 8) {
+    // Element gathers and broadcasts (stride 0): one move per row, not a
+    // library call each.
+    if (RowBytes == 1)
+      moveElements<1>(D, RowBytes, S, DramStrideBytes, Rows);
+    else if (RowBytes == 4)
+      moveElements<4>(D, RowBytes, S, DramStrideBytes, Rows);
+    else
+      moveElements<8>(D, RowBytes, S, DramStrideBytes, Rows);
   } else {
     for (uint32_t R = 0; R < Rows; ++R)
       std::memcpy(D + uint64_t(R) * RowBytes, S + uint64_t(R) * DramStrideBytes, RowBytes);
@@ -372,13 +384,14 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
   P->InvokeBytesOut += Total;
   if (DramStrideBytes == RowBytes) {
     dmaWrite(D, S, Total, Stream);
-  } else if (RowBytes == 4) {
-    // Element scatters: one 4-byte move per row (stride 0: the last wins).
-    uint32_t V;
-    for (uint32_t R = 0; R < Rows; ++R) {
-      std::memcpy(&V, S + uint64_t(R) * 4, 4);
-      std::memcpy(D + uint64_t(R) * DramStrideBytes, &V, 4);
-    }
+  } else if (RowBytes == 1 || RowBytes == 4 || RowBytes == 8) {
+    // Element scatters: one move per row (stride 0: the last wins).
+    if (RowBytes == 1)
+      moveElements<1>(D, DramStrideBytes, S, RowBytes, Rows);
+    else if (RowBytes == 4)
+      moveElements<4>(D, DramStrideBytes, S, RowBytes, Rows);
+    else
+      moveElements<8>(D, DramStrideBytes, S, RowBytes, Rows);
   } else {
     // Stride 0 stores every row to the same place: the last row wins, as the
     // hardware's in-order writes would leave it.

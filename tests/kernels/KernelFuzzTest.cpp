@@ -176,6 +176,8 @@ struct CaseList {
     KernelSpec S;
     S.Kernel = Kernel;
     S.Operands = std::move(Ops);
+    if (S.isComparison())
+      S.Operands.back().Type = DType::Bool;
     return S;
   }
 
@@ -321,7 +323,41 @@ void gemmCases(CaseList &L) {
   L.add("7x13x5_relu", relu(plain(7, 13, 5, true, true)));
 }
 
+/// A view with element type \p T.
+OperandSpec typed(OperandSpec O, DType T) {
+  O.Type = T;
+  return O;
+}
+
+/// convert: every pair of element types over the elementwise layouts.
+void convertCases(CaseList &L) {
+  const std::vector<DType> Types = {DType::F32, DType::U8, DType::I32, DType::I64, DType::Bool};
+  for (DType From : Types)
+    for (DType To : Types) {
+      if (From == To)
+        continue;
+      auto conv = [&](OperandSpec In) {
+        return L.spec({typed(In, From), typed(contiguous(In.Sizes), To)});
+      };
+      const std::string Pair = std::string(dtypeKeyName(From)) + "_to_" + dtypeKeyName(To) + "_";
+      L.add(Pair + "1000", conv(contiguous({1000})));
+      L.add(Pair + "17x33", conv(contiguous({17, 33})));
+      L.add(Pair + "48x64_T", conv(transposed(48, 64)));
+      L.add(Pair + "10x50_gather", conv(view({10, 50}, {300, 2})));
+      L.add(Pair + "3x16385", conv(contiguous({3, 16385})));
+      L.add(Pair + "scalar", conv(contiguous({})));
+    }
+  // f32 inputs may broadcast (the UNet's uint8 image goes the other way).
+  L.add("f32_to_bool_33x65_expandrows", L.spec({view({33, 65}, {0, 1}), typed(contiguous({33, 65}), DType::Bool)}));
+  L.add("f32_to_bool_9x33", L.spec({contiguous({9, 33}), typed(contiguous({9, 33}), DType::Bool)}), {1, 2},
+        Fill::Special);
+}
+
 void unaryCases(CaseList &L) {
+  if (L.Kernel == KernelId::convert) {
+    convertCases(L);
+    return;
+  }
   auto unary = [&](OperandSpec In) { return L.spec({In, contiguous(In.Sizes)}); };
   std::vector<int64_t> Lens = Edges;
   Lens.insert(Lens.end(), Primes.begin(), Primes.end());
@@ -468,6 +504,17 @@ void copyCases(CaseList &L) {
   L.add("2x3x9x11_into_c8", into(contiguous({2, 3, 9, 11}), view({2, 3, 9, 11}, {8 * 99, 99, 11, 1})));
   L.add("33x20_T_into_33x64", into(transposed(33, 20), view({33, 20}, {64, 1})));
   L.add("7x1_into_7x3", into(contiguous({7, 1}), view({7, 1}, {3, 1})));
+  // Other element types: bytes and 8-byte elements through every SDMA shape.
+  for (DType T : {DType::U8, DType::Bool, DType::I32, DType::I64}) {
+    const std::string Ty = dtypeKeyName(T);
+    auto tcopy = [&](OperandSpec In) { return L.spec({typed(In, T), typed(contiguous(In.Sizes), T)}); };
+    L.add(Ty + "_64x64", tcopy(contiguous({64, 64})));
+    L.add(Ty + "_31x33_T", tcopy(transposed(31, 33)));
+    L.add(Ty + "_10x50_slice2", tcopy(view({10, 50}, {300, 2})));
+    L.add(Ty + "_3x4x5x6_perm2031", tcopy(permuted({5, 3, 6, 4}, {1, 3, 0, 2})));
+    L.add(Ty + "_5x17_into_5x40", L.spec({typed(contiguous({5, 17}), T), typed(view({5, 17}, {40, 1}), T)}));
+    L.add(Ty + "_33x20_T_into_33x64", L.spec({typed(transposed(33, 20), T), typed(view({33, 20}, {64, 1}), T)}));
+  }
 }
 
 void padCases(CaseList &L) {
@@ -623,14 +670,16 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
       // Where oneDNN disagrees with torch (and the kernel) on a special
       // value, that value is left out: relu and exp map NaN to 0 and +inf,
       // max keeps the other operand (torch: NaN), oneDNN's pow(x, -0.5) for rsqrt gives +inf at -0 and
-      // 0 at -inf (torch's 1 / sqrt(x): -inf and NaN). Every other case is
-      // IEEE in both.
+      // 0 at -inf (torch's 1 / sqrt(x): -inf and NaN), and oneDNN's gt and
+      // ge are true when an operand is NaN (torch, IEEE: false; measured
+      // gt(NaN, 1.54) = 1). Every other case is IEEE in both.
       std::vector<float> Specials = {Inf, 0.0f};
       if (S.Kernel != KernelId::rsqrt) {
         Specials.push_back(-Inf);
         Specials.push_back(-0.0f);
       }
-      if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp && S.Kernel != KernelId::maximum)
+      if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp && S.Kernel != KernelId::maximum &&
+          S.Kernel != KernelId::gt && S.Kernel != KernelId::ge)
         Specials.push_back(NaN);
       for (float &X : V)
         if (Rng.bits() % 4 == 0)
@@ -667,9 +716,62 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
       break;
     }
     }
+    // Values each element type can hold (integers in range, bool 0/1), and
+    // for a convert into u8 ones it holds too. A float -> int convert gets integral floats in the target's range: there
+    // oneDNN's reorder (round to nearest, saturating) and torch's cast
+    // (truncation) agree; a float -> bool one gets exact zeros (+0 and -0)
+    // mixed in.
+    const DType T = S.Operands[Op].Type, To = S.output().Type;
+    const bool ToInt = To == DType::U8 || To == DType::I32 || To == DType::I64;
+    for (float &X : V) {
+      switch (T) {
+      case DType::U8: X = float(Rng.bits() % 256); break;
+      case DType::Bool: X = float(Rng.bits() % 2); break;
+      case DType::I32:
+      case DType::I64:
+        // Into u8 only 0..255: torch wraps (-3 -> 253), oneDNN saturates.
+        X = S.Kernel == KernelId::convert && To == DType::U8 ? float(Rng.bits() % 256)
+                                                               : float(int(Rng.bits() % 2001) - 1000);
+        break;
+      case DType::F32:
+        if (S.Kernel == KernelId::convert && ToInt)
+          X = To == DType::U8 ? std::min(255.0f, std::round(std::fabs(X) * 60)) : std::round(X * 300);
+        else if (S.Kernel == KernelId::convert && To == DType::Bool && Rng.bits() % 4 == 0)
+          X = Rng.bits() % 2 ? 0.0f : -0.0f;
+        break;
+      }
+    }
     In.push_back(std::move(V));
   }
   return In;
+}
+
+/// Logical values (as makeInputs draws them) in an operand's element type.
+std::vector<uint8_t> encode(const std::vector<float> &V, DType T) {
+  std::vector<uint8_t> B(V.size() * dtypeBytes(T));
+  for (size_t I = 0; I < V.size(); ++I) {
+    switch (T) {
+    case DType::F32: std::memcpy(&B[I * 4], &V[I], 4); break;
+    case DType::U8:
+    case DType::Bool: B[I] = uint8_t(V[I]); break;
+    case DType::I32: { int32_t X = int32_t(V[I]); std::memcpy(&B[I * 4], &X, 4); break; }
+    case DType::I64: { int64_t X = int64_t(V[I]); std::memcpy(&B[I * 8], &X, 8); break; }
+    }
+  }
+  return B;
+}
+
+/// Element I of \p B (in type T) as a float (the suite's values are small
+/// enough to be exact).
+float decode(const uint8_t *B, size_t I, DType T) {
+  switch (T) {
+  case DType::F32: { float X; std::memcpy(&X, B + I * 4, 4); return X; }
+  case DType::U8:
+  case DType::Bool: return float(B[I]);
+  case DType::I32: { int32_t X; std::memcpy(&X, B + I * 4, 4); return float(X); }
+  case DType::I64: { int64_t X; std::memcpy(&X, B + I * 8, 8); return float(X); }
+  }
+  return NAN;
 }
 
 //===----------------------------------------------------------------------===//
@@ -720,57 +822,53 @@ int64_t alignUp(int64_t X, int64_t A) { return (X + A - 1) / A * A; }
 /// The generated kernel on a fresh device: inputs at 64-aligned addresses,
 /// the output region filled with a NaN pattern first (so unwritten elements
 /// fail).
-void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector<float>> &In,
+void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector<uint8_t>> &In,
                  std::vector<float> &Out) {
   std::vector<uint64_t> Args;
   int64_t Top = 64; // address 0 stays unused
   for (const OperandSpec &O : S.Operands) {
     Args.push_back(uint64_t(Top));
-    Top += alignUp(std::max<int64_t>(extent(O), 1) * 4, 64) + 64;
+    Top += alignUp(std::max<int64_t>(extent(O), 1) * dtypeBytes(O.Type), 64) + 64;
   }
   sim::DeviceConfig Cfg;
   Cfg.DramBytes = uint64_t(Top);
   sim::Device Dev(Cfg);
   for (size_t I = 0; I < In.size(); ++I)
     if (!In[I].empty())
-      ASSERT_NO_ERROR(Dev.writeDram(
-          Args[I], llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(In[I].data()),
-                                           In[I].size() * 4)));
+      ASSERT_NO_ERROR(Dev.writeDram(Args[I], llvm::ArrayRef<uint8_t>(In[I])));
   Out.assign(size_t(S.output().numel()), 0.0f);
   if (Out.empty())
     return;
   // The output's whole span is poisoned; a strided output (a copy into a
   // slice) must leave the elements between its own untouched.
   const OperandSpec &O = S.output();
-  std::vector<uint32_t> Poison(size_t(extent(O)), 0x7fc0dead);
-  ASSERT_NO_ERROR(Dev.writeDram(
-      Args.back(),
-      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(Poison.data()), Poison.size() * 4)));
+  const size_t W = dtypeBytes(O.Type);
+  std::vector<uint8_t> Poison(size_t(extent(O)) * W);
+  for (size_t I = 0; I < Poison.size(); ++I)
+    Poison[I] = uint8_t(0xad + I % W); // f32: 0x7fc0dead would be a NaN; bytes: 0xad, ...
+  ASSERT_NO_ERROR(Dev.writeDram(Args.back(), llvm::ArrayRef<uint8_t>(Poison)));
   int32_t Status = Dev.invoke(Fn, Args.data());
   ASSERT_EQ(Status, 0) << "kernel status " << Status << ": " << Dev.lastFirmwareError();
   EXPECT_EQ(Dev.counters().FirmwareErrors, 0u) << Dev.lastFirmwareError();
   EXPECT_EQ(Dev.counters().ScpadReclaimed, 0u) << "the kernel left scratchpad grants live";
-  std::vector<float> Span(Poison.size());
-  ASSERT_NO_ERROR(Dev.readDram(
-      Args.back(),
-      llvm::MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(Span.data()), Span.size() * 4)));
-  std::vector<bool> Mine(Span.size(), false);
+  std::vector<uint8_t> SpanBytes(Poison.size());
+  ASSERT_NO_ERROR(Dev.readDram(Args.back(), llvm::MutableArrayRef<uint8_t>(SpanBytes)));
+  const size_t SpanElems = Poison.size() / W;
+  std::vector<bool> Mine(SpanElems, false);
   for (int64_t I = 0; I < int64_t(Out.size()); ++I) {
     int64_t Off = 0, Rest = I;
     for (size_t D = O.Sizes.size(); D-- > 0;) {
       Off += (Rest % O.Sizes[D]) * O.Strides[D];
       Rest /= O.Sizes[D];
     }
-    Out[size_t(I)] = Span[size_t(Off)];
+    Out[size_t(I)] = decode(SpanBytes.data(), size_t(Off), O.Type);
     Mine[size_t(Off)] = true;
   }
-  for (size_t I = 0; I < Span.size(); ++I) {
-    uint32_t Bits;
-    std::memcpy(&Bits, &Span[I], 4);
+  for (size_t I = 0; I < SpanElems; ++I)
     if (!Mine[I]) {
-      ASSERT_EQ(Bits, 0x7fc0deadu) << "the kernel wrote element " << I << ", outside its output view";
+      ASSERT_EQ(0, std::memcmp(&SpanBytes[I * W], &Poison[I * W], W))
+          << "the kernel wrote element " << I << ", outside its output view";
     }
-  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -891,7 +989,10 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
                             Info->test_suite_name() + "." + Info->name() + "')";
   SCOPED_TRACE(Repro);
 
-  std::vector<std::vector<float>> In = makeInputs(C);
+  std::vector<std::vector<float>> Values = makeInputs(C);
+  std::vector<std::vector<uint8_t>> In;
+  for (size_t I = 0; I < Values.size(); ++I)
+    In.push_back(encode(Values[I], S.Operands[I].Type));
   auto Fn = kernelFor(S);
   ASSERT_TRUE(bool(Fn)) << Repro << " compile/link: " << llvm::toString(Fn.takeError()) << "  "
                         << Rerun;
@@ -900,13 +1001,17 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
   if (HasFatalFailure())
     return;
 
-  std::vector<const float *> Ptrs;
-  for (const std::vector<float> &V : In)
+  std::vector<const void *> Ptrs;
+  for (const std::vector<uint8_t> &V : In)
     Ptrs.push_back(V.data());
-  auto Ref = reference::runOneDnn(S, Ptrs);
-  ASSERT_TRUE(bool(Ref)) << Repro << " oneDNN: " << llvm::toString(Ref.takeError()) << "  "
-                         << Rerun;
-  ASSERT_EQ(Ref->size(), Got.size());
+  auto RefBytes = reference::runOneDnnTyped(S, Ptrs);
+  ASSERT_TRUE(bool(RefBytes)) << Repro << " oneDNN: " << llvm::toString(RefBytes.takeError()) << "  "
+                              << Rerun;
+  ASSERT_EQ(RefBytes->size(), Got.size() * dtypeBytes(S.output().Type));
+  std::vector<float> RefValues(Got.size());
+  for (size_t I = 0; I < Got.size(); ++I)
+    RefValues[I] = decode(RefBytes->data(), I, S.output().Type);
+  std::vector<float> *Ref = &RefValues;
   // log_softmax over a dimension of size 1 is exactly 0 (x - x - log 1) in
   // torch; oneDNN 2.6's softmax_log returns its approximate log(1) =
   // 1.43e-6 there, which would make the normalised measure 1. Hold the
@@ -939,6 +1044,19 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
                     static_cast<long long>(Cmp.Worst), double(Got[size_t(Cmp.Worst)]),
                     double((*Ref)[size_t(Cmp.Worst)]));
       Detail = E;
+      // Elementwise inputs have the output's shape: show theirs at that element.
+      const KernelFamily F = S.family();
+      if (F == KernelFamily::Unary || F == KernelFamily::Binary || F == KernelFamily::Copy)
+        for (size_t Op = 0; Op + 1 < S.Operands.size(); ++Op) {
+          const OperandSpec &O = S.Operands[Op];
+          int64_t Off = 0, Rest = Cmp.Worst;
+          for (size_t D = O.Sizes.size(); D-- > 0;) {
+            Off += (Rest % O.Sizes[D]) * O.Strides[D];
+            Rest /= O.Sizes[D];
+          }
+          std::snprintf(E, sizeof(E), "; input %zu there %.9g", Op, double(Values[Op][size_t(Off)]));
+          Detail += E;
+        }
     }
     ADD_FAILURE() << Repro << Buf << "  " << Rerun << "\n" << Detail;
   }

@@ -583,3 +583,36 @@ TEST(Blob, RandomHeaderDamageNeverCrashes) {
       llvm::consumeError(R.takeError());
   }
 }
+
+TEST(KernelSpecKey, ElementTypesRoundTripAndAreChecked) {
+  // Blobs record keys; atalla-run parses them back. f32 operands keep the
+  // keys they always had; other types follow the bracket.
+  atalla::abi::KernelSpec S;
+  S.Kernel = atalla::abi::KernelId::convert;
+  S.Operands = {{{10, 64}, {64, 1}, atalla::abi::DType::U8}, {{10, 64}, {64, 1}, atalla::abi::DType::F32}};
+  EXPECT_EQ(S.key(), "convert f32 [10,64:64,1]u8 -> [10,64:64,1]");
+  atalla::abi::KernelSpec Back;
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse(S.key(), Back));
+  EXPECT_EQ(Back.Operands[0].Type, atalla::abi::DType::U8);
+  EXPECT_EQ(Back.key(), S.key());
+  EXPECT_EQ(S.typeError(), "");
+  for (const char *Bad : {"convert f32 [4:1]u16 -> [4:1]", "convert f32 [4:1]f32 -> [4:1]", "copy f32 [4:1]x -> [4:1]"})
+    EXPECT_FALSE(atalla::abi::KernelSpec::parse(Bad, Back)) << Bad;
+  // Each kernel's types: comparisons give bool, copies keep the type,
+  // everything else is f32 throughout.
+  atalla::abi::KernelSpec Ge;
+  Ge.Kernel = atalla::abi::KernelId::ge;
+  Ge.Operands = {{{4}, {1}}, {{4}, {1}}, {{4}, {1}}};
+  EXPECT_EQ(Ge.typeError(), "the output is f32, not bool");
+  Ge.Operands[2].Type = atalla::abi::DType::Bool;
+  EXPECT_EQ(Ge.typeError(), "");
+  EXPECT_EQ(Ge.key(), "ge f32 [4:1] [4:1] -> [4:1]bool");
+  atalla::abi::KernelSpec Cp;
+  Cp.Kernel = atalla::abi::KernelId::copy;
+  Cp.Operands = {{{4}, {2}, atalla::abi::DType::I64}, {{4}, {1}, atalla::abi::DType::I32}};
+  EXPECT_NE(Cp.typeError().find("copy converts no element types"), std::string::npos);
+  atalla::abi::KernelSpec Add;
+  Add.Kernel = atalla::abi::KernelId::add;
+  Add.Operands = {{{4}, {1}, atalla::abi::DType::I64}, {{4}, {1}}, {{4}, {1}}};
+  EXPECT_EQ(Add.typeError(), "operand 0 is i64, not f32");
+}

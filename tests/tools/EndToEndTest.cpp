@@ -78,23 +78,26 @@ TEST(EndToEndTest, SameModelCompilesToSameBytesInTwoProcesses) {
   EXPECT_TRUE(A == B);
 }
 
-TEST(EndToEndTest, RealUNetRunsWithFallbackAndMatchesEager) {
+TEST(EndToEndTest, RealUNetRunsFullyOnTheAcceleratorAndMatchesEager) {
   ATALLA_REQUIRE_FIXTURES(Dir);
   std::string Pt2 = Dir + "/real/unet-dcnum-test_g1.pt2", Atb = tmpDir() + "/unet.atb";
   std::string Json = tmpDir() + "/unet-report.json";
-  Result G = run("atalla-gen " + Pt2 + " -o " + Atb + " --report-json " + Json);
+  // --accel-only: nothing may fall back, the uint8 -> float cast of the
+  // images and the final ge into a bool mask included.
+  Result G = run("atalla-gen --accel-only " + Pt2 + " -o " + Atb + " --report-json " + Json);
   ASSERT_EQ(G.Rc, 0) << G.Err;
-  // Every convolution on the accelerator, every batch norm folded into one:
-  // at least 95% of the FLOPs.
+  // Every convolution on the accelerator, every batch norm folded into one.
   EXPECT_EQ(count(G.Out, "aten.conv2d.default -> gemm"), 6u) << G.Out;
   EXPECT_EQ(count(G.Out, "aten.conv_transpose2d.input -> gemm"), 2u) << G.Out;
   EXPECT_EQ(count(G.Out, "[FUSED]    batch_norm"), 5u) << G.Out;
+  EXPECT_EQ(count(G.Out, "aten.to.dtype -> convert"), 1u) << G.Out;
+  EXPECT_EQ(count(G.Out, "aten.ge.Tensor -> ge"), 1u) << G.Out;
   auto Report = llvm::json::parse(test::slurp(Json));
   ASSERT_TRUE(bool(Report)) << llvm::toString(Report.takeError());
   std::optional<double> Flops = Report->getAsObject()->getNumber("accelerated_flops_fraction");
   ASSERT_TRUE(Flops.has_value());
-  EXPECT_GE(*Flops, 0.95);
-  EXPECT_LE(*Flops, 1.0);
+  EXPECT_EQ(*Flops, 1.0);
+  EXPECT_EQ(Report->getAsObject()->getNumber("accelerated_ops_fraction"), 1.0);
   std::string OutDir = tmpDir() + "/unet-out";
   Result R = run("atalla-run " + Atb + " --check " + Pt2 + " --per-op --output-dir " + OutDir);
   EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;

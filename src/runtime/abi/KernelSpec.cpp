@@ -23,7 +23,10 @@ static std::string operandText(const OperandSpec &O) {
   S += ":";
   for (size_t I = 0; I < O.Strides.size(); ++I)
     S += (I ? "," : "") + std::to_string(O.Strides[I]);
-  return S + "]";
+  S += "]";
+  if (O.Type != DType::F32)
+    S += dtypeKeyName(O.Type);
+  return S;
 }
 
 static std::string number(double V) {
@@ -56,6 +59,48 @@ std::string KernelSpec::key() const {
   return S;
 }
 
+bool KernelSpec::isComparison() const {
+  switch (Kernel) {
+  case KernelId::eq:
+  case KernelId::ne:
+  case KernelId::lt:
+  case KernelId::le:
+  case KernelId::gt:
+  case KernelId::ge:
+    return true;
+  default:
+    return false;
+  }
+}
+
+std::string KernelSpec::typeError() const {
+  if (Type != DType::F32)
+    return "compute type is not f32";
+  for (size_t I = 0; I < Operands.size(); ++I)
+    if (dtypeBytes(Operands[I].Type) == 0)
+      return "operand " + std::to_string(I) + " has unknown element type " +
+             std::to_string(static_cast<uint32_t>(Operands[I].Type));
+  if (Operands.empty())
+    return "";
+  const DType Out = output().Type;
+  if (Kernel == KernelId::convert)
+    return "";
+  if (Kernel == KernelId::copy) {
+    for (size_t I = 0; I + 1 < Operands.size(); ++I)
+      if (Operands[I].Type != Out)
+        return "copy converts no element types (operand " + std::to_string(I) + " is " +
+               dtypeKeyName(Operands[I].Type) + ", the output " + dtypeKeyName(Out) + ")";
+    return "";
+  }
+  for (size_t I = 0; I + 1 < Operands.size(); ++I)
+    if (Operands[I].Type != DType::F32)
+      return "operand " + std::to_string(I) + " is " + dtypeKeyName(Operands[I].Type) + ", not f32";
+  const DType Want = isComparison() ? DType::Bool : DType::F32;
+  if (Out != Want)
+    return std::string("the output is ") + dtypeKeyName(Out) + ", not " + dtypeKeyName(Want);
+  return "";
+}
+
 std::string KernelSpec::symbol() const {
   std::string K = key();
   char Hex[17];
@@ -63,8 +108,23 @@ std::string KernelSpec::symbol() const {
   return "atalla_" + std::string(kernelName(Kernel)) + "_" + Hex;
 }
 
-static bool parseOperand(const std::string &T, OperandSpec &O) {
-  if (T.size() < 3 || T.front() != '[' || T.back() != ']')
+static bool parseOperand(const std::string &Text, OperandSpec &O) {
+  size_t Close = Text.rfind(']');
+  if (Close == std::string::npos)
+    return false;
+  const std::string Suffix = Text.substr(Close + 1), T = Text.substr(0, Close + 1);
+  DType Type = DType::F32;
+  if (!Suffix.empty()) {
+    bool Known = false;
+    for (DType D : {DType::U8, DType::I32, DType::I64, DType::Bool})
+      if (Suffix == dtypeKeyName(D)) {
+        Type = D;
+        Known = true;
+      }
+    if (!Known)
+      return false;
+  }
+  if (T.size() < 3 || T.front() != '[')
     return false;
   size_t Colon = T.find(':');
   if (Colon == std::string::npos)
@@ -86,6 +146,7 @@ static bool parseOperand(const std::string &T, OperandSpec &O) {
     return true;
   };
   O = {};
+  O.Type = Type;
   return list(T.substr(1, Colon - 1), O.Sizes) && list(T.substr(Colon + 1, T.size() - Colon - 2), O.Strides) &&
          O.Sizes.size() == O.Strides.size();
 }

@@ -14,7 +14,11 @@
 //   Binary:  A [out shape], B [out shape] (absent when HasScalar), Out;
 //            Out = A op (Alpha * B) or A op Scalar.
 //   Softmax: In [out shape], Out; along Dim.
-//   Copy:    In [out shape, any strides], Out.
+//   Copy:    In [out shape, any strides], Out (same element type).
+//
+// Element types: every operand is f32 unless its OperandSpec::Type says
+// otherwise. Only convert (any type to any type), the comparisons (f32 in,
+// bool out) and copy (any type, the same in and out) take other types.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATALLA_RUNTIME_ABI_KERNELSPEC_H
@@ -28,19 +32,50 @@
 
 namespace atalla::abi {
 
-/// Element types, numbered as the export schema numbers them.
-enum class DType : uint32_t { F32 = 7 };
+/// Element types, numbered as the export schema numbers them. Bool is one
+/// byte, 0 or 1.
+enum class DType : uint32_t { U8 = 1, I32 = 4, I64 = 5, F32 = 7, Bool = 12 };
+
+/// Bytes per element; 0 for a number that is no DType.
+constexpr uint32_t dtypeBytes(DType T) {
+  switch (T) {
+  case DType::U8:
+  case DType::Bool:
+    return 1;
+  case DType::I32:
+  case DType::F32:
+    return 4;
+  case DType::I64:
+    return 8;
+  }
+  return 0;
+}
+
+/// "f32", "u8", ... as keys spell them; "" for a number that is no DType.
+constexpr const char *dtypeKeyName(DType T) {
+  switch (T) {
+  case DType::U8: return "u8";
+  case DType::I32: return "i32";
+  case DType::I64: return "i64";
+  case DType::F32: return "f32";
+  case DType::Bool: return "bool";
+  }
+  return "";
+}
 
 struct OperandSpec {
   std::vector<int64_t> Sizes;
   std::vector<int64_t> Strides; ///< elements; 0 = broadcast
+  DType Type = DType::F32;      ///< element type (keys name it when not f32)
   int64_t numel() const {
     int64_t N = 1;
     for (int64_t S : Sizes)
       N *= S;
     return N;
   }
-  bool operator==(const OperandSpec &O) const { return Sizes == O.Sizes && Strides == O.Strides; }
+  bool operator==(const OperandSpec &O) const {
+    return Sizes == O.Sizes && Strides == O.Strides && Type == O.Type;
+  }
 };
 
 struct KernelSpec {
@@ -62,10 +97,18 @@ struct KernelSpec {
   const OperandSpec &output() const { return Operands.back(); }
 
   /// Canonical text of the specialisation, e.g.
-  /// "gemm f32 [4,8:8,1] [8,16:16,1] -> [4,16:16,1]". Equal keys, equal code.
+  /// "gemm f32 [4,8:8,1] [8,16:16,1] -> [4,16:16,1]"; an operand of another
+  /// element type carries it after the bracket: "[4:1]u8". Equal keys, equal
+  /// code.
   std::string key() const;
   /// The kernel's symbol: "atalla_<name>_<16 hex digits of the key's hash>".
   std::string symbol() const;
+  /// Whether the operands' element types suit the kernel (see the header's
+  /// comment): "" when they do, else what is wrong.
+  std::string typeError() const;
+  /// The comparison kernels (eq ... ge): f32 operands, a bool result.
+  bool isComparison() const;
+
   /// The inverse of key() (blobs record keys): false on malformed text.
   static bool parse(const std::string &Key, KernelSpec &Out);
 };
