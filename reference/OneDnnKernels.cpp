@@ -103,6 +103,14 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::pad:
   case abi::KernelId::layer_norm:
     return std::nullopt;
+  case abi::KernelId::sum:
+    return algorithm::reduction_sum;
+  case abi::KernelId::mean:
+    return algorithm::reduction_mean;
+  case abi::KernelId::amax:
+    return algorithm::reduction_max;
+  case abi::KernelId::amin:
+    return algorithm::reduction_min;
   }
   return std::nullopt;
 }
@@ -386,6 +394,24 @@ void layerNorm(Run &R, const abi::KernelSpec &Spec, const std::vector<const floa
   R.E.Strm.wait();
 }
 
+/// Reductions: the reduction primitive on In [O, D] as its strides say,
+/// into Dst [O, 1].
+void reduce(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  const abi::OperandSpec &I = Spec.Operands[0];
+  if (I.Sizes.size() != 2 || Spec.output().Sizes != std::vector<int64_t>{I.Sizes[0], 1})
+    throw SpecError{"reductions take [O, D] into [O, 1]"};
+  memory Src = R.user(viewOf(I), In[0]);
+  if (I.Sizes[1] == 1) { // oneDNN refuses a reduction of nothing: it is the input
+    R.reorder(Src, Dst);
+    return;
+  }
+  dnnl::reduction::desc D(*kernelAlgorithm(Spec.Kernel), Src.get_desc(), Dst.get_desc(), 0.0f, 0.0f);
+  dnnl::reduction P(dnnl::reduction::primitive_desc(D, R.E.Eng));
+  P.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}});
+  R.E.Strm.wait();
+}
+
 /// Pad: the fill value everywhere, then a reorder of the input into the
 /// interior, described to oneDNN as a strided view of the output (strides
 /// scaled by the steps, the data handle moved to the low corner).
@@ -582,6 +608,9 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       break;
     case abi::KernelFamily::Norm:
       layerNorm(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Reduce:
+      reduce(R, Spec, Inputs, Dst);
       break;
     }
   } catch (const SpecError &E) {

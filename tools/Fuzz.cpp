@@ -37,6 +37,7 @@ struct Value {
   bool IsInput = false;
   bool IsView = false; ///< shares storage with another value
   bool Viewed = false; ///< some view of it exists
+  bool Exact = false;  ///< an input or parameter: the device and eager hold the same bits
 };
 
 class Generator {
@@ -115,11 +116,13 @@ private:
   const Value &newInput(const Shape &S) {
     std::string Name = B.addUserInput("x" + std::to_string(Inputs++), data(S, 1.0, 0.0, false));
     Pool.push_back({Name, S, true, true});
+    Pool.back().Exact = true;
     return Pool.back();
   }
   const Value &newParam(const Shape &S, double Scale, double Offset = 0, bool Abs = false) {
     std::string Name = B.addParameter("layer" + std::to_string(Params++) + ".weight", data(S, Scale, Offset, Abs));
     Pool.push_back({Name, S, true, false});
+    Pool.back().Exact = true;
     return Pool.back();
   }
 
@@ -185,9 +188,94 @@ private:
       return gemm();
     if (Op < 72)
       return softmax();
-    if (Op < 92)
+    if (Op < 88)
       return layout();
+    if (Op < 93)
+      return reduce();
+    if (Op < 96)
+      return typed();
     return fallback();
+  }
+
+  /// sum / mean / amax / amin over a random non-empty set of dims (or all).
+  std::string reduce() {
+    Value X = operand(1);
+    const int64_t R = int64_t(X.Sizes.size());
+    static const char *Ops[] = {"sum.dim_IntList", "mean.dim", "amax.default", "amin.default"};
+    std::string Op = Ops[pick(4)];
+    std::vector<int64_t> Dims;
+    for (int64_t D = 0; D < R; ++D)
+      if (chance(50))
+        Dims.push_back(chance(30) ? D - R : D);
+    if (Dims.empty())
+      Dims.push_back(int64_t(pick(R)));
+    bool Keep = chance(40);
+    if (chance(10) && Op != "amax.default" && Op != "amin.default") {
+      // Every dim: sum.default / mean.default give a 0-d result.
+      Op = Op == "sum.dim_IntList" ? "sum.default" : "mean.default";
+      return node("torch.ops.aten." + Op, {arg("self", T(X.Name))}, {});
+    }
+    Shape Out;
+    for (int64_t D = 0; D < R; ++D) {
+      bool Red = false;
+      for (int64_t Dm : Dims)
+        Red |= (Dm < 0 ? Dm + R : Dm) == D;
+      if (!Red)
+        Out.push_back(X.Sizes[size_t(D)]);
+      else if (Keep)
+        Out.push_back(1);
+    }
+    return node("torch.ops.aten." + Op,
+                {arg("self", T(X.Name)), arg("dim", Argument::ints(Dims)), arg("keepdim", Argument::boolean(Keep))},
+                Out);
+  }
+
+  /// A comparison (bool) or a truncating cast (int32) of an input or
+  /// parameter, cast back to float32. Only exact values are compared or
+  /// truncated: a computed one may differ from eager's in its last bit,
+  /// which would flip a comparison near equality.
+  std::string typed() {
+    std::vector<Value> Exact;
+    for (const Value &V : Pool)
+      if (V.Exact && numel(V.Sizes) > 0)
+        Exact.push_back(V);
+    Value X = Exact.empty() ? newInput(randomShape(1 + unsigned(pick(2)))) : Exact[pick(Exact.size())];
+    std::string Mid;
+    if (chance(30)) {
+      // x * 4 is exact in fp32 too: int32 truncation toward zero of values
+      // with fractions of both signs.
+      std::string Scaled = B.addNode("torch.ops.aten.mul.Tensor", {arg("self", T(X.Name)), arg("other", Argument::real(4.0))},
+                                     ScalarType::Float32, X.Sizes);
+      Mid = B.addNode("torch.ops.aten._to_copy.default",
+                      {arg("self", T(Scaled)), kwarg("dtype", Argument::scalarType(ScalarType::Int32))},
+                      ScalarType::Int32, X.Sizes);
+    } else {
+      static const char *Ops[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+      Argument Other = Argument::real(chance(50) ? 0.0 : 0.5);
+      std::string Overload = ".Scalar";
+      if (chance(50)) {
+        // Another exact value of a shape that broadcasts into x's.
+        std::vector<Value> Cands;
+        for (const Value &V : Exact)
+          if (V.Name != X.Name && V.Sizes.size() <= X.Sizes.size()) {
+            bool Ok = true;
+            for (size_t I = 0; I < V.Sizes.size(); ++I) {
+              int64_t D = X.Sizes[X.Sizes.size() - V.Sizes.size() + I];
+              Ok &= V.Sizes[I] == D || V.Sizes[I] == 1;
+            }
+            if (Ok)
+              Cands.push_back(V);
+          }
+        if (!Cands.empty()) {
+          Other = T(Cands[pick(Cands.size())].Name);
+          Overload = ".Tensor";
+        }
+      }
+      Mid = B.addNode(std::string("torch.ops.aten.") + Ops[pick(6)] + Overload,
+                      {arg("self", T(X.Name)), arg("other", Other)}, ScalarType::Bool, X.Sizes);
+    }
+    return node("torch.ops.aten.to.dtype", {arg("self", T(Mid)), arg("dtype", Argument::scalarType(ScalarType::Float32))},
+                X.Sizes);
   }
 
   std::string unary() {
@@ -494,6 +582,21 @@ double atalla::tools::programTolerance(const frontend::Model &M) {
             K *= In->Sizes[D].valueOrHint() / std::max<int64_t>(Out->Sizes[D].valueOrHint(), 1);
       }
       Tol += double(K) * std::ldexp(1.0, -23);
+    }
+    // sum and mean add D = numel(in) / numel(out) values in another order
+    // than LibTorch: bounded like a GEMM with K = D (amax/amin are exact).
+    if (N.Op == "sum" || N.Op == "mean") {
+      const frontend::NamedArgument *X = N.input("self");
+      const frontend::TensorMeta *In = X ? M.G.meta(X->Arg.S) : nullptr;
+      const frontend::TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
+      if (In && Out) {
+        double NI = 1, NO = 1;
+        for (const auto &S : In->Sizes)
+          NI *= double(S.valueOrHint());
+        for (const auto &S : Out->Sizes)
+          NO *= double(S.valueOrHint());
+        Tol += (NI / std::max(NO, 1.0) + 2) * std::ldexp(1.0, -23);
+      }
     }
     // Inline sigmoid/tanh/gelu against LibTorch's: each within a few ulp,
     // with slopes of at most 1.13 (gelu), so 2^-20 per op.

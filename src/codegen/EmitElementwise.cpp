@@ -238,6 +238,10 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::log_softmax:
   case abi::KernelId::pad:
   case abi::KernelId::layer_norm:
+  case abi::KernelId::sum:
+  case abi::KernelId::mean:
+  case abi::KernelId::amax:
+  case abi::KernelId::amin:
     break;
   }
   llvm_unreachable("not an elementwise kernel");

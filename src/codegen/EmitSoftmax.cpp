@@ -464,3 +464,135 @@ Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelS
   KB.finish();
   return Error::success();
 }
+
+/// sum, mean, amax, amin of In [O, D] along D into Out [O, 1].
+///  - Row layout (D unit-stride, or O == 1): tiles of whole rows, or of one
+///    row in chunks of RowChunk elements where a row is long, each reduced
+///    with the row machinery above (explicit 8-lane vectors, 4 partial
+///    results, a tree across lanes): sums are pairwise-ish, not a chain.
+///  - Column layout (O unit-stride, or O == 1 with a strided D: a reduction
+///    over an outer dim): tiles of
+///    [DB][NC] (NC neighbouring outputs), accumulated down D with the vector
+///    lanes across outputs.
+/// mean divides the sum by D (one rounding, as torch's sum / D); amax and
+/// amin use maximum/minimum, so a NaN anywhere in the vector is the result.
+Error atalla::codegen::detail::emitReduce(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  if (Spec.Operands.size() != 2)
+    return specError(Spec, "expected 2 operands, got " + Twine(Spec.Operands.size()));
+  const abi::OperandSpec &X = Spec.Operands[0], &Y = Spec.output();
+  if (X.Sizes.size() != 2 || Y.Sizes != std::vector<int64_t>{X.Sizes[0], 1})
+    return specError(Spec, "expected In [O, D] and Out [O, 1]");
+  const int64_t O = X.Sizes[0], D = X.Sizes[1], SO = X.Strides[0], SD = X.Strides[1];
+  const bool RowLayout = D == 1 || SD == 1;
+  if (!RowLayout && SO != 1 && O != 1)
+    return specError(Spec, "one of the input's strides must be 1");
+  IRBuilder<> &B = KB.B;
+  if (O == 0) {
+    KB.finish();
+    return Error::success();
+  }
+  SoftmaxEmitter SE(KB);
+  const abi::KernelId K = Spec.Kernel;
+  const bool IsSum = K == abi::KernelId::sum || K == abi::KernelId::mean;
+  Value *Init = IsSum ? SE.Zero : ConstantFP::getInfinity(KB.F32, /*Negative=*/K == abi::KernelId::amax);
+  auto op = [&](Value *A, Value *Bv) -> Value * {
+    switch (K) {
+    case abi::KernelId::amax: return B.CreateBinaryIntrinsic(Intrinsic::maximum, A, Bv);
+    case abi::KernelId::amin: return B.CreateBinaryIntrinsic(Intrinsic::minimum, A, Bv);
+    default: return B.CreateFAdd(A, Bv);
+    }
+  };
+  auto finishValue = [&](Value *V) -> Value * {
+    if (K != abi::KernelId::mean)
+      return V;
+    Type *Ty = V->getType();
+    return B.CreateFDiv(V, ConstantFP::get(Ty, double(float(D))));
+  };
+  Value *XAddr = KB.operandAddr(0), *YAddr = KB.operandAddr(1);
+  if (D == 0) { // an empty reduction: the identity (sum 0, mean NaN as 0 / 0, amax -inf)
+    Value *OutBuf = KB.alloc(uint64_t(std::min<int64_t>(O, TileElems)) * 4, "out");
+    const int64_t OB = std::min<int64_t>(O, TileElems);
+    KB.forLoop(OB, "fill", [&](Value *I) { KB.storeF32(finishValue(Init), OutBuf, I); });
+    KB.forLoop((O + OB - 1) / OB, "blk", [&](Value *Blk) {
+      Value *R0 = B.CreateMul(Blk, KB.i64(OB));
+      Value *RN = O % OB == 0 ? KB.i64(OB) : KB.umin(KB.i64(OB), B.CreateSub(KB.i64(O), R0));
+      KB.sdmaStore(B.CreateAdd(YAddr, B.CreateShl(R0, 2)), OutBuf, KB.i64(1), B.CreateShl(RN, 2), KB.i64(0));
+    });
+    KB.finish();
+    return Error::success();
+  }
+
+  if (RowLayout) {
+    const int64_t RowStride = O == 1 ? 0 : SO;
+    // Rows up to RowChunk elements come several to a tile; longer ones in chunks.
+    constexpr int64_t RowChunk = 8 * TileElems;
+    const int64_t DC = std::min(D, RowChunk);
+    const int64_t RB = D > RowChunk ? 1 : std::min(O, std::max<int64_t>(1, TileElems / D));
+    Value *Tile = KB.alloc(uint64_t(RB * DC) * 4, "rows");
+    Value *OutBuf = KB.alloc(uint64_t(RB) * 4, "out");
+    auto accumulate = [&](std::vector<AllocaInst *> &Acc, Value *Row, int64_t N) {
+      SE.chunks(N, NumAcc, [&](Value *I, unsigned Lanes, unsigned Ai) {
+        Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+        B.CreateStore(op(B.CreateLoad(Ty, Acc[Ai]), SE.loadN(Row, I, Lanes)), Acc[Ai]);
+      });
+    };
+    KB.forLoop((O + RB - 1) / RB, "rowblk", [&](Value *Blk) {
+      Value *R0 = B.CreateMul(Blk, KB.i64(RB), "r0", true, true);
+      Value *RN = O % RB == 0 ? KB.i64(RB) : KB.umin(KB.i64(RB), B.CreateSub(KB.i64(O), R0));
+      Value *Src = B.CreateAdd(XAddr, B.CreateMul(R0, KB.i64(RowStride * 4)));
+      if (D <= RowChunk) {
+        KB.sdmaLoad(Tile, Src, RN, KB.i64(D * 4), KB.i64(RowStride * 4));
+        KB.forLoop(KB.i64(0), RN, "row", [&](Value *Ri) {
+          auto Acc = SE.accumulators(Init, "acc");
+          accumulate(Acc, KB.elementPtr(Tile, B.CreateMul(Ri, KB.i64(D))), D);
+          KB.storeF32(finishValue(SE.reduce(Acc, op)), OutBuf, Ri);
+        });
+      } else {
+        auto Acc = SE.accumulators(Init, "acc");
+        const int64_t Full = D / DC, Rest = D % DC;
+        KB.forLoop(Full, "chunk", [&](Value *C) {
+          KB.sdmaLoad(Tile, B.CreateAdd(Src, B.CreateMul(C, KB.i64(DC * 4))), KB.i64(1), KB.i64(DC * 4),
+                      KB.i64(DC * 4));
+          accumulate(Acc, Tile, DC);
+        });
+        if (Rest) {
+          KB.sdmaLoad(Tile, B.CreateAdd(Src, KB.i64(Full * DC * 4)), KB.i64(1), KB.i64(Rest * 4), KB.i64(Rest * 4));
+          accumulate(Acc, Tile, Rest);
+        }
+        KB.storeF32(finishValue(SE.reduce(Acc, op)), OutBuf, KB.i64(0));
+      }
+      KB.sdmaStore(B.CreateAdd(YAddr, B.CreateShl(R0, 2)), OutBuf, KB.i64(1), B.CreateShl(RN, 2), KB.i64(0));
+    });
+    KB.finish();
+    return Error::success();
+  }
+
+  // Column layout: outputs are neighbours in the input (SO == 1).
+  const int64_t NC = std::min<int64_t>(O, 1024);
+  const int64_t DB = std::min(D, std::max<int64_t>(1, TileElems / NC));
+  Value *Tile = KB.alloc(uint64_t(DB * NC) * 4, "cols");
+  Value *Acc = KB.alloc(uint64_t(NC) * 4, "acc");
+  KB.forLoop((O + NC - 1) / NC, "colblk", [&](Value *CB) {
+    Value *C0 = B.CreateMul(CB, KB.i64(NC), "c0", true, true);
+    Value *CN = O % NC == 0 ? KB.i64(NC) : KB.umin(KB.i64(NC), B.CreateSub(KB.i64(O), C0));
+    KB.forLoop(KB.i64(0), CN, "init", [&](Value *I) { KB.storeF32(Init, Acc, I); }, /*Parallel=*/true);
+    KB.forLoop((D + DB - 1) / DB, "dblk", [&](Value *DBk) {
+      Value *D0 = B.CreateMul(DBk, KB.i64(DB), "d0", true, true);
+      Value *DN = D % DB == 0 ? KB.i64(DB) : KB.umin(KB.i64(DB), B.CreateSub(KB.i64(D), D0));
+      Value *Src = B.CreateAdd(XAddr, B.CreateShl(B.CreateAdd(C0, B.CreateMul(D0, KB.i64(SD))), 2));
+      KB.sdmaLoad(Tile, Src, DN, B.CreateShl(CN, 2), KB.i64(SD * 4));
+      KB.forLoop(KB.i64(0), DN, "d", [&](Value *Di) {
+        Value *Row = KB.elementPtr(Tile, B.CreateMul(Di, CN));
+        KB.forLoop(KB.i64(0), CN, "c", [&](Value *I) {
+          KB.storeF32(op(KB.loadF32(Acc, I), KB.loadF32(Row, I)), Acc, I);
+        }, /*Parallel=*/true);
+      });
+    });
+    if (K == abi::KernelId::mean)
+      KB.forLoop(KB.i64(0), CN, "mean", [&](Value *I) { KB.storeF32(finishValue(KB.loadF32(Acc, I)), Acc, I); },
+                 /*Parallel=*/true);
+    KB.sdmaStore(B.CreateAdd(YAddr, B.CreateShl(C0, 2)), Acc, KB.i64(1), B.CreateShl(CN, 2), KB.i64(0));
+  });
+  KB.finish();
+  return Error::success();
+}

@@ -137,6 +137,7 @@ llvm::Error emitSoftmax(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitGemm(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitPad(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitLayerNorm(KernelBuilder &KB, const abi::KernelSpec &Spec);
+llvm::Error emitReduce(KernelBuilder &KB, const abi::KernelSpec &Spec);
 
 /// Optimises \p M and compiles it for the options' target (shared by the
 /// public entry points and by tests of internal building blocks).

@@ -408,6 +408,9 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   case abi::KernelFamily::Norm:
     E = emitLayerNorm(KB, Spec);
     break;
+  case abi::KernelFamily::Reduce:
+    E = emitReduce(KB, Spec);
+    break;
   }
   if (E)
     return E;

@@ -1068,6 +1068,87 @@ private:
 
   /// layer_norm over the trailing normalized_shape dims, as [R, D] rows;
   /// an absent weight or bias is a constant row of ones or zeros.
+  /// sum, mean (dims or all), amax, amin: the kept dims become O and the
+  /// reduced ones D of an [O, D] view (one of its strides 1); where no view
+  /// can say it, a copy of the input permuted to [kept..., reduced...] first.
+  void selectReduce(const Node &N, abi::KernelId K) {
+    int X = tensorArg(N, "self");
+    requireF32(X, "input");
+    if (const Argument *Dt = arg(N, "dtype", false);
+        Dt && Dt->Kind == ArgKind::ScalarType && Dt->I != static_cast<int64_t>(ScalarType::Float32))
+      throw NoKernel{"a dtype conversion"};
+    std::string OutName = outputName(N);
+    const frontend::TensorMeta *OM = meta(OutName);
+    if (!OM || OM->Dtype != ScalarType::Float32)
+      throw NoKernel{"result dtype is not float32"};
+    const PTensor XT = P.Tensors[X];
+    const size_t Rank = XT.Sizes.size();
+    std::vector<bool> Reduced(Rank, false);
+    const Argument *DimA = arg(N, "dim", false);
+    std::optional<std::vector<int64_t>> Dims;
+    if (DimA && !DimA->isNone()) {
+      Dims = DimA->Kind == ArgKind::Int ? std::vector<int64_t>{DimA->I} : DimA->asInts().value_or(std::vector<int64_t>{});
+      if (DimA->Kind != ArgKind::Int && !DimA->asInts())
+        throw NoKernel{"dim is not a list of ints"};
+    }
+    if (!Dims || Dims->empty()) {
+      std::fill(Reduced.begin(), Reduced.end(), true);
+    } else {
+      for (int64_t D : *Dims)
+        Reduced[size_t(normDim(D, Rank))] = true;
+    }
+    // [kept..., reduced...], each group merged into one dim where linear.
+    auto group = [&](bool Red, int64_t &Size, int64_t &Stride) {
+      Size = 1;
+      Stride = 1;
+      int64_t Next = -1; // the stride the next (outer) dim must have to merge
+      bool Linear = true;
+      for (size_t D = Rank; D-- > 0;) {
+        if (Reduced[D] != Red || XT.Sizes[D] == 1)
+          continue;
+        if (Next < 0)
+          Stride = XT.Strides[D];
+        else
+          Linear &= XT.Strides[D] == Next;
+        Next = XT.Strides[D] * XT.Sizes[D];
+        Size *= XT.Sizes[D];
+      }
+      return Linear;
+    };
+    int64_t O, SO, D, SD;
+    bool Ok = group(false, O, SO) & group(true, D, SD);
+    Ok = Ok && (D == 1 || SD == 1 || O == 1 || SO == 1);
+    int In = X;
+    if (!Ok) {
+      std::vector<int64_t> Sizes, Strides;
+      for (bool Red : {false, true})
+        for (size_t Dm = 0; Dm < Rank; ++Dm)
+          if (Reduced[Dm] == Red) {
+            Sizes.push_back(XT.Sizes[Dm]);
+            Strides.push_back(XT.Strides[Dm]);
+          }
+      int Perm = defineView(N.Name + "_perm", X, Sizes, Strides, 0, /*OwnStorage=*/true);
+      In = materialize(Perm, N.Name);
+      O = 1;
+      for (size_t Dm = 0; Dm < Rank; ++Dm)
+        if (!Reduced[Dm])
+          O *= XT.Sizes[Dm];
+      D = O ? P.Tensors[In].numel() / O : 0;
+      SO = D;
+      SD = 1;
+    }
+    int Out = defineOutput(OutName, ScalarType::Float32, shapeOf(OutName));
+    if (P.Tensors[Out].numel() != O)
+      throw NoKernel{"result has " + std::to_string(P.Tensors[Out].numel()) + " elements, the kept dims " +
+                     std::to_string(O)};
+    abi::KernelSpec Spec;
+    Spec.Kernel = K;
+    Spec.Operands = {{{O, D}, {O == 1 ? 0 : SO, D == 1 ? 1 : SD}}, {{O, 1}, {1, 1}}};
+    if (O == 1)
+      Spec.Operands[0].Strides[0] = D;
+    emitKernel(N, Spec, {In, Out});
+  }
+
   void selectLayerNorm(const Node &N) {
     int X = tensorArg(N, "input");
     requireF32(X, "input");
@@ -1563,6 +1644,7 @@ llvm::Error Selector::run() {
           break;
         case abi::KernelFamily::Pad: selectPad(N); break;
         case abi::KernelFamily::Norm: selectLayerNorm(N); break;
+        case abi::KernelFamily::Reduce: selectReduce(N, It->second); break;
         }
         continue;
       } catch (const NoKernel &E) {

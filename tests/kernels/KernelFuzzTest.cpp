@@ -27,6 +27,19 @@
 //    oneDNN's eltwise_linear then binary). Only the sign of a zero may
 //    differ, which the measure ignores.
 //  - Pad: 0. Every output element is the fill value or one input element.
+//  - convert, comparisons and typed copies: 0 (exact). Integer and bool
+//    values are drawn in the range every type involved holds; float -> int
+//    converts get integral floats (see makeInputs), so oneDNN's rounding
+//    reorder and torch's truncation agree. NaN: oneDNN's gt and ge are true
+//    on NaN (torch: false), so those two see no NaN here; the model tests
+//    (tests/tools/TypedModelsTest.cpp) hold every comparison's NaN
+//    behaviour to LibTorch.
+//  - Reduce: amax and amin 0 (max is exact; no NaN inputs: oneDNN's max
+//    does not propagate them as torch does). sum and mean: D fp32 additions
+//    in different orders (ours in 4 x 8 partial sums and a tree across
+//    lanes, or down columns; oneDNN's its own), bounded like the GEMM's K
+//    products: 2^-23 * (D + 2) of max|ref| (+2: mean's division, and the
+//    final combination).
 //  - Norm (layer_norm): two row sums (mean, then the variance of x - mean)
 //    whose rounding grows with D as softmax's sum does, a division, a sqrt
 //    and a reciprocal, then x - mean, a multiply and an fma: the softmax
@@ -579,6 +592,34 @@ void normCases(CaseList &L) {
   L.add("16x64", norm(contiguous({16, 64})), {1}, Fill::Large);
 }
 
+void reduceCases(CaseList &L) {
+  auto reduce = [&](OperandSpec In) { return L.spec({In, contiguous({In.Sizes[0], 1})}); };
+  // Rows of every edge length over a few row counts (row layout).
+  std::vector<int64_t> Lens = Edges;
+  Lens.insert(Lens.end(), Primes.begin(), Primes.end());
+  Lens.push_back(1000);
+  int I = 0;
+  for (int64_t D : Lens) {
+    int64_t O = std::vector<int64_t>{3, 16, 17, 1, 33}[I++ % 5];
+    L.add(dimsText({O, D}), reduce(contiguous({O, D})), {1, 2});
+  }
+  L.add("9x40_rowstride", reduce(view({9, 40}, {57, 1})));
+  L.add("5000x7", reduce(contiguous({5000, 7})));
+  L.add("7x1", reduce(contiguous({7, 1})));
+  L.add("1x1", reduce(contiguous({1, 1})));
+  // Rows longer than a tile: reduced in chunks (65536 elements each).
+  L.add("2x70000", reduce(contiguous({2, 70000})));
+  L.add("1x140001", reduce(contiguous({1, 140001})));
+  // Column layout: the outputs are neighbours (a reduction over an outer
+  // dim, e.g. the batch); one output with a strided D.
+  for (auto [O, D] : std::vector<std::array<int64_t, 2>>{{17, 33}, {1000, 8}, {2053, 3}, {5, 9000}, {64, 64}})
+    L.add(dimsText({O, D}) + "_cols", reduce(transposed(O, D)), {1, 2});
+  L.add("1x100_strided", reduce(view({1, 100}, {100, 3})));
+  L.add("33x65", reduce(contiguous({33, 65})), {1}, Fill::Large);
+  L.add("33x65_cols", reduce(transposed(33, 65)), {1}, Fill::Special);
+  L.add("9x17", reduce(contiguous({9, 17})), {1}, Fill::Special);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -601,6 +642,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Norm:
     normCases(L);
+    return;
+  case KernelFamily::Reduce:
+    reduceCases(L);
     return;
   }
 }
@@ -679,7 +723,8 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
         Specials.push_back(-0.0f);
       }
       if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp && S.Kernel != KernelId::maximum &&
-          S.Kernel != KernelId::gt && S.Kernel != KernelId::ge)
+          S.Kernel != KernelId::gt && S.Kernel != KernelId::ge && S.Kernel != KernelId::amax &&
+          S.Kernel != KernelId::amin)
         Specials.push_back(NaN);
       for (float &X : V)
         if (Rng.bits() % 4 == 0)
@@ -909,6 +954,12 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Gemm: {
     double K = double(S.Operands[0].Sizes.back());
     return Ulp * (K + 2);
+  }
+  case KernelFamily::Reduce: {
+    if (S.Kernel == KernelId::amax || S.Kernel == KernelId::amin)
+      return 0;
+    double D = double(S.Operands[0].Sizes[1]);
+    return Ulp * (D + 2);
   }
   }
   return 0;

@@ -15,6 +15,7 @@
 //            Out = A op (Alpha * B) or A op Scalar.
 //   Softmax: In [out shape], Out; along Dim.
 //   Copy:    In [out shape, any strides], Out (same element type).
+//   Reduce:  In [O, D] (strides: one of them 1), Out [O, 1]; along D.
 //
 // Element types: every operand is f32 unless its OperandSpec::Type says
 // otherwise. Only convert (any type to any type), the comparisons (f32 in,

@@ -12,7 +12,7 @@
 
 namespace atalla::abi {
 
-enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm };
+enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm, Reduce };
 
 enum class KernelId : uint32_t {
 #define ATALLA_KERNEL(Id, Name, Family) Name = Id,
@@ -60,6 +60,7 @@ constexpr std::string_view familyName(KernelFamily F) {
   case KernelFamily::Copy: return "copy";
   case KernelFamily::Pad: return "pad";
   case KernelFamily::Norm: return "norm";
+  case KernelFamily::Reduce: return "reduce";
   }
   return "";
 }

@@ -1,0 +1,96 @@
+//===- tests/tools/OpModelsTest.cpp - reductions and other ops vs eager ---===//
+//
+// Models of the ops transformer and CNN heads use beyond convolutions:
+// sum / mean / amax / amin over any dims (kept or dropped, all of them,
+// over a transposed input, over an outer dim), each written with the
+// project's .pt2 writer and checked as the fuzzer checks (compile, run on
+// the simulated device, compare with eager LibTorch) with no fallback.
+// To add a case: a line in the table of the test it belongs to.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/ModelBuilder.h"
+#include "frontend/Printers.h"
+#include "tools/Fuzz.h"
+#include "tools/ToolSupport.h"
+#include "ModelTestSupport.h"
+#include "TestSupport.h"
+
+using namespace atalla;
+using namespace atalla::frontend;
+
+using test::arg;
+using test::randn;
+
+namespace {
+
+void expectRunsOnTheAccelerator(Model M, uint64_t Seed, const std::string &What) {
+  M.Path = "ops_" + std::to_string(Seed) + ".pt2";
+  tools::FuzzOutcome O = tools::checkProgram(M, Seed);
+  EXPECT_TRUE(O.Passed) << What << ": " << O.Message;
+  EXPECT_EQ(O.Fallbacks, 0u) << What;
+}
+
+std::vector<int64_t> reducedShape(const std::vector<int64_t> &In, std::vector<int64_t> Dims, bool Keep) {
+  if (Dims.empty())
+    for (size_t D = 0; D < In.size(); ++D)
+      Dims.push_back(int64_t(D));
+  std::vector<int64_t> Out;
+  for (size_t D = 0; D < In.size(); ++D) {
+    bool R = false;
+    for (int64_t X : Dims)
+      R |= (X < 0 ? X + int64_t(In.size()) : X) == int64_t(D);
+    if (!R)
+      Out.push_back(In[D]);
+    else if (Keep)
+      Out.push_back(1);
+  }
+  return Out;
+}
+
+} // namespace
+
+TEST(OpModelsTest, ReductionsMatchEager) {
+  struct Case {
+    const char *Op; ///< sum.dim_IntList, mean.dim, amax.default, amin.default, sum.default, mean.default
+    std::vector<int64_t> Shape, Dims;
+    bool Keep;
+    bool Transposed = false; ///< reduce a transposed view of the input
+  };
+  const Case Cases[] = {
+      {"sum.dim_IntList", {4, 33}, {-1}, false},
+      {"sum.dim_IntList", {4, 33}, {0}, true},             // an outer dim: column layout
+      {"mean.dim", {2, 5, 7, 9}, {2, 3}, true},            // global average pool
+      {"mean.dim", {3, 17, 20}, {-1}, false},              // layer statistics
+      {"amax.default", {6, 70}, {1}, false},
+      {"amin.default", {6, 70}, {0}, false},
+      {"sum.dim_IntList", {4, 5, 6}, {0, 2}, false},       // kept dim between reduced ones: a copy first
+      {"mean.dim", {9, 13}, {0}, false, true},             // transposed input
+      {"amax.default", {3, 4, 5}, {}, false},              // dim=[]: every dim
+      {"sum.default", {5, 11}, {}, false},
+      {"mean.default", {2, 3, 50}, {}, false},
+      {"sum.dim_IntList", {2, 70001}, {1}, true},          // rows longer than a tile
+  };
+  uint64_t Seed = 300;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    std::vector<int64_t> In = C.Shape;
+    std::string X;
+    if (C.Transposed) {
+      std::string Y = B.addUserInput("x", randn({In[1], In[0]}, Seed));
+      X = B.addNode("torch.ops.aten.t.default", {arg("self", Argument::tensor(Y))}, ScalarType::Float32, In);
+    } else {
+      X = B.addUserInput("x", randn(In, Seed));
+    }
+    std::string Op = C.Op;
+    std::vector<NamedArgument> Args = {arg("self", Argument::tensor(X))};
+    const bool All = Op == "sum.default" || Op == "mean.default";
+    if (!All) {
+      Args.push_back(arg("dim", Argument::ints(C.Dims)));
+      Args.push_back(arg("keepdim", Argument::boolean(C.Keep)));
+    }
+    B.addOutput(B.addNode("torch.ops.aten." + Op, std::move(Args), ScalarType::Float32,
+                          reducedShape(In, All ? std::vector<int64_t>{} : C.Dims, C.Keep && !All)));
+    std::string What = Op + " of " + frontend::formatShape(In) + " dims " + frontend::formatShape(C.Dims);
+    expectRunsOnTheAccelerator(B.take(), Seed++, What);
+  }
+}
