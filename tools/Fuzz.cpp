@@ -288,8 +288,8 @@ private:
     // bounded-slope math kernels (exp, log and sqrt amplify errors without
     // bound and are left to the kernel fuzz suite).
     if (!InPlace && chance(50)) {
-      static const char *Math[] = {"sigmoid", "tanh", "gelu"};
-      std::string Op = Math[pick(3)];
+      static const char *Math[] = {"sigmoid", "tanh", "gelu", "sin", "cos"};
+      std::string Op = Math[pick(5)];
       std::vector<frontend::NamedArgument> Args = {arg("self", T(X.Name))};
       if (Op == "gelu" && chance(50))
         Args.push_back(arg("approximate", frontend::Argument::string("tanh")));
@@ -487,8 +487,10 @@ private:
     return node("torch.ops.aten.clone.default", {arg("self", T(X.Name))}, S);
   }
 
+  /// Ops no device kernel implements (they run in the LibTorch fallback),
+  /// with slopes of at most 1.
   std::string fallback() {
-    static const char *Ops[] = {"sin", "cos", "tanh", "sigmoid"};
+    static const char *Ops[] = {"atan", "asinh", "abs", "erf"};
     Value X = operand();
     return node(std::string("torch.ops.aten.") + Ops[pick(4)] + ".default", {arg("self", T(X.Name))}, X.Sizes,
                 X.Contiguous);
@@ -598,9 +600,9 @@ double atalla::tools::programTolerance(const frontend::Model &M) {
         Tol += (NI / std::max(NO, 1.0) + 2) * std::ldexp(1.0, -23);
       }
     }
-    // Inline sigmoid/tanh/gelu against LibTorch's: each within a few ulp,
-    // with slopes of at most 1.13 (gelu), so 2^-20 per op.
-    if (N.Op == "sigmoid" || N.Op == "tanh" || N.Op == "gelu")
+    // Inline sigmoid/tanh/gelu/sin/cos against LibTorch's: each within a few
+    // ulp, with slopes of at most 1.13 (gelu), so 2^-20 per op.
+    if (N.Op == "sigmoid" || N.Op == "tanh" || N.Op == "gelu" || N.Op == "sin" || N.Op == "cos")
       Tol += std::ldexp(1.0, -20);
   }
   return Tol;

@@ -170,6 +170,50 @@ Value *convertElem(IRBuilder<> &B, Value *V, abi::DType From, abi::DType To, Typ
   return FromUnsigned ? B.CreateZExtOrTrunc(V, ToTy) : B.CreateSExtOrTrunc(V, ToTy);
 }
 
+/// sin(x) or cos(x): Cephes sinf/cosf. j = round-to-even-octant of
+/// |x| * 4/pi, z = |x| - j pi/4 in three parts (exact for |x| < 8192), then
+/// the sine or cosine polynomial on [-pi/4, pi/4] by octant, and the sign.
+/// Under 2 ulp for |x| < 8192; beyond, the reduction loses bits (torch's
+/// libm does not), and |x| > 2^24 gives NaN rather than garbage; NaN and
+/// +-inf give NaN.
+Value *emitSinCos(IRBuilder<> &B, Value *X, bool Cos) {
+  Type *F = X->getType();
+  Type *I = F->getWithNewType(B.getInt32Ty());
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  auto CI = [&](int32_t V) { return ConstantInt::get(I, V, true); };
+  Value *A = B.CreateUnaryIntrinsic(Intrinsic::fabs, X);
+  Value *InRange = B.CreateFCmpOLE(A, C(16777216.0f)); // false for NaN and inf
+  Value *Ac = B.CreateSelect(InRange, A, C(0.0f));
+  Value *J = B.CreateFPToSI(B.CreateFMul(Ac, C(1.27323954473516f)), I);
+  J = B.CreateAnd(B.CreateAdd(J, CI(1)), CI(~1)); // odd octants round up
+  Value *Y = B.CreateSIToFP(J, F);
+  Value *Z = B.CreateFSub(Ac, B.CreateFMul(Y, C(0.78515625f)));
+  Z = B.CreateFSub(Z, B.CreateFMul(Y, C(2.4187564849853515625e-4f)));
+  Z = B.CreateFSub(Z, B.CreateFMul(Y, C(3.77489497744594108e-8f)));
+  Value *ZZ = B.CreateFMul(Z, Z);
+  Value *SinP = fmaF(B, B.CreateFMul(Z, ZZ), poly(B, ZZ, {-1.9515295891E-4f, 8.3321608736E-3f, -1.6666654611E-1f}), Z);
+  Value *CosP = B.CreateFAdd(
+      B.CreateFSub(B.CreateFMul(B.CreateFMul(ZZ, ZZ),
+                                poly(B, ZZ, {2.443315711809948E-005f, -1.388731625493765E-003f, 4.166664568298827E-002f})),
+                   B.CreateFMul(C(0.5f), ZZ)),
+      C(1.0f));
+  Value *Oct = B.CreateAnd(J, CI(7));
+  Value *Upper = B.CreateICmpSGT(Oct, CI(3));
+  Value *Jr = B.CreateSelect(Upper, B.CreateSub(Oct, CI(4)), Oct);
+  Value *Swap = B.CreateOr(B.CreateICmpEQ(Jr, CI(1)), B.CreateICmpEQ(Jr, CI(2)));
+  Value *R;
+  Value *Negate;
+  if (Cos) {
+    R = B.CreateSelect(Swap, SinP, CosP);
+    Negate = B.CreateXor(Upper, B.CreateICmpSGT(Jr, CI(1)));
+  } else {
+    R = B.CreateSelect(Swap, CosP, SinP);
+    Negate = B.CreateXor(Upper, B.CreateFCmpOLT(X, C(0.0f)));
+  }
+  R = B.CreateSelect(Negate, B.CreateFNeg(R), R);
+  return B.CreateSelect(InRange, R, ConstantFP::getNaN(F));
+}
+
 Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
   IRBuilder<> &B = KB.B;
   switch (Spec.Kernel) {
@@ -181,6 +225,9 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateFDiv(KB.f32(1), B.CreateFAdd(KB.f32(1), emitExp(B, B.CreateFNeg(In[0]))));
   case abi::KernelId::tanh:
     return emitTanh(B, In[0]);
+  case abi::KernelId::sin:
+  case abi::KernelId::cos:
+    return emitSinCos(B, In[0], Spec.Kernel == abi::KernelId::cos);
   case abi::KernelId::sqrt:
     return B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]);
   case abi::KernelId::rsqrt: // as torch: 1 / sqrt(x), two roundings

@@ -50,7 +50,9 @@
 //    (exp < 1 ulp, sigmoid adds an add and a divide, tanh's Cephes forms
 //    under 3 ulp, rsqrt is 1 / sqrt against oneDNN's pow); gelu 16 ulp
 //    (erf by Abramowitz-Stegun 7.1.26, absolute error 1.5e-7, scaled by
-//    x / 2, relative to max|gelu(x)| ~ max|x|); log 128 ulp: ours is Cephes
+//    x / 2, relative to max|gelu(x)| ~ max|x|); sin, cos 8 ulp (Cephes,
+//    under 2 ulp for |x| < 8192, against libm in double: oneDNN 2.6 has
+//    no sin or cos, the one reference here that is not oneDNN's); log 128 ulp: ours is Cephes
 //    logf (< 2 ulp, checked against libm), but oneDNN 2.6's avx2 jit log
 //    was measured 7e-6 relative off (log(1.3223786) = 0.27943212, oneDNN
 //    0.27943018), so the bound is oneDNN's error, not ours.
@@ -391,6 +393,8 @@ void unaryCases(CaseList &L) {
   L.add("scalar", unary(contiguous({})));
   L.add("7x33", unary(contiguous({7, 33})), {1, 2}, Fill::Special);
   L.add("33x17_T", unary(transposed(33, 17)), {1}, Fill::Special);
+  if (L.Kernel == KernelId::sin || L.Kernel == KernelId::cos)
+    L.add("1000", unary(contiguous({1000})), {1, 2, 3}, Fill::Large); // |x| up to ~200: many periods
 }
 
 void binaryCases(CaseList &L) {
@@ -933,6 +937,8 @@ double threshold(const KernelSpec &S) {
     case KernelId::tanh:
     case KernelId::rsqrt:
     case KernelId::gelu_tanh:
+    case KernelId::sin:
+    case KernelId::cos:
       return Ulp * 8;
     case KernelId::gelu:
       return Ulp * 16;

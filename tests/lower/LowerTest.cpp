@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Archive.h"
 #include "lower/Pipeline.h"
+#include "FallbackModelSupport.h"
 #include "TestSupport.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -161,14 +162,14 @@ TEST(LowerTest, StaticShapesFromHintsOrInputShape) {
 }
 
 TEST(LowerTest, AccelOnlyListsTheFallbackOps) {
-  ATALLA_REQUIRE_FIXTURES(Dir);
-  ASSERT_EXPECTED(M, frontend::readModel(Dir + "/seed/seed_export_basics_3.pt2"));
+  ASSERT_EXPECTED(Bytes, frontend::writeModelArchive(test::twoFallbackModel()));
+  ASSERT_EXPECTED(M, frontend::readModelFromBuffer(std::move(Bytes), "two_fallbacks.pt2"));
   PipelineOptions O;
   O.AccelOnly = true;
-  EXPECT_ERROR_CONTAINS(lowerModel(M, O), "--accel-only: 2 op(s) would fall back: sin (torch.ops.aten.sin.default");
+  EXPECT_ERROR_CONTAINS(lowerModel(M, O), "--accel-only: 2 op(s) would fall back: atan (torch.ops.aten.atan.default");
   O.AccelOnly = false;
   ASSERT_EXPECTED(P, lowerModel(M, O));
-  EXPECT_EQ(kernelsOf(P), (std::vector<std::string>{"fallback:aten::sin", "fallback:aten::cos", "add"}));
+  EXPECT_EQ(kernelsOf(P), (std::vector<std::string>{"fallback:aten::atan", "fallback:aten::asinh", "add"}));
   EXPECT_EQ(P.Segments.size(), 2u);
 }
 

@@ -7,6 +7,7 @@
 // the lists below (and the ops it may leave to the fallback).
 //
 //===----------------------------------------------------------------------===//
+#include "FallbackModelSupport.h"
 #include "ProcessSupport.h"
 #include "TestSupport.h"
 
@@ -29,13 +30,13 @@ TEST(EndToEndTest, SyntheticFixturesCompileRunAndMatchEager) {
   ATALLA_REQUIRE_FIXTURES(Dir);
   struct Case {
     const char *Name;
-    unsigned Fallbacks; ///< ops without a kernel yet (sin, cos)
+    unsigned Fallbacks; ///< ops without a kernel
     const char *Inputs;   ///< atalla-run input mode
   };
   const Case Cases[] = {
       {"seed/seed_accel_demo", 0, "sample"},        {"seed/seed_accel_demo_legacy_v8_7", 0, "sample"},
       {"seed/seed_accel_demo_v2_2", 0, "random"},   {"seed/seed_export_basics_1", 0, "sample"},
-      {"seed/seed_export_basics_2", 0, "sample"},   {"seed/seed_export_basics_3", 2, "sample"},
+      {"seed/seed_export_basics_2", 0, "sample"},   {"seed/seed_export_basics_3", 0, "sample"},
       {"seed/seed_mlp", 0, "sample"},               {"seed/seed_attention", 0, "sample"},
       {"seed/seed_elementwise", 0, "sample"},       {"seed/seed_tiny_transformer", 0, "sample"},
       {"seed/mlp_params", 0, "sample"},             {"seed/transformer_block_params", 0, "sample"},
@@ -120,9 +121,16 @@ TEST(EndToEndTest, RealUNetRunsFullyOnTheAcceleratorAndMatchesEager) {
   EXPECT_EQ(Unexplained, 0u);
 }
 
+/// tests/FallbackModelSupport.h's model as a .pt2 in the test folder.
+static std::string twoFallbackArchive() {
+  std::string Path = tmpDir() + "/two_fallbacks.pt2";
+  llvm::Error E = frontend::writeModelFile(test::twoFallbackModel(), Path);
+  EXPECT_FALSE(bool(E)) << llvm::toString(std::move(E));
+  return Path;
+}
+
 TEST(EndToEndTest, AccelOnlyRefusesWithTheOpList) {
-  ATALLA_REQUIRE_FIXTURES(Dir);
-  Result G = run("atalla-gen --accel-only " + Dir + "/seed/seed_export_basics_3.pt2 -o " + tmpDir() + "/x.atb");
+  Result G = run("atalla-gen --accel-only " + twoFallbackArchive() + " -o " + tmpDir() + "/x.atb");
   EXPECT_EQ(G.Rc, 1);
   EXPECT_NE(G.Err.find("--accel-only: 2 op(s) would fall back"), std::string::npos) << G.Err;
 }
@@ -155,9 +163,8 @@ TEST(EndToEndTest, BadFlagsAndInputsGiveOneLineErrors) {
 }
 
 TEST(EndToEndTest, CoverageReportTextJsonAndProvenance) {
-  ATALLA_REQUIRE_FIXTURES(Dir);
-  // seed_export_basics_3 leaves 2 ops to the fallback.
-  std::string Pt2 = Dir + "/seed/seed_export_basics_3.pt2", Atb = tmpDir() + "/cov.atb";
+  // atan and asinh go to the fallback.
+  std::string Pt2 = twoFallbackArchive(), Atb = tmpDir() + "/cov.atb";
   std::string Json = tmpDir() + "/cov.json";
   Result G = run("atalla-gen --quiet --report --report-json " + Json + " " + Pt2 + " -o " + Atb);
   ASSERT_EQ(G.Rc, 0) << G.Err;
