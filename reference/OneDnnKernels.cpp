@@ -103,6 +103,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::convert:
   case abi::KernelId::pad:
   case abi::KernelId::layer_norm:
+  case abi::KernelId::embedding:
   case abi::KernelId::sin: // no oneDNN 2.6 algorithm: see unary()
   case abi::KernelId::cos:
     return std::nullopt;
@@ -573,6 +574,29 @@ void convert(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
   R.reorder(Src, memory(memory::desc(Shape, *dnnlType(O.Type), denseStrides(Shape)), R.E.Eng, Out));
 }
 
+/// embedding: oneDNN 2.6 has no gather primitive; each output row is a
+/// reorder of the table row its index names (the indices are read and
+/// range-checked on the host).
+void gather(Run &R, const abi::KernelSpec &Spec, const void *Table, const void *Indices, void *Out) {
+  const abi::OperandSpec &T = Spec.Operands[0], &I = Spec.Operands[1];
+  if (T.Sizes.size() != 2 || I.Sizes.size() != 1)
+    throw SpecError{"embedding takes Table [V, D] and Indices [N]"};
+  const int64_t V = T.Sizes[0], D = T.Sizes[1], N = I.Sizes[0];
+  const memory::desc Row({1, D}, F32, {D, D > 1 ? T.Strides[1] : 1});
+  const memory::desc Dense({1, D}, F32, {D, 1});
+  for (int64_t K = 0; K < N; ++K) {
+    int64_t X;
+    if (I.Type == abi::DType::I64)
+      X = static_cast<const int64_t *>(Indices)[K * I.Strides[0]];
+    else
+      X = static_cast<const int32_t *>(Indices)[K * I.Strides[0]];
+    if (X < 0 || X >= V)
+      throw SpecError{"index " + std::to_string(X) + " is out of range of " + std::to_string(V) + " rows"};
+    R.reorder(memory(Row, R.E.Eng, const_cast<float *>(static_cast<const float *>(Table) + X * T.Strides[0])),
+              memory(Dense, R.E.Eng, static_cast<float *>(Out) + K * D));
+  }
+}
+
 } // namespace
 
 llvm::Expected<std::vector<float>>
@@ -628,6 +652,8 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     case abi::KernelFamily::Reduce:
       reduce(R, Spec, Inputs, Dst);
       break;
+    case abi::KernelFamily::Gather: // integer indices: runOneDnnTyped
+      throw SpecError{"embedding's indices are integers: use runOneDnnTyped"};
     }
   } catch (const SpecError &E) {
     return fail(E.Msg);
@@ -696,6 +722,9 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
     } else if (Spec.Kernel == abi::KernelId::copy) {
       checkInputs(Spec, 1, Inputs.size());
       typedCopy(R, Spec, Inputs[0], Result.data());
+    } else if (Spec.Kernel == abi::KernelId::embedding) {
+      checkInputs(Spec, 2, Inputs.size());
+      gather(R, Spec, Inputs[0], Inputs[1], Result.data());
     } else {
       return fail("no typed reference for this kernel");
     }

@@ -289,6 +289,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::mean:
   case abi::KernelId::amax:
   case abi::KernelId::amin:
+  case abi::KernelId::embedding:
     break;
   }
   llvm_unreachable("not an elementwise kernel");

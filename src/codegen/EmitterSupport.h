@@ -90,6 +90,9 @@ public:
   /// min(A, B) for unsigned i64 values.
   llvm::Value *umin(llvm::Value *A, llvm::Value *B);
 
+  /// Exits with \p Status (through the cleanup) where \p Cond holds.
+  void failIf(llvm::Value *Cond, int32_t Status);
+
   /// Returns 0 from the success path and closes the cleanup block.
   void finish();
 
@@ -138,6 +141,7 @@ llvm::Error emitGemm(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitPad(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitLayerNorm(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitReduce(KernelBuilder &KB, const abi::KernelSpec &Spec);
+llvm::Error emitGather(KernelBuilder &KB, const abi::KernelSpec &Spec);
 
 /// Optimises \p M and compiles it for the options' target (shared by the
 /// public entry points and by tests of internal building blocks).

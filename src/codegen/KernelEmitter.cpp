@@ -135,6 +135,17 @@ void KernelBuilder::exitIfNonzero(Value *Status) {
   B.SetInsertPoint(Cont);
 }
 
+void KernelBuilder::failIf(Value *Cond, int32_t Status) {
+  BasicBlock *Fail = BasicBlock::Create(Ctx, "fail", F);
+  BasicBlock *Cont = BasicBlock::Create(Ctx, "ok", F);
+  MDBuilder MDB(Ctx);
+  B.CreateCondBr(Cond, Fail, Cont, MDB.createUnlikelyBranchWeights());
+  B.SetInsertPoint(Fail);
+  B.CreateStore(i32(uint32_t(Status)), StatusSlot);
+  B.CreateBr(Cleanup);
+  B.SetInsertPoint(Cont);
+}
+
 static Value *asI32(IRBuilder<> &B, Value *V) { return B.CreateZExtOrTrunc(V, B.getInt32Ty()); }
 static Value *asI64(IRBuilder<> &B, Value *V) { return B.CreateZExtOrTrunc(V, B.getInt64Ty()); }
 
@@ -410,6 +421,9 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
     break;
   case abi::KernelFamily::Reduce:
     E = emitReduce(KB, Spec);
+    break;
+  case abi::KernelFamily::Gather:
+    E = emitGather(KB, Spec);
     break;
   }
   if (E)

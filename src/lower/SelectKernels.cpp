@@ -1149,6 +1149,41 @@ private:
     emitKernel(N, Spec, {In, Out});
   }
 
+  /// embedding(weight [V, D], indices [...]) and index_select(self [V, D],
+  /// 0, index [N]): the gather kernel over the flattened indices.
+  void selectEmbedding(const Node &N) {
+    const bool Select = N.Op == "index_select";
+    int W = tensorArg(N, Select ? "self" : "weight");
+    int I = tensorArg(N, Select ? "index" : "indices");
+    requireF32(W, "table");
+    if (Select && normDim(arg(N, "dim")->I, P.Tensors[W].Sizes.size()) != 0)
+      throw NoKernel{"index_select along a dim other than 0"};
+    if (P.Tensors[W].Sizes.size() != 2)
+      throw NoKernel{"the table is not 2-D"};
+    const ScalarType IT = P.Tensors[I].Dtype;
+    if (IT != ScalarType::Int64 && IT != ScalarType::Int32)
+      throw NoKernel{"indices of dtype " + frontend::scalarTypeName(IT).str()};
+    if (const Argument *S = arg(N, "sparse", false); S && S->Kind == ArgKind::Bool && S->I)
+      throw NoKernel{"sparse embedding"};
+    const int64_t V = P.Tensors[W].Sizes[0], D = P.Tensors[W].Sizes[1];
+    if (D > 1 && P.Tensors[W].Strides[1] != 1)
+      W = materialize(W, N.Name);
+    if (!isContiguous(P.Tensors[I]))
+      I = materialize(I, N.Name);
+    const int64_t Count = P.Tensors[I].numel();
+    std::string OutName = outputName(N);
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    if (P.Tensors[Out].numel() != Count * D)
+      throw NoKernel{"result shape does not match the indices and rows"};
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::embedding;
+    Spec.Operands = {{{V, D}, {P.Tensors[W].Strides[0], 1}},
+                     {{Count}, {1}, typeOf(I)},
+                     {{Count, D}, {D, 1}}};
+    emitKernel(N, Spec, {W, I, Out});
+  }
+
   void selectLayerNorm(const Node &N) {
     int X = tensorArg(N, "input");
     requireF32(X, "input");
@@ -1645,6 +1680,7 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Pad: selectPad(N); break;
         case abi::KernelFamily::Norm: selectLayerNorm(N); break;
         case abi::KernelFamily::Reduce: selectReduce(N, It->second); break;
+        case abi::KernelFamily::Gather: selectEmbedding(N); break;
         }
         continue;
       } catch (const NoKernel &E) {

@@ -34,6 +34,7 @@ const char *runtime::kernelStatusText(int32_t Status) {
   case abi::ATALLA_SDMA_EBOUNDS_DRAM: return "SDMA transfer outside DRAM";
   case abi::ATALLA_SDMA_EBOUNDS_SCPAD: return "SDMA transfer outside the kernel's scratchpad grants";
   case abi::ATALLA_SDMA_EINVAL: return "zero-sized or malformed SDMA transfer";
+  case abi::ATALLA_KERNEL_EINDEX: return "an index is out of range of the table";
   default: return "unknown status";
   }
 }

@@ -34,6 +34,7 @@
 //    on NaN (torch: false), so those two see no NaN here; the model tests
 //    (tests/tools/TypedModelsTest.cpp) hold every comparison's NaN
 //    behaviour to LibTorch.
+//  - Gather (embedding): 0, rows are copied.
 //  - Reduce: amax and amin 0 (max is exact; no NaN inputs: oneDNN's max
 //    does not propagate them as torch does). sum and mean: D fp32 additions
 //    in different orders (ours in 4 x 8 partial sums and a tree across
@@ -624,6 +625,21 @@ void reduceCases(CaseList &L) {
   L.add("9x17", reduce(contiguous({9, 17})), {1}, Fill::Special);
 }
 
+void gatherCases(CaseList &L) {
+  auto gather = [&](OperandSpec Table, int64_t N, DType IT) {
+    return L.spec({Table, typed(contiguous({N}), IT), contiguous({N, Table.Sizes[1]})});
+  };
+  for (DType IT : {DType::I64, DType::I32}) {
+    const std::string Ty = dtypeKeyName(IT);
+    L.add(Ty + "_100x16_n33", gather(contiguous({100, 16}), 33, IT), {1, 2});
+    L.add(Ty + "_7x1_n5", gather(contiguous({7, 1}), 5, IT));
+    L.add(Ty + "_1000x65_n1", gather(contiguous({1000, 65}), 1, IT));
+    L.add(Ty + "_50x768_n300", gather(contiguous({50, 768}), 300, IT)); // several blocks of rows
+    L.add(Ty + "_9x17_rowstride_n40", gather(view({9, 17}, {20, 1}), 40, IT));
+    L.add(Ty + "_3x40000_n4", gather(contiguous({3, 40000}), 4, IT)); // rows in chunks
+  }
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -649,6 +665,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Reduce:
     reduceCases(L);
+    return;
+  case KernelFamily::Gather:
+    gatherCases(L);
     return;
   }
 }
@@ -778,8 +797,10 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
       case DType::Bool: X = float(Rng.bits() % 2); break;
       case DType::I32:
       case DType::I64:
-        // Into u8 only 0..255: torch wraps (-3 -> 253), oneDNN saturates.
-        X = S.Kernel == KernelId::convert && To == DType::U8 ? float(Rng.bits() % 256)
+        if (S.Kernel == KernelId::embedding) // rows of the table
+          X = float(Rng.bits() % uint32_t(S.Operands[0].Sizes[0]));
+        else // into u8 only 0..255: torch wraps (-3 -> 253), oneDNN saturates
+          X = S.Kernel == KernelId::convert && To == DType::U8 ? float(Rng.bits() % 256)
                                                                : float(int(Rng.bits() % 2001) - 1000);
         break;
       case DType::F32:
@@ -961,6 +982,8 @@ double threshold(const KernelSpec &S) {
     double K = double(S.Operands[0].Sizes.back());
     return Ulp * (K + 2);
   }
+  case KernelFamily::Gather:
+    return 0;
   case KernelFamily::Reduce: {
     if (S.Kernel == KernelId::amax || S.Kernel == KernelId::amin)
       return 0;

@@ -257,3 +257,29 @@ TEST(EndToEndTest, RealTorchArchivesRunOnTheDeviceAndMatchEager) {
   EXPECT_NE(C.Err.find("node 'cond'"), std::string::npos) << C.Err;
   EXPECT_EQ(count(C.Err, "\n"), 1u) << C.Err;
 }
+
+TEST(EndToEndTest, EmbeddingIndexOutOfRangeStopsTheDeviceWithOneLine) {
+  // A table of 4 rows, ids 0..7: eager raises; on the device the gather
+  // kernel stops with ATALLA_KERNEL_EINDEX and atalla-run names the node.
+  std::vector<uint8_t> Ids(8 * 8);
+  for (int64_t I = 0; I < 8; ++I)
+    std::memcpy(&Ids[size_t(I) * 8], &I, 8);
+  std::vector<uint8_t> Rows(4 * 3 * 4, 0);
+  frontend::ModelBuilder B;
+  std::string X = B.addUserInput("ids", frontend::TensorData::fromBytes(frontend::ScalarType::Int64, {8}, Ids));
+  std::string T = B.addParameter("embed.weight", frontend::TensorData::fromBytes(frontend::ScalarType::Float32, {4, 3}, Rows));
+  B.addOutput(B.addNode("torch.ops.aten.embedding.default",
+                        {frontend::ModelBuilder::arg("weight", frontend::Argument::tensor(T)),
+                         frontend::ModelBuilder::arg("indices", frontend::Argument::tensor(X))},
+                        frontend::ScalarType::Float32, {8, 3}));
+  std::string Pt2 = tmpDir() + "/bad_ids.pt2", Atb = tmpDir() + "/bad_ids.atb";
+  llvm::Error E = frontend::writeModelFile(B.take(), Pt2);
+  ASSERT_FALSE(bool(E)) << llvm::toString(std::move(E));
+  Result G = run("atalla-gen --accel-only " + Pt2 + " -o " + Atb);
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  Result R = run("atalla-run " + Atb + " --inputs sample");
+  EXPECT_EQ(R.Rc, 1) << R.Out << R.Err;
+  EXPECT_NE(R.Err.find("embedding"), std::string::npos) << R.Err;
+  EXPECT_NE(R.Err.find("an index is out of range of the table"), std::string::npos) << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+}

@@ -94,3 +94,21 @@ TEST(OpModelsTest, ReductionsMatchEager) {
     expectRunsOnTheAccelerator(B.take(), Seed++, What);
   }
 }
+
+TEST(OpModelsTest, EmbeddingAndIndexSelectMatchEager) {
+  // Token ids [2, 7] into a [10, 24] table (randomTensor draws int64 ids in
+  // 0..9); index_select of rows of a weight by int64 ids.
+  ModelBuilder B;
+  std::string Ids = B.addUserInput("ids", tools::randomTensor(ScalarType::Int64, {2, 7}, 71));
+  std::string Table = B.addParameter("embed.weight", randn({10, 24}, 72));
+  std::string E = B.addNode("torch.ops.aten.embedding.default",
+                            {arg("weight", Argument::tensor(Table)), arg("indices", Argument::tensor(Ids))},
+                            ScalarType::Float32, {2, 7, 24});
+  B.addOutput(E);
+  std::string Flat = B.addUserInput("rows", tools::randomTensor(ScalarType::Int64, {5}, 73));
+  B.addOutput(B.addNode("torch.ops.aten.index_select.default",
+                        {arg("self", Argument::tensor(Table)), arg("dim", Argument::integer(0)),
+                         arg("index", Argument::tensor(Flat))},
+                        ScalarType::Float32, {5, 24}));
+  expectRunsOnTheAccelerator(B.take(), 70, "embedding");
+}

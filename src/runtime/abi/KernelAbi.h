@@ -36,6 +36,7 @@ enum KernelStatus : int32_t {
   ATALLA_SDMA_EBOUNDS_DRAM = 2,  ///< transfer outside DRAM
   ATALLA_SDMA_EBOUNDS_SCPAD = 3, ///< transfer outside the kernel's scratchpad grants
   ATALLA_SDMA_EINVAL = 4,        ///< zero-sized or malformed transfer
+  ATALLA_KERNEL_EINDEX = 5,      ///< an index operand (embedding) is out of range
 };
 
 /// The firmware services, as C symbols. Their addresses are bound by the

@@ -85,6 +85,15 @@ std::string KernelSpec::typeError() const {
   const DType Out = output().Type;
   if (Kernel == KernelId::convert)
     return "";
+  if (Kernel == KernelId::embedding) {
+    if (Operands.size() != 3)
+      return "";
+    if (Operands[0].Type != DType::F32 || Out != DType::F32)
+      return "embedding's table and result are f32";
+    if (Operands[1].Type != DType::I64 && Operands[1].Type != DType::I32)
+      return std::string("embedding's indices are ") + dtypeKeyName(Operands[1].Type) + ", not i64 or i32";
+    return "";
+  }
   if (Kernel == KernelId::copy) {
     for (size_t I = 0; I + 1 < Operands.size(); ++I)
       if (Operands[I].Type != Out)

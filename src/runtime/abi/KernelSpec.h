@@ -16,10 +16,13 @@
 //   Softmax: In [out shape], Out; along Dim.
 //   Copy:    In [out shape, any strides], Out (same element type).
 //   Reduce:  In [O, D] (strides: one of them 1), Out [O, 1]; along D.
+//   Gather:  Table [V, D] (row stride any, unit inner), Indices [N] (i64 or
+//            i32, unit stride), Out [N, D].
 //
 // Element types: every operand is f32 unless its OperandSpec::Type says
 // otherwise. Only convert (any type to any type), the comparisons (f32 in,
-// bool out) and copy (any type, the same in and out) take other types.
+// bool out), copy (any type, the same in and out) and embedding's indices
+// (i64 or i32) take other types.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATALLA_RUNTIME_ABI_KERNELSPEC_H
