@@ -267,9 +267,13 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
                                     : dnnl::matmul::desc(S.get_desc(), W.get_desc(),
                                                          Dst.get_desc());
     dnnl::primitive_attr Attr;
-    if (Spec.Relu) { // the relu epilogue as oneDNN's post-op
+    if (Spec.Post != abi::Epilogue::None) { // the epilogue as oneDNN's eltwise post-op
       dnnl::post_ops Ops;
-      Ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      Ops.append_eltwise(1.0f,
+                         Spec.Post == abi::Epilogue::Relu   ? algorithm::eltwise_relu
+                         : Spec.Post == abi::Epilogue::Gelu ? algorithm::eltwise_gelu_erf
+                                                            : algorithm::eltwise_gelu_tanh,
+                         0.0f, 0.0f);
       Attr.set_post_ops(Ops);
     }
     dnnl::matmul P(dnnl::matmul::primitive_desc(D, Attr, R.E.Eng));
@@ -293,8 +297,8 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
   }
   memory DSrc = R.materialise(A, In[0], shapeOf(A));
   memory DWei = R.materialise(B, In[1], shapeOf(B));
-  if (Spec.Relu && Spec.HasBias)
-    throw SpecError{"the dense fallback cannot add the bias before a fused relu"};
+  if (Spec.Post != abi::Epilogue::None && Spec.HasBias)
+    throw SpecError{"the dense fallback cannot add the bias before a fused epilogue"};
   matmul(DSrc, DWei, false);
   if (Spec.HasBias)
     R.binary(algorithm::binary_add, Dst, Bias, Dst);

@@ -214,6 +214,31 @@ Value *emitSinCos(IRBuilder<> &B, Value *X, bool Cos) {
   return B.CreateSelect(InRange, R, ConstantFP::getNaN(F));
 }
 
+} // namespace
+
+Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Value *X) {
+  auto C = [&](float V) { return ConstantFP::get(X->getType(), V); };
+  switch (E) {
+  case abi::Epilogue::None:
+    return X;
+  case abi::Epilogue::Relu: // x < 0 ? 0 : x keeps NaN (as torch.relu does)
+    return B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
+  case abi::Epilogue::Gelu: { // x/2 (1 + erf(x / sqrt 2))
+    Value *Half = B.CreateFMul(C(0.5f), X);
+    Value *Erf = emitErf(B, B.CreateFMul(X, C(0.70710678118654752f)));
+    return fmaF(B, Half, Erf, Half);
+  }
+  case abi::Epilogue::GeluTanh: { // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Value *Inner = B.CreateFMul(C(0.79788456080286536f), fmaF(B, B.CreateFMul(C(0.044715f), B.CreateFMul(X, X)), X, X));
+    Value *Half = B.CreateFMul(C(0.5f), X);
+    return fmaF(B, Half, emitTanh(B, Inner), Half);
+  }
+  }
+  llvm_unreachable("unknown epilogue");
+}
+
+namespace {
+
 Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
   IRBuilder<> &B = KB.B;
   switch (Spec.Kernel) {
@@ -232,21 +257,12 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]);
   case abi::KernelId::rsqrt: // as torch: 1 / sqrt(x), two roundings
     return B.CreateFDiv(KB.f32(1), B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]));
-  case abi::KernelId::gelu: { // x/2 (1 + erf(x / sqrt 2))
-    Value *Half = B.CreateFMul(KB.f32(0.5f), In[0]);
-    Value *Erf = emitErf(B, B.CreateFMul(In[0], KB.f32(0.70710678118654752f)));
-    return fmaF(B, Half, Erf, Half);
-  }
-  case abi::KernelId::gelu_tanh: { // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    Value *X = In[0];
-    Value *Inner = B.CreateFMul(KB.f32(0.79788456080286536f),
-                                fmaF(B, B.CreateFMul(KB.f32(0.044715f), B.CreateFMul(X, X)), X, X));
-    Value *Half = B.CreateFMul(KB.f32(0.5f), X);
-    return fmaF(B, Half, emitTanh(B, Inner), Half);
-  }
+  case abi::KernelId::gelu:
+    return emitEpilogue(B, abi::Epilogue::Gelu, In[0]);
+  case abi::KernelId::gelu_tanh:
+    return emitEpilogue(B, abi::Epilogue::GeluTanh, In[0]);
   case abi::KernelId::relu:
-    // x < 0 ? 0 : x keeps NaN (as torch.relu does).
-    return B.CreateSelect(B.CreateFCmpOLT(In[0], KB.f32(0)), KB.f32(0), In[0]);
+    return emitEpilogue(B, abi::Epilogue::Relu, In[0]);
   case abi::KernelId::copy:
     return In[0];
   case abi::KernelId::convert:

@@ -427,13 +427,10 @@ Error atalla::codegen::detail::emitGemm(KernelBuilder &KB, const abi::KernelSpec
         KB.forLoop(c64(1), c64(FullK), "kblk", [&](Value *KBi) { kblock(mul(KBi, TK), TK, false); });
       if (RemK)
         kblock(c64(FullK * TK), RemK, false);
-      if (Spec.Relu) // the fused epilogue, on the tile in scratchpad: x < 0 ? 0 : x keeps NaN
+      if (Spec.Post != abi::Epilogue::None) // the fused epilogue, on the tile in scratchpad
         KB.forLoop(
-            KB.i64(0), KB.i64(MN * NN), "relu",
-            [&](Value *I) {
-              Value *V = KB.loadF32(Acc, I);
-              KB.storeF32(B.CreateSelect(B.CreateFCmpOLT(V, KB.f32(0)), KB.f32(0), V), Acc, I);
-            },
+            KB.i64(0), KB.i64(MN * NN), "epilogue",
+            [&](Value *I) { KB.storeF32(emitEpilogue(B, Spec.Post, KB.loadF32(Acc, I)), Acc, I); },
             /*Parallel=*/true);
       const unsigned COp = unsigned(NumOps - 1);
       const int64_t SCm = C.Strides[Rank - 2], SCn = C.Strides[Rank - 1];

@@ -125,6 +125,11 @@ llvm::Value *emitExp(llvm::IRBuilderBase &B, llvm::Value *X);
 /// NaN, 0 -> -inf, +inf -> +inf.
 llvm::Value *emitLog(llvm::IRBuilderBase &B, llvm::Value *X);
 
+/// A GEMM epilogue on f32 scalars or vectors: relu as x < 0 ? 0 : x (NaN
+/// kept, as torch.relu), gelu and gelu_tanh exactly as the gelu kernels
+/// compute them (EmitElementwise.cpp).
+llvm::Value *emitEpilogue(llvm::IRBuilder<> &B, abi::Epilogue E, llvm::Value *X);
+
 /// Per-dimension decomposition of a row-major linear index: for each operand,
 /// sum(idx_d * Strides[Op][d]) (elements), with constant udiv/urem.
 std::vector<llvm::Value *> stridedOffsets(llvm::IRBuilderBase &B, llvm::Value *Linear,

@@ -371,8 +371,8 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
       if (O.Sizes[D] < 0 || O.Strides[D] < 0)
         return specError(Spec, "operand " + Twine(I) + " has a negative size or stride");
   }
-  if (Spec.Relu && Spec.family() != abi::KernelFamily::Gemm)
-    return specError(Spec, "a relu epilogue is only fused into gemm kernels");
+  if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm)
+    return specError(Spec, "epilogues are only fused into gemm kernels");
   if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad)
     return specError(Spec, "params are only meaningful for pad kernels");
   // The output is contiguous: C's row-major strides (size-1 dims are free).

@@ -352,10 +352,10 @@ private:
   /// What a node's selection may add, so that a NoKernel can undo it.
   struct Checkpoint {
     size_t Tensors, Instrs, Owned;
-    std::map<std::string, std::string> Folded, Relus;
+    std::map<std::string, std::string> Folded, Epilogues;
   };
   Checkpoint checkpoint() const {
-    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedRelu};
+    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedEpilogue};
   }
   void rollback(const Checkpoint &C) {
     for (auto It = S.TensorOf.begin(); It != S.TensorOf.end();)
@@ -364,7 +364,7 @@ private:
     P.Instrs.resize(C.Instrs);
     P.OwnedConstants.resize(C.Owned);
     FoldedBatchNorm = C.Folded;
-    FusedRelu = C.Relus;
+    FusedEpilogue = C.Epilogues;
   }
 
   /// to.dtype, to.dtype_layout, _to_copy: a convert kernel between the
@@ -604,7 +604,7 @@ private:
       Spec.Operands.push_back(broadcastOperand(Bias, Shape));
       Ops.push_back(Bias);
     }
-    int Out = defineOutput(fuseRelu(N, Spec, OutName), ScalarType::Float32, Shape);
+    int Out = defineOutput(fuseEpilogue(N, Spec, OutName), ScalarType::Float32, Shape);
     S.TensorOf[OutName] = Out;
     Spec.Operands.push_back(operand(Out));
     Ops.push_back(Out);
@@ -716,22 +716,38 @@ private:
   /// batch_norm nodes folded into the convolution before them -> that
   /// convolution's node.
   std::map<std::string, std::string> FoldedBatchNorm;
-  /// relu nodes fused into the GEMM before them as its epilogue -> that node.
-  std::map<std::string, std::string> FusedRelu;
+  /// relu / gelu nodes fused into the GEMM before them as its epilogue ->
+  /// that node.
+  std::map<std::string, std::string> FusedEpilogue;
 
-  /// When a relu alone reads \p Result (and it is no graph output), fuses it
-  /// into \p Spec's epilogue and returns the relu's value, which the GEMM's
-  /// output then holds (and is named after); otherwise \p Result.
-  std::string fuseRelu(const Node &N, abi::KernelSpec &Spec, const std::string &Result) {
+  /// When a relu or gelu alone reads \p Result (and it is no graph output),
+  /// fuses it into \p Spec's epilogue and returns its value, which the
+  /// GEMM's output then holds (and is named after); otherwise \p Result.
+  std::string fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const std::string &Result) {
     auto Readers = readersOf(Result);
     if (Readers.size() != 1 || isGraphOutput(Result))
       return Result;
     const Node &R = *Readers[0];
-    if (R.Ns != "aten" || (R.Op != "relu" && R.Op != "relu_") || R.Outputs.size() != 1 || R.Inputs.empty() ||
-        R.Inputs[0].Arg.Kind != ArgKind::Tensor || S.resolve(R.Inputs[0].Arg.S) != Result)
+    if (R.Ns != "aten" || R.Outputs.size() != 1 || R.Inputs.empty() || R.Inputs[0].Arg.Kind != ArgKind::Tensor ||
+        S.resolve(R.Inputs[0].Arg.S) != Result)
       return Result;
-    Spec.Relu = true;
-    FusedRelu[R.Name] = N.Name;
+    abi::Epilogue E;
+    if (R.Op == "relu" || R.Op == "relu_") {
+      E = abi::Epilogue::Relu;
+    } else if (R.Op == "gelu") {
+      const frontend::NamedArgument *A = R.input("approximate");
+      std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";
+      if (Approx != "none" && Approx != "tanh")
+        return Result;
+      E = Approx == "tanh" ? abi::Epilogue::GeluTanh : abi::Epilogue::Gelu;
+    } else {
+      return Result;
+    }
+    const frontend::TensorMeta *OM = meta(R.Outputs[0].S);
+    if (!OM || OM->Dtype != ScalarType::Float32)
+      return Result;
+    Spec.Post = E;
+    FusedEpilogue[R.Name] = N.Name;
     return R.Outputs[0].S;
   }
 
@@ -854,7 +870,7 @@ private:
       Spec.Operands.push_back({{Nb, G, Cog, OHW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
       Ops.push_back(Bias);
     }
-    ResultName = fuseRelu(N, Spec, ResultName);
+    ResultName = fuseEpilogue(N, Spec, ResultName);
     int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
     S.TensorOf[OutName] = Out;
     Spec.Operands.push_back({{Nb, G, Cog, OHW}, contiguous({Nb, G, Cog, OHW})});
@@ -1617,10 +1633,11 @@ llvm::Error Selector::run() {
                          N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
                          "and in-place ops on views are not supported yet");
     }
-    if (auto F = FusedRelu.find(N.Name); F != FusedRelu.end()) {
-      // The GEMM before it clamped its result: same tensor.
+    if (auto F = FusedEpilogue.find(N.Name); F != FusedEpilogue.end()) {
+      // The GEMM before it applied it to its result: same tensor.
       S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
-      recordDecision(N, NodeDecision::Fused, "gemm", "relu epilogue of " + F->second);
+      recordDecision(N, NodeDecision::Fused, "gemm",
+                     std::string(N.Op == "gelu" ? "gelu" : "relu") + " epilogue of " + F->second);
       continue;
     }
     if (N.Ns == "aten" && N.Op == "batch_norm") {

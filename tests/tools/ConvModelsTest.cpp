@@ -167,7 +167,7 @@ TEST(ConvModelsTest, ConvBatchNormReluFoldsAndMatchesEager) {
     for (const lower::PInstr &I : P.Instrs)
       if (I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::gemm) {
         ++Gemms;
-        ReluGemms += I.Spec.Relu;
+        ReluGemms += I.Spec.Post == atalla::abi::Epilogue::Relu;
       }
     for (const lower::NodeDecision &D : P.Decisions)
       Fused += D.K == lower::NodeDecision::Fused;

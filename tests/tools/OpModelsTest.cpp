@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/ModelBuilder.h"
 #include "frontend/Printers.h"
+#include "lower/Pipeline.h"
 #include "tools/Fuzz.h"
 #include "tools/ToolSupport.h"
 #include "ModelTestSupport.h"
@@ -111,4 +112,42 @@ TEST(OpModelsTest, EmbeddingAndIndexSelectMatchEager) {
                          arg("index", Argument::tensor(Flat))},
                         ScalarType::Float32, {5, 24}));
   expectRunsOnTheAccelerator(B.take(), 70, "embedding");
+}
+
+TEST(OpModelsTest, LinearGeluFusesIntoTheGemmAndMatchesEager) {
+  // linear + gelu (exact and tanh) become one GEMM with a gelu epilogue; a
+  // gelu whose input something else reads too stays a kernel of its own.
+  for (const char *Approx : {"none", "tanh"}) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({3, 9, 40}, 91));
+    std::string W = B.addParameter("fc.weight", randn({33, 40}, 92));
+    std::string Bias = B.addParameter("fc.bias", randn({33}, 93));
+    std::string L = B.addNode("torch.ops.aten.linear.default",
+                              {arg("input", Argument::tensor(X)), arg("weight", Argument::tensor(W)),
+                               arg("bias", Argument::tensor(Bias))},
+                              ScalarType::Float32, {3, 9, 33});
+    std::vector<NamedArgument> GA = {arg("self", Argument::tensor(L))};
+    if (std::string(Approx) == "tanh")
+      GA.push_back(arg("approximate", Argument::string("tanh")));
+    B.addOutput(B.addNode("torch.ops.aten.gelu.default", GA, ScalarType::Float32, {3, 9, 33}));
+    // The second: matmul whose result is also an output, so its gelu is not fused.
+    std::string W2 = B.addParameter("fc2.weight", randn({40, 17}, 94));
+    std::string M2 = B.addNode("torch.ops.aten.matmul.default", {arg("self", Argument::tensor(X)), arg("other", Argument::tensor(W2))},
+                               ScalarType::Float32, {3, 9, 17});
+    B.addOutput(B.addNode("torch.ops.aten.gelu.default", {arg("self", Argument::tensor(M2))}, ScalarType::Float32,
+                          {3, 9, 17}));
+    B.addOutput(M2);
+    Model M = B.take();
+    expectRunsOnTheAccelerator(M, 90, std::string("linear + gelu approximate=") + Approx);
+    M.Path = "gelu.pt2";
+    auto P = lower::lowerModel(M, lower::PipelineOptions());
+    ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+    unsigned GeluGemms = 0, GeluKernels = 0;
+    for (const lower::PInstr &I : P->Instrs) {
+      GeluGemms += I.Spec.Kernel == atalla::abi::KernelId::gemm && I.Spec.Post != atalla::abi::Epilogue::None;
+      GeluKernels += I.Spec.Kernel == atalla::abi::KernelId::gelu || I.Spec.Kernel == atalla::abi::KernelId::gelu_tanh;
+    }
+    EXPECT_EQ(GeluGemms, 1u) << Approx;
+    EXPECT_EQ(GeluKernels, 1u) << Approx;
+  }
 }

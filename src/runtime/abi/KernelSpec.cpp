@@ -45,8 +45,8 @@ std::string KernelSpec::key() const {
     S += " dim=" + std::to_string(Dim);
   if (HasBias)
     S += " bias";
-  if (Relu)
-    S += " relu";
+  if (Post != Epilogue::None)
+    S += std::string(" ") + epilogueName(Post);
   if (HasScalar)
     S += " scalar=" + number(Scalar);
   if (Alpha != 1)
@@ -200,7 +200,11 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
     if (A == "bias")
       S.HasBias = true;
     else if (A == "relu")
-      S.Relu = true;
+      S.Post = Epilogue::Relu;
+    else if (A == "gelu")
+      S.Post = Epilogue::Gelu;
+    else if (A == "gelu_tanh")
+      S.Post = Epilogue::GeluTanh;
     else if (A.rfind("dim=", 0) == 0)
       S.Dim = strtoll(A.c_str() + 4, nullptr, 10);
     else if (A.rfind("scalar=", 0) == 0) {

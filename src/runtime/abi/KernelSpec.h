@@ -82,13 +82,27 @@ struct OperandSpec {
   }
 };
 
+/// A GEMM's fused epilogue, applied to the finished C tile (after the bias).
+enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh };
+
+/// "relu", "gelu", "gelu_tanh" as keys spell them ("" for None).
+constexpr const char *epilogueName(Epilogue E) {
+  switch (E) {
+  case Epilogue::None: return "";
+  case Epilogue::Relu: return "relu";
+  case Epilogue::Gelu: return "gelu";
+  case Epilogue::GeluTanh: return "gelu_tanh";
+  }
+  return "";
+}
+
 struct KernelSpec {
   KernelId Kernel = KernelId::copy;
   DType Type = DType::F32;
   std::vector<OperandSpec> Operands; ///< inputs..., output (last)
   int64_t Dim = -1;                  ///< Softmax: reduced dimension, >= 0
   bool HasBias = false;              ///< Gemm
-  bool Relu = false;                 ///< Gemm: max(0, C) fused as the epilogue (NaN kept)
+  Epilogue Post = Epilogue::None;    ///< Gemm: relu (NaN kept) or gelu of C, fused
   bool HasScalar = false;            ///< Binary: B is the constant Scalar
   double Scalar = 0;
   double Alpha = 1;                  ///< Binary add/sub: A op Alpha * B
