@@ -104,6 +104,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::pad:
   case abi::KernelId::layer_norm:
   case abi::KernelId::embedding:
+  case abi::KernelId::chain:
   case abi::KernelId::sin: // no oneDNN 2.6 algorithm: see unary()
   case abi::KernelId::cos:
     return std::nullopt;
@@ -415,6 +416,58 @@ void layerNorm(Run &R, const abi::KernelSpec &Spec, const std::vector<const floa
   R.E.Strm.wait();
 }
 
+/// Chain: oneDNN's own fusion. A binary multiply of the first input by 1
+/// (exact) carries every step as a post-op: eltwise post-ops for the unary
+/// steps (rsqrt as pow(x, -0.5), as the unary reference), binary post-ops
+/// for the binary ones (the other input as its view says, or a one-element
+/// tensor holding the constant); a swapped sub is the sub then x * -1 + 0
+/// (exact). A swapped div has no exact post-op form: the lowering never
+/// makes one.
+void chain(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  std::vector<abi::ChainStep> Steps;
+  if (std::string Why = Spec.chainSteps(Steps); !Why.empty())
+    throw SpecError{Why};
+  checkInputs(Spec, Spec.Operands.size() - 1, In.size());
+  const Dims Shape = shapeOf(Spec.output());
+  memory Src0 = R.materialise(Spec.Operands[0], In[0], Shape);
+  memory One = R.scratch(Dims(Shape.size(), 1));
+  R.Buffers.back()[0] = 1.0f;
+  dnnl::post_ops Ops;
+  std::vector<std::pair<int, memory>> PostArgs;
+  for (const abi::ChainStep &S : Steps) {
+    std::optional<algorithm> Alg = kernelAlgorithm(S.Op);
+    if (!Alg)
+      throw SpecError{"no oneDNN algorithm for chain step " + std::string(abi::kernelName(S.Op))};
+    if (abi::isChainableUnary(S.Op)) {
+      const bool Pow = S.Op == abi::KernelId::rsqrt;
+      Ops.append_eltwise(1.0f, *Alg, Pow ? 1.0f : 0.0f, Pow ? -0.5f : 0.0f);
+      continue;
+    }
+    if (S.Swapped && S.Op == abi::KernelId::div)
+      throw SpecError{"a swapped div has no exact oneDNN post-op"};
+    memory Other;
+    if (S.Source >= 0) {
+      Other = R.user(viewOf(Spec.Operands[size_t(S.Source)]), In[size_t(S.Source)]);
+    } else {
+      Other = R.scratch(Dims(Shape.size(), 1));
+      R.Buffers.back()[0] = S.constant();
+    }
+    Ops.append_binary(*Alg, Other.get_desc());
+    PostArgs.push_back({Ops.len() - 1, Other});
+    if (S.Swapped && S.Op == abi::KernelId::sub)
+      Ops.append_eltwise(1.0f, algorithm::eltwise_linear, -1.0f, 0.0f);
+  }
+  dnnl::primitive_attr Attr;
+  Attr.set_post_ops(Ops);
+  dnnl::binary::desc D(algorithm::binary_mul, Src0.get_desc(), One.get_desc(), Dst.get_desc());
+  dnnl::binary P(dnnl::binary::primitive_desc(D, Attr, R.E.Eng));
+  std::unordered_map<int, memory> Args = {{DNNL_ARG_SRC_0, Src0}, {DNNL_ARG_SRC_1, One}, {DNNL_ARG_DST, Dst}};
+  for (auto &[Index, M] : PostArgs)
+    Args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(Index) | DNNL_ARG_SRC_1] = M;
+  P.execute(R.E.Strm, Args);
+  R.E.Strm.wait();
+}
+
 /// Reductions: the reduction primitive on In [O, D] as its strides say,
 /// into Dst [O, 1].
 void reduce(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
@@ -655,6 +708,9 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       break;
     case abi::KernelFamily::Reduce:
       reduce(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Chain:
+      chain(R, Spec, Inputs, Dst);
       break;
     case abi::KernelFamily::Gather: // integer indices: runOneDnnTyped
       throw SpecError{"embedding's indices are integers: use runOneDnnTyped"};

@@ -43,6 +43,9 @@ static cl::list<std::string> InputShapes("input-shape",
                                          cl::desc("Static shape of an input: name=AxBxC (once per input)"),
                                          cl::value_desc("name=AxB"), cl::cat(Cat));
 static cl::opt<bool> AccelOnly("accel-only", cl::desc("Refuse to compile if any op would fall back"), cl::cat(Cat));
+static cl::opt<bool> NoFuseElementwise("no-fuse-elementwise",
+                                       cl::desc("Keep every elementwise op a kernel of its own (no chain kernels)"),
+                                       cl::cat(Cat));
 static cl::opt<std::string> Emit("emit", cl::desc("What to produce: blob (default), llvm, asm, obj, program"),
                                  cl::init("blob"), cl::cat(Cat));
 static cl::opt<std::string> TargetCPU("target-cpu", cl::desc("CPU to generate code for (default: the host's)"),
@@ -186,6 +189,7 @@ int main(int argc, char **argv) {
     PO.Shapes.InputShapes[Name.str()] = *D;
   }
   PO.AccelOnly = AccelOnly;
+  PO.Select.FuseElementwise = !NoFuseElementwise;
   if (shouldPrintAfterAll())
     PO.PrintAfterAll = &outs();
   std::vector<std::pair<std::string, double>> PassTimes;
@@ -307,6 +311,7 @@ int main(int argc, char **argv) {
     Bound += (Bound.empty() ? "" : ";") + Name + "=" + frontend::formatShape(Dims);
   BO.Provenance.push_back({"input_shapes", Bound});
   BO.Provenance.push_back({"accel_only", AccelOnly ? "1" : "0"});
+  BO.Provenance.push_back({"fuse_elementwise", NoFuseElementwise ? "0" : "1"});
   {
     lower::Coverage C = lower::coverageOf(P->Decisions);
     BO.Provenance.push_back({"accelerated_ops_fraction", formatv("{0:F6}", C.opsFraction()).str()});

@@ -283,6 +283,22 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
                                                               : CmpInst::FCMP_OGE;
     return B.CreateZExt(B.CreateFCmp(P, In[0], In[1]), B.getInt8Ty());
   }
+  case abi::KernelId::chain: {
+    std::vector<abi::ChainStep> Steps;
+    Spec.chainSteps(Steps); // checked before emission
+    Value *V = In[0];
+    for (const abi::ChainStep &S : Steps) {
+      abi::KernelSpec One;
+      One.Kernel = S.Op;
+      if (abi::isChainableUnary(S.Op)) {
+        V = applyOp(KB, One, {V});
+        continue;
+      }
+      Value *X = S.Source >= 0 ? In[size_t(S.Source)] : KB.f32(S.constant());
+      V = S.Swapped ? applyOp(KB, One, {X, V}) : applyOp(KB, One, {V, X});
+    }
+    return V;
+  }
   case abi::KernelId::add:
   case abi::KernelId::sub: {
     Value *Rhs = In[1];
@@ -316,6 +332,8 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
 Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::KernelSpec &Spec) {
   const abi::KernelFamily Fam = Spec.family();
   size_t NumInputs = Fam == abi::KernelFamily::Binary && !Spec.HasScalar ? 2 : 1;
+  if (Fam == abi::KernelFamily::Chain)
+    NumInputs = Spec.Operands.size() - 1;
   if (Spec.Operands.size() != NumInputs + 1)
     return specError(Spec, "expected " + Twine(NumInputs + 1) + " operands, got " +
                                Twine(Spec.Operands.size()));

@@ -373,8 +373,13 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   }
   if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm)
     return specError(Spec, "epilogues are only fused into gemm kernels");
-  if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad)
-    return specError(Spec, "params are only meaningful for pad kernels");
+  if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad && Spec.family() != abi::KernelFamily::Chain)
+    return specError(Spec, "params are only meaningful for pad and chain kernels");
+  if (Spec.family() == abi::KernelFamily::Chain) {
+    std::vector<abi::ChainStep> Steps;
+    if (std::string Why = Spec.chainSteps(Steps); !Why.empty())
+      return specError(Spec, Why);
+  }
   // The output is contiguous: C's row-major strides (size-1 dims are free).
   // A copy may write a slice of a larger tensor (cat): strides growing
   // outwards, each at least the span of the dims inside it, so no two
@@ -408,6 +413,7 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   case abi::KernelFamily::Unary:
   case abi::KernelFamily::Binary:
   case abi::KernelFamily::Copy:
+  case abi::KernelFamily::Chain:
     E = emitElementwise(KB, Spec);
     break;
   case abi::KernelFamily::Softmax:

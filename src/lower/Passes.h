@@ -52,6 +52,8 @@ llvm::Error specializeShapes(LoweringState &S, const ShapeOptions &Opts);
 struct SelectOptions {
   /// Largest softmax row (elements) a kernel keeps in scratchpad.
   int64_t MaxSoftmaxRow = 64 * 1024;
+  /// Grow elementwise kernels into chain kernels along single-reader nodes.
+  bool FuseElementwise = true;
 };
 llvm::Error selectKernels(LoweringState &S, const SelectOptions &Opts = {});
 

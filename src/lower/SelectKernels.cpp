@@ -352,10 +352,10 @@ private:
   /// What a node's selection may add, so that a NoKernel can undo it.
   struct Checkpoint {
     size_t Tensors, Instrs, Owned;
-    std::map<std::string, std::string> Folded, Epilogues;
+    std::map<std::string, std::string> Folded, Epilogues, Chains;
   };
   Checkpoint checkpoint() const {
-    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedEpilogue};
+    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedEpilogue, FusedChain};
   }
   void rollback(const Checkpoint &C) {
     for (auto It = S.TensorOf.begin(); It != S.TensorOf.end();)
@@ -365,6 +365,7 @@ private:
     P.OwnedConstants.resize(C.Owned);
     FoldedBatchNorm = C.Folded;
     FusedEpilogue = C.Epilogues;
+    FusedChain = C.Chains;
   }
 
   /// to.dtype, to.dtype_layout, _to_copy: a convert kernel between the
@@ -424,11 +425,154 @@ private:
     requireF32(In, "input");
     std::string OutName = outputName(N);
     std::vector<int64_t> Shape = shapeOf(OutName);
-    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
     abi::KernelSpec Spec;
     Spec.Kernel = K;
-    Spec.Operands = {broadcastOperand(In, Shape), operand(Out)};
-    emitKernel(N, Spec, {In, Out});
+    Spec.Operands = {broadcastOperand(In, Shape)};
+    emitElementwise(N, Spec, {In}, OutName, ScalarType::Float32, Shape);
+  }
+
+  /// Emits \p Spec (a unary or binary kernel; its input operands and \p Ins
+  /// given, the output not yet) for node \p N, first growing it into a chain
+  /// kernel along the nodes that alone read its result: elementwise f32 ops
+  /// of the same shape whose other operand is a constant or a tensor that
+  /// already exists. The fused nodes are recorded; the kernel's output is
+  /// the last one's value.
+  void emitElementwise(const Node &N, abi::KernelSpec Spec, std::vector<int> Ins, const std::string &OutName,
+                       ScalarType OutType, const std::vector<int64_t> &Shape) {
+    std::vector<abi::ChainStep> Steps;
+    abi::ChainStep Base;
+    Base.Op = Spec.Kernel;
+    bool Chainable = OutType == ScalarType::Float32 && Opts.FuseElementwise;
+    if (abi::isChainableUnary(Spec.Kernel)) {
+    } else if (abi::isChainableBinary(Spec.Kernel) && Spec.Alpha == 1) {
+      if (Spec.HasScalar) {
+        float C = float(Spec.Scalar);
+        std::memcpy(&Base.Bits, &C, 4);
+      } else {
+        Base.Source = 1;
+      }
+    } else {
+      Chainable = false;
+    }
+    std::string Cur = OutName;
+    std::vector<std::string> Fused;
+    while (Chainable) {
+      auto Readers = readersOf(Cur);
+      if (Readers.size() != 1 || isGraphOutput(Cur))
+        break;
+      const Node &R = *Readers[0];
+      auto Step = chainStep(R, Cur, Shape, Spec, Ins);
+      if (!Step)
+        break;
+      Steps.push_back(*Step);
+      Fused.push_back(R.Name);
+      Cur = R.Outputs[0].S;
+    }
+    if (!Steps.empty()) {
+      Spec.Kernel = abi::KernelId::chain;
+      Spec.HasScalar = false;
+      Spec.Scalar = 0;
+      Spec.addChainStep(Base);
+      for (const abi::ChainStep &St : Steps)
+        Spec.addChainStep(St);
+      for (const std::string &F : Fused)
+        FusedChain[F] = N.Name;
+    }
+    int Out = defineOutput(Cur, OutType, Shape);
+    Spec.Operands.push_back(operand(Out));
+    Ins.push_back(Out);
+    emitKernel(N, Spec, Ins);
+  }
+
+  /// The chain step node \p R makes of value \p Cur, adding its other
+  /// tensor operand to \p Spec and \p Ins; nothing if \p R can not join.
+  std::optional<abi::ChainStep> chainStep(const Node &R, const std::string &Cur, const std::vector<int64_t> &Shape,
+                                          abi::KernelSpec &Spec, std::vector<int> &Ins) {
+    if (R.Ns != "aten" || R.Outputs.size() != 1 || R.Outputs[0].Kind != ArgKind::Tensor)
+      return std::nullopt;
+    std::string Key = "aten::" + R.Op + (R.Overload.empty() ? "" : "." + R.Overload);
+    auto It = kernelTable().find(Key);
+    if (It == kernelTable().end())
+      return std::nullopt;
+    abi::KernelId K = It->second;
+    const frontend::TensorMeta *OM = meta(R.Outputs[0].S);
+    if (!OM || OM->Dtype != ScalarType::Float32 || shapeOf(R.Outputs[0].S) != Shape)
+      return std::nullopt;
+    if (R.Op.back() == '_' && R.Op != "relu_")
+      return std::nullopt;
+    auto isCur = [&](const Argument *A) { return A && A->Kind == ArgKind::Tensor && S.resolve(A->S) == Cur; };
+    abi::ChainStep St;
+    St.Op = K;
+    if (abi::isChainableUnary(K)) {
+      if (!isCur(arg(R, "self", false)))
+        return std::nullopt;
+      if (K == abi::KernelId::gelu) {
+        const Argument *Approx = arg(R, "approximate", false);
+        std::string A = Approx && Approx->Kind == ArgKind::String ? Approx->S : "none";
+        if (A == "tanh")
+          St.Op = abi::KernelId::gelu_tanh;
+        else if (A != "none")
+          return std::nullopt;
+      }
+      return St;
+    }
+    if (!abi::isChainableBinary(K))
+      return std::nullopt;
+    const Argument *Self = arg(R, "self", false), *Other = arg(R, "other", false);
+    if (!Self || !Other)
+      return std::nullopt;
+    const bool SelfCur = isCur(Self), OtherCur = isCur(Other);
+    if (SelfCur == OtherCur) // v op v, or not reading v at all
+      return std::nullopt;
+    const Argument *X = SelfCur ? Other : Self;
+    St.Swapped = OtherCur && (K == abi::KernelId::sub || K == abi::KernelId::div);
+    if (St.Swapped && K == abi::KernelId::div)
+      return std::nullopt; // no exact oneDNN form to check it against
+    double Alpha = 1;
+    if (const Argument *A = arg(R, "alpha", false))
+      Alpha = A->Kind == ArgKind::Int ? double(A->I) : A->Kind == ArgKind::Float ? A->F : 1;
+    if (X->Kind == ArgKind::Tensor) {
+      auto T = tensorFor(X->S, &R);
+      if (!T) { // defined after the chain's first node
+        llvm::consumeError(T.takeError());
+        return std::nullopt;
+      }
+      const PTensor &XT = P.Tensors[*T];
+      const bool ScalarConstant = XT.Kind == abi::TensorKind::Constant && XT.Sizes.empty();
+      if (XT.Dtype != ScalarType::Float32 && !ScalarConstant)
+        return std::nullopt;
+      if (!ScalarConstant) {
+        if (Alpha != 1)
+          return std::nullopt;
+        abi::OperandSpec O;
+        try {
+          O = broadcastOperand(*T, Shape);
+        } catch (const NoKernel &) {
+          return std::nullopt;
+        }
+        auto Pos = std::find(Ins.begin(), Ins.end(), *T);
+        if (Pos == Ins.end()) {
+          Ins.push_back(*T);
+          Spec.Operands.push_back(O);
+          Pos = Ins.end() - 1;
+        }
+        St.Source = Pos - Ins.begin();
+        if (St.Source == 0) // the chain's first input: its view may differ; keep it simple
+          return std::nullopt;
+        return St;
+      }
+    }
+    std::optional<double> V = scalarOf(*X);
+    if (!V)
+      return std::nullopt;
+    // alpha scales the other operand (self + alpha * other): only when the
+    // constant is that operand.
+    if (Alpha != 1 && (St.Swapped || OtherCur))
+      return std::nullopt;
+    float C = float((K == abi::KernelId::add || K == abi::KernelId::sub) ? *V * Alpha : *V);
+    std::memcpy(&St.Bits, &C, 4);
+    St.Source = -1;
+    return St;
   }
 
   /// A scalar operand: a Python number, or a 0-d constant tensor.
@@ -500,10 +644,7 @@ private:
     } else {
       throw NoKernel{"second operand is neither a float32 tensor nor a constant scalar"};
     }
-    int Out = defineOutput(OutName, OutType, Shape);
-    Spec.Operands.push_back(operand(Out));
-    Ops.push_back(Out);
-    emitKernel(N, Spec, Ops);
+    emitElementwise(N, Spec, Ops, OutName, OutType, Shape);
   }
 
   void selectSoftmax(const Node &N, abi::KernelId K) {
@@ -671,10 +812,20 @@ private:
     }
     return R;
   }
+  /// Whether \p Name is a graph output, also as a value an in-place op
+  /// overwrites later (the output is then the in-place op's result, and
+  /// every value along the way must exist).
   bool isGraphOutput(const std::string &Name) const {
-    for (const std::string &Raw : M.userOutputNames())
-      if (S.resolve(Raw) == Name)
+    for (const std::string &Raw : M.userOutputNames()) {
+      std::string X = S.resolve(Raw);
+      if (X == Name)
         return true;
+      for (auto It = S.Mutated.find(X); It != S.Mutated.end(); It = S.Mutated.find(X)) {
+        X = S.resolve(It->second);
+        if (X == Name)
+          return true;
+      }
+    }
     return false;
   }
 
@@ -719,6 +870,8 @@ private:
   /// relu / gelu nodes fused into the GEMM before them as its epilogue ->
   /// that node.
   std::map<std::string, std::string> FusedEpilogue;
+  /// Elementwise nodes fused into a chain kernel -> the chain's first node.
+  std::map<std::string, std::string> FusedChain;
 
   /// When a relu or gelu alone reads \p Result (and it is no graph output),
   /// fuses it into \p Spec's epilogue and returns its value, which the
@@ -1616,6 +1769,12 @@ llvm::Error Selector::run() {
     P.Inputs.push_back(T);
   }
   for (const Node &N : S.Nodes) {
+    if (auto F = FusedChain.find(N.Name); F != FusedChain.end()) {
+      // Computed inside the chain kernel of an earlier node (its value is
+      // that kernel's output when it is the chain's last node).
+      recordDecision(N, NodeDecision::Fused, "chain", "in the elementwise chain of " + F->second);
+      continue;
+    }
     // canonicalize made in-place ops functional; that is only right when the
     // overwritten tensor shares its storage with no view, as eager would
     // change every alias.
@@ -1698,6 +1857,7 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Norm: selectLayerNorm(N); break;
         case abi::KernelFamily::Reduce: selectReduce(N, It->second); break;
         case abi::KernelFamily::Gather: selectEmbedding(N); break;
+        case abi::KernelFamily::Chain: throw NoKernel{"chains are made by fusion, not matched by name"};
         }
         continue;
       } catch (const NoKernel &E) {

@@ -35,6 +35,9 @@
 //    (tests/tools/TypedModelsTest.cpp) hold every comparison's NaN
 //    behaviour to LibTorch.
 //  - Gather (embedding): 0, rows are copied.
+//  - Chain: the unary bounds of its math steps, summed and doubled (the
+//    steps after one carry its error with slopes of about 1 at most);
+//    arithmetic steps are the same IEEE operations in oneDNN's post-ops.
 //  - Reduce: amax and amin 0 (max is exact; no NaN inputs: oneDNN's max
 //    does not propagate them as torch does). sum and mean: D fp32 additions
 //    in different orders (ours in 4 x 8 partial sums and a tree across
@@ -646,6 +649,57 @@ void gatherCases(CaseList &L) {
   }
 }
 
+/// A chain step: unary, with input Source, or with a constant (Source -1).
+ChainStep step(KernelId Op, int64_t Source = -1, float C = 0, bool Swapped = false) {
+  ChainStep S;
+  S.Op = Op;
+  S.Source = Source;
+  std::memcpy(&S.Bits, &C, 4);
+  S.Swapped = Swapped;
+  return S;
+}
+
+void chainCases(CaseList &L) {
+  auto chain = [&](std::vector<OperandSpec> In, std::vector<ChainStep> Steps) {
+    std::vector<int64_t> Sizes = In[0].Sizes;
+    In.push_back(contiguous(Sizes));
+    KernelSpec S = L.spec(In);
+    for (const ChainStep &St : Steps)
+      S.addChainStep(St);
+    return S;
+  };
+  // x + b (a row broadcast) -> relu -> * 2: a bias-relu-scale.
+  L.add("17x33_add_relu_mul", chain({contiguous({17, 33}), view({17, 33}, {0, 1})},
+                                    {step(KernelId::add, 1), step(KernelId::relu), step(KernelId::mul, -1, 2.0f)}),
+        {1, 2});
+  // 1 - sigmoid(x * 0.5 + y): a constant on the left (swapped sub).
+  L.add("64x65_mul_add_sigmoid_rsub", chain({contiguous({64, 65}), contiguous({64, 65})},
+                                            {step(KernelId::mul, -1, 0.5f), step(KernelId::add, 1),
+                                             step(KernelId::sigmoid), step(KernelId::sub, -1, 1.0f, true)}));
+  // exp(x - m) / s with a per-row m and s (columns broadcast): softmax-like.
+  L.add("31x129_sub_exp_div", chain({contiguous({31, 129}), view({31, 129}, {1, 0}), view({31, 129}, {1, 0})},
+                                    {step(KernelId::sub, 1), step(KernelId::exp), step(KernelId::div, 2)}));
+  // gelu_tanh(x^T + y), then max with z; gelu(x) * y (the MLP's gate).
+  L.add("48x64_T_add_gelutanh_max", chain({transposed(48, 64), contiguous({48, 64}), view({48, 64}, {0, 1})},
+                                          {step(KernelId::add, 1), step(KernelId::gelu_tanh), step(KernelId::maximum, 2)}));
+  L.add("2x3x17_gelu_mul", chain({contiguous({2, 3, 17}), view({2, 3, 17}, {0, 17, 1})},
+                                 {step(KernelId::gelu), step(KernelId::mul, 1)}));
+  // y - tanh(x) (a swapped tensor sub), rsqrt of a square plus one, log.
+  L.add("33x17_tanh_rsubT", chain({contiguous({33, 17}), transposed(33, 17)},
+                                  {step(KernelId::tanh), step(KernelId::sub, 1, 0, true)}));
+  L.add("1000_mul_add_rsqrt_log", chain({contiguous({1000})},
+                                        {step(KernelId::mul, -1, 3.0f), step(KernelId::mul, -1, 3.0f),
+                                         step(KernelId::add, -1, 1.0f), step(KernelId::sqrt), step(KernelId::log)}));
+  L.add("3x16385_relu_add", chain({contiguous({3, 16385}), contiguous({3, 16385})},
+                                  {step(KernelId::relu), step(KernelId::add, 1)}));
+  L.add("scalar_add_mul", chain({contiguous({}), contiguous({})}, {step(KernelId::add, 1), step(KernelId::mul, 1)}));
+  // NaN and infinities through exact arithmetic.
+  L.add("9x33_arith", chain({contiguous({9, 33}), contiguous({9, 33}), view({9, 33}, {0, 1})},
+                            {step(KernelId::add, 1), step(KernelId::mul, -1, -3.0f), step(KernelId::sub, 2, 0, true),
+                             step(KernelId::div, 1)}),
+        {1, 2}, Fill::Special);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -674,6 +728,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Gather:
     gatherCases(L);
+    return;
+  case KernelFamily::Chain:
+    chainCases(L);
     return;
   }
 }
@@ -993,6 +1050,22 @@ double threshold(const KernelSpec &S) {
   }
   case KernelFamily::Gather:
     return 0;
+  case KernelFamily::Chain: {
+    // Each math step's own bound (as a unary kernel), doubled for the
+    // steps after it (slopes of at most ~1 on these inputs); the
+    // arithmetic steps are the same IEEE operations in both: 0.
+    std::vector<ChainStep> Steps;
+    S.chainSteps(Steps);
+    double T = 0;
+    for (const ChainStep &St : Steps)
+      if (isChainableUnary(St.Op)) {
+        KernelSpec One;
+        One.Kernel = St.Op;
+        One.Operands = {contiguous({1}), contiguous({1})};
+        T += threshold(One);
+      }
+    return 2 * T;
+  }
   case KernelFamily::Reduce: {
     if (S.Kernel == KernelId::amax || S.Kernel == KernelId::amin)
       return 0;

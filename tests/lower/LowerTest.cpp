@@ -132,11 +132,16 @@ TEST(LowerTest, RealUNetCanonicalisesAndFoldsTheScalarConstants) {
     EXPECT_EQ(D.Target.find("detach_"), std::string::npos);
     EXPECT_EQ(D.Target.find("dropout"), std::string::npos);
   }
-  // images.float() / torch.tensor(255): a device div with the constant folded.
+  // images.float() / torch.tensor(255): a device div with the constant
+  // folded, the first step of the chain (x / 255 - 0.5) / 0.5.
   bool SawDiv255 = false;
-  for (const PInstr &I : P.Instrs)
-    if (I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::div && I.Spec.HasScalar && I.Spec.Scalar == 255)
-      SawDiv255 = true;
+  for (const PInstr &I : P.Instrs) {
+    if (I.Op != atalla::abi::Opcode::Kernel || I.Spec.Kernel != atalla::abi::KernelId::chain)
+      continue;
+    std::vector<atalla::abi::ChainStep> Steps;
+    ASSERT_EQ(I.Spec.chainSteps(Steps), "");
+    SawDiv255 |= Steps[0].Op == atalla::abi::KernelId::div && Steps[0].Source == -1 && Steps[0].constant() == 255.0f;
+  }
   EXPECT_TRUE(SawDiv255);
 }
 

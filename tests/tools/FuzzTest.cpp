@@ -121,3 +121,22 @@ TEST(FuzzTest, RegressionInPlaceOpOnAWeightAfterLinear) {
   tools::FuzzOutcome O = tools::checkProgram(M, 101120);
   EXPECT_TRUE(O.Passed) << O.Message;
 }
+
+// Found by atalla-fuzz (seed 500782 of 500000..500799): relu_ on a weight
+// that is also a graph output, read by one div. The chain fusion folded
+// the div in and never defined relu_'s value, which the output (the
+// mutated weight) needs: "value 'relu_' is used before it is defined".
+TEST(FuzzTest, RegressionChainStopsAtAValueAGraphOutputSeesThroughAMutation) {
+  ModelBuilder B;
+  std::string W = B.addParameter("layer0.weight", randn({4, 5}, 1));
+  std::string D = B.addParameter("layer2.weight", randn({4, 5}, 2));
+  std::string R = B.addNode("torch.ops.aten.relu_.default", {arg("self", Argument::tensor(W))}, ScalarType::Float32,
+                            {4, 5});
+  B.addOutput(B.addNode("torch.ops.aten.div.Tensor", {arg("self", Argument::tensor(R)), arg("other", Argument::tensor(D))},
+                        ScalarType::Float32, {4, 5}));
+  B.addOutput(W);
+  Model M = B.take();
+  M.Path = "regression_500782.pt2";
+  tools::FuzzOutcome O = tools::checkProgram(M, 500782);
+  EXPECT_TRUE(O.Passed) << O.Message;
+}

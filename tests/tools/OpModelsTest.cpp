@@ -151,3 +151,56 @@ TEST(OpModelsTest, LinearGeluFusesIntoTheGemmAndMatchesEager) {
     EXPECT_EQ(GeluKernels, 1u) << Approx;
   }
 }
+
+TEST(OpModelsTest, ElementwiseChainsFuseAndMatchEager) {
+  // a = x * 2 + b (b a broadcast row); relu_ in place; y - a (a swapped
+  // sub); + 3 with alpha 2 (the constant 6); sigmoid: one chain kernel of
+  // six steps. c = a2 + m where m = x @ w comes after the chain started: c
+  // is not fused. d = e * 0.5 where e is also a graph output: not fused.
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({6, 20}, 101));
+  std::string Y = B.addUserInput("y", randn({6, 20}, 102));
+  std::string Bias = B.addParameter("b", randn({20}, 103));
+  std::string W = B.addParameter("w", randn({20, 20}, 104));
+  auto bin = [&](const char *Op, const std::string &L, Argument R, std::vector<NamedArgument> Extra = {}) {
+    std::vector<NamedArgument> A = {arg("self", Argument::tensor(L)), arg("other", std::move(R))};
+    for (NamedArgument &E : Extra)
+      A.push_back(std::move(E));
+    return B.addNode(std::string("torch.ops.aten.") + Op, std::move(A), ScalarType::Float32, {6, 20});
+  };
+  std::string A1 = bin("mul.Tensor", X, Argument::real(2.0));
+  std::string A2 = bin("add.Tensor", A1, Argument::tensor(Bias));
+  std::string A3 = B.addNode("torch.ops.aten.relu_.default", {arg("self", Argument::tensor(A2))}, ScalarType::Float32, {6, 20});
+  std::string A4 = bin("sub.Tensor", Y, Argument::tensor(A3));
+  std::string A5 = bin("add.Tensor", A4, Argument::real(3.0), {arg("alpha", Argument::integer(2))});
+  std::string A6 = B.addNode("torch.ops.aten.sigmoid.default", {arg("self", Argument::tensor(A5))}, ScalarType::Float32, {6, 20});
+  std::string M = B.addNode("torch.ops.aten.mm.default", {arg("self", Argument::tensor(X)), arg("mat2", Argument::tensor(W))},
+                            ScalarType::Float32, {6, 20});
+  std::string C = bin("add.Tensor", A6, Argument::tensor(M));
+  std::string E = bin("mul.Tensor", C, Argument::tensor(Y));
+  std::string D = bin("mul.Tensor", E, Argument::real(0.5));
+  B.addOutput(D);
+  B.addOutput(E);
+  Model Mo = B.take();
+  expectRunsOnTheAccelerator(Mo, 100, "elementwise chains");
+  Mo.Path = "chains.pt2";
+  auto P = lower::lowerModel(Mo, lower::PipelineOptions());
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  std::vector<size_t> ChainSteps;
+  unsigned Kernels = 0;
+  for (const lower::PInstr &I : P->Instrs) {
+    Kernels += I.Op == atalla::abi::Opcode::Kernel;
+    if (I.Spec.Kernel == atalla::abi::KernelId::chain)
+      ChainSteps.push_back(I.Spec.Params.size() / 4);
+  }
+  // mul..sigmoid (6 steps); add(c) + mul(e) (2 steps: e is an output, d is not fused).
+  EXPECT_EQ(ChainSteps, (std::vector<size_t>{6, 2}));
+  EXPECT_EQ(Kernels, 4u); // two chains, the mm, the last mul
+  // --no-fuse-elementwise's option: every op a kernel of its own.
+  lower::PipelineOptions NoFuse;
+  NoFuse.Select.FuseElementwise = false;
+  auto Q = lower::lowerModel(Mo, NoFuse);
+  ASSERT_TRUE(bool(Q)) << llvm::toString(Q.takeError());
+  for (const lower::PInstr &I : Q->Instrs)
+    EXPECT_NE(I.Spec.Kernel, atalla::abi::KernelId::chain);
+}

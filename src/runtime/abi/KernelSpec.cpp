@@ -2,6 +2,7 @@
 #include "runtime/abi/KernelSpec.h"
 
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 
 using namespace atalla::abi;
@@ -57,6 +58,82 @@ std::string KernelSpec::key() const {
       S += (I ? "," : "") + std::to_string(Params[I]);
   }
   return S;
+}
+
+float ChainStep::constant() const {
+  float F;
+  std::memcpy(&F, &Bits, 4);
+  return F;
+}
+
+bool atalla::abi::isChainableUnary(KernelId K) {
+  switch (K) {
+  case KernelId::relu:
+  case KernelId::exp:
+  case KernelId::log:
+  case KernelId::sigmoid:
+  case KernelId::tanh:
+  case KernelId::sqrt:
+  case KernelId::rsqrt:
+  case KernelId::gelu:
+  case KernelId::gelu_tanh:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool atalla::abi::isChainableBinary(KernelId K) {
+  switch (K) {
+  case KernelId::add:
+  case KernelId::sub:
+  case KernelId::mul:
+  case KernelId::div:
+  case KernelId::maximum:
+    return true;
+  default:
+    return false;
+  }
+}
+
+std::string KernelSpec::chainSteps(std::vector<ChainStep> &Steps) const {
+  Steps.clear();
+  if (Params.empty() || Params.size() % 4)
+    return "a chain needs four params per step, got " + std::to_string(Params.size());
+  const int64_t Inputs = int64_t(Operands.size()) - 1;
+  for (size_t I = 0; I < Params.size(); I += 4) {
+    ChainStep S;
+    const std::string What = "chain step " + std::to_string(I / 4);
+    if (Params[I] < 0 || Params[I] > 0xffff || !isKnownKernel(uint32_t(Params[I])))
+      return What + ": unknown kernel " + std::to_string(Params[I]);
+    S.Op = static_cast<KernelId>(Params[I]);
+    S.Source = Params[I + 1];
+    if (Params[I + 2] < 0 || Params[I + 2] > 0xffffffffll)
+      return What + ": constant bits out of range";
+    S.Bits = uint32_t(Params[I + 2]);
+    if (Params[I + 3] != 0 && Params[I + 3] != 1)
+      return What + ": swapped is not 0 or 1";
+    S.Swapped = Params[I + 3] == 1;
+    if (isChainableUnary(S.Op)) {
+      if (S.Source != -1 || S.Bits || S.Swapped)
+        return What + ": a unary op takes no operand";
+    } else if (isChainableBinary(S.Op)) {
+      if (S.Source != -1 && (S.Source < 1 || S.Source >= Inputs))
+        return What + ": operand " + std::to_string(S.Source) + " is not an input (1.." +
+               std::to_string(Inputs - 1) + ")";
+    } else {
+      return What + ": " + std::string(kernelName(S.Op)) + " can not be chained";
+    }
+    Steps.push_back(S);
+  }
+  return "";
+}
+
+void KernelSpec::addChainStep(const ChainStep &S) {
+  Params.push_back(int64_t(static_cast<uint32_t>(S.Op)));
+  Params.push_back(S.Source);
+  Params.push_back(int64_t(S.Bits));
+  Params.push_back(S.Swapped ? 1 : 0);
 }
 
 bool KernelSpec::isComparison() const {

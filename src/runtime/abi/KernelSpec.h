@@ -16,6 +16,8 @@
 //   Softmax: In [out shape], Out; along Dim.
 //   Copy:    In [out shape, any strides], Out (same element type).
 //   Reduce:  In [O, D] (strides: one of them 1), Out [O, 1]; along D.
+//   Chain:   In0, In1... [out shape, any strides, broadcast], Out; Params
+//            holds the steps (ChainStep), four numbers each.
 //   Gather:  Table [V, D] (row stride any, unit inner), Indices [N] (i64 or
 //            i32, unit stride), Out [N, D].
 //
@@ -96,6 +98,23 @@ constexpr const char *epilogueName(Epilogue E) {
   return "";
 }
 
+/// One step of a chain kernel: v = Op(v) for a unary Op; v = v Op x (or
+/// x Op v when Swapped) for a binary Op, x being input Source (>= 1) or, for
+/// Source = -1, the f32 constant whose bits are Bits. In Params: Op, Source,
+/// Bits, Swapped, per step.
+struct ChainStep {
+  KernelId Op = KernelId::relu;
+  int64_t Source = -1;
+  uint32_t Bits = 0;
+  bool Swapped = false;
+  float constant() const;
+};
+
+/// The unary kernels (relu ... cos) and binary arithmetic (add, sub, mul,
+/// div, maximum) a chain may hold.
+bool isChainableUnary(KernelId K);
+bool isChainableBinary(KernelId K);
+
 struct KernelSpec {
   KernelId Kernel = KernelId::copy;
   DType Type = DType::F32;
@@ -126,6 +145,11 @@ struct KernelSpec {
   std::string typeError() const;
   /// The comparison kernels (eq ... ge): f32 operands, a bool result.
   bool isComparison() const;
+  /// A chain's steps from Params: "" when they are well formed for this
+  /// spec's inputs, else what is wrong.
+  std::string chainSteps(std::vector<ChainStep> &Steps) const;
+  /// Appends a step to Params.
+  void addChainStep(const ChainStep &S);
 
   /// The inverse of key() (blobs record keys): false on malformed text.
   static bool parse(const std::string &Key, KernelSpec &Out);
