@@ -335,6 +335,19 @@ struct EagerInterpreter::Impl {
           return makeError("node '" + N.Name + "': tensor '" + A->Arg.S + "' has another size than asserted");
       return true;
     }
+    if (N.Ns == "aten" && N.Op == "_native_batch_norm_legit_no_training") {
+      // torch 2.x's inference batch norm (LibTorch 1.13 lacks it):
+      // native_batch_norm with training = false, the same three results.
+      Node Same = N;
+      Same.Op = "native_batch_norm";
+      Same.Overload = "";
+      Same.Target = "torch.ops.aten.native_batch_norm.default";
+      Same.Inputs.push_back(frontend::NamedArgument{"training", Argument::boolean(false),
+                                                    frontend::ArgPassing::Positional, false});
+      if (llvm::Error E = runNode(Same))
+        return E;
+      return true;
+    }
     if (N.Ns == "aten" && N.Op == "lift_fresh_copy") {
       auto T = tensor(N.Inputs.at(0).Arg.S, N);
       if (!T)

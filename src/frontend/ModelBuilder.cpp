@@ -91,6 +91,21 @@ std::string ModelBuilder::addNode(const std::string &Target, std::vector<NamedAr
   return M.G.Nodes.back().Name;
 }
 
+std::vector<std::string>
+ModelBuilder::addMultiNode(const std::string &Target, std::vector<NamedArgument> Inputs,
+                           const std::vector<std::pair<ScalarType, std::vector<int64_t>>> &Results) {
+  std::string First = addNode(Target, std::move(Inputs), Results.at(0).first, Results.at(0).second);
+  Node &N = M.G.Nodes.back();
+  std::vector<std::string> Names = {First};
+  for (size_t I = 1; I < Results.size(); ++I) {
+    std::string Name = uniqueName("getitem");
+    addValue(Name, Results[I].first, Results[I].second, false);
+    N.Outputs.push_back(Argument::tensor(Name));
+    Names.push_back(Name);
+  }
+  return Names;
+}
+
 void ModelBuilder::addOutput(const std::string &Name) {
   M.G.Outputs.push_back(Argument::tensor(Name));
   OutputSpec S;

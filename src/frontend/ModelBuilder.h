@@ -30,6 +30,11 @@ public:
   std::string addNode(const std::string &Target, std::vector<NamedArgument> Inputs, ScalarType Dtype,
                       const std::vector<int64_t> &Sizes,
                       std::map<std::string, std::string> Metadata = {});
+  /// A call returning several tensors (native_layer_norm's (out, mean,
+  /// rstd)), one contiguous result per entry of \p Results; returns their
+  /// names, the first named after the op (as torch.export names them).
+  std::vector<std::string> addMultiNode(const std::string &Target, std::vector<NamedArgument> Inputs,
+                                        const std::vector<std::pair<ScalarType, std::vector<int64_t>>> &Results);
   void addOutput(const std::string &Name);
 
   Model take();

@@ -228,10 +228,32 @@ private:
     return *T;
   }
 
+  /// The node's result. A node of several results (native_layer_norm's
+  /// mean and rstd, a batch norm's saved statistics) qualifies when nothing
+  /// reads the others: the kernels compute the first.
   std::string outputName(const Node &N) {
-    if (N.Outputs.size() != 1 || N.Outputs[0].Kind != ArgKind::Tensor)
-      throw NoKernel{"node has more than one output"};
+    if (N.Outputs.empty() || N.Outputs[0].Kind != ArgKind::Tensor)
+      throw NoKernel{"node has no tensor result"};
+    if (!onlyFirstOutputUsed(N))
+      throw NoKernel{"node has more than one output in use"};
     return N.Outputs[0].S;
+  }
+
+  bool onlyFirstOutputUsed(const Node &N) const {
+    for (size_t I = 1; I < N.Outputs.size(); ++I) {
+      std::vector<std::string> Names;
+      N.Outputs[I].collectTensorNames(Names);
+      for (const std::string &X : Names)
+        if (!readersOf(S.resolve(X)).empty() || isGraphOutput(S.resolve(X)))
+          return false;
+    }
+    return true;
+  }
+
+  /// batch_norm in inference (training=False) or torch 2.1-2.5's
+  /// _native_batch_norm_legit_no_training.
+  static bool isBatchNormOp(const Node &N) {
+    return N.Ns == "aten" && (N.Op == "batch_norm" || N.Op == "_native_batch_norm_legit_no_training");
   }
 
   int64_t normDim(int64_t D, size_t Rank) {
@@ -833,7 +855,7 @@ private:
   /// parameters are constants: y = x * scale[c] + shift[c].
   bool batchNormAffine(const Node &Bn, int64_t C, std::vector<double> &Scale, std::vector<double> &Shift) {
     const Argument *Training = arg(Bn, "training", false);
-    if (!Training || Training->I)
+    if (Bn.Op == "batch_norm" && (!Training || Training->I))
       return false;
     auto values = [&](const char *Name, double Default) -> std::optional<std::vector<double>> {
       const Argument *A = arg(Bn, Name, false);
@@ -969,9 +991,8 @@ private:
     // --per-op compares it with).
     std::string ResultName = OutName;
     auto Readers = readersOf(OutName);
-    if (Readers.size() == 1 && Readers[0]->Ns == "aten" && Readers[0]->Op == "batch_norm" &&
-        !isGraphOutput(OutName) && !Readers[0]->Inputs.empty() &&
-        S.resolve(Readers[0]->Inputs[0].Arg.S) == OutName && Readers[0]->Outputs.size() == 1) {
+    if (Readers.size() == 1 && isBatchNormOp(*Readers[0]) && !isGraphOutput(OutName) && !Readers[0]->Inputs.empty() &&
+        S.resolve(Readers[0]->Inputs[0].Arg.S) == OutName && onlyFirstOutputUsed(*Readers[0])) {
       std::vector<double> Scale, Shift;
       auto Wv = constantValues(W);
       std::optional<std::vector<float>> Bv;
@@ -1032,7 +1053,13 @@ private:
   }
 
   void selectConv(const Node &N) {
-    const bool Transposed = N.Op == "conv_transpose2d";
+    bool Transposed = N.Op == "conv_transpose2d";
+    if (N.Op == "convolution") {
+      const Argument *T = arg(N, "transposed");
+      if (T->Kind != ArgKind::Bool)
+        throw NoKernel{"transposed is not a bool"};
+      Transposed = T->I != 0;
+    }
     int X = tensorArg(N, "input"), W = tensorArg(N, "weight");
     requireF32(X, "input");
     requireF32(W, "weight");
@@ -1520,6 +1547,12 @@ private:
     recordDecision(N, NodeDecision::Accelerated, "copy");
   }
 
+// GCC 12 reports a false -Wfree-nonheap-object here once outputName() is
+// inlined into it (the vectors below are ordinary heap vectors).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+#endif
   void selectPad(const Node &N) {
     int X = tensorArg(N, "self");
     requireF32(X, "input");
@@ -1528,12 +1561,14 @@ private:
     const size_t Rank = P.Tensors[X].Sizes.size();
     if (!Pads || Pads->size() % 2 || Pads->size() / 2 > Rank)
       throw NoKernel{"pad list"};
+    // pad lists (low, high) pairs from the last dim backwards.
     std::vector<int64_t> Lo(Rank, 0), Step(Rank, 1), Hi(Rank, 0);
     for (size_t I = 0; I < Pads->size() / 2; ++I) {
-      Lo[Rank - 1 - I] = (*Pads)[2 * I];
-      Hi[Rank - 1 - I] = (*Pads)[2 * I + 1];
-      if (Lo[Rank - 1 - I] < 0 || Hi[Rank - 1 - I] < 0)
+      const int64_t L = (*Pads)[2 * I], H = (*Pads)[2 * I + 1];
+      if (L < 0 || H < 0)
         throw NoKernel{"negative padding (cropping)"};
+      Lo.at(Rank - 1 - I) = L;
+      Hi.at(Rank - 1 - I) = H;
     }
     std::optional<double> Value = 0.0;
     if (const Argument *V = arg(N, "value", false); V && !V->isNone())
@@ -1546,6 +1581,9 @@ private:
       throw NoKernel{"padded shape differs from the graph's"};
     recordDecision(N, NodeDecision::Accelerated, "pad");
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   // --- fallback ------------------------------------------------------------
   llvm::Error selectFallback(const Node &N, const std::string &Reason) {
@@ -1799,7 +1837,7 @@ llvm::Error Selector::run() {
                      std::string(N.Op == "gelu" ? "gelu" : "relu") + " epilogue of " + F->second);
       continue;
     }
-    if (N.Ns == "aten" && N.Op == "batch_norm") {
+    if (isBatchNormOp(N)) {
       if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {
         // The convolution before it computed its result: same tensor.
         S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
@@ -1812,7 +1850,7 @@ llvm::Error Selector::run() {
         continue;
       } catch (const NoKernel &E) {
         rollback(C);
-        if (llvm::Error Err = selectFallback(N, "batch_norm: " + E.Reason))
+        if (llvm::Error Err = selectFallback(N, N.Op + ": " + E.Reason))
           return Err;
         continue;
       }
@@ -1846,7 +1884,7 @@ llvm::Error Selector::run() {
           break;
         case abi::KernelFamily::Softmax: selectSoftmax(N, It->second); break;
         case abi::KernelFamily::Gemm:
-          if (N.Op == "conv2d" || N.Op == "conv_transpose2d")
+          if (N.Op == "conv2d" || N.Op == "conv_transpose2d" || N.Op == "convolution")
             selectConv(N);
           else if (N.Op == "avg_pool2d" || N.Op == "adaptive_avg_pool2d")
             selectAvgPool(N);

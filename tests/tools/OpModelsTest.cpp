@@ -16,6 +16,9 @@
 #include "ModelTestSupport.h"
 #include "TestSupport.h"
 
+#include <cmath>
+#include <cstring>
+
 using namespace atalla;
 using namespace atalla::frontend;
 
@@ -203,4 +206,90 @@ TEST(OpModelsTest, ElementwiseChainsFuseAndMatchEager) {
   ASSERT_TRUE(bool(Q)) << llvm::toString(Q.takeError());
   for (const lower::PInstr &I : Q->Instrs)
     EXPECT_NE(I.Spec.Kernel, atalla::abi::KernelId::chain);
+}
+
+TEST(OpModelsTest, Torch21ExportIrOpsRunOnTheAccelerator) {
+  // torch 2.1-2.5's export IR decomposes conv2d / batch_norm / layer_norm
+  // into convolution, _native_batch_norm_legit_no_training and
+  // native_layer_norm, the last two with statistics results nothing reads.
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({2, 3, 9, 8}, 111));
+  std::string W = B.addParameter("conv.weight", randn({6, 3, 3, 3}, 112));
+  std::string Cb = B.addParameter("conv.bias", randn({6}, 113));
+  std::string C = B.addNode("torch.ops.aten.convolution.default",
+                            {arg("input", Argument::tensor(X)), arg("weight", Argument::tensor(W)),
+                             arg("bias", Argument::tensor(Cb)), arg("stride", Argument::ints({2, 1})),
+                             arg("padding", Argument::ints({1, 1})), arg("dilation", Argument::ints({1, 1})),
+                             arg("transposed", Argument::boolean(false)), arg("output_padding", Argument::ints({0, 0})),
+                             arg("groups", Argument::integer(1))},
+                            ScalarType::Float32, {2, 6, 5, 8});
+  std::string Gm = B.addParameter("bn.weight", randn({6}, 114)), Bt = B.addParameter("bn.bias", randn({6}, 115));
+  std::string Mn = B.addParameter("bn.running_mean", randn({6}, 116));
+  TensorData VarData = randn({6}, 117);
+  {
+    std::vector<uint8_t> Bytes = VarData.contiguousBytes();
+    for (size_t I = 0; I < 6; ++I) {
+      float F;
+      std::memcpy(&F, &Bytes[I * 4], 4);
+      F = std::fabs(F) + 0.5f;
+      std::memcpy(&Bytes[I * 4], &F, 4);
+    }
+    VarData = TensorData::fromBytes(ScalarType::Float32, {6}, Bytes);
+  }
+  std::string Vr = B.addParameter("bn.running_var", VarData);
+  std::vector<std::string> Bn = B.addMultiNode(
+      "torch.ops.aten._native_batch_norm_legit_no_training.default",
+      {arg("input", Argument::tensor(C)), arg("weight", Argument::tensor(Gm)), arg("bias", Argument::tensor(Bt)),
+       arg("running_mean", Argument::tensor(Mn)), arg("running_var", Argument::tensor(Vr)),
+       arg("momentum", Argument::real(0.1)), arg("eps", Argument::real(1e-5))},
+      {{ScalarType::Float32, {2, 6, 5, 8}}, {ScalarType::Float32, {0}}, {ScalarType::Float32, {0}}});
+  std::string R = B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(Bn[0]))}, ScalarType::Float32,
+                            {2, 6, 5, 8});
+  // A transposed convolution back up, then a layer norm over the last dim.
+  std::string Wt = B.addParameter("up.weight", randn({6, 4, 2, 2}, 118));
+  std::string U = B.addNode("torch.ops.aten.convolution.default",
+                            {arg("input", Argument::tensor(R)), arg("weight", Argument::tensor(Wt)),
+                             arg("bias", Argument::none()), arg("stride", Argument::ints({2, 2})),
+                             arg("padding", Argument::ints({0, 0})), arg("dilation", Argument::ints({1, 1})),
+                             arg("transposed", Argument::boolean(true)), arg("output_padding", Argument::ints({0, 0})),
+                             arg("groups", Argument::integer(1))},
+                            ScalarType::Float32, {2, 4, 10, 16});
+  std::vector<std::string> Ln = B.addMultiNode(
+      "torch.ops.aten.native_layer_norm.default",
+      {arg("input", Argument::tensor(U)), arg("normalized_shape", Argument::ints({16})), arg("weight", Argument::none()),
+       arg("bias", Argument::none()), arg("eps", Argument::real(1e-5))},
+      {{ScalarType::Float32, {2, 4, 10, 16}}, {ScalarType::Float32, {2, 4, 10, 1}}, {ScalarType::Float32, {2, 4, 10, 1}}});
+  B.addOutput(Ln[0]);
+  Model M = B.take();
+  expectRunsOnTheAccelerator(M, 110, "convolution + _native_batch_norm_legit_no_training + native_layer_norm");
+  M.Path = "torch21.pt2";
+  auto P = lower::lowerModel(M, lower::PipelineOptions());
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  unsigned Folded = 0;
+  for (const lower::NodeDecision &D : P->Decisions)
+    Folded += D.K == lower::NodeDecision::Fused && D.Reason.find("folded into") != std::string::npos;
+  EXPECT_EQ(Folded, 1u);
+}
+
+TEST(OpModelsTest, BatchNormLegitNoTrainingWithInputStatisticsFallsBackAndMatches) {
+  // Statistics that are inputs, not constants: the fallback runs it as
+  // LibTorch 1.13's native_batch_norm (training = false).
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({2, 3, 5}, 121));
+  std::string Mn = B.addUserInput("mean", randn({3}, 122));
+  std::string Vr = B.addUserInput("var", tools::randomTensor(ScalarType::Float32, {3}, 123));
+  std::string V2 = B.addNode("torch.ops.aten.mul.Tensor", {arg("self", Argument::tensor(Vr)), arg("other", Argument::tensor(Vr))},
+                             ScalarType::Float32, {3});
+  std::vector<std::string> Bn = B.addMultiNode(
+      "torch.ops.aten._native_batch_norm_legit_no_training.default",
+      {arg("input", Argument::tensor(X)), arg("weight", Argument::none()), arg("bias", Argument::none()),
+       arg("running_mean", Argument::tensor(Mn)), arg("running_var", Argument::tensor(V2)),
+       arg("momentum", Argument::real(0.1)), arg("eps", Argument::real(1e-3))},
+      {{ScalarType::Float32, {2, 3, 5}}, {ScalarType::Float32, {0}}, {ScalarType::Float32, {0}}});
+  B.addOutput(Bn[0]);
+  Model M = B.take();
+  M.Path = "bn_inputs.pt2";
+  tools::FuzzOutcome O = tools::checkProgram(M, 120);
+  EXPECT_TRUE(O.Passed) << O.Message;
+  EXPECT_EQ(O.Fallbacks, 1u);
 }

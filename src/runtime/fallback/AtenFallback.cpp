@@ -392,6 +392,29 @@ std::optional<llvm::Expected<std::vector<at::Tensor>>> special(const CallContext
   }
   if (Op == "aten::scaled_dot_product_attention")
     return attention(C);
+  if (Op == "aten::_native_batch_norm_legit_no_training") {
+    // torch 2.x's inference batch norm (1.13 lacks it): native_batch_norm
+    // with training = false, the same three results.
+    auto X = C.tensorArg("input"), Mean = C.tensorArg("running_mean"), Var = C.tensorArg("running_var");
+    for (auto *T : {&X, &Mean, &Var})
+      if (!*T)
+        return llvm::Expected<std::vector<at::Tensor>>(T->takeError());
+    auto optional = [&](const char *Name) -> c10::optional<at::Tensor> {
+      const abi::FallbackArg *A = C.arg(Name);
+      if (!A || C.tag(*A) != ArgTag::Tensor)
+        return c10::nullopt;
+      auto T = C.tensor(Name, A->First);
+      if (!T) {
+        llvm::consumeError(T.takeError());
+        return c10::nullopt;
+      }
+      return *T;
+    };
+    auto R = at::native_batch_norm(*X, optional("weight"), optional("bias"), *Mean, *Var, false,
+                                   C.number("momentum", 0.1), C.number("eps", 1e-5));
+    return llvm::Expected<std::vector<at::Tensor>>(
+        std::vector<at::Tensor>{std::get<0>(R), std::get<1>(R), std::get<2>(R)});
+  }
   return std::nullopt;
 }
 
