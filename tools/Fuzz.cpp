@@ -566,6 +566,17 @@ double atalla::tools::programTolerance(const frontend::Model &M) {
     }
     if (N.Op == "batch_norm")
       Tol += std::ldexp(1.0, -21);
+    // Attention: two GEMMs (K = head size, then key length) around a
+    // softmax; LibTorch scales q and k by sqrt(scale) first, we scale q k^T.
+    if (N.Op == "scaled_dot_product_attention") {
+      int64_t E = 1, S = 1;
+      if (const frontend::NamedArgument *K = N.input("key"); K && K->Arg.Kind == frontend::ArgKind::Tensor)
+        if (const frontend::TensorMeta *Meta = M.G.meta(K->Arg.S); Meta && Meta->Sizes.size() >= 2) {
+          E = Meta->Sizes.back().valueOrHint();
+          S = Meta->Sizes[Meta->Sizes.size() - 2].valueOrHint();
+        }
+      Tol += double(E + S + 4) * std::ldexp(1.0, -23) + std::ldexp(1.0, -20);
+    }
     // Average pools are a GEMM by a column of 1 / divisor (a window's sum in
     // another order, each product rounded), bounded like one with K = the
     // window's size: kernel_size, or input / output pixels for an adaptive

@@ -774,6 +774,100 @@ private:
     emitKernel(N, Spec, Ops);
   }
 
+  /// scaled_dot_product_attention without dropout: S = q k^T (k^T a view),
+  /// S * scale + mask (a float mask, and -inf above the diagonal when
+  /// causal: one chain kernel), softmax along the last dim, then P v.
+  void selectAttention(const Node &N) {
+    int Q = tensorArg(N, "query"), K = tensorArg(N, "key"), V = tensorArg(N, "value");
+    for (auto [T, What] : {std::pair{Q, "query"}, {K, "key"}, {V, "value"}})
+      requireF32(T, What);
+    if (const Argument *D = arg(N, "dropout_p", false);
+        D && ((D->Kind == ArgKind::Float && D->F != 0) || (D->Kind == ArgKind::Int && D->I != 0)))
+      throw NoKernel{"dropout"};
+    if (const Argument *G = arg(N, "enable_gqa", false); G && G->Kind == ArgKind::Bool && G->I)
+      throw NoKernel{"grouped-query attention"};
+    const std::vector<int64_t> QS = P.Tensors[Q].Sizes, KS = P.Tensors[K].Sizes, VS = P.Tensors[V].Sizes;
+    if (QS.size() < 2 || KS.size() < 2 || VS.size() < 2)
+      throw NoKernel{"operands of rank < 2"};
+    const int64_t L = QS[QS.size() - 2], E = QS.back(), Sk = KS[KS.size() - 2], Ev = VS.back();
+    if (KS.back() != E || VS[VS.size() - 2] != Sk)
+      throw NoKernel{"query, key and value do not fit"};
+    std::string OutName = outputName(N);
+    const std::vector<int64_t> Shape = shapeOf(OutName);
+    if (Shape.size() < 2 || Shape[Shape.size() - 2] != L || Shape.back() != Ev)
+      throw NoKernel{"result shape"};
+    if (Sk > Opts.MaxSoftmaxRow)
+      throw NoKernel{"key length exceeds the softmax row limit"};
+    const std::vector<int64_t> Batch(Shape.begin(), Shape.end() - 2);
+    std::vector<int64_t> SShape = Batch;
+    SShape.push_back(L);
+    SShape.push_back(Sk);
+    double Scale = 1.0 / std::sqrt(double(E));
+    if (const Argument *Sc = arg(N, "scale", false); Sc && !Sc->isNone())
+      Scale = Sc->Kind == ArgKind::Float ? Sc->F : Sc->Kind == ArgKind::Int ? double(Sc->I) : Scale;
+    // q k^T.
+    const PTensor KT = P.Tensors[K];
+    std::vector<int64_t> TSz = KT.Sizes, TSt = KT.Strides;
+    std::swap(TSz[TSz.size() - 1], TSz[TSz.size() - 2]);
+    std::swap(TSt[TSt.size() - 1], TSt[TSt.size() - 2]);
+    int Kt = defineView(N.Name + "_keyT", K, TSz, TSt, 0, /*OwnStorage=*/true);
+    abi::KernelSpec G1;
+    G1.Kernel = abi::KernelId::gemm;
+    G1.Operands = {gemmOperand(Q, Batch, L, E, N), gemmOperand(Kt, Batch, E, Sk, N)};
+    int Scores = defineOutput(N.Name + "_scores", ScalarType::Float32, SShape);
+    G1.Operands.push_back(operand(Scores));
+    pushKernel(N, G1, {Q, Kt, Scores});
+    // * scale (+ mask) (+ causal -inf).
+    abi::KernelSpec C;
+    C.Kernel = abi::KernelId::chain;
+    C.Operands = {operand(Scores)};
+    std::vector<int> Ins = {Scores};
+    abi::ChainStep Mul;
+    Mul.Op = abi::KernelId::mul;
+    float Sf = float(Scale);
+    std::memcpy(&Mul.Bits, &Sf, 4);
+    C.addChainStep(Mul);
+    auto addInput = [&](int T) {
+      C.Operands.push_back(broadcastOperand(T, SShape));
+      Ins.push_back(T);
+      abi::ChainStep Add;
+      Add.Op = abi::KernelId::add;
+      Add.Source = int64_t(Ins.size()) - 1;
+      C.addChainStep(Add);
+    };
+    if (const Argument *Mask = arg(N, "attn_mask", false); Mask && Mask->Kind == ArgKind::Tensor) {
+      int Mk = tensorArg(N, "attn_mask");
+      if (P.Tensors[Mk].Dtype != ScalarType::Float32)
+        throw NoKernel{"a boolean attention mask"};
+      addInput(Mk);
+    }
+    if (const Argument *Causal = arg(N, "is_causal", false); Causal && Causal->Kind == ArgKind::Bool && Causal->I) {
+      std::vector<float> Tri(size_t(L * Sk), 0.0f);
+      for (int64_t I = 0; I < L; ++I)
+        for (int64_t J = I + 1; J < Sk; ++J)
+          Tri[size_t(I * Sk + J)] = -std::numeric_limits<float>::infinity();
+      addInput(newConstant(N.Name + "_causal", {L, Sk}, Tri));
+    }
+    int Logits = defineOutput(N.Name + "_logits", ScalarType::Float32, SShape);
+    C.Operands.push_back(operand(Logits));
+    Ins.push_back(Logits);
+    pushKernel(N, C, Ins);
+    // softmax along the keys.
+    abi::KernelSpec Sm;
+    Sm.Kernel = abi::KernelId::softmax;
+    Sm.Dim = int64_t(SShape.size()) - 1;
+    int Probs = defineOutput(N.Name + "_probs", ScalarType::Float32, SShape);
+    Sm.Operands = {operand(Logits), operand(Probs)};
+    pushKernel(N, Sm, {Logits, Probs});
+    // P v.
+    abi::KernelSpec G2;
+    G2.Kernel = abi::KernelId::gemm;
+    G2.Operands = {gemmOperand(Probs, Batch, L, Sk, N), gemmOperand(V, Batch, Sk, Ev, N)};
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    G2.Operands.push_back(operand(Out));
+    emitKernel(N, G2, {Probs, V, Out});
+  }
+
   // --- convolutions through the GEMM --------------------------------------
   /// An int[2] argument (a single value repeats), or Default when absent.
   std::vector<int64_t> intPair(const Node &N, const char *Name, int64_t Default) {
@@ -1886,6 +1980,8 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Gemm:
           if (N.Op == "conv2d" || N.Op == "conv_transpose2d" || N.Op == "convolution")
             selectConv(N);
+          else if (N.Op == "scaled_dot_product_attention")
+            selectAttention(N);
           else if (N.Op == "avg_pool2d" || N.Op == "adaptive_avg_pool2d")
             selectAvgPool(N);
           else

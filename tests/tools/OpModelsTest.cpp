@@ -293,3 +293,40 @@ TEST(OpModelsTest, BatchNormLegitNoTrainingWithInputStatisticsFallsBackAndMatche
   EXPECT_TRUE(O.Passed) << O.Message;
   EXPECT_EQ(O.Fallbacks, 1u);
 }
+
+TEST(OpModelsTest, ScaledDotProductAttentionRunsOnTheAccelerator) {
+  struct Case {
+    std::vector<int64_t> Q, K, V;
+    bool Causal = false, Mask = false;
+    double Scale = 0; ///< 0: 1 / sqrt(E)
+  };
+  const Case Cases[] = {
+      {{2, 4, 16, 8}, {2, 4, 16, 8}, {2, 4, 16, 8}},
+      {{1, 3, 7, 16}, {1, 3, 33, 16}, {1, 3, 33, 5}, false, true},        // L != S, a float mask, Ev != E
+      {{2, 5, 12}, {2, 5, 12}, {2, 5, 12}, true},                         // causal, rank 3
+      {{1, 2, 9, 4}, {1, 2, 13, 4}, {1, 2, 13, 4}, true, false, 0.3},     // causal with L < S, a given scale
+  };
+  uint64_t Seed = 130;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    std::string Q = B.addUserInput("q", randn(C.Q, Seed)), K = B.addUserInput("k", randn(C.K, Seed + 1)),
+                V = B.addUserInput("v", randn(C.V, Seed + 2));
+    std::vector<NamedArgument> Args = {arg("query", Argument::tensor(Q)), arg("key", Argument::tensor(K)),
+                                       arg("value", Argument::tensor(V))};
+    std::vector<int64_t> S = C.Q;
+    S.back() = C.K[C.K.size() - 2];
+    if (C.Mask)
+      Args.push_back(arg("attn_mask", Argument::tensor(B.addUserInput("mask", randn(S, Seed + 3)))));
+    if (C.Causal)
+      Args.push_back(arg("is_causal", Argument::boolean(true)));
+    if (C.Scale)
+      Args.push_back(arg("scale", Argument::real(C.Scale)));
+    std::vector<int64_t> Out = C.Q;
+    Out.back() = C.V.back();
+    B.addOutput(B.addNode("torch.ops.aten.scaled_dot_product_attention.default", std::move(Args), ScalarType::Float32, Out));
+    expectRunsOnTheAccelerator(B.take(), Seed, "attention q " + frontend::formatShape(C.Q) + " k " +
+                                                   frontend::formatShape(C.K) + (C.Causal ? " causal" : "") +
+                                                   (C.Mask ? " mask" : ""));
+    Seed += 10;
+  }
+}
