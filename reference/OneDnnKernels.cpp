@@ -72,6 +72,20 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::eltwise_gelu_erf;
   case abi::KernelId::gelu_tanh:
     return algorithm::eltwise_gelu_tanh;
+  case abi::KernelId::neg: // -1 * x + 0
+    return algorithm::eltwise_linear;
+  case abi::KernelId::abs:
+    return algorithm::eltwise_abs;
+  case abi::KernelId::silu: // x * logistic(alpha x), alpha = 1
+    return algorithm::eltwise_swish;
+  case abi::KernelId::square:
+    return algorithm::eltwise_square;
+  case abi::KernelId::hardswish:
+    return algorithm::eltwise_hardswish;
+  case abi::KernelId::leaky_relu: // relu with alpha = the slope
+    return algorithm::eltwise_relu;
+  case abi::KernelId::clamp: // clip_v2(alpha = min, beta = max)
+    return algorithm::eltwise_clip_v2;
   case abi::KernelId::add:
     return algorithm::binary_add;
   case abi::KernelId::sub:
@@ -326,8 +340,24 @@ void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *>
     throw SpecError{"no oneDNN algorithm for this unary kernel"};
   // eltwise wants src and dst in one layout: make the input dense first.
   memory Src = R.materialise(Spec.Operands[0], In[0], shapeOf(Spec.output()));
-  const bool Pow = Spec.Kernel == abi::KernelId::rsqrt;
-  R.eltwise(*Alg, Pow ? 1.0f : 0.0f, Pow ? -0.5f : 0.0f, Src, Dst);
+  auto param = [&](size_t I) {
+    if (Spec.Params.size() <= I)
+      throw SpecError{"missing param " + std::to_string(I)};
+    uint32_t Bits = uint32_t(Spec.Params[I]);
+    float F;
+    std::memcpy(&F, &Bits, 4);
+    return F;
+  };
+  float Alpha = 0, Beta = 0;
+  switch (Spec.Kernel) {
+  case abi::KernelId::rsqrt: Alpha = 1, Beta = -0.5f; break; // pow(x, -0.5)
+  case abi::KernelId::neg: Alpha = -1; break;
+  case abi::KernelId::silu: Alpha = 1; break;
+  case abi::KernelId::leaky_relu: Alpha = param(0); break;
+  case abi::KernelId::clamp: Alpha = param(0), Beta = param(1); break;
+  default: break;
+  }
+  R.eltwise(*Alg, Alpha, Beta, Src, Dst);
 }
 
 void binary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,

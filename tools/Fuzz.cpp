@@ -490,7 +490,7 @@ private:
   /// Ops no device kernel implements (they run in the LibTorch fallback),
   /// with slopes of at most 1.
   std::string fallback() {
-    static const char *Ops[] = {"atan", "asinh", "abs", "erf"};
+    static const char *Ops[] = {"atan", "asinh", "sign", "erf"};
     Value X = operand();
     return node(std::string("torch.ops.aten.") + Ops[pick(4)] + ".default", {arg("self", T(X.Name))}, X.Sizes,
                 X.Contiguous);

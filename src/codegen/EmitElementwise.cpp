@@ -13,6 +13,8 @@
 
 #include "llvm/IR/Intrinsics.h"
 
+#include <cstring>
+
 using namespace llvm;
 using namespace atalla;
 using namespace atalla::codegen::detail;
@@ -239,6 +241,13 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
 
 namespace {
 
+float paramF32(const abi::KernelSpec &Spec, size_t I) {
+  uint32_t Bits = uint32_t(Spec.Params[I]);
+  float F;
+  std::memcpy(&F, &Bits, 4);
+  return F;
+}
+
 Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
   IRBuilder<> &B = KB.B;
   switch (Spec.Kernel) {
@@ -253,6 +262,29 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::sin:
   case abi::KernelId::cos:
     return emitSinCos(B, In[0], Spec.Kernel == abi::KernelId::cos);
+  case abi::KernelId::neg:
+    return B.CreateFNeg(In[0]);
+  case abi::KernelId::abs:
+    return B.CreateUnaryIntrinsic(Intrinsic::fabs, In[0]);
+  case abi::KernelId::square:
+    return B.CreateFMul(In[0], In[0]);
+  case abi::KernelId::silu: // x / (1 + exp(-x)), as torch's CPU kernel
+    return B.CreateFDiv(In[0], B.CreateFAdd(KB.f32(1), emitExp(B, B.CreateFNeg(In[0]))));
+  case abi::KernelId::hardswish: { // x * min(max(x + 3, 0), 6) / 6
+    Value *R6 = B.CreateFAdd(In[0], KB.f32(3));
+    R6 = B.CreateSelect(B.CreateFCmpOLT(R6, KB.f32(0)), KB.f32(0), R6);
+    R6 = B.CreateSelect(B.CreateFCmpOGT(R6, KB.f32(6)), KB.f32(6), R6);
+    return B.CreateFDiv(B.CreateFMul(In[0], R6), KB.f32(6));
+  }
+  case abi::KernelId::leaky_relu: { // x > 0 ? x : x * slope
+    float Slope = paramF32(Spec, 0);
+    return B.CreateSelect(B.CreateFCmpOGT(In[0], KB.f32(0)), In[0], B.CreateFMul(In[0], KB.f32(Slope)));
+  }
+  case abi::KernelId::clamp: { // min(max(x, lo), hi); NaN stays NaN
+    Value *V = In[0];
+    V = B.CreateSelect(B.CreateFCmpOLT(V, KB.f32(paramF32(Spec, 0))), KB.f32(paramF32(Spec, 0)), V);
+    return B.CreateSelect(B.CreateFCmpOGT(V, KB.f32(paramF32(Spec, 1))), KB.f32(paramF32(Spec, 1)), V);
+  }
   case abi::KernelId::sqrt:
     return B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]);
   case abi::KernelId::rsqrt: // as torch: 1 / sqrt(x), two roundings

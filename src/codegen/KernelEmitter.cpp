@@ -373,8 +373,18 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   }
   if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm)
     return specError(Spec, "epilogues are only fused into gemm kernels");
-  if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad && Spec.family() != abi::KernelFamily::Chain)
-    return specError(Spec, "params are only meaningful for pad and chain kernels");
+  const bool Parameterised = Spec.Kernel == abi::KernelId::leaky_relu || Spec.Kernel == abi::KernelId::clamp;
+  if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad && Spec.family() != abi::KernelFamily::Chain &&
+      !Parameterised)
+    return specError(Spec, "params are only meaningful for pad, chain, leaky_relu and clamp kernels");
+  if (Parameterised) {
+    const size_t Want = Spec.Kernel == abi::KernelId::clamp ? 2 : 1;
+    if (Spec.Params.size() != Want)
+      return specError(Spec, "expected " + Twine(Want) + " params (f32 bits)");
+    for (int64_t P : Spec.Params)
+      if (P < 0 || P > 0xffffffffll)
+        return specError(Spec, "a param is not the bits of an f32");
+  }
   if (Spec.family() == abi::KernelFamily::Chain) {
     std::vector<abi::ChainStep> Steps;
     if (std::string Why = Spec.chainSteps(Steps); !Why.empty())

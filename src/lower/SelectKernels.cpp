@@ -443,12 +443,44 @@ private:
       else if (A != "none")
         throw NoKernel{"gelu approximate='" + A + "'"};
     }
+    std::vector<int64_t> Params;
+    auto bits = [](double V) {
+      float F = float(V);
+      uint32_t B;
+      std::memcpy(&B, &F, 4);
+      return int64_t(B);
+    };
+    auto number = [&](const char *Name, double Default) -> double {
+      const Argument *A = arg(N, Name, false);
+      if (!A || A->isNone())
+        return Default;
+      if (auto V = scalarOf(*A))
+        return *V;
+      throw NoKernel{std::string(Name) + " is not a number"};
+    };
+    if (K == abi::KernelId::square && N.Op == "pow") {
+      const double E = number("exponent", 0);
+      if (E == 0.5)
+        K = abi::KernelId::sqrt;
+      else if (E != 2)
+        throw NoKernel{"pow with an exponent other than 2 or 0.5"};
+    } else if (K == abi::KernelId::leaky_relu) {
+      Params = {bits(number("negative_slope", 0.01))};
+    } else if (K == abi::KernelId::clamp) {
+      const double Inf = std::numeric_limits<double>::infinity();
+      const bool Hard = N.Op == "hardtanh";
+      double Lo = number(Hard ? "min_val" : "min", Hard ? -1.0 : -Inf), Hi = number(Hard ? "max_val" : "max", Hard ? 1.0 : Inf);
+      if (Lo > Hi) // torch: every element becomes max
+        throw NoKernel{"clamp with min > max"};
+      Params = {bits(Lo), bits(Hi)};
+    }
     int In = tensorArg(N, "self");
     requireF32(In, "input");
     std::string OutName = outputName(N);
     std::vector<int64_t> Shape = shapeOf(OutName);
     abi::KernelSpec Spec;
     Spec.Kernel = K;
+    Spec.Params = Params;
     Spec.Operands = {broadcastOperand(In, Shape)};
     emitElementwise(N, Spec, {In}, OutName, ScalarType::Float32, Shape);
   }

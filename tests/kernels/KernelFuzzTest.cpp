@@ -197,6 +197,15 @@ struct CaseList {
     S.Operands = std::move(Ops);
     if (S.isComparison())
       S.Operands.back().Type = DType::Bool;
+    auto bits = [](float F) {
+      uint32_t B;
+      std::memcpy(&B, &F, 4);
+      return int64_t(B);
+    };
+    if (Kernel == KernelId::leaky_relu)
+      S.Params = {bits(0.2f)};
+    if (Kernel == KernelId::clamp)
+      S.Params = {bits(-0.75f), bits(1.25f)};
     return S;
   }
 
@@ -802,14 +811,15 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
       // max keeps the other operand (torch: NaN), oneDNN's pow(x, -0.5) for rsqrt gives +inf at -0 and
       // 0 at -inf (torch's 1 / sqrt(x): -inf and NaN), and oneDNN's gt and
       // ge are true when an operand is NaN (torch, IEEE: false; measured
-      // gt(NaN, 1.54) = 1). Every other case is IEEE in both.
+      // gt(NaN, 1.54) = 1), and oneDNN's clip gives min for NaN (torch's
+      // clamp: NaN; measured). Every other case is IEEE in both.
       std::vector<float> Specials = {Inf, 0.0f};
       if (S.Kernel != KernelId::rsqrt) {
         Specials.push_back(-Inf);
         Specials.push_back(-0.0f);
       }
       if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp && S.Kernel != KernelId::maximum &&
-          S.Kernel != KernelId::gt && S.Kernel != KernelId::ge && S.Kernel != KernelId::amax &&
+          S.Kernel != KernelId::clamp && S.Kernel != KernelId::gt && S.Kernel != KernelId::ge && S.Kernel != KernelId::amax &&
           S.Kernel != KernelId::amin)
         Specials.push_back(NaN);
       for (float &X : V)
@@ -1023,7 +1033,10 @@ double threshold(const KernelSpec &S) {
     case KernelId::gelu_tanh:
     case KernelId::sin:
     case KernelId::cos:
+    case KernelId::silu:
       return Ulp * 8;
+    case KernelId::hardswish: // (x + 3) clamped, * x, / 6 against oneDNN's own order
+      return Ulp * 4;
     case KernelId::gelu:
       return Ulp * 16;
     default:

@@ -330,3 +330,47 @@ TEST(OpModelsTest, ScaledDotProductAttentionRunsOnTheAccelerator) {
     Seed += 10;
   }
 }
+
+TEST(OpModelsTest, ActivationsMatchEager) {
+  // Each op on x (standard normals with a NaN where noted), alone.
+  struct Case {
+    const char *Target;
+    std::vector<std::pair<const char *, Argument>> Args;
+  };
+  const Case Cases[] = {
+      {"neg.default", {}},
+      {"abs.default", {}},
+      {"silu.default", {}},
+      {"square.default", {}},
+      {"pow.Tensor_Scalar", {{"exponent", Argument::integer(2)}}},
+      {"hardswish.default", {}},
+      {"leaky_relu.default", {}},
+      {"leaky_relu.default", {{"negative_slope", Argument::real(0.2)}}},
+      {"clamp.default", {{"min", Argument::real(-0.5)}, {"max", Argument::real(0.75)}}},
+      {"clamp.default", {{"min", Argument::real(0.1)}}},
+      {"clamp.default", {{"min", Argument::none()}, {"max", Argument::integer(1)}}},
+      {"hardtanh.default", {}},
+      {"hardtanh.default", {{"min_val", Argument::real(0.0)}, {"max_val", Argument::real(6.0)}}}, // relu6
+  };
+  uint64_t Seed = 140;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    TensorData X = randn({5, 37}, Seed);
+    std::vector<uint8_t> Bytes = X.contiguousBytes();
+    const float NaN = std::nanf("");
+    std::memcpy(&Bytes[4 * 7], &NaN, 4); // torch keeps NaN through every one of these
+    std::string In = B.addUserInput("x", TensorData::fromBytes(ScalarType::Float32, {5, 37}, Bytes));
+    std::vector<NamedArgument> Args = {arg("self", Argument::tensor(In))};
+    for (const auto &[Name, A] : C.Args)
+      Args.push_back(arg(Name, A));
+    B.addOutput(B.addNode(std::string("torch.ops.aten.") + C.Target, std::move(Args), ScalarType::Float32, {5, 37}));
+    expectRunsOnTheAccelerator(B.take(), Seed++, C.Target);
+  }
+  // pow(|x|, 0.5) is sqrt.
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({4, 9}, 150));
+  std::string A = B.addNode("torch.ops.aten.abs.default", {arg("self", Argument::tensor(X))}, ScalarType::Float32, {4, 9});
+  B.addOutput(B.addNode("torch.ops.aten.pow.Tensor_Scalar", {arg("self", Argument::tensor(A)), arg("exponent", Argument::real(0.5))},
+                        ScalarType::Float32, {4, 9}));
+  expectRunsOnTheAccelerator(B.take(), 150, "pow 0.5");
+}
