@@ -118,6 +118,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::pad:
   case abi::KernelId::layer_norm:
   case abi::KernelId::embedding:
+  case abi::KernelId::where:
   case abi::KernelId::chain:
   case abi::KernelId::sin: // no oneDNN 2.6 algorithm: see unary()
   case abi::KernelId::cos:
@@ -661,6 +662,41 @@ void convert(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
   R.reorder(Src, memory(memory::desc(Shape, *dnnlType(O.Type), denseStrides(Shape)), R.E.Eng, Out));
 }
 
+/// where: oneDNN 2.6 has no select (binary_select came in 3.x), and no
+/// arithmetic form is exact with infinities and NaN (x * c + y * (1 - c)
+/// makes 0 * inf = NaN). The f32 operands are made dense by oneDNN (exact
+/// reorders, broadcasts by the binary multiply by ones), the condition is
+/// gathered on the host, and each element is picked there.
+void select(Run &R, const abi::KernelSpec &Spec, const std::vector<const void *> &In, void *Out) {
+  const Dims Shape = shapeOf(Spec.output());
+  const int64_t N = Spec.output().numel();
+  // The condition (bytes, possibly broadcast) is gathered on the host.
+  const abi::OperandSpec &C = Spec.Operands[0];
+  std::vector<uint8_t> Dense(static_cast<size_t>(N));
+  for (int64_t I = 0; I < N; ++I) {
+    int64_t Off = 0, Rest = I;
+    for (size_t D = C.Sizes.size(); D-- > 0;) {
+      Off += (Rest % C.Sizes[D]) * C.Strides[D];
+      Rest /= C.Sizes[D];
+    }
+    Dense[size_t(I)] = static_cast<const uint8_t *>(In[0])[Off];
+  }
+  const uint8_t *CP = Dense.data();
+  memory A, Bm;
+  const float *AP = nullptr;
+  if (!Spec.HasScalar) {
+    A = R.materialise(Spec.Operands[1], static_cast<const float *>(In[1]), Shape);
+    AP = static_cast<const float *>(A.get_data_handle());
+  }
+  const size_t BI = Spec.HasScalar ? 1 : 2;
+  Bm = R.materialise(Spec.Operands[BI], static_cast<const float *>(In[BI]), Shape);
+  const float *BP = static_cast<const float *>(Bm.get_data_handle());
+  const float S = float(Spec.Scalar);
+  float *O = static_cast<float *>(Out);
+  for (int64_t I = 0; I < N; ++I)
+    O[I] = CP[I] ? (AP ? AP[I] : S) : BP[I];
+}
+
 /// embedding: oneDNN 2.6 has no gather primitive; each output row is a
 /// reorder of the table row its index names (the indices are read and
 /// range-checked on the host).
@@ -742,6 +778,8 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     case abi::KernelFamily::Chain:
       chain(R, Spec, Inputs, Dst);
       break;
+    case abi::KernelFamily::Select: // a bool condition: runOneDnnTyped
+      throw SpecError{"where's condition is bool: use runOneDnnTyped"};
     case abi::KernelFamily::Gather: // integer indices: runOneDnnTyped
       throw SpecError{"embedding's indices are integers: use runOneDnnTyped"};
     }
@@ -812,6 +850,9 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
     } else if (Spec.Kernel == abi::KernelId::copy) {
       checkInputs(Spec, 1, Inputs.size());
       typedCopy(R, Spec, Inputs[0], Result.data());
+    } else if (Spec.Kernel == abi::KernelId::where) {
+      checkInputs(Spec, Spec.HasScalar ? 2 : 3, Inputs.size());
+      select(R, Spec, Inputs, Result.data());
     } else if (Spec.Kernel == abi::KernelId::embedding) {
       checkInputs(Spec, 2, Inputs.size());
       gather(R, Spec, Inputs[0], Inputs[1], Result.data());

@@ -262,6 +262,11 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::sin:
   case abi::KernelId::cos:
     return emitSinCos(B, In[0], Spec.Kernel == abi::KernelId::cos);
+  case abi::KernelId::where: {
+    // In: Cond (i8), A, B, or Cond, B, Scalar (pushed last).
+    Value *C = B.CreateICmpNE(In[0], B.getInt8(0));
+    return Spec.HasScalar ? B.CreateSelect(C, In[2], In[1]) : B.CreateSelect(C, In[1], In[2]);
+  }
   case abi::KernelId::neg:
     return B.CreateFNeg(In[0]);
   case abi::KernelId::abs:
@@ -366,6 +371,8 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
   size_t NumInputs = Fam == abi::KernelFamily::Binary && !Spec.HasScalar ? 2 : 1;
   if (Fam == abi::KernelFamily::Chain)
     NumInputs = Spec.Operands.size() - 1;
+  if (Fam == abi::KernelFamily::Select)
+    NumInputs = Spec.HasScalar ? 2 : 3;
   if (Spec.Operands.size() != NumInputs + 1)
     return specError(Spec, "expected " + Twine(NumInputs + 1) + " operands, got " +
                                Twine(Spec.Operands.size()));

@@ -424,6 +424,7 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   case abi::KernelFamily::Binary:
   case abi::KernelFamily::Copy:
   case abi::KernelFamily::Chain:
+  case abi::KernelFamily::Select:
     E = emitElementwise(KB, Spec);
     break;
   case abi::KernelFamily::Softmax:

@@ -1506,6 +1506,73 @@ private:
     emitKernel(N, Spec, {W, I, Out});
   }
 
+  /// where(condition, self, other) and masked_fill(self, mask, value):
+  /// the select kernel (masked_fill's value is its constant A).
+  void selectWhere(const Node &N) {
+    const bool Fill = N.Op == "masked_fill";
+    int Cond = tensorArg(N, Fill ? "mask" : "condition");
+    if (P.Tensors[Cond].Dtype != ScalarType::Bool)
+      throw NoKernel{"the condition is not bool"};
+    std::string OutName = outputName(N);
+    const frontend::TensorMeta *OM = meta(OutName);
+    if (!OM || OM->Dtype != ScalarType::Float32)
+      throw NoKernel{"result dtype is not float32"};
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::where;
+    Spec.Operands = {broadcastOperand(Cond, Shape)};
+    std::vector<int> Ins = {Cond};
+    auto value = [&](const char *Name) {
+      int T = tensorArg(N, Name);
+      requireF32(T, Name);
+      Spec.Operands.push_back(broadcastOperand(T, Shape));
+      Ins.push_back(T);
+    };
+    if (Fill) {
+      std::optional<double> V = scalarOf(*arg(N, "value"));
+      if (!V)
+        throw NoKernel{"fill value is not a number"};
+      Spec.HasScalar = true;
+      Spec.Scalar = *V;
+      value("self");
+    } else {
+      value("self");
+      value("other");
+    }
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    Spec.Operands.push_back(operand(Out));
+    Ins.push_back(Out);
+    emitKernel(N, Spec, Ins);
+  }
+
+  /// zeros / ones / full (and their _like and new_ forms) of a static
+  /// float32 shape: a constant the compiler writes into the blob (at most
+  /// 1 MiB; a larger one stays an op).
+  void selectFill(const Node &N) {
+    std::string OutName = outputName(N);
+    const frontend::TensorMeta *OM = meta(OutName);
+    if (!OM || OM->Dtype != ScalarType::Float32)
+      throw NoKernel{"result dtype is not float32"};
+    if (const Argument *L = arg(N, "layout", false); L && L->Kind == ArgKind::Layout && L->I != 7)
+      throw NoKernel{"layout is not strided"};
+    double Value = N.Op.find("zeros") != std::string::npos ? 0.0 : 1.0;
+    if (N.Op.find("full") != std::string::npos) {
+      std::optional<double> V = scalarOf(*arg(N, "fill_value"));
+      if (!V)
+        throw NoKernel{"fill_value is not a number"};
+      Value = *V;
+    }
+    std::vector<int64_t> Shape = shapeOf(OutName);
+    int64_t Count = 1;
+    for (int64_t D : Shape)
+      Count *= D;
+    if (Count * 4 > (1 << 20))
+      throw NoKernel{"a constant of " + std::to_string(Count * 4) + " bytes (more than 1 MiB) in the blob"};
+    int T = newConstant(OutName + "_value", Shape, std::vector<float>(size_t(Count), float(Value)));
+    S.TensorOf[OutName] = T;
+    recordDecision(N, NodeDecision::View, "", "a constant in the blob");
+  }
+
   void selectLayerNorm(const Node &N) {
     int X = tensorArg(N, "input");
     requireF32(X, "input");
@@ -1963,6 +2030,20 @@ llvm::Error Selector::run() {
                      std::string(N.Op == "gelu" ? "gelu" : "relu") + " epilogue of " + F->second);
       continue;
     }
+    if (N.Ns == "aten" && (N.Op == "zeros_like" || N.Op == "ones_like" || N.Op == "full_like" || N.Op == "zeros" ||
+                           N.Op == "ones" || N.Op == "full" || N.Op == "new_zeros" || N.Op == "new_ones" ||
+                           N.Op == "new_full")) {
+      Checkpoint C = checkpoint();
+      try {
+        selectFill(N);
+        continue;
+      } catch (const NoKernel &E) {
+        rollback(C);
+        if (llvm::Error Err = selectFallback(N, N.Op + ": " + E.Reason))
+          return Err;
+        continue;
+      }
+    }
     if (isBatchNormOp(N)) {
       if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {
         // The convolution before it computed its result: same tensor.
@@ -2024,6 +2105,7 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Reduce: selectReduce(N, It->second); break;
         case abi::KernelFamily::Gather: selectEmbedding(N); break;
         case abi::KernelFamily::Chain: throw NoKernel{"chains are made by fusion, not matched by name"};
+        case abi::KernelFamily::Select: selectWhere(N); break;
         }
         continue;
       } catch (const NoKernel &E) {

@@ -34,7 +34,9 @@
 //    on NaN (torch: false), so those two see no NaN here; the model tests
 //    (tests/tools/TypedModelsTest.cpp) hold every comparison's NaN
 //    behaviour to LibTorch.
-//  - Gather (embedding): 0, rows are copied.
+//  - Gather (embedding) and Select (where): 0, elements are copied. where's
+//    reference is a host pick on oneDNN-made dense operands: oneDNN 2.6
+//    has no select.
 //  - Chain: the unary bounds of its math steps, summed and doubled (the
 //    steps after one carry its error with slopes of about 1 at most);
 //    arithmetic steps are the same IEEE operations in oneDNN's post-ops.
@@ -709,6 +711,29 @@ void chainCases(CaseList &L) {
         {1, 2}, Fill::Special);
 }
 
+void selectCases(CaseList &L) {
+  auto cond = [](OperandSpec O) { return typed(O, DType::Bool); };
+  auto where = [&](OperandSpec C, OperandSpec A, OperandSpec B) {
+    return L.spec({cond(C), A, B, contiguous(C.Sizes)});
+  };
+  auto fill = [&](OperandSpec C, OperandSpec B, double V) {
+    KernelSpec S = L.spec({cond(C), B, contiguous(C.Sizes)});
+    S.HasScalar = true;
+    S.Scalar = V;
+    return S;
+  };
+  L.add("17x33", where(contiguous({17, 33}), contiguous({17, 33}), contiguous({17, 33})), {1, 2});
+  L.add("3x16385", where(contiguous({3, 16385}), contiguous({3, 16385}), contiguous({3, 16385})));
+  // An attention mask broadcast over heads, a column condition, transposed values.
+  L.add("2x4x9x13_maskbcast", where(view({2, 4, 9, 13}, {0, 0, 13, 1}), contiguous({2, 4, 9, 13}),
+                                    view({2, 4, 9, 13}, {0, 0, 0, 0})));
+  L.add("33x17_colcond_T", where(view({33, 17}, {1, 0}), transposed(33, 17), contiguous({33, 17})));
+  L.add("scalar", where(contiguous({}), contiguous({}), contiguous({})));
+  L.add("9x13_fill_neginf", fill(contiguous({9, 13}), contiguous({9, 13}), -INFINITY));
+  L.add("4x65_fill_bcast", fill(view({4, 65}, {0, 1}), transposed(4, 65), 0.25));
+  L.add("9x33", where(contiguous({9, 33}), contiguous({9, 33}), contiguous({9, 33})), {1}, Fill::Special);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -740,6 +765,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Chain:
     chainCases(L);
+    return;
+  case KernelFamily::Select:
+    selectCases(L);
     return;
   }
 }
@@ -1062,6 +1090,7 @@ double threshold(const KernelSpec &S) {
     return Ulp * (K + 2) * (Gelu ? 1.13 : 1.0) + (Gelu ? Ulp * 16 : 0.0);
   }
   case KernelFamily::Gather:
+  case KernelFamily::Select:
     return 0;
   case KernelFamily::Chain: {
     // Each math step's own bound (as a unary kernel), doubled for the

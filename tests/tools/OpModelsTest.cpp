@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 using namespace atalla;
 using namespace atalla::frontend;
@@ -373,4 +374,43 @@ TEST(OpModelsTest, ActivationsMatchEager) {
   B.addOutput(B.addNode("torch.ops.aten.pow.Tensor_Scalar", {arg("self", Argument::tensor(A)), arg("exponent", Argument::real(0.5))},
                         ScalarType::Float32, {4, 9}));
   expectRunsOnTheAccelerator(B.take(), 150, "pow 0.5");
+}
+
+TEST(OpModelsTest, WhereAndMaskedFillMatchEager) {
+  // scores.masked_fill(mask == 0, -inf).softmax(-1) with a [1, 1, L, S]
+  // mask broadcast over batch and heads; where(x > 0, x, y) with y broadcast.
+  ModelBuilder B;
+  std::string X = B.addUserInput("scores", randn({2, 3, 5, 7}, 161));
+  std::string M = B.addUserInput("mask", randn({1, 1, 5, 7}, 162));
+  std::string Keep = B.addNode("torch.ops.aten.gt.Scalar", {arg("self", Argument::tensor(M)), arg("other", Argument::real(-0.5))},
+                               ScalarType::Bool, {1, 1, 5, 7});
+  std::string Masked = B.addNode("torch.ops.aten.where.self",
+                                 {arg("condition", Argument::tensor(Keep)), arg("self", Argument::tensor(X)),
+                                  arg("other", Argument::tensor(B.addParameter("neg", randn({1}, 163))))},
+                                 ScalarType::Float32, {2, 3, 5, 7});
+  B.addOutput(Masked);
+  std::string Small = B.addNode("torch.ops.aten.lt.Scalar", {arg("self", Argument::tensor(M)), arg("other", Argument::real(-0.5))},
+                                ScalarType::Bool, {1, 1, 5, 7});
+  std::string Filled = B.addNode("torch.ops.aten.masked_fill.Scalar",
+                                 {arg("self", Argument::tensor(X)), arg("mask", Argument::tensor(Small)),
+                                  arg("value", Argument::real(-std::numeric_limits<double>::infinity()))},
+                                 ScalarType::Float32, {2, 3, 5, 7});
+  B.addOutput(B.addNode("torch.ops.aten.softmax.int", {arg("self", Argument::tensor(Filled)), arg("dim", Argument::integer(-1))},
+                        ScalarType::Float32, {2, 3, 5, 7}));
+  expectRunsOnTheAccelerator(B.take(), 160, "where / masked_fill");
+}
+
+TEST(OpModelsTest, ConstantFillsBecomeBlobConstants) {
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({3, 4}, 171));
+  std::string Z = B.addNode("torch.ops.aten.zeros_like.default", {arg("self", Argument::tensor(X))}, ScalarType::Float32, {3, 4});
+  std::string F = B.addNode("torch.ops.aten.full.default",
+                            {arg("size", Argument::ints({3, 4})), arg("fill_value", Argument::real(2.5))}, ScalarType::Float32,
+                            {3, 4});
+  std::string Y = B.addNode("torch.ops.aten.maximum.default", {arg("self", Argument::tensor(X)), arg("other", Argument::tensor(Z))},
+                            ScalarType::Float32, {3, 4});
+  B.addOutput(B.addNode("torch.ops.aten.mul.Tensor", {arg("self", Argument::tensor(Y)), arg("other", Argument::tensor(F))},
+                        ScalarType::Float32, {3, 4}));
+  B.addOutput(B.addNode("torch.ops.aten.ones_like.default", {arg("self", Argument::tensor(X))}, ScalarType::Float32, {3, 4}));
+  expectRunsOnTheAccelerator(B.take(), 170, "zeros_like / full / ones_like");
 }

@@ -162,6 +162,15 @@ std::string KernelSpec::typeError() const {
   const DType Out = output().Type;
   if (Kernel == KernelId::convert)
     return "";
+  if (Kernel == KernelId::where) {
+    for (size_t I = 0; I + 1 < Operands.size(); ++I)
+      if (Operands[I].Type != (I == 0 ? DType::Bool : DType::F32))
+        return "where's condition is bool and its values f32 (operand " + std::to_string(I) + " is " +
+               dtypeKeyName(Operands[I].Type) + ")";
+    if (Out != DType::F32)
+      return "where's result is f32";
+    return "";
+  }
   if (Kernel == KernelId::embedding) {
     if (Operands.size() != 3)
       return "";

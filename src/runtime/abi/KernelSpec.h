@@ -18,6 +18,8 @@
 //   Reduce:  In [O, D] (strides: one of them 1), Out [O, 1]; along D.
 //   Chain:   In0, In1... [out shape, any strides, broadcast], Out; Params
 //            holds the steps (ChainStep), four numbers each.
+//   Select:  Cond (bool), A, B [out shape, broadcast], Out = Cond ? A : B;
+//            A is Scalar when HasScalar (operands Cond, B, Out).
 //   Gather:  Table [V, D] (row stride any, unit inner), Indices [N] (i64 or
 //            i32, unit stride), Out [N, D].
 //

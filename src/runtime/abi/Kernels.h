@@ -12,7 +12,7 @@
 
 namespace atalla::abi {
 
-enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm, Reduce, Gather, Chain };
+enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm, Reduce, Gather, Chain, Select };
 
 enum class KernelId : uint32_t {
 #define ATALLA_KERNEL(Id, Name, Family) Name = Id,
@@ -63,6 +63,7 @@ constexpr std::string_view familyName(KernelFamily F) {
   case KernelFamily::Reduce: return "reduce";
   case KernelFamily::Gather: return "gather";
   case KernelFamily::Chain: return "chain";
+  case KernelFamily::Select: return "select";
   }
   return "";
 }
