@@ -93,7 +93,7 @@ std::string ModelBuilder::addNode(const std::string &Target, std::vector<NamedAr
 
 std::vector<std::string>
 ModelBuilder::addMultiNode(const std::string &Target, std::vector<NamedArgument> Inputs,
-                           const std::vector<std::pair<ScalarType, std::vector<int64_t>>> &Results) {
+                           const std::vector<std::pair<ScalarType, std::vector<int64_t>>> &Results, bool AsList) {
   std::string First = addNode(Target, std::move(Inputs), Results.at(0).first, Results.at(0).second);
   Node &N = M.G.Nodes.back();
   std::vector<std::string> Names = {First};
@@ -102,6 +102,12 @@ ModelBuilder::addMultiNode(const std::string &Target, std::vector<NamedArgument>
     addValue(Name, Results[I].first, Results[I].second, false);
     N.Outputs.push_back(Argument::tensor(Name));
     Names.push_back(Name);
+  }
+  if (AsList) {
+    Argument L;
+    L.Kind = ArgKind::Tensors;
+    L.Elems = std::move(N.Outputs);
+    N.Outputs = {std::move(L)};
   }
   return Names;
 }

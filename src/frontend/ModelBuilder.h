@@ -33,8 +33,10 @@ public:
   /// A call returning several tensors (native_layer_norm's (out, mean,
   /// rstd)), one contiguous result per entry of \p Results; returns their
   /// names, the first named after the op (as torch.export names them).
+  /// \p AsList: the op returns Tensor[] (split), one list-valued result.
   std::vector<std::string> addMultiNode(const std::string &Target, std::vector<NamedArgument> Inputs,
-                                        const std::vector<std::pair<ScalarType, std::vector<int64_t>>> &Results);
+                                        const std::vector<std::pair<ScalarType, std::vector<int64_t>>> &Results,
+                                        bool AsList = false);
   void addOutput(const std::string &Name);
 
   Model take();

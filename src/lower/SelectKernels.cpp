@@ -1695,6 +1695,85 @@ private:
   }
 
   /// cat: one copy kernel per input into its slice of the output.
+  /// split_with_sizes, split, chunk, unbind: each result a view of its
+  /// slice of the input along dim (unbind's without that dim), taken from
+  /// the results' own shapes in order.
+  void selectSplit(const Node &N) {
+    int X = tensorArg(N, "self");
+    const PTensor XT = P.Tensors[X];
+    if (XT.Sizes.empty())
+      throw NoKernel{"0-d input"};
+    const Argument *DimA = arg(N, "dim", false);
+    const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, XT.Sizes.size());
+    std::vector<std::string> Names;
+    for (const Argument &O : N.Outputs)
+      O.collectTensorNames(Names);
+    const bool Unbind = N.Op == "unbind";
+    int64_t At = 0;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> Parts;
+    for (const std::string &Name : Names) {
+      std::vector<int64_t> Sz = shapeOf(Name), St = XT.Strides;
+      if (Unbind) {
+        St.erase(St.begin() + Dim);
+        std::vector<int64_t> Want = XT.Sizes;
+        Want.erase(Want.begin() + Dim);
+        if (Sz != Want)
+          throw NoKernel{"result shape"};
+      } else if (Sz.size() != XT.Sizes.size()) {
+        throw NoKernel{"result rank"};
+      }
+      Parts.push_back({Name, Sz});
+      At += Unbind ? 1 : Sz[size_t(Dim)];
+    }
+    if (At != XT.Sizes[size_t(Dim)])
+      throw NoKernel{"the results do not add up to the input along dim " + std::to_string(Dim)};
+    At = 0;
+    for (auto &[Name, Sz] : Parts) {
+      std::vector<int64_t> St = XT.Strides;
+      if (Unbind)
+        St.erase(St.begin() + Dim);
+      defineView(Name, X, Sz, St, At * XT.Strides[size_t(Dim)]);
+      At += Unbind ? 1 : Sz[size_t(Dim)];
+    }
+    recordDecision(N, NodeDecision::View, "");
+  }
+
+  /// stack: one copy per input into its slice of the result along dim.
+  void selectStack(const Node &N) {
+    const Argument *List = arg(N, "tensors");
+    if (List->Kind != ArgKind::Tensors)
+      throw NoKernel{"tensors is not a tensor list"};
+    std::string OutName = outputName(N);
+    const std::vector<int64_t> Shape = shapeOf(OutName);
+    const Argument *DimA = arg(N, "dim", false);
+    const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, Shape.size());
+    if (int64_t(List->Elems.size()) != Shape[size_t(Dim)])
+      throw NoKernel{"result does not have one slice per input"};
+    std::vector<int> Ins;
+    for (const Argument &E : List->Elems) {
+      auto T = tensorFor(E.S, &N);
+      if (!T)
+        throw NoKernel{llvm::toString(T.takeError())};
+      typeOf(*T);
+      Ins.push_back(*T);
+    }
+    int Out = defineOutput(OutName, P.Tensors[Ins[0]].Dtype, Shape);
+    std::vector<int64_t> SliceSizes = Shape, SliceStrides = P.Tensors[Out].Strides;
+    SliceSizes.erase(SliceSizes.begin() + Dim);
+    SliceStrides.erase(SliceStrides.begin() + Dim);
+    for (size_t I = 0; I < Ins.size(); ++I) {
+      if (P.Tensors[Ins[I]].Sizes != SliceSizes || P.Tensors[Ins[I]].Dtype != P.Tensors[Out].Dtype)
+        throw NoKernel{"input " + std::to_string(I) + " does not fit its slice"};
+      int Slice = defineView(OutName + "_part" + std::to_string(I), Out, SliceSizes, SliceStrides,
+                             int64_t(I) * P.Tensors[Out].Strides[size_t(Dim)], /*OwnStorage=*/true);
+      abi::KernelSpec Spec;
+      Spec.Kernel = abi::KernelId::copy;
+      Spec.Operands = {operand(Ins[I]), operand(Slice)};
+      pushKernel(N, Spec, {Ins[I], Slice});
+    }
+    recordDecision(N, NodeDecision::Accelerated, "copy");
+  }
+
   void selectCat(const Node &N) {
     const Argument *List = arg(N, "tensors");
     if (List->Kind != ArgKind::Tensors)
@@ -2072,6 +2151,10 @@ llvm::Error Selector::run() {
         case abi::KernelFamily::Copy:
           if (N.Op == "cat")
             selectCat(N);
+          else if (N.Op == "stack")
+            selectStack(N);
+          else if (N.Op == "split_with_sizes" || N.Op == "split" || N.Op == "chunk" || N.Op == "unbind")
+            selectSplit(N);
           else if (N.Op == "upsample_nearest2d")
             selectUpsample(N);
           else if (!selectView(N, It->second))

@@ -414,3 +414,33 @@ TEST(OpModelsTest, ConstantFillsBecomeBlobConstants) {
   B.addOutput(B.addNode("torch.ops.aten.ones_like.default", {arg("self", Argument::tensor(X))}, ScalarType::Float32, {3, 4}));
   expectRunsOnTheAccelerator(B.take(), 170, "zeros_like / full / ones_like");
 }
+
+TEST(OpModelsTest, SplitChunkUnbindAndStackMatchEager) {
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({4, 9, 6}, 181));
+  // split_with_sizes along dim 1 into 2 + 3 + 4; chunk along -1 into 3; unbind dim 0.
+  std::vector<std::string> S = B.addMultiNode(
+      "torch.ops.aten.split_with_sizes.default",
+      {arg("self", Argument::tensor(X)), arg("split_sizes", Argument::ints({2, 3, 4})), arg("dim", Argument::integer(1))},
+      {{ScalarType::Float32, {4, 2, 6}}, {ScalarType::Float32, {4, 3, 6}}, {ScalarType::Float32, {4, 4, 6}}}, true);
+  std::vector<std::string> C = B.addMultiNode(
+      "torch.ops.aten.chunk.default", {arg("self", Argument::tensor(X)), arg("chunks", Argument::integer(3)), arg("dim", Argument::integer(-1))},
+      {{ScalarType::Float32, {4, 9, 2}}, {ScalarType::Float32, {4, 9, 2}}, {ScalarType::Float32, {4, 9, 2}}}, true);
+  std::vector<std::string> U = B.addMultiNode(
+      "torch.ops.aten.unbind.int", {arg("self", Argument::tensor(X)), arg("dim", Argument::integer(0))},
+      {{ScalarType::Float32, {9, 6}}, {ScalarType::Float32, {9, 6}}, {ScalarType::Float32, {9, 6}}, {ScalarType::Float32, {9, 6}}},
+      true);
+  B.addOutput(B.addNode("torch.ops.aten.add.Tensor", {arg("self", Argument::tensor(S[1])), arg("other", Argument::tensor(S[1]))},
+                        ScalarType::Float32, {4, 3, 6}));
+  B.addOutput(S[2]);
+  B.addOutput(C[1]);
+  Argument List;
+  List.Kind = ArgKind::Tensors;
+  for (const std::string &T : {U[3], U[0], U[2]})
+    List.Elems.push_back(Argument::tensor(T));
+  B.addOutput(B.addNode("torch.ops.aten.stack.default", {arg("tensors", List), arg("dim", Argument::integer(2))},
+                        ScalarType::Float32, {9, 6, 3}));
+  Argument List0 = List;
+  B.addOutput(B.addNode("torch.ops.aten.stack.default", {arg("tensors", List0)}, ScalarType::Float32, {3, 9, 6}));
+  expectRunsOnTheAccelerator(B.take(), 180, "split / chunk / unbind / stack");
+}
