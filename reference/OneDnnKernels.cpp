@@ -86,6 +86,10 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::eltwise_relu;
   case abi::KernelId::clamp: // clip_v2(alpha = min, beta = max)
     return algorithm::eltwise_clip_v2;
+  case abi::KernelId::powi: // pow(alpha = 1, beta = e)
+    return algorithm::eltwise_pow;
+  case abi::KernelId::hardsigmoid: // no 2.6 algorithm: see unary()
+    return algorithm::eltwise_linear;
   case abi::KernelId::add:
     return algorithm::binary_add;
   case abi::KernelId::sub:
@@ -349,6 +353,16 @@ void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *>
     std::memcpy(&F, &Bits, 4);
     return F;
   };
+  if (Spec.Kernel == abi::KernelId::hardsigmoid) {
+    // oneDNN 2.6 has no hardsigmoid: x + 3 (linear), clip to [0, 6]
+    // (clip_v2), then * (1 / 6) (linear): the last is a multiply where
+    // torch divides, so within an ulp.
+    memory T1 = R.scratch(shapeOf(Spec.output())), T2 = R.scratch(shapeOf(Spec.output()));
+    R.eltwise(algorithm::eltwise_linear, 1.0f, 3.0f, Src, T1);
+    R.eltwise(algorithm::eltwise_clip_v2, 0.0f, 6.0f, T1, T2);
+    R.eltwise(algorithm::eltwise_linear, 1.0f / 6.0f, 0.0f, T2, Dst);
+    return;
+  }
   float Alpha = 0, Beta = 0;
   switch (Spec.Kernel) {
   case abi::KernelId::rsqrt: Alpha = 1, Beta = -0.5f; break; // pow(x, -0.5)
@@ -356,6 +370,7 @@ void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *>
   case abi::KernelId::silu: Alpha = 1; break;
   case abi::KernelId::leaky_relu: Alpha = param(0); break;
   case abi::KernelId::clamp: Alpha = param(0), Beta = param(1); break;
+  case abi::KernelId::powi: Alpha = 1, Beta = float(Spec.Params.at(0)); break;
   default: break;
   }
   R.eltwise(*Alg, Alpha, Beta, Src, Dst);

@@ -281,6 +281,18 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     R6 = B.CreateSelect(B.CreateFCmpOGT(R6, KB.f32(6)), KB.f32(6), R6);
     return B.CreateFDiv(B.CreateFMul(In[0], R6), KB.f32(6));
   }
+  case abi::KernelId::powi: {
+    Value *X2 = B.CreateFMul(In[0], In[0]);
+    if (Spec.Params[0] == 3)
+      return B.CreateFMul(X2, In[0]);
+    return B.CreateFDiv(KB.f32(1), Spec.Params[0] == -1 ? In[0] : X2);
+  }
+  case abi::KernelId::hardsigmoid: { // min(max(x + 3, 0), 6) / 6
+    Value *R6 = B.CreateFAdd(In[0], KB.f32(3));
+    R6 = B.CreateSelect(B.CreateFCmpOLT(R6, KB.f32(0)), KB.f32(0), R6);
+    R6 = B.CreateSelect(B.CreateFCmpOGT(R6, KB.f32(6)), KB.f32(6), R6);
+    return B.CreateFDiv(R6, KB.f32(6));
+  }
   case abi::KernelId::leaky_relu: { // x > 0 ? x : x * slope
     float Slope = paramF32(Spec, 0);
     return B.CreateSelect(B.CreateFCmpOGT(In[0], KB.f32(0)), In[0], B.CreateFMul(In[0], KB.f32(Slope)));

@@ -460,10 +460,16 @@ private:
     };
     if (K == abi::KernelId::square && N.Op == "pow") {
       const double E = number("exponent", 0);
-      if (E == 0.5)
+      if (E == 0.5) {
         K = abi::KernelId::sqrt;
-      else if (E != 2)
-        throw NoKernel{"pow with an exponent other than 2 or 0.5"};
+      } else if (E == -0.5) {
+        K = abi::KernelId::rsqrt;
+      } else if (E == 3 || E == -1 || E == -2) {
+        K = abi::KernelId::powi;
+        Params = {int64_t(E)};
+      } else if (E != 2) {
+        throw NoKernel{"pow with an exponent other than 2, 3, -1, -2, 0.5 or -0.5"};
+      }
     } else if (K == abi::KernelId::leaky_relu) {
       Params = {bits(number("negative_slope", 0.01))};
     } else if (K == abi::KernelId::clamp) {

@@ -208,6 +208,8 @@ struct CaseList {
       S.Params = {bits(0.2f)};
     if (Kernel == KernelId::clamp)
       S.Params = {bits(-0.75f), bits(1.25f)};
+    if (Kernel == KernelId::powi)
+      S.Params = {3};
     return S;
   }
 
@@ -840,14 +842,14 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
       // 0 at -inf (torch's 1 / sqrt(x): -inf and NaN), and oneDNN's gt and
       // ge are true when an operand is NaN (torch, IEEE: false; measured
       // gt(NaN, 1.54) = 1), and oneDNN's clip gives min for NaN (torch's
-      // clamp: NaN; measured). Every other case is IEEE in both.
+      // clamp and hardsigmoid: NaN; measured). Every other case is IEEE in both.
       std::vector<float> Specials = {Inf, 0.0f};
       if (S.Kernel != KernelId::rsqrt) {
         Specials.push_back(-Inf);
         Specials.push_back(-0.0f);
       }
       if (S.Kernel != KernelId::relu && S.Kernel != KernelId::exp && S.Kernel != KernelId::maximum &&
-          S.Kernel != KernelId::clamp && S.Kernel != KernelId::gt && S.Kernel != KernelId::ge && S.Kernel != KernelId::amax &&
+          S.Kernel != KernelId::clamp && S.Kernel != KernelId::hardsigmoid && S.Kernel != KernelId::gt && S.Kernel != KernelId::ge && S.Kernel != KernelId::amax &&
           S.Kernel != KernelId::amin)
         Specials.push_back(NaN);
       for (float &X : V)
@@ -1064,6 +1066,9 @@ double threshold(const KernelSpec &S) {
     case KernelId::silu:
       return Ulp * 8;
     case KernelId::hardswish: // (x + 3) clamped, * x, / 6 against oneDNN's own order
+    case KernelId::hardsigmoid: // / 6 against oneDNN's * (1 / 6)
+      return Ulp * 4;
+    case KernelId::powi: // x * x * x (two roundings) against oneDNN's pow
       return Ulp * 4;
     case KernelId::gelu:
       return Ulp * 16;
