@@ -735,6 +735,23 @@ void gather(Run &R, const abi::KernelSpec &Spec, const void *Table, const void *
   }
 }
 
+/// What makes \p Spec unrunnable whatever its family: no operands, wrong
+/// element types, sizes and strides of different counts, a null input of
+/// a nonempty operand. "" when none.
+std::string specError(const abi::KernelSpec &Spec, const std::vector<const void *> &Inputs) {
+  if (Spec.Operands.empty())
+    return "no operands";
+  if (std::string Why = Spec.typeError(); !Why.empty())
+    return Why;
+  for (const abi::OperandSpec &O : Spec.Operands)
+    if (O.Sizes.size() != O.Strides.size())
+      return "an operand has different numbers of sizes and strides";
+  for (size_t I = 0; I < Inputs.size(); ++I)
+    if (!Inputs[I] && (I + 1 >= Spec.Operands.size() || Spec.Operands[I].numel() != 0))
+      return "input " + std::to_string(I) + " is null";
+  return "";
+}
+
 } // namespace
 
 llvm::Expected<std::vector<float>>
@@ -744,19 +761,11 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "oneDNN reference for kernel '" + Spec.key() + "': " + Msg);
   };
-  if (Spec.Operands.empty())
-    return fail("no operands");
   for (const abi::OperandSpec &O : Spec.Operands)
     if (O.Type != abi::DType::F32)
       return fail("an operand is not f32 (runOneDnnTyped takes other element types)");
-  if (std::string Why = Spec.typeError(); !Why.empty())
+  if (std::string Why = specError(Spec, std::vector<const void *>(Inputs.begin(), Inputs.end())); !Why.empty())
     return fail(Why);
-  for (const abi::OperandSpec &O : Spec.Operands)
-    if (O.Sizes.size() != O.Strides.size())
-      return fail("an operand has different numbers of sizes and strides");
-  for (size_t I = 0; I < Inputs.size(); ++I)
-    if (!Inputs[I] && (I + 1 >= Spec.Operands.size() || Spec.Operands[I].numel() != 0))
-      return fail("input " + std::to_string(I) + " is null");
 
   const abi::OperandSpec &Out = Spec.output();
   std::vector<float> Result(size_t(Out.numel()));
@@ -828,14 +837,8 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
     std::memcpy(Bytes.data(), R->data(), Bytes.size());
     return Bytes;
   }
-  if (std::string Why = Spec.typeError(); !Why.empty())
+  if (std::string Why = specError(Spec, Inputs); !Why.empty())
     return fail(Why);
-  for (const abi::OperandSpec &O : Spec.Operands)
-    if (O.Sizes.size() != O.Strides.size())
-      return fail("an operand has different numbers of sizes and strides");
-  for (size_t I = 0; I < Inputs.size(); ++I)
-    if (!Inputs[I] && (I + 1 >= Spec.Operands.size() || Spec.Operands[I].numel() != 0))
-      return fail("input " + std::to_string(I) + " is null");
   const abi::OperandSpec &Out = Spec.output();
   std::vector<uint8_t> Result(size_t(Out.numel()) * abi::dtypeBytes(Out.Type));
   if (Result.empty())

@@ -165,6 +165,22 @@ private:
   }
   static Argument T(const std::string &Name) { return Argument::tensor(Name); }
 
+  /// The values of \p From other than \p X whose shapes broadcast into X's.
+  static std::vector<Value> broadcastingInto(const Value &X, const std::vector<Value> &From) {
+    std::vector<Value> Cands;
+    for (const Value &V : From)
+      if (V.Name != X.Name && V.Sizes.size() <= X.Sizes.size()) {
+        bool Ok = true;
+        for (size_t I = 0; I < V.Sizes.size(); ++I) {
+          int64_t D = X.Sizes[X.Sizes.size() - V.Sizes.size() + I];
+          Ok &= V.Sizes[I] == D || V.Sizes[I] == 1;
+        }
+        if (Ok)
+          Cands.push_back(V);
+      }
+    return Cands;
+  }
+
   /// A shape that broadcasts into \p S (dims dropped from the front or set to 1).
   Shape broadcastable(const Shape &S) {
     Shape R = S;
@@ -255,17 +271,7 @@ private:
       std::string Overload = ".Scalar";
       if (chance(50)) {
         // Another exact value of a shape that broadcasts into x's.
-        std::vector<Value> Cands;
-        for (const Value &V : Exact)
-          if (V.Name != X.Name && V.Sizes.size() <= X.Sizes.size()) {
-            bool Ok = true;
-            for (size_t I = 0; I < V.Sizes.size(); ++I) {
-              int64_t D = X.Sizes[X.Sizes.size() - V.Sizes.size() + I];
-              Ok &= V.Sizes[I] == D || V.Sizes[I] == 1;
-            }
-            if (Ok)
-              Cands.push_back(V);
-          }
+        std::vector<Value> Cands = broadcastingInto(X, Exact);
         if (!Cands.empty()) {
           Other = T(Cands[pick(Cands.size())].Name);
           Overload = ".Tensor";
@@ -309,17 +315,7 @@ private:
       Y = newParam(broadcastable(X.Sizes), 1.0, 0.5, true);
     } else {
       // Another value of a broadcastable shape if there is one, else a parameter.
-      std::vector<Value> Cands;
-      for (const Value &V : Pool)
-        if (V.Name != X.Name && V.Sizes.size() <= X.Sizes.size()) {
-          bool Ok = true;
-          for (size_t I = 0; I < V.Sizes.size(); ++I) {
-            int64_t D = X.Sizes[X.Sizes.size() - V.Sizes.size() + I];
-            Ok &= V.Sizes[I] == D || V.Sizes[I] == 1;
-          }
-          if (Ok)
-            Cands.push_back(V);
-        }
+      std::vector<Value> Cands = broadcastingInto(X, Pool);
       Y = !Cands.empty() && chance(60) ? Cands[pick(Cands.size())] : newParam(broadcastable(X.Sizes), 1.0);
     }
     std::vector<frontend::NamedArgument> Args{arg("self", T(X.Name)), arg("other", T(Y.Name))};

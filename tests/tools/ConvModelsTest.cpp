@@ -102,10 +102,7 @@ std::string addBatchNorm(ModelBuilder &B, const std::string &X, int64_t C, const
 }
 
 void expectRunsOnTheAccelerator(Model M, uint64_t Seed, const std::string &What) {
-  M.Path = "conv_" + std::to_string(Seed) + ".pt2";
-  tools::FuzzOutcome O = tools::checkProgram(M, Seed);
-  EXPECT_TRUE(O.Passed) << What << ": " << O.Message;
-  EXPECT_EQ(O.Fallbacks, 0u) << What;
+  test::expectRunsOnTheAccelerator(std::move(M), Seed, What, "conv");
 }
 
 } // namespace

@@ -29,10 +29,7 @@ using test::randn;
 namespace {
 
 void expectRunsOnTheAccelerator(Model M, uint64_t Seed, const std::string &What) {
-  M.Path = "ops_" + std::to_string(Seed) + ".pt2";
-  tools::FuzzOutcome O = tools::checkProgram(M, Seed);
-  EXPECT_TRUE(O.Passed) << What << ": " << O.Message;
-  EXPECT_EQ(O.Fallbacks, 0u) << What;
+  test::expectRunsOnTheAccelerator(std::move(M), Seed, What, "ops");
 }
 
 std::vector<int64_t> reducedShape(const std::vector<int64_t> &In, std::vector<int64_t> Dims, bool Keep) {

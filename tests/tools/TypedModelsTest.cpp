@@ -25,10 +25,7 @@ using test::randn;
 namespace {
 
 void expectRunsOnTheAccelerator(Model M, uint64_t Seed, const std::string &What) {
-  M.Path = "typed_" + std::to_string(Seed) + ".pt2";
-  tools::FuzzOutcome O = tools::checkProgram(M, Seed);
-  EXPECT_TRUE(O.Passed) << What << ": " << O.Message;
-  EXPECT_EQ(O.Fallbacks, 0u) << What;
+  test::expectRunsOnTheAccelerator(std::move(M), Seed, What, "typed");
 }
 
 std::string cast(ModelBuilder &B, const std::string &X, ScalarType To, const std::vector<int64_t> &Shape,
