@@ -135,6 +135,9 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::reduction_max;
   case abi::KernelId::amin:
     return algorithm::reduction_min;
+  case abi::KernelId::argmax: // no oneDNN 2.6 arg reduction: see argReduce()
+  case abi::KernelId::argmin:
+    return std::nullopt;
   }
   return std::nullopt;
 }
@@ -677,6 +680,30 @@ void convert(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
   R.reorder(Src, memory(memory::desc(Shape, *dnnlType(O.Type), denseStrides(Shape)), R.E.Eng, Out));
 }
 
+/// argmax / argmin: oneDNN 2.6 has no arg reduction. The input [O, D] is
+/// made dense by a oneDNN reorder (exact) and each row scanned on the host
+/// for its first maximum (minimum), a NaN counting as both (torch).
+void argReduce(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
+  const abi::OperandSpec &I = Spec.Operands[0];
+  if (I.Sizes.size() != 2)
+    throw SpecError{"arg reductions take [O, D]"};
+  const int64_t O = I.Sizes[0], D = I.Sizes[1];
+  memory Dense = R.materialise(I, static_cast<const float *>(In), {O, D});
+  const float *P = static_cast<const float *>(Dense.get_data_handle());
+  const bool Max = Spec.Kernel == abi::KernelId::argmax;
+  for (int64_t Row = 0; Row < O; ++Row) {
+    const float *X = P + Row * D;
+    int64_t Best = 0;
+    for (int64_t J = 1; J < D; ++J) {
+      if (std::isnan(X[Best]))
+        break;
+      if (std::isnan(X[J]) || (Max ? X[J] > X[Best] : X[J] < X[Best]))
+        Best = J;
+    }
+    static_cast<int64_t *>(Out)[Row] = Best;
+  }
+}
+
 /// where: oneDNN 2.6 has no select (binary_select came in 3.x), and no
 /// arithmetic form is exact with infinities and NaN (x * c + y * (1 - c)
 /// makes 0 * inf = NaN). The f32 operands are made dense by oneDNN (exact
@@ -868,6 +895,9 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
     } else if (Spec.Kernel == abi::KernelId::copy) {
       checkInputs(Spec, 1, Inputs.size());
       typedCopy(R, Spec, Inputs[0], Result.data());
+    } else if (Spec.Kernel == abi::KernelId::argmax || Spec.Kernel == abi::KernelId::argmin) {
+      checkInputs(Spec, 1, Inputs.size());
+      argReduce(R, Spec, Inputs[0], Result.data());
     } else if (Spec.Kernel == abi::KernelId::where) {
       checkInputs(Spec, Spec.HasScalar ? 2 : 3, Inputs.size());
       select(R, Spec, Inputs, Result.data());

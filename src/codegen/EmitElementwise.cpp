@@ -370,6 +370,8 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::mean:
   case abi::KernelId::amax:
   case abi::KernelId::amin:
+  case abi::KernelId::argmax:
+  case abi::KernelId::argmin:
   case abi::KernelId::embedding:
     break;
   }

@@ -476,9 +476,64 @@ Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelS
 ///    lanes across outputs.
 /// mean divides the sum by D (one rounding, as torch's sum / D); amax and
 /// amin use maximum/minimum, so a NaN anywhere in the vector is the result.
+/// argmax / argmin of In [O, D] along D into Out [O, 1] (i64): each row
+/// (gathered by SDMA when D is strided) scanned in order for its first
+/// maximum (minimum); a NaN counts as both, so the first NaN wins (torch).
+static Error emitArgReduce(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  const abi::OperandSpec &X = Spec.Operands[0];
+  const int64_t O = X.Sizes[0], D = X.Sizes[1], SO = X.Strides[0], SD = X.Strides[1];
+  if (D == 0)
+    return specError(Spec, "an arg reduction of nothing");
+  if (D * 4 > 256 * 1024)
+    return specError(Spec, "a row of " + Twine(D) + " elements does not fit the scratchpad");
+  IRBuilder<> &B = KB.B;
+  if (O == 0) {
+    KB.finish();
+    return Error::success();
+  }
+  const bool Max = Spec.Kernel == abi::KernelId::argmax;
+  const int64_t OB = std::min<int64_t>(O, 4096);
+  Value *Row = KB.alloc(uint64_t(D) * 4, "row");
+  Value *OutBuf = KB.alloc(uint64_t(OB) * 8, "idx");
+  Value *XAddr = KB.operandAddr(0), *YAddr = KB.operandAddr(1);
+  AllocaInst *BestV = KB.slot(KB.F32, "bestv"), *BestI = KB.slot(KB.I64, "besti");
+  KB.forLoop((O + OB - 1) / OB, "blk", [&](Value *Blk) {
+    Value *O0 = B.CreateMul(Blk, KB.i64(OB), "o0", true, true);
+    Value *ON = O % OB == 0 ? KB.i64(OB) : KB.umin(KB.i64(OB), B.CreateSub(KB.i64(O), O0));
+    KB.forLoop(KB.i64(0), ON, "row", [&](Value *R) {
+      Value *Src = B.CreateAdd(XAddr, B.CreateMul(B.CreateAdd(O0, R), KB.i64(SO * 4)));
+      if (SD == 1 || D == 1)
+        KB.sdmaLoad(Row, Src, KB.i64(1), KB.i64(D * 4), KB.i64(0));
+      else
+        KB.sdmaLoad(Row, Src, KB.i64(D), KB.i64(4), KB.i64(SD * 4));
+      B.CreateStore(KB.loadF32(Row, KB.i64(0)), BestV);
+      B.CreateStore(KB.i64(0), BestI);
+      KB.forLoop(KB.i64(1), KB.i64(D), "scan", [&](Value *J) {
+        Value *V = KB.loadF32(Row, J), *Bv = B.CreateLoad(KB.F32, BestV);
+        Value *Better = Max ? B.CreateFCmpOGT(V, Bv) : B.CreateFCmpOLT(V, Bv);
+        Better = B.CreateOr(Better, B.CreateFCmpUNO(V, V));
+        Better = B.CreateAnd(Better, B.CreateFCmpORD(Bv, Bv)); // a NaN best stays
+        B.CreateStore(B.CreateSelect(Better, V, Bv), BestV);
+        B.CreateStore(B.CreateSelect(Better, J, B.CreateLoad(KB.I64, BestI)), BestI);
+      });
+      B.CreateAlignedStore(B.CreateLoad(KB.I64, BestI), B.CreateInBoundsGEP(KB.I64, OutBuf, R), Align(8));
+    });
+    KB.sdmaStore(B.CreateAdd(YAddr, B.CreateMul(O0, KB.i64(8))), OutBuf, KB.i64(1), B.CreateMul(ON, KB.i64(8)),
+                 KB.i64(0));
+  });
+  KB.finish();
+  return Error::success();
+}
+
 Error atalla::codegen::detail::emitReduce(KernelBuilder &KB, const abi::KernelSpec &Spec) {
   if (Spec.Operands.size() != 2)
     return specError(Spec, "expected 2 operands, got " + Twine(Spec.Operands.size()));
+  if (Spec.Kernel == abi::KernelId::argmax || Spec.Kernel == abi::KernelId::argmin) {
+    const abi::OperandSpec &X = Spec.Operands[0];
+    if (X.Sizes.size() != 2 || Spec.output().Sizes != std::vector<int64_t>{X.Sizes[0], 1})
+      return specError(Spec, "expected In [O, D] and Out [O, 1]");
+    return emitArgReduce(KB, Spec);
+  }
   const abi::OperandSpec &X = Spec.Operands[0], &Y = Spec.output();
   if (X.Sizes.size() != 2 || Y.Sizes != std::vector<int64_t>{X.Sizes[0], 1})
     return specError(Spec, "expected In [O, D] and Out [O, 1]");

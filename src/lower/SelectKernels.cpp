@@ -1405,10 +1405,33 @@ private:
     if (const Argument *Dt = arg(N, "dtype", false);
         Dt && Dt->Kind == ArgKind::ScalarType && Dt->I != static_cast<int64_t>(ScalarType::Float32))
       throw NoKernel{"a dtype conversion"};
-    std::string OutName = outputName(N);
-    const frontend::TensorMeta *OM = meta(OutName);
-    if (!OM || OM->Dtype != ScalarType::Float32)
-      throw NoKernel{"result dtype is not float32"};
+    // The results: (kernel, name, dtype). max.dim / min.dim give values
+    // and indices; each is computed only where something reads it.
+    std::vector<std::tuple<abi::KernelId, std::string, ScalarType>> Results;
+    if (N.Op == "max" || N.Op == "min") {
+      std::vector<std::string> Names;
+      for (const Argument &O : N.Outputs)
+        O.collectTensorNames(Names);
+      if (Names.size() != 2)
+        throw NoKernel{"max.dim / min.dim without values and indices"};
+      const bool IsMax = N.Op == "max";
+      for (int I = 0; I < 2; ++I) {
+        const std::string R = S.resolve(Names[size_t(I)]);
+        if (readersOf(R).empty() && !isGraphOutput(R))
+          continue;
+        Results.emplace_back(I == 0 ? (IsMax ? abi::KernelId::amax : abi::KernelId::amin)
+                                    : (IsMax ? abi::KernelId::argmax : abi::KernelId::argmin),
+                             Names[size_t(I)], I == 0 ? ScalarType::Float32 : ScalarType::Int64);
+      }
+    } else {
+      const bool Arg = K == abi::KernelId::argmax || K == abi::KernelId::argmin;
+      Results.emplace_back(K, outputName(N), Arg ? ScalarType::Int64 : ScalarType::Float32);
+    }
+    for (const auto &[RK, Name, Type] : Results) {
+      const frontend::TensorMeta *OM = meta(Name);
+      if (!OM || OM->Dtype != Type)
+        throw NoKernel{"result '" + Name + "' is not " + frontend::scalarTypeName(Type).str()};
+    }
     const PTensor XT = P.Tensors[X];
     const size_t Rank = XT.Sizes.size();
     std::vector<bool> Reduced(Rank, false);
@@ -1465,16 +1488,25 @@ private:
       SO = D;
       SD = 1;
     }
-    int Out = defineOutput(OutName, ScalarType::Float32, shapeOf(OutName));
-    if (P.Tensors[Out].numel() != O)
-      throw NoKernel{"result has " + std::to_string(P.Tensors[Out].numel()) + " elements, the kept dims " +
-                     std::to_string(O)};
-    abi::KernelSpec Spec;
-    Spec.Kernel = K;
-    Spec.Operands = {{{O, D}, {O == 1 ? 0 : SO, D == 1 ? 1 : SD}}, {{O, 1}, {1, 1}}};
-    if (O == 1)
-      Spec.Operands[0].Strides[0] = D;
-    emitKernel(N, Spec, {In, Out});
+    if (Results.empty()) { // max.dim with neither result read
+      recordDecision(N, NodeDecision::Removed, "");
+      return;
+    }
+    for (const auto &[RK, Name, Type] : Results) {
+      if ((RK == abi::KernelId::argmax || RK == abi::KernelId::argmin) && (D == 0 || D > 64 * 1024))
+        throw NoKernel{"an arg reduction over " + std::to_string(D) + " elements"};
+      int Out = defineOutput(Name, Type, shapeOf(Name));
+      if (P.Tensors[Out].numel() != O)
+        throw NoKernel{"result has " + std::to_string(P.Tensors[Out].numel()) + " elements, the kept dims " +
+                       std::to_string(O)};
+      abi::KernelSpec Spec;
+      Spec.Kernel = RK;
+      Spec.Operands = {{{O, D}, {O == 1 ? 0 : SO, D == 1 ? 1 : SD}}, {{O, 1}, {1, 1}, typeOf(Out)}};
+      if (O == 1)
+        Spec.Operands[0].Strides[0] = D;
+      pushKernel(N, Spec, {In, Out});
+    }
+    recordDecision(N, NodeDecision::Accelerated, std::string(abi::kernelName(std::get<0>(Results[0]))));
   }
 
   /// embedding(weight [V, D], indices [...]) and index_select(self [V, D],

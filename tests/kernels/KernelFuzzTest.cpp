@@ -199,6 +199,8 @@ struct CaseList {
     S.Operands = std::move(Ops);
     if (S.isComparison())
       S.Operands.back().Type = DType::Bool;
+    if (Kernel == KernelId::argmax || Kernel == KernelId::argmin)
+      S.Operands.back().Type = DType::I64;
     auto bits = [](float F) {
       uint32_t B;
       std::memcpy(&B, &F, 4);
@@ -634,9 +636,11 @@ void reduceCases(CaseList &L) {
   L.add("5000x7", reduce(contiguous({5000, 7})));
   L.add("7x1", reduce(contiguous({7, 1})));
   L.add("1x1", reduce(contiguous({1, 1})));
-  // Rows longer than a tile: reduced in chunks (65536 elements each).
-  L.add("2x70000", reduce(contiguous({2, 70000})));
-  L.add("1x140001", reduce(contiguous({1, 140001})));
+  // Rows longer than a tile: reduced in chunks (65536 elements each); an
+  // arg reduction's row must fit the scratchpad whole.
+  const bool Arg = L.Kernel == KernelId::argmax || L.Kernel == KernelId::argmin;
+  L.add(Arg ? "2x7000" : "2x70000", reduce(contiguous({2, Arg ? 7000 : 70000})));
+  L.add(Arg ? "1x14001" : "1x140001", reduce(contiguous({1, Arg ? 14001 : 140001})));
   // Column layout: the outputs are neighbours (a reduction over an outer
   // dim, e.g. the batch); one output with a strided D.
   for (auto [O, D] : std::vector<std::array<int64_t, 2>>{{17, 33}, {1000, 8}, {2053, 3}, {5, 9000}, {64, 64}})
@@ -1114,7 +1118,8 @@ double threshold(const KernelSpec &S) {
     return 2 * T;
   }
   case KernelFamily::Reduce: {
-    if (S.Kernel == KernelId::amax || S.Kernel == KernelId::amin)
+    if (S.Kernel == KernelId::amax || S.Kernel == KernelId::amin || S.Kernel == KernelId::argmax ||
+        S.Kernel == KernelId::argmin)
       return 0;
     double D = double(S.Operands[0].Sizes[1]);
     return Ulp * (D + 2);

@@ -445,3 +445,35 @@ TEST(OpModelsTest, SplitChunkUnbindAndStackMatchEager) {
   B.addOutput(B.addNode("torch.ops.aten.stack.default", {arg("tensors", List0)}, ScalarType::Float32, {3, 9, 6}));
   expectRunsOnTheAccelerator(B.take(), 180, "split / chunk / unbind / stack");
 }
+
+TEST(OpModelsTest, ArgReductionsAndMaxDimMatchEager) {
+  // A NaN in row 1 (torch: it is the max and the min there, the first one
+  // wins), ties from rounding values to quarters.
+  TensorData X = randn({4, 9, 6}, 191);
+  std::vector<uint8_t> Bytes = X.contiguousBytes();
+  for (size_t I = 0; I < Bytes.size() / 4; ++I) {
+    float F;
+    std::memcpy(&F, &Bytes[I * 4], 4);
+    F = std::round(F * 4) / 4;
+    std::memcpy(&Bytes[I * 4], &F, 4);
+  }
+  const float NaN = std::nanf("");
+  std::memcpy(&Bytes[4 * (1 * 6 + 3)], &NaN, 4);
+  X = TensorData::fromBytes(ScalarType::Float32, {4, 9, 6}, Bytes);
+  ModelBuilder B;
+  std::string In = B.addUserInput("x", X);
+  B.addOutput(B.addNode("torch.ops.aten.argmax.default", {arg("self", Argument::tensor(In))}, ScalarType::Int64, {}));
+  B.addOutput(B.addNode("torch.ops.aten.argmin.default",
+                        {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(-1)), arg("keepdim", Argument::boolean(true))},
+                        ScalarType::Int64, {4, 9, 1}));
+  std::vector<std::string> Mx = B.addMultiNode(
+      "torch.ops.aten.max.dim", {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(1))},
+      {{ScalarType::Float32, {4, 6}}, {ScalarType::Int64, {4, 6}}});
+  B.addOutput(Mx[0]);
+  B.addOutput(Mx[1]);
+  std::vector<std::string> Mn = B.addMultiNode(
+      "torch.ops.aten.min.dim", {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(0)), arg("keepdim", Argument::boolean(true))},
+      {{ScalarType::Float32, {1, 9, 6}}, {ScalarType::Int64, {1, 9, 6}}});
+  B.addOutput(Mn[0]);
+  expectRunsOnTheAccelerator(B.take(), 190, "argmax / argmin / max.dim / min.dim");
+}

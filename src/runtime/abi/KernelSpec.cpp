@@ -162,6 +162,11 @@ std::string KernelSpec::typeError() const {
   const DType Out = output().Type;
   if (Kernel == KernelId::convert)
     return "";
+  if (Kernel == KernelId::argmax || Kernel == KernelId::argmin) {
+    if (Operands.size() == 2 && (Operands[0].Type != DType::F32 || Out != DType::I64))
+      return "arg reductions take f32 and give i64";
+    return "";
+  }
   if (Kernel == KernelId::where) {
     for (size_t I = 0; I + 1 < Operands.size(); ++I)
       if (Operands[I].Type != (I == 0 ? DType::Bool : DType::F32))
