@@ -348,14 +348,6 @@ void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *>
     throw SpecError{"no oneDNN algorithm for this unary kernel"};
   // eltwise wants src and dst in one layout: make the input dense first.
   memory Src = R.materialise(Spec.Operands[0], In[0], shapeOf(Spec.output()));
-  auto param = [&](size_t I) {
-    if (Spec.Params.size() <= I)
-      throw SpecError{"missing param " + std::to_string(I)};
-    uint32_t Bits = uint32_t(Spec.Params[I]);
-    float F;
-    std::memcpy(&F, &Bits, 4);
-    return F;
-  };
   if (Spec.Kernel == abi::KernelId::hardsigmoid) {
     // oneDNN 2.6 has no hardsigmoid: x + 3 (linear), clip to [0, 6]
     // (clip_v2), then * (1 / 6) (linear): the last is a multiply where
@@ -371,8 +363,8 @@ void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *>
   case abi::KernelId::rsqrt: Alpha = 1, Beta = -0.5f; break; // pow(x, -0.5)
   case abi::KernelId::neg: Alpha = -1; break;
   case abi::KernelId::silu: Alpha = 1; break;
-  case abi::KernelId::leaky_relu: Alpha = param(0); break;
-  case abi::KernelId::clamp: Alpha = param(0), Beta = param(1); break;
+  case abi::KernelId::leaky_relu: Alpha = Spec.paramF32(0); break;
+  case abi::KernelId::clamp: Alpha = Spec.paramF32(0), Beta = Spec.paramF32(1); break;
   case abi::KernelId::powi: Alpha = 1, Beta = float(Spec.Params.at(0)); break;
   default: break;
   }
@@ -763,12 +755,14 @@ void gather(Run &R, const abi::KernelSpec &Spec, const void *Table, const void *
 }
 
 /// What makes \p Spec unrunnable whatever its family: no operands, wrong
-/// element types, sizes and strides of different counts, a null input of
+/// element types or params, sizes and strides of different counts, a null input of
 /// a nonempty operand. "" when none.
 std::string specError(const abi::KernelSpec &Spec, const std::vector<const void *> &Inputs) {
   if (Spec.Operands.empty())
     return "no operands";
   if (std::string Why = Spec.typeError(); !Why.empty())
+    return Why;
+  if (std::string Why = Spec.paramsError(); !Why.empty())
     return Why;
   for (const abi::OperandSpec &O : Spec.Operands)
     if (O.Sizes.size() != O.Strides.size())

@@ -241,13 +241,6 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
 
 namespace {
 
-float paramF32(const abi::KernelSpec &Spec, size_t I) {
-  uint32_t Bits = uint32_t(Spec.Params[I]);
-  float F;
-  std::memcpy(&F, &Bits, 4);
-  return F;
-}
-
 Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *> In) {
   IRBuilder<> &B = KB.B;
   switch (Spec.Kernel) {
@@ -294,13 +287,14 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateFDiv(R6, KB.f32(6));
   }
   case abi::KernelId::leaky_relu: { // x > 0 ? x : x * slope
-    float Slope = paramF32(Spec, 0);
+    float Slope = Spec.paramF32(0);
     return B.CreateSelect(B.CreateFCmpOGT(In[0], KB.f32(0)), In[0], B.CreateFMul(In[0], KB.f32(Slope)));
   }
   case abi::KernelId::clamp: { // min(max(x, lo), hi); NaN stays NaN
     Value *V = In[0];
-    V = B.CreateSelect(B.CreateFCmpOLT(V, KB.f32(paramF32(Spec, 0))), KB.f32(paramF32(Spec, 0)), V);
-    return B.CreateSelect(B.CreateFCmpOGT(V, KB.f32(paramF32(Spec, 1))), KB.f32(paramF32(Spec, 1)), V);
+    Value *Lo = KB.f32(Spec.paramF32(0)), *Hi = KB.f32(Spec.paramF32(1));
+    V = B.CreateSelect(B.CreateFCmpOLT(V, Lo), Lo, V);
+    return B.CreateSelect(B.CreateFCmpOGT(V, Hi), Hi, V);
   }
   case abi::KernelId::sqrt:
     return B.CreateUnaryIntrinsic(Intrinsic::sqrt, In[0]);

@@ -373,29 +373,8 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   }
   if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm)
     return specError(Spec, "epilogues are only fused into gemm kernels");
-  const bool Parameterised = Spec.Kernel == abi::KernelId::leaky_relu || Spec.Kernel == abi::KernelId::clamp ||
-                             Spec.Kernel == abi::KernelId::powi;
-  if (!Spec.Params.empty() && Spec.family() != abi::KernelFamily::Pad && Spec.family() != abi::KernelFamily::Chain &&
-      !Parameterised)
-    return specError(Spec, "params are only meaningful for pad, chain, leaky_relu and clamp kernels");
-  if (Parameterised) {
-    const size_t Want = Spec.Kernel == abi::KernelId::clamp ? 2 : 1;
-    if (Spec.Params.size() != Want)
-      return specError(Spec, "expected " + Twine(Want) + " params (f32 bits)");
-    if (Spec.Kernel == abi::KernelId::powi) {
-      if (Spec.Params[0] != 3 && Spec.Params[0] != -1 && Spec.Params[0] != -2)
-        return specError(Spec, "powi takes the exponents 3, -1 and -2");
-    } else {
-      for (int64_t P : Spec.Params)
-        if (P < 0 || P > 0xffffffffll)
-          return specError(Spec, "a param is not the bits of an f32");
-    }
-  }
-  if (Spec.family() == abi::KernelFamily::Chain) {
-    std::vector<abi::ChainStep> Steps;
-    if (std::string Why = Spec.chainSteps(Steps); !Why.empty())
-      return specError(Spec, Why);
-  }
+  if (std::string Why = Spec.paramsError(); !Why.empty())
+    return specError(Spec, Why);
   // The output is contiguous: C's row-major strides (size-1 dims are free).
   // A copy may write a slice of a larger tensor (cat): strides growing
   // outwards, each at least the span of the dims inside it, so no two

@@ -444,12 +444,7 @@ private:
         throw NoKernel{"gelu approximate='" + A + "'"};
     }
     std::vector<int64_t> Params;
-    auto bits = [](double V) {
-      float F = float(V);
-      uint32_t B;
-      std::memcpy(&B, &F, 4);
-      return int64_t(B);
-    };
+    auto bits = [](double V) { return int64_t(abi::f32Bits(float(V))); };
     auto number = [&](const char *Name, double Default) -> double {
       const Argument *A = arg(N, Name, false);
       if (!A || A->isNone())
@@ -506,8 +501,7 @@ private:
     if (abi::isChainableUnary(Spec.Kernel)) {
     } else if (abi::isChainableBinary(Spec.Kernel) && Spec.Alpha == 1) {
       if (Spec.HasScalar) {
-        float C = float(Spec.Scalar);
-        std::memcpy(&Base.Bits, &C, 4);
+        Base.Bits = abi::f32Bits(float(Spec.Scalar));
       } else {
         Base.Source = 1;
       }
@@ -629,8 +623,7 @@ private:
     // constant is that operand.
     if (Alpha != 1 && (St.Swapped || OtherCur))
       return std::nullopt;
-    float C = float((K == abi::KernelId::add || K == abi::KernelId::sub) ? *V * Alpha : *V);
-    std::memcpy(&St.Bits, &C, 4);
+    St.Bits = abi::f32Bits(float((K == abi::KernelId::add || K == abi::KernelId::sub) ? *V * Alpha : *V));
     St.Source = -1;
     return St;
   }
@@ -862,8 +855,7 @@ private:
     std::vector<int> Ins = {Scores};
     abi::ChainStep Mul;
     Mul.Op = abi::KernelId::mul;
-    float Sf = float(Scale);
-    std::memcpy(&Mul.Bits, &Sf, 4);
+    Mul.Bits = abi::f32Bits(float(Scale));
     C.addChainStep(Mul);
     auto addInput = [&](int T) {
       C.Operands.push_back(broadcastOperand(T, SShape));

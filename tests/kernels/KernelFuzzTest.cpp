@@ -201,11 +201,7 @@ struct CaseList {
       S.Operands.back().Type = DType::Bool;
     if (Kernel == KernelId::argmax || Kernel == KernelId::argmin)
       S.Operands.back().Type = DType::I64;
-    auto bits = [](float F) {
-      uint32_t B;
-      std::memcpy(&B, &F, 4);
-      return int64_t(B);
-    };
+    auto bits = [](float F) { return int64_t(f32Bits(F)); };
     if (Kernel == KernelId::leaky_relu)
       S.Params = {bits(0.2f)};
     if (Kernel == KernelId::clamp)
@@ -671,7 +667,7 @@ ChainStep step(KernelId Op, int64_t Source = -1, float C = 0, bool Swapped = fal
   ChainStep S;
   S.Op = Op;
   S.Source = Source;
-  std::memcpy(&S.Bits, &C, 4);
+  S.Bits = f32Bits(C);
   S.Swapped = Swapped;
   return S;
 }

@@ -616,3 +616,29 @@ TEST(KernelSpecKey, ElementTypesRoundTripAndAreChecked) {
   Add.Operands = {{{4}, {1}, atalla::abi::DType::I64}, {{4}, {1}}, {{4}, {1}}};
   EXPECT_EQ(Add.typeError(), "operand 0 is i64, not f32");
 }
+
+TEST(KernelSpecKey, ParamsAreCheckedPerKernel) {
+  using atalla::abi::KernelId;
+  auto spec = [](KernelId K, std::vector<int64_t> Params) {
+    atalla::abi::KernelSpec S;
+    S.Kernel = K;
+    S.Operands = {{{4}, {1}}, {{4}, {1}}};
+    S.Params = std::move(Params);
+    return S;
+  };
+  const int64_t Half = atalla::abi::f32Bits(0.5f);
+  EXPECT_EQ(atalla::abi::f32FromBits(Half), 0.5f);
+  EXPECT_EQ(spec(KernelId::leaky_relu, {Half}).paramsError(), "");
+  EXPECT_EQ(spec(KernelId::leaky_relu, {Half}).paramF32(0), 0.5f);
+  EXPECT_EQ(spec(KernelId::clamp, {Half, Half}).paramsError(), "");
+  EXPECT_EQ(spec(KernelId::clamp, {Half}).paramsError(), "expected 2 param(s), got 1");
+  EXPECT_EQ(spec(KernelId::leaky_relu, {-1}).paramsError(), "a param is not the bits of an f32");
+  EXPECT_EQ(spec(KernelId::powi, {3}).paramsError(), "");
+  EXPECT_EQ(spec(KernelId::powi, {4}).paramsError(), "powi takes the exponents 3, -1 and -2");
+  EXPECT_NE(spec(KernelId::relu, {Half}).paramsError().find("params are only meaningful"), std::string::npos);
+  // A chain's steps: four numbers each, a binary op's source an input.
+  EXPECT_NE(spec(KernelId::chain, {2, -1, 0}).paramsError().find("four params per step"), std::string::npos);
+  EXPECT_NE(spec(KernelId::chain, {4, 5, 0, 0}).paramsError().find("not an input"), std::string::npos);
+  EXPECT_NE(spec(KernelId::chain, {3, -1, 0, 0}).paramsError().find("softmax can not be chained"), std::string::npos);
+  EXPECT_EQ(spec(KernelId::chain, {2, -1, 0, 0}).paramsError(), "");
+}

@@ -60,10 +60,45 @@ std::string KernelSpec::key() const {
   return S;
 }
 
-float ChainStep::constant() const {
+uint32_t atalla::abi::f32Bits(float F) {
+  uint32_t B;
+  std::memcpy(&B, &F, 4);
+  return B;
+}
+
+float atalla::abi::f32FromBits(int64_t Bits) {
+  const uint32_t B = uint32_t(Bits);
   float F;
-  std::memcpy(&F, &Bits, 4);
+  std::memcpy(&F, &B, 4);
   return F;
+}
+
+float ChainStep::constant() const { return f32FromBits(Bits); }
+
+std::string KernelSpec::paramsError() const {
+  if (family() == KernelFamily::Chain) {
+    std::vector<ChainStep> Steps;
+    return chainSteps(Steps);
+  }
+  size_t Want = 0;
+  switch (Kernel) {
+  case KernelId::pad: return ""; // 2 per dim: EmitPad checks against the rank
+  case KernelId::leaky_relu: Want = 1; break;
+  case KernelId::powi: Want = 1; break;
+  case KernelId::clamp: Want = 2; break;
+  default:
+    if (!Params.empty())
+      return "params are only meaningful for pad, chain, leaky_relu, clamp and powi kernels";
+    return "";
+  }
+  if (Params.size() != Want)
+    return "expected " + std::to_string(Want) + " param(s), got " + std::to_string(Params.size());
+  if (Kernel == KernelId::powi)
+    return Params[0] == 3 || Params[0] == -1 || Params[0] == -2 ? "" : "powi takes the exponents 3, -1 and -2";
+  for (int64_t P : Params)
+    if (P < 0 || P > 0xffffffffll)
+      return "a param is not the bits of an f32";
+  return "";
 }
 
 bool atalla::abi::isChainableUnary(KernelId K) {

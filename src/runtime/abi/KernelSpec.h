@@ -100,6 +100,10 @@ constexpr const char *epilogueName(Epilogue E) {
   return "";
 }
 
+/// An f32 constant as the int64 Params hold it (its IEEE bits), and back.
+uint32_t f32Bits(float F);
+float f32FromBits(int64_t Bits);
+
 /// One step of a chain kernel: v = Op(v) for a unary Op; v = v Op x (or
 /// x Op v when Swapped) for a binary Op, x being input Source (>= 1) or, for
 /// Source = -1, the f32 constant whose bits are Bits. In Params: Op, Source,
@@ -150,6 +154,12 @@ struct KernelSpec {
   /// A chain's steps from Params: "" when they are well formed for this
   /// spec's inputs, else what is wrong.
   std::string chainSteps(std::vector<ChainStep> &Steps) const;
+  /// Whether Params suit the kernel: none but for pad (checked by its
+  /// emitter), chain (its steps), leaky_relu (slope), clamp (min, max) as
+  /// f32 bits, and powi (3, -1 or -2). "" when they do.
+  std::string paramsError() const;
+  /// Params[I] read as f32 bits (leaky_relu, clamp).
+  float paramF32(size_t I) const { return f32FromBits(Params.at(I)); }
   /// Appends a step to Params.
   void addChainStep(const ChainStep &S);
 
