@@ -1768,25 +1768,35 @@ private:
     recordDecision(N, NodeDecision::View, "");
   }
 
-  /// stack: one copy per input into its slice of the result along dim.
-  void selectStack(const Node &N) {
-    const Argument *List = arg(N, "tensors");
+  /// The tensors of list argument \p Name (cat's and stack's inputs): a
+  /// nonempty list whose tensors all exist.
+  std::vector<int> tensorListArg(const Node &N, const char *Name) {
+    const Argument *List = arg(N, Name);
     if (List->Kind != ArgKind::Tensors)
-      throw NoKernel{"tensors is not a tensor list"};
-    std::string OutName = outputName(N);
-    const std::vector<int64_t> Shape = shapeOf(OutName);
-    const Argument *DimA = arg(N, "dim", false);
-    const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, Shape.size());
-    if (int64_t(List->Elems.size()) != Shape[size_t(Dim)])
-      throw NoKernel{"result does not have one slice per input"};
+      throw NoKernel{std::string(Name) + " is not a tensor list"};
+    if (List->Elems.empty())
+      throw NoKernel{std::string(Name) + " is empty"};
     std::vector<int> Ins;
     for (const Argument &E : List->Elems) {
       auto T = tensorFor(E.S, &N);
       if (!T)
         throw NoKernel{llvm::toString(T.takeError())};
-      typeOf(*T);
       Ins.push_back(*T);
     }
+    return Ins;
+  }
+
+  /// stack: one copy per input into its slice of the result along dim.
+  void selectStack(const Node &N) {
+    std::vector<int> Ins = tensorListArg(N, "tensors");
+    std::string OutName = outputName(N);
+    const std::vector<int64_t> Shape = shapeOf(OutName);
+    const Argument *DimA = arg(N, "dim", false);
+    const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, Shape.size());
+    if (int64_t(Ins.size()) != Shape[size_t(Dim)])
+      throw NoKernel{"result does not have one slice per input"};
+    for (int T : Ins)
+      typeOf(T);
     int Out = defineOutput(OutName, P.Tensors[Ins[0]].Dtype, Shape);
     std::vector<int64_t> SliceSizes = Shape, SliceStrides = P.Tensors[Out].Strides;
     SliceSizes.erase(SliceSizes.begin() + Dim);
@@ -1805,23 +1815,15 @@ private:
   }
 
   void selectCat(const Node &N) {
-    const Argument *List = arg(N, "tensors");
-    if (List->Kind != ArgKind::Tensors)
-      throw NoKernel{"tensors is not a tensor list"};
+    std::vector<int> Ins = tensorListArg(N, "tensors");
     std::string OutName = outputName(N);
     const std::vector<int64_t> Shape = shapeOf(OutName);
     if (Shape.empty())
       throw NoKernel{"0-d result"};
     const Argument *DimA = arg(N, "dim", false);
     const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, Shape.size());
-    std::vector<int> Ins;
-    for (const Argument &E : List->Elems) {
-      auto T = tensorFor(E.S, &N);
-      if (!T)
-        throw NoKernel{llvm::toString(T.takeError())};
-      requireF32(*T, "input");
-      Ins.push_back(*T);
-    }
+    for (int T : Ins)
+      requireF32(T, "input");
     int Out = defineOutput(OutName, ScalarType::Float32, Shape);
     const std::vector<int64_t> OutStrides = P.Tensors[Out].Strides;
     int64_t At = 0;

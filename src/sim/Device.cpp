@@ -320,6 +320,18 @@ static void moveElements(uint8_t *D, uint64_t DStride, const uint8_t *S, uint64_
   }
 }
 
+/// Rows of one element of 1, 4 or 8 bytes (gathers, broadcasts, scatters)
+/// moved without a library call each; false for other row sizes.
+static bool moveElementRows(uint8_t *D, uint64_t DStride, const uint8_t *S, uint64_t SStride, uint32_t Rows,
+                            uint32_t RowBytes) {
+  switch (RowBytes) {
+  case 1: moveElements<1>(D, DStride, S, SStride, Rows); return true;
+  case 4: moveElements<4>(D, DStride, S, SStride, Rows); return true;
+  case 8: moveElements<8>(D, DStride, S, SStride, Rows); return true;
+  default: return false;
+  }
+}
+
 int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32_t RowBytes,
                          uint64_t DramStrideBytes) {
   Counters &C = P->C;
@@ -342,15 +354,8 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   const uint8_t *S = P->Dram.data() + DramSrc;
   if (DramStrideBytes == RowBytes) {
     std::memcpy(D, S, Total);
-  } else if (RowBytes == 1 || RowBytes == 4 || RowBytes == 8) {
-    // Element gathers and broadcasts (stride 0): one move per row, not a
-    // library call each.
-    if (RowBytes == 1)
-      moveElements<1>(D, RowBytes, S, DramStrideBytes, Rows);
-    else if (RowBytes == 4)
-      moveElements<4>(D, RowBytes, S, DramStrideBytes, Rows);
-    else
-      moveElements<8>(D, RowBytes, S, DramStrideBytes, Rows);
+  } else if (moveElementRows(D, RowBytes, S, DramStrideBytes, Rows, RowBytes)) {
+    // element gathers and broadcasts (stride 0)
   } else {
     for (uint32_t R = 0; R < Rows; ++R)
       std::memcpy(D + uint64_t(R) * RowBytes, S + uint64_t(R) * DramStrideBytes, RowBytes);
@@ -384,14 +389,8 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
   P->InvokeBytesOut += Total;
   if (DramStrideBytes == RowBytes) {
     dmaWrite(D, S, Total, Stream);
-  } else if (RowBytes == 1 || RowBytes == 4 || RowBytes == 8) {
-    // Element scatters: one move per row (stride 0: the last wins).
-    if (RowBytes == 1)
-      moveElements<1>(D, DramStrideBytes, S, RowBytes, Rows);
-    else if (RowBytes == 4)
-      moveElements<4>(D, DramStrideBytes, S, RowBytes, Rows);
-    else
-      moveElements<8>(D, DramStrideBytes, S, RowBytes, Rows);
+  } else if (moveElementRows(D, DramStrideBytes, S, RowBytes, Rows, RowBytes)) {
+    // element scatters (stride 0: the last wins)
   } else {
     // Stride 0 stores every row to the same place: the last row wins, as the
     // hardware's in-order writes would leave it.

@@ -477,3 +477,19 @@ TEST(OpModelsTest, ArgReductionsAndMaxDimMatchEager) {
   B.addOutput(Mn[0]);
   expectRunsOnTheAccelerator(B.take(), 190, "argmax / argmin / max.dim / min.dim");
 }
+
+TEST(OpModelsTest, EmptyStackFallsBackWithItsReason) {
+  // An empty tensor list has no kernel (and no eager result either): the
+  // lowering says why instead of reading a first input that is not there.
+  ModelBuilder B;
+  Argument Empty;
+  Empty.Kind = ArgKind::Tensors;
+  B.addOutput(B.addNode("torch.ops.aten.stack.default", {arg("tensors", Empty)}, ScalarType::Float32, {0}));
+  Model M = B.take();
+  M.Path = "empty_stack.pt2";
+  auto P = lower::lowerModel(M, lower::PipelineOptions());
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  ASSERT_EQ(P->Decisions.size(), 1u);
+  EXPECT_EQ(P->Decisions[0].K, lower::NodeDecision::Fallback);
+  EXPECT_NE(P->Decisions[0].Reason.find("tensors is empty"), std::string::npos) << P->Decisions[0].Reason;
+}
