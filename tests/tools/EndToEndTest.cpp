@@ -283,3 +283,21 @@ TEST(EndToEndTest, EmbeddingIndexOutOfRangeStopsTheDeviceWithOneLine) {
   EXPECT_NE(R.Err.find("an index is out of range of the table"), std::string::npos) << R.Err;
   EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
 }
+
+TEST(EndToEndTest, NoFuseElementwiseKeepsEveryOpAKernel) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  // seed_elementwise's add feeds one mul: fused into a chain by default.
+  std::string Pt2 = Dir + "/seed/seed_elementwise.pt2", Atb = tmpDir() + "/nofuse.atb";
+  Result F = run("atalla-gen " + Pt2 + " -o " + Atb);
+  ASSERT_EQ(F.Rc, 0) << F.Err;
+  EXPECT_EQ(count(F.Out, "-> chain"), 1u) << F.Out;
+  EXPECT_EQ(count(F.Out, "(in the elementwise chain of add)"), 1u) << F.Out;
+  Result G = run("atalla-gen --no-fuse-elementwise " + Pt2 + " -o " + Atb);
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  EXPECT_EQ(count(G.Out, "-> chain"), 0u) << G.Out;
+  EXPECT_EQ(count(G.Out, "[FUSED]"), 0u) << G.Out;
+  Result I = run("atalla-inspect " + Atb);
+  EXPECT_NE(I.Out.find("fuse_elementwise"), std::string::npos) << I.Out;
+  Result R = run("atalla-run " + Atb + " --check " + Pt2);
+  EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+}
