@@ -5,7 +5,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 FIXTURES ?= $(abspath ../shared/fixtures)
 
-.PHONY: all setup configure build test demo example fuzz-long bench clean help
+.PHONY: all setup configure build test demo example fuzz-long bench report clean help
 SECONDS ?= 600
 SEED ?= 1000000
 # Debian's python3 (with python3-matplotlib), not whatever python3 is first on PATH.
@@ -20,6 +20,7 @@ help:
 	@echo "make setup  - install the Debian packages the project needs"
 	@echo "make fuzz-long SECONDS=600 SEED=N - correctness fuzzing against eager PyTorch"
 	@echo "make bench  - generated kernels vs oneDNN: $(BUILD)/bench.json and $(BUILD)/bench.png"
+	@echo "make report MODEL=m.pt2 [MACHINE=atalla-rtl] - roofline, counters, Chrome trace and the bench chart in $(BUILD)/report/"
 
 setup:
 	@bash scripts/setup.sh
@@ -61,6 +62,26 @@ bench: build
 	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench --benchmark_format=json --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
 	$(PYTHON) bench/plot_bench.py $(BUILD)/bench.json $(BUILD)/bench.png
 	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench-models --benchmark_format=json --benchmark_out=$(BUILD)/bench-models.json --benchmark_out_format=json
+
+# A model on the modelled Atalla: counters (JSON), a Chrome trace, the
+# roofline PNG, and the benchmark chart (from $(BUILD)/bench.json when
+# `make bench` wrote one, else from a short run of the GEMM and softmax suites).
+MODEL ?= examples/seed_accel_demo.pt2
+MACHINE ?= atalla-rtl
+REPORT_DIR = $(BUILD)/report
+REPORT_NAME = $(basename $(notdir $(MODEL)))
+report: build
+	@mkdir -p $(REPORT_DIR)
+	$(BUILD)/bin/atalla-gen --quiet --machine $(MACHINE) $(MODEL) -o $(REPORT_DIR)/$(REPORT_NAME).atb
+	$(BUILD)/bin/atalla-run $(REPORT_DIR)/$(REPORT_NAME).atb --machine $(MACHINE) --inputs random --counters \
+	  --report-json $(REPORT_DIR)/$(REPORT_NAME).counters.json --chrome-trace $(REPORT_DIR)/$(REPORT_NAME).trace.json
+	$(PYTHON) bench/plot_roofline.py $(REPORT_DIR)/$(REPORT_NAME).counters.json $(REPORT_DIR)/$(REPORT_NAME).roofline.png
+	@if [ ! -f $(BUILD)/bench.json ]; then \
+	  OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench --benchmark_filter='gemm|softmax|memcpy' --benchmark_min_time=0.02 \
+	    --benchmark_format=json --benchmark_out=$(REPORT_DIR)/bench.json --benchmark_out_format=json > /dev/null; \
+	  $(PYTHON) bench/plot_bench.py $(REPORT_DIR)/bench.json $(REPORT_DIR)/bench.png; \
+	else $(PYTHON) bench/plot_bench.py $(BUILD)/bench.json $(REPORT_DIR)/bench.png; fi
+	@echo "report: $(REPORT_DIR)/$(REPORT_NAME).roofline.png, $(REPORT_DIR)/bench.png, $(REPORT_DIR)/$(REPORT_NAME).trace.json (open in ui.perfetto.dev)"
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,10 @@
 //===- tools/ToolSupport.cpp - shared pieces of the command-line tools ----===//
 #include "tools/ToolSupport.h"
+#include "runtime/abi/BlobFormat.h"
+
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
@@ -222,5 +227,25 @@ llvm::Error atalla::tools::writeOutputs(llvm::StringRef Dir, const std::vector<s
 void atalla::tools::reportError(llvm::StringRef Tool, llvm::Error E) {
   llvm::handleAllErrors(std::move(E), [&](const llvm::ErrorInfoBase &EI) {
     llvm::errs() << Tool << ": error: " << EI.message() << "\n";
+  });
+}
+
+#ifndef ATALLA_VERSION
+#define ATALLA_VERSION "0.0.0"
+#endif
+#ifndef ATALLA_LIBTORCH_VERSION
+#define ATALLA_LIBTORCH_VERSION "unknown"
+#endif
+#ifndef ATALLA_ONEDNN_VERSION
+#define ATALLA_ONEDNN_VERSION "unknown"
+#endif
+
+void atalla::tools::installVersionPrinter(const char *Tool) {
+  llvm::cl::SetVersionPrinter([Tool](llvm::raw_ostream &OS) {
+    OS << Tool << " version " ATALLA_VERSION " (project atalla-gen)\n"
+       << "  blob format version " << abi::BlobFormatVersion << "\n"
+       << "  LLVM " LLVM_VERSION_STRING "\n"
+       << "  LibTorch " ATALLA_LIBTORCH_VERSION "\n"
+       << "  oneDNN " ATALLA_ONEDNN_VERSION "\n";
   });
 }

@@ -19,6 +19,11 @@
 
 namespace atalla::tools {
 
+/// Makes --version print \p Tool's name, the project version, the blob
+/// format version, and the LLVM and LibTorch versions the project was built
+/// with. Call before cl::ParseCommandLineOptions.
+void installVersionPrinter(const char *Tool);
+
 enum class InputSource { Sample, Random, Files };
 
 /// The shape a user input must have: the graph's, symbolic dimensions

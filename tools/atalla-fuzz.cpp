@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/ArchiveWriter.h"
 #include "tools/Fuzz.h"
+#include "tools/ToolSupport.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -68,6 +69,7 @@ static bool keep(const std::string &Name, const std::vector<uint8_t> &Bytes, std
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
+  tools::installVersionPrinter("atalla-fuzz");
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-fuzz: random programs compiled, run on the simulated device and compared "
                               "with eager PyTorch\n\n  atalla-fuzz --seed 1 --count 1000\n  atalla-fuzz --time 600\n");

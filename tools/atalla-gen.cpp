@@ -12,6 +12,7 @@
 #include "frontend/Printers.h"
 #include "lower/Pipeline.h"
 #include "runtime/abi/KernelSpec.h"
+#include "sim/Machine.h"
 #include "tools/ToolSupport.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -26,6 +27,8 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <unistd.h>
@@ -57,6 +60,10 @@ static cl::opt<bool> Report("report",
                             cl::desc("Print the coverage report: per op where it runs (accelerated, fused, view, "
                                      "fallback) and why, its FLOPs and bytes, and the accelerated shares"),
                             cl::cat(Cat));
+static cl::opt<std::string> MachineName("machine",
+                                        cl::desc("Target machine: a preset (atalla-rtl, the default; atalla-sim4) or a "
+                                                 "JSON description; kernels size their scratchpad tiles to its pads"),
+                                        cl::value_desc("NAME|FILE"), cl::init("atalla-rtl"), cl::cat(Cat));
 static cl::opt<std::string> ReportJson("report-json", cl::desc("Write the coverage report as JSON to this file"),
                                        cl::value_desc("file"), cl::cat(Cat));
 
@@ -130,6 +137,34 @@ static Error writeReportJson(const std::string &Path, const lower::Program &P, S
   return Error::success();
 }
 
+/// Per kernel (distinct specialisation) and per phase, in ms.
+static void printCompileTimes(raw_ostream &OS, const codegen::BlobStats &St,
+                              const std::vector<std::pair<std::string, double>> &PassTimes,
+                              const std::array<double, 7> &Phase) {
+  OS << "Compile time per kernel (ms; ordered by total)\n";
+  OS << format("  %9s %9s %9s %9s %10s %5s  %s\n", (const char *)"IR", (const char *)"opt", (const char *)"obj",
+               (const char *)"total", (const char *)"obj bytes", (const char *)"uses", (const char *)"kernel");
+  std::vector<const codegen::KernelStat *> Ks;
+  for (const codegen::KernelStat &K : St.Kernels)
+    Ks.push_back(&K);
+  std::stable_sort(Ks.begin(), Ks.end(), [](const codegen::KernelStat *A, const codegen::KernelStat *B) {
+    return A->IrMs + A->OptMs + A->CodegenMs > B->IrMs + B->OptMs + B->CodegenMs;
+  });
+  for (const codegen::KernelStat *K : Ks)
+    OS << format("  %9.2f %9.2f %9.2f %9.2f %10llu %5u  %s\n", K->IrMs, K->OptMs, K->CodegenMs,
+                 K->IrMs + K->OptMs + K->CodegenMs, (unsigned long long)K->CodeBytes, K->Uses, K->Key.c_str());
+  OS << "Compile time per phase (ms)\n";
+  OS << format("  %-28s %9.2f\n", (const char *)"load (.pt2 archive)", Phase[0]);
+  OS << format("  %-28s %9.2f\n", (const char *)"lower", Phase[1]);
+  for (const auto &[Pass, Ms] : PassTimes)
+    OS << format("    %-26s %9.2f\n", Pass.c_str(), Ms);
+  OS << format("  %-28s %9.2f\n", (const char *)"IR generation", Phase[2]);
+  OS << format("  %-28s %9.2f\n", (const char *)"optimisation", Phase[3]);
+  OS << format("  %-28s %9.2f\n", (const char *)"object code", Phase[4]);
+  OS << format("  %-28s %9.2f\n", (const char *)"blob assembly", std::max(0.0, Phase[5]));
+  OS << format("  %-28s %9.2f\n", (const char *)"write", Phase[6]);
+}
+
 static int fail(Error E) {
   tools::reportError("atalla-gen", std::move(E));
   return 1;
@@ -156,6 +191,7 @@ int main(int argc, char **argv) {
     O->setDescription("Print the program after each lowering pass (and the LLVM IR after each LLVM pass)");
   }
   cl::HideUnrelatedOptions(Cat);
+  tools::installVersionPrinter("atalla-gen");
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-gen: compile a torch.export archive (.pt2) into an Atalla blob (.atb)\n\n"
                               "  atalla-gen --shapes static model.pt2 -o model.atb\n"
@@ -188,6 +224,18 @@ int main(int argc, char **argv) {
     }
     PO.Shapes.InputShapes[Name.str()] = *D;
   }
+  auto Machine = sim::loadMachine(MachineName);
+  if (!Machine) {
+    tools::reportError("atalla-gen", Machine.takeError());
+    return 2;
+  }
+  if (Machine->PadBytes < codegen::MinPadBytes) {
+    errs() << "atalla-gen: error: " << MachineName << ": scratchpads of " << Machine->PadBytes
+           << " bytes are too small to generate kernels for (at least " << codegen::MinPadBytes << ")\n";
+    return 2;
+  }
+  PO.Select.MaxSoftmaxRow = std::min<int64_t>(PO.Select.MaxSoftmaxRow, codegen::maxSoftmaxRow(Machine->PadBytes));
+  PO.Select.MaxNormRow = std::min<int64_t>(PO.Select.MaxNormRow, codegen::maxNormRow(Machine->PadBytes));
   PO.AccelOnly = AccelOnly;
   PO.Select.FuseElementwise = !NoFuseElementwise;
   if (shouldPrintAfterAll())
@@ -256,6 +304,7 @@ int main(int argc, char **argv) {
   codegen::CodegenOptions CO;
   CO.TargetCPU = TargetCPU;
   CO.OptLevel = OptLevel;
+  CO.PadBytes = Machine->PadBytes;
   // Text outputs go to -o FILE when given (- or no -o: stdout).
   std::unique_ptr<raw_fd_ostream> TextFile;
   if ((Emit == "program" || Emit == "llvm" || Emit == "asm") && !OutputPath.empty() && OutputPath != "-") {
@@ -312,6 +361,8 @@ int main(int argc, char **argv) {
   BO.Provenance.push_back({"input_shapes", Bound});
   BO.Provenance.push_back({"accel_only", AccelOnly ? "1" : "0"});
   BO.Provenance.push_back({"fuse_elementwise", NoFuseElementwise ? "0" : "1"});
+  BO.Provenance.push_back({"machine", Machine->Name});
+  BO.Provenance.push_back({"pad_bytes", std::to_string(Machine->PadBytes)});
   {
     lower::Coverage C = lower::coverageOf(P->Decisions);
     BO.Provenance.push_back({"accelerated_ops_fraction", formatv("{0:F6}", C.opsFraction()).str()});
@@ -372,5 +423,9 @@ int main(int argc, char **argv) {
   OS << "Blob: " << St.BlobBytes << " bytes -> " << Out << "\n";
   OS << format("Time: load %.1f ms, lower %.1f ms, codegen %.1f ms (IR %.1f, opt %.1f, obj %.1f), write %.1f ms\n",
                LoadMs, LowerMs, CodegenMs, Ir, Opt, Obj, WriteMs);
+  if (Report) {
+    P->printMemoryPlan(outs());
+    printCompileTimes(outs(), St, PassTimes, {LoadMs, LowerMs, Ir, Opt, Obj, CodegenMs - Ir - Opt - Obj, WriteMs});
+  }
   return 0;
 }

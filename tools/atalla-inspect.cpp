@@ -36,6 +36,7 @@ static cl::opt<int> Threads("torch-threads", cl::desc("LibTorch intra-op threads
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
+  tools::installVersionPrinter("atalla-inspect");
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-inspect: print the views of a torch.export archive (.pt2)\n\n"
                               "  atalla-inspect model.pt2 --table --code\n"

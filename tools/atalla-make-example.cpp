@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/ArchiveWriter.h"
 #include "tools/DemoModels.h"
+#include "tools/ToolSupport.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -16,6 +17,7 @@ using namespace llvm;
 static cl::opt<std::string> Output(cl::Positional, cl::desc("<output.pt2>"), cl::Required);
 
 int main(int argc, char **argv) {
+  atalla::tools::installVersionPrinter("atalla-make-example");
   cl::ParseCommandLineOptions(argc, argv, "atalla-make-example: write the seed demo model as a .pt2\n");
   atalla::frontend::Model M = atalla::tools::buildSeedAccelDemo();
   if (Error E = atalla::frontend::writeModelFile(M, Output)) {

@@ -17,6 +17,8 @@
 #include "runtime/abi/KernelSpec.h"
 #include "runtime/Blob.h"
 #include "runtime/Executor.h"
+#include "runtime/Profile.h"
+#include "sim/Machine.h"
 #include "runtime/abi/Kernels.h"
 #include "runtime/fallback/AtenFallback.h"
 #include "tools/ToolSupport.h"
@@ -54,9 +56,24 @@ static cl::opt<bool> PerOp("per-op",
                            cl::cat(Cat));
 static cl::opt<std::string> OutputDir("output-dir", cl::desc("Write out<i>.bin and outputs.json here"),
                                       cl::value_desc("DIR"), cl::cat(Cat));
-static cl::opt<unsigned> Pads("scratchpads", cl::desc("Number of scratchpads (default 2)"), cl::init(2), cl::cat(Cat));
-static cl::opt<uint64_t> PadKiB("scratchpad-kib", cl::desc("Scratchpad size in KiB (default 1024)"), cl::init(1024),
-                                cl::cat(Cat));
+static cl::opt<std::string> MachineName("machine",
+                                        cl::desc("Machine description: a preset (atalla-rtl, the default: 2 pads x "
+                                                 "1 MiB; atalla-sim4: 4 pads x 0.5 MiB) or a JSON file"),
+                                        cl::value_desc("NAME|FILE"), cl::init("atalla-rtl"), cl::cat(Cat));
+static cl::opt<unsigned> Pads("scratchpads", cl::desc("Number of scratchpads (default: the machine's)"), cl::init(2),
+                              cl::cat(Cat));
+static cl::opt<uint64_t> PadKiB("scratchpad-kib", cl::desc("Scratchpad size in KiB (default: the machine's)"),
+                                cl::init(1024), cl::cat(Cat));
+static cl::opt<bool> Counters("counters",
+                              cl::desc("Print per-instruction counters (FLOPs, SDMA bytes, firmware calls, "
+                                       "scratchpad peak, fallback bytes, host time) and modelled cycles"),
+                              cl::cat(Cat));
+static cl::opt<std::string> ReportJson("report-json", cl::desc("Write the counters and the cycle model as JSON"),
+                                       cl::value_desc("FILE"), cl::cat(Cat));
+static cl::opt<std::string> ChromeTrace("chrome-trace",
+                                        cl::desc("Write a Chrome trace (Perfetto, chrome://tracing): modelled "
+                                                 "compute/SDMA/fallback tracks and host-time tracks"),
+                                        cl::value_desc("FILE"), cl::cat(Cat));
 
 static int fail(Error E) {
   tools::reportError("atalla-run", std::move(E));
@@ -378,10 +395,12 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
+  tools::installVersionPrinter("atalla-run");
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-run: run an Atalla blob (.atb) on the simulated device\n\n"
                               "  atalla-run model.atb --trace\n"
-                              "  atalla-run model.atb --inputs random --seed 1 --check model.pt2\n");
+                              "  atalla-run model.atb --inputs random --seed 1 --check model.pt2\n"
+                              "  atalla-run model.atb --counters --chrome-trace trace.json --machine atalla-sim4\n");
   if (Inputs != "sample" && Inputs != "random") {
     errs() << "atalla-run: error: --inputs must be 'sample' or 'random', got '" << Inputs << "'\n";
     return 2;
@@ -449,19 +468,48 @@ int main(int argc, char **argv) {
       Off += Bytes;
     }
   }
-  sim::DeviceConfig Config;
-  Config.NumPads = Pads;
-  Config.PadBytes = PadKiB * 1024;
+  auto Machine = sim::loadMachine(MachineName);
+  if (!Machine) {
+    tools::reportError("atalla-run", Machine.takeError());
+    return 2;
+  }
+  if (Pads.getNumOccurrences())
+    Machine->NumPads = Pads;
+  if (PadKiB.getNumOccurrences())
+    Machine->PadBytes = std::min<uint64_t>(PadKiB, 1ull << 23) * 1024;
+  if (Machine->NumPads < 1 || Machine->NumPads > 64 || Machine->PadBytes < 4096 || Machine->PadBytes > (1ull << 32)) {
+    errs() << "atalla-run: error: scratchpads must be 1..64 pads of 4 KiB..4 GiB\n";
+    return 2;
+  }
+  sim::DeviceConfig Config = Machine->deviceConfig();
+  // Kernels size their tiles to the pads they were compiled for; smaller
+  // pads would make them fail mid-run with ENOMEM. Say so up front.
+  if (std::optional<std::string> Compiled = B->provenance("pad_bytes")) {
+    uint64_t Want = 0;
+    if (!StringRef(*Compiled).getAsInteger(10, Want) && Want > Config.PadBytes)
+      return fail(frontend::makeError(
+          BlobPath + ": compiled for scratchpads of " + std::to_string(Want / 1024) + " KiB (machine " +
+          B->provenance("machine").value_or("?") + "), but this device's are " +
+          std::to_string(Config.PadBytes / 1024) + " KiB: recompile with atalla-gen --machine " + MachineName.getValue() +
+          (Pads.getNumOccurrences() || PadKiB.getNumOccurrences() ? " and the same pad size" : "")));
+  }
   runtime::AtenFallback Fallback;
   auto X = runtime::Executor::create(*B, Config, &Fallback);
   if (!X)
     return fail(X.takeError());
   std::string Compiler = B->provenance("compiler").value_or("?");
   outs() << "--- RUNTIME EXECUTION (" << B->instructions().size() << " instructions, " << B->kernels().size()
-         << " kernels, DRAM " << B->dramBytes() << " bytes, " << Pads << " scratchpads x " << PadKiB
-         << " KiB; built by " << Compiler << ") ---\n";
-  if (Trace)
-    (*X)->setTrace([](const runtime::TraceEvent &E) { outs() << traceLine(E) << "\n"; });
+         << " kernels, DRAM " << B->dramBytes() << " bytes, " << Config.NumPads << " scratchpads x "
+         << Config.PadBytes / 1024 << " KiB (" << Machine->Name << "); built by " << Compiler << ") ---\n";
+  const bool Profiling = Counters || !ReportJson.empty() || !ChromeTrace.empty();
+  runtime::Profile Prof(*B, *Machine);
+  if (Trace || Profiling)
+    (*X)->setTrace([&](const runtime::TraceEvent &E) {
+      if (Trace)
+        outs() << traceLine(E) << "\n";
+      if (Profiling)
+        Prof.add(E);
+    });
   std::vector<runtime::HostTensor> Out;
   bool RunFailed = false;
   for (unsigned R = 0; R < Runs && !RunFailed; ++R) {
@@ -479,6 +527,27 @@ int main(int argc, char **argv) {
       tools::printTensorLine(outs(), "run " + std::to_string(R + 1) + ": output " + std::to_string(I) + " '" +
                                          B->tensorName(B->outputs()[I]).str() + "'",
                              toTensorData(Out[I]));
+  }
+  if (Profiling && !RunFailed) {
+    if (Counters)
+      Prof.printTable(outs());
+    auto WriteTo = [&](const std::string &Path, auto &&Write) -> Error {
+      std::error_code EC;
+      raw_fd_ostream OS(Path, EC);
+      if (EC)
+        return frontend::makeError(Path + ": cannot write: " + EC.message());
+      Write(OS);
+      OS.close();
+      if (OS.has_error())
+        return frontend::makeError(Path + ": write failed: " + OS.error().message());
+      return Error::success();
+    };
+    if (!ReportJson.empty())
+      if (Error E = WriteTo(ReportJson, [&](raw_ostream &OS) { Prof.writeJson(OS); }))
+        return fail(std::move(E));
+    if (!ChromeTrace.empty())
+      if (Error E = WriteTo(ChromeTrace, [&](raw_ostream &OS) { Prof.writeChromeTrace(OS); }))
+        return fail(std::move(E));
   }
   if (!OutputDir.empty() && !RunFailed) {
     std::vector<std::string> Names;

@@ -122,7 +122,7 @@ Error atalla::codegen::detail::emitGemm(KernelBuilder &KB, const abi::KernelSpec
     // more per byte), C tile reloads per extra K block, and a charge per tile.
     double Best = 0;
     // Less what rounding each buffer to ScratchpadAlign can add.
-    const int64_t Floats = int64_t(ScratchpadBudget - 5 * ScratchpadAlign) / 4;
+    const int64_t Floats = int64_t(KB.Budget - 5 * ScratchpadAlign) / 4;
     // With B read in place (few rows of C), each B element is used by few
     // FMAs: keep its block small enough to stay in L2 between the SDMA copy
     // and the compute, and let the K blocks shrink to allow that.

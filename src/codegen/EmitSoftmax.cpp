@@ -307,7 +307,7 @@ Error atalla::codegen::detail::emitLayerNorm(KernelBuilder &KB, const abi::Kerne
   for (const abi::OperandSpec *P : {&W, &Bs})
     if (P->Strides[0] != 0 || (D > 1 && P->Strides[1] != 1))
       return specError(Spec, "w and b must be one contiguous row broadcast over rows (strides [0, 1])");
-  if (uint64_t(D) * 4 * 3 + 4096 > ScratchpadBudget)
+  if (uint64_t(D) * 4 * 3 + 4096 > KB.Budget)
     return specError(Spec, "a row of " + Twine(D) + " elements does not fit the scratchpad");
   if (R * D == 0) {
     KB.finish();
@@ -364,7 +364,7 @@ Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelS
   int64_t Inner = 1;
   for (size_t I = Dim + 1; I < Out.Sizes.size(); ++I)
     Inner *= Out.Sizes[I];
-  if (uint64_t(D) * 4 + 4096 > ScratchpadBudget)
+  if (uint64_t(D) * 4 + 4096 > KB.Budget)
     return specError(Spec, "a softmax row of " + Twine(D) +
                                " elements does not fit the scratchpad");
 

@@ -25,8 +25,6 @@
 
 namespace atalla::codegen::detail {
 
-/// Upper bound on one kernel's scratchpad grants (a pad is 1 MiB; leave room).
-constexpr uint64_t ScratchpadBudget = 768 * 1024;
 /// Alignment the firmware guarantees and the kernels ask for.
 constexpr uint64_t ScratchpadAlign = 256;
 
@@ -38,7 +36,10 @@ constexpr uint64_t ScratchpadAlign = 256;
 /// finish() stores 0 and branches there from the success path.
 class KernelBuilder {
 public:
-  KernelBuilder(llvm::Module &M, llvm::StringRef Symbol);
+  KernelBuilder(llvm::Module &M, llvm::StringRef Symbol, uint64_t Budget);
+
+  /// Bytes of scratchpad this kernel may hold at once (codegen::scratchpadBudget).
+  const uint64_t Budget;
 
   llvm::LLVMContext &Ctx;
   llvm::Module &M;

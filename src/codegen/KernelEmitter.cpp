@@ -43,8 +43,8 @@ using namespace atalla::codegen::detail;
 // KernelBuilder
 //===----------------------------------------------------------------------===//
 
-KernelBuilder::KernelBuilder(Module &M, StringRef Symbol)
-    : Ctx(M.getContext()), M(M), B(M.getContext()), AllocaB(M.getContext()) {
+KernelBuilder::KernelBuilder(Module &M, StringRef Symbol, uint64_t Budget)
+    : Budget(Budget), Ctx(M.getContext()), M(M), B(M.getContext()), AllocaB(M.getContext()) {
   I32 = B.getInt32Ty();
   I64 = B.getInt64Ty();
   F32 = B.getFloatTy();
@@ -394,12 +394,15 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
 }
 
 Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::KernelSpec &Spec,
-                                                                    LLVMContext &Ctx) {
+                                                                    LLVMContext &Ctx, uint64_t PadBytes) {
+  if (PadBytes < MinPadBytes)
+    return specError(Spec, "scratchpads of " + Twine(PadBytes) + " bytes are too small (at least " +
+                               Twine(MinPadBytes) + ")");
   if (Error E = checkCommon(Spec))
     return E;
   std::string Symbol = Spec.symbol();
   auto M = std::make_unique<Module>(Symbol, Ctx);
-  KernelBuilder KB(*M, Symbol);
+  KernelBuilder KB(*M, Symbol, scratchpadBudget(PadBytes));
   Error E = Error::success();
   switch (Spec.family()) {
   case abi::KernelFamily::Gemm:
@@ -430,10 +433,10 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   }
   if (E)
     return E;
-  if (KB.grantedBytes() > ScratchpadBudget)
+  if (KB.grantedBytes() > KB.Budget)
     return specError(Spec, "needs " + Twine(KB.grantedBytes()) +
-                               " bytes of scratchpad, over the budget of " +
-                               Twine(ScratchpadBudget));
+                               " bytes of scratchpad, over the budget of " + Twine(KB.Budget) +
+                               " (three quarters of a " + Twine(PadBytes) + "-byte pad)");
   std::string Msg;
   raw_string_ostream OS(Msg);
   if (verifyModule(*M, &OS))
@@ -598,7 +601,7 @@ Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &S
                                                         const CodegenOptions &Opts) {
   LLVMContext Ctx;
   auto T0 = std::chrono::steady_clock::now();
-  auto M = emitKernelModule(Spec, Ctx);
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes);
   if (!M)
     return M.takeError();
   double IrMs = msSince(T0);
@@ -612,7 +615,7 @@ Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &S
 Expected<std::string> atalla::codegen::kernelText(const abi::KernelSpec &Spec,
                                                   const CodegenOptions &Opts, bool Assembly) {
   LLVMContext Ctx;
-  auto M = emitKernelModule(Spec, Ctx);
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes);
   if (!M)
     return M.takeError();
   auto TM = createTargetMachine(Opts);

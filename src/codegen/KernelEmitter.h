@@ -22,10 +22,25 @@
 
 namespace atalla::codegen {
 
+constexpr uint64_t DefaultPadBytes = 1ull << 20;
+/// The smallest scratchpad kernels are generated for.
+constexpr uint64_t MinPadBytes = 64ull << 10;
+/// Upper bound on one kernel's scratchpad grants: three quarters of one pad,
+/// so every grant fits one pad with room left.
+constexpr uint64_t scratchpadBudget(uint64_t PadBytes) { return PadBytes / 4 * 3; }
+/// The longest softmax row (elements) a kernel keeps in a scratchpad of
+/// this size (one row buffer, plus room), and the longest layer-norm row
+/// (row, weight and bias buffers). The lowering falls back beyond them.
+constexpr int64_t maxSoftmaxRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 4); }
+constexpr int64_t maxNormRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 12); }
+
 struct CodegenOptions {
   std::string TargetCPU; ///< "" = the host CPU (sys::getHostCPUName)
   std::string Features;  ///< "" = the host CPU's features
   unsigned OptLevel = 3; ///< 0..3
+  /// The scratchpad size of the machine the kernels will run on (the
+  /// atalla-rtl preset's 1 MiB by default): kernels size their tiles to it.
+  uint64_t PadBytes = DefaultPadBytes;
 };
 
 struct CompiledKernel {
@@ -36,8 +51,11 @@ struct CompiledKernel {
 
 /// The IR module for one specialisation: one function named Spec.symbol(),
 /// verified. Errors name the spec's key.
+/// \p PadBytes is the target machine's scratchpad size: a kernel holds at
+/// most three quarters of one pad and picks its tiles to fit.
 llvm::Expected<std::unique_ptr<llvm::Module>> emitKernelModule(const abi::KernelSpec &Spec,
-                                                               llvm::LLVMContext &Ctx);
+                                                               llvm::LLVMContext &Ctx,
+                                                               uint64_t PadBytes = DefaultPadBytes);
 
 /// Emits, optimises (new pass manager, O-level from the options) and compiles
 /// to an object for the target. Same spec and options -> same bytes.

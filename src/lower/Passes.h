@@ -52,6 +52,10 @@ llvm::Error specializeShapes(LoweringState &S, const ShapeOptions &Opts);
 struct SelectOptions {
   /// Largest softmax row (elements) a kernel keeps in scratchpad.
   int64_t MaxSoftmaxRow = 64 * 1024;
+  /// Largest layer-norm row (elements): row, weight and bias in scratchpad.
+  /// Both defaults fit the 1 MiB pads of atalla-rtl; atalla-gen sets them
+  /// from the target machine (codegen::maxSoftmaxRow / maxNormRow).
+  int64_t MaxNormRow = 60 * 1024;
   /// Grow elementwise kernels into chain kernels along single-reader nodes.
   bool FuseElementwise = true;
 };

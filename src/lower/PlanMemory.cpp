@@ -80,6 +80,9 @@ llvm::Error atalla::lower::planMemory(LoweringState &S, const MemoryOptions &Opt
       L = F; // defined but never used
     Items.push_back({static_cast<int>(T), F, L, std::max<uint64_t>(X.Bytes, 1)});
   }
+  P.Lifetimes.clear();
+  for (const Item &It : Items)
+    P.Lifetimes.push_back({It.T, It.First, It.Last});
   std::vector<Item> Order = Items;
   std::stable_sort(Order.begin(), Order.end(), [](const Item &X, const Item &Y) { return X.Bytes > Y.Bytes; });
   struct Placed {

@@ -5,6 +5,8 @@
 
 #include "llvm/Support/Format.h"
 
+#include <algorithm>
+
 using namespace atalla;
 using namespace atalla::lower;
 
@@ -113,4 +115,36 @@ void LoweringState::print(llvm::raw_ostream &OS) const {
   }
   if (!P.Tensors.empty() || !P.Instrs.empty())
     P.print(OS);
+}
+
+void Program::printMemoryPlan(llvm::raw_ostream &OS, unsigned Width) const {
+  auto MiB = [](uint64_t B) { return double(B) / (1 << 20); };
+  const int64_t End = int64_t(Instrs.size());
+  OS << llvm::format("Memory plan: DRAM %.3f MiB = constants %.3f MiB + activation arena %.3f MiB; live-bytes lower "
+                     "bound %.3f MiB (arena / bound = %.3f)\n",
+                     MiB(DramBytes), MiB(ConstantBytes), MiB(ArenaBytes), MiB(LowerBoundBytes),
+                     LowerBoundBytes ? double(ArenaBytes) / double(LowerBoundBytes) : 1.0);
+  if (Lifetimes.empty())
+    return;
+  // Columns cover the instructions -1 (inputs arrive) .. End (outputs leave).
+  const int64_t Span = End + 2;
+  Width = std::max<unsigned>(8, std::min<unsigned>(Width, unsigned(Span)));
+  auto Column = [&](int64_t I) { return unsigned((I + 1) * int64_t(Width) / Span); };
+  std::vector<LiveRange> ByAddr = Lifetimes;
+  std::stable_sort(ByAddr.begin(), ByAddr.end(), [&](const LiveRange &A, const LiveRange &B) {
+    return Tensors[A.Tensor].DramAddr < Tensors[B.Tensor].DramAddr;
+  });
+  const uint64_t ArenaBase = ConstantBytes;
+  OS << llvm::format("  %10s %10s %11s  %-*s  %s\n", (const char *)"offset", (const char *)"KiB",
+                     (const char *)"live", int(Width), (const char *)"instructions -1 .. end", (const char *)"tensor");
+  for (const LiveRange &L : ByAddr) {
+    const PTensor &T = Tensors[L.Tensor];
+    std::string Bar(Width, '.');
+    for (unsigned C = Column(L.First); C <= Column(L.Last) && C < Width; ++C)
+      Bar[C] = '#';
+    std::string Live = (L.First < 0 ? std::string("in") : std::to_string(L.First)) + ".." +
+                       (L.Last >= End ? std::string("out") : std::to_string(L.Last));
+    OS << llvm::format("  0x%08llx %10.1f %11s  %s  %s\n", (unsigned long long)(T.DramAddr - ArenaBase),
+                       double(T.Bytes) / 1024, Live.c_str(), Bar.c_str(), T.Name.c_str());
+  }
 }

@@ -94,6 +94,14 @@ struct Segment {
   unsigned NumOps = 0;
 };
 
+/// An activation tensor's life in the memory plan: from the instruction
+/// that defines it (-1: an input, live from the start) to its last use
+/// (Instrs.size(): an output, live to the end).
+struct LiveRange {
+  int Tensor = -1;
+  int64_t First = 0, Last = 0;
+};
+
 struct Program {
   std::vector<PTensor> Tensors;
   std::vector<PInstr> Instrs;
@@ -103,12 +111,17 @@ struct Program {
   uint64_t ConstantBytes = 0;
   uint64_t ArenaBytes = 0;     ///< planned activation bytes
   uint64_t LowerBoundBytes = 0; ///< peak of simultaneously live activation bytes
+  std::vector<LiveRange> Lifetimes; ///< every owning activation tensor, in tensor order
   std::vector<int> Inputs, Outputs; ///< user inputs / outputs in order
   /// Constants the lowering computed (folded batch norms, rearranged
   /// weights), which PTensor::Constant points into.
   std::vector<std::shared_ptr<const frontend::TensorData>> OwnedConstants;
 
   void print(llvm::raw_ostream &OS) const;
+  /// The memory plan for people: arena size against the live-bytes lower
+  /// bound, and one row per activation tensor (by address) with a text map
+  /// of its live range over the instructions, \p Width columns wide.
+  void printMemoryPlan(llvm::raw_ostream &OS, unsigned Width = 48) const;
 };
 
 } // namespace atalla::lower

@@ -1616,6 +1616,9 @@ private:
       D *= S;
     for (size_t I = 0; I + Norm->size() < Shape.size(); ++I)
       R *= Shape[I];
+    if (D > Opts.MaxNormRow)
+      throw NoKernel{"layer-norm row of " + std::to_string(D) + " elements exceeds the scratchpad row limit " +
+                     std::to_string(Opts.MaxNormRow)};
     const Argument *Eps = arg(N, "eps", false);
     if (Eps && Eps->Kind != ArgKind::Float)
       throw NoKernel{"eps is not a number"};

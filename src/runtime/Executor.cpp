@@ -310,10 +310,18 @@ llvm::Error Executor::runKernel(uint32_t I, TraceEvent &Ev) {
   std::string Name(abi::kernelName(static_cast<abi::KernelId>(K.KernelId)));
   Ev.IsFallback = false;
   Ev.Op = Name;
+  Ev.Kernel = In.Index;
   std::vector<uint64_t> Args;
   for (uint32_t T : B.operands(I))
     Args.push_back(B.tensors()[T].DramAddr);
+  const sim::Counters &C = Dev->counters();
+  const sim::KernelCounters Before{C.SdmaBytesIn, C.SdmaBytesOut, C.SdmaLoads + C.SdmaStores, C.FirmwareCalls};
   int32_t Status = Dev->invoke(Fns[In.Index], Args.data());
+  Ev.Work.SdmaBytesIn = C.SdmaBytesIn - Before.SdmaBytesIn;
+  Ev.Work.SdmaBytesOut = C.SdmaBytesOut - Before.SdmaBytesOut;
+  Ev.Work.SdmaTransfers = C.SdmaLoads + C.SdmaStores - Before.SdmaTransfers;
+  Ev.Work.FirmwareCalls = C.FirmwareCalls - Before.FirmwareCalls;
+  Ev.ScpadPeak = C.InvokeScpadPeak;
   if (Status == abi::ATALLA_OK)
     return llvm::Error::success();
   std::string Msg = "instruction " + std::to_string(I) + " (node '" + Ev.Node + "', kernel " + Name +
@@ -327,6 +335,7 @@ llvm::Error Executor::runFallback(uint32_t I, TraceEvent &Ev) {
   const abi::Instruction &In = B.instructions()[I];
   Ev.IsFallback = true;
   Ev.Op = B.fallbackOpName(In.Index);
+  const uint64_t BytesBefore = FallbackBytes;
   std::string What = "instruction " + std::to_string(I) + " (node '" + Ev.Node + "', " + Ev.Op + ")";
   if (!Fallback)
     return fail(What + ": runs through LibTorch, but this executor has no fallback handler");
@@ -360,5 +369,6 @@ llvm::Error Executor::runFallback(uint32_t I, TraceEvent &Ev) {
       return fail(What + ": result " + llvm::Twine(J) + ": " + llvm::toString(std::move(E)));
     FallbackBytes += T.Bytes.size();
   }
+  Ev.FallbackBytes = FallbackBytes - BytesBefore;
   return llvm::Error::success();
 }

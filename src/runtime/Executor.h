@@ -15,6 +15,7 @@
 #include "runtime/abi/KernelAbi.h"
 #include "sim/CodeLoader.h"
 #include "sim/Device.h"
+#include "sim/Machine.h"
 
 #include "llvm/Support/Error.h"
 
@@ -54,6 +55,12 @@ struct TraceEvent {
   std::string Op; ///< kernel name ("gemm") or ATen op ("aten::add.Tensor")
   std::vector<std::vector<int64_t>> InputShapes;
   double Ms = 0; ///< host wall time of the instruction
+  /// A kernel's record index (UINT32_MAX for a fallback call).
+  uint32_t Kernel = UINT32_MAX;
+  /// What a kernel call did on the device (deltas of the device's counters).
+  sim::KernelCounters Work;
+  std::vector<uint64_t> ScpadPeak; ///< bytes per pad at the call's peak
+  uint64_t FallbackBytes = 0;      ///< a fallback call's bytes copied out and back
 };
 
 class Executor {

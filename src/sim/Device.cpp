@@ -207,6 +207,7 @@ Device::Device(DeviceConfig Config) : P(std::make_unique<Impl>()) {
     Pd.clear();
   }
   P->C.ScpadHighWater.assign(Config.NumPads, 0);
+  P->C.InvokeScpadPeak.assign(Config.NumPads, 0);
 }
 
 Device::~Device() = default;
@@ -219,6 +220,7 @@ const std::string &Device::lastFirmwareError() const { return P->LastError; }
 void Device::resetCounters() {
   P->C = Counters();
   P->C.ScpadHighWater.assign(P->Config.NumPads, 0);
+  P->C.InvokeScpadPeak.assign(P->Config.NumPads, 0);
 }
 
 llvm::Error Device::writeDram(uint64_t Addr, llvm::ArrayRef<uint8_t> Bytes) {
@@ -251,6 +253,7 @@ int32_t Device::invoke(atalla::abi::KernelFn Fn, const uint64_t *Args) {
   assert(Fn && "invoking a null kernel");
   ++P->C.KernelCalls;
   P->InvokeBytesOut = 0;
+  std::fill(P->C.InvokeScpadPeak.begin(), P->C.InvokeScpadPeak.end(), 0);
   int32_t Status = Fn(this, Args);
   // A kernel that forgets a free must not shrink the pads of the next one.
   for (Pad &Pd : P->Pads) {
@@ -282,6 +285,7 @@ void *Device::scpadAlloc(uint64_t Bytes, uint64_t Align, int32_t *Sid) {
       continue;
     ++C.ScpadAllocs;
     C.ScpadHighWater[I] = std::max(C.ScpadHighWater[I], Pd.InUse);
+    C.InvokeScpadPeak[I] = std::max(C.InvokeScpadPeak[I], Pd.InUse);
     if (Sid)
       *Sid = int32_t(I);
     return Pd.Mem.get() + Off;

@@ -39,6 +39,9 @@ struct Counters {
   uint64_t SdmaBytesOut = 0; ///< scratchpad -> DRAM
   uint64_t ScpadAllocs = 0, ScpadFrees = 0, ScpadFailures = 0;
   std::vector<uint64_t> ScpadHighWater; ///< bytes, per pad
+  /// Bytes, per pad, at the peak of the latest invoke() alone (zeroed when
+  /// each kernel call starts), for per-kernel profiles.
+  std::vector<uint64_t> InvokeScpadPeak;
   uint64_t HostBytesIn = 0, HostBytesOut = 0; ///< writeDram / readDram (inputs, outputs, fallback)
   /// Firmware calls refused as misuse (a free of a pointer that is no live
   /// grant, an SDMA transfer out of bounds or malformed); allocation

@@ -360,3 +360,49 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
   Out = S;
   return true;
 }
+
+KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
+  KernelWork W;
+  if (S.Operands.empty())
+    return W;
+  const double Out = double(S.output().numel());
+  switch (S.family()) {
+  case KernelFamily::Gemm: {
+    const OperandSpec &A = S.Operands[0], &C = S.output();
+    const size_t Rank = C.Sizes.size();
+    if (Rank < 2 || A.Sizes.size() != Rank)
+      return W;
+    W.M = C.Sizes[Rank - 2];
+    W.N = C.Sizes[Rank - 1];
+    W.K = A.Sizes[Rank - 1];
+    W.Batch = 1;
+    for (size_t D = 0; D + 2 < Rank; ++D)
+      W.Batch *= C.Sizes[D];
+    W.ArrayFlops = 2.0 * double(W.Batch) * double(W.M) * double(W.N) * double(W.K);
+    W.Flops = W.ArrayFlops + (S.HasBias ? Out : 0) + (S.Post != Epilogue::None ? Out : 0);
+    return W;
+  }
+  case KernelFamily::Softmax:
+  case KernelFamily::Norm:
+    W.Flops = 5 * Out;
+    return W;
+  case KernelFamily::Reduce:
+    W.Flops = double(S.Operands[0].numel());
+    return W;
+  case KernelFamily::Chain: {
+    std::vector<ChainStep> Steps;
+    W.Flops = (S.chainSteps(Steps).empty() ? double(Steps.size()) : 0) * Out;
+    return W;
+  }
+  case KernelFamily::Unary:
+  case KernelFamily::Binary:
+  case KernelFamily::Select:
+    W.Flops = Out;
+    return W;
+  case KernelFamily::Copy:
+  case KernelFamily::Pad:
+  case KernelFamily::Gather:
+    return W;
+  }
+  return W;
+}

@@ -167,6 +167,21 @@ struct KernelSpec {
   static bool parse(const std::string &Key, KernelSpec &Out);
 };
 
+/// What one call of a kernel computes, for the device's counters and the
+/// cycle model (sim/Machine.h). FLOPs are counted as the lowering's coverage
+/// report counts them: 2 per multiply-add of a GEMM (all on the systolic
+/// array), 5 per element of a softmax or layer norm, one per element and
+/// step of elementwise work, one per reduced element, and none for pure data
+/// movement (copy, pad, embedding; convert counts one per element).
+struct KernelWork {
+  double Flops = 0;      ///< every floating-point operation
+  double ArrayFlops = 0; ///< of which the systolic array does (a GEMM's multiply-adds)
+  /// A GEMM's problem as the array sees it (all 0 for other kernels).
+  int64_t Batch = 0, M = 0, N = 0, K = 0;
+};
+/// The work of one call of \p S; a spec too malformed to tell is no work.
+KernelWork kernelWork(const KernelSpec &S);
+
 /// FNV-1a, 64 bits: the checksum of the blob's sections and the hash in
 /// kernel symbols. Stable across platforms and builds.
 uint64_t fnv1a64(const void *Data, uint64_t Size, uint64_t Seed = 0xcbf29ce484222325ull);

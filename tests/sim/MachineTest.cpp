@@ -1,0 +1,153 @@
+//===- tests/sim/MachineTest.cpp - machine descriptions and cycle model ---===//
+//
+// The presets, the JSON reader (every malformed description refused with
+// one message naming the key), and the cycle model's arithmetic on work
+// given by hand. To add a case: a line in the table of bad descriptions, or
+// a KernelWork with the cycles worked out in the comment.
+//
+//===----------------------------------------------------------------------===//
+#include "sim/Machine.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+using namespace atalla;
+using namespace atalla::sim;
+
+TEST(MachineTest, PresetsAreTheDocumentedMachines) {
+  auto Rtl = machinePreset("atalla-rtl");
+  ASSERT_TRUE(bool(Rtl)) << llvm::toString(Rtl.takeError());
+  EXPECT_EQ(Rtl->NumPads, 2u);
+  EXPECT_EQ(Rtl->PadBytes, 1u << 20);
+  EXPECT_EQ(Rtl->peakFlopsPerCycle(), 2048);
+  auto Sim4 = machinePreset("atalla-sim4");
+  ASSERT_TRUE(bool(Sim4));
+  EXPECT_EQ(Sim4->NumPads, 4u);
+  EXPECT_EQ(Sim4->PadBytes, 512u << 10);
+  EXPECT_EQ(Sim4->deviceConfig().NumPads, 4u);
+  EXPECT_EQ(Sim4->deviceConfig().PadBytes, 512u << 10);
+  auto Bad = machinePreset("atalla-xl");
+  ASSERT_FALSE(bool(Bad));
+  EXPECT_NE(llvm::toString(Bad.takeError()).find("presets: atalla-rtl, atalla-sim4"), std::string::npos);
+}
+
+TEST(MachineTest, JsonRoundTripsAndStartsFromABase) {
+  auto Sim4 = machinePreset("atalla-sim4");
+  ASSERT_TRUE(bool(Sim4));
+  auto Back = parseMachine(Sim4->toJson(), "sim4.json");
+  ASSERT_TRUE(bool(Back)) << llvm::toString(Back.takeError());
+  EXPECT_EQ(Back->Name, "atalla-sim4");
+  EXPECT_EQ(Back->toJson(), Sim4->toJson());
+  auto Custom = parseMachine(R"({"base": "atalla-sim4", "name": "wide", "array_rows": 64, "array_cols": 64,
+                                 "dram_bytes_per_cycle": 128})",
+                             "wide.json");
+  ASSERT_TRUE(bool(Custom)) << llvm::toString(Custom.takeError());
+  EXPECT_EQ(Custom->Name, "wide");
+  EXPECT_EQ(Custom->NumPads, 4u); // from the base
+  EXPECT_EQ(Custom->peakFlopsPerCycle(), 2.0 * 64 * 64);
+  EXPECT_EQ(Custom->DramBytesPerCycle, 128);
+}
+
+TEST(MachineTest, MalformedDescriptionsAreRefusedNamingTheKey) {
+  struct Case {
+    const char *Json, *Expect;
+  };
+  const Case Cases[] = {
+      {"[1, 2]", "a machine description is a JSON object"},
+      {"{\"num_pads\": 2,}", "not JSON"},
+      {"{\"num_padz\": 2}", "unknown key \"num_padz\""},
+      {"{\"num_pads\": \"two\"}", "\"num_pads\" must be a number"},
+      {"{\"num_pads\": 0}", "\"num_pads\" is 0"},
+      {"{\"num_pads\": 2.5}", "an integer"},
+      {"{\"pad_bytes\": 100}", "\"pad_bytes\" is 100"},
+      {"{\"pad_bytes\": 65537}", "multiple of 256"},
+      {"{\"dram_bytes_per_cycle\": -1}", "\"dram_bytes_per_cycle\" is -1"},
+      {"{\"clock_mhz\": 0}", "\"clock_mhz\" is 0"},
+      {"{\"base\": \"atalla-xl\"}", "no machine preset 'atalla-xl'"},
+      {"{\"base\": 3}", "\"base\" must be a preset name"},
+      {"{\"name\": \"\"}", "\"name\" must be a non-empty string"},
+      {"{\"array_rows\": 1e300}", "\"array_rows\" is"},
+  };
+  for (const Case &C : Cases) {
+    auto M = parseMachine(C.Json, "m.json");
+    ASSERT_FALSE(bool(M)) << C.Json;
+    std::string Msg = llvm::toString(M.takeError());
+    EXPECT_EQ(Msg.rfind("m.json: ", 0), 0u) << Msg;
+    EXPECT_NE(Msg.find(C.Expect), std::string::npos) << C.Json << " -> " << Msg;
+    EXPECT_EQ(Msg.find('\n'), std::string::npos) << Msg;
+  }
+}
+
+TEST(MachineTest, LoadMachineTakesAPresetOrAFile) {
+  auto Preset = loadMachine("atalla-sim4");
+  ASSERT_TRUE(bool(Preset));
+  EXPECT_EQ(Preset->Name, "atalla-sim4");
+  auto Missing = loadMachine("/nonexistent/machine.json");
+  ASSERT_FALSE(bool(Missing));
+  EXPECT_NE(llvm::toString(Missing.takeError()).find("not a machine preset"), std::string::npos);
+  std::string Path = ::testing::TempDir() + "/atalla-machine-test.json";
+  {
+    std::ofstream F(Path);
+    F << R"({"name": "slow-dram", "dram_bytes_per_cycle": 8})";
+  }
+  auto File = loadMachine(Path);
+  ASSERT_TRUE(bool(File)) << llvm::toString(File.takeError());
+  EXPECT_EQ(File->Name, "slow-dram");
+  EXPECT_EQ(File->DramBytesPerCycle, 8);
+  EXPECT_EQ(File->NumPads, 2u); // atalla-rtl otherwise
+  std::remove(Path.c_str());
+}
+
+TEST(MachineTest, CycleModelArithmetic) {
+  const MachineDesc M; // 32x32 array, 32 lanes, 32 B/cycle, setup 16, launch 100, firmware 20
+  // A 64x96x80 GEMM: K tiles 3, N tiles 3; each tile 32 + 64 + 62 = 158 cycles
+  // -> 9 * 158 = 1422 array cycles. The two extra K tiles add 2 * 64 * 96
+  // partial sums on the vector core, plus 64 * 96 bias adds: 18432 / 32 = 576.
+  atalla::abi::KernelWork W;
+  W.Batch = 1, W.M = 64, W.N = 96, W.K = 80;
+  W.ArrayFlops = 2.0 * 64 * 96 * 80;
+  W.Flops = W.ArrayFlops + 64 * 96;
+  KernelCounters C;
+  C.SdmaBytesIn = 64 * 80 * 4 + 80 * 96 * 4 + 96 * 4; // 51584
+  C.SdmaBytesOut = 64 * 96 * 4;                       // 24576
+  C.SdmaTransfers = 4;
+  C.FirmwareCalls = 4 + 6; // 3 allocs, 3 frees
+  KernelCost K = estimateKernel(M, W, C);
+  EXPECT_EQ(K.ArrayCycles, 1422);
+  EXPECT_EQ(K.VectorCycles, 576);
+  EXPECT_EQ(K.SdmaCycles, (51584 + 24576) / 32 + 4 * 16); // 2380 + 64
+  EXPECT_EQ(K.FixedCycles, 100 + 6 * 20);
+  EXPECT_EQ(K.Cycles, 220 + 2444);
+  EXPECT_TRUE(K.memoryBound());
+  // The same work with bytes on a 4x faster DRAM is compute-bound.
+  MachineDesc Fast = M;
+  Fast.DramBytesPerCycle = 128;
+  KernelCost F = estimateKernel(Fast, W, C);
+  EXPECT_FALSE(F.memoryBound());
+  EXPECT_EQ(F.Cycles, 220 + 1422 + 576);
+  // Elementwise work: 1000 flops on 32 lanes is 32 cycles (rounded up).
+  atalla::abi::KernelWork E;
+  E.Flops = 1000;
+  EXPECT_EQ(estimateKernel(M, E, KernelCounters()).VectorCycles, 32);
+  // A fallback call: latency plus its bytes over the host link.
+  EXPECT_EQ(estimateFallbackCycles(M, 1600), 20000 + 100);
+}
+
+TEST(MachineTest, KernelWorkCountsFlopsFromTheSpec) {
+  atalla::abi::KernelSpec S;
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse("gemm f32 [2,4,8:32,8,1] [2,8,16:128,16,1] -> [2,4,16:64,16,1] relu", S));
+  atalla::abi::KernelWork W = atalla::abi::kernelWork(S);
+  EXPECT_EQ(W.Batch, 2);
+  EXPECT_EQ(W.M, 4);
+  EXPECT_EQ(W.N, 16);
+  EXPECT_EQ(W.K, 8);
+  EXPECT_EQ(W.ArrayFlops, 2.0 * 2 * 4 * 16 * 8);
+  EXPECT_EQ(W.Flops, W.ArrayFlops + 2 * 4 * 16); // the relu epilogue
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse("softmax f32 [3,10:10,1] -> [3,10:10,1] dim=1", S));
+  EXPECT_EQ(atalla::abi::kernelWork(S).Flops, 5 * 30);
+  EXPECT_EQ(atalla::abi::kernelWork(S).ArrayFlops, 0);
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse("copy f32 [3,10:1,3] -> [3,10:10,1]", S));
+  EXPECT_EQ(atalla::abi::kernelWork(S).Flops, 0);
+}

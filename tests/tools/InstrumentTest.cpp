@@ -1,0 +1,222 @@
+//===- tests/tools/InstrumentTest.cpp - counters, traces, machines, reports ===//
+//
+// The simulator as an instrument, as a user drives it: atalla-run
+// --counters, --report-json and --chrome-trace on every fixture (the trace
+// must be valid JSON with the modelled compute / SDMA / fallback tracks and
+// the host tracks, one slice per instruction), --machine presets and files
+// (and their errors), and atalla-gen --report's memory plan and compile-time
+// tables. To add a case: a fixture name in the list, or a flag and the line
+// a user would read.
+//
+//===----------------------------------------------------------------------===//
+#include "FallbackModelSupport.h"
+#include "ProcessSupport.h"
+#include "TestSupport.h"
+
+#include "frontend/ArchiveWriter.h"
+
+#include "llvm/Support/JSON.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+
+using namespace atalla;
+using test::countOf;
+using test::tmpDir;
+using Result = test::ToolResult;
+
+namespace {
+
+Result run(const std::string &Cmd) { return test::runTool(Cmd); }
+
+/// Checks a Chrome trace: process and thread names, one modelled slice per
+/// instruction (compute or fallback track) and one host slice per
+/// instruction, durations >= 0, SDMA slices only for kernels that moved
+/// bytes. Returns the number of modelled fallback slices.
+unsigned checkTrace(const std::string &Path, size_t Instructions, const std::string &What) {
+  auto V = llvm::json::parse(test::slurp(Path));
+  if (!V) {
+    ADD_FAILURE() << What << ": the trace is not JSON: " << llvm::toString(V.takeError());
+    return 0;
+  }
+  const llvm::json::Object *O = V->getAsObject();
+  const llvm::json::Array *Events = O ? O->getArray("traceEvents") : nullptr;
+  if (!Events) {
+    ADD_FAILURE() << What << ": no traceEvents array";
+    return 0;
+  }
+  std::map<std::pair<int64_t, int64_t>, std::string> Threads;
+  std::map<int64_t, std::string> Processes;
+  std::map<std::pair<int64_t, int64_t>, unsigned> Slices;
+  for (const llvm::json::Value &E : *Events) {
+    const llvm::json::Object *Ev = E.getAsObject();
+    if (!Ev) {
+      ADD_FAILURE() << What << ": an event is not an object";
+      continue;
+    }
+    std::optional<llvm::StringRef> Ph = Ev->getString("ph");
+    int64_t Pid = Ev->getInteger("pid").value_or(-1), Tid = Ev->getInteger("tid").value_or(0);
+    if (Ph == "M") {
+      std::string Name = Ev->getObject("args")->getString("name").value_or("").str();
+      if (Ev->getString("name") == "process_name")
+        Processes[Pid] = Name;
+      else
+        Threads[{Pid, Tid}] = Name;
+      continue;
+    }
+    EXPECT_EQ(Ph, "X") << What;
+    EXPECT_GE(Ev->getNumber("dur").value_or(-1), 0) << What;
+    EXPECT_GE(Ev->getNumber("ts").value_or(-1), 0) << What;
+    EXPECT_FALSE(Ev->getString("name").value_or("").empty()) << What;
+    ++Slices[{Pid, Tid}];
+  }
+  EXPECT_EQ(Processes[1].rfind("Atalla model (", 0), 0u) << What;
+  EXPECT_EQ(Processes[2], "Host (measured)") << What;
+  EXPECT_EQ(Threads[std::make_pair(int64_t(1), int64_t(1))], "compute") << What;
+  EXPECT_EQ(Threads[std::make_pair(int64_t(1), int64_t(2))], "SDMA") << What;
+  EXPECT_EQ(Threads[std::make_pair(int64_t(1), int64_t(3))], "fallback") << What;
+  EXPECT_EQ(Threads[std::make_pair(int64_t(2), int64_t(1))], "compute") << What;
+  EXPECT_EQ(Threads[std::make_pair(int64_t(2), int64_t(3))], "fallback") << What;
+  auto At = [&](int64_t Pid, int64_t Tid) { return Slices[std::make_pair(Pid, Tid)]; };
+  const unsigned Compute = At(1, 1), Fallback = At(1, 3), Sdma = At(1, 2);
+  EXPECT_EQ(Compute + Fallback, Instructions) << What;
+  EXPECT_EQ(At(2, 1) + At(2, 3), Instructions) << What;
+  EXPECT_LE(Sdma, Compute) << What;
+  EXPECT_GT(Sdma, 0u) << What;
+  return Fallback;
+}
+
+/// The instruction count atalla-run prints ("--- RUNTIME EXECUTION (N instructions").
+size_t instructionsOf(const std::string &Out) {
+  size_t P = Out.find("RUNTIME EXECUTION (");
+  return P == std::string::npos ? 0 : std::stoul(Out.substr(P + 19));
+}
+
+} // namespace
+
+TEST(InstrumentTest, CountersAndChromeTraceOnEveryFixture) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  const char *Fixtures[] = {
+      "seed/seed_accel_demo",       "seed/seed_accel_demo_legacy_v8_7",     "seed/seed_accel_demo_v2_2",
+      "seed/seed_export_basics_1",  "seed/seed_export_basics_2",            "seed/seed_export_basics_3",
+      "seed/seed_mlp",              "seed/seed_attention",                  "seed/seed_elementwise",
+      "seed/seed_tiny_transformer", "seed/mlp_params",                      "seed/transformer_block_params",
+      "formats/synthetic_lrs_legacy_v8_7", "formats/synthetic_lrs_archive_v8_8",
+      "formats/synthetic_lrs_archive_v8_20", "real/unet-dcnum-test_g1",
+  };
+  for (const char *F : Fixtures) {
+    SCOPED_TRACE(F);
+    std::string Pt2 = Dir + "/" + F + ".pt2", Atb = tmpDir() + "/instrument.atb";
+    std::string Trace = tmpDir() + "/trace.json", Report = tmpDir() + "/counters.json";
+    Result G = run("atalla-gen --quiet " + Pt2 + " -o " + Atb);
+    ASSERT_EQ(G.Rc, 0) << G.Err;
+    Result R = run("atalla-run " + Atb + " --inputs random --counters --chrome-trace " + Trace + " --report-json " +
+                   Report);
+    ASSERT_EQ(R.Rc, 0) << R.Err;
+    const size_t N = instructionsOf(R.Out);
+    ASSERT_GT(N, 0u) << R.Out;
+    EXPECT_NE(R.Out.find("--- COUNTERS (" + std::to_string(N) + " instructions; model atalla-rtl at 800 MHz"),
+              std::string::npos)
+        << R.Out;
+    EXPECT_NE(R.Out.find("model (atalla-rtl): "), std::string::npos) << R.Out;
+    checkTrace(Trace, N, F);
+    auto J = llvm::json::parse(test::slurp(Report));
+    ASSERT_TRUE(bool(J)) << llvm::toString(J.takeError());
+    const llvm::json::Object *Totals = J->getAsObject()->getObject("totals");
+    ASSERT_NE(Totals, nullptr);
+    EXPECT_GT(Totals->getNumber("model_cycles").value_or(0), 0);
+    EXPECT_GT(Totals->getInteger("sdma_bytes_in").value_or(0), 0);
+    EXPECT_EQ(J->getAsObject()->getArray("instructions")->size(), N);
+    EXPECT_EQ(J->getAsObject()->getObject("machine")->getString("name"), "atalla-rtl");
+  }
+}
+
+TEST(InstrumentTest, FallbackCallsHaveTheirOwnTrackAndBytes) {
+  std::string Pt2 = tmpDir() + "/instrument_fallbacks.pt2", Atb = tmpDir() + "/instrument_fallbacks.atb";
+  std::string Trace = tmpDir() + "/fallback-trace.json", Report = tmpDir() + "/fallback-counters.json";
+  ASSERT_FALSE(bool(frontend::writeModelFile(test::twoFallbackModel(), Pt2)));
+  ASSERT_EQ(run("atalla-gen --quiet " + Pt2 + " -o " + Atb).Rc, 0);
+  Result R = run("atalla-run " + Atb + " --counters --chrome-trace " + Trace + " --report-json " + Report);
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_EQ(checkTrace(Trace, instructionsOf(R.Out), "two fallbacks"), 2u);
+  EXPECT_EQ(countOf(R.Out, " fallback\n"), 2u) << R.Out;
+  auto J = llvm::json::parse(test::slurp(Report));
+  ASSERT_TRUE(bool(J));
+  const llvm::json::Object *Totals = J->getAsObject()->getObject("totals");
+  EXPECT_EQ(Totals->getInteger("fallback_calls"), 2);
+  EXPECT_GT(Totals->getInteger("fallback_bytes").value_or(0), 0);
+}
+
+TEST(InstrumentTest, MachinePresetsFilesAndMismatchedPads) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  // The UNet's GEMMs size their tiles to the pads: compiled for atalla-rtl's
+  // 1 MiB pads they cannot run on atalla-sim4's 0.5 MiB ones, which
+  // atalla-run says before running; compiled for atalla-sim4 they run there
+  // and still match eager.
+  std::string Pt2 = Dir + "/real/unet-dcnum-test_g1.pt2";
+  std::string Rtl = tmpDir() + "/unet-rtl.atb", Sim4 = tmpDir() + "/unet-sim4.atb";
+  ASSERT_EQ(run("atalla-gen --quiet " + Pt2 + " -o " + Rtl).Rc, 0);
+  Result R = run("atalla-run " + Rtl + " --machine atalla-sim4");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("compiled for scratchpads of 1024 KiB (machine atalla-rtl), but this device's are 512 KiB: "
+                       "recompile with atalla-gen --machine atalla-sim4"),
+            std::string::npos)
+      << R.Err;
+  EXPECT_EQ(countOf(R.Err, "\n"), 1u) << R.Err;
+  ASSERT_EQ(run("atalla-gen --quiet --machine atalla-sim4 " + Pt2 + " -o " + Sim4).Rc, 0);
+  R = run("atalla-run " + Sim4 + " --machine atalla-sim4 --counters --check " + Pt2);
+  EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+  EXPECT_NE(R.Out.find("4 scratchpads x 512 KiB (atalla-sim4)"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find("0 of 163840 elements differ"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find("of 512 per pad"), std::string::npos) << R.Out;
+
+  // A description file; its errors, and an unknown preset, are one line, exit 2.
+  std::string Good = tmpDir() + "/machine.json", Bad = tmpDir() + "/bad-machine.json";
+  std::ofstream(Good) << R"({"base": "atalla-rtl", "name": "fast-dram", "dram_bytes_per_cycle": 256})";
+  std::ofstream(Bad) << R"({"num_pads": 2, "dram_bw": 256})";
+  R = run("atalla-run " + Rtl + " --machine " + Good + " --counters");
+  EXPECT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_NE(R.Out.find("model (fast-dram): "), std::string::npos) << R.Out;
+  for (const std::string &Tool : {std::string("atalla-run ") + Rtl, "atalla-gen " + Pt2}) {
+    R = run(Tool + " --machine " + Bad);
+    EXPECT_EQ(R.Rc, 2) << Tool;
+    EXPECT_NE(R.Err.find(Bad + ": unknown key \"dram_bw\""), std::string::npos) << R.Err;
+    EXPECT_EQ(countOf(R.Err, "\n"), 1u) << R.Err;
+    R = run(Tool + " --machine atalla-xl");
+    EXPECT_EQ(R.Rc, 2) << Tool;
+    EXPECT_NE(R.Err.find("atalla-xl: not a machine preset (atalla-rtl, atalla-sim4)"), std::string::npos) << R.Err;
+  }
+  // Output files that cannot be written: one line, exit 1.
+  R = run("atalla-run " + Rtl + " --chrome-trace /nonexistent-dir/trace.json");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("/nonexistent-dir/trace.json: cannot write"), std::string::npos) << R.Err;
+}
+
+TEST(InstrumentTest, ReportShowsTheMemoryPlanAndCompileTimes) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  Result G = run("atalla-gen " + Dir + "/seed/transformer_block_params.pt2 -o " + tmpDir() + "/tb.atb --report");
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  EXPECT_NE(G.Out.find("Memory plan: DRAM "), std::string::npos) << G.Out;
+  EXPECT_NE(G.Out.find("live-bytes lower bound"), std::string::npos);
+  EXPECT_NE(G.Out.find("instructions -1 .. end"), std::string::npos);
+  // The input's row starts at the first column ("in..").
+  EXPECT_NE(G.Out.find(" in.."), std::string::npos) << G.Out;
+  EXPECT_NE(G.Out.find("..out  "), std::string::npos) << G.Out;
+  EXPECT_NE(G.Out.find("Compile time per kernel (ms; ordered by total)"), std::string::npos);
+  EXPECT_NE(G.Out.find("  gemm f32 ["), std::string::npos) << G.Out;
+  EXPECT_NE(G.Out.find("Compile time per phase (ms)"), std::string::npos);
+  for (const char *Phase : {"load (.pt2 archive)", "select-kernels", "plan-memory", "IR generation", "optimisation",
+                            "object code", "blob assembly"})
+    EXPECT_NE(G.Out.find(Phase), std::string::npos) << Phase;
+}
+
+TEST(InstrumentTest, EveryToolPrintsItsVersions) {
+  for (const char *Tool : {"atalla-gen", "atalla-run", "atalla-inspect", "atalla-fuzz", "atalla-make-example"}) {
+    Result R = run(std::string(Tool) + " --version");
+    EXPECT_EQ(R.Rc, 0) << Tool << R.Err;
+    EXPECT_EQ(R.Out.rfind(std::string(Tool) + " version ", 0), 0u) << R.Out;
+    for (const char *Part : {"(project atalla-gen)", "blob format version 1", "LLVM 19.", "LibTorch 1.13", "oneDNN 2."})
+      EXPECT_NE(R.Out.find(Part), std::string::npos) << Tool << ": " << Part << "\n" << R.Out;
+  }
+}
