@@ -47,16 +47,19 @@ inline std::string tmpDir() {
   return D;
 }
 
-/// Runs "<bin dir>/<CommandLine>" through the shell.
-inline ToolResult runTool(const std::string &CommandLine) {
+/// Runs \p CommandLine through the shell, capturing stdout and stderr.
+inline ToolResult runCommand(const std::string &CommandLine) {
   std::string Out = tmpDir() + "/stdout", Err = tmpDir() + "/stderr";
-  int S = std::system((binDir() + "/" + CommandLine + " >" + Out + " 2>" + Err + " </dev/null").c_str());
+  int S = std::system((CommandLine + " >" + Out + " 2>" + Err + " </dev/null").c_str());
   ToolResult R;
   R.Rc = WIFEXITED(S) ? WEXITSTATUS(S) : 128 + WTERMSIG(S);
   R.Out = slurp(Out);
   R.Err = slurp(Err);
   return R;
 }
+
+/// Runs "<bin dir>/<CommandLine>" through the shell.
+inline ToolResult runTool(const std::string &CommandLine) { return runCommand(binDir() + "/" + CommandLine); }
 
 inline size_t countOf(const std::string &S, const std::string &Needle) {
   size_t N = 0;

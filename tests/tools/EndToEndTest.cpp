@@ -11,8 +11,10 @@
 #include "ProcessSupport.h"
 #include "TestSupport.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -300,4 +302,58 @@ TEST(EndToEndTest, NoFuseElementwiseKeepsEveryOpAKernel) {
   EXPECT_NE(I.Out.find("fuse_elementwise"), std::string::npos) << I.Out;
   Result R = run("atalla-run " + Atb + " --check " + Pt2);
   EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+}
+
+TEST(EndToEndTest, ExamplesCompileAndMatchEager) {
+  // Every archive in examples/ (the bundled one, and those
+  // tools/export_model.py writes with real torch, with their .in<i>.bin
+  // inputs) compiles and agrees with eager on the device.
+  std::error_code EC;
+  std::vector<std::string> Archives;
+  for (llvm::sys::fs::directory_iterator It(test::sourceDir() + "/examples", EC), End; It != End && !EC;
+       It.increment(EC))
+    if (llvm::StringRef(It->path()).ends_with(".pt2"))
+      Archives.push_back(It->path());
+  ASSERT_FALSE(EC) << EC.message();
+  std::sort(Archives.begin(), Archives.end());
+  ASSERT_FALSE(Archives.empty());
+  for (const std::string &Pt2 : Archives) {
+    SCOPED_TRACE(Pt2);
+    std::string Stem = Pt2.substr(0, Pt2.size() - 4), Atb = tmpDir() + "/example.atb";
+    Result G = run("atalla-gen --quiet " + Pt2 + " -o " + Atb);
+    ASSERT_EQ(G.Rc, 0) << G.Err;
+    std::string Inputs;
+    for (int I = 0; llvm::sys::fs::exists(Stem + ".in" + std::to_string(I) + ".bin"); ++I)
+      Inputs += " --input " + Stem + ".in" + std::to_string(I) + ".bin";
+    Result R = run("atalla-run " + Atb + Inputs + " --check " + Pt2);
+    EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+    EXPECT_EQ(count(R.Out, "MISMATCH"), 0u) << R.Out;
+  }
+}
+
+TEST(EndToEndTest, ExportScriptArgumentsAndMissingTorchAreOneLine) {
+  // tools/export_model.py needs PyTorch >= 2.1 to export; its usage errors
+  // and --list work without it, and without it an export says so in one line.
+  const std::string Py = llvm::sys::fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const std::string Script = Py + " " + test::sourceDir() + "/tools/export_model.py";
+  Result R = test::runCommand(Script + " --list");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  for (const char *Demo : {"seed_accel_demo", "seed_export_basics_3", "seed_mlp", "seed_attention",
+                           "seed_tiny_transformer"})
+    EXPECT_NE(R.Out.find(Demo), std::string::npos) << Demo;
+  R = test::runCommand(Script + " --demo nope");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("no demo model 'nope'"), std::string::npos) << R.Err;
+  R = test::runCommand(Script + " mypkg.models:Net --shape x=2xq");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("is not a list of dimensions"), std::string::npos) << R.Err;
+  R = test::runCommand(Script + " mypkg.models --shape x=2x3");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("expected module:Class"), std::string::npos) << R.Err;
+  if (test::runCommand(Py + " -c 'import torch'").Rc == 0)
+    GTEST_SKIP() << "PyTorch is installed here: the missing-torch message cannot be seen";
+  R = test::runCommand(Script + " --demo seed_mlp -o " + tmpDir() + "/exported");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("needs PyTorch >= 2.1"), std::string::npos) << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
 }
