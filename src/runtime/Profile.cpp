@@ -89,6 +89,27 @@ ProfileTotals Profile::totals() const {
   return T;
 }
 
+std::vector<KernelSummary> Profile::byKernel() const {
+  std::vector<KernelSummary> S;
+  for (const InstructionProfile &P : Rows) {
+    auto It = std::find_if(S.begin(), S.end(), [&](const KernelSummary &K) {
+      return K.Op == P.Event.Op && K.IsFallback == P.Event.IsFallback;
+    });
+    if (It == S.end()) {
+      S.push_back({P.Event.Op, P.Event.IsFallback});
+      It = S.end() - 1;
+    }
+    ++It->Calls;
+    It->Flops += P.Work.Flops;
+    It->Cycles += P.Cycles;
+    It->HostMs += P.Event.Ms;
+    It->SdmaBytes += P.Event.Work.SdmaBytesIn + P.Event.Work.SdmaBytesOut;
+    It->FallbackBytes += P.Event.FallbackBytes;
+  }
+  std::stable_sort(S.begin(), S.end(), [](const KernelSummary &A, const KernelSummary &B) { return A.Cycles > B.Cycles; });
+  return S;
+}
+
 void Profile::printTable(llvm::raw_ostream &OS) const {
   OS << format("--- COUNTERS (%zu instructions; model %s at %.0f MHz: cycles are model figures) ---\n", Rows.size(),
                M.Name.c_str(), M.ClockMHz);
@@ -115,6 +136,13 @@ void Profile::printTable(llvm::raw_ostream &OS) const {
                T.SdmaBytesOut / 1048576.0, (unsigned long long)T.SdmaTransfers, (unsigned long long)T.FirmwareCalls,
                padText(T.ScpadPeak).c_str(), (unsigned long long)(M.PadBytes / 1024), T.FallbackBytes / 1048576.0,
                T.HostMs);
+  OS << "by kernel (model cycles, most first):\n";
+  for (const KernelSummary &K : byKernel())
+    OS << format("  %-22s %5u call%s %12.0f cycles %6.2f%%  %14.0f FLOP  %10.2f MiB %s  host %9.3f ms\n",
+                 (K.Op + (K.IsFallback ? " (fallback)" : "")).c_str(), K.Calls, S(K.Calls == 1 ? " " : "s"),
+                 K.Cycles, T.Cycles > 0 ? 100 * K.Cycles / T.Cycles : 0.0, K.Flops,
+                 (K.IsFallback ? K.FallbackBytes : K.SdmaBytes) / 1048576.0, S(K.IsFallback ? "copied" : "SDMA  "),
+                 K.HostMs);
   OS << format("model (%s): %.0f cycles = %.3f us at %.0f MHz; %.1f flop/cycle = %.2f%% of the array's %.0f peak\n",
                M.Name.c_str(), T.Cycles, cyclesToUs(M, T.Cycles), M.ClockMHz,
                T.Cycles > 0 ? T.Flops / T.Cycles : 0.0,
@@ -151,6 +179,19 @@ void Profile::writeJson(llvm::raw_ostream &OS) const {
       J.attribute("host_ms", T.HostMs);
       J.attribute("model_cycles", T.Cycles);
       J.attribute("model_us", cyclesToUs(M, T.Cycles));
+    });
+    J.attributeArray("kernels", [&] {
+      for (const KernelSummary &K : byKernel())
+        J.object([&] {
+          J.attribute("op", K.Op);
+          J.attribute("placement", K.IsFallback ? "fallback" : "accelerator");
+          J.attribute("calls", int64_t(K.Calls));
+          J.attribute("flops", K.Flops);
+          J.attribute("model_cycles", K.Cycles);
+          J.attribute("sdma_bytes", int64_t(K.SdmaBytes));
+          J.attribute("fallback_bytes", int64_t(K.FallbackBytes));
+          J.attribute("host_ms", K.HostMs);
+        });
     });
     J.attributeArray("instructions", [&] {
       for (const InstructionProfile &P : Rows) {

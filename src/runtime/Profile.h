@@ -32,6 +32,15 @@ struct InstructionProfile {
   double HostStartMs = 0; ///< when it started, host time since the run began
 };
 
+/// The calls of one kernel (by name: "gemm") or fallback op, summed.
+struct KernelSummary {
+  std::string Op;
+  bool IsFallback = false;
+  uint32_t Calls = 0;
+  double Flops = 0, Cycles = 0, HostMs = 0;
+  uint64_t SdmaBytes = 0, FallbackBytes = 0;
+};
+
 struct ProfileTotals {
   double Flops = 0, ArrayFlops = 0, Cycles = 0, HostMs = 0;
   uint64_t SdmaBytesIn = 0, SdmaBytesOut = 0, SdmaTransfers = 0, FirmwareCalls = 0, FallbackBytes = 0;
@@ -50,6 +59,8 @@ public:
   const sim::MachineDesc &machine() const { return M; }
   const std::vector<InstructionProfile> &instructions() const { return Rows; }
   ProfileTotals totals() const;
+  /// Per kernel name and fallback op, by modelled cycles, most first.
+  std::vector<KernelSummary> byKernel() const;
 
   /// The per-instruction table and totals, for a terminal.
   void printTable(llvm::raw_ostream &OS) const;
