@@ -5,7 +5,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 FIXTURES ?= $(abspath ../shared/fixtures)
 
-.PHONY: all setup configure build test demo example fuzz-long bench report clean help
+.PHONY: all setup configure build test demo example fuzz-long fuzz-harness test-sanitize bench report clean help
 SECONDS ?= 600
 SEED ?= 1000000
 # Debian's python3 (with python3-matplotlib), not whatever python3 is first on PATH.
@@ -19,6 +19,8 @@ help:
 	@echo "make build  - Release build; tools in $(BUILD)/bin/"
 	@echo "make setup  - install the Debian packages the project needs"
 	@echo "make fuzz-long SECONDS=600 SEED=N - correctness fuzzing against eager PyTorch"
+	@echo "make fuzz-harness SECONDS=N - libFuzzer (ASan+UBSan) on every reader and the blob loader, N s each"
+	@echo "make test-sanitize - build everything with ASan+UBSan in $(BUILD)-sanitize and run every test"
 	@echo "make bench  - generated kernels vs oneDNN: $(BUILD)/bench.json and $(BUILD)/bench.png"
 	@echo "make report MODEL=m.pt2 [MACHINE=atalla-rtl] - roofline, counters, Chrome trace and the bench chart in $(BUILD)/report/"
 
@@ -54,6 +56,37 @@ example: build
 # Correctness fuzzing for a given time (make fuzz-long SECONDS=3600 SEED=5000).
 fuzz-long: build
 	$(BUILD)/bin/atalla-fuzz --seed $(SEED) --time $(SECONDS) --out $(BUILD)/fuzz-failures
+
+# Coverage-guided fuzzing of the untrusted-input readers (tests/fuzz/): a
+# clang build with -fsanitize=fuzzer,address,undefined in $(BUILD)/fuzz,
+# seeds from the fixtures and our own writers, each harness for SECONDS s,
+# FUZZ_JOBS at a time. Findings land in $(BUILD)/fuzz/artifacts/ and fail the
+# target; the growing corpus stays in $(BUILD)/fuzz/corpus/.
+FUZZ_HARNESSES = archive schema pickle weights_config frontend blob
+FUZZ_JOBS ?= 2
+fuzz-harness: build
+	CC=clang CXX=clang++ cmake -S tests/fuzz -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+	cmake --build $(BUILD)/fuzz -j$(JOBS)
+	$(PYTHON) tests/fuzz/make_seeds.py $(BUILD)/fuzz/seeds $(BUILD)/bin $(FIXTURES) tests/data/torch2 examples
+	@mkdir -p $(BUILD)/fuzz/artifacts $(addprefix $(BUILD)/fuzz/corpus/,$(FUZZ_HARNESSES))
+	@echo $(FUZZ_HARNESSES) | tr ' ' '\n' | xargs -P $(FUZZ_JOBS) -I{} sh -c \
+	  'cd $(BUILD)/fuzz && ./fuzz_{} -max_total_time=$(SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	     -artifact_prefix=artifacts/{}- corpus/{} seeds/{} > fuzz_{}.log 2>&1; \
+	   echo "fuzz_{}: exit $$? $$(grep -h "stat::number_of_executed_units" fuzz_{}.log | tail -1)"'
+	@if ls $(BUILD)/fuzz/artifacts/* > /dev/null 2>&1; then echo "findings:"; ls $(BUILD)/fuzz/artifacts; exit 1; fi
+
+# Every test under AddressSanitizer and UndefinedBehaviorSanitizer, in a
+# build of its own. LibTorch, oneDNN and LLVM are Debian's uninstrumented
+# libraries (suppressions and why: tests/sanitize/).
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+test-sanitize: setup
+	cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATALLA_FIXTURES_DIR=$(FIXTURES) \
+	  -DCMAKE_CXX_FLAGS="$(SAN_FLAGS)" -DCMAKE_C_FLAGS="$(SAN_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(SAN_FLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(SAN_FLAGS)" $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-sanitize -j$(JOBS)
+	cd $(BUILD)-sanitize && ASAN_OPTIONS=$$(grep -v '^#' $(abspath tests/sanitize/asan.options) | paste -sd:) \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(abspath tests/sanitize/ubsan.supp) \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/sanitize/lsan.supp) ctest --output-on-failure -j1
 
 # Generated kernels vs oneDNN, single threaded (GEMM and softmax suites plus
 # memcpy bandwidth): JSON on stdout and in $(BUILD)/bench.json, the ratio

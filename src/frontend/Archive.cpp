@@ -274,6 +274,35 @@ llvm::Expected<Model> readFromZip(const ZipReader &Z, llvm::StringRef Name, cons
   M.Path = Name.str();
   M.Container = L->Kind;
   M.RootFolder = llvm::StringRef(L->Root).rtrim('/').str();
+  // The archive's own records: PT2 archives state their byte order (torch
+  // writes "little"; data of the other order would be misread) and format.
+  // Every small entry is read once, so that a damaged record fails its
+  // CRC-32 even where nothing else looks at it.
+  if (L->Kind != ContainerKind::LegacyZip) {
+    std::string ByteOrder = L->Root + "byteorder", Format = L->Root + "archive_format";
+    if (Z.contains(ByteOrder)) {
+      auto T = Z.readText(ByteOrder);
+      if (!T)
+        return Fail(T.takeError());
+      if (llvm::StringRef(*T).trim() != "little")
+        return Fail(makeError("entry '" + ByteOrder + "' says '" + llvm::StringRef(*T).trim().take_front(32) +
+                              "': only little-endian archives are supported"));
+    }
+    if (Z.contains(Format)) {
+      auto T = Z.readText(Format);
+      if (!T)
+        return Fail(T.takeError());
+      if (llvm::StringRef(*T).trim() != "pt2")
+        return Fail(makeError("entry '" + Format + "' says '" + llvm::StringRef(*T).trim().take_front(32) +
+                              "', not 'pt2'"));
+    }
+  }
+  for (const ZipEntry &E : Z.entries())
+    if (E.UncompressedSize <= (64u << 10)) {
+      auto B = Z.read(E.Name);
+      if (!B)
+        return Fail(B.takeError());
+    }
   auto Text = Z.readText(L->ProgramJson);
   if (!Text)
     return Fail(Text.takeError());

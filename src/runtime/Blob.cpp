@@ -333,6 +333,26 @@ llvm::Error Blob::validateSections(const BlobLimits &L) {
     if (A.Size && B.Size && A.Offset + A.Size > B.Offset)
       return fail(std::string("sections '") + sectionName(A.Kind) + "' and '" + sectionName(B.Kind) + "' overlap");
   }
+  // The alignment padding between and after sections is covered by no
+  // checksum: it must be zero, so that every byte of the file is checked.
+  {
+    uint64_t Cursor = TableEnd;
+    auto CheckZero = [&](uint64_t From, uint64_t To) -> llvm::Error {
+      for (uint64_t At = From; At < To; ++At)
+        if (Bytes[At] != 0)
+          return fail("padding byte at offset " + llvm::Twine(At) + " is not zero (damage outside every section)");
+      return llvm::Error::success();
+    };
+    for (uint32_t I : Order) {
+      const abi::SectionEntry &S = Sections[I];
+      if (S.Offset > Cursor)
+        if (llvm::Error E = CheckZero(Cursor, S.Offset))
+          return E;
+      Cursor = std::max<uint64_t>(Cursor, S.Offset + S.Size);
+    }
+    if (llvm::Error E = CheckZero(Cursor, Size))
+      return E;
+  }
   for (SectionKind K : {SectionKind::Code, SectionKind::Kernels, SectionKind::Tensors, SectionKind::Program,
                         SectionKind::Strings, SectionKind::Provenance})
     if (!hasSection(K))

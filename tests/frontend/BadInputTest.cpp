@@ -222,3 +222,24 @@ TEST_F(BadInputTest, ParameterWithoutData) {
                    [](std::string S) { return replaceOnce(S, "\"fc1.weight\"", "\"fc1.renamed\""); });
   EXPECT_MODEL_ERROR(pack(E), "nodata.pt2", "parameter 'fc1.weight' (placeholder 'p_fc1_weight') has no data");
 }
+
+TEST_F(BadInputTest, BigEndianOrOtherFormatArchivesAreRefused) {
+  EXPECT_MODEL_ERROR(pack(edit(Demo, "/byteorder", [](std::string) { return std::string("big"); })), "be.pt2",
+                     "entry 'seed_accel_demo/byteorder' says 'big': only little-endian archives are supported");
+  EXPECT_MODEL_ERROR(pack(edit(Demo, "/archive_format", [](std::string) { return std::string("zip9"); })),
+                     "fmt.pt2", "entry 'seed_accel_demo/archive_format' says 'zip9', not 'pt2'");
+}
+
+TEST_F(BadInputTest, DamagedRecordNothingElseReadsFailsItsCrc) {
+  // Found by tests/tools/HostileInputsTest: a changed byte in a record the
+  // reader never looked at (.data/serialization_id) went unnoticed. Every
+  // small entry is now read, so its CRC-32 is checked.
+  std::vector<uint8_t> Good = pack(Demo);
+  auto Z = ZipReader::openBuffer(Good, "demo.pt2");
+  ASSERT_TRUE(bool(Z));
+  const ZipEntry *E = (*Z)->find("seed_accel_demo/.data/serialization_id");
+  ASSERT_NE(E, nullptr);
+  std::vector<uint8_t> Bad = Good;
+  Bad[E->DataOffset + 5] ^= 0x20;
+  EXPECT_MODEL_ERROR(Bad, "sid.pt2", "serialization_id");
+}

@@ -292,6 +292,32 @@ TEST(Blob, PaddedFile) {
   EXPECT_ERROR_CONTAINS(parseBytes(B), "file size mismatch: the header says");
 }
 
+TEST(Blob, NonZeroPaddingBetweenSectionsIsDamage) {
+  // Found by tests/tools/HostileInputsTest: a flipped byte in the alignment
+  // padding between two sections was covered by no checksum and accepted.
+  std::vector<uint8_t> Good = goodBuilder().finish();
+  atalla::abi::BlobHeader H = headerOf(Good);
+  std::vector<bool> Covered(Good.size(), false);
+  for (size_t I = 0; I < sizeof(H) + H.SectionCount * sizeof(atalla::abi::SectionEntry); ++I)
+    Covered[I] = true;
+  for (uint32_t I = 0; I < H.SectionCount; ++I) {
+    atalla::abi::SectionEntry E;
+    std::memcpy(&E, Good.data() + sizeof(H) + I * sizeof(E), sizeof(E));
+    for (uint64_t B = E.Offset; B < E.Offset + E.Size; ++B)
+      Covered[B] = true;
+  }
+  size_t Padding = 0;
+  for (size_t At = 0; At < Good.size(); ++At) {
+    if (Covered[At])
+      continue;
+    ++Padding;
+    std::vector<uint8_t> B = Good;
+    B[At] = 0x5a;
+    EXPECT_ERROR_CONTAINS(parseBytes(B), "padding byte at offset " + std::to_string(At) + " is not zero");
+  }
+  EXPECT_GT(Padding, 0u) << "the test blob has no padding to damage";
+}
+
 TEST(Blob, SectionTableOutsideFile) {
   std::vector<uint8_t> B = goodBuilder().finish();
   uint32_t Count = static_cast<uint32_t>((B.size() - 64) / 32 + 1);
