@@ -18,6 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <functional>
+#include <limits>
+#include <type_traits>
 #include <cstring>
 
 using namespace atalla;
@@ -248,4 +251,88 @@ void atalla::tools::installVersionPrinter(const char *Tool) {
        << "  LibTorch " ATALLA_LIBTORCH_VERSION "\n"
        << "  oneDNN " ATALLA_ONEDNN_VERSION "\n";
   });
+}
+
+namespace {
+/// One --limit key: where it lands and what it bounds.
+struct LimitKey {
+  const char *Key, *What;
+  std::function<uint64_t &(atalla::tools::ReaderLimits &)> Field;
+};
+
+std::vector<LimitKey> limitKeys() {
+  using atalla::tools::ReaderLimits;
+  // The 64-bit fields; narrower ones are set by applyLimit with a range check.
+  return {
+      {"archive-bytes", "size of a .pt2 archive", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxFileBytes; }},
+      {"entries", "entries in an archive", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxEntries; }},
+      {"entry-bytes", "uncompressed size of one entry (one tensor's payload)",
+       [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxEntryBytes; }},
+      {"total-bytes", "uncompressed size of all entries",
+       [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxTotalBytes; }},
+      {"compression-ratio", "uncompressed / compressed size of a deflated entry over 1 MiB (zip bombs)",
+       [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxCompressionRatio; }},
+      {"json-bytes", "size of the program JSON", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Schema.MaxJsonBytes; }},
+      {"graph-nodes", "nodes of one graph", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Schema.MaxNodes; }},
+      {"blob-bytes", "size of an .atb blob", [](ReaderLimits &L) -> uint64_t & { return L.Blob.MaxFileBytes; }},
+      {"dram-bytes", "simulated DRAM a blob may ask for", [](ReaderLimits &L) -> uint64_t & { return L.Blob.MaxDramBytes; }},
+  };
+}
+} // namespace
+
+std::string atalla::tools::limitKeysHelp() {
+  ReaderLimits D;
+  std::string S;
+  for (LimitKey &K : limitKeys())
+    S += std::string("  ") + K.Key + " (default " + std::to_string(K.Field(D)) + "): " + K.What + "\n";
+  S += "  json-depth (default " + std::to_string(D.Archive.Schema.MaxJsonDepth) + "): nesting of any JSON record\n";
+  S += "  pickle-depth (default " + std::to_string(D.Archive.Pickle.MaxDepth) + "): nesting of a pickle\n";
+  S += "  pickle-items (default " + std::to_string(D.Archive.Pickle.MaxItems) +
+       "): values a pickle may create (bounds its memory)\n";
+  S += "  blob-sections (default " + std::to_string(D.Blob.MaxSections) + "): sections of a blob\n";
+  S += "  instructions (default " + std::to_string(D.Blob.MaxInstructions) + "): instructions of a blob's program\n";
+  return S;
+}
+
+llvm::Error atalla::tools::applyLimit(llvm::StringRef KeyValue, ReaderLimits &L) {
+  auto [Key, Value] = KeyValue.split('=');
+  auto Bad = [&](const llvm::Twine &Why) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "--limit " + KeyValue + ": " + Why);
+  };
+  if (Value.empty())
+    return Bad("expected KEY=N");
+  uint64_t Scale = 1;
+  if (Value.ends_with("K") || Value.ends_with("M") || Value.ends_with("G")) {
+    Scale = Value.back() == 'K' ? 1ull << 10 : Value.back() == 'M' ? 1ull << 20 : 1ull << 30;
+    Value = Value.drop_back();
+  }
+  uint64_t N;
+  if (Value.getAsInteger(10, N) || N == 0 || N > (~0ull) / Scale)
+    return Bad("'" + Value + "' is not a positive count");
+  N *= Scale;
+  for (LimitKey &K : limitKeys())
+    if (Key == K.Key) {
+      K.Field(L) = N;
+      return llvm::Error::success();
+    }
+  auto Narrow = [&](auto &Field) -> llvm::Error {
+    using T = std::remove_reference_t<decltype(Field)>;
+    if (N > uint64_t(std::numeric_limits<T>::max()))
+      return Bad("at most " + llvm::Twine(uint64_t(std::numeric_limits<T>::max())));
+    Field = T(N);
+    return llvm::Error::success();
+  };
+  if (Key == "json-depth")
+    return Narrow(L.Archive.Schema.MaxJsonDepth);
+  if (Key == "pickle-depth")
+    return Narrow(L.Archive.Pickle.MaxDepth);
+  if (Key == "pickle-items")
+    return Narrow(L.Archive.Pickle.MaxItems);
+  if (Key == "blob-sections")
+    return Narrow(L.Blob.MaxSections);
+  if (Key == "instructions")
+    return Narrow(L.Blob.MaxInstructions);
+  return Bad("unknown key '" + Key + "' (keys: archive-bytes, entries, entry-bytes, total-bytes, compression-ratio, "
+                                     "json-bytes, json-depth, graph-nodes, pickle-depth, pickle-items, blob-bytes, "
+                                     "dram-bytes, blob-sections, instructions)");
 }

@@ -9,7 +9,9 @@
 #ifndef ATALLA_TOOLS_TOOLSUPPORT_H
 #define ATALLA_TOOLS_TOOLSUPPORT_H
 
+#include "frontend/Archive.h"
 #include "frontend/Graph.h"
+#include "runtime/Blob.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -18,6 +20,19 @@
 #include <vector>
 
 namespace atalla::tools {
+
+/// What --limit KEY=N sets: every bound the readers apply to untrusted
+/// archives and blobs. Defaults are the libraries' (README.md, "Limits").
+struct ReaderLimits {
+  frontend::ArchiveOptions Archive;
+  runtime::BlobLimits Blob;
+};
+/// The --limit keys, each with what it bounds and its default, for --help
+/// and the README.
+std::string limitKeysHelp();
+/// Applies one "KEY=N" (N may end in K, M or G for powers of 1024) to \p L;
+/// an error names the key or the value.
+llvm::Error applyLimit(llvm::StringRef KeyValue, ReaderLimits &L);
 
 /// Makes --version print \p Tool's name, the project version, the blob
 /// format version, and the LLVM and LibTorch versions the project was built

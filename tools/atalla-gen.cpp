@@ -64,6 +64,9 @@ static cl::opt<std::string> MachineName("machine",
                                         cl::desc("Target machine: a preset (atalla-rtl, the default; atalla-sim4) or a "
                                                  "JSON description; kernels size their scratchpad tiles to its pads"),
                                         cl::value_desc("NAME|FILE"), cl::init("atalla-rtl"), cl::cat(Cat));
+static const std::string LimitHelp =
+    "Change a limit on untrusted input, KEY=N (N may end in K, M or G); keys and defaults:\n" + tools::limitKeysHelp();
+static cl::list<std::string> LimitFlags("limit", cl::desc(LimitHelp), cl::value_desc("KEY=N"), cl::cat(Cat));
 static cl::opt<std::string> ReportJson("report-json", cl::desc("Write the coverage report as JSON to this file"),
                                        cl::value_desc("file"), cl::cat(Cat));
 
@@ -224,6 +227,12 @@ int main(int argc, char **argv) {
     }
     PO.Shapes.InputShapes[Name.str()] = *D;
   }
+  tools::ReaderLimits Limits;
+  for (const std::string &L : LimitFlags)
+    if (Error E = tools::applyLimit(L, Limits)) {
+      tools::reportError("atalla-gen", std::move(E));
+      return 2;
+    }
   auto Machine = sim::loadMachine(MachineName);
   if (!Machine) {
     tools::reportError("atalla-gen", Machine.takeError());
@@ -247,8 +256,12 @@ int main(int argc, char **argv) {
   auto Buf = MemoryBuffer::getFile(InputPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!Buf)
     return fail(frontend::makeError(InputPath + ": cannot read: " + Buf.getError().message()));
+  if ((*Buf)->getBufferSize() > Limits.Archive.Zip.MaxFileBytes)
+    return fail(frontend::makeError(InputPath + ": the archive is " + std::to_string((*Buf)->getBufferSize()) +
+                                    " bytes, more than the limit of " +
+                                    std::to_string(Limits.Archive.Zip.MaxFileBytes) + " (--limit archive-bytes)"));
   auto M = frontend::readModelFromBuffer(
-      std::vector<uint8_t>((*Buf)->getBufferStart(), (*Buf)->getBufferEnd()), InputPath);
+      std::vector<uint8_t>((*Buf)->getBufferStart(), (*Buf)->getBufferEnd()), InputPath, Limits.Archive);
   if (!M)
     return fail(M.takeError());
   uint64_t SourceHash = abi::fnv1a64((*Buf)->getBufferStart(), (*Buf)->getBufferSize());

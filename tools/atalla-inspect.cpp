@@ -34,6 +34,10 @@ static cl::opt<uint64_t> Seed("seed", cl::desc("Seed for --inputs random"), cl::
 static cl::opt<std::string> OutputDir("output-dir", cl::desc("With --run-eager: write out<i>.bin and outputs.json here"), cl::value_desc("DIR"), cl::cat(Cat));
 static cl::opt<int> Threads("torch-threads", cl::desc("LibTorch intra-op threads for --run-eager"), cl::init(1), cl::cat(Cat));
 
+static const std::string LimitHelp =
+    "Change a limit on untrusted input, KEY=N (N may end in K, M or G); keys and defaults:\n" + tools::limitKeysHelp();
+static cl::list<std::string> LimitFlags("limit", cl::desc(LimitHelp), cl::value_desc("KEY=N"), cl::cat(Cat));
+
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
   tools::installVersionPrinter("atalla-inspect");
@@ -41,6 +45,12 @@ int main(int argc, char **argv) {
                               "atalla-inspect: print the views of a torch.export archive (.pt2)\n\n"
                               "  atalla-inspect model.pt2 --table --code\n"
                               "  atalla-inspect model.pt2 --run-eager --inputs random --seed 1\n");
+  tools::ReaderLimits Limits;
+  for (const std::string &L : LimitFlags)
+    if (Error E = tools::applyLimit(L, Limits)) {
+      tools::reportError("atalla-inspect", std::move(E));
+      return 2;
+    }
   tools::InputSource Source;
   if (!InputFiles.empty())
     Source = tools::InputSource::Files;
@@ -58,7 +68,7 @@ int main(int argc, char **argv) {
   }
   // A blob: its header, sections, kernels, memory map and program.
   if (llvm::StringRef(InputPath).ends_with(".atb")) {
-    auto B = runtime::Blob::readFile(InputPath);
+    auto B = runtime::Blob::readFile(InputPath, Limits.Blob);
     if (!B) {
       tools::reportError("atalla-inspect", B.takeError());
       return 1;
@@ -66,7 +76,7 @@ int main(int argc, char **argv) {
     tools::dumpBlob(*B, outs());
     return 0;
   }
-  auto M = frontend::readModel(InputPath);
+  auto M = frontend::readModel(InputPath, Limits.Archive);
   if (!M) {
     tools::reportError("atalla-inspect", M.takeError());
     return 1;

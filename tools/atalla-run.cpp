@@ -75,6 +75,10 @@ static cl::opt<std::string> ChromeTrace("chrome-trace",
                                                  "compute/SDMA/fallback tracks and host-time tracks"),
                                         cl::value_desc("FILE"), cl::cat(Cat));
 
+static const std::string LimitHelp =
+    "Change a limit on untrusted input, KEY=N (N may end in K, M or G); keys and defaults:\n" + tools::limitKeysHelp();
+static cl::list<std::string> LimitFlags("limit", cl::desc(LimitHelp), cl::value_desc("KEY=N"), cl::cat(Cat));
+
 static int fail(Error E) {
   tools::reportError("atalla-run", std::move(E));
   return 1;
@@ -413,7 +417,13 @@ int main(int argc, char **argv) {
     errs() << "atalla-run: error: --per-op compares with eager and needs --check model.pt2\n";
     return 2;
   }
-  auto B = runtime::Blob::readFile(BlobPath);
+  tools::ReaderLimits Limits;
+  for (const std::string &L : LimitFlags)
+    if (Error E = tools::applyLimit(L, Limits)) {
+      tools::reportError("atalla-run", std::move(E));
+      return 2;
+    }
+  auto B = runtime::Blob::readFile(BlobPath, Limits.Blob);
   if (!B)
     return fail(B.takeError());
   // Inputs: files, random, or the samples embedded in the blob.
@@ -562,7 +572,7 @@ int main(int argc, char **argv) {
   if (Check.empty())
     return 0;
   // The oracle on the same inputs.
-  auto M = frontend::readModel(Check);
+  auto M = frontend::readModel(Check, Limits.Archive);
   if (!M)
     return fail(M.takeError());
   auto Interp = reference::EagerInterpreter::create(*M);

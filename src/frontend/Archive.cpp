@@ -62,11 +62,11 @@ llvm::Expected<Layout> detectLayout(const ZipReader &Z) {
 
 /// A torch.save'd dict name -> tensor (state dict, constants).
 llvm::Error readTensorDict(const ZipReader &Z, const std::string &Entry,
-                           std::map<std::string, TensorData> &Out) {
+                           std::map<std::string, TensorData> &Out, const ArchiveOptions &Opts) {
   auto Bytes = Z.read(Entry);
   if (!Bytes)
     return Bytes.takeError();
-  auto V = readTorchSave(*Bytes, Entry);
+  auto V = readTorchSave(*Bytes, Entry, Opts.Pickle);
   if (!V)
     return V.takeError();
   if ((*V)->K != PyValue::Kind::Dict)
@@ -124,11 +124,11 @@ llvm::Error flattenInputs(const PyRef &V, const std::string &Entry, std::vector<
   }
 }
 
-llvm::Error readSampleInputs(const ZipReader &Z, const std::string &Entry, Model &M) {
+llvm::Error readSampleInputs(const ZipReader &Z, const std::string &Entry, Model &M, const ArchiveOptions &Opts) {
   auto Bytes = Z.read(Entry);
   if (!Bytes)
     return Bytes.takeError();
-  auto V = readTorchSave(*Bytes, Entry);
+  auto V = readTorchSave(*Bytes, Entry, Opts.Pickle);
   if (!V)
     return V.takeError();
   M.HasSampleInputs = true;
@@ -175,7 +175,7 @@ llvm::Error readRawPayloads(const ZipReader &Z, const std::string &Dir, const st
       auto Bytes = Z.read(Entry);
       if (!Bytes)
         return Bytes.takeError();
-      auto V = readTorchSave(*Bytes, Entry);
+      auto V = readTorchSave(*Bytes, Entry, Opts.Pickle);
       if (!V)
         return V.takeError();
       if ((*V)->K != PyValue::Kind::Tensor)
@@ -315,23 +315,23 @@ llvm::Expected<Model> readFromZip(const ZipReader &Z, llvm::StringRef Name, cons
     for (const char *Ext : {".pt", ".json"}) {
       std::string SD = R + "serialized_state_dict" + Ext, C = R + "serialized_constants" + Ext;
       if (Z.contains(SD))
-        if (llvm::Error E = readTensorDict(Z, SD, M.Weights))
+        if (llvm::Error E = readTensorDict(Z, SD, M.Weights, Opts))
           return Fail(std::move(E));
       if (Z.contains(C))
-        if (llvm::Error E = readTensorDict(Z, C, M.Constants))
+        if (llvm::Error E = readTensorDict(Z, C, M.Constants, Opts))
           return Fail(std::move(E));
     }
     std::string EI = R + "serialized_example_inputs.pt";
     if (Opts.ReadSampleInputs && Z.contains(EI))
-      if (llvm::Error E = readSampleInputs(Z, EI, M))
+      if (llvm::Error E = readSampleInputs(Z, EI, M, Opts))
         return Fail(std::move(E));
     break;
   }
   case ContainerKind::Pt2ArchivePickled:
-    if (llvm::Error E = readTensorDict(Z, R + "data/weights/model.pt", M.Weights))
+    if (llvm::Error E = readTensorDict(Z, R + "data/weights/model.pt", M.Weights, Opts))
       return Fail(std::move(E));
     if (Z.contains(R + "data/constants/model.pt"))
-      if (llvm::Error E = readTensorDict(Z, R + "data/constants/model.pt", M.Constants))
+      if (llvm::Error E = readTensorDict(Z, R + "data/constants/model.pt", M.Constants, Opts))
         return Fail(std::move(E));
     break;
   case ContainerKind::Pt2ArchiveRaw:
@@ -343,13 +343,13 @@ llvm::Expected<Model> readFromZip(const ZipReader &Z, llvm::StringRef Name, cons
   }
   if (L->Kind != ContainerKind::LegacyZip && Opts.ReadSampleInputs &&
       Z.contains(R + "data/sample_inputs/model.pt"))
-    if (llvm::Error E = readSampleInputs(Z, R + "data/sample_inputs/model.pt", M))
+    if (llvm::Error E = readSampleInputs(Z, R + "data/sample_inputs/model.pt", M, Opts))
       return Fail(std::move(E));
   if (llvm::Error E = checkValues(M))
     return Fail(std::move(E));
   if (llvm::Error E = checkPlaceholders(M))
     return Fail(std::move(E));
-  return std::move(M);
+  return M;
 }
 
 } // namespace

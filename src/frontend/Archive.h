@@ -15,6 +15,7 @@
 #define ATALLA_FRONTEND_ARCHIVE_H
 
 #include "frontend/Graph.h"
+#include "frontend/Pickle.h"
 #include "frontend/SchemaReader.h"
 #include "frontend/ZipArchive.h"
 
@@ -27,6 +28,8 @@ namespace atalla::frontend {
 struct ArchiveOptions {
   ZipLimits Zip;
   SchemaReaderOptions Schema;
+  /// The torch.save pickles (weights, constants, sample inputs).
+  UnpicklerLimits Pickle;
   /// Read data/sample_inputs (or serialized_example_inputs.pt).
   bool ReadSampleInputs = true;
 };

@@ -272,6 +272,7 @@ TensorMeta readTensorMeta(const json &JIn, const std::string &PathIn) {
 
 struct Reader {
   unsigned GraphDepth = 0;
+  uint64_t MaxNodes = ~0ull;
 
   Argument readSymListElem(const json &J, const std::string &Path, ArgKind NameKind) {
     auto [Tag, V] = unionTag(J, Path);
@@ -495,6 +496,9 @@ struct Reader {
     for (size_t I = 0; I < Outs.size(); ++I)
       G.Outputs.push_back(readArgument(Outs[I], idx(sub(Path, "outputs"), I)));
     const json &Nodes = asArray(field(J, Path, "nodes"), sub(Path, "nodes"));
+    if (Nodes.size() > MaxNodes)
+      fail(sub(Path, "nodes"), "the graph has " + std::to_string(Nodes.size()) + " nodes, more than the limit of " +
+                                   std::to_string(MaxNodes));
     for (size_t I = 0; I < Nodes.size(); ++I)
       G.Nodes.push_back(readNode(Nodes[I], idx(sub(Path, "nodes"), I)));
     const json &TV = asObject(field(J, Path, "tensor_values"), sub(Path, "tensor_values"));
@@ -868,11 +872,15 @@ void atalla::frontend::fillDefaultArguments(Node &N) {
 
 llvm::Error atalla::frontend::readExportedProgramJson(llvm::StringRef Text, llvm::StringRef Where,
                                                       Model &M, const SchemaReaderOptions &Opts) {
+  if (Text.size() > Opts.MaxJsonBytes)
+    return makeError(Where + ": the program JSON is " + llvm::Twine(Text.size()) +
+                     " bytes, more than the limit of " + llvm::Twine(Opts.MaxJsonBytes));
   auto J = parseJson(Text, Where, Opts.MaxJsonDepth);
   if (!J)
     return J.takeError();
   try {
     Reader R;
+    R.MaxNodes = Opts.MaxNodes;
     R.readProgram(*J, M, Opts.FillDefaults);
   } catch (const SchemaError &E) {
     return toError(E, Where);

@@ -24,6 +24,11 @@ struct SchemaReaderOptions {
   /// Nesting depth above which the JSON is refused before parsing (the
   /// parser recurses; deep nesting would otherwise exhaust the stack).
   unsigned MaxJsonDepth = 256;
+  /// Size of the program JSON, refused before parsing (the parsed document
+  /// takes several times its text).
+  uint64_t MaxJsonBytes = 1ull << 30;
+  /// Nodes of one graph (subgraphs counted each on their own).
+  uint64_t MaxNodes = 1u << 20;
   /// Fill arguments omitted because they equal their schema default.
   bool FillDefaults = true;
 };

@@ -209,6 +209,9 @@ ZipReader::openBuffer(std::vector<uint8_t> Bytes, StringRef DisplayName,
 
 Expected<std::unique_ptr<ZipReader>>
 ZipReader::open(std::unique_ptr<ZipReader> R, ZipLimits L) {
+  if (R->Bytes.size() > L.MaxFileBytes)
+    return makeError(R->DisplayName + ": the archive is " + Twine(R->Bytes.size()) +
+                     " bytes, more than the limit of " + Twine(L.MaxFileBytes));
   if (Error E = R->parse(L))
     return E;
   return R;

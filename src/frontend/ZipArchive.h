@@ -30,6 +30,8 @@ namespace atalla::frontend {
 /// while refusing archives whose directory alone would make us allocate
 /// without bound.
 struct ZipLimits {
+  /// The whole archive.
+  uint64_t MaxFileBytes = 64ull << 30;
   /// Entries in the central directory.
   uint64_t MaxEntries = 1u << 20;
   /// Uncompressed size of one entry.

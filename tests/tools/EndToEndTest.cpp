@@ -357,3 +357,29 @@ TEST(EndToEndTest, ExportScriptArgumentsAndMissingTorchAreOneLine) {
   EXPECT_NE(R.Err.find("needs PyTorch >= 2.1"), std::string::npos) << R.Err;
   EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
 }
+
+TEST(EndToEndTest, SameBlobAndInputsGiveBitIdenticalOutputs) {
+  // Run after run, in one process (--runs 3 prints each run's sum) and in
+  // two processes (the output files), the outputs are the same bits.
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  std::string Pt2 = Dir + "/seed/transformer_block_params.pt2", Atb = tmpDir() + "/determinism.atb";
+  ASSERT_EQ(run("atalla-gen --quiet " + Pt2 + " -o " + Atb).Rc, 0);
+  std::vector<std::vector<uint8_t>> Outs;
+  for (const char *Tag : {"a", "b"}) {
+    std::string OutDir = tmpDir() + "/determinism-" + Tag;
+    Result R = run("atalla-run " + Atb + " --inputs random --seed 11 --runs 3 --output-dir " + OutDir);
+    ASSERT_EQ(R.Rc, 0) << R.Err;
+    // The three runs print the same line but for their number.
+    std::vector<std::string> Sums;
+    for (size_t P = R.Out.find("run "); P != std::string::npos; P = R.Out.find("run ", P + 1)) {
+      size_t Colon = R.Out.find(':', P), End = R.Out.find('\n', P);
+      Sums.push_back(R.Out.substr(Colon, End - Colon));
+    }
+    ASSERT_EQ(Sums.size(), 3u) << R.Out;
+    EXPECT_EQ(Sums[0], Sums[1]);
+    EXPECT_EQ(Sums[0], Sums[2]);
+    Outs.push_back(test::readFileBytes(OutDir + "/out0.bin"));
+  }
+  ASSERT_FALSE(Outs[0].empty());
+  EXPECT_TRUE(Outs[0] == Outs[1]);
+}

@@ -201,3 +201,51 @@ TEST(HostileInputsTest, MalformedBlobsAreRefusedByAtallaRun) {
   EXPECT_EQ(Refused, Corpus.size());
   std::printf("[hostile] %zu malformed blobs, %zu refused with one line\n", Corpus.size(), Refused);
 }
+
+TEST(HostileInputsTest, LimitsAreSettableFromTheToolsAndNamedWhenHit) {
+  ATALLA_REQUIRE_FIXTURES(Fixtures);
+  const std::string Pt2 = Fixtures + "/seed/seed_accel_demo.pt2", Atb = tmpDir() + "/limits.atb";
+  struct Case {
+    std::string Flags, Expect;
+  };
+  const Case Archive[] = {
+      {"--limit archive-bytes=1K", "more than the limit of 1024 (--limit archive-bytes)"},
+      {"--limit graph-nodes=2", "the graph has 3 nodes, more than the limit of 2"},
+      {"--limit json-bytes=100", "bytes, more than the limit of 100"},
+      {"--limit json-depth=3", "JSON nested deeper than 3 levels"},
+      {"--limit entries=4", "more than the limit of 4"},
+      {"--limit entry-bytes=1000", "exceeds the limit of 1000 bytes"},
+      {"--limit pickle-items=10", "pickle"},
+  };
+  for (const Case &C : Archive) {
+    test::ToolResult R = test::runTool("atalla-gen --quiet " + C.Flags + " " + Pt2 + " -o " + Atb);
+    EXPECT_EQ(R.Rc, 1) << C.Flags << "\n" << R.Err;
+    EXPECT_NE(R.Err.find(C.Expect), std::string::npos) << C.Flags << "\n" << R.Err;
+    EXPECT_EQ(countOf(R.Err, "\n"), 1u) << R.Err;
+    R = test::runTool("atalla-inspect " + C.Flags + " " + Pt2);
+    EXPECT_EQ(R.Rc, 1) << C.Flags << "\n" << R.Err;
+  }
+  // Raised limits and a suffix are accepted.
+  ASSERT_EQ(test::runTool("atalla-gen --quiet --limit graph-nodes=3 --limit archive-bytes=1G " + Pt2 + " -o " + Atb).Rc,
+            0);
+  test::ToolResult R = test::runTool("atalla-run " + Atb + " --limit dram-bytes=512");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("bytes of DRAM, more than the limit of 512"), std::string::npos) << R.Err;
+  R = test::runTool("atalla-run " + Atb + " --limit blob-bytes=2K");
+  EXPECT_EQ(R.Rc, 1);
+  EXPECT_NE(R.Err.find("limit"), std::string::npos) << R.Err;
+  // Malformed --limit flags are usage errors.
+  for (const char *Bad : {"nodes=3", "graph-nodes", "graph-nodes=0", "graph-nodes=-1", "graph-nodes=3X",
+                          "json-depth=99999999999", "graph-nodes=99999999999G"}) {
+    R = test::runTool(std::string("atalla-gen --limit ") + Bad + " " + Pt2);
+    EXPECT_EQ(R.Rc, 2) << Bad;
+    EXPECT_NE(R.Err.find(std::string("--limit ") + Bad + ": "), std::string::npos) << R.Err;
+    EXPECT_EQ(countOf(R.Err, "\n"), 1u) << R.Err;
+  }
+  // --help lists every key with its default.
+  R = test::runTool("atalla-gen --help");
+  for (const char *Key : {"archive-bytes", "entries", "entry-bytes", "total-bytes", "compression-ratio", "json-bytes",
+                          "json-depth", "graph-nodes", "pickle-depth", "pickle-items", "blob-bytes", "dram-bytes",
+                          "blob-sections", "instructions"})
+    EXPECT_NE(R.Out.find(std::string(Key) + " (default "), std::string::npos) << Key;
+}
