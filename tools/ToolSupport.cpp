@@ -233,15 +233,7 @@ void atalla::tools::reportError(llvm::StringRef Tool, llvm::Error E) {
   });
 }
 
-#ifndef ATALLA_VERSION
-#define ATALLA_VERSION "0.0.0"
-#endif
-#ifndef ATALLA_LIBTORCH_VERSION
-#define ATALLA_LIBTORCH_VERSION "unknown"
-#endif
-#ifndef ATALLA_ONEDNN_VERSION
-#define ATALLA_ONEDNN_VERSION "unknown"
-#endif
+// tools/CMakeLists.txt defines the three versions from what the build found.
 
 void atalla::tools::installVersionPrinter(const char *Tool) {
   llvm::cl::SetVersionPrinter([Tool](llvm::raw_ostream &OS) {

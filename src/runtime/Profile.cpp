@@ -152,6 +152,20 @@ void Profile::printTable(llvm::raw_ostream &OS) const {
 void Profile::writeJson(llvm::raw_ostream &OS) const {
   llvm::json::OStream J(OS, 2);
   ProfileTotals T = totals();
+  // The counters a call and the whole run both have.
+  auto Counts = [&](uint64_t In, uint64_t Out, uint64_t Transfers, uint64_t Fw, const std::vector<uint64_t> &Peak,
+                    uint64_t FallbackBytes, double HostMs) {
+    J.attribute("sdma_bytes_in", int64_t(In));
+    J.attribute("sdma_bytes_out", int64_t(Out));
+    J.attribute("sdma_transfers", int64_t(Transfers));
+    J.attribute("firmware_calls", int64_t(Fw));
+    J.attributeArray("scpad_peak_bytes", [&] {
+      for (uint64_t X : Peak)
+        J.value(int64_t(X));
+    });
+    J.attribute("fallback_bytes", int64_t(FallbackBytes));
+    J.attribute("host_ms", HostMs);
+  };
   J.object([&] {
     J.attribute("blob", B.name());
     J.attributeBegin("machine");
@@ -167,16 +181,8 @@ void Profile::writeJson(llvm::raw_ostream &OS) const {
       J.attribute("fallback_calls", int64_t(T.Fallbacks));
       J.attribute("flops", T.Flops);
       J.attribute("array_flops", T.ArrayFlops);
-      J.attribute("sdma_bytes_in", int64_t(T.SdmaBytesIn));
-      J.attribute("sdma_bytes_out", int64_t(T.SdmaBytesOut));
-      J.attribute("sdma_transfers", int64_t(T.SdmaTransfers));
-      J.attribute("firmware_calls", int64_t(T.FirmwareCalls));
-      J.attributeArray("scpad_peak_bytes", [&] {
-        for (uint64_t X : T.ScpadPeak)
-          J.value(int64_t(X));
-      });
-      J.attribute("fallback_bytes", int64_t(T.FallbackBytes));
-      J.attribute("host_ms", T.HostMs);
+      Counts(T.SdmaBytesIn, T.SdmaBytesOut, T.SdmaTransfers, T.FirmwareCalls, T.ScpadPeak, T.FallbackBytes,
+             T.HostMs);
       J.attribute("model_cycles", T.Cycles);
       J.attribute("model_us", cyclesToUs(M, T.Cycles));
     });
@@ -206,16 +212,8 @@ void Profile::writeJson(llvm::raw_ostream &OS) const {
             J.attribute("key", B.string(B.kernels()[E.Kernel].KeyOffset));
           J.attribute("flops", P.Work.Flops);
           J.attribute("array_flops", P.Work.ArrayFlops);
-          J.attribute("sdma_bytes_in", int64_t(E.Work.SdmaBytesIn));
-          J.attribute("sdma_bytes_out", int64_t(E.Work.SdmaBytesOut));
-          J.attribute("sdma_transfers", int64_t(E.Work.SdmaTransfers));
-          J.attribute("firmware_calls", int64_t(E.Work.FirmwareCalls));
-          J.attributeArray("scpad_peak_bytes", [&] {
-            for (uint64_t X : E.ScpadPeak)
-              J.value(int64_t(X));
-          });
-          J.attribute("fallback_bytes", int64_t(E.FallbackBytes));
-          J.attribute("host_ms", E.Ms);
+          Counts(E.Work.SdmaBytesIn, E.Work.SdmaBytesOut, E.Work.SdmaTransfers, E.Work.FirmwareCalls, E.ScpadPeak,
+                 E.FallbackBytes, E.Ms);
           J.attribute("model_start_cycle", P.StartCycle);
           J.attribute("model_cycles", P.Cycles);
           if (!E.IsFallback) {
