@@ -2,9 +2,11 @@
 # Installs the build tree into a fresh prefix, builds tests/install/consumer
 # against it with find_package(AtallaGen), and checks that the consumer's
 # output for the bundled example equals what the installed atalla-run writes.
-# Usage: run_consumer.sh BUILD_DIR SOURCE_DIR
+# Usage: run_consumer.sh BUILD_DIR SOURCE_DIR [CXX_FLAGS [LINKER_FLAGS]]
+# (the flags the installed libraries were built with, e.g. the sanitizers of
+# make test-sanitize, which a program linking them must use too)
 set -euo pipefail
-BUILD=$1 SRC=$2
+BUILD=$1 SRC=$2 CXXFLAGS_IN=${3:-} LDFLAGS_IN=${4:-}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 cmake --install "$BUILD" --prefix "$W/prefix" > "$W/install.log"
@@ -16,7 +18,8 @@ test -f "$W/prefix/lib/cmake/AtallaGen/AtallaGenConfig.cmake" || { echo "package
 "$W/prefix/bin/atalla-run" --version | grep -q "blob format version" || { echo "atalla-run --version"; exit 1; }
 # The consumer's configure and build, with only the install prefix to go on.
 cmake -S "$SRC/tests/install/consumer" -B "$W/build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$W/prefix" > "$W/configure.log" || { cat "$W/configure.log"; exit 1; }
+  -DCMAKE_PREFIX_PATH="$W/prefix" -DCMAKE_CXX_FLAGS="$CXXFLAGS_IN" -DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS_IN" \
+  > "$W/configure.log" || { cat "$W/configure.log"; exit 1; }
 cmake --build "$W/build" -j2 > "$W/build.log" || { cat "$W/build.log"; exit 1; }
 "$W/prefix/bin/atalla-gen" --quiet "$SRC/examples/seed_accel_demo.pt2" -o "$W/demo.atb"
 "$W/prefix/bin/atalla-run" "$W/demo.atb" --output-dir "$W/ref" > /dev/null
