@@ -61,13 +61,16 @@ fuzz-long: build
 # clang build with -fsanitize=fuzzer,address,undefined in $(BUILD)/fuzz,
 # seeds from the fixtures and our own writers, each harness for SECONDS s,
 # FUZZ_JOBS at a time. Findings land in $(BUILD)/fuzz/artifacts/ and fail the
-# target; the growing corpus stays in $(BUILD)/fuzz/corpus/.
+# target (copy each into tests/data/fuzz-regressions/, named after its
+# harness, where FuzzRegressionTest replays it); the growing corpus stays in
+# $(BUILD)/fuzz/corpus/.
 FUZZ_HARNESSES = archive schema pickle weights_config frontend blob
 FUZZ_JOBS ?= 2
 fuzz-harness: build
 	CC=clang CXX=clang++ cmake -S tests/fuzz -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 	cmake --build $(BUILD)/fuzz -j$(JOBS)
 	$(PYTHON) tests/fuzz/make_seeds.py $(BUILD)/fuzz/seeds $(BUILD)/bin $(FIXTURES) tests/data/torch2 examples
+	@rm -rf $(BUILD)/fuzz/artifacts # earlier findings: keep them in tests/data/fuzz-regressions/
 	@mkdir -p $(BUILD)/fuzz/artifacts $(addprefix $(BUILD)/fuzz/corpus/,$(FUZZ_HARNESSES))
 	@echo $(FUZZ_HARNESSES) | tr ' ' '\n' | xargs -P $(FUZZ_JOBS) -I{} sh -c \
 	  'cd $(BUILD)/fuzz && ./fuzz_{} -max_total_time=$(SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \

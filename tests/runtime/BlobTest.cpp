@@ -14,6 +14,9 @@
 
 #include "TestSupport.h"
 
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
 #include <cstring>
 #include <functional>
 #include <random>
@@ -667,4 +670,21 @@ TEST(KernelSpecKey, ParamsAreCheckedPerKernel) {
   EXPECT_NE(spec(KernelId::chain, {4, 5, 0, 0}).paramsError().find("not an input"), std::string::npos);
   EXPECT_NE(spec(KernelId::chain, {3, -1, 0, 0}).paramsError().find("softmax can not be chained"), std::string::npos);
   EXPECT_EQ(spec(KernelId::chain, {2, -1, 0, 0}).paramsError(), "");
+}
+
+TEST(Blob, FuzzFindingsAreCleanErrors) {
+  // The blob loader's libFuzzer findings (tests/data/fuzz-regressions/blob-*;
+  // tests/frontend/FuzzRegressionTest.cpp replays the readers' ones). None
+  // so far; each new one must parse or fail with a message, never crash.
+  const std::string Dir = std::string(ATALLA_SOURCE_DIR) + "/tests/data/fuzz-regressions";
+  std::error_code EC;
+  for (llvm::sys::fs::directory_iterator It(Dir, EC), End; It != End && !EC; It.increment(EC)) {
+    if (!llvm::sys::path::filename(It->path()).starts_with("blob-"))
+      continue;
+    SCOPED_TRACE(It->path());
+    auto B = Blob::parse(test::readFileBytes(It->path()), "finding.atb");
+    if (!B)
+      EXPECT_EQ(llvm::toString(B.takeError()).rfind("finding.atb: ", 0), 0u);
+  }
+  EXPECT_FALSE(EC) << Dir << ": " << EC.message();
 }
