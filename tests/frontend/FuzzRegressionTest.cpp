@@ -28,29 +28,34 @@ bool replay(llvm::StringRef Harness, const std::vector<uint8_t> &Data) {
   llvm::StringRef Text(reinterpret_cast<const char *>(Data.data()), Data.size());
   if (Harness == "weights_config") {
     auto C = readPayloadConfigJson(Text, "config.json");
-    if (!C)
+    if (!C) {
       EXPECT_FALSE(llvm::toString(C.takeError()).empty());
+    }
     auto T = readTensorMetaJson(Text, "meta.json");
-    if (!T)
+    if (!T) {
       EXPECT_FALSE(llvm::toString(T.takeError()).empty());
+    }
     return true;
   }
   if (Harness == "schema") {
     Model M;
-    if (llvm::Error E = readExportedProgramJson(Text, "model.json", M))
+    if (llvm::Error E = readExportedProgramJson(Text, "model.json", M)) {
       EXPECT_FALSE(llvm::toString(std::move(E)).empty());
+    }
     return true;
   }
   if (Harness == "pickle") {
     auto V = unpickle(Data);
-    if (!V)
+    if (!V) {
       EXPECT_FALSE(llvm::toString(V.takeError()).empty());
+    }
     return true;
   }
   if (Harness == "archive" || Harness == "frontend") {
     auto M = readModelFromBuffer(Data, "fuzz.pt2");
-    if (!M)
+    if (!M) {
       EXPECT_FALSE(llvm::toString(M.takeError()).empty());
+    }
     return true;
   }
   return Harness == "blob"; // tests/runtime/BlobTest.cpp

@@ -683,8 +683,9 @@ TEST(Blob, FuzzFindingsAreCleanErrors) {
       continue;
     SCOPED_TRACE(It->path());
     auto B = Blob::parse(test::readFileBytes(It->path()), "finding.atb");
-    if (!B)
+    if (!B) {
       EXPECT_EQ(llvm::toString(B.takeError()).rfind("finding.atb: ", 0), 0u);
+    }
   }
   EXPECT_FALSE(EC) << Dir << ": " << EC.message();
 }
