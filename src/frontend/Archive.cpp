@@ -279,22 +279,20 @@ llvm::Expected<Model> readFromZip(const ZipReader &Z, llvm::StringRef Name, cons
   // Every small entry is read once, so that a damaged record fails its
   // CRC-32 even where nothing else looks at it.
   if (L->Kind != ContainerKind::LegacyZip) {
-    std::string ByteOrder = L->Root + "byteorder", Format = L->Root + "archive_format";
-    if (Z.contains(ByteOrder)) {
-      auto T = Z.readText(ByteOrder);
+    struct Record {
+      const char *Entry, *Want, *Otherwise;
+    };
+    for (const Record &R : {Record{"byteorder", "little", ": only little-endian archives are supported"},
+                            Record{"archive_format", "pt2", ", not 'pt2'"}}) {
+      const std::string Entry = L->Root + R.Entry;
+      if (!Z.contains(Entry))
+        continue;
+      auto T = Z.readText(Entry);
       if (!T)
         return Fail(T.takeError());
-      if (llvm::StringRef(*T).trim() != "little")
-        return Fail(makeError("entry '" + ByteOrder + "' says '" + llvm::StringRef(*T).trim().take_front(32) +
-                              "': only little-endian archives are supported"));
-    }
-    if (Z.contains(Format)) {
-      auto T = Z.readText(Format);
-      if (!T)
-        return Fail(T.takeError());
-      if (llvm::StringRef(*T).trim() != "pt2")
-        return Fail(makeError("entry '" + Format + "' says '" + llvm::StringRef(*T).trim().take_front(32) +
-                              "', not 'pt2'"));
+      llvm::StringRef Said = llvm::StringRef(*T).trim();
+      if (Said != R.Want)
+        return Fail(makeError("entry '" + Entry + "' says '" + Said.take_front(32) + "'" + R.Otherwise));
     }
   }
   for (const ZipEntry &E : Z.entries())
