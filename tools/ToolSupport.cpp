@@ -246,43 +246,59 @@ void atalla::tools::installVersionPrinter(const char *Tool) {
 }
 
 namespace {
-/// One --limit key: where it lands and what it bounds.
+using atalla::tools::ReaderLimits;
+
+/// One --limit key: what it bounds, and the field it reads and sets (with
+/// that field's largest value).
 struct LimitKey {
   const char *Key, *What;
-  std::function<uint64_t &(atalla::tools::ReaderLimits &)> Field;
+  uint64_t Max;
+  std::function<uint64_t(ReaderLimits &)> Get;
+  std::function<void(ReaderLimits &, uint64_t)> Set;
 };
 
-std::vector<LimitKey> limitKeys() {
-  using atalla::tools::ReaderLimits;
-  // The 64-bit fields; narrower ones are set by applyLimit with a range check.
-  return {
-      {"archive-bytes", "size of a .pt2 archive", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxFileBytes; }},
-      {"entries", "entries in an archive", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxEntries; }},
-      {"entry-bytes", "uncompressed size of one entry (one tensor's payload)",
-       [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxEntryBytes; }},
-      {"total-bytes", "uncompressed size of all entries",
-       [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxTotalBytes; }},
-      {"compression-ratio", "uncompressed / compressed size of a deflated entry over 1 MiB (zip bombs)",
-       [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxCompressionRatio; }},
-      {"json-bytes", "size of the program JSON", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Schema.MaxJsonBytes; }},
-      {"graph-nodes", "nodes of one graph", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Schema.MaxNodes; }},
-      {"blob-bytes", "size of an .atb blob", [](ReaderLimits &L) -> uint64_t & { return L.Blob.MaxFileBytes; }},
-      {"dram-bytes", "simulated DRAM a blob may ask for", [](ReaderLimits &L) -> uint64_t & { return L.Blob.MaxDramBytes; }},
+template <typename F> LimitKey limitKey(const char *Key, const char *What, F Ref) {
+  using T = std::remove_reference_t<decltype(Ref(std::declval<ReaderLimits &>()))>;
+  return {Key, What, uint64_t(std::numeric_limits<T>::max()), [Ref](ReaderLimits &L) { return uint64_t(Ref(L)); },
+          [Ref](ReaderLimits &L, uint64_t N) { Ref(L) = T(N); }};
+}
+
+/// Every key, in the order --help and the README list them.
+const std::vector<LimitKey> &limitKeys() {
+  static const std::vector<LimitKey> Keys = {
+      limitKey("archive-bytes", "size of a .pt2 archive",
+               [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxFileBytes; }),
+      limitKey("entries", "entries in an archive", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxEntries; }),
+      limitKey("entry-bytes", "uncompressed size of one entry (one tensor's payload)",
+               [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxEntryBytes; }),
+      limitKey("total-bytes", "uncompressed size of all entries",
+               [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxTotalBytes; }),
+      limitKey("compression-ratio", "uncompressed / compressed size of a deflated entry over 1 MiB (zip bombs)",
+               [](ReaderLimits &L) -> uint64_t & { return L.Archive.Zip.MaxCompressionRatio; }),
+      limitKey("json-bytes", "size of the program JSON",
+               [](ReaderLimits &L) -> uint64_t & { return L.Archive.Schema.MaxJsonBytes; }),
+      limitKey("json-depth", "nesting of any JSON record",
+               [](ReaderLimits &L) -> unsigned & { return L.Archive.Schema.MaxJsonDepth; }),
+      limitKey("graph-nodes", "nodes of one graph", [](ReaderLimits &L) -> uint64_t & { return L.Archive.Schema.MaxNodes; }),
+      limitKey("pickle-depth", "nesting of a pickle", [](ReaderLimits &L) -> size_t & { return L.Archive.Pickle.MaxDepth; }),
+      limitKey("pickle-items", "values a pickle may create (bounds its memory)",
+               [](ReaderLimits &L) -> size_t & { return L.Archive.Pickle.MaxItems; }),
+      limitKey("blob-bytes", "size of an .atb blob", [](ReaderLimits &L) -> uint64_t & { return L.Blob.MaxFileBytes; }),
+      limitKey("dram-bytes", "simulated DRAM a blob may ask for",
+               [](ReaderLimits &L) -> uint64_t & { return L.Blob.MaxDramBytes; }),
+      limitKey("blob-sections", "sections of a blob", [](ReaderLimits &L) -> uint32_t & { return L.Blob.MaxSections; }),
+      limitKey("instructions", "instructions of a blob's program",
+               [](ReaderLimits &L) -> uint32_t & { return L.Blob.MaxInstructions; }),
   };
+  return Keys;
 }
 } // namespace
 
 std::string atalla::tools::limitKeysHelp() {
   ReaderLimits D;
   std::string S;
-  for (LimitKey &K : limitKeys())
-    S += std::string("  ") + K.Key + " (default " + std::to_string(K.Field(D)) + "): " + K.What + "\n";
-  S += "  json-depth (default " + std::to_string(D.Archive.Schema.MaxJsonDepth) + "): nesting of any JSON record\n";
-  S += "  pickle-depth (default " + std::to_string(D.Archive.Pickle.MaxDepth) + "): nesting of a pickle\n";
-  S += "  pickle-items (default " + std::to_string(D.Archive.Pickle.MaxItems) +
-       "): values a pickle may create (bounds its memory)\n";
-  S += "  blob-sections (default " + std::to_string(D.Blob.MaxSections) + "): sections of a blob\n";
-  S += "  instructions (default " + std::to_string(D.Blob.MaxInstructions) + "): instructions of a blob's program\n";
+  for (const LimitKey &K : limitKeys())
+    S += std::string("  ") + K.Key + " (default " + std::to_string(K.Get(D)) + "): " + K.What + "\n";
   return S;
 }
 
@@ -302,29 +318,22 @@ llvm::Error atalla::tools::applyLimit(llvm::StringRef KeyValue, ReaderLimits &L)
   if (Value.getAsInteger(10, N) || N == 0 || N > (~0ull) / Scale)
     return Bad("'" + Value + "' is not a positive count");
   N *= Scale;
-  for (LimitKey &K : limitKeys())
+  std::string Keys;
+  for (const LimitKey &K : limitKeys()) {
     if (Key == K.Key) {
-      K.Field(L) = N;
+      if (N > K.Max)
+        return Bad("at most " + llvm::Twine(K.Max));
+      K.Set(L, N);
       return llvm::Error::success();
     }
-  auto Narrow = [&](auto &Field) -> llvm::Error {
-    using T = std::remove_reference_t<decltype(Field)>;
-    if (N > uint64_t(std::numeric_limits<T>::max()))
-      return Bad("at most " + llvm::Twine(uint64_t(std::numeric_limits<T>::max())));
-    Field = T(N);
-    return llvm::Error::success();
-  };
-  if (Key == "json-depth")
-    return Narrow(L.Archive.Schema.MaxJsonDepth);
-  if (Key == "pickle-depth")
-    return Narrow(L.Archive.Pickle.MaxDepth);
-  if (Key == "pickle-items")
-    return Narrow(L.Archive.Pickle.MaxItems);
-  if (Key == "blob-sections")
-    return Narrow(L.Blob.MaxSections);
-  if (Key == "instructions")
-    return Narrow(L.Blob.MaxInstructions);
-  return Bad("unknown key '" + Key + "' (keys: archive-bytes, entries, entry-bytes, total-bytes, compression-ratio, "
-                                     "json-bytes, json-depth, graph-nodes, pickle-depth, pickle-items, blob-bytes, "
-                                     "dram-bytes, blob-sections, instructions)");
+    Keys += (Keys.empty() ? "" : ", ") + std::string(K.Key);
+  }
+  return Bad("unknown key '" + Key + "' (keys: " + Keys + ")");
+}
+
+llvm::Error atalla::tools::applyLimits(llvm::ArrayRef<std::string> KeyValues, ReaderLimits &L) {
+  for (const std::string &KV : KeyValues)
+    if (llvm::Error E = applyLimit(KV, L))
+      return E;
+  return llvm::Error::success();
 }

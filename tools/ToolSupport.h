@@ -13,6 +13,7 @@
 #include "frontend/Graph.h"
 #include "runtime/Blob.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -33,6 +34,8 @@ std::string limitKeysHelp();
 /// Applies one "KEY=N" (N may end in K, M or G for powers of 1024) to \p L;
 /// an error names the key or the value.
 llvm::Error applyLimit(llvm::StringRef KeyValue, ReaderLimits &L);
+/// applyLimit for each of \p KeyValues (the --limit flags), in order.
+llvm::Error applyLimits(llvm::ArrayRef<std::string> KeyValues, ReaderLimits &L);
 
 /// Makes --version print \p Tool's name, the project version, the blob
 /// format version, and the LLVM and LibTorch versions the project was built

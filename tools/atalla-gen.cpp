@@ -228,11 +228,10 @@ int main(int argc, char **argv) {
     PO.Shapes.InputShapes[Name.str()] = *D;
   }
   tools::ReaderLimits Limits;
-  for (const std::string &L : LimitFlags)
-    if (Error E = tools::applyLimit(L, Limits)) {
-      tools::reportError("atalla-gen", std::move(E));
-      return 2;
-    }
+  if (Error E = tools::applyLimits(LimitFlags, Limits)) {
+    tools::reportError("atalla-gen", std::move(E));
+    return 2;
+  }
   auto Machine = sim::loadMachine(MachineName);
   if (!Machine) {
     tools::reportError("atalla-gen", Machine.takeError());
@@ -256,6 +255,8 @@ int main(int argc, char **argv) {
   auto Buf = MemoryBuffer::getFile(InputPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!Buf)
     return fail(frontend::makeError(InputPath + ": cannot read: " + Buf.getError().message()));
+  // The reader checks this too, but only after the copy below: refuse a
+  // huge file before copying it into memory.
   if ((*Buf)->getBufferSize() > Limits.Archive.Zip.MaxFileBytes)
     return fail(frontend::makeError(InputPath + ": the archive is " + std::to_string((*Buf)->getBufferSize()) +
                                     " bytes, more than the limit of " +

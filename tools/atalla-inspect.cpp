@@ -46,11 +46,10 @@ int main(int argc, char **argv) {
                               "  atalla-inspect model.pt2 --table --code\n"
                               "  atalla-inspect model.pt2 --run-eager --inputs random --seed 1\n");
   tools::ReaderLimits Limits;
-  for (const std::string &L : LimitFlags)
-    if (Error E = tools::applyLimit(L, Limits)) {
-      tools::reportError("atalla-inspect", std::move(E));
-      return 2;
-    }
+  if (Error E = tools::applyLimits(LimitFlags, Limits)) {
+    tools::reportError("atalla-inspect", std::move(E));
+    return 2;
+  }
   tools::InputSource Source;
   if (!InputFiles.empty())
     Source = tools::InputSource::Files;

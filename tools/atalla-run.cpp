@@ -418,11 +418,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   tools::ReaderLimits Limits;
-  for (const std::string &L : LimitFlags)
-    if (Error E = tools::applyLimit(L, Limits)) {
-      tools::reportError("atalla-run", std::move(E));
-      return 2;
-    }
+  if (Error E = tools::applyLimits(LimitFlags, Limits)) {
+    tools::reportError("atalla-run", std::move(E));
+    return 2;
+  }
   auto B = runtime::Blob::readFile(BlobPath, Limits.Blob);
   if (!B)
     return fail(B.takeError());

@@ -321,7 +321,8 @@ llvm::Error Executor::runKernel(uint32_t I, TraceEvent &Ev) {
   Ev.Work.SdmaBytesOut = C.SdmaBytesOut - Before.SdmaBytesOut;
   Ev.Work.SdmaTransfers = C.SdmaLoads + C.SdmaStores - Before.SdmaTransfers;
   Ev.Work.FirmwareCalls = C.FirmwareCalls - Before.FirmwareCalls;
-  Ev.ScpadPeak = C.InvokeScpadPeak;
+  if (Trace) // the per-pad copy allocates: only for someone who reads it
+    Ev.ScpadPeak = C.InvokeScpadPeak;
   if (Status == abi::ATALLA_OK)
     return llvm::Error::success();
   std::string Msg = "instruction " + std::to_string(I) + " (node '" + Ev.Node + "', kernel " + Name +
