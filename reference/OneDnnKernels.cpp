@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "reference/OneDnnKernels.h"
 
+#include "runtime/abi/Bf16.h"
+
 #include "oneapi/dnnl/dnnl.hpp"
 
 #include <algorithm>
@@ -569,6 +571,7 @@ std::optional<memory::data_type> dnnlType(abi::DType T) {
   case abi::DType::F32:
     return F32;
   case abi::DType::I64:
+  case abi::DType::BF16: // never an operand type (KernelSpec::typeError)
     return std::nullopt;
   }
   return std::nullopt;
@@ -773,6 +776,53 @@ std::string specError(const abi::KernelSpec &Spec, const std::vector<const void 
   return "";
 }
 
+/// A bf16 spec's reference (KernelSpec.h: bf16 storage, f32 working copies).
+/// oneDNN 2.6 creates bf16 primitives only where the CPU has avx512_core
+/// (its platform::has_data_type_support); on others (this project's AVX2
+/// hosts) it refuses them. Its f32 primitives give the same numbers: every
+/// bf16 value is exact in f32 and so is the product of two, so f32 math on
+/// the bf16-rounded inputs with f32 accumulation is what a bf16 primitive
+/// (bf16 in, f32 accumulation, bf16 out) computes, up to the order of the
+/// sums; the result is then rounded to bf16. So: round the f32 inputs, run
+/// the f32 twin of the spec, round an f32 output.
+struct Bf16Run {
+  abi::KernelSpec F32Spec;
+  std::vector<std::vector<float>> Rounded; ///< per f32 input: its extent, rounded
+  std::vector<const void *> Ptrs;
+
+  Bf16Run(const abi::KernelSpec &Spec, const std::vector<const void *> &Inputs) : F32Spec(Spec) {
+    F32Spec.Type = abi::DType::F32;
+    Rounded.resize(Inputs.size());
+    for (size_t I = 0; I < Inputs.size(); ++I) {
+      Ptrs.push_back(Inputs[I]);
+      if (I + 1 >= Spec.Operands.size() || !Spec.storedAsBf16(I) || !Inputs[I])
+        continue;
+      const abi::OperandSpec &O = Spec.Operands[I];
+      if (O.numel() == 0)
+        continue;
+      int64_t Extent = 1;
+      for (size_t D = 0; D < O.Sizes.size() && D < O.Strides.size(); ++D)
+        Extent += (O.Sizes[D] - 1) * O.Strides[D];
+      const float *Src = static_cast<const float *>(Inputs[I]);
+      Rounded[I].resize(size_t(Extent));
+      for (int64_t E = 0; E < Extent; ++E)
+        Rounded[I][size_t(E)] = abi::roundToBf16(Src[E]);
+      Ptrs[I] = Rounded[I].data();
+    }
+  }
+  /// Rounds the f32 twin's output to bf16 (other output types are exact).
+  void roundOutput(std::vector<uint8_t> &Out) const {
+    if (F32Spec.output().Type != abi::DType::F32)
+      return;
+    for (size_t B = 0; B + 4 <= Out.size(); B += 4) {
+      float F;
+      std::memcpy(&F, Out.data() + B, 4);
+      F = abi::roundToBf16(F);
+      std::memcpy(Out.data() + B, &F, 4);
+    }
+  }
+};
+
 } // namespace
 
 llvm::Expected<std::vector<float>>
@@ -785,6 +835,17 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
   for (const abi::OperandSpec &O : Spec.Operands)
     if (O.Type != abi::DType::F32)
       return fail("an operand is not f32 (runOneDnnTyped takes other element types)");
+  if (Spec.Type == abi::DType::BF16) {
+    Bf16Run B(Spec, std::vector<const void *>(Inputs.begin(), Inputs.end()));
+    std::vector<const float *> Floats;
+    for (const void *P : B.Ptrs)
+      Floats.push_back(static_cast<const float *>(P));
+    auto R = runOneDnn(B.F32Spec, Floats);
+    if (R)
+      for (float &F : *R)
+        F = abi::roundToBf16(F);
+    return R;
+  }
   if (std::string Why = specError(Spec, std::vector<const void *>(Inputs.begin(), Inputs.end())); !Why.empty())
     return fail(Why);
 
@@ -844,6 +905,13 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
   };
   if (Spec.Operands.empty())
     return fail("no operands");
+  if (Spec.Type == abi::DType::BF16) {
+    Bf16Run B(Spec, Inputs);
+    auto R = runOneDnnTyped(B.F32Spec, B.Ptrs);
+    if (R)
+      B.roundOutput(*R);
+    return R;
+  }
   bool AllF32 = true;
   for (const abi::OperandSpec &O : Spec.Operands)
     AllF32 &= O.Type == abi::DType::F32;

@@ -64,6 +64,11 @@ static cl::opt<std::string> MachineName("machine",
                                         cl::desc("Target machine: a preset (atalla-rtl, the default; atalla-sim4) or a "
                                                  "JSON description; kernels size their scratchpad tiles to its pads"),
                                         cl::value_desc("NAME|FILE"), cl::init("atalla-rtl"), cl::cat(Cat));
+static cl::opt<std::string> Precision("precision",
+                                      cl::desc("Storage precision: f32 (the default) or bf16, Atalla's own: weights "
+                                               "are rounded to bf16 (nearest even), activations live in DRAM as "
+                                               "bf16, kernels compute in f32 and round what they store"),
+                                      cl::value_desc("f32|bf16"), cl::init("f32"), cl::cat(Cat));
 static const std::string LimitHelp =
     "Change a limit on untrusted input, KEY=N (N may end in K, M or G); keys and defaults:\n" + tools::limitKeysHelp();
 static cl::list<std::string> LimitFlags("limit", cl::desc(LimitHelp), cl::value_desc("KEY=N"), cl::cat(Cat));
@@ -244,6 +249,11 @@ int main(int argc, char **argv) {
   }
   PO.Select.MaxSoftmaxRow = std::min<int64_t>(PO.Select.MaxSoftmaxRow, codegen::maxSoftmaxRow(Machine->PadBytes));
   PO.Select.MaxNormRow = std::min<int64_t>(PO.Select.MaxNormRow, codegen::maxNormRow(Machine->PadBytes));
+  if (Precision != "f32" && Precision != "bf16") {
+    errs() << "atalla-gen: error: --precision: '" << Precision << "' is not f32 or bf16\n";
+    return 2;
+  }
+  PO.Precision.Precision = Precision == "bf16" ? abi::DType::BF16 : abi::DType::F32;
   PO.AccelOnly = AccelOnly;
   PO.Select.FuseElementwise = !NoFuseElementwise;
   if (shouldPrintAfterAll())

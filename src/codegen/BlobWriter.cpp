@@ -1,6 +1,8 @@
 //===- codegen/BlobWriter.cpp - compile a Program into a blob -------------===//
 #include "codegen/BlobWriter.h"
 
+#include "runtime/abi/Bf16.h"
+
 #include "frontend/Error.h"
 #include "runtime/abi/BlobBuilder.h"
 
@@ -71,6 +73,11 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
     R.IsView = T.isView();
     if (T.Kind == abi::TensorKind::Constant && !T.isView() && T.Constant) {
       std::vector<uint8_t> Bytes = T.Constant->contiguousBytes();
+      if (P.storageElementSize(T.Dtype) != frontend::elementSize(T.Dtype)) { // float32 stored as bf16
+        std::vector<uint8_t> Half(Bytes.size() / 2);
+        abi::bf16FromF32N(Half.data(), Bytes.data(), Bytes.size() / 4);
+        Bytes = std::move(Half);
+      }
       R.ConstantOffset = B.addConstant(Bytes.data(), Bytes.size());
     }
     B.addTensor(T.Name, R);
@@ -108,6 +115,8 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
   for (const std::vector<uint8_t> &In : Opts.SampleInputs)
     B.addSampleInput(In.data(), In.size());
   B.setDramBytes(P.DramBytes);
+  if (P.Precision == abi::DType::BF16)
+    B.setFlags(abi::BlobFlagBf16);
   B.addProvenance("compiler", compilerVersion());
   B.addProvenance("llvm", LLVM_VERSION_STRING);
   B.addProvenance("libtorch", ATALLA_LIBTORCH_VERSION);
@@ -115,6 +124,7 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
   B.addProvenance("target_cpu", resolvedCPU(Opts.Codegen));
   B.addProvenance("target_features", resolvedFeatures(Opts.Codegen));
   B.addProvenance("opt_level", std::to_string(Opts.Codegen.OptLevel));
+  B.addProvenance("precision", P.Precision == abi::DType::BF16 ? "bf16" : "f32");
   for (const auto &[Key, Value] : Opts.Provenance)
     B.addProvenance(Key, Value);
   std::vector<uint8_t> Blob = B.finish();

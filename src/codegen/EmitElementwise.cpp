@@ -132,6 +132,8 @@ Type *elemType(KernelBuilder &KB, abi::DType T) {
     return KB.I64;
   case abi::DType::F32:
     return KB.F32;
+  case abi::DType::BF16: // no operand type: bf16 operands are f32 ones read through the aperture
+    break;
   }
   llvm_unreachable("checked by KernelSpec::typeError");
 }

@@ -52,8 +52,12 @@ public:
   llvm::Value *i32(uint32_t V) { return B.getInt32(V); }
   llvm::Value *f32(float V);
 
-  /// Device address (byte offset) of operand \p I: load i64 Args[I].
+  /// Device address (byte offset) of operand \p I: load i64 Args[I]; for an
+  /// operand stored as bf16 (Bf16Operands), its address in the SDMA
+  /// engine's bf16 aperture, where it reads and writes as f32 (KernelAbi.h).
   llvm::Value *operandAddr(unsigned I);
+  /// Per operand: whether it lives in DRAM as bf16 (KernelSpec::storedAsBf16).
+  std::vector<bool> Bf16Operands;
 
   /// Grants \p Bytes of scratchpad (null-checked: ENOMEM exit). Returns the
   /// buffer pointer. Emit grants before any loop so the cleanup sees them.

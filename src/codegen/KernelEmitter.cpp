@@ -91,7 +91,10 @@ Value *KernelBuilder::f32(float V) { return ConstantFP::get(F32, V); }
 
 Value *KernelBuilder::operandAddr(unsigned I) {
   Value *P = B.CreateConstInBoundsGEP1_64(I64, ArgsArg, I);
-  return B.CreateLoad(I64, P, "addr" + Twine(I));
+  Value *Addr = B.CreateLoad(I64, P, "addr" + Twine(I));
+  if (I < Bf16Operands.size() && Bf16Operands[I])
+    Addr = B.CreateOr(B.CreateShl(Addr, 1, "", /*HasNUW=*/true), i64(abi::Bf16Aperture), "bf16addr" + Twine(I));
+  return Addr;
 }
 
 Value *KernelBuilder::alloc(uint64_t Bytes, const Twine &Name) {
@@ -403,6 +406,8 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   std::string Symbol = Spec.symbol();
   auto M = std::make_unique<Module>(Symbol, Ctx);
   KernelBuilder KB(*M, Symbol, scratchpadBudget(PadBytes));
+  for (size_t I = 0; I < Spec.Operands.size(); ++I)
+    KB.Bf16Operands.push_back(Spec.storedAsBf16(I));
   Error E = Error::success();
   switch (Spec.family()) {
   case abi::KernelFamily::Gemm:

@@ -7,6 +7,7 @@
 //   selectKernels     match nodes to Kernels.def, build views and kernel
 //                     specialisations, or fallback calls; linearise
 //   partition         group instructions into accelerator/fallback segments
+//   setPrecision      f32 or bf16 storage: the kernels' precision
 //   planMemory        DRAM addresses: constants region, liveness-based arena
 //
 //===----------------------------------------------------------------------===//
@@ -62,6 +63,14 @@ struct SelectOptions {
 llvm::Error selectKernels(LoweringState &S, const SelectOptions &Opts = {});
 
 llvm::Error partition(LoweringState &S);
+
+/// Sets the program's storage precision (Program::Precision): for bf16,
+/// every kernel becomes its bf16 twin. Fallback calls are unchanged: the
+/// runtime hands them float32 tensors, as the graph expects.
+struct PrecisionOptions {
+  abi::DType Precision = abi::DType::F32;
+};
+llvm::Error setPrecision(LoweringState &S, const PrecisionOptions &Opts);
 
 struct MemoryOptions {
   uint64_t Alignment = 64;

@@ -11,6 +11,16 @@
 using namespace atalla;
 using namespace atalla::lower;
 
+llvm::Error atalla::lower::setPrecision(LoweringState &S, const PrecisionOptions &Opts) {
+  if (Opts.Precision != abi::DType::F32 && Opts.Precision != abi::DType::BF16)
+    return frontend::makeError(S.M->Path + ": precision must be f32 or bf16");
+  S.P.Precision = Opts.Precision;
+  for (PInstr &I : S.P.Instrs)
+    if (I.Op == abi::Opcode::Kernel)
+      I.Spec.Type = Opts.Precision;
+  return llvm::Error::success();
+}
+
 llvm::Expected<Program> atalla::lower::lowerModel(const frontend::Model &M, const PipelineOptions &Opts) {
   LoweringState S;
   S.M = &M;
@@ -24,6 +34,7 @@ llvm::Expected<Program> atalla::lower::lowerModel(const frontend::Model &M, cons
       {"specialize-shapes", [&] { return specializeShapes(S, Opts.Shapes); }},
       {"select-kernels", [&] { return selectKernels(S, Opts.Select); }},
       {"partition", [&] { return partition(S); }},
+      {"set-precision", [&] { return setPrecision(S, Opts.Precision); }},
       {"plan-memory", [&] { return planMemory(S, Opts.Memory); }},
   };
   for (Pass &Ps : Passes) {

@@ -15,6 +15,7 @@ namespace atalla::lower {
 struct PipelineOptions {
   ShapeOptions Shapes;
   SelectOptions Select;
+  PrecisionOptions Precision;
   MemoryOptions Memory;
   /// Any fallback becomes a compile error listing the ops.
   bool AccelOnly = false;

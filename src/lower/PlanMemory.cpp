@@ -47,10 +47,10 @@ llvm::Error atalla::lower::planMemory(LoweringState &S, const MemoryOptions &Opt
     PTensor &X = P.Tensors[T];
     if (X.isView() || X.Kind != abi::TensorKind::Constant)
       continue;
-    auto N = frontend::checkedNumel(X.Sizes, frontend::elementSize(X.Dtype));
+    auto N = frontend::checkedNumel(X.Sizes, P.storageElementSize(X.Dtype));
     if (!N)
       return N.takeError();
-    X.Bytes = static_cast<uint64_t>(*N) * frontend::elementSize(X.Dtype);
+    X.Bytes = static_cast<uint64_t>(*N) * P.storageElementSize(X.Dtype);
     X.DramAddr = Addr;
     Addr = alignUp(Addr + X.Bytes, A);
   }
@@ -67,10 +67,10 @@ llvm::Error atalla::lower::planMemory(LoweringState &S, const MemoryOptions &Opt
     PTensor &X = P.Tensors[T];
     if (X.isView() || X.Kind == abi::TensorKind::Constant)
       continue;
-    auto N = frontend::checkedNumel(X.Sizes, frontend::elementSize(X.Dtype));
+    auto N = frontend::checkedNumel(X.Sizes, P.storageElementSize(X.Dtype));
     if (!N)
       return N.takeError();
-    X.Bytes = static_cast<uint64_t>(*N) * frontend::elementSize(X.Dtype);
+    X.Bytes = static_cast<uint64_t>(*N) * P.storageElementSize(X.Dtype);
     int64_t F = First[T], L = Last[T];
     if (X.Kind == abi::TensorKind::Input)
       F = -1;
@@ -123,6 +123,6 @@ llvm::Error atalla::lower::planMemory(LoweringState &S, const MemoryOptions &Opt
   // Views: their address is their base's plus the offset.
   for (PTensor &X : P.Tensors)
     if (X.isView())
-      X.DramAddr = P.Tensors[X.Base].DramAddr + X.Offset * frontend::elementSize(X.Dtype);
+      X.DramAddr = P.Tensors[X.Base].DramAddr + X.Offset * P.storageElementSize(X.Dtype);
   return llvm::Error::success();
 }

@@ -51,6 +51,8 @@ Coverage atalla::lower::coverageOf(const std::vector<NodeDecision> &Decisions) {
 }
 
 void Program::print(llvm::raw_ostream &OS) const {
+  if (Precision == abi::DType::BF16)
+    OS << "precision: bf16 (float32 tensors stored as bf16)\n";
   OS << "tensors:\n";
   for (size_t I = 0; I < Tensors.size(); ++I) {
     const PTensor &T = Tensors[I];

@@ -103,6 +103,13 @@ struct LiveRange {
 };
 
 struct Program {
+  /// Storage precision: F32, or BF16 (float32 tensors live in DRAM as bf16,
+  /// every kernel is a bf16 kernel; see runtime/abi/KernelSpec.h).
+  abi::DType Precision = abi::DType::F32;
+  /// Bytes per element of a tensor of type \p T in DRAM under Precision.
+  int64_t storageElementSize(frontend::ScalarType T) const {
+    return Precision == abi::DType::BF16 && T == frontend::ScalarType::Float32 ? 2 : frontend::elementSize(T);
+  }
   std::vector<PTensor> Tensors;
   std::vector<PInstr> Instrs;
   std::vector<NodeDecision> Decisions;

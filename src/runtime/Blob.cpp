@@ -115,7 +115,7 @@ uint64_t runtime::recordNumel(const abi::TensorRecord &R) {
   return N;
 }
 
-uint64_t runtime::recordExtent(const abi::TensorRecord &R) {
+uint64_t runtime::recordExtent(const abi::TensorRecord &R, uint64_t ElemBytes) {
   if (!R.IsView)
     return R.Bytes;
   uint64_t Last = 0;
@@ -124,7 +124,7 @@ uint64_t runtime::recordExtent(const abi::TensorRecord &R) {
       return 0;
     Last += static_cast<uint64_t>(R.Sizes[D] - 1) * static_cast<uint64_t>(R.Strides[D]);
   }
-  return (Last + 1) * dtypeElementSize(R.DType);
+  return (Last + 1) * ElemBytes;
 }
 
 bool runtime::recordIsContiguous(const abi::TensorRecord &R) {
@@ -159,7 +159,8 @@ llvm::ArrayRef<uint8_t> Blob::kernelObject(uint32_t I) const {
 llvm::ArrayRef<uint8_t> Blob::sampleInput(uint32_t I) const {
   if (SampleOffsets.empty())
     return {};
-  return section(SectionKind::SampleInputs).slice(SampleOffsets[I], Tensors[InputIdx[I]].Bytes);
+  const abi::TensorRecord &R = Tensors[InputIdx[I]];
+  return section(SectionKind::SampleInputs).slice(SampleOffsets[I], recordNumel(R) * dtypeElementSize(R.DType));
 }
 
 llvm::ArrayRef<uint32_t> Blob::operands(uint32_t I) const {
@@ -283,8 +284,8 @@ llvm::Error Blob::validateSections(const BlobLimits &L) {
   if (Header.FileBytes != Size)
     return fail("file size mismatch: the header says " + llvm::Twine(Header.FileBytes) + " bytes, the file has " +
                 llvm::Twine(Size) + " (truncated or padded?)");
-  if (Header.Flags != 0)
-    return fail(llvm::formatv("unknown header flags {0:x}", Header.Flags).str());
+  if (Header.Flags & ~abi::BlobKnownFlags)
+    return fail(llvm::formatv("unknown header flags {0:x}", Header.Flags & ~abi::BlobKnownFlags).str());
   if (Header.KernelAbi != abi::KernelAbiVersion)
     return fail("kernel ABI version " + llvm::Twine(Header.KernelAbi) + " is not supported (this runtime runs version " +
                 llvm::Twine(abi::KernelAbiVersion) + ")");
@@ -418,7 +419,7 @@ llvm::Error Blob::validateTensors() {
       return fail(What + ": unknown tensor kind " + llvm::Twine(R.Kind));
     if (R.Rank > abi::MaxTensorRank)
       return fail(What + ": rank " + llvm::Twine(R.Rank) + " is more than " + llvm::Twine(abi::MaxTensorRank));
-    const uint64_t Elem = dtypeElementSize(R.DType);
+    const uint64_t Elem = storageElementSize(R.DType);
     if (!Elem)
       return fail(What + ": unknown dtype number " + llvm::Twine(R.DType));
     uint64_t Numel = 1, Last = 0;
@@ -490,7 +491,7 @@ llvm::Error Blob::validateTensors() {
     for (uint32_t T : InputIdx) {
       Off = (Off + abi::BlobAlignment - 1) / abi::BlobAlignment * abi::BlobAlignment;
       SampleOffsets.push_back(Off);
-      Off += Tensors[T].Bytes;
+      Off += recordNumel(Tensors[T]) * dtypeElementSize(Tensors[T].DType); // user form: bf16 blobs too
     }
     uint64_t Have = section(SectionKind::SampleInputs).size();
     if (Off != Have)

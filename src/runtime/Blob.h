@@ -55,7 +55,8 @@ uint64_t recordNumel(const abi::TensorRecord &R);
 /// Bytes from DramAddr to one past the last byte the record touches
 /// (0 for an empty tensor). A tensor that is not a view is contiguous (its
 /// Strides are informational): its extent is Bytes.
-uint64_t recordExtent(const abi::TensorRecord &R);
+uint64_t recordExtent(const abi::TensorRecord &R, uint64_t ElemBytes);
+inline uint64_t recordExtent(const abi::TensorRecord &R) { return recordExtent(R, dtypeElementSize(R.DType)); }
 /// Whether the record is laid out densely in row-major order: not a view,
 /// or a view whose strides are the row-major strides of its sizes
 /// (dimensions of size 1 may carry any stride).
@@ -80,6 +81,16 @@ public:
   /// The relocatable object of kernel record \p I.
   llvm::ArrayRef<uint8_t> kernelObject(uint32_t I) const;
   llvm::StringRef kernelSymbol(uint32_t I) const { return string(Kernels[I].SymbolOffset); }
+
+  /// Whether float32 tensors are stored as bf16 (abi::BlobFlagBf16): in
+  /// DRAM and in the Constants section; user tensors stay float32.
+  bool bf16() const { return Header.Flags & abi::BlobFlagBf16; }
+  /// Bytes per element of dtype \p DType in DRAM and in Constants.
+  uint64_t storageElementSize(uint32_t DType) const {
+    return bf16() && DType == 7 ? 2 : dtypeElementSize(DType);
+  }
+  /// recordExtent at this blob's storage element sizes.
+  uint64_t extent(const abi::TensorRecord &R) const { return recordExtent(R, storageElementSize(R.DType)); }
 
   llvm::ArrayRef<abi::TensorRecord> tensors() const { return Tensors; }
   llvm::StringRef tensorName(uint32_t I) const { return string(Tensors[I].NameOffset); }

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Executor.h"
 
+#include "runtime/abi/Bf16.h"
+
 #include "runtime/abi/Kernels.h"
 #include "sim/CodeLoader.h"
 
@@ -110,25 +112,44 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(const Blob &B, sim::D
 // DRAM transfers
 //===----------------------------------------------------------------------===//
 
+// A blob of bf16 precision stores float32 tensors as bf16 (Blob::storedAsBf16):
+// the host sees float32, DRAM holds bf16, and these two functions convert
+// (runtime/abi/Bf16.h: exact widening, rounding to nearest even).
+
+/// Copies one element between host and DRAM layouts of \p Host and \p Stored bytes.
+static void moveElement(uint8_t *Dst, const uint8_t *Src, uint64_t HostBytes, uint64_t StoredBytes, bool ToHost) {
+  if (HostBytes == StoredBytes)
+    std::memcpy(Dst, Src, HostBytes);
+  else if (ToHost)
+    abi::f32FromBf16N(Dst, Src, 1);
+  else
+    abi::bf16FromF32N(Dst, Src, 1);
+}
+
 llvm::Expected<HostTensor> Executor::readTensor(const abi::TensorRecord &R) {
   HostTensor T;
   T.DType = R.DType;
   T.Sizes = recordSizes(R).vec();
-  const uint64_t Elem = dtypeElementSize(R.DType);
+  const uint64_t Elem = dtypeElementSize(R.DType), Stored = B.storageElementSize(R.DType);
   T.Bytes.resize(recordNumel(R) * Elem);
   if (T.Bytes.empty())
     return T;
-  if (recordIsContiguous(R)) {
+  const bool Contiguous = recordIsContiguous(R);
+  if (Contiguous && Stored == Elem) {
     if (llvm::Error E = Dev->readDram(R.DramAddr, T.Bytes))
       return E;
     return T;
   }
-  // A view: read the extent once, gather on the host.
-  std::vector<uint8_t> Extent(recordExtent(R));
+  // A view or a converted tensor: read the extent once, convert or gather on the host.
+  std::vector<uint8_t> Extent(B.extent(R));
   if (llvm::Error E = Dev->readDram(R.DramAddr, Extent))
     return E;
+  if (Contiguous) {
+    abi::f32FromBf16N(T.Bytes.data(), Extent.data(), recordNumel(R));
+    return T;
+  }
   forEachElement(R, [&](uint64_t Host, uint64_t Dram) {
-    std::memcpy(T.Bytes.data() + Host * Elem, Extent.data() + Dram * Elem, Elem);
+    moveElement(T.Bytes.data() + Host * Elem, Extent.data() + Dram * Stored, Elem, Stored, /*ToHost=*/true);
   });
   return T;
 }
@@ -136,14 +157,19 @@ llvm::Expected<HostTensor> Executor::readTensor(const abi::TensorRecord &R) {
 llvm::Error Executor::writeTensor(const abi::TensorRecord &R, const HostTensor &T) {
   if (T.Bytes.empty())
     return llvm::Error::success();
-  if (recordIsContiguous(R))
+  const uint64_t Elem = dtypeElementSize(R.DType), Stored = B.storageElementSize(R.DType);
+  const bool Contiguous = recordIsContiguous(R);
+  if (Contiguous && Stored == Elem)
     return Dev->writeDram(R.DramAddr, T.Bytes);
-  const uint64_t Elem = dtypeElementSize(R.DType);
-  std::vector<uint8_t> Extent(recordExtent(R));
+  std::vector<uint8_t> Extent(B.extent(R));
+  if (Contiguous) {
+    abi::bf16FromF32N(Extent.data(), T.Bytes.data(), recordNumel(R));
+    return Dev->writeDram(R.DramAddr, Extent);
+  }
   if (llvm::Error E = Dev->readDram(R.DramAddr, Extent))
     return E;
   forEachElement(R, [&](uint64_t Host, uint64_t Dram) {
-    std::memcpy(Extent.data() + Dram * Elem, T.Bytes.data() + Host * Elem, Elem);
+    moveElement(Extent.data() + Dram * Stored, T.Bytes.data() + Host * Elem, Elem, Stored, /*ToHost=*/false);
   });
   return Dev->writeDram(R.DramAddr, Extent);
 }
@@ -162,9 +188,10 @@ llvm::Expected<std::vector<HostTensor>> Executor::run(const std::vector<HostTens
     std::string What = "input " + std::to_string(I) + " ('" + B.tensorName(B.inputs()[I]).str() + "')";
     if (T.DType != R.DType || llvm::ArrayRef<int64_t>(T.Sizes) != recordSizes(R))
       return fail(What + ": expected " + describe(R.DType, recordSizes(R)) + ", got " + describe(T.DType, T.Sizes));
-    if (T.Bytes.size() != R.Bytes)
+    const uint64_t Want = recordNumel(R) * dtypeElementSize(R.DType); // the user's form, whatever DRAM holds
+    if (T.Bytes.size() != Want)
       return fail(What + ": " + llvm::Twine(T.Bytes.size()) + " bytes of data, " + describe(R.DType, recordSizes(R)) +
-                  " needs " + llvm::Twine(R.Bytes));
+                  " needs " + llvm::Twine(Want));
   }
 
   Dev->reset();
@@ -211,7 +238,7 @@ llvm::Expected<std::vector<HostTensor>> Executor::run(const std::vector<HostTens
 std::optional<uint32_t> Executor::viewBase(uint32_t Index, uint32_t View) const {
   llvm::ArrayRef<abi::TensorRecord> Tensors = B.tensors();
   const abi::TensorRecord &V = Tensors[View];
-  const uint64_t Lo = V.DramAddr, Hi = V.DramAddr + recordExtent(V);
+  const uint64_t Lo = V.DramAddr, Hi = V.DramAddr + B.extent(V);
   auto Covers = [&](uint32_t T) {
     const abi::TensorRecord &R = Tensors[T];
     return T != View && !R.IsView && R.DramAddr <= Lo && Hi <= R.DramAddr + R.Bytes;

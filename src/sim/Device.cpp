@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "sim/Device.h"
 
+#include "runtime/abi/Bf16.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -343,6 +345,8 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   if (Rows == 0 || RowBytes == 0)
     return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL, "sdma_load of " + std::to_string(Rows) + " rows x " +
                                                   std::to_string(RowBytes) + " bytes");
+  if ((DramSrc >> 62) == 1) // the bf16 aperture (an address with bit 63 set is outside DRAM)
+    return sdmaLoadBf16(ScpadDst, DramSrc, Rows, RowBytes, DramStrideBytes);
   if (!P->dramSpanOk(DramSrc, Rows, RowBytes, DramStrideBytes))
     return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
                      "sdma_load from " + hex(DramSrc) + " (" + std::to_string(Rows) + " rows x " +
@@ -376,6 +380,8 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
   if (Rows == 0 || RowBytes == 0)
     return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL, "sdma_store of " + std::to_string(Rows) +
                                                   " rows x " + std::to_string(RowBytes) + " bytes");
+  if ((DramDst >> 62) == 1) // the bf16 aperture
+    return sdmaStoreBf16(DramDst, ScpadSrc, Rows, RowBytes, DramStrideBytes);
   if (!P->dramSpanOk(DramDst, Rows, RowBytes, DramStrideBytes))
     return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
                      "sdma_store to " + hex(DramDst) + " (" + std::to_string(Rows) + " rows x " +
@@ -403,5 +409,76 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
   }
   ++C.SdmaStores;
   C.SdmaBytesOut += Total;
+  return atalla::abi::ATALLA_OK;
+}
+
+/// Checks a bf16-aperture transfer and translates it to DRAM bytes: the
+/// bf16 extent's address, row bytes and stride (half the f32 view's).
+static bool apertureSpan(uint64_t Addr, uint32_t RowBytes, uint64_t Stride, uint64_t &DramAddr,
+                         uint32_t &DramRowBytes, uint64_t &DramStride) {
+  const uint64_t View = Addr & ~atalla::abi::Bf16Aperture;
+  if ((View & 3) || (RowBytes & 3) || (Stride & 3))
+    return false;
+  DramAddr = View / 2;
+  DramRowBytes = RowBytes / 2;
+  DramStride = Stride / 2;
+  return true;
+}
+
+int32_t Device::sdmaLoadBf16(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32_t RowBytes,
+                             uint64_t DramStrideBytes) {
+  Counters &C = P->C;
+  uint64_t Addr, Stride;
+  uint32_t Row;
+  if (!apertureSpan(DramSrc, RowBytes, DramStrideBytes, Addr, Row, Stride))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL,
+                     "sdma_load through the bf16 aperture from " + hex(DramSrc) + " (" + std::to_string(RowBytes) +
+                         " bytes a row, stride " + std::to_string(DramStrideBytes) +
+                         ") is not whole f32 elements");
+  if (!P->dramSpanOk(Addr, Rows, Row, Stride))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                     "sdma_load of bf16 from " + hex(Addr) + " (" + std::to_string(Rows) + " rows x " +
+                         std::to_string(Row) + " bytes, stride " + std::to_string(Stride) + ") reads outside DRAM");
+  const uint64_t Total = uint64_t(Rows) * RowBytes;
+  if (!P->scpadSpanOk(reinterpret_cast<uintptr_t>(ScpadDst), Total))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
+                     "sdma_load of " + std::to_string(Total) + " bytes to " +
+                         hex(reinterpret_cast<uintptr_t>(ScpadDst)) + " is not inside one live scratchpad grant");
+  uint8_t *D = static_cast<uint8_t *>(ScpadDst);
+  const uint8_t *S = P->Dram.data() + Addr;
+  for (uint32_t R = 0; R < Rows; ++R)
+    atalla::abi::f32FromBf16N(D + uint64_t(R) * RowBytes, S + uint64_t(R) * Stride, RowBytes / 4);
+  ++C.SdmaLoads;
+  C.SdmaBytesIn += uint64_t(Rows) * Row;
+  return atalla::abi::ATALLA_OK;
+}
+
+int32_t Device::sdmaStoreBf16(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows, uint32_t RowBytes,
+                              uint64_t DramStrideBytes) {
+  Counters &C = P->C;
+  uint64_t Addr, Stride;
+  uint32_t Row;
+  if (!apertureSpan(DramDst, RowBytes, DramStrideBytes, Addr, Row, Stride))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL,
+                     "sdma_store through the bf16 aperture to " + hex(DramDst) + " (" + std::to_string(RowBytes) +
+                         " bytes a row, stride " + std::to_string(DramStrideBytes) +
+                         ") is not whole f32 elements");
+  if (!P->dramSpanOk(Addr, Rows, Row, Stride))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                     "sdma_store of bf16 to " + hex(Addr) + " (" + std::to_string(Rows) + " rows x " +
+                         std::to_string(Row) + " bytes, stride " + std::to_string(Stride) + ") writes outside DRAM");
+  const uint64_t Total = uint64_t(Rows) * RowBytes;
+  if (!P->scpadSpanOk(reinterpret_cast<uintptr_t>(ScpadSrc), Total))
+    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
+                     "sdma_store of " + std::to_string(Total) + " bytes from " +
+                         hex(reinterpret_cast<uintptr_t>(ScpadSrc)) + " is not inside one live scratchpad grant");
+  const uint8_t *S = static_cast<const uint8_t *>(ScpadSrc);
+  uint8_t *D = P->Dram.data() + Addr;
+  // In order, row by row: with stride 0 the last row wins, as for f32.
+  for (uint32_t R = 0; R < Rows; ++R)
+    atalla::abi::bf16FromF32N(D + uint64_t(R) * Stride, S + uint64_t(R) * RowBytes, RowBytes / 4);
+  P->InvokeBytesOut += uint64_t(Rows) * Row;
+  ++C.SdmaStores;
+  C.SdmaBytesOut += uint64_t(Rows) * Row;
   return atalla::abi::ATALLA_OK;
 }

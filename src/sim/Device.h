@@ -85,6 +85,12 @@ public:
                    uint64_t DramStrideBytes);
   int32_t sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows, uint32_t RowBytes,
                     uint64_t DramStrideBytes);
+  /// The bf16 aperture's transfers (KernelAbi.h), reached from sdmaLoad and
+  /// sdmaStore for addresses with Bf16Aperture set.
+  int32_t sdmaLoadBf16(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32_t RowBytes,
+                       uint64_t DramStrideBytes);
+  int32_t sdmaStoreBf16(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows, uint32_t RowBytes,
+                        uint64_t DramStrideBytes);
 
 private:
   struct Impl;

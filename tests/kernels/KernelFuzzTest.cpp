@@ -89,9 +89,25 @@
 //    max|C| or more: far above it.
 //  Measured worst cases are printed at the end of every run.
 //
+// bf16 (the KernelsBf16 instantiation: every specialisation's bf16 twin,
+// one seed): f32 operands live in DRAM as bf16, the inputs are drawn
+// rounded to bf16, and the reference is oneDNN's f32 primitive on those
+// values with its output rounded to bf16 (reference/OneDnnKernels.cpp says
+// why that is what a oneDNN bf16 primitive computes). Both sides round an
+// f32 result that agrees to the f32 threshold above, and two roundings to
+// nearest differ by at most one bf16 ulp more than their arguments, so
+// each element may differ by one bf16 ulp (2^-8 to 2^-7 of its magnitude)
+// plus the f32 threshold. That bound alone would pass truncation, so each
+// element is also held to the rounding itself: it must be the rounding to
+// nearest even of an f32 value within the f32 threshold (times max|ref|) of
+// the f32 twin's oneDNN result: bit for bit where the threshold is 0, and
+// for large elements of the other families, whose threshold is far below
+// a bf16 ulp, all but those next to a rounding midpoint.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelEmitter.h"
 #include "reference/OneDnnKernels.h"
+#include "runtime/abi/Bf16.h"
 #include "runtime/abi/KernelSpec.h"
 #include "runtime/abi/Kernels.h"
 #include "sim/CodeLoader.h"
@@ -790,6 +806,29 @@ std::vector<FuzzCase> allCases() {
   return Out;
 }
 
+/// The bf16 twins (KernelSpec::Type = BF16: f32 operands stored as bf16) of
+/// every case, one seed per specialisation and fill: the code generator is
+/// the f32 one behind the SDMA engine's bf16 aperture, so what the twins
+/// add to test is the storage, not the arithmetic again.
+std::vector<FuzzCase> allCasesBf16() {
+  std::map<std::string, uint32_t> FirstSeed;
+  std::vector<FuzzCase> All = allCases(), Out;
+  for (const FuzzCase &C : All) {
+    auto [It, New] = FirstSeed.insert({C.Spec.key() + fillName(C.Values), C.Seed});
+    if (!New && It->second <= C.Seed)
+      continue;
+    It->second = C.Seed;
+  }
+  for (FuzzCase C : All) {
+    if (FirstSeed.at(C.Spec.key() + fillName(C.Values)) != C.Seed)
+      continue;
+    C.Spec.Type = DType::BF16;
+    C.Name = "bf16_" + C.Name;
+    Out.push_back(std::move(C));
+  }
+  return Out;
+}
+
 //===----------------------------------------------------------------------===//
 // Inputs
 //===----------------------------------------------------------------------===//
@@ -911,7 +950,18 @@ std::vector<std::vector<float>> makeInputs(const FuzzCase &C) {
           X = To == DType::U8 ? std::min(255.0f, std::round(std::fabs(X) * 60)) : std::round(X * 300);
         else if (S.Kernel == KernelId::convert && To == DType::Bool && Rng.bits() % 4 == 0)
           X = Rng.bits() % 2 ? 0.0f : -0.0f;
+        // A bf16 operand holds the value rounded: the reference and the
+        // device both see that. Into u8, 248 is bf16's largest integer
+        // under 256 (255 would round to 256, which torch wraps to 0 and
+        // oneDNN saturates).
+        if (S.storedAsBf16(Op)) {
+          if (S.Kernel == KernelId::convert && To == DType::U8)
+            X = std::min(X, 248.0f);
+          X = roundToBf16(X);
+        }
         break;
+      case DType::BF16:
+        break; // no operand type (KernelSpec::typeError)
       }
     }
     In.push_back(std::move(V));
@@ -929,6 +979,7 @@ std::vector<uint8_t> encode(const std::vector<float> &V, DType T) {
     case DType::Bool: B[I] = uint8_t(V[I]); break;
     case DType::I32: { int32_t X = int32_t(V[I]); std::memcpy(&B[I * 4], &X, 4); break; }
     case DType::I64: { int64_t X = int64_t(V[I]); std::memcpy(&B[I * 8], &X, 8); break; }
+    case DType::BF16: { uint16_t X = bf16FromF32(V[I]); std::memcpy(&B[I * 2], &X, 2); break; }
     }
   }
   return B;
@@ -943,9 +994,13 @@ float decode(const uint8_t *B, size_t I, DType T) {
   case DType::Bool: return float(B[I]);
   case DType::I32: { int32_t X; std::memcpy(&X, B + I * 4, 4); return float(X); }
   case DType::I64: { int64_t X; std::memcpy(&X, B + I * 8, 8); return float(X); }
+  case DType::BF16: { uint16_t X; std::memcpy(&X, B + I * 2, 2); return f32FromBf16(X); }
   }
   return NAN;
 }
+
+/// The type operand \p I has in DRAM: bf16 for a bf16 kernel's f32 operands.
+DType storageType(const KernelSpec &S, size_t I) { return S.storedAsBf16(I) ? DType::BF16 : S.Operands[I].Type; }
 
 //===----------------------------------------------------------------------===//
 // Running
@@ -999,9 +1054,9 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
                  std::vector<float> &Out) {
   std::vector<uint64_t> Args;
   int64_t Top = 64; // address 0 stays unused
-  for (const OperandSpec &O : S.Operands) {
+  for (size_t I = 0; I < S.Operands.size(); ++I) {
     Args.push_back(uint64_t(Top));
-    Top += alignUp(std::max<int64_t>(extent(O), 1) * dtypeBytes(O.Type), 64) + 64;
+    Top += alignUp(std::max<int64_t>(extent(S.Operands[I]), 1) * dtypeBytes(storageType(S, I)), 64) + 64;
   }
   sim::DeviceConfig Cfg;
   Cfg.DramBytes = uint64_t(Top);
@@ -1015,7 +1070,8 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
   // The output's whole span is poisoned; a strided output (a copy into a
   // slice) must leave the elements between its own untouched.
   const OperandSpec &O = S.output();
-  const size_t W = dtypeBytes(O.Type);
+  const DType OutType = storageType(S, S.Operands.size() - 1);
+  const size_t W = dtypeBytes(OutType);
   std::vector<uint8_t> Poison(size_t(extent(O)) * W);
   for (size_t I = 0; I < Poison.size(); ++I)
     Poison[I] = uint8_t(0xad + I % W); // f32: 0x7fc0dead would be a NaN; bytes: 0xad, ...
@@ -1034,7 +1090,7 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
       Off += (Rest % O.Sizes[D]) * O.Strides[D];
       Rest /= O.Sizes[D];
     }
-    Out[size_t(I)] = decode(SpanBytes.data(), size_t(Off), O.Type);
+    Out[size_t(I)] = decode(SpanBytes.data(), size_t(Off), OutType);
     Mine[size_t(Off)] = true;
   }
   for (size_t I = 0; I < SpanElems; ++I)
@@ -1130,7 +1186,18 @@ struct Comparison {
   int64_t Worst = -1;      ///< element of the largest |d| or the first mismatch
 };
 
-Comparison compare(const std::vector<float> &Got, const std::vector<float> &Ref) {
+/// One bf16 ulp at |X| (the spacing of bf16 values there; denormals: 2^-133).
+double bf16Ulp(double X) {
+  int E;
+  std::frexp(std::max(std::fabs(X), 0x1p-126), &E); // |X| in [2^(E-1), 2^E)
+  return std::ldexp(1.0, E - 1 - 7);
+}
+
+/// With \p Bf16Ulp, each element's difference is first reduced by one bf16
+/// ulp of the larger of the two: bf16 results are two f32 results rounded
+/// to bf16, and |rnd(a) - rnd(b)| <= |a - b| + ulp (each rounding moves half
+/// an ulp at most), so what is left is held to the f32 threshold.
+Comparison compare(const std::vector<float> &Got, const std::vector<float> &Ref, bool Bf16Ulp = false) {
   Comparison C;
   double MaxDiff = 0, MaxRef = 0;
   int64_t FirstMismatch = -1, WorstDiff = -1;
@@ -1143,6 +1210,8 @@ Comparison compare(const std::vector<float> &Got, const std::vector<float> &Ref)
       continue;
     }
     double D = std::fabs(double(G) - double(R));
+    if (Bf16Ulp)
+      D = std::max(0.0, D - bf16Ulp(std::max(std::fabs(double(G)), std::fabs(double(R)))));
     MaxRef = std::max(MaxRef, std::fabs(double(R)));
     if (D > MaxDiff || WorstDiff < 0) {
       if (D > MaxDiff)
@@ -1162,6 +1231,7 @@ struct FamilyStats {
   double MaxRatio = 0; ///< error / threshold (gemm, softmax)
   double MaxError = 0;
   std::string Worst;
+  int RoundingMisses = 0; ///< bf16 cases with an element not rounded as the f32 twin's result
 };
 std::map<std::string, FamilyStats> &stats() {
   static std::map<std::string, FamilyStats> S;
@@ -1172,9 +1242,12 @@ class StatsPrinter : public ::testing::Environment {
 public:
   void TearDown() override {
     for (auto &[Fam, St] : stats())
-      std::printf("[ kernel_fuzz ] %-8s %4d cases, max normalised error %.3g at %s; max "
-                  "error / threshold %.3g\n",
-                  Fam.c_str(), St.Cases, St.MaxError, St.Worst.c_str(), St.MaxRatio);
+      std::printf("[ kernel_fuzz ] %-12s %4d cases, max normalised error %.3g at %s; max "
+                  "error / threshold %.3g%s\n",
+                  Fam.c_str(), St.Cases, St.MaxError, St.Worst.c_str(), St.MaxRatio,
+                  Fam.size() > 5 && Fam.substr(Fam.size() - 5) == " bf16"
+                      ? (" ; cases with a misrounded element " + std::to_string(St.RoundingMisses)).c_str()
+                      : "");
     std::printf("[ kernel_fuzz ] %zu specialisations compiled in %.0f ms\n", cache().Fns.size(),
                 cache().CompileMs);
   }
@@ -1200,14 +1273,16 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
   SCOPED_TRACE(Repro);
 
   std::vector<std::vector<float>> Values = makeInputs(C);
-  std::vector<std::vector<uint8_t>> In;
-  for (size_t I = 0; I < Values.size(); ++I)
+  std::vector<std::vector<uint8_t>> In, DevIn; // the reference's (f32) and DRAM's (bf16 where stored so)
+  for (size_t I = 0; I < Values.size(); ++I) {
     In.push_back(encode(Values[I], S.Operands[I].Type));
+    DevIn.push_back(encode(Values[I], storageType(S, I)));
+  }
   auto Fn = kernelFor(S);
   ASSERT_TRUE(bool(Fn)) << Repro << " compile/link: " << llvm::toString(Fn.takeError()) << "  "
                         << Rerun;
   std::vector<float> Got;
-  runOnDevice(S, *Fn, In, Got);
+  runOnDevice(S, *Fn, DevIn, Got);
   if (HasFatalFailure())
     return;
 
@@ -1234,9 +1309,39 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
       if (std::isfinite(R))
         R = 0.0f;
 
-  Comparison Cmp = compare(Got, *Ref);
+  const bool Bf16 = S.Type == DType::BF16;
+  Comparison Cmp = compare(Got, *Ref, Bf16 && S.output().Type == DType::F32);
   const double Thr = threshold(S);
-  FamilyStats &St = stats()[std::string(familyName(S.family()))];
+  // bf16: each element must be the f32 twin's result rounded to nearest
+  // even, or the rounding of another f32 value within the f32 threshold
+  // (T = threshold x max|ref|) of it.
+  int64_t RoundingMisses = 0, FirstMiss = -1;
+  if (Bf16 && S.output().Type == DType::F32) {
+    KernelSpec Twin = S;
+    Twin.Type = DType::F32;
+    auto Raw = reference::runOneDnnTyped(Twin, Ptrs);
+    ASSERT_TRUE(bool(Raw)) << Repro << " oneDNN f32 twin: " << llvm::toString(Raw.takeError());
+    std::vector<double> R32(Got.size());
+    double MaxAbs = 0;
+    for (size_t I = 0; I < Got.size(); ++I) {
+      R32[I] = UnitRows && std::isfinite(decode(Raw->data(), I, DType::F32)) ? 0.0 : decode(Raw->data(), I, DType::F32);
+      if (std::isfinite(R32[I]))
+        MaxAbs = std::max(MaxAbs, std::fabs(R32[I]));
+    }
+    for (size_t I = 0; I < Got.size(); ++I) {
+      const float Want = roundToBf16(float(R32[I]));
+      if (std::isnan(Want) ? std::isnan(Got[I]) : Got[I] == Want)
+        continue;
+      // Rounding is monotonic: the roundings of every f32 value within T
+      // of the twin's result span [round(R32 - T), round(R32 + T)].
+      const double T = Thr * MaxAbs;
+      const bool Ok = std::isfinite(R32[I]) && std::isfinite(Got[I]) &&
+                      roundToBf16(float(R32[I] - T)) <= Got[I] && Got[I] <= roundToBf16(float(R32[I] + T));
+      if (!Ok && RoundingMisses++ == 0)
+        FirstMiss = int64_t(I);
+    }
+  }
+  FamilyStats &St = stats()[std::string(familyName(S.family())) + (Bf16 ? " bf16" : "")];
   ++St.Cases;
   double Ratio = Thr > 0 ? Cmp.Error / Thr : (Cmp.Error > 0 ? INFINITY : 0);
   if (Cmp.Error >= St.MaxError) {
@@ -1244,6 +1349,12 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
     St.Worst = C.Name;
   }
   St.MaxRatio = std::max(St.MaxRatio, Ratio);
+  if (RoundingMisses) {
+    ++St.RoundingMisses;
+    ADD_FAILURE() << Repro << " " << RoundingMisses << " element(s) are not the f32 result rounded to bf16; first out["
+                  << FirstMiss << "] got " << Got[size_t(FirstMiss)] << " want " << (*Ref)[size_t(FirstMiss)] << "  "
+                  << Rerun;
+  }
 
   if (Cmp.Mismatches || Cmp.Error > Thr) {
     char Buf[256];
@@ -1275,6 +1386,8 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, KernelFuzz, ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<FuzzCase> &I) { return I.param.Name; });
+INSTANTIATE_TEST_SUITE_P(KernelsBf16, KernelFuzz, ::testing::ValuesIn(allCasesBf16()),
                          [](const ::testing::TestParamInfo<FuzzCase> &I) { return I.param.Name; });
 
 } // namespace

@@ -9,8 +9,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sim/Device.h"
+#include "runtime/abi/Bf16.h"
+#include "runtime/abi/KernelAbi.h"
 #include "TestSupport.h"
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -368,4 +371,100 @@ TEST(DeviceTest, FirmwareTableListsEveryService) {
   }
   EXPECT_EQ(Names, (std::vector<std::string>{"atalla_scpad_alloc", "atalla_scpad_free",
                                              "atalla_sdma_load", "atalla_sdma_store"}));
+}
+
+//===----------------------------------------------------------------------===//
+// The bf16 aperture (KernelAbi.h) and the conversions behind it (Bf16.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+uint32_t bitsOf(float F) {
+  uint32_t U;
+  std::memcpy(&U, &F, 4);
+  return U;
+}
+float floatOf(uint32_t U) {
+  float F;
+  std::memcpy(&F, &U, 4);
+  return F;
+}
+} // namespace
+
+TEST(Bf16Test, RoundsToNearestEvenAndKeepsSpecials) {
+  using atalla::abi::bf16FromF32Bits;
+  // Exact values keep their upper half.
+  EXPECT_EQ(bf16FromF32Bits(0x3f800000u), 0x3f80u); // 1
+  EXPECT_EQ(bf16FromF32Bits(0xc0490000u), 0xc049u); // -3.140625
+  // Below, above and at the midpoint; ties go to the even neighbour.
+  EXPECT_EQ(bf16FromF32Bits(0x3f807fffu), 0x3f80u);
+  EXPECT_EQ(bf16FromF32Bits(0x3f808001u), 0x3f81u);
+  EXPECT_EQ(bf16FromF32Bits(0x3f808000u), 0x3f80u); // tie, 0x3f80 even
+  EXPECT_EQ(bf16FromF32Bits(0x3f818000u), 0x3f82u); // tie, 0x3f81 odd: up
+  EXPECT_EQ(bf16FromF32Bits(0xbf818000u), 0xbf82u); // sign-symmetric
+  // A carry into the exponent, and overflow to infinity.
+  EXPECT_EQ(bf16FromF32Bits(0x3fffc000u), 0x4000u);
+  EXPECT_EQ(bf16FromF32Bits(0x7f7fffffu), 0x7f80u); // FLT_MAX -> +inf
+  EXPECT_EQ(bf16FromF32Bits(0xff7f8000u), 0xff80u); // tie above bf16's max, odd: -inf
+  EXPECT_EQ(bf16FromF32Bits(0x7f800000u), 0x7f80u); // inf stays
+  EXPECT_EQ(bf16FromF32Bits(0xff800000u), 0xff80u);
+  // NaN stays NaN (quiet, sign kept), even one whose payload sits below bit 16.
+  EXPECT_EQ(bf16FromF32Bits(0x7fc00000u), 0x7fc0u);
+  EXPECT_EQ(bf16FromF32Bits(0x7f800001u), 0x7fc0u);
+  EXPECT_EQ(bf16FromF32Bits(0xffffffffu) & 0xffc0u, 0xffc0u);
+  // Denormals round like any other value; zeros keep their sign.
+  EXPECT_EQ(bf16FromF32Bits(0x00008000u), 0x0000u); // tie to even 0
+  EXPECT_EQ(bf16FromF32Bits(0x00018000u), 0x0002u);
+  EXPECT_EQ(bf16FromF32Bits(0x80000000u), 0x8000u);
+  // Widening is exact, and widen-then-round is the identity on every bf16.
+  for (uint32_t H = 0; H < 0x10000u; ++H) {
+    const float F = atalla::abi::f32FromBf16(uint16_t(H));
+    ASSERT_EQ(bitsOf(F), H << 16);
+    if (!std::isnan(F))
+      ASSERT_EQ(bf16FromF32Bits(bitsOf(F)), H);
+  }
+}
+
+TEST(DeviceTest, Bf16ApertureWidensOnLoadAndRoundsOnStore) {
+  Device D(smallConfig());
+  // Four bf16 rows of 3 elements, 8 bytes (4 elements) apart, at DRAM 64.
+  std::vector<uint8_t> Bf(32);
+  for (unsigned I = 0; I < 16; ++I) {
+    const uint16_t H = atalla::abi::bf16FromF32(float(I) - 7.5f);
+    std::memcpy(&Bf[2 * I], &H, 2);
+  }
+  ASSERT_NO_ERROR(D.writeDram(64, Bf));
+  int32_t Sid;
+  auto *Buf = static_cast<float *>(D.scpadAlloc(256, 64, &Sid));
+  ASSERT_NE(Buf, nullptr);
+  const uint64_t A = atalla::abi::Bf16Aperture;
+  // In the aperture everything counts f32 bytes: rows of 12, stride 16, at 2 * 64.
+  ASSERT_EQ(D.sdmaLoad(Buf, A + 2 * 64, 4, 12, 16), atalla::abi::ATALLA_OK) << D.lastFirmwareError();
+  for (unsigned R = 0; R < 4; ++R)
+    for (unsigned C = 0; C < 3; ++C)
+      EXPECT_EQ(Buf[R * 3 + C], float(R * 4 + C) - 7.5f) << R << "," << C;
+  // Store values that need rounding: 1 + 2^-8 is a tie (to 1), 1 + 3 * 2^-8
+  // a tie to the even 1 + 2^-6... written 2 bytes apart at DRAM 1024.
+  const float Vals[4] = {floatOf(0x3f808000u), floatOf(0x3f818000u), floatOf(0x3f80c000u), -1e-45f};
+  std::memcpy(Buf, Vals, sizeof(Vals));
+  ASSERT_EQ(D.sdmaStore(A + 2 * 1024, Buf, 1, 16, 16), atalla::abi::ATALLA_OK) << D.lastFirmwareError();
+  std::vector<uint8_t> M = dram(D);
+  uint16_t Got[4];
+  std::memcpy(Got, &M[1024], 8);
+  EXPECT_EQ(Got[0], 0x3f80u);
+  EXPECT_EQ(Got[1], 0x3f82u);
+  EXPECT_EQ(Got[2], 0x3f81u);
+  EXPECT_EQ(Got[3], 0x8000u); // -denormal_min rounds to -0
+  EXPECT_EQ(M[1032], uint8_t(0)); // nothing past the 8 bytes
+  // The counters count the bf16 bytes that crossed DRAM.
+  EXPECT_EQ(D.counters().SdmaBytesIn, 24u);
+  EXPECT_EQ(D.counters().SdmaBytesOut, 8u);
+  // Not whole f32 elements, or outside DRAM once translated: refused, named.
+  EXPECT_EQ(D.sdmaLoad(Buf, A + 2 * 64 + 2, 1, 4, 4), atalla::abi::ATALLA_SDMA_EINVAL);
+  EXPECT_NE(D.lastFirmwareError().find("bf16 aperture"), std::string::npos) << D.lastFirmwareError();
+  EXPECT_EQ(D.sdmaLoad(Buf, A + 2 * 64, 1, 6, 6), atalla::abi::ATALLA_SDMA_EINVAL);
+  EXPECT_EQ(D.sdmaStore(A + 2 * 4090, Buf, 1, 16, 16), atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM);
+  EXPECT_NE(D.lastFirmwareError().find("writes outside DRAM"), std::string::npos) << D.lastFirmwareError();
+  EXPECT_EQ(D.sdmaLoad(Buf, A + 2 * 64, 1, 512, 512), atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD);
+  EXPECT_EQ(D.sdmaLoad(Buf, (uint64_t(1) << 63) | A, 1, 4, 4), atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM);
+  D.scpadFree(Buf, Sid);
 }

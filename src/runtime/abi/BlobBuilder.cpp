@@ -159,13 +159,15 @@ std::vector<BlobBuilder::Section> BlobBuilder::sections() {
   return S;
 }
 
-std::vector<uint8_t> BlobBuilder::assemble(const std::vector<Section> &Sections, uint64_t DramBytes) {
+std::vector<uint8_t> BlobBuilder::assemble(const std::vector<Section> &Sections, uint64_t DramBytes,
+                                          uint32_t Flags) {
   BlobHeader H{};
   std::memcpy(H.Magic, BlobMagic, 8);
   H.Version = BlobFormatVersion;
   H.HeaderBytes = sizeof(BlobHeader);
   H.SectionCount = static_cast<uint32_t>(Sections.size());
   H.DramBytes = DramBytes;
+  H.Flags = Flags;
   H.KernelAbi = KernelAbiVersion;
   std::vector<SectionEntry> Table;
   uint64_t Off = alignTo(sizeof(BlobHeader) + Sections.size() * sizeof(SectionEntry), BlobAlignment);
@@ -196,4 +198,4 @@ std::vector<uint8_t> BlobBuilder::assemble(const std::vector<Section> &Sections,
   return Out;
 }
 
-std::vector<uint8_t> BlobBuilder::finish() { return assemble(sections(), DramBytes); }
+std::vector<uint8_t> BlobBuilder::finish() { return assemble(sections(), DramBytes, Flags); }

@@ -43,6 +43,8 @@ public:
   void addFallbackFloatArg(const std::string &Name, ArgTag Tag, const std::vector<double> &Values);
 
   void setDramBytes(uint64_t Bytes) { DramBytes = Bytes; }
+  /// Header flags (BlobFlag*).
+  void setFlags(uint32_t F) { Flags = F; }
   /// Appends one sample input (64-byte aligned) to the SampleInputs section.
   void addSampleInput(const uint8_t *Data, uint64_t Size);
   void addProvenance(const std::string &Key, const std::string &Value);
@@ -56,7 +58,8 @@ public:
     std::vector<uint8_t> Bytes;
   };
   /// Lays out \p Sections (in order) with a header; checksums computed.
-  static std::vector<uint8_t> assemble(const std::vector<Section> &Sections, uint64_t DramBytes);
+  static std::vector<uint8_t> assemble(const std::vector<Section> &Sections, uint64_t DramBytes,
+                                       uint32_t Flags = 0);
   /// The sections finish() would write, for tests to tamper with.
   std::vector<Section> sections();
 
@@ -73,6 +76,7 @@ private:
   std::vector<uint64_t> Values;
   std::vector<std::pair<std::string, std::string>> Provenance;
   uint64_t DramBytes = 0;
+  uint32_t Flags = 0;
 };
 
 } // namespace atalla::abi

@@ -39,10 +39,18 @@ constexpr uint32_t BlobFormatVersion = 1;
 constexpr uint64_t BlobAlignment = 64;   ///< sections and DRAM tensors
 constexpr uint32_t MaxTensorRank = 8;
 
+/// Header flags. Bf16: the program was compiled at bf16 precision; every
+/// float32 tensor is stored as bf16 (rounded to nearest even) in DRAM and in
+/// the Constants section, its record's Bytes count bf16 elements, and its
+/// kernels are bf16 kernels (KernelSpec.h). User inputs and outputs, and
+/// the SampleInputs section, stay float32: the runtime converts.
+constexpr uint32_t BlobFlagBf16 = 1;
+constexpr uint32_t BlobKnownFlags = BlobFlagBf16;
+
 struct BlobHeader {
   char Magic[8];          ///< BlobMagic
   uint32_t Version;       ///< BlobFormatVersion
-  uint32_t Flags;         ///< reserved, 0
+  uint32_t Flags;         ///< BlobFlag* bits; others must be 0
   uint32_t HeaderBytes;   ///< sizeof(BlobHeader)
   uint32_t SectionCount;  ///< entries in the section table after the header
   uint64_t FileBytes;     ///< total size of the blob

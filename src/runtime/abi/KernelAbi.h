@@ -54,6 +54,18 @@ enum KernelStatus : int32_t {
 /// int32_t atalla_sdma_store(void *Ctx, uint64_t DramDst, const void *ScpadSrc,
 ///                           uint32_t Rows, uint32_t RowBytes, uint64_t DramStrideBytes);
 ///   2-D tile scratchpad -> DRAM, the mirror of load.
+///
+/// The bf16 aperture: a DRAM address with bit 62 set (Bf16Aperture + 2 * a)
+/// names the bf16 data at DRAM byte a as if it were f32 (each 2-byte bf16
+/// element seen as a 4-byte f32 slot). RowBytes and DramStrideBytes then
+/// count f32 bytes and must be multiples of 4, as must the offset from the
+/// aperture (bf16 elements are 2-byte aligned). A load
+/// widens every element to f32 (exact); a store rounds every f32 to bf16,
+/// to nearest even (runtime/abi/Bf16.h). The counters record the bf16 bytes
+/// that cross DRAM. bf16 kernels (KernelSpec::Type) reach their f32 operands
+/// this way, so they compute on f32 working copies with one code generator.
+constexpr uint64_t Bf16Aperture = uint64_t(1) << 62;
+
 #define ATALLA_FIRMWARE_SERVICES(X)                                                                \
   X(atalla_scpad_alloc)                                                                            \
   X(atalla_scpad_free)                                                                             \

@@ -38,7 +38,7 @@ static std::string number(double V) {
 
 std::string KernelSpec::key() const {
   std::string S(kernelName(Kernel));
-  S += Type == DType::F32 ? " f32" : " ?";
+  S += Type == DType::F32 ? " f32" : Type == DType::BF16 ? " bf16" : " ?";
   for (size_t I = 0; I + 1 < Operands.size(); ++I)
     S += " " + operandText(Operands[I]);
   S += " -> " + operandText(output());
@@ -186,10 +186,10 @@ bool KernelSpec::isComparison() const {
 }
 
 std::string KernelSpec::typeError() const {
-  if (Type != DType::F32)
-    return "compute type is not f32";
+  if (Type != DType::F32 && Type != DType::BF16)
+    return "storage precision is neither f32 nor bf16";
   for (size_t I = 0; I < Operands.size(); ++I)
-    if (dtypeBytes(Operands[I].Type) == 0)
+    if (dtypeBytes(Operands[I].Type) == 0 || Operands[I].Type == DType::BF16)
       return "operand " + std::to_string(I) + " has unknown element type " +
              std::to_string(static_cast<uint32_t>(Operands[I].Type));
   if (Operands.empty())
@@ -296,9 +296,10 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
       W.push_back(Key.substr(P, E - P));
     P = E + 1;
   }
-  if (W.size() < 4 || W[1] != "f32")
+  if (W.size() < 4 || (W[1] != "f32" && W[1] != "bf16"))
     return false;
   KernelSpec S;
+  S.Type = W[1] == "bf16" ? DType::BF16 : DType::F32;
   bool Known = false;
 #define ATALLA_KERNEL(Id, Name, Family)                                                            \
   if (W[0] == #Name) {                                                                             \

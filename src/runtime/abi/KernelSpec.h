@@ -28,6 +28,13 @@
 // bool out), copy (any type, the same in and out) and embedding's indices
 // (i64 or i32) take other types.
 //
+// Precision: KernelSpec::Type is the kernel's storage precision, f32 or
+// bf16. A bf16 kernel computes exactly as its f32 twin on its scratchpad
+// (f32 working copies, f32 accumulation), but every f32 operand lives in
+// DRAM as bf16: the kernel addresses it through the SDMA engine's bf16
+// aperture (KernelAbi.h), which widens on load and rounds to nearest even on
+// store. Operands of the other types are untouched.
+//
 //===----------------------------------------------------------------------===//
 #ifndef ATALLA_RUNTIME_ABI_KERNELSPEC_H
 #define ATALLA_RUNTIME_ABI_KERNELSPEC_H
@@ -42,7 +49,7 @@ namespace atalla::abi {
 
 /// Element types, numbered as the export schema numbers them. Bool is one
 /// byte, 0 or 1.
-enum class DType : uint32_t { U8 = 1, I32 = 4, I64 = 5, F32 = 7, Bool = 12 };
+enum class DType : uint32_t { U8 = 1, I32 = 4, I64 = 5, F32 = 7, Bool = 12, BF16 = 13 };
 
 /// Bytes per element; 0 for a number that is no DType.
 constexpr uint32_t dtypeBytes(DType T) {
@@ -50,6 +57,8 @@ constexpr uint32_t dtypeBytes(DType T) {
   case DType::U8:
   case DType::Bool:
     return 1;
+  case DType::BF16:
+    return 2;
   case DType::I32:
   case DType::F32:
     return 4;
@@ -67,6 +76,7 @@ constexpr const char *dtypeKeyName(DType T) {
   case DType::I64: return "i64";
   case DType::F32: return "f32";
   case DType::Bool: return "bool";
+  case DType::BF16: return "bf16";
   }
   return "";
 }
@@ -123,7 +133,7 @@ bool isChainableBinary(KernelId K);
 
 struct KernelSpec {
   KernelId Kernel = KernelId::copy;
-  DType Type = DType::F32;
+  DType Type = DType::F32; ///< storage precision: F32, or BF16 (see the header)
   std::vector<OperandSpec> Operands; ///< inputs..., output (last)
   int64_t Dim = -1;                  ///< Softmax: reduced dimension, >= 0
   bool HasBias = false;              ///< Gemm
@@ -149,6 +159,8 @@ struct KernelSpec {
   /// Whether the operands' element types suit the kernel (see the header's
   /// comment): "" when they do, else what is wrong.
   std::string typeError() const;
+  /// Whether operand \p I lives in DRAM as bf16 (a bf16 kernel's f32 operand).
+  bool storedAsBf16(size_t I) const { return Type == DType::BF16 && Operands.at(I).Type == DType::F32; }
   /// The comparison kernels (eq ... ge): f32 operands, a bool result.
   bool isComparison() const;
   /// A chain's steps from Params: "" when they are well formed for this
