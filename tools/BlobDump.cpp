@@ -39,7 +39,8 @@ void atalla::tools::dumpBlob(const runtime::Blob &B, raw_ostream &OS) {
   const abi::BlobHeader &H = B.header();
   OS << "blob: " << B.name() << "\n";
   OS << "format: ATALLA00 version " << H.Version << ", kernel ABI " << H.KernelAbi << ", " << H.FileBytes
-     << " bytes, DRAM " << H.DramBytes << " bytes\n";
+     << " bytes, DRAM " << H.DramBytes << " bytes, precision "
+     << (B.bf16() ? "bf16 (float32 tensors stored as bf16)" : "f32") << "\n";
   OS << "sections:\n";
   for (const abi::SectionEntry &S : B.sections())
     OS << format("  %-12s offset %8llu  size %8llu  fnv1a64 %016llx\n", sectionName(S.Kind),
