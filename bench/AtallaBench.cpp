@@ -16,10 +16,20 @@
 // measure on a mismatch. `sdma_bytes` is the simulator's DRAM<->scratchpad
 // traffic per call, a model figure.
 //
+// bf16 (issue 9): every case again at bf16 precision, as
+// `<family>/atalla_bf16/<dims>` (the kernel's bf16 twin: operands in DRAM
+// as bf16, f32 inside, outputs rounded) and `<family>/onednn_bf16/<dims>`
+// (oneDNN's bf16 primitives). oneDNN 2.6 creates bf16 primitives only on
+// CPUs with avx512_core; elsewhere the onednn_bf16 cases are skipped with
+// its error, and atalla_bf16's ratio is taken against the fp32 oneDNN case
+// and named `ratio_vs_f32`. The bf16 inputs are the fp32 ones rounded, and
+// the check is the kernel suite's: oneDNN fp32 on those values, rounded.
+//
 // To add a case: add a line to gemmCases() or softmaxCases().
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelEmitter.h"
+#include "runtime/abi/Bf16.h"
 #include "runtime/abi/KernelSpec.h"
 #include "runtime/abi/Kernels.h"
 #include "sim/CodeLoader.h"
@@ -61,6 +71,7 @@ struct Case {
   Family Fam;
   std::string Suite;         ///< "gemm", "bgemm", "softmax"
   std::vector<int64_t> Dims; ///< gemm: B, M, N, K; softmax: Rows, Cols
+  bool Bf16 = false;         ///< the bf16 twin (impls atalla_bf16, onednn_bf16)
   std::string dimsText() const {
     std::string S;
     // gemm drops the batch of 1 from its name: gemm/<impl>/M/N/K.
@@ -68,13 +79,16 @@ struct Case {
       S += "/" + std::to_string(Dims[I]);
     return S;
   }
-  std::string name(const char *Impl) const { return Suite + "/" + Impl + dimsText(); }
-  std::string key() const { return Suite + dimsText(); }
+  std::string name(const char *Impl) const {
+    return Suite + "/" + Impl + (Bf16 ? "_bf16" : "") + dimsText();
+  }
+  std::string key() const { return Suite + (Bf16 ? "_bf16" : "") + dimsText(); }
+  double elementBytes() const { return Bf16 ? 2 : 4; }
   double flops() const { // per call
     return Fam == Family::Gemm ? 2.0 * double(Dims[0] * Dims[1] * Dims[2] * Dims[3]) : 0;
   }
   double bytes() const { // per call: read + write
-    return Fam == Family::Softmax ? 2.0 * 4 * double(Dims[0] * Dims[1]) : 0;
+    return Fam == Family::Softmax ? 2.0 * elementBytes() * double(Dims[0] * Dims[1]) : 0;
   }
 };
 
@@ -123,6 +137,8 @@ KernelSpec specOf(const Case &C) {
     S.Operands = {contiguous({C.Dims[0], C.Dims[1]}), contiguous({C.Dims[0], C.Dims[1]})};
     S.Dim = 1;
   }
+  if (C.Bf16)
+    S.Type = abi::DType::BF16;
   return S;
 }
 
@@ -147,6 +163,12 @@ struct CaseData {
   std::vector<float> Out;
   dnnl::primitive Prim;
   std::unordered_map<int, dnnl::memory> Args;
+  // bf16 twins: oneDNN's bf16 primitive on bf16 copies of In (when oneDNN
+  // has one on this CPU).
+  std::vector<std::vector<uint16_t>> In16;
+  std::vector<uint16_t> Out16;
+  dnnl::primitive Prim16;
+  std::unordered_map<int, dnnl::memory> Args16;
 };
 
 dnnl::memory::desc plainDesc(const OperandSpec &O) {
@@ -168,7 +190,7 @@ CaseData &caseData(const Case &C) {
   for (size_t I = 0; I + 1 < D.Spec.Operands.size(); ++I) {
     D.In.emplace_back(size_t(D.Spec.Operands[I].numel()));
     for (float &X : D.In.back())
-      X = Normal(Rng);
+      X = C.Bf16 ? abi::roundToBf16(Normal(Rng)) : Normal(Rng); // bf16: the values bf16 holds
   }
   D.Out.assign(size_t(D.Spec.output().numel()), 0.0f);
   OneDnn &E = onednn();
@@ -192,7 +214,42 @@ CaseData &caseData(const Case &C) {
   }
   D.Prim.execute(E.Strm, D.Args);
   E.Strm.wait();
+  if (C.Bf16)
+    for (float &X : D.Out) // the reference a bf16 store keeps
+      X = abi::roundToBf16(X);
   return D;
+}
+
+/// oneDNN's bf16 primitive for a bf16 case (throws dnnl::error where
+/// oneDNN has none for this CPU: 2.6 needs avx512_core).
+void makeOneDnnBf16(const Case &C, CaseData &D) {
+  if (D.Prim16)
+    return;
+  OneDnn &E = onednn();
+  auto desc = [](const OperandSpec &O) {
+    dnnl::memory::dims Sizes(O.Sizes.begin(), O.Sizes.end()), Strides(O.Strides.begin(), O.Strides.end());
+    return dnnl::memory::desc(Sizes, dnnl::memory::data_type::bf16, Strides);
+  };
+  for (const std::vector<float> &V : D.In) {
+    D.In16.emplace_back(V.size());
+    for (size_t I = 0; I < V.size(); ++I)
+      D.In16.back()[I] = abi::bf16FromF32(V[I]);
+  }
+  D.Out16.assign(D.Out.size(), 0);
+  dnnl::memory Dst(desc(D.Spec.output()), E.Eng, D.Out16.data());
+  if (C.Fam == Family::Gemm) {
+    dnnl::memory A(desc(D.Spec.Operands[0]), E.Eng, D.In16[0].data());
+    dnnl::memory B(desc(D.Spec.Operands[1]), E.Eng, D.In16[1].data());
+    dnnl::matmul::desc Desc(A.get_desc(), B.get_desc(), Dst.get_desc());
+    D.Prim16 = dnnl::matmul(dnnl::matmul::primitive_desc(Desc, E.Eng));
+    D.Args16 = {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, Dst}};
+  } else {
+    dnnl::memory Src(desc(D.Spec.Operands[0]), E.Eng, D.In16[0].data());
+    dnnl::softmax_v2_forward::desc Desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                        Src.get_desc(), Dst.get_desc(), int(D.Spec.Dim));
+    D.Prim16 = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(Desc, E.Eng));
+    D.Args16 = {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}};
+  }
 }
 
 /// The kernel fuzz suite's error measure and thresholds (see
@@ -208,10 +265,13 @@ double errorOf(const std::vector<float> &Got, const std::vector<float> &Ref) {
 }
 double thresholdOf(const Case &C) {
   const double Ulp = std::ldexp(1.0, -23);
+  // bf16: two f32 results rounded to bf16 differ by at most one bf16 ulp
+  // (<= 2^-7 of max|ref|) more than the f32 results do.
+  const double Bf16 = C.Bf16 ? std::ldexp(1.0, -7) : 0;
   if (C.Fam == Family::Gemm)
-    return Ulp * double(C.Dims[3] + 2);
+    return Ulp * double(C.Dims[3] + 2) + Bf16;
   double D = double(C.Dims[1]);
-  return Ulp * (8 + 2 * std::log2(D) + std::sqrt(D) / 4);
+  return Ulp * (8 + 2 * std::log2(D) + std::sqrt(D) / 4) + Bf16;
 }
 
 //===----------------------------------------------------------------------===//
@@ -255,6 +315,22 @@ void runOneDnnCase(benchmark::State &State, Case C) {
     return;
   }
   OneDnn &E = onednn();
+  if (C.Bf16) {
+    try {
+      makeOneDnnBf16(C, *D);
+    } catch (const dnnl::error &Err) {
+      State.SkipWithError((std::string("oneDNN 2.6 has no bf16 ") + (C.Fam == Family::Gemm ? "matmul" : "softmax") +
+                           " on this CPU (it needs avx512_core): " + Err.what())
+                              .c_str());
+      return;
+    }
+    timeLoop(State, C.name("onednn"), [&] {
+      D->Prim16.execute(E.Strm, D->Args16);
+      E.Strm.wait();
+    });
+    setRateCounters(State, C);
+    return;
+  }
   timeLoop(State, C.name("onednn"), [&] {
     D->Prim.execute(E.Strm, D->Args);
     E.Strm.wait();
@@ -313,15 +389,23 @@ void runAtallaCase(benchmark::State &State, Case C) {
   // Inputs at 64-aligned device addresses; address 0 stays unused.
   std::vector<uint64_t> Args;
   int64_t Top = 64;
+  const int64_t Elem = int64_t(C.elementBytes());
   for (const OperandSpec &O : S.Operands) {
     Args.push_back(uint64_t(Top));
-    Top += alignUp(O.numel() * 4, 64) + 64;
+    Top += alignUp(O.numel() * Elem, 64) + 64;
   }
   sim::DeviceConfig Cfg;
   Cfg.DramBytes = uint64_t(Top);
   sim::Device Dev(Cfg);
-  auto bytesOf = [](const std::vector<float> &V) {
-    return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(V.data()), V.size() * 4);
+  // DRAM's form of a float vector: f32 bytes, or bf16 for a bf16 case.
+  std::vector<uint8_t> Staged;
+  auto bytesOf = [&](const std::vector<float> &V) {
+    Staged.resize(V.size() * size_t(Elem));
+    if (C.Bf16)
+      abi::bf16FromF32N(Staged.data(), reinterpret_cast<const uint8_t *>(V.data()), V.size());
+    else
+      std::memcpy(Staged.data(), V.data(), Staged.size());
+    return llvm::ArrayRef<uint8_t>(Staged);
   };
   for (size_t I = 0; I < D->In.size(); ++I)
     if (llvm::Error E = Dev.writeDram(Args[I], bytesOf(D->In[I])))
@@ -334,10 +418,13 @@ void runAtallaCase(benchmark::State &State, Case C) {
   if (int32_t Status = Dev.invoke(*Fn, Args.data()))
     return fail("kernel status " + std::to_string(Status) + ": " + Dev.lastFirmwareError());
   std::vector<float> Got(D->Out.size());
-  if (llvm::Error E = Dev.readDram(Args.back(), llvm::MutableArrayRef<uint8_t>(
-                                                    reinterpret_cast<uint8_t *>(Got.data()),
-                                                    Got.size() * 4)))
+  std::vector<uint8_t> Raw(Got.size() * size_t(Elem));
+  if (llvm::Error E = Dev.readDram(Args.back(), llvm::MutableArrayRef<uint8_t>(Raw)))
     return fail("readDram: " + llvm::toString(std::move(E)));
+  if (C.Bf16)
+    abi::f32FromBf16N(reinterpret_cast<uint8_t *>(Got.data()), Raw.data(), Got.size());
+  else
+    std::memcpy(Got.data(), Raw.data(), Raw.size());
   double Err = errorOf(Got, D->Out), Tol = thresholdOf(C);
   if (!(Err <= Tol)) {
     char Buf[256];
@@ -358,8 +445,14 @@ void runAtallaCase(benchmark::State &State, Case C) {
   State.counters["compile_ms"] = CompileMs;
   auto &T = secondsPerCall();
   auto Mine = T.find(C.name("atalla")), Ref = T.find(C.name("onednn"));
-  if (Mine != T.end() && Ref != T.end())
+  if (Mine != T.end() && Ref != T.end()) {
     State.counters["ratio"] = Mine->second / Ref->second;
+  } else if (C.Bf16) { // no oneDNN bf16 primitive here: against its fp32 one
+    Case F32 = C;
+    F32.Bf16 = false;
+    if (auto R32 = T.find(F32.name("onednn")); Mine != T.end() && R32 != T.end())
+      State.counters["ratio_vs_f32"] = Mine->second / R32->second;
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -388,8 +481,16 @@ void printSummary(const std::vector<Case> &Cases) {
                        "time(atalla) / time(onednn), < 1 is faster)\n");
   std::fprintf(stderr, "%-28s %12s %12s %8s\n", "case", "atalla", "onednn", "ratio");
   std::map<std::string, std::pair<double, int>> LogSum; // per suite (bgemm counts as gemm)
+  std::map<std::string, bool> VsF32; // per suite: ratios taken against fp32 oneDNN
   for (const Case &C : Cases) {
     auto A = T.find(C.name("atalla")), O = T.find(C.name("onednn"));
+    std::string Suite = std::string(C.Fam == Family::Gemm ? "gemm" : "softmax") + (C.Bf16 ? "_bf16" : "");
+    if (C.Bf16 && A != T.end() && O == T.end()) {
+      Case F32 = C;
+      F32.Bf16 = false;
+      O = T.find(F32.name("onednn"));
+      VsF32[Suite] = true;
+    }
     if (A == T.end() || O == T.end())
       continue;
     double Work = C.Fam == Family::Gemm ? C.flops() : C.bytes();
@@ -397,13 +498,14 @@ void printSummary(const std::vector<Case> &Cases) {
     double R = A->second / O->second;
     std::fprintf(stderr, "%-28s %7.2f %-4s %7.2f %-4s %8.3f\n", C.key().c_str(),
                  Work / A->second * 1e-9, Unit, Work / O->second * 1e-9, Unit, R);
-    auto &G = LogSum[C.Fam == Family::Gemm ? "gemm" : "softmax"];
+    auto &G = LogSum[Suite];
     G.first += std::log(R);
     G.second += 1;
   }
   for (auto &[Suite, G] : LogSum)
-    std::fprintf(stderr, "geomean ratio %-14s %8.3f over %d cases\n", Suite.c_str(),
-                 std::exp(G.first / G.second), G.second);
+    std::fprintf(stderr, "geomean ratio %-14s %8.3f over %d cases%s\n", Suite.c_str(),
+                 std::exp(G.first / G.second), G.second,
+                 VsF32.count(Suite) ? " (against oneDNN fp32: oneDNN 2.6 has no bf16 here)" : "");
   if (auto M = T.find("memcpy/4096/1024"); M != T.end()) {
     double MemcpyGBs = 2.0 * 4 * 4096 * 1024 / M->second * 1e-9;
     std::fprintf(stderr, "memcpy/4096/1024: %.2f GB/s (read + write)", MemcpyGBs);
@@ -434,6 +536,11 @@ int main(int argc, char **argv) {
   std::vector<Case> Cases = gemmCases();
   for (const Case &C : softmaxCases())
     Cases.push_back(C);
+  for (size_t I = 0, N = Cases.size(); I < N; ++I) { // the bf16 twins, after every fp32 case
+    Case C = Cases[I];
+    C.Bf16 = true;
+    Cases.push_back(C);
+  }
   // Per-benchmark MinTime() or UseRealTime() would append "/min_time:..." and
   // "/real_time" to the names, which must stay exactly <family>/<impl>/<dims>;
   // the minimum time is a default flag instead (overridable), and rates use
