@@ -243,6 +243,26 @@ TEST(Blob, WrongVersionNamesBoth) {
   EXPECT_ERROR_CONTAINS(parseBytes(B), "blob format version 2 is not supported (this runtime reads version 1)");
 }
 
+TEST(Blob, Bf16FlagStoresFloat32AsTwoBytes) {
+  // The f32 blob's records under the bf16 flag: 4 bytes an element is wrong.
+  std::vector<BlobBuilder::Section> S = goodSections();
+  EXPECT_ERROR_CONTAINS(Blob::parse(BlobBuilder::assemble(S, Dram, atalla::abi::BlobFlagBf16), "t.atb"),
+                        "Bytes is 16 but [4] float32 needs 8");
+  for (uint32_t I = 0; I < 5; ++I) // every owning float32 tensor (5 is a view)
+    patchTensor(S, I, [](atalla::abi::TensorRecord &R) { R.Bytes /= 2; });
+  auto B = Blob::parse(BlobBuilder::assemble(S, Dram, atalla::abi::BlobFlagBf16), "t.atb");
+  ASSERT_TRUE(bool(B)) << llvm::toString(B.takeError());
+  EXPECT_TRUE(B->bf16());
+  EXPECT_EQ(B->storageElementSize(7), 2u);
+  EXPECT_EQ(B->storageElementSize(4), 4u); // int32 keeps its size
+  EXPECT_EQ(B->storageElementSize(13), 2u);
+  EXPECT_EQ(B->extent(B->tensors()[5]), 12u); // the [3,2] view's 6 elements, 2 bytes each
+  // Sample inputs stay the user's float32.
+  EXPECT_EQ(B->sampleInput(1).size(), 16u);
+  // Without the flag the same records are 2 bytes short.
+  EXPECT_ERROR_CONTAINS(parseSections(S), "Bytes is 8 but [4] float32 needs 16");
+}
+
 TEST(Blob, WrongHeaderSizeFlagsAbi) {
   std::vector<uint8_t> B = goodBuilder().finish();
   patchHeader(B, [](atalla::abi::BlobHeader &H) { H.HeaderBytes = 72; });

@@ -11,6 +11,7 @@
 #include "frontend/Archive.h"
 #include "frontend/ArchiveWriter.h"
 
+#include "FallbackModelSupport.h"
 #include "ProcessSupport.h"
 #include "TestSupport.h"
 
@@ -226,6 +227,29 @@ TEST(Bf16ModelsTest, UNetMaskFlipsOnlyWithinBf16ErrorOfTheThreshold) {
   std::printf("[ bf16 ] UNet: %zu of %zu mask elements flip, each where the bf16 sigmoid crosses 0.5; end to end, "
               "logits normalised error %.3g (tolerance %.3g), sigmoid %.3g\n",
               Flips, Got.size(), LogitsErr, Tol, SigmoidErr);
+}
+
+TEST(Bf16ModelsTest, FallbackOpsSeeFloat32AndTheirResultsAreStoredAsBf16) {
+  // atan and asinh fall back to LibTorch; add runs on the device.
+  const std::string Pt2 = tmpDir() + "/two_fallbacks.pt2", Atb = tmpDir() + "/two_fallbacks.bf16.atb";
+  ASSERT_FALSE(bool(frontend::writeModelFile(test::twoFallbackModel(), Pt2)));
+  Result G = run("atalla-gen --precision bf16 " + Pt2 + " -o " + Atb);
+  ASSERT_EQ(G.Rc, 0) << G.Err;
+  EXPECT_EQ(countOf(G.Out, "[FALLBACK]"), 2u) << G.Out;
+  const std::string OutDir = tmpDir() + "/two_fallbacks-bf16-out";
+  Result R = run("atalla-run " + Atb + " --check " + Pt2 + " --per-op --output-dir " + OutDir);
+  EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
+  EXPECT_NE(R.Out.find("aten::atan (fallback)"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find(", 0 over tolerance or failed"), std::string::npos) << R.Out;
+  EXPECT_GT(worstNormalised(R.Out), 1e-4) << R.Out;
+  // The output came out of bf16 DRAM: every value is a bf16 value widened.
+  std::vector<uint8_t> Out = test::readFileBytes(OutDir + "/out0.bin");
+  ASSERT_EQ(Out.size(), 400u);
+  for (size_t I = 0; I < 100; ++I) {
+    uint32_t U;
+    std::memcpy(&U, &Out[I * 4], 4);
+    ASSERT_EQ(U & 0xffffu, 0u) << "element " << I;
+  }
 }
 
 TEST(Bf16ModelsTest, FlagsAndToleranceGiveOneLineErrors) {
