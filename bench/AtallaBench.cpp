@@ -494,10 +494,13 @@ void printSummary(const std::vector<Case> &Cases) {
     if (A == T.end() || O == T.end())
       continue;
     double Work = C.Fam == Family::Gemm ? C.flops() : C.bytes();
+    Case Partner = C; // whose work the oneDNN column did: fp32 bytes when it stands in for bf16
+    Partner.Bf16 = C.Bf16 && !VsF32.count(Suite);
+    const double OWork = C.Fam == Family::Gemm ? Partner.flops() : Partner.bytes();
     const char *Unit = C.Fam == Family::Gemm ? "GF/s" : "GB/s";
     double R = A->second / O->second;
     std::fprintf(stderr, "%-28s %7.2f %-4s %7.2f %-4s %8.3f\n", C.key().c_str(),
-                 Work / A->second * 1e-9, Unit, Work / O->second * 1e-9, Unit, R);
+                 Work / A->second * 1e-9, Unit, OWork / O->second * 1e-9, Unit, R);
     auto &G = LogSum[Suite];
     G.first += std::log(R);
     G.second += 1;

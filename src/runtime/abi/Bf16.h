@@ -20,9 +20,11 @@
 namespace atalla::abi {
 
 inline uint16_t bf16FromF32Bits(uint32_t U) {
-  if ((U & 0x7fffffffu) > 0x7f800000u) // NaN: keep sign and payload top, quiet it
-    return uint16_t((U >> 16) | 0x0040u);
-  return uint16_t((U + 0x7fffu + ((U >> 16) & 1u)) >> 16);
+  // Branch-free, so the N-element loops below vectorise (the SDMA engine's
+  // bf16 aperture converts every element it moves).
+  const uint32_t Rounded = (U + 0x7fffu + ((U >> 16) & 1u)) >> 16;
+  const uint32_t Nan = (U >> 16) | 0x0040u; // NaN: keep sign and payload top, quiet it
+  return uint16_t((U & 0x7fffffffu) > 0x7f800000u ? Nan : Rounded);
 }
 
 inline uint16_t bf16FromF32(float F) {
