@@ -104,11 +104,12 @@ bench: build
 # `make bench` wrote one, else from a short run of the GEMM and softmax suites).
 MODEL ?= examples/seed_accel_demo.pt2
 MACHINE ?= atalla-rtl
+PRECISION ?= f32
 REPORT_DIR = $(BUILD)/report
 REPORT_NAME = $(basename $(notdir $(MODEL)))
 report: build
 	@mkdir -p $(REPORT_DIR)
-	$(BUILD)/bin/atalla-gen --quiet --machine $(MACHINE) $(MODEL) -o $(REPORT_DIR)/$(REPORT_NAME).atb
+	$(BUILD)/bin/atalla-gen --quiet --machine $(MACHINE) --precision $(PRECISION) $(MODEL) -o $(REPORT_DIR)/$(REPORT_NAME).atb
 	$(BUILD)/bin/atalla-run $(REPORT_DIR)/$(REPORT_NAME).atb --machine $(MACHINE) --inputs random --counters \
 	  --report-json $(REPORT_DIR)/$(REPORT_NAME).counters.json --chrome-trace $(REPORT_DIR)/$(REPORT_NAME).trace.json
 	$(PYTHON) bench/plot_roofline.py $(REPORT_DIR)/$(REPORT_NAME).counters.json $(REPORT_DIR)/$(REPORT_NAME).roofline.png

@@ -7,7 +7,8 @@ Top panel: throughput per case (GFLOP/s for gemm/bgemm, GB/s for softmax and
 memcpy), generated kernel (atalla) beside oneDNN. Bottom panel: the time
 ratio atalla / oneDNN per case (< 1: the generated kernel is faster), with the
 per-suite geometric means in the legend. Cases pair by name:
-<family>/<impl>/<dims>.
+<family>/<impl>/<dims>; atalla_bf16 pairs with onednn_bf16, or, where oneDNN
+has no bf16 primitive (it needs avx512_core), with the fp32 onednn case.
 """
 import json
 import math
@@ -45,11 +46,18 @@ def main(argv):
     cases = []  # (label, family, atalla, onednn)
     for name, r in runs.items():
         p = r["parts"]
-        if len(p) < 3 or p[1] != "atalla":
+        if len(p) < 3 or p[1] not in ("atalla", "atalla_bf16"):
             continue
-        partner = "/".join([p[0], "onednn"] + p[2:])
+        bf16 = p[1] == "atalla_bf16"
+        family = p[0] + ("_bf16" if bf16 else "")
+        partner = "/".join([p[0], "onednn_bf16" if bf16 else "onednn"] + p[2:])
+        label = "/".join([family] + p[2:])
+        if bf16 and partner not in runs:
+            # oneDNN has no bf16 primitive on this CPU: against its fp32 case
+            partner = "/".join([p[0], "onednn"] + p[2:])
+            label += " (vs fp32)"
         if partner in runs:
-            cases.append(("/".join([p[0]] + p[2:]), p[0], r, runs[partner]))
+            cases.append((label, family, r, runs[partner]))
     memcpy = [r for n, r in runs.items() if n.startswith("memcpy/")]
     if not cases:
         print("plot_bench: no atalla/onednn pairs in " + argv[1], file=sys.stderr)
@@ -75,7 +83,9 @@ def main(argv):
                   + context.get("onednn_version", "") + ", 1 thread")
 
     ratios = [c[2]["time_ns"] / c[3]["time_ns"] for c in cases]
-    suite = lambda fam: "softmax" if fam == "softmax" else "gemm"  # bgemm is in the GEMM suite
+    def suite(fam):  # bgemm is in the GEMM suite
+        base = "softmax" if fam.startswith("softmax") else "gemm"
+        return base + ("_bf16" if fam.endswith("_bf16") else "")
     colors = ["tab:green" if r <= 1 else "tab:red" for r in ratios]
     bottom.bar(list(xs), ratios, 0.6, color=colors)
     bottom.axhline(1.0, color="black", linewidth=0.8)
