@@ -8,13 +8,19 @@
 //                        device (host wall time: generated kernels, SDMA,
 //                        fallback calls), with `ratio` = time(atalla) /
 //                        time(eager) from the same run
+//   model/atalla_bf16/<name>  the same at --precision bf16 (float32 tensors
+//                        stored as bf16: the SDMA aperture converts), ratio
+//                        to eager fp32
 //   compile/<name>       lowering + code generation + blob writing, with
 //                        the phases (lower, IR, opt, obj, write) as counters
 // on the same inputs (the archive's sample inputs, or seeded random ones).
 // Models: the real UNet of the shared fixtures (skipped, saying so, when the
 // folder is absent) and the real torch 2.11 transformer block and MLP of
 // tests/data/torch2. The device's output is checked against eager once
-// before timing (normalised error <= 1e-5, or exact for other dtypes).
+// before timing (normalised error <= 1e-5, or exact for other dtypes; for
+// bf16 runtime::bf16Tolerance of the blob's longest reduction, and at most
+// 0.5% of a bool or integer output's elements, atalla-run --check's
+// defaults).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/BlobWriter.h"
@@ -62,15 +68,20 @@ struct ModelCase {
   std::unique_ptr<runtime::Blob> B;
   std::unique_ptr<runtime::AtenFallback> Fallback;
   std::unique_ptr<runtime::Executor> X;
+  std::unique_ptr<runtime::Blob> B16; ///< the bf16 blob and its executor
+  std::unique_ptr<runtime::Executor> X16;
   std::unique_ptr<reference::EagerInterpreter> Eager;
   std::vector<frontend::TensorData> Inputs;
   std::vector<runtime::HostTensor> HostInputs;
 };
 
 /// Lowering and code generation of \p M, the phases in ms.
-std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, double> *Phases) {
+std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, double> *Phases,
+                             abi::DType Precision = abi::DType::F32) {
   auto T0 = Clock::now();
-  auto P = lower::lowerModel(M, {});
+  lower::PipelineOptions PO;
+  PO.Precision.Precision = Precision;
+  auto P = lower::lowerModel(M, PO);
   if (!P)
     die(M.Path, P.takeError());
   double LowerMs = msSince(T0);
@@ -99,7 +110,8 @@ std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, dou
 
 /// The device's outputs against eager's: normalised error for float32,
 /// exact for the rest. Returns a message on a mismatch.
-std::string compare(const std::vector<runtime::HostTensor> &Got, const std::vector<frontend::TensorData> &Ref) {
+std::string compare(const std::vector<runtime::HostTensor> &Got, const std::vector<frontend::TensorData> &Ref,
+                    double FloatTol = 1e-5, double FlipTol = 0) {
   if (Got.size() != Ref.size())
     return "output count differs";
   for (size_t I = 0; I < Got.size(); ++I) {
@@ -107,8 +119,12 @@ std::string compare(const std::vector<runtime::HostTensor> &Got, const std::vect
     if (Got[I].Bytes.size() != R.size())
       return "output " + std::to_string(I) + " size differs";
     if (Ref[I].Dtype != frontend::ScalarType::Float32) {
-      if (Got[I].Bytes != R)
-        return "output " + std::to_string(I) + " differs";
+      const size_t Item = std::max<size_t>(frontend::elementSize(Ref[I].Dtype), 1);
+      size_t Differ = 0;
+      for (size_t E = 0; E + Item <= R.size(); E += Item)
+        Differ += std::memcmp(&Got[I].Bytes[E], &R[E], Item) != 0;
+      if (double(Differ) > FlipTol * double(R.size() / Item))
+        return "output " + std::to_string(I) + ": " + std::to_string(Differ) + " elements differ";
       continue;
     }
     double MaxD = 0, MaxR = 0;
@@ -119,7 +135,7 @@ std::string compare(const std::vector<runtime::HostTensor> &Got, const std::vect
       MaxD = std::max(MaxD, std::fabs(double(A) - double(B)));
       MaxR = std::max(MaxR, std::fabs(double(B)));
     }
-    if (MaxD > 1e-5 * std::max(MaxR, 1e-30))
+    if (MaxD > FloatTol * std::max(MaxR, 1e-30))
       return "output " + std::to_string(I) + ": normalised error " + std::to_string(MaxD / MaxR);
   }
   return "";
@@ -129,7 +145,8 @@ std::unique_ptr<ModelCase> prepare(const std::string &Name, const std::string &P
   auto M = frontend::readModel(Path);
   if (!M)
     die(Path, M.takeError());
-  auto C = std::make_unique<ModelCase>(ModelCase{Name, Path, std::move(*M), nullptr, nullptr, nullptr, nullptr, {}, {}});
+  auto C = std::make_unique<ModelCase>(
+      ModelCase{Name, Path, std::move(*M), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {}, {}});
   std::vector<uint8_t> Bytes = compile(C->M, nullptr);
   auto B = runtime::Blob::parse(std::move(Bytes), Name + ".atb");
   if (!B)
@@ -171,6 +188,25 @@ std::unique_ptr<ModelCase> prepare(const std::string &Name, const std::string &P
     std::fprintf(stderr, "atalla-bench-models: %s: the device disagrees with eager: %s\n", Path.c_str(), Why.c_str());
     std::exit(1);
   }
+  // The bf16 twin.
+  auto B16 = runtime::Blob::parse(compile(C->M, nullptr, abi::DType::BF16), Name + ".bf16.atb");
+  if (!B16)
+    die(Path, B16.takeError());
+  C->B16 = std::make_unique<runtime::Blob>(std::move(*B16));
+  auto X16 = runtime::Executor::create(*C->B16, sim::DeviceConfig(), C->Fallback.get());
+  if (!X16)
+    die(Path, X16.takeError());
+  C->X16 = std::move(*X16);
+  auto Got16 = C->X16->run(C->HostInputs);
+  if (!Got16)
+    die(Path, Got16.takeError());
+  const double Tol16 = runtime::bf16Tolerance(C->B16->longestReduction());
+  if (std::string Why = compare(*Got16, *Ref, Tol16, 0.005); !Why.empty()) {
+    std::fprintf(stderr, "atalla-bench-models: %s: the bf16 device run disagrees with eager beyond bf16's tolerance "
+                         "(%.3g): %s\n",
+                 Path.c_str(), Tol16, Why.c_str());
+    std::exit(1);
+  }
   return C;
 }
 
@@ -180,6 +216,10 @@ std::map<std::string, double> &eagerTimes() {
   return T;
 }
 std::map<std::string, double> &atallaTimes() {
+  static std::map<std::string, double> T;
+  return T;
+}
+std::map<std::string, double> &atallaBf16Times() {
   static std::map<std::string, double> T;
   return T;
 }
@@ -246,13 +286,28 @@ int main(int argc, char **argv) {
       if (double E = eagerTimes()[C->Name]; E > 0)
         State.counters["ratio"] = PerIter / E;
     })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("model/atalla_bf16/" + Name).c_str(), [C](benchmark::State &State) {
+      double &PerIter = atallaBf16Times()[C->Name];
+      timeLoop(State, [C] {
+        auto R = C->X16->run(C->HostInputs);
+        if (!R)
+          die(C->Path, R.takeError());
+        benchmark::DoNotOptimize(R->data());
+      }, &PerIter);
+      if (double E = eagerTimes()[C->Name]; E > 0)
+        State.counters["ratio"] = PerIter / E;
+    })->Unit(benchmark::kMillisecond);
   }
   benchmark::RunSpecifiedBenchmarks();
   std::fprintf(stderr, "\natalla-bench-models summary (single thread; ratio = time(atalla) / time(eager), < 1 is faster)\n");
-  std::fprintf(stderr, "%-20s %12s %12s %8s\n", "model", "atalla ms", "eager ms", "ratio");
+  std::fprintf(stderr, "%-20s %12s %12s %8s %14s %8s\n", "model", "atalla ms", "eager ms", "ratio", "atalla bf16 ms",
+               "ratio");
   for (const auto &[Name, A] : atallaTimes())
-    if (double E = eagerTimes()[Name]; E > 0 && A > 0)
-      std::fprintf(stderr, "%-20s %12.3f %12.3f %8.3f\n", Name.c_str(), A * 1e3, E * 1e3, A / E);
+    if (double E = eagerTimes()[Name]; E > 0 && A > 0) {
+      const double A16 = atallaBf16Times()[Name];
+      std::fprintf(stderr, "%-20s %12.3f %12.3f %8.3f %14.3f %8.3f\n", Name.c_str(), A * 1e3, E * 1e3, A / E, A16 * 1e3,
+                   A16 / E);
+    }
   benchmark::Shutdown();
   return 0;
 }

@@ -125,37 +125,11 @@ struct Tolerance {
 };
 static Tolerance Tol;
 
-/// The longest reduction of a kernel: a GEMM's K, a softmax's, a norm's or
-/// a reduction's row; 1 for elementwise work.
-static int64_t reductionLength(const abi::KernelSpec &S) {
-  switch (S.family()) {
-  case abi::KernelFamily::Gemm:
-    return S.Operands.empty() || S.Operands[0].Sizes.empty() ? 1 : S.Operands[0].Sizes.back();
-  case abi::KernelFamily::Softmax:
-    return S.Dim >= 0 && size_t(S.Dim) < S.output().Sizes.size() ? S.output().Sizes[size_t(S.Dim)] : 1;
-  case abi::KernelFamily::Norm:
-    return S.output().Sizes.size() > 1 ? S.output().Sizes[1] : 1;
-  case abi::KernelFamily::Reduce:
-    return S.Operands[0].Sizes.size() > 1 ? S.Operands[0].Sizes[1] : 1;
-  default:
-    return 1;
-  }
-}
-
-/// A bf16 blob's tolerance (README, "bf16 precision"): u = 2^-8 per
-/// rounding; 6 u for the roundings on a path through a few operations
-/// (inputs, weights, each stored result) and the softmax's turning of
-/// absolute logit error into relative error; log2 n u for the growth of a
-/// reduction's error with its length where partial sums cancel.
+/// A bf16 blob's tolerance: runtime::bf16Tolerance of its longest reduction.
 static Tolerance bf16Tolerance(const runtime::Blob &B) {
-  int64_t N = 1;
-  for (const abi::KernelRecord &K : B.kernels()) {
-    abi::KernelSpec S;
-    if (abi::KernelSpec::parse(B.string(K.KeyOffset).str(), S))
-      N = std::max(N, reductionLength(S));
-  }
+  const int64_t N = B.longestReduction();
   Tolerance T;
-  T.Float = std::ldexp(1.0, -8) * (6 + std::log2(double(N)));
+  T.Float = runtime::bf16Tolerance(N);
   T.Flip = FlipTol;
   char Buf[160];
   snprintf(Buf, sizeof(Buf), "bf16 blob: float32 2^-8 x (6 + log2 %lld) = %.3g, other dtypes up to %.3g of elements differ",

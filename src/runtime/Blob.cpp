@@ -16,6 +16,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 using namespace atalla;
@@ -151,6 +152,36 @@ llvm::ArrayRef<uint8_t> Blob::section(SectionKind K) const {
 }
 
 bool Blob::hasSection(SectionKind K) const { return SectionIndex[static_cast<uint32_t>(K)] >= 0; }
+
+double runtime::bf16Tolerance(int64_t N) { return std::ldexp(1.0, -8) * (6 + std::log2(double(std::max<int64_t>(N, 1)))); }
+
+int64_t Blob::longestReduction() const {
+  int64_t N = 1;
+  for (const abi::KernelRecord &K : Kernels) {
+    abi::KernelSpec S;
+    if (!abi::KernelSpec::parse(string(K.KeyOffset).str(), S) || S.Operands.empty())
+      continue;
+    int64_t L = 1;
+    switch (S.family()) {
+    case abi::KernelFamily::Gemm:
+      L = S.Operands[0].Sizes.empty() ? 1 : S.Operands[0].Sizes.back();
+      break;
+    case abi::KernelFamily::Softmax:
+      L = S.Dim >= 0 && size_t(S.Dim) < S.output().Sizes.size() ? S.output().Sizes[size_t(S.Dim)] : 1;
+      break;
+    case abi::KernelFamily::Norm:
+      L = S.output().Sizes.size() > 1 ? S.output().Sizes[1] : 1;
+      break;
+    case abi::KernelFamily::Reduce:
+      L = S.Operands[0].Sizes.size() > 1 ? S.Operands[0].Sizes[1] : 1;
+      break;
+    default:
+      break;
+    }
+    N = std::max(N, L);
+  }
+  return N;
+}
 
 llvm::ArrayRef<uint8_t> Blob::kernelObject(uint32_t I) const {
   return section(SectionKind::Code).slice(Kernels[I].CodeOffset, Kernels[I].CodeSize);

@@ -55,6 +55,15 @@ uint64_t recordNumel(const abi::TensorRecord &R);
 /// Bytes from DramAddr to one past the last byte the record touches
 /// (0 for an empty tensor). A tensor that is not a view is contiguous (its
 /// Strides are informational): its extent is Bytes.
+/// The normalised error (max|d| / max|ref|) a bf16 run's float32 outputs
+/// may show against eager fp32, for a program whose longest reduction is
+/// \p N: 2^-8 x (6 + log2 N). u = 2^-8 is bf16's unit roundoff; 6 u covers
+/// the roundings along a path through a model's stages (inputs, weights,
+/// each stored result) and a softmax's turning of absolute logit error into
+/// relative error; log2 N u the growth of a reduction's error where its
+/// partial sums cancel (README, "bf16 precision").
+double bf16Tolerance(int64_t N);
+
 uint64_t recordExtent(const abi::TensorRecord &R, uint64_t ElemBytes);
 inline uint64_t recordExtent(const abi::TensorRecord &R) { return recordExtent(R, dtypeElementSize(R.DType)); }
 /// Whether the record is laid out densely in row-major order: not a view,
@@ -89,6 +98,9 @@ public:
   uint64_t storageElementSize(uint32_t DType) const {
     return bf16() && DType == 7 ? 2 : dtypeElementSize(DType);
   }
+  /// The longest reduction any of its kernels does: a GEMM's K, a softmax's,
+  /// layer norm's or reduction's row (1 for elementwise work only).
+  int64_t longestReduction() const;
   /// recordExtent at this blob's storage element sizes.
   uint64_t extent(const abi::TensorRecord &R) const { return recordExtent(R, storageElementSize(R.DType)); }
 
