@@ -30,7 +30,7 @@ install(TARGETS atalla_fallback EXPORT AtallaGenFallbackTargets
 
 # Public headers keep the layout the sources include them by ("runtime/Blob.h").
 set(ATALLA_HEADER_ROOT ${CMAKE_INSTALL_INCLUDEDIR}/atalla-gen)
-install(FILES src/runtime/abi/BlobBuilder.h src/runtime/abi/BlobFormat.h src/runtime/abi/KernelAbi.h
+install(FILES src/runtime/abi/Bf16.h src/runtime/abi/BlobBuilder.h src/runtime/abi/BlobFormat.h src/runtime/abi/KernelAbi.h
               src/runtime/abi/KernelSpec.h src/runtime/abi/Kernels.h src/runtime/abi/Kernels.def
         DESTINATION ${ATALLA_HEADER_ROOT}/runtime/abi)
 install(FILES src/runtime/Blob.h src/runtime/Executor.h src/runtime/Profile.h

@@ -1,9 +1,8 @@
 //===- codegen/BlobWriter.cpp - compile a Program into a blob -------------===//
 #include "codegen/BlobWriter.h"
 
-#include "runtime/abi/Bf16.h"
-
 #include "frontend/Error.h"
+#include "runtime/abi/Bf16.h"
 #include "runtime/abi/BlobBuilder.h"
 
 #include "llvm/Config/llvm-config.h"

@@ -8,7 +8,6 @@
 #include "runtime/Executor.h"
 
 #include "runtime/abi/Bf16.h"
-
 #include "runtime/abi/Kernels.h"
 #include "sim/CodeLoader.h"
 
@@ -112,7 +111,7 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(const Blob &B, sim::D
 // DRAM transfers
 //===----------------------------------------------------------------------===//
 
-// A blob of bf16 precision stores float32 tensors as bf16 (Blob::storedAsBf16):
+// A blob of bf16 precision stores float32 tensors as bf16 (Blob::bf16()):
 // the host sees float32, DRAM holds bf16, and these two functions convert
 // (runtime/abi/Bf16.h: exact widening, rounding to nearest even).
 

@@ -666,6 +666,30 @@ TEST(KernelSpecKey, ElementTypesRoundTripAndAreChecked) {
   EXPECT_EQ(Add.typeError(), "operand 0 is i64, not f32");
 }
 
+TEST(KernelSpecKey, Bf16PrecisionRoundTripsAndStoresOnlyF32Operands) {
+  // A bf16 kernel says so in its second word; its f32 operands live in DRAM
+  // as bf16, its other operands keep their types.
+  atalla::abi::KernelSpec S;
+  S.Kernel = atalla::abi::KernelId::convert;
+  S.Type = atalla::abi::DType::BF16;
+  S.Operands = {{{4}, {1}, atalla::abi::DType::U8}, {{4}, {1}, atalla::abi::DType::F32}};
+  EXPECT_EQ(S.key(), "convert bf16 [4:1]u8 -> [4:1]");
+  EXPECT_EQ(S.typeError(), "");
+  EXPECT_FALSE(S.storedAsBf16(0));
+  EXPECT_TRUE(S.storedAsBf16(1));
+  atalla::abi::KernelSpec Back;
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse(S.key(), Back));
+  EXPECT_EQ(Back.Type, atalla::abi::DType::BF16);
+  EXPECT_EQ(Back.key(), S.key());
+  EXPECT_NE(Back.symbol(), (S.Type = atalla::abi::DType::F32, S.symbol())); // twins are distinct kernels
+  EXPECT_FALSE(atalla::abi::KernelSpec::parse("relu fp16 [4:1] -> [4:1]", Back));
+  EXPECT_FALSE(atalla::abi::KernelSpec::parse("relu f32 [4:1]bf16 -> [4:1]", Back)); // no operand type
+  atalla::abi::KernelSpec Bad;
+  Bad.Kernel = atalla::abi::KernelId::relu;
+  Bad.Operands = {{{4}, {1}, atalla::abi::DType::BF16}, {{4}, {1}}};
+  EXPECT_NE(Bad.typeError().find("bf16, which is a kernel's storage precision"), std::string::npos) << Bad.typeError();
+}
+
 TEST(KernelSpecKey, ParamsAreCheckedPerKernel) {
   using atalla::abi::KernelId;
   auto spec = [](KernelId K, std::vector<int64_t> Params) {

@@ -188,10 +188,13 @@ bool KernelSpec::isComparison() const {
 std::string KernelSpec::typeError() const {
   if (Type != DType::F32 && Type != DType::BF16)
     return "storage precision is neither f32 nor bf16";
-  for (size_t I = 0; I < Operands.size(); ++I)
-    if (dtypeBytes(Operands[I].Type) == 0 || Operands[I].Type == DType::BF16)
+  for (size_t I = 0; I < Operands.size(); ++I) {
+    if (dtypeBytes(Operands[I].Type) == 0)
       return "operand " + std::to_string(I) + " has unknown element type " +
              std::to_string(static_cast<uint32_t>(Operands[I].Type));
+    if (Operands[I].Type == DType::BF16)
+      return "operand " + std::to_string(I) + " is bf16, which is a kernel's storage precision, not an operand type";
+  }
   if (Operands.empty())
     return "";
   const DType Out = output().Type;
