@@ -275,28 +275,21 @@ int main(int argc, char **argv) {
         benchmark::DoNotOptimize(R->data());
       }, &eagerTimes()[C->Name]);
     })->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("model/atalla/" + Name).c_str(), [C](benchmark::State &State) {
-      double &PerIter = atallaTimes()[C->Name];
-      timeLoop(State, [C] {
-        auto R = C->X->run(C->HostInputs);
-        if (!R)
-          die(C->Path, R.takeError());
-        benchmark::DoNotOptimize(R->data());
-      }, &PerIter);
-      if (double E = eagerTimes()[C->Name]; E > 0)
-        State.counters["ratio"] = PerIter / E;
-    })->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("model/atalla_bf16/" + Name).c_str(), [C](benchmark::State &State) {
-      double &PerIter = atallaBf16Times()[C->Name];
-      timeLoop(State, [C] {
-        auto R = C->X16->run(C->HostInputs);
-        if (!R)
-          die(C->Path, R.takeError());
-        benchmark::DoNotOptimize(R->data());
-      }, &PerIter);
-      if (double E = eagerTimes()[C->Name]; E > 0)
-        State.counters["ratio"] = PerIter / E;
-    })->Unit(benchmark::kMillisecond);
+    for (const bool Bf16 : {false, true}) { // model/atalla/<m>, model/atalla_bf16/<m>
+      const std::string Case = (Bf16 ? "model/atalla_bf16/" : "model/atalla/") + Name;
+      benchmark::RegisterBenchmark(Case.c_str(), [C, Bf16](benchmark::State &State) {
+        runtime::Executor &X = Bf16 ? *C->X16 : *C->X;
+        double &PerIter = (Bf16 ? atallaBf16Times() : atallaTimes())[C->Name];
+        timeLoop(State, [C, &X] {
+          auto R = X.run(C->HostInputs);
+          if (!R)
+            die(C->Path, R.takeError());
+          benchmark::DoNotOptimize(R->data());
+        }, &PerIter);
+        if (double E = eagerTimes()[C->Name]; E > 0)
+          State.counters["ratio"] = PerIter / E;
+      })->Unit(benchmark::kMillisecond);
+    }
   }
   benchmark::RunSpecifiedBenchmarks();
   std::fprintf(stderr, "\natalla-bench-models summary (single thread; ratio = time(atalla) / time(eager), < 1 is faster)\n");

@@ -185,6 +185,37 @@ struct Device::Impl {
     return false;
   }
 
+  /// A bf16-aperture transfer in DRAM bytes: the bf16 extent's address, row
+  /// bytes and stride (half the f32 view's).
+  struct ApertureSpan {
+    uint64_t Addr = 0, Stride = 0;
+    uint32_t RowBytes = 0;
+  };
+  /// Checks a bf16-aperture transfer (KernelAbi.h) of Rows x RowBytes f32
+  /// bytes between \p View and scratchpad \p Scpad, and translates it into
+  /// \p Span; a refusal's status otherwise.
+  int32_t apertureSpan(bool Load, uint64_t View, uintptr_t Scpad, uint32_t Rows, uint32_t RowBytes, uint64_t Stride,
+                       ApertureSpan &Span) {
+    const char *Op = Load ? "sdma_load" : "sdma_store";
+    const uint64_t Off = View & ~atalla::abi::Bf16Aperture;
+    if ((Off & 3) || (RowBytes & 3) || (Stride & 3))
+      return refuse(atalla::abi::ATALLA_SDMA_EINVAL,
+                    std::string(Op) + " through the bf16 aperture at " + hex(View) + " (" + std::to_string(RowBytes) +
+                        " bytes a row, stride " + std::to_string(Stride) + ") is not whole f32 elements");
+    Span = {Off / 2, Stride / 2, RowBytes / 2};
+    if (!dramSpanOk(Span.Addr, Rows, Span.RowBytes, Span.Stride))
+      return refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
+                    std::string(Op) + " of bf16 at " + hex(Span.Addr) + " (" + std::to_string(Rows) + " rows x " +
+                        std::to_string(Span.RowBytes) + " bytes, stride " + std::to_string(Span.Stride) + ") " +
+                        (Load ? "reads" : "writes") + " outside DRAM");
+    const uint64_t Total = uint64_t(Rows) * RowBytes;
+    if (!scpadSpanOk(Scpad, Total))
+      return refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD, std::string(Op) + " of " + std::to_string(Total) +
+                                                                " bytes at " + hex(Scpad) +
+                                                                " is not inside one live scratchpad grant");
+    return atalla::abi::ATALLA_OK;
+  }
+
   void reclaimAll() {
     for (Pad &Pd : Pads)
       Pd.clear();
@@ -412,73 +443,34 @@ int32_t Device::sdmaStore(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows,
   return atalla::abi::ATALLA_OK;
 }
 
-/// Checks a bf16-aperture transfer and translates it to DRAM bytes: the
-/// bf16 extent's address, row bytes and stride (half the f32 view's).
-static bool apertureSpan(uint64_t Addr, uint32_t RowBytes, uint64_t Stride, uint64_t &DramAddr,
-                         uint32_t &DramRowBytes, uint64_t &DramStride) {
-  const uint64_t View = Addr & ~atalla::abi::Bf16Aperture;
-  if ((View & 3) || (RowBytes & 3) || (Stride & 3))
-    return false;
-  DramAddr = View / 2;
-  DramRowBytes = RowBytes / 2;
-  DramStride = Stride / 2;
-  return true;
-}
-
 int32_t Device::sdmaLoadBf16(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32_t RowBytes,
                              uint64_t DramStrideBytes) {
-  Counters &C = P->C;
-  uint64_t Addr, Stride;
-  uint32_t Row;
-  if (!apertureSpan(DramSrc, RowBytes, DramStrideBytes, Addr, Row, Stride))
-    return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL,
-                     "sdma_load through the bf16 aperture from " + hex(DramSrc) + " (" + std::to_string(RowBytes) +
-                         " bytes a row, stride " + std::to_string(DramStrideBytes) +
-                         ") is not whole f32 elements");
-  if (!P->dramSpanOk(Addr, Rows, Row, Stride))
-    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
-                     "sdma_load of bf16 from " + hex(Addr) + " (" + std::to_string(Rows) + " rows x " +
-                         std::to_string(Row) + " bytes, stride " + std::to_string(Stride) + ") reads outside DRAM");
-  const uint64_t Total = uint64_t(Rows) * RowBytes;
-  if (!P->scpadSpanOk(reinterpret_cast<uintptr_t>(ScpadDst), Total))
-    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
-                     "sdma_load of " + std::to_string(Total) + " bytes to " +
-                         hex(reinterpret_cast<uintptr_t>(ScpadDst)) + " is not inside one live scratchpad grant");
+  Impl::ApertureSpan Span;
+  if (int32_t St = P->apertureSpan(true, DramSrc, reinterpret_cast<uintptr_t>(ScpadDst), Rows, RowBytes,
+                                   DramStrideBytes, Span))
+    return St;
   uint8_t *D = static_cast<uint8_t *>(ScpadDst);
-  const uint8_t *S = P->Dram.data() + Addr;
+  const uint8_t *S = P->Dram.data() + Span.Addr;
   for (uint32_t R = 0; R < Rows; ++R)
-    atalla::abi::f32FromBf16N(D + uint64_t(R) * RowBytes, S + uint64_t(R) * Stride, RowBytes / 4);
-  ++C.SdmaLoads;
-  C.SdmaBytesIn += uint64_t(Rows) * Row;
+    atalla::abi::f32FromBf16N(D + uint64_t(R) * RowBytes, S + uint64_t(R) * Span.Stride, RowBytes / 4);
+  ++P->C.SdmaLoads;
+  P->C.SdmaBytesIn += uint64_t(Rows) * Span.RowBytes;
   return atalla::abi::ATALLA_OK;
 }
 
 int32_t Device::sdmaStoreBf16(uint64_t DramDst, const void *ScpadSrc, uint32_t Rows, uint32_t RowBytes,
                               uint64_t DramStrideBytes) {
-  Counters &C = P->C;
-  uint64_t Addr, Stride;
-  uint32_t Row;
-  if (!apertureSpan(DramDst, RowBytes, DramStrideBytes, Addr, Row, Stride))
-    return P->refuse(atalla::abi::ATALLA_SDMA_EINVAL,
-                     "sdma_store through the bf16 aperture to " + hex(DramDst) + " (" + std::to_string(RowBytes) +
-                         " bytes a row, stride " + std::to_string(DramStrideBytes) +
-                         ") is not whole f32 elements");
-  if (!P->dramSpanOk(Addr, Rows, Row, Stride))
-    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM,
-                     "sdma_store of bf16 to " + hex(Addr) + " (" + std::to_string(Rows) + " rows x " +
-                         std::to_string(Row) + " bytes, stride " + std::to_string(Stride) + ") writes outside DRAM");
-  const uint64_t Total = uint64_t(Rows) * RowBytes;
-  if (!P->scpadSpanOk(reinterpret_cast<uintptr_t>(ScpadSrc), Total))
-    return P->refuse(atalla::abi::ATALLA_SDMA_EBOUNDS_SCPAD,
-                     "sdma_store of " + std::to_string(Total) + " bytes from " +
-                         hex(reinterpret_cast<uintptr_t>(ScpadSrc)) + " is not inside one live scratchpad grant");
+  Impl::ApertureSpan Span;
+  if (int32_t St = P->apertureSpan(false, DramDst, reinterpret_cast<uintptr_t>(ScpadSrc), Rows, RowBytes,
+                                   DramStrideBytes, Span))
+    return St;
   const uint8_t *S = static_cast<const uint8_t *>(ScpadSrc);
-  uint8_t *D = P->Dram.data() + Addr;
+  uint8_t *D = P->Dram.data() + Span.Addr;
   // In order, row by row: with stride 0 the last row wins, as for f32.
   for (uint32_t R = 0; R < Rows; ++R)
-    atalla::abi::bf16FromF32N(D + uint64_t(R) * Stride, S + uint64_t(R) * RowBytes, RowBytes / 4);
-  P->InvokeBytesOut += uint64_t(Rows) * Row;
-  ++C.SdmaStores;
-  C.SdmaBytesOut += uint64_t(Rows) * Row;
+    atalla::abi::bf16FromF32N(D + uint64_t(R) * Span.Stride, S + uint64_t(R) * RowBytes, RowBytes / 4);
+  P->InvokeBytesOut += uint64_t(Rows) * Span.RowBytes;
+  ++P->C.SdmaStores;
+  P->C.SdmaBytesOut += uint64_t(Rows) * Span.RowBytes;
   return atalla::abi::ATALLA_OK;
 }
