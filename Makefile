@@ -22,7 +22,7 @@ help:
 	@echo "make fuzz-harness SECONDS=N - libFuzzer (ASan+UBSan) on every reader and the blob loader, N s each"
 	@echo "make test-sanitize - build everything with ASan+UBSan in $(BUILD)-sanitize and run every test"
 	@echo "make bench  - generated kernels vs oneDNN: $(BUILD)/bench.json and $(BUILD)/bench.png"
-	@echo "make report MODEL=m.pt2 [MACHINE=atalla-rtl] - roofline, counters, Chrome trace and the bench chart in $(BUILD)/report/"
+	@echo "make report MODEL=m.pt2 [MACHINE=atalla-rtl] [PRECISION=bf16] - roofline, counters, Chrome trace and the bench chart in $(BUILD)/report/"
 
 setup:
 	@bash scripts/setup.sh
