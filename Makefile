@@ -35,9 +35,11 @@ configure: $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
+# The test binaries are independent (each has its own temporary folder), so
+# ctest runs JOBS of them at once.
 test: setup
 	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -j1
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The main job on the bundled example: look at the exported graph, compile it
 # to a blob, run the blob on the simulated device and check it against eager

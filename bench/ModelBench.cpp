@@ -17,18 +17,21 @@
 // Models: the real UNet of the shared fixtures (skipped, saying so, when the
 // folder is absent) and the real torch 2.11 transformer block and MLP of
 // tests/data/torch2. The device's output is checked against eager once
-// before timing (normalised error <= 1e-5, or exact for other dtypes; for
-// bf16 runtime::bf16Tolerance of the blob's longest reduction, and at most
-// 0.5% of a bool or integer output's elements, atalla-run --check's
-// defaults).
+// before timing with atalla-run --check's default tolerances
+// (driver::f32Tolerance of the model, exact for other dtypes; for bf16
+// driver::bf16Tolerance of the blob's longest reduction, and at most 0.5% of
+// a bool or integer output's elements). The JSON context names the BLAS
+// behind LibTorch: it sets the eager anchor's speed.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/BlobWriter.h"
+#include "driver/Compare.h"
 #include "frontend/Archive.h"
 #include "lower/Pipeline.h"
 #include "reference/EagerInterpreter.h"
 #include "runtime/Executor.h"
 #include "runtime/fallback/AtenFallback.h"
+#include "runtime/fallback/TorchBlas.h"
 #include "tools/ToolSupport.h"
 
 #include "benchmark/benchmark.h"
@@ -108,35 +111,17 @@ std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, dou
   return std::move(*Bytes);
 }
 
-/// The device's outputs against eager's: normalised error for float32,
-/// exact for the rest. Returns a message on a mismatch.
+/// The device's outputs against eager's under \p Tol (driver::compareTensors,
+/// atalla-run --check's rules). Returns a message on a mismatch.
 std::string compare(const std::vector<runtime::HostTensor> &Got, const std::vector<frontend::TensorData> &Ref,
-                    double FloatTol = 1e-5, double FlipTol = 0) {
+                    const driver::Tolerance &Tol) {
   if (Got.size() != Ref.size())
     return "output count differs";
   for (size_t I = 0; I < Got.size(); ++I) {
-    std::vector<uint8_t> R = Ref[I].contiguousBytes();
-    if (Got[I].Bytes.size() != R.size())
-      return "output " + std::to_string(I) + " size differs";
-    if (Ref[I].Dtype != frontend::ScalarType::Float32) {
-      const size_t Item = std::max<size_t>(frontend::elementSize(Ref[I].Dtype), 1);
-      size_t Differ = 0;
-      for (size_t E = 0; E + Item <= R.size(); E += Item)
-        Differ += std::memcmp(&Got[I].Bytes[E], &R[E], Item) != 0;
-      if (double(Differ) > FlipTol * double(R.size() / Item))
-        return "output " + std::to_string(I) + ": " + std::to_string(Differ) + " elements differ";
-      continue;
-    }
-    double MaxD = 0, MaxR = 0;
-    for (size_t E = 0; E < R.size() / 4; ++E) {
-      float A, B;
-      std::memcpy(&A, &Got[I].Bytes[E * 4], 4);
-      std::memcpy(&B, &R[E * 4], 4);
-      MaxD = std::max(MaxD, std::fabs(double(A) - double(B)));
-      MaxR = std::max(MaxR, std::fabs(double(B)));
-    }
-    if (MaxD > FloatTol * std::max(MaxR, 1e-30))
-      return "output " + std::to_string(I) + ": normalised error " + std::to_string(MaxD / MaxR);
+    frontend::TensorData G = frontend::TensorData::fromBytes(Ref[I].Dtype, Got[I].Sizes, Got[I].Bytes);
+    const driver::Comparison C = driver::compareTensors(G, Ref[I], Tol);
+    if (!C.Pass)
+      return driver::describeMismatch(std::to_string(I), C, Tol);
   }
   return "";
 }
@@ -184,7 +169,7 @@ std::unique_ptr<ModelCase> prepare(const std::string &Name, const std::string &P
   auto Ref = C->Eager->run(C->Inputs);
   if (!Ref)
     die(Path, Ref.takeError());
-  if (std::string Why = compare(*Got, *Ref); !Why.empty()) {
+  if (std::string Why = compare(*Got, *Ref, driver::f32Tolerance(C->M)); !Why.empty()) {
     std::fprintf(stderr, "atalla-bench-models: %s: the device disagrees with eager: %s\n", Path.c_str(), Why.c_str());
     std::exit(1);
   }
@@ -200,11 +185,11 @@ std::unique_ptr<ModelCase> prepare(const std::string &Name, const std::string &P
   auto Got16 = C->X16->run(C->HostInputs);
   if (!Got16)
     die(Path, Got16.takeError());
-  const double Tol16 = runtime::bf16Tolerance(C->B16->longestReduction());
-  if (std::string Why = compare(*Got16, *Ref, Tol16, 0.005); !Why.empty()) {
+  const driver::Tolerance Tol16 = driver::bf16Tolerance(C->B16->longestReduction(), 0.005);
+  if (std::string Why = compare(*Got16, *Ref, Tol16); !Why.empty()) {
     std::fprintf(stderr, "atalla-bench-models: %s: the bf16 device run disagrees with eager beyond bf16's tolerance "
                          "(%.3g): %s\n",
-                 Path.c_str(), Tol16, Why.c_str());
+                 Path.c_str(), Tol16.Float, Why.c_str());
     std::exit(1);
   }
   return C;
@@ -291,8 +276,15 @@ int main(int argc, char **argv) {
       })->Unit(benchmark::kMillisecond);
     }
   }
+  // The eager anchor's speed and summation order depend on the BLAS that
+  // libblas.so.3 resolves to (Debian alternatives): say which one ran.
+  const std::string Blas = runtime::blasProvider().text();
+  benchmark::AddCustomContext("blas", Blas);
+  benchmark::AddCustomContext("libtorch", reference::libtorchVersion());
   benchmark::RunSpecifiedBenchmarks();
-  std::fprintf(stderr, "\natalla-bench-models summary (single thread; ratio = time(atalla) / time(eager), < 1 is faster)\n");
+  std::fprintf(stderr, "\natalla-bench-models summary (single thread; ratio = time(atalla) / time(eager), < 1 is faster)\n"
+                       "eager: LibTorch %s on %s\n",
+               reference::libtorchVersion().c_str(), Blas.c_str());
   std::fprintf(stderr, "%-20s %12s %12s %8s %14s %8s\n", "model", "atalla ms", "eager ms", "ratio", "atalla bf16 ms",
                "ratio");
   for (const auto &[Name, A] : atallaTimes())

@@ -17,6 +17,7 @@ set_target_properties(atalla_sim PROPERTIES EXPORT_NAME sim)
 set_target_properties(atalla_runtime PROPERTIES EXPORT_NAME runtime)
 set_target_properties(atalla_llvm PROPERTIES EXPORT_NAME llvm)
 set_target_properties(atalla_fallback PROPERTIES EXPORT_NAME fallback)
+set_target_properties(atalla_torch_blas PROPERTIES EXPORT_NAME torch_blas)
 
 install(TARGETS atalla-gen atalla-run atalla-inspect atalla-fuzz atalla-make-example
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -24,7 +25,7 @@ install(TARGETS atalla_abi atalla_sim atalla_runtime atalla_llvm EXPORT AtallaGe
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/atalla-gen)
-install(TARGETS atalla_fallback EXPORT AtallaGenFallbackTargets
+install(TARGETS atalla_fallback atalla_torch_blas EXPORT AtallaGenFallbackTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
@@ -35,7 +36,7 @@ install(FILES src/runtime/abi/Bf16.h src/runtime/abi/BlobBuilder.h src/runtime/a
         DESTINATION ${ATALLA_HEADER_ROOT}/runtime/abi)
 install(FILES src/runtime/Blob.h src/runtime/Executor.h src/runtime/Profile.h
         DESTINATION ${ATALLA_HEADER_ROOT}/runtime)
-install(FILES src/runtime/fallback/AtenFallback.h DESTINATION ${ATALLA_HEADER_ROOT}/runtime/fallback)
+install(FILES src/runtime/fallback/AtenFallback.h src/runtime/fallback/TorchBlas.h DESTINATION ${ATALLA_HEADER_ROOT}/runtime/fallback)
 install(FILES src/sim/CodeLoader.h src/sim/Device.h src/sim/Machine.h DESTINATION ${ATALLA_HEADER_ROOT}/sim)
 
 install(EXPORT AtallaGenTargets NAMESPACE AtallaGen:: DESTINATION ${ATALLA_CMAKE_DIR})

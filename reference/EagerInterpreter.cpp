@@ -10,6 +10,7 @@
 
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
+#include "runtime/fallback/TorchBlas.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -617,8 +618,10 @@ EagerInterpreter::create(const frontend::Model &M, const EagerOptions &Opts) {
   std::unique_ptr<EagerInterpreter> I(new EagerInterpreter());
   I->P->M = &M;
   I->P->Opts = Opts;
-  if (Opts.Threads > 0)
+  if (Opts.Threads > 0) {
     at::set_num_threads(Opts.Threads);
+    runtime::setBlasThreads(Opts.Threads); // OpenBLAS's pthreads pool is not LibTorch's
+  }
   for (const frontend::InputSpec &S : M.InputSpecs) {
     if (S.Kind == frontend::InputKind::UserInput || S.Kind == frontend::InputKind::Token ||
         S.Kind == frontend::InputKind::ConstantInput)

@@ -4,7 +4,9 @@
 #   - LibTorch (torch/, ATen/, c10/) only in src/runtime/fallback/ and reference/;
 #   - oneDNN (dnnl, oneapi/dnnl) only in reference/;
 #   - src/runtime/ and src/sim/ never include the compiler (frontend, lower, codegen);
-#   - src/ never includes reference/ (the oracle is for tests, bench and tools).
+#   - src/ never includes reference/ (the oracle is for tests, bench and tools);
+#   - only src/driver/ itself includes driver/ within src/ (the driver sits
+#     above the libraries: tools, bench and tests use it).
 # Usage: check_includes.sh [repo root]
 set -u
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -21,6 +23,10 @@ while IFS= read -r f; do
     echo "check_includes: $f:${l%%:*}: oneDNN outside reference/"; done
   grep -nE '^\s*#\s*include\s*[<"]reference/' "$f" | while IFS= read -r l; do
     echo "check_includes: $f:${l%%:*}: src/ includes reference/"; done
+  case "$f" in src/driver/*) ;; *)
+    grep -nE '^\s*#\s*include\s*[<"]driver/' "$f" | while IFS= read -r l; do
+      echo "check_includes: $f:${l%%:*}: a library below the driver includes driver/"; done ;;
+  esac
   case "$f" in src/runtime/*|src/sim/*)
     grep -nE '^\s*#\s*include\s*[<"](frontend|lower|codegen)/' "$f" | while IFS= read -r l; do
       echo "check_includes: $f:${l%%:*}: runtime/sim include the compiler"; done ;;

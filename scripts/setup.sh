@@ -11,8 +11,12 @@ PKGS=(
   llvm-19-dev libzstd-dev zlib1g-dev libxml2-dev libffi-dev libedit-dev libncurses-dev
   # Frontend.
   libzip-dev nlohmann-json3-dev
-  # Fallback and eager oracle (LibTorch 1.13).
-  libtorch-dev
+  # Fallback and eager oracle (LibTorch 1.13). LibTorch reaches BLAS through
+  # libblas.so.3, which Debian resolves by alternatives: install OpenBLAS
+  # explicitly (what a fresh Debian user gets, and the fast one), so the
+  # provider is a choice made here rather than an accident of what the
+  # machine had. The tests pass with the reference BLAS too.
+  libtorch-dev libopenblas0-pthread
   # oneDNN reference; its CMake config needs the OpenCL headers and loader.
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
   # Tests and benchmarks.

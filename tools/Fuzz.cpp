@@ -2,6 +2,7 @@
 #include "tools/Fuzz.h"
 
 #include "codegen/BlobWriter.h"
+#include "driver/Compare.h"
 #include "frontend/Archive.h"
 #include "frontend/ArchiveWriter.h"
 #include "frontend/ModelBuilder.h"
@@ -493,126 +494,10 @@ private:
   }
 };
 
-/// Normalised error max|d| / max|ref| of two float32 tensors; NaN/inf must
-/// agree exactly.
-double normalisedError(const TensorData &Got, const TensorData &Ref, bool &Mismatch) {
-  std::vector<uint8_t> G = Got.contiguousBytes(), R = Ref.contiguousBytes();
-  if (Got.Dtype != ScalarType::Float32 || Ref.Dtype != ScalarType::Float32) {
-    // Integers and bools (comparisons, casts) match exactly or not at all.
-    Mismatch |= Got.Dtype != Ref.Dtype || G != R;
-    return G == R ? 0 : 1;
-  }
-  double MaxD = 0, MaxR = 0;
-  for (size_t I = 0; I + 4 <= G.size() && I + 4 <= R.size(); I += 4) {
-    float A, E;
-    std::memcpy(&A, &G[I], 4);
-    std::memcpy(&E, &R[I], 4);
-    if (!std::isfinite(A) || !std::isfinite(E)) {
-      Mismatch |= !(std::isnan(A) && std::isnan(E)) && A != E;
-      continue;
-    }
-    MaxD = std::max(MaxD, std::fabs(static_cast<double>(A) - E));
-    MaxR = std::max(MaxR, std::fabs(static_cast<double>(E)));
-  }
-  return MaxR > 0 ? MaxD / MaxR : MaxD;
-}
-
 } // namespace
 
 frontend::Model atalla::tools::generateProgram(uint64_t Seed, const FuzzLimits &Limits) {
   return Generator(Seed, Limits).run();
-}
-
-// Tolerance of a whole program, normalised (max|d| / max|ref| per output).
-// Elementwise ops, copies and views are exact-rounded IEEE operations on both
-// sides, so they add nothing. A GEMM sums K products in another order than
-// LibTorch's BLAS: the difference is bounded by about K * u * sum|a||b|
-// (u = 2^-24), and with the generator's weights scaled by 1/sqrt(K) that is
-// within K * 2^-23 of max|C|. Softmax's exp differs from LibTorch's (both
-// within ~1 ulp) and the row sum adds log2(D) roundings: 2^-20 covers it.
-// A convolution is a GEMM with K = (input channels per group) * KH * KW
-// (a transposed one sums at most in_channels * KH * KW products per output),
-// bounded the same way. A batch norm folded into the convolution before it
-// rounds the scaled weights and bias once more (1 ulp each, relative) where
-// eager rounds the normalisation's two operations: 2^-21 covers both.
-// Errors carry through later ops at most linearly because every op here is
-// 1-Lipschitz in the normalised sense or rescales both sides alike, so the
-// budget is the sum, plus a 1e-6 floor.
-double atalla::tools::programTolerance(const frontend::Model &M) {
-  double Tol = 1e-6;
-  for (const frontend::Node &N : M.G.Nodes) {
-    if (N.Op == "softmax" || N.Op == "_softmax" || N.Op == "log_softmax")
-      Tol += std::ldexp(1.0, -20);
-    if (N.Op == "matmul" || N.Op == "mm" || N.Op == "bmm" || N.Op == "linear" || N.Op == "addmm") {
-      int64_t K = 1;
-      for (const frontend::NamedArgument &A : N.Inputs)
-        if (A.Arg.Kind == frontend::ArgKind::Tensor && (A.Name == "self" || A.Name == "input" || A.Name == "mat1"))
-          if (const frontend::TensorMeta *Meta = M.G.meta(A.Arg.S); Meta && !Meta->Sizes.empty())
-            K = Meta->Sizes.back().valueOrHint();
-      Tol += K * std::ldexp(1.0, -23);
-    }
-    if (N.Op == "conv2d" || N.Op == "conv_transpose2d") {
-      // conv2d's weight is [out, in/g, kh, kw]; conv_transpose2d's [in, out/g, kh, kw].
-      int64_t K = 1;
-      if (const frontend::NamedArgument *W = N.input("weight"); W && W->Arg.Kind == frontend::ArgKind::Tensor)
-        if (const frontend::TensorMeta *Meta = M.G.meta(W->Arg.S); Meta && Meta->Sizes.size() == 4)
-          K = Meta->Sizes[N.Op == "conv2d" ? 1 : 0].valueOrHint() * Meta->Sizes[2].valueOrHint() *
-              Meta->Sizes[3].valueOrHint();
-      Tol += K * std::ldexp(1.0, -23);
-    }
-    if (N.Op == "batch_norm")
-      Tol += std::ldexp(1.0, -21);
-    // Attention: two GEMMs (K = head size, then key length) around a
-    // softmax; LibTorch scales q and k by sqrt(scale) first, we scale q k^T.
-    if (N.Op == "scaled_dot_product_attention") {
-      int64_t E = 1, S = 1;
-      if (const frontend::NamedArgument *K = N.input("key"); K && K->Arg.Kind == frontend::ArgKind::Tensor)
-        if (const frontend::TensorMeta *Meta = M.G.meta(K->Arg.S); Meta && Meta->Sizes.size() >= 2) {
-          E = Meta->Sizes.back().valueOrHint();
-          S = Meta->Sizes[Meta->Sizes.size() - 2].valueOrHint();
-        }
-      Tol += double(E + S + 4) * std::ldexp(1.0, -23) + std::ldexp(1.0, -20);
-    }
-    // Average pools are a GEMM by a column of 1 / divisor (a window's sum in
-    // another order, each product rounded), bounded like one with K = the
-    // window's size: kernel_size, or input / output pixels for an adaptive
-    // pool with equal windows.
-    if (N.Op == "avg_pool2d" || N.Op == "adaptive_avg_pool2d") {
-      int64_t K = 1;
-      if (const frontend::NamedArgument *KS = N.input("kernel_size")) {
-        for (int64_t V : KS->Arg.asInts().value_or(std::vector<int64_t>{}))
-          K *= V;
-      } else {
-        const frontend::NamedArgument *X = N.input("self");
-        const frontend::TensorMeta *In = X ? M.G.meta(X->Arg.S) : nullptr;
-        const frontend::TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
-        if (In && Out && In->Sizes.size() == 4 && Out->Sizes.size() == 4)
-          for (size_t D = 2; D < 4; ++D)
-            K *= In->Sizes[D].valueOrHint() / std::max<int64_t>(Out->Sizes[D].valueOrHint(), 1);
-      }
-      Tol += double(K) * std::ldexp(1.0, -23);
-    }
-    // sum and mean add D = numel(in) / numel(out) values in another order
-    // than LibTorch: bounded like a GEMM with K = D (amax/amin are exact).
-    if (N.Op == "sum" || N.Op == "mean") {
-      const frontend::NamedArgument *X = N.input("self");
-      const frontend::TensorMeta *In = X ? M.G.meta(X->Arg.S) : nullptr;
-      const frontend::TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
-      if (In && Out) {
-        double NI = 1, NO = 1;
-        for (const auto &S : In->Sizes)
-          NI *= double(S.valueOrHint());
-        for (const auto &S : Out->Sizes)
-          NO *= double(S.valueOrHint());
-        Tol += (NI / std::max(NO, 1.0) + 2) * std::ldexp(1.0, -23);
-      }
-    }
-    // Inline sigmoid/tanh/gelu/sin/cos against LibTorch's: each within a few
-    // ulp, with slopes of at most 1.13 (gelu), so 2^-20 per op.
-    if (N.Op == "sigmoid" || N.Op == "tanh" || N.Op == "gelu" || N.Op == "sin" || N.Op == "cos")
-      Tol += std::ldexp(1.0, -20);
-  }
-  return Tol;
 }
 
 FuzzOutcome atalla::tools::checkProgram(const frontend::Model &Built, uint64_t Seed) {
@@ -634,7 +519,8 @@ FuzzOutcome atalla::tools::checkProgram(const frontend::Model &Built, uint64_t S
     R.Message = "reading the archive back failed: " + llvm::toString(M.takeError());
     return R;
   }
-  R.Tolerance = programTolerance(*M);
+  const driver::Tolerance Tol = driver::f32Tolerance(*M);
+  R.Tolerance = Tol.Float;
   auto Eager = reference::EagerInterpreter::create(*M);
   if (!Eager) {
     R.Message = "eager: " + llvm::toString(Eager.takeError());
@@ -689,14 +575,10 @@ FuzzOutcome atalla::tools::checkProgram(const frontend::Model &Built, uint64_t S
                   frontend::formatShape((*Ref)[I].Sizes);
       return R;
     }
-    bool Mismatch = false;
-    double E = normalisedError(G, (*Ref)[I], Mismatch);
-    R.WorstError = std::max(R.WorstError, E);
-    if (Mismatch || E > R.Tolerance) {
-      char Buf[160];
-      snprintf(Buf, sizeof(Buf), "output '%s': normalised error %.3g > tolerance %.3g%s", Names[I].c_str(), E,
-               R.Tolerance, Mismatch ? " (NaN/inf differ)" : "");
-      R.Message = Buf;
+    const driver::Comparison C = driver::compareTensors(G, (*Ref)[I], Tol);
+    R.WorstError = std::max(R.WorstError, C.Exact ? (C.Differ ? 1.0 : 0.0) : C.Norm);
+    if (!C.Pass) {
+      R.Message = driver::describeMismatch(Names[I], C, Tol);
       return R;
     }
   }

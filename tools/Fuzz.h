@@ -34,7 +34,7 @@ struct FuzzOutcome {
   bool Passed = false;
   std::string Message;    ///< why it failed (or "")
   double WorstError = 0;  ///< normalised error of the worst output
-  double Tolerance = 0;
+  double Tolerance = 0;  ///< driver::f32Tolerance of the program
   unsigned Nodes = 0, Fallbacks = 0;
   std::vector<uint8_t> Archive; ///< the .pt2 that was checked
 };
@@ -42,9 +42,6 @@ struct FuzzOutcome {
 /// Writes \p M as .pt2 (layout chosen by \p Seed), reads it back, compiles,
 /// runs on the simulated device, compares with eager.
 FuzzOutcome checkProgram(const frontend::Model &M, uint64_t Seed);
-
-/// The tolerance for a program: see the comment at its definition.
-double programTolerance(const frontend::Model &M);
 
 } // namespace atalla::tools
 

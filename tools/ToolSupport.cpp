@@ -235,13 +235,15 @@ void atalla::tools::reportError(llvm::StringRef Tool, llvm::Error E) {
 
 // tools/CMakeLists.txt defines the three versions from what the build found.
 
-void atalla::tools::installVersionPrinter(const char *Tool) {
-  llvm::cl::SetVersionPrinter([Tool](llvm::raw_ostream &OS) {
+void atalla::tools::installVersionPrinter(const char *Tool, std::function<std::string()> Extra) {
+  llvm::cl::SetVersionPrinter([Tool, Extra](llvm::raw_ostream &OS) {
     OS << Tool << " version " ATALLA_VERSION " (project atalla-gen)\n"
        << "  blob format version " << abi::BlobFormatVersion << "\n"
        << "  LLVM " LLVM_VERSION_STRING "\n"
        << "  LibTorch " ATALLA_LIBTORCH_VERSION "\n"
        << "  oneDNN " ATALLA_ONEDNN_VERSION "\n";
+    if (Extra)
+      OS << Extra();
   });
 }
 

@@ -17,6 +17,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,9 @@ llvm::Error applyLimits(llvm::ArrayRef<std::string> KeyValues, ReaderLimits &L);
 /// Makes --version print \p Tool's name, the project version, the blob
 /// format version, and the LLVM and LibTorch versions the project was built
 /// with. Call before cl::ParseCommandLineOptions.
-void installVersionPrinter(const char *Tool);
+/// \p Extra, when given, adds lines (each "  name version\n") for what only
+/// some tools load, such as the BLAS behind LibTorch.
+void installVersionPrinter(const char *Tool, std::function<std::string()> Extra = {});
 
 enum class InputSource { Sample, Random, Files };
 

@@ -10,6 +10,7 @@
 #include "reference/EagerInterpreter.h"
 #include "runtime/Blob.h"
 #include "tools/BlobDump.h"
+#include "runtime/fallback/TorchBlas.h"
 #include "tools/ToolSupport.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -40,7 +41,7 @@ static cl::list<std::string> LimitFlags("limit", cl::desc(LimitHelp), cl::value_
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
-  tools::installVersionPrinter("atalla-inspect");
+  tools::installVersionPrinter("atalla-inspect", [] { return "  BLAS behind LibTorch: " + runtime::blasProvider().text() + "\n"; });
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-inspect: print the views of a torch.export archive (.pt2)\n\n"
                               "  atalla-inspect model.pt2 --table --code\n"

@@ -9,6 +9,7 @@
 // prints one row per instruction and names the first node over tolerance.
 //
 //===----------------------------------------------------------------------===//
+#include "driver/Compare.h"
 #include "frontend/Archive.h"
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
@@ -22,6 +23,7 @@
 #include "sim/Machine.h"
 #include "runtime/abi/Kernels.h"
 #include "runtime/fallback/AtenFallback.h"
+#include "runtime/fallback/TorchBlas.h"
 #include "tools/ToolSupport.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -50,9 +52,10 @@ static cl::opt<bool> Trace("trace", cl::desc("Print one line per executed op"), 
 static cl::opt<std::string> Check("check", cl::desc("Compare with the eager LibTorch oracle of this .pt2"),
                                   cl::value_desc("model.pt2"), cl::cat(Cat));
 static cl::opt<double> Rtol("rtol",
-                            cl::desc("--check: allowed normalised error max|d| / max|ref| (default 1e-5; for a bf16 "
-                                     "blob 2^-8 x (6 + log2 n), n its longest reduction: see README)"),
-                            cl::init(1e-5), cl::cat(Cat));
+                            cl::desc("--check: allowed normalised error max|d| / max|ref| (default: derived from the "
+                                     "model, u = 2^-24 times 16 plus 2K for each sum of K products and the like; for "
+                                     "a bf16 blob 2^-8 x (6 + log2 n), n its longest reduction: see docs/numerics.md)"),
+                            cl::init(0), cl::cat(Cat));
 static cl::opt<double> FlipTol("flip-tol",
                                cl::desc("--check, bf16 blobs: fraction of a bool or integer output's elements that "
                                         "may differ from eager (default 0.005; f32 blobs compare them exactly)"),
@@ -104,77 +107,10 @@ static runtime::HostTensor toHost(const frontend::TensorData &T) {
   return H;
 }
 
-namespace {
-/// One device-vs-eager comparison: float32 within a normalised tolerance,
-/// every other dtype exact.
-struct Comparison {
-  bool SameShape = true; ///< dtype and sizes agree (else nothing else is set)
-  bool Exact = false;    ///< compared bit-exactly (not float32)
-  size_t Differ = 0;     ///< Exact: elements that differ
-  bool NaNMismatch = false;
-  double MaxAbs = 0, MaxRel = 0, Norm = 0, MaxRef = 0;
-  bool Pass = false;
-};
-} // namespace
-
-/// What --check holds outputs to: normalised error for float32, and the
-/// fraction of other elements that may differ (0: exact).
-struct Tolerance {
-  double Float = 1e-5, Flip = 0;
-  std::string Why; ///< how Float was derived, for the report
-};
+using driver::Comparison;
+using driver::Tolerance;
+/// What --check holds outputs to (set once the model is read).
 static Tolerance Tol;
-
-/// A bf16 blob's tolerance: runtime::bf16Tolerance of its longest reduction.
-static Tolerance bf16Tolerance(const runtime::Blob &B) {
-  const int64_t N = B.longestReduction();
-  Tolerance T;
-  T.Float = runtime::bf16Tolerance(N);
-  T.Flip = FlipTol;
-  char Buf[160];
-  snprintf(Buf, sizeof(Buf), "bf16 blob: float32 2^-8 x (6 + log2 %lld) = %.3g, other dtypes up to %.3g of elements differ",
-           static_cast<long long>(N), T.Float, T.Flip);
-  T.Why = Buf;
-  return T;
-}
-
-static Comparison compareTensors(const frontend::TensorData &G, const frontend::TensorData &R, const Tolerance &T) {
-  Comparison C;
-  if (G.Sizes != R.Sizes || G.Dtype != R.Dtype) {
-    C.SameShape = false;
-    return C;
-  }
-  std::vector<uint8_t> GB = G.contiguousBytes(), RB = R.contiguousBytes();
-  if (G.Dtype != frontend::ScalarType::Float32) {
-    C.Exact = true;
-    int64_t Item = frontend::elementSize(G.Dtype);
-    for (size_t K = 0; K + Item <= GB.size(); K += Item)
-      C.Differ += std::memcmp(&GB[K], &RB[K], Item) != 0;
-    C.Pass = double(C.Differ) <= T.Flip * double(G.numel());
-    return C;
-  }
-  for (size_t K = 0; K + 4 <= GB.size(); K += 4) {
-    float A, E;
-    std::memcpy(&A, &GB[K], 4);
-    std::memcpy(&E, &RB[K], 4);
-    if (std::isnan(A) || std::isnan(E)) {
-      C.NaNMismatch |= std::isnan(A) != std::isnan(E);
-      continue;
-    }
-    if (std::isinf(A) || std::isinf(E)) {
-      C.NaNMismatch |= A != E;
-      continue;
-    }
-    double D = std::fabs(static_cast<double>(A) - E);
-    C.MaxAbs = std::max(C.MaxAbs, D);
-    C.MaxRef = std::max(C.MaxRef, std::fabs(static_cast<double>(E)));
-    if (std::fabs(E) > 1e-30)
-      C.MaxRel = std::max(C.MaxRel, D / std::fabs(E));
-  }
-  C.Norm = C.MaxRef > 0 ? C.MaxAbs / C.MaxRef : C.MaxAbs;
-  C.Pass = !C.NaNMismatch && C.Norm <= T.Float;
-  return C;
-}
 
 static std::string shapeText(const std::vector<int64_t> &S) { return frontend::formatShape(S); }
 
@@ -356,7 +292,7 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
         uint32_t T = Ops[J];
         runtime::HostTensor &Got = (*Res)[J - NumInputs];
         if (const runtime::HostTensor *Ref = Values.reference(T)) {
-          Comparison C = compareTensors(toTensorData(Got), toTensorData(*Ref), Tol);
+          Comparison C = driver::compareTensors(toTensorData(Got), toTensorData(*Ref), Tol);
           Any = true;
           if (!C.SameShape && Why.empty())
             Why = "output '" + B.tensorName(T).str() + "': device " + runtime::dtypeName(Got.DType) +
@@ -438,7 +374,7 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
-  tools::installVersionPrinter("atalla-run");
+  tools::installVersionPrinter("atalla-run", [] { return "  BLAS behind LibTorch: " + runtime::blasProvider().text() + "\n"; });
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-run: run an Atalla blob (.atb) on the simulated device\n\n"
                               "  atalla-run model.atb --trace\n"
@@ -461,6 +397,10 @@ int main(int argc, char **argv) {
     tools::reportError("atalla-run", std::move(E));
     return 2;
   }
+  if (Rtol.getNumOccurrences() && !(Rtol >= 0)) {
+    errs() << "atalla-run: error: --rtol must be a number >= 0\n";
+    return 2;
+  }
   if (!(FlipTol >= 0 && FlipTol <= 1)) {
     errs() << "atalla-run: error: --flip-tol must be between 0 and 1\n";
     return 2;
@@ -468,17 +408,6 @@ int main(int argc, char **argv) {
   auto B = runtime::Blob::readFile(BlobPath, Limits.Blob);
   if (!B)
     return fail(B.takeError());
-  Tol.Float = Rtol;
-  if (B->bf16()) {
-    Tol = bf16Tolerance(*B);
-    if (Rtol.getNumOccurrences()) {
-      Tol.Float = Rtol;
-      char Buf[160];
-      snprintf(Buf, sizeof(Buf), "bf16 blob: float32 --rtol %.3g, other dtypes up to %.3g of elements differ",
-               Tol.Float, Tol.Flip);
-      Tol.Why = Buf;
-    }
-  }
   // Inputs: files, random, or the samples embedded in the blob.
   std::vector<runtime::HostTensor> In;
   llvm::ArrayRef<uint32_t> InIdx = B->inputs();
@@ -628,6 +557,19 @@ int main(int argc, char **argv) {
   auto M = frontend::readModel(Check, Limits.Archive);
   if (!M)
     return fail(M.takeError());
+  // The tolerance: derived from the model's reductions (f32) or the blob's
+  // longest one (bf16), unless --rtol says otherwise.
+  Tol = B->bf16() ? driver::bf16Tolerance(B->longestReduction(), FlipTol) : driver::f32Tolerance(*M);
+  if (Rtol.getNumOccurrences()) {
+    Tol.Float = Rtol;
+    char Buf[160];
+    if (Tol.Flip > 0)
+      snprintf(Buf, sizeof(Buf), "%sfloat32 --rtol %.3g, other dtypes up to %.3g of elements differ",
+               B->bf16() ? "bf16 blob: " : "", Tol.Float, Tol.Flip);
+    else
+      snprintf(Buf, sizeof(Buf), "float32 --rtol %.3g, other dtypes exact", Tol.Float);
+    Tol.Why = Buf;
+  }
   auto Interp = reference::EagerInterpreter::create(*M);
   if (!Interp)
     return fail(Interp.takeError());
@@ -643,8 +585,8 @@ int main(int argc, char **argv) {
                                     " has " + std::to_string(Ref->size())));
   bool Ok = !RunFailed;
   if (!RunFailed)
-    outs() << "--- CHECK against eager LibTorch " << reference::libtorchVersion()
-           << (Tol.Why.empty() ? "" : " (" + Tol.Why + ")") << " ---\n";
+    outs() << "--- CHECK against eager LibTorch " << reference::libtorchVersion() << " on "
+           << runtime::blasProvider().text() << " (" << Tol.Why << ") ---\n";
   for (size_t I = 0; I < Out.size() && !RunFailed; ++I) {
     frontend::TensorData G = toTensorData(Out[I]);
     const frontend::TensorData &R = (*Ref)[I];
@@ -655,7 +597,7 @@ int main(int argc, char **argv) {
       Ok = false;
       continue;
     }
-    Comparison C = compareTensors(G, R, Tol);
+    Comparison C = driver::compareTensors(G, R, Tol);
     if (C.Exact) {
       outs() << "output " << I << ": " << C.Differ << " of " << G.numel() << " elements differ ";
       if (Tol.Flip > 0)

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/fallback/AtenFallback.h"
+#include "runtime/fallback/TorchBlas.h"
 
 #include "runtime/abi/BlobBuilder.h"
 
@@ -17,6 +18,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <functional>
 
 using namespace atalla;
@@ -257,4 +259,20 @@ TEST(AtenFallback, Errors) {
   EXPECT_ERROR_CONTAINS(runOne({"aten::sin", "", {floats({2}, {1, 2})}, {{{3}, 7}},
                                 [](BlobBuilder &B) { tensorArg(B, "self", 0); }}),
                         "result 0 is float32 [2], the program expects float32 [3]");
+}
+
+TEST(TorchBlas, NamesTheLibraryThatDefinesSgemm) {
+  // LibTorch is linked here, and with it libblas.so.3: whichever provider
+  // the alternatives chose, it is found, named and has a real path.
+  runtime::AtenFallback F; // pins LibTorch and the BLAS to one thread
+  runtime::BlasProvider P = runtime::blasProvider();
+  EXPECT_NE(P.Name, "none loaded");
+  EXPECT_NE(P.Name, "unknown BLAS") << P.Path;
+  ASSERT_FALSE(P.Path.empty());
+  EXPECT_EQ(P.Path[0], '/') << P.Path;
+  EXPECT_TRUE(std::ifstream(P.Path).good()) << P.Path;
+  if (P.Name == "OpenBLAS") {
+    EXPECT_EQ(P.Detail.rfind("OpenBLAS ", 0), 0u) << P.Detail;
+  }
+  EXPECT_NE(P.text().find(P.Path), std::string::npos) << P.text();
 }

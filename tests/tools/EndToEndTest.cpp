@@ -2,7 +2,8 @@
 //
 // The whole pipeline as a user runs it: every fixture is compiled by
 // atalla-gen, run by atalla-run on the simulated device and checked against
-// the eager LibTorch oracle (--check, normalised error <= 1e-5). The seed's
+// the eager LibTorch oracle (--check, normalised error within the model's
+// derived float32 tolerance, driver::f32Tolerance). The seed's
 // op set must run on the accelerator. To add a case, add a fixture name to
 // the lists below (and the ops it may leave to the fallback).
 //
@@ -56,6 +57,10 @@ TEST(EndToEndTest, SyntheticFixturesCompileRunAndMatchEager) {
     Result R = run("atalla-run " + Atb + " --inputs " + C.Inputs + " --seed 5 --check " + Pt2);
     EXPECT_EQ(R.Rc, 0) << R.Out << R.Err;
     EXPECT_NE(R.Out.find("OK"), std::string::npos) << R.Out;
+    // The header names the BLAS the oracle summed with and the tolerance's derivation.
+    EXPECT_NE(R.Out.find("--- CHECK against eager LibTorch 1.13"), std::string::npos) << R.Out;
+    EXPECT_NE(R.Out.find("BLAS"), std::string::npos) << R.Out;
+    EXPECT_NE(R.Out.find("(float32 u x "), std::string::npos) << R.Out;
   }
 }
 

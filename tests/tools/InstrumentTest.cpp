@@ -226,5 +226,9 @@ TEST(InstrumentTest, EveryToolPrintsItsVersions) {
     EXPECT_EQ(R.Out.rfind(std::string(Tool) + " version ", 0), 0u) << R.Out;
     for (const char *Part : {"(project atalla-gen)", "blob format version 1", "LLVM 19.", "LibTorch 1.13", "oneDNN 2."})
       EXPECT_NE(R.Out.find(Part), std::string::npos) << Tool << ": " << Part << "\n" << R.Out;
+    // The tools that load LibTorch name the BLAS libblas.so.3 resolved to.
+    const bool LoadsTorch = std::string(Tool) == "atalla-run" || std::string(Tool) == "atalla-inspect";
+    EXPECT_EQ(R.Out.find("BLAS behind LibTorch: ") != std::string::npos, LoadsTorch) << Tool << "\n" << R.Out;
+    EXPECT_EQ(R.Out.find("BLAS behind LibTorch: none loaded"), std::string::npos) << R.Out;
   }
 }

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/fallback/AtenFallback.h"
+#include "runtime/fallback/TorchBlas.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -422,7 +423,10 @@ std::optional<llvm::Expected<std::vector<at::Tensor>>> special(const CallContext
 
 std::string runtime::atenVersion() { return TORCH_VERSION; }
 
-AtenFallback::AtenFallback() { at::set_num_threads(1); }
+AtenFallback::AtenFallback() {
+  at::set_num_threads(1);
+  setBlasThreads(1); // OpenBLAS's pthreads pool is not LibTorch's
+}
 AtenFallback::~AtenFallback() = default;
 
 llvm::Expected<std::vector<HostTensor>>

@@ -1,0 +1,311 @@
+//===- driver/Compare.cpp - one tolerance model, one comparison -----------===//
+//
+// The float32 budget of a program, node by node, in units of u = 2^-24, and
+// the normalised comparison. The bounds are the classical worst-case ones
+// (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., §3.1
+// and §4.2): they hold for any summation order, blocked or not, with or
+// without FMA, which is what two BLAS libraries, two torch versions or a
+// generated kernel and LibTorch differ by. They do not depend on which
+// library rounded how.
+//
+//===----------------------------------------------------------------------===//
+#include "driver/Compare.h"
+
+#include "runtime/Blob.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+using namespace atalla;
+using namespace atalla::driver;
+using frontend::Model;
+using frontend::Node;
+using frontend::TensorMeta;
+
+namespace {
+
+/// The floor, in units of u: each side rounds every output once (1 u each)
+/// and runs its elementwise ops in its own forms (LibTorch's div by a scalar
+/// as a multiply, add with alpha as an FMA, our fused chains), a few
+/// roundings more along any path. 16 u covers eight such roundings a side.
+constexpr double FloorUnits = 16;
+
+/// An inexact elementwise function (exp, log, tanh, ...): each side is
+/// within 4 ulp of the exact value (ours: KernelEmitterTest and the kernel
+/// fuzz suite hold them to 2-3 ulp; LibTorch's Sleef to 1 ulp), and their
+/// relative condition numbers on the models' ranges are at most about 2.
+constexpr double TranscendentalUnits = 16;
+
+/// A batch norm folded into the convolution before it: the scaled weights
+/// and bias are rounded once more each (1 u relative), where eager rounds
+/// the normalisation's two operations: 8 u covers both sides.
+constexpr double FoldedBatchNormUnits = 8;
+
+const TensorMeta *metaOf(const Model &M, const Node &N, const char *Arg) {
+  const frontend::NamedArgument *A = N.input(Arg);
+  if (!A || A->Arg.Kind != frontend::ArgKind::Tensor)
+    return nullptr;
+  return M.G.meta(A->Arg.S);
+}
+
+double numel(const TensorMeta &T) {
+  double N = 1;
+  for (const frontend::SymDim &S : T.Sizes)
+    N *= double(std::max<int64_t>(S.valueOrHint(), 1));
+  return N;
+}
+
+int64_t lastDim(const TensorMeta *T) { return T && !T->Sizes.empty() ? T->Sizes.back().valueOrHint() : 1; }
+
+/// Elements reduced into each output element: numel(in) / numel(out).
+double reducedPerOutput(const Model &M, const Node &N) {
+  const TensorMeta *In = metaOf(M, N, "self");
+  const TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
+  if (!In || !Out)
+    return 1;
+  return numel(*In) / std::max(numel(*Out), 1.0);
+}
+
+/// Products summed into one output of a convolution: (input channels per
+/// group) x KH x KW. conv2d's weight is [out, in/g, kh, kw]; a transposed
+/// convolution's [in, out/g, kh, kw], whose in x KH x KW bounds the count.
+int64_t convolutionK(const Model &M, const Node &N) {
+  const TensorMeta *W = metaOf(M, N, "weight");
+  if (!W || W->Sizes.size() < 3)
+    return 1;
+  bool Transposed = N.Op == "conv_transpose2d";
+  if (const frontend::NamedArgument *T = N.input("transposed"))
+    Transposed = T->Arg.I != 0;
+  int64_t K = W->Sizes[Transposed ? 0 : 1].valueOrHint();
+  for (size_t D = 2; D < W->Sizes.size(); ++D)
+    K *= W->Sizes[D].valueOrHint();
+  return K;
+}
+
+/// The window of an average pool: kernel_size, or input / output pixels
+/// for an adaptive one.
+int64_t poolWindow(const Model &M, const Node &N) {
+  int64_t K = 1;
+  if (const frontend::NamedArgument *KS = N.input("kernel_size")) {
+    for (int64_t V : KS->Arg.asInts().value_or(std::vector<int64_t>{}))
+      K *= V;
+    return K;
+  }
+  const TensorMeta *In = metaOf(M, N, "self");
+  const TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
+  if (In && Out && In->Sizes.size() == 4 && Out->Sizes.size() == 4)
+    for (size_t D = 2; D < 4; ++D)
+      K *= In->Sizes[D].valueOrHint() / std::max<int64_t>(Out->Sizes[D].valueOrHint(), 1);
+  return K;
+}
+
+/// Elements normalised together by a layer norm: the product of
+/// normalized_shape.
+int64_t normalisedSize(const Node &N) {
+  int64_t D = 1;
+  if (const frontend::NamedArgument *S = N.input("normalized_shape"))
+    for (int64_t V : S->Arg.asInts().value_or(std::vector<int64_t>{}))
+      D *= V;
+  return D;
+}
+
+std::string products(int64_t K) { return "K = " + std::to_string(K) + " products"; }
+
+/// The term of one node, if it has one. The numerics, per kind of node:
+///
+///  - A sum of K products (GEMMs, convolutions, pools, sum, mean): each side
+///    is within gamma_K ~ K u of the exact sum relative to sum|a b|, in any
+///    order, so the two are within 2 K u of each other. We take sum|a b| at
+///    the scale of the output, max|C|. For zero-mean data sum|a b| is about
+///    0.2 sqrt(K) max|C|, while the realised error is about sqrt(K) u, not
+///    K u (rounding errors behave as independent zero-mean variables:
+///    Higham and Mary, SISC 2019), so 2 K u covers the product of both.
+///  - A sum of D positive terms (softmax's denominator, a variance): within
+///    gamma_D relative to the sum itself (no cancellation), 2 D u for both
+///    sides; softmax adds exp (within 2 ulp a side) and the division: 8 u.
+///  - Layer norm over D: the mean 2 D u relative to mean|x|, at the scale of
+///    the standard deviation that divides it, the variance 2 D u relative,
+///    which is D u on its reciprocal square root, and 8 u for the pointwise
+///    steps: 3 D + 8.
+///  - Inexact elementwise functions, folded batch norms: the constants above.
+///  - Everything else (copies, views, exactly rounded add/sub/mul/div,
+///    comparisons, max pooling, fallback ops that run the same LibTorch code
+///    on both sides) adds no error of its own: it passes on its operands'
+///    errors, which the budget already counts (a normalised error goes
+///    through them at most linearly: 1-Lipschitz ops, or rescalings of both
+///    sides alike).
+bool termOf(const Model &M, const Node &N, ErrorTerm &T) {
+  const std::string &Op = N.Op;
+  auto Sum = [&](int64_t K, std::string What) {
+    T.Units = 2.0 * double(std::max<int64_t>(K, 1));
+    T.What = std::move(What);
+    return true;
+  };
+  if (Op == "matmul" || Op == "mm" || Op == "bmm")
+    return Sum(lastDim(metaOf(M, N, "self")), products(lastDim(metaOf(M, N, "self"))));
+  if (Op == "linear")
+    return Sum(lastDim(metaOf(M, N, "input")), products(lastDim(metaOf(M, N, "input"))));
+  if (Op == "addmm")
+    return Sum(lastDim(metaOf(M, N, "mat1")), products(lastDim(metaOf(M, N, "mat1"))));
+  if (Op == "conv2d" || Op == "conv_transpose2d" || Op == "convolution" || Op == "_convolution")
+    return Sum(convolutionK(M, N), products(convolutionK(M, N)));
+  if (Op == "avg_pool2d" || Op == "adaptive_avg_pool2d")
+    return Sum(poolWindow(M, N), "window of " + std::to_string(poolWindow(M, N)));
+  if (Op == "sum" || Op == "mean") {
+    const double D = reducedPerOutput(M, N);
+    T.Units = 2.0 * D + 4;
+    T.What = "sum of " + std::to_string(int64_t(D));
+    return true;
+  }
+  if (Op == "softmax" || Op == "_softmax" || Op == "log_softmax" || Op == "_log_softmax") {
+    const TensorMeta *X = metaOf(M, N, "self");
+    int64_t Dim = -1;
+    if (const frontend::NamedArgument *A = N.input("dim"))
+      Dim = A->Arg.I;
+    int64_t D = 1;
+    if (X && !X->Sizes.empty()) {
+      const int64_t Rank = int64_t(X->Sizes.size());
+      D = X->Sizes[size_t(((Dim % Rank) + Rank) % Rank)].valueOrHint();
+    }
+    T.Units = 2.0 * double(std::max<int64_t>(D, 1)) + 8;
+    T.What = "row of " + std::to_string(D);
+    return true;
+  }
+  if (Op == "layer_norm" || Op == "native_layer_norm") {
+    const int64_t D = normalisedSize(N);
+    T.Units = 3.0 * double(D) + 8;
+    T.What = "rows of " + std::to_string(D);
+    return true;
+  }
+  if (Op == "scaled_dot_product_attention") {
+    // q k^T (E products), softmax over the S keys, P v (S products), and
+    // LibTorch scales q and k by sqrt(scale) first where we scale q k^T.
+    const TensorMeta *K = metaOf(M, N, "key");
+    int64_t E = 1, S = 1;
+    if (K && K->Sizes.size() >= 2) {
+      E = K->Sizes.back().valueOrHint();
+      S = K->Sizes[K->Sizes.size() - 2].valueOrHint();
+    }
+    T.Units = 2.0 * double(E) + 4.0 * double(S) + 16;
+    T.What = "E = " + std::to_string(E) + ", S = " + std::to_string(S);
+    return true;
+  }
+  if (Op == "batch_norm" || Op == "_native_batch_norm_legit_no_training" || Op == "native_batch_norm") {
+    T.Units = FoldedBatchNormUnits;
+    T.What = "folded batch norm";
+    return true;
+  }
+  static const char *const Inexact[] = {"exp", "log", "sigmoid", "tanh", "gelu", "silu", "sin", "cos",
+                                        "rsqrt", "pow", "hardswish", "hardsigmoid"};
+  for (const char *F : Inexact)
+    if (Op == F) {
+      T.Units = TranscendentalUnits;
+      T.What = Op;
+      return true;
+    }
+  return false;
+}
+
+} // namespace
+
+std::vector<ErrorTerm> driver::f32ErrorTerms(const Model &M) {
+  std::vector<ErrorTerm> Terms;
+  for (const Node &N : M.G.Nodes) {
+    ErrorTerm T;
+    T.Node = N.Name;
+    if (termOf(M, N, T))
+      Terms.push_back(std::move(T));
+  }
+  return Terms;
+}
+
+Tolerance driver::f32Tolerance(const Model &M) {
+  std::vector<ErrorTerm> Terms = f32ErrorTerms(M);
+  double Units = FloorUnits;
+  const ErrorTerm *Largest = nullptr;
+  for (const ErrorTerm &T : Terms) {
+    Units += T.Units;
+    if (!Largest || T.Units > Largest->Units)
+      Largest = &T;
+  }
+  Tolerance Tol;
+  Tol.Float = Units * F32UnitRoundoff;
+  char Buf[256];
+  if (Largest)
+    std::snprintf(Buf, sizeof(Buf), "float32 u x %.0f = %.3g, u = 2^-24: %zu node(s) with reductions or inexact "
+                                    "math, the largest '%s' (%s)",
+                  Units, Tol.Float, Terms.size(), Largest->Node.c_str(), Largest->What.c_str());
+  else
+    std::snprintf(Buf, sizeof(Buf), "float32 u x %.0f = %.3g, u = 2^-24: no reductions or inexact math", Units,
+                  Tol.Float);
+  Tol.Why = Buf;
+  return Tol;
+}
+
+Tolerance driver::bf16Tolerance(int64_t LongestReduction, double Flip) {
+  Tolerance T;
+  T.Float = runtime::bf16Tolerance(LongestReduction);
+  T.Flip = Flip;
+  char Buf[160];
+  std::snprintf(Buf, sizeof(Buf), "bf16 blob: float32 2^-8 x (6 + log2 %lld) = %.3g, other dtypes up to %.3g of "
+                                  "elements differ",
+                static_cast<long long>(LongestReduction), T.Float, T.Flip);
+  T.Why = Buf;
+  return T;
+}
+
+Comparison driver::compareTensors(const frontend::TensorData &Got, const frontend::TensorData &Ref,
+                                  const Tolerance &T) {
+  Comparison C;
+  if (Got.Sizes != Ref.Sizes || Got.Dtype != Ref.Dtype) {
+    C.SameShape = false;
+    return C;
+  }
+  std::vector<uint8_t> GB = Got.contiguousBytes(), RB = Ref.contiguousBytes();
+  if (Got.Dtype != frontend::ScalarType::Float32) {
+    C.Exact = true;
+    const size_t Item = std::max<size_t>(frontend::elementSize(Got.Dtype), 1);
+    for (size_t K = 0; K + Item <= GB.size() && K + Item <= RB.size(); K += Item)
+      C.Differ += std::memcmp(&GB[K], &RB[K], Item) != 0;
+    C.Pass = double(C.Differ) <= T.Flip * double(Got.numel());
+    return C;
+  }
+  for (size_t K = 0; K + 4 <= GB.size() && K + 4 <= RB.size(); K += 4) {
+    float A, E;
+    std::memcpy(&A, &GB[K], 4);
+    std::memcpy(&E, &RB[K], 4);
+    if (std::isnan(A) || std::isnan(E)) {
+      C.NaNMismatch |= std::isnan(A) != std::isnan(E);
+      continue;
+    }
+    if (std::isinf(A) || std::isinf(E)) {
+      C.NaNMismatch |= A != E;
+      continue;
+    }
+    const double D = std::fabs(double(A) - double(E));
+    C.MaxAbs = std::max(C.MaxAbs, D);
+    C.MaxRef = std::max(C.MaxRef, std::fabs(double(E)));
+    if (std::fabs(E) > 1e-30)
+      C.MaxRel = std::max(C.MaxRel, D / std::fabs(double(E)));
+  }
+  C.Norm = C.MaxRef > 0 ? C.MaxAbs / C.MaxRef : C.MaxAbs;
+  C.Pass = !C.NaNMismatch && C.Norm <= T.Float;
+  return C;
+}
+
+std::string driver::describeMismatch(const std::string &Name, const Comparison &C, const Tolerance &T) {
+  if (C.Pass)
+    return "";
+  char Buf[256];
+  if (!C.SameShape)
+    std::snprintf(Buf, sizeof(Buf), "output '%s': dtype or shape differ", Name.c_str());
+  else if (C.Exact)
+    std::snprintf(Buf, sizeof(Buf), "output '%s': %zu elements differ (allowed: %.3g of them)", Name.c_str(), C.Differ,
+                  T.Flip);
+  else
+    std::snprintf(Buf, sizeof(Buf), "output '%s': normalised error %.3g > tolerance %.3g%s", Name.c_str(), C.Norm,
+                  T.Float, C.NaNMismatch ? " (NaN/inf differ)" : "");
+  return Buf;
+}
