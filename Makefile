@@ -27,8 +27,10 @@ help:
 setup:
 	@bash scripts/setup.sh
 
+# Ninja when present (setup installs it): it keeps both cores busy to the end.
+GENERATOR ?= $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DATALLA_FIXTURES_DIR=$(FIXTURES) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Release -DATALLA_FIXTURES_DIR=$(FIXTURES) $(CMAKE_FLAGS)
 
 configure: $(BUILD)/CMakeCache.txt
 
