@@ -21,20 +21,23 @@
 
 namespace atalla::test {
 
+/// The folders CMake configured (tests/TestPaths.cpp).
+const char *builtFixturesDir();
+const char *builtTorch2Dir();
+const char *builtSourceDir();
+
 inline bool isDir(const std::string &P) {
   struct stat St;
   return stat(P.c_str(), &St) == 0 && S_ISDIR(St.st_mode);
 }
 
 /// The shared fixtures folder: $ATALLA_FIXTURES, else the CMake option
-/// ATALLA_FIXTURES_DIR. Empty if neither exists.
+/// ATALLA_FIXTURES_DIR (builtFixturesDir()). Empty if neither exists.
 inline std::string fixturesDir() {
   if (const char *E = std::getenv("ATALLA_FIXTURES"); E && isDir(E))
     return E;
-#ifdef ATALLA_FIXTURES_DIR
-  if (isDir(ATALLA_FIXTURES_DIR))
-    return ATALLA_FIXTURES_DIR;
-#endif
+  if (isDir(builtFixturesDir()))
+    return builtFixturesDir();
   return "";
 }
 
@@ -42,11 +45,7 @@ inline std::string fixturesDir() {
 inline std::string torch2Dir() {
   if (const char *E = std::getenv("ATALLA_TORCH2_DATA"); E && isDir(E))
     return E;
-#ifdef ATALLA_TORCH2_DATA_DIR
-  return ATALLA_TORCH2_DATA_DIR;
-#else
-  return "";
-#endif
+  return builtTorch2Dir();
 }
 
 #define ATALLA_REQUIRE_FIXTURES(Dir)                                                              \

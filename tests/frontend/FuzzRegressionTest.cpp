@@ -64,7 +64,7 @@ bool replay(llvm::StringRef Harness, const std::vector<uint8_t> &Data) {
 } // namespace
 
 TEST(FuzzRegressionTest, EveryFindingIsACleanError) {
-  const std::string Dir = std::string(ATALLA_SOURCE_DIR) + "/tests/data/fuzz-regressions";
+  const std::string Dir = std::string(test::builtSourceDir()) + "/tests/data/fuzz-regressions";
   std::error_code EC;
   unsigned N = 0;
   for (llvm::sys::fs::directory_iterator It(Dir, EC), End; It != End && !EC; It.increment(EC)) {

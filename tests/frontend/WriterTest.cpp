@@ -23,7 +23,7 @@ using namespace atalla::frontend;
 static std::string sourceDir() {
   if (const char *S = std::getenv("ATALLA_SOURCE_DIR"))
     return S;
-  return ATALLA_SOURCE_DIR;
+  return test::builtSourceDir();
 }
 
 TEST(WriterTest, SameModelGivesSameBytes) {

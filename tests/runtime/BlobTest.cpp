@@ -720,7 +720,7 @@ TEST(Blob, FuzzFindingsAreCleanErrors) {
   // The blob loader's libFuzzer findings (tests/data/fuzz-regressions/blob-*;
   // tests/frontend/FuzzRegressionTest.cpp replays the readers' ones). None
   // so far; each new one must parse or fail with a message, never crash.
-  const std::string Dir = std::string(ATALLA_SOURCE_DIR) + "/tests/data/fuzz-regressions";
+  const std::string Dir = std::string(test::builtSourceDir()) + "/tests/data/fuzz-regressions";
   std::error_code EC;
   for (llvm::sys::fs::directory_iterator It(Dir, EC), End; It != End && !EC; It.increment(EC)) {
     if (!llvm::sys::path::filename(It->path()).starts_with("blob-"))

@@ -419,8 +419,9 @@ TEST(Bf16Test, RoundsToNearestEvenAndKeepsSpecials) {
   for (uint32_t H = 0; H < 0x10000u; ++H) {
     const float F = atalla::abi::f32FromBf16(uint16_t(H));
     ASSERT_EQ(bitsOf(F), H << 16);
-    if (!std::isnan(F))
+    if (!std::isnan(F)) {
       ASSERT_EQ(bf16FromF32Bits(bitsOf(F)), H);
+    }
   }
 }
 
