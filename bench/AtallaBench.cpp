@@ -29,6 +29,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelEmitter.h"
+#include "reference/OneDnnPrimitive.h"
 #include "runtime/abi/Bf16.h"
 #include "runtime/abi/KernelSpec.h"
 #include "runtime/abi/Kernels.h"
@@ -36,7 +37,6 @@
 #include "sim/Device.h"
 
 #include "benchmark/benchmark.h"
-#include "oneapi/dnnl/dnnl.hpp"
 #include "llvm/Support/Error.h"
 
 #ifdef _OPENMP
@@ -146,35 +146,26 @@ KernelSpec specOf(const Case &C) {
 // Shared state: inputs, the oneDNN primitive and its output, per case
 //===----------------------------------------------------------------------===//
 
-struct OneDnn {
-  dnnl::engine Eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream Strm{Eng};
-};
-OneDnn &onednn() {
-  static OneDnn O;
-  return O;
-}
-
 /// What both implementations of a case share: the inputs, and the oneDNN
 /// primitive (created once) whose output is the reference.
 struct CaseData {
   KernelSpec Spec;
   std::vector<std::vector<float>> In;
   std::vector<float> Out;
-  dnnl::primitive Prim;
-  std::unordered_map<int, dnnl::memory> Args;
+  std::unique_ptr<reference::OneDnnPrimitive> Prim;
+  std::string Error; ///< why oneDNN has no f32 primitive for the case ("" if it has)
   // bf16 twins: oneDNN's bf16 primitive on bf16 copies of In (when oneDNN
   // has one on this CPU).
   std::vector<std::vector<uint16_t>> In16;
   std::vector<uint16_t> Out16;
-  dnnl::primitive Prim16;
-  std::unordered_map<int, dnnl::memory> Args16;
+  std::unique_ptr<reference::OneDnnPrimitive> Prim16;
 };
 
-dnnl::memory::desc plainDesc(const OperandSpec &O) {
-  dnnl::memory::dims Sizes(O.Sizes.begin(), O.Sizes.end());
-  dnnl::memory::dims Strides(O.Strides.begin(), O.Strides.end());
-  return dnnl::memory::desc(Sizes, dnnl::memory::data_type::f32, Strides);
+std::vector<const void *> pointers(const std::vector<std::vector<float>> &V) {
+  std::vector<const void *> P;
+  for (const auto &X : V)
+    P.push_back(X.data());
+  return P;
 }
 
 CaseData &caseData(const Case &C) {
@@ -193,63 +184,44 @@ CaseData &caseData(const Case &C) {
       X = C.Bf16 ? abi::roundToBf16(Normal(Rng)) : Normal(Rng); // bf16: the values bf16 holds
   }
   D.Out.assign(size_t(D.Spec.output().numel()), 0.0f);
-  OneDnn &E = onednn();
-  auto mem = [&](const OperandSpec &O, const float *P) {
-    return dnnl::memory(plainDesc(O), E.Eng, const_cast<float *>(P));
-  };
-  dnnl::memory Dst = mem(D.Spec.output(), D.Out.data());
-  if (C.Fam == Family::Gemm) {
-    dnnl::memory A = mem(D.Spec.Operands[0], D.In[0].data());
-    dnnl::memory B = mem(D.Spec.Operands[1], D.In[1].data());
-    dnnl::matmul::desc Desc(A.get_desc(), B.get_desc(), Dst.get_desc());
-    D.Prim = dnnl::matmul(dnnl::matmul::primitive_desc(Desc, E.Eng));
-    D.Args = {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, Dst}};
-  } else {
-    dnnl::memory Src = mem(D.Spec.Operands[0], D.In[0].data());
-    dnnl::softmax_v2_forward::desc Desc(dnnl::prop_kind::forward_inference,
-                                        dnnl::algorithm::softmax_accurate, Src.get_desc(),
-                                        Dst.get_desc(), int(D.Spec.Dim));
-    D.Prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(Desc, E.Eng));
-    D.Args = {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}};
+  // The f32 primitive on the f32 twin of the spec: a bf16 case's reference
+  // is the f32 result of its bf16-valued inputs, rounded.
+  KernelSpec F32 = D.Spec;
+  F32.Type = abi::DType::F32;
+  auto Prim = reference::OneDnnPrimitive::prepare(F32, reference::OneDnnPrimitive::Data::F32, pointers(D.In),
+                                                  D.Out.data());
+  if (!Prim) {
+    D.Error = llvm::toString(Prim.takeError());
+    return D;
   }
-  D.Prim.execute(E.Strm, D.Args);
-  E.Strm.wait();
+  D.Prim = std::move(*Prim);
+  D.Prim->execute();
   if (C.Bf16)
     for (float &X : D.Out) // the reference a bf16 store keeps
       X = abi::roundToBf16(X);
   return D;
 }
 
-/// oneDNN's bf16 primitive for a bf16 case (throws dnnl::error where
-/// oneDNN has none for this CPU: 2.6 needs avx512_core).
-void makeOneDnnBf16(const Case &C, CaseData &D) {
+/// oneDNN's bf16 primitive for a bf16 case ("" when made; else oneDNN's
+/// reason: 2.6 has none without avx512_core).
+std::string makeOneDnnBf16(const Case &C, CaseData &D) {
   if (D.Prim16)
-    return;
-  OneDnn &E = onednn();
-  auto desc = [](const OperandSpec &O) {
-    dnnl::memory::dims Sizes(O.Sizes.begin(), O.Sizes.end()), Strides(O.Strides.begin(), O.Strides.end());
-    return dnnl::memory::desc(Sizes, dnnl::memory::data_type::bf16, Strides);
-  };
+    return "";
+  D.In16.clear();
   for (const std::vector<float> &V : D.In) {
     D.In16.emplace_back(V.size());
     for (size_t I = 0; I < V.size(); ++I)
       D.In16.back()[I] = abi::bf16FromF32(V[I]);
   }
   D.Out16.assign(D.Out.size(), 0);
-  dnnl::memory Dst(desc(D.Spec.output()), E.Eng, D.Out16.data());
-  if (C.Fam == Family::Gemm) {
-    dnnl::memory A(desc(D.Spec.Operands[0]), E.Eng, D.In16[0].data());
-    dnnl::memory B(desc(D.Spec.Operands[1]), E.Eng, D.In16[1].data());
-    dnnl::matmul::desc Desc(A.get_desc(), B.get_desc(), Dst.get_desc());
-    D.Prim16 = dnnl::matmul(dnnl::matmul::primitive_desc(Desc, E.Eng));
-    D.Args16 = {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, Dst}};
-  } else {
-    dnnl::memory Src(desc(D.Spec.Operands[0]), E.Eng, D.In16[0].data());
-    dnnl::softmax_v2_forward::desc Desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
-                                        Src.get_desc(), Dst.get_desc(), int(D.Spec.Dim));
-    D.Prim16 = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(Desc, E.Eng));
-    D.Args16 = {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}};
-  }
+  std::vector<const void *> In;
+  for (const auto &X : D.In16)
+    In.push_back(X.data());
+  auto Prim = reference::OneDnnPrimitive::prepare(D.Spec, reference::OneDnnPrimitive::Data::Bf16, In, D.Out16.data());
+  if (!Prim)
+    return llvm::toString(Prim.takeError());
+  D.Prim16 = std::move(*Prim);
+  return "";
 }
 
 /// The kernel fuzz suite's error measure and thresholds (see
@@ -307,34 +279,25 @@ void setRateCounters(benchmark::State &State, const Case &C) {
 //===----------------------------------------------------------------------===//
 
 void runOneDnnCase(benchmark::State &State, Case C) {
-  CaseData *D;
-  try {
-    D = &caseData(C);
-  } catch (const dnnl::error &E) {
-    State.SkipWithError((std::string("oneDNN: ") + E.what()).c_str());
+  CaseData *D = &caseData(C);
+  if (!D->Error.empty()) {
+    State.SkipWithError(D->Error.c_str());
     return;
   }
-  OneDnn &E = onednn();
   if (C.Bf16) {
-    try {
-      makeOneDnnBf16(C, *D);
-    } catch (const dnnl::error &Err) {
+    if (std::string Why = makeOneDnnBf16(C, *D); !Why.empty()) {
       State.SkipWithError((std::string("oneDNN 2.6 has no bf16 ") + (C.Fam == Family::Gemm ? "matmul" : "softmax") +
-                           " on this CPU (it needs avx512_core): " + Err.what())
+                           " on this CPU (it needs avx512_core): " + Why)
                               .c_str());
       return;
     }
-    timeLoop(State, C.name("onednn"), [&] {
-      D->Prim16.execute(E.Strm, D->Args16);
-      E.Strm.wait();
-    });
+    State.SetLabel(D->Prim16->implementation());
+    timeLoop(State, C.name("onednn"), [&] { D->Prim16->execute(); });
     setRateCounters(State, C);
     return;
   }
-  timeLoop(State, C.name("onednn"), [&] {
-    D->Prim.execute(E.Strm, D->Args);
-    E.Strm.wait();
-  });
+  State.SetLabel(D->Prim->implementation());
+  timeLoop(State, C.name("onednn"), [&] { D->Prim->execute(); });
   setRateCounters(State, C);
 }
 
@@ -374,12 +337,9 @@ int64_t alignUp(int64_t X, int64_t A) { return (X + A - 1) / A * A; }
 
 void runAtallaCase(benchmark::State &State, Case C) {
   auto fail = [&](const std::string &Msg) { State.SkipWithError(Msg.c_str()); };
-  CaseData *D;
-  try {
-    D = &caseData(C);
-  } catch (const dnnl::error &E) {
-    return fail(std::string("oneDNN: ") + E.what());
-  }
+  CaseData *D = &caseData(C);
+  if (!D->Error.empty())
+    return fail(D->Error);
   const KernelSpec &S = D->Spec;
   double CompileMs = 0;
   auto Fn = kernelFor(S, CompileMs);
@@ -528,12 +488,7 @@ int main(int argc, char **argv) {
 #ifdef _OPENMP
   omp_set_num_threads(1);
 #endif
-  {
-    const dnnl_version_t *V = dnnl_version();
-    benchmark::AddCustomContext("onednn_version", std::to_string(V->major) + "." +
-                                                      std::to_string(V->minor) + "." +
-                                                      std::to_string(V->patch));
-  }
+  benchmark::AddCustomContext("onednn_version", reference::oneDnnVersion());
   benchmark::AddCustomContext("threads", "1");
 
   std::vector<Case> Cases = gemmCases();

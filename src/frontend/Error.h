@@ -1,33 +1,19 @@
-//===- frontend/Error.h - error helpers for the frontend --------*- C++ -*-===//
+//===- frontend/Error.h - the error helpers, in the frontend's namespace -*- C++ -*-===//
 //
-// Every failure a file, model or user can cause is an llvm::Error whose
-// message names the place (file, entry, node). These helpers keep the
-// construction short and uniform.
+// support/Error.h's makeError and prefixError, named in atalla::frontend
+// too, where most of the code that reports a bad file lives.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATALLA_FRONTEND_ERROR_H
 #define ATALLA_FRONTEND_ERROR_H
 
-#include "llvm/Support/Error.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "support/Error.h"
 
-#include <string>
+#include "llvm/Support/FormatVariadic.h" // most users format their messages with formatv
 
 namespace atalla::frontend {
-
-/// An llvm::Error carrying \p Msg (no trailing newline, no "error:" prefix).
-inline llvm::Error makeError(const llvm::Twine &Msg) {
-  return llvm::make_error<llvm::StringError>(Msg, llvm::inconvertibleErrorCode());
-}
-
-/// Prefixes the message of \p E with \p Where (e.g. "model.pt2: ").
-inline llvm::Error prefixError(llvm::Error E, const llvm::Twine &Where) {
-  if (!E)
-    return E;
-  std::string Msg = llvm::toString(std::move(E));
-  return makeError(Where + Msg);
-}
-
+using atalla::makeError;
+using atalla::prefixError;
 } // namespace atalla::frontend
 
 #endif // ATALLA_FRONTEND_ERROR_H

@@ -587,7 +587,7 @@ Error Unpickler::take(size_t N, const uint8_t *&P) {
 }
 
 Error Unpickler::readUInt(size_t N, uint64_t &V) {
-  const uint8_t *P;
+  const uint8_t *P = nullptr;
   if (Error E = take(N, P))
     return E;
   V = 0;
@@ -1078,7 +1078,7 @@ Error Unpickler::step() {
   }
   case 'G': {
     uint64_t Bits = 0;
-    const uint8_t *P;
+    const uint8_t *P = nullptr;
     if (Error E = take(8, P))
       return E;
     for (int I = 0; I < 8; ++I)

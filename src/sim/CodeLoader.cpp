@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sim/CodeLoader.h"
+#include "support/Error.h"
 #include "sim/Device.h"
 
 #include "llvm/ExecutionEngine/Orc/Core.h"
@@ -29,8 +30,6 @@ using namespace atalla;
 using namespace atalla::sim;
 
 namespace {
-
-Error makeError(const Twine &Msg) { return createStringError(inconvertibleErrorCode(), Msg); }
 
 /// What we learnt from an object's symbol table when it was added.
 struct ObjectInfo {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sim/Machine.h"
+#include "support/Error.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -19,10 +20,6 @@ using llvm::Expected;
 using llvm::StringRef;
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &Msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), Msg);
-}
 
 MachineDesc presetSim4() {
   MachineDesc M;

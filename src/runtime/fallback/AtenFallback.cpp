@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/fallback/AtenFallback.h"
+#include "support/Error.h"
 #include "runtime/fallback/TorchBlas.h"
 
 #include <ATen/ATen.h>
@@ -27,10 +28,6 @@ using namespace atalla::runtime;
 using abi::ArgTag;
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &Msg) {
-  return llvm::make_error<llvm::StringError>(Msg, llvm::inconvertibleErrorCode());
-}
 
 std::optional<c10::ScalarType> toC10(int64_t D) {
   switch (D) {
