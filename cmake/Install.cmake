@@ -14,6 +14,7 @@ set(CMAKE_INSTALL_RPATH_USE_LINK_PATH ON)
 
 set_target_properties(atalla_abi PROPERTIES EXPORT_NAME abi)
 set_target_properties(atalla_sim PROPERTIES EXPORT_NAME sim)
+set_target_properties(atalla_target PROPERTIES EXPORT_NAME target)
 set_target_properties(atalla_runtime PROPERTIES EXPORT_NAME runtime)
 set_target_properties(atalla_llvm PROPERTIES EXPORT_NAME llvm)
 set_target_properties(atalla_fallback PROPERTIES EXPORT_NAME fallback)
@@ -21,7 +22,7 @@ set_target_properties(atalla_torch_blas PROPERTIES EXPORT_NAME torch_blas)
 
 install(TARGETS atalla-gen atalla-run atalla-inspect atalla-fuzz atalla-make-example
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS atalla_abi atalla_sim atalla_runtime atalla_llvm EXPORT AtallaGenTargets
+install(TARGETS atalla_abi atalla_target atalla_sim atalla_runtime atalla_llvm EXPORT AtallaGenTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/atalla-gen)
@@ -38,6 +39,7 @@ install(FILES src/runtime/Blob.h src/runtime/Executor.h src/runtime/Profile.h
         DESTINATION ${ATALLA_HEADER_ROOT}/runtime)
 install(FILES src/runtime/fallback/AtenFallback.h src/runtime/fallback/TorchBlas.h DESTINATION ${ATALLA_HEADER_ROOT}/runtime/fallback)
 install(FILES src/sim/CodeLoader.h src/sim/Device.h src/sim/Machine.h DESTINATION ${ATALLA_HEADER_ROOT}/sim)
+install(FILES src/target/Machine.h DESTINATION ${ATALLA_HEADER_ROOT}/target)
 
 install(EXPORT AtallaGenTargets NAMESPACE AtallaGen:: DESTINATION ${ATALLA_CMAKE_DIR})
 install(EXPORT AtallaGenFallbackTargets NAMESPACE AtallaGen:: DESTINATION ${ATALLA_CMAKE_DIR})

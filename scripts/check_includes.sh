@@ -22,12 +22,13 @@ cd "$root" || exit 2
 declare -A Allowed=(
   [src/runtime/abi]="runtime/abi"
   [src/frontend]="frontend support"
-  [src/lower]="lower frontend runtime/abi support"
-  [src/codegen]="codegen lower frontend runtime/abi support"
-  [src/sim]="sim runtime/abi support"
-  [src/runtime]="runtime runtime/abi sim support"
-  [src/runtime/fallback]="runtime/fallback runtime runtime/abi sim support"
-  [src/driver]="driver frontend lower codegen runtime runtime/abi runtime/fallback sim support"
+  [src/target]="target support"
+  [src/lower]="lower frontend runtime/abi target support"
+  [src/codegen]="codegen lower frontend runtime/abi target support"
+  [src/sim]="sim runtime/abi target support"
+  [src/runtime]="runtime runtime/abi sim target support"
+  [src/runtime/fallback]="runtime/fallback runtime runtime/abi sim target support"
+  [src/driver]="driver frontend lower codegen runtime runtime/abi runtime/fallback sim target support"
   [src/support]="support"
   [reference]="reference frontend runtime/abi runtime/fallback support"
   [tools]="*"
@@ -35,7 +36,7 @@ declare -A Allowed=(
   [tests]="*"
 )
 # The project folders an include path can name, longest first.
-Folders="runtime/abi runtime/fallback frontend lower codegen runtime sim driver support reference tools"
+Folders="runtime/abi runtime/fallback frontend lower codegen runtime sim target driver support reference tools"
 
 folder_of() { # file -> its row of the table ("" if none)
   local f=$1 best="" k

@@ -31,6 +31,7 @@ src/frontend/Bad.cpp|"lower/Program.h"
 src/frontend/Bad.cpp|"llvm/IR/Module.h"
 src/lower/Bad.cpp|"codegen/KernelEmitter.h"
 src/lower/Bad.cpp|"sim/Machine.h"
+src/target/Bad.cpp|"sim/Device.h"
 src/sim/Bad.cpp|"runtime/Blob.h"
 src/codegen/Bad.cpp|"runtime/Executor.h"
 src/driver/Bad.cpp|<ATen/ATen.h>
@@ -54,6 +55,7 @@ src/runtime/Ok.cpp|"sim/Device.h"
 src/driver/Ok.cpp|"codegen/KernelEmitter.h"
 tests/Ok.cpp|"reference/EagerInterpreter.h"
 src/lower/Ok.cpp|"llvm/ADT/StringRef.h"
+src/codegen/Ok.cpp|"target/Machine.h"
 ALLOWED
 [ $fail -eq 0 ] && echo "check_includes self-test: OK"
 exit $fail

@@ -12,7 +12,7 @@
 #include "frontend/Printers.h"
 #include "lower/Pipeline.h"
 #include "runtime/abi/KernelSpec.h"
-#include "sim/Machine.h"
+#include "target/Machine.h"
 #include "tools/ToolSupport.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -237,7 +237,7 @@ int main(int argc, char **argv) {
     tools::reportError("atalla-gen", std::move(E));
     return 2;
   }
-  auto Machine = sim::loadMachine(MachineName);
+  auto Machine = target::loadMachine(MachineName);
   if (!Machine) {
     tools::reportError("atalla-gen", Machine.takeError());
     return 2;

@@ -473,7 +473,7 @@ int main(int argc, char **argv) {
     errs() << "atalla-run: error: scratchpads must be 1..64 pads of 4 KiB..4 GiB\n";
     return 2;
   }
-  sim::DeviceConfig Config = Machine->deviceConfig();
+  sim::DeviceConfig Config = sim::deviceConfig(*Machine);
   // Kernels size their tiles to the pads they were compiled for; smaller
   // pads would make them fail mid-run with ENOMEM. Say so up front.
   if (std::optional<std::string> Compiled = B->provenance("pad_bytes")) {

@@ -1,164 +1,22 @@
-//===- sim/Machine.cpp - machine descriptions and the cycle model --------===//
+//===- sim/Machine.cpp - the cycle model ---------------------------------===//
 //
-// Presets, the JSON reader, and the cycle model. Sources of each figure are
-// in README.md; the model itself is explained at estimateKernel.
+// The cycle model on a target::MachineDesc; the model is explained at
+// estimateKernel, the sources of its figures in README.md.
 //
 //===----------------------------------------------------------------------===//
 #include "sim/Machine.h"
-#include "support/Error.h"
-
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <cmath>
 
+using namespace atalla;
 using namespace atalla::sim;
-using llvm::Expected;
-using llvm::StringRef;
 
-namespace {
-
-MachineDesc presetSim4() {
-  MachineDesc M;
-  M.Name = "atalla-sim4";
-  M.NumPads = 4;
-  M.PadBytes = 512ull << 10;
-  // atalla-sim's final report measures its DRAM roof at 64.94 B/cycle.
-  M.DramBytesPerCycle = 64.94;
-  return M;
-}
-
-/// One field of MachineDesc as the JSON names it, with its valid range.
-struct Field {
-  const char *Key;
-  double Min, Max;
-  bool Integer;
-  double MachineDesc::*D = nullptr;
-  uint32_t MachineDesc::*U32 = nullptr;
-  uint64_t MachineDesc::*U64 = nullptr;
-};
-
-const std::vector<Field> &fields() {
-  static const std::vector<Field> F = {
-      {"num_pads", 1, 64, true, nullptr, &MachineDesc::NumPads},
-      {"pad_bytes", 4096, double(1ull << 32), true, nullptr, nullptr, &MachineDesc::PadBytes},
-      {"array_rows", 1, 1024, true, nullptr, &MachineDesc::ArrayRows},
-      {"array_cols", 1, 1024, true, nullptr, &MachineDesc::ArrayCols},
-      {"vector_lanes", 1, 4096, true, nullptr, &MachineDesc::VectorLanes},
-      {"dram_bytes_per_cycle", 1e-3, 1e6, false, &MachineDesc::DramBytesPerCycle},
-      {"clock_mhz", 1e-3, 1e6, false, &MachineDesc::ClockMHz},
-      {"weight_load_cycles", 0, 1e6, true, nullptr, &MachineDesc::WeightLoadCycles},
-      {"sdma_setup_cycles", 0, 1e6, true, nullptr, &MachineDesc::SdmaSetupCycles},
-      {"kernel_launch_cycles", 0, 1e8, true, nullptr, &MachineDesc::KernelLaunchCycles},
-      {"firmware_call_cycles", 0, 1e6, true, nullptr, &MachineDesc::FirmwareCallCycles},
-      {"host_link_bytes_per_cycle", 1e-3, 1e6, false, &MachineDesc::HostLinkBytesPerCycle},
-      {"fallback_latency_cycles", 0, 1e9, true, nullptr, &MachineDesc::FallbackLatencyCycles},
-  };
-  return F;
-}
-
-} // namespace
-
-DeviceConfig MachineDesc::deviceConfig() const {
+DeviceConfig atalla::sim::deviceConfig(const MachineDesc &M) {
   DeviceConfig C;
-  C.NumPads = NumPads;
-  C.PadBytes = PadBytes;
+  C.NumPads = M.NumPads;
+  C.PadBytes = M.PadBytes;
   return C;
-}
-
-std::string MachineDesc::toJson() const {
-  llvm::json::Object O;
-  O["name"] = Name;
-  for (const Field &F : fields()) {
-    if (F.D)
-      O[F.Key] = this->*F.D;
-    else if (F.U32)
-      O[F.Key] = int64_t(this->*F.U32);
-    else
-      O[F.Key] = int64_t(this->*F.U64);
-  }
-  std::string S;
-  llvm::raw_string_ostream OS(S);
-  OS << llvm::formatv("{0:2}", llvm::json::Value(std::move(O)));
-  return S;
-}
-
-std::vector<std::string> atalla::sim::machinePresetNames() { return {"atalla-rtl", "atalla-sim4"}; }
-
-Expected<MachineDesc> atalla::sim::machinePreset(StringRef Name) {
-  if (Name == "atalla-rtl")
-    return MachineDesc();
-  if (Name == "atalla-sim4")
-    return presetSim4();
-  return makeError("no machine preset '" + Name + "' (presets: atalla-rtl, atalla-sim4)");
-}
-
-Expected<MachineDesc> atalla::sim::parseMachine(StringRef Json, StringRef Where) {
-  auto Fail = [&](const llvm::Twine &Msg) { return makeError(Where + ": " + Msg); };
-  Expected<llvm::json::Value> V = llvm::json::parse(Json);
-  if (!V)
-    return Fail("not JSON: " + llvm::toString(V.takeError()));
-  const llvm::json::Object *O = V->getAsObject();
-  if (!O)
-    return Fail("a machine description is a JSON object");
-  MachineDesc M;
-  if (const llvm::json::Value *Base = O->get("base")) {
-    std::optional<StringRef> B = Base->getAsString();
-    if (!B)
-      return Fail("\"base\" must be a preset name");
-    Expected<MachineDesc> P = machinePreset(*B);
-    if (!P)
-      return Fail(llvm::toString(P.takeError()));
-    M = *P;
-  }
-  M.Name = "custom";
-  for (const auto &KV : *O) {
-    StringRef Key = KV.first;
-    if (Key == "base")
-      continue;
-    if (Key == "name") {
-      std::optional<StringRef> N = KV.second.getAsString();
-      if (!N || N->empty())
-        return Fail("\"name\" must be a non-empty string");
-      M.Name = N->str();
-      continue;
-    }
-    auto It = std::find_if(fields().begin(), fields().end(), [&](const Field &F) { return Key == F.Key; });
-    if (It == fields().end())
-      return Fail("unknown key \"" + Key + "\"");
-    std::optional<double> X = KV.second.getAsNumber();
-    if (!X || !std::isfinite(*X))
-      return Fail("\"" + Key + "\" must be a number");
-    if (*X < It->Min || *X > It->Max || (It->Integer && *X != std::floor(*X)))
-      return Fail(llvm::formatv("\"{0}\" is {1}; it must be {2} in [{3}, {4}]", Key, *X,
-                                It->Integer ? "an integer" : "a number", It->Min, It->Max)
-                      .str());
-    if (It->D)
-      M.*It->D = *X;
-    else if (It->U32)
-      M.*It->U32 = uint32_t(*X);
-    else
-      M.*It->U64 = uint64_t(*X);
-  }
-  if (M.PadBytes % 256 != 0)
-    return Fail("\"pad_bytes\" must be a multiple of 256 (the scratchpad alignment)");
-  return M;
-}
-
-Expected<MachineDesc> atalla::sim::loadMachine(StringRef NameOrPath) {
-  for (const std::string &P : machinePresetNames())
-    if (NameOrPath == P)
-      return machinePreset(P);
-  auto Buf = llvm::MemoryBuffer::getFile(NameOrPath, /*IsText=*/true);
-  if (!Buf)
-    return makeError(NameOrPath + ": not a machine preset (atalla-rtl, atalla-sim4) and not a readable file: " +
-                     Buf.getError().message());
-  if ((*Buf)->getBufferSize() > (1 << 20))
-    return makeError(NameOrPath + ": a machine description is at most 1 MiB");
-  return parseMachine((*Buf)->getBuffer(), NameOrPath);
 }
 
 // The model. A GEMM runs on the weight-stationary array one weight tile

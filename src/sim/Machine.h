@@ -1,12 +1,11 @@
-//===- sim/Machine.h - machine descriptions and the cycle model -*- C++ -*-===//
+//===- sim/Machine.h - the cycle model on a machine description -*- C++ -*-===//
 //
-// A MachineDesc says what Atalla the simulator stands for: its scratchpads
-// (which size the simulated device), its systolic array, vector length, DRAM
-// bandwidth, clock and fixed latencies. The cycle model turns a kernel
-// call's counted work (FLOPs from its KernelSpec, SDMA bytes and transfers
-// and firmware calls from the device's counters) into modelled cycles on
-// that machine: deterministic, and independent of the host's speed. The
-// figures and their sources are in README.md beside this file.
+// A target::MachineDesc says what Atalla the simulator stands for. The
+// cycle model turns a kernel call's counted work (FLOPs from its KernelSpec,
+// SDMA bytes and transfers and firmware calls from the device's counters)
+// into modelled cycles on that machine: deterministic, and independent of
+// the host's speed. The figures and their sources are in README.md beside
+// this file.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATALLA_SIM_MACHINE_H
@@ -14,9 +13,7 @@
 
 #include "runtime/abi/KernelSpec.h"
 #include "sim/Device.h"
-
-#include "llvm/ADT/StringRef.h"
-#include "llvm/Support/Error.h"
+#include "target/Machine.h"
 
 #include <cstdint>
 #include <string>
@@ -24,45 +21,17 @@
 
 namespace atalla::sim {
 
-/// One Atalla configuration. Field names match the JSON keys (snake_case
-/// there); every field has the atalla-rtl preset's value by default.
-struct MachineDesc {
-  std::string Name = "atalla-rtl";
-  uint32_t NumPads = 2;            ///< num_pads
-  uint64_t PadBytes = 1ull << 20;  ///< pad_bytes
-  uint32_t ArrayRows = 32;         ///< array_rows: the systolic array (weight-stationary)
-  uint32_t ArrayCols = 32;         ///< array_cols
-  uint32_t VectorLanes = 32;       ///< vector_lanes: the vector core's operations per cycle
-  double DramBytesPerCycle = 32;   ///< dram_bytes_per_cycle: SDMA's DRAM bandwidth
-  double ClockMHz = 800;           ///< clock_mhz: converts cycles to time in traces
-  uint32_t WeightLoadCycles = 32;  ///< weight_load_cycles: filling the array with one weight tile
-  uint32_t SdmaSetupCycles = 16;   ///< sdma_setup_cycles: per SDMA transfer, before its bytes move
-  uint32_t KernelLaunchCycles = 100; ///< kernel_launch_cycles: per kernel call
-  uint32_t FirmwareCallCycles = 20;  ///< firmware_call_cycles: per scratchpad alloc or free
-  double HostLinkBytesPerCycle = 16; ///< host_link_bytes_per_cycle: fallback copies to and from the host
-  uint32_t FallbackLatencyCycles = 20000; ///< fallback_latency_cycles: per fallback call
+// The description itself lives in target/ (the compiler reads it too);
+// these names keep it reachable from the simulator's namespace.
+using target::MachineDesc;
+using target::machinePresetNames;
+using target::machinePreset;
+using target::parseMachine;
+using target::loadMachine;
 
-  /// The array's peak: 2 * rows * cols FLOP per cycle.
-  double peakFlopsPerCycle() const { return 2.0 * ArrayRows * ArrayCols; }
-  /// The simulated device this machine needs (its pads; DRAM is sized by
-  /// the runtime from the blob).
-  DeviceConfig deviceConfig() const;
-  /// The description as JSON (the form parseMachine reads).
-  std::string toJson() const;
-};
-
-/// The built-in presets: "atalla-rtl" (2 pads x 1 MiB, the RTL) and
-/// "atalla-sim4" (4 pads x 0.5 MiB, atalla-sim's newer design).
-std::vector<std::string> machinePresetNames();
-/// A preset by name; an error listing the presets otherwise.
-llvm::Expected<MachineDesc> machinePreset(llvm::StringRef Name);
-/// Reads a description from JSON text: an object whose keys are the fields
-/// above, optionally "base" naming a preset to start from (default
-/// atalla-rtl). Unknown keys, wrong types and out-of-range values are errors
-/// naming the key; \p Where prefixes them (the file name).
-llvm::Expected<MachineDesc> parseMachine(llvm::StringRef Json, llvm::StringRef Where);
-/// A preset name, or else the path of a JSON description.
-llvm::Expected<MachineDesc> loadMachine(llvm::StringRef NameOrPath);
+/// The simulated device \p M needs (its pads; DRAM is sized by the runtime
+/// from the blob).
+DeviceConfig deviceConfig(const MachineDesc &M);
 
 /// The counted device work of one kernel call (deltas of Device counters).
 struct KernelCounters {

@@ -26,8 +26,8 @@ TEST(MachineTest, PresetsAreTheDocumentedMachines) {
   ASSERT_TRUE(bool(Sim4));
   EXPECT_EQ(Sim4->NumPads, 4u);
   EXPECT_EQ(Sim4->PadBytes, 512u << 10);
-  EXPECT_EQ(Sim4->deviceConfig().NumPads, 4u);
-  EXPECT_EQ(Sim4->deviceConfig().PadBytes, 512u << 10);
+  EXPECT_EQ(deviceConfig(*Sim4).NumPads, 4u);
+  EXPECT_EQ(deviceConfig(*Sim4).PadBytes, 512u << 10);
   auto Bad = machinePreset("atalla-xl");
   ASSERT_FALSE(bool(Bad));
   EXPECT_NE(llvm::toString(Bad.takeError()).find("presets: atalla-rtl, atalla-sim4"), std::string::npos);

@@ -63,7 +63,7 @@ Modelled modelGemm(int64_t M, int64_t N, int64_t K, const sim::MachineDesc &Mach
     ADD_FAILURE() << llvm::toString(Blob.takeError());
     return R;
   }
-  auto X = runtime::Executor::create(*Blob, Mach.deviceConfig(), nullptr);
+  auto X = runtime::Executor::create(*Blob, sim::deviceConfig(Mach), nullptr);
   if (!X) {
     ADD_FAILURE() << llvm::toString(X.takeError());
     return R;

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   if (!B)
     return fail(B.takeError());
   sim::MachineDesc Machine; // atalla-rtl
-  auto X = runtime::Executor::create(*B, Machine.deviceConfig(), /*Fallback=*/nullptr);
+  auto X = runtime::Executor::create(*B, sim::deviceConfig(Machine), /*Fallback=*/nullptr);
   if (!X)
     return fail(X.takeError());
   std::vector<runtime::HostTensor> In;
