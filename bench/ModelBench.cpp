@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/BlobWriter.h"
 #include "driver/Compare.h"
+#include "driver/Compile.h"
 #include "frontend/Archive.h"
 #include "lower/Pipeline.h"
 #include "reference/EagerInterpreter.h"
@@ -82,17 +83,18 @@ struct ModelCase {
 std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, double> *Phases,
                              abi::DType Precision = abi::DType::F32) {
   auto T0 = Clock::now();
-  lower::PipelineOptions PO;
-  PO.Precision.Precision = Precision;
-  auto P = lower::lowerModel(M, PO);
+  driver::CompileOptions CO; // as atalla-gen compiles it, for the default machine
+  CO.Precision = Precision;
+  auto P = driver::lowerForTarget(M, CO);
   if (!P)
     die(M.Path, P.takeError());
   double LowerMs = msSince(T0);
-  codegen::BlobStats St;
   auto T1 = Clock::now();
-  auto Bytes = codegen::writeBlob(*P, {}, &St);
-  if (!Bytes)
-    die(M.Path, Bytes.takeError());
+  auto Compiled = driver::writeBlob(M, *P, CO);
+  if (!Compiled)
+    die(M.Path, Compiled.takeError());
+  const codegen::BlobStats &St = Compiled->Stats;
+  std::vector<uint8_t> *Bytes = &Compiled->Blob;
   double WriteMs = msSince(T1);
   if (Phases) {
     double Ir = 0, Opt = 0, Obj = 0;

@@ -3,6 +3,7 @@
 
 #include "codegen/BlobWriter.h"
 #include "driver/Compare.h"
+#include "driver/Compile.h"
 #include "frontend/Archive.h"
 #include "frontend/ArchiveWriter.h"
 #include "frontend/ModelBuilder.h"
@@ -531,20 +532,21 @@ FuzzOutcome atalla::tools::checkProgram(const frontend::Model &Built, uint64_t S
     R.Message = "eager: " + llvm::toString(Ref.takeError());
     return R;
   }
-  auto P = lower::lowerModel(*M, {});
+  // Compiled as atalla-gen compiles it, for the default machine.
+  const driver::CompileOptions CO;
+  auto P = driver::lowerForTarget(*M, CO);
   if (!P) {
     R.Message = "lowering: " + llvm::toString(P.takeError());
     return R;
   }
   for (const lower::NodeDecision &D : P->Decisions)
     R.Fallbacks += D.K == lower::NodeDecision::Fallback;
-  codegen::BlobOptions BO;
-  auto Blob = codegen::writeBlob(*P, BO);
+  auto Blob = driver::writeBlob(*M, *P, CO);
   if (!Blob) {
     R.Message = "codegen: " + llvm::toString(Blob.takeError());
     return R;
   }
-  auto B = runtime::Blob::parse(std::move(*Blob), Built.Path + ".atb");
+  auto B = runtime::Blob::parse(std::move(Blob->Blob), Built.Path + ".atb");
   if (!B) {
     R.Message = "blob: " + llvm::toString(B.takeError());
     return R;

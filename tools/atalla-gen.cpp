@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/BlobWriter.h"
+#include "driver/Compile.h"
 #include "codegen/KernelEmitter.h"
 #include "frontend/Archive.h"
 #include "frontend/Error.h"
@@ -218,7 +219,7 @@ int main(int argc, char **argv) {
     errs() << "atalla-gen: error: -O must be 0 to 3\n";
     return 2;
   }
-  lower::PipelineOptions PO;
+  driver::CompileOptions DO;
   for (const std::string &S : InputShapes) {
     auto [Name, Dims] = StringRef(S).split('=');
     if (Name.empty() || Dims.empty()) {
@@ -230,7 +231,7 @@ int main(int argc, char **argv) {
       tools::reportError("atalla-gen", D.takeError());
       return 2;
     }
-    PO.Shapes.InputShapes[Name.str()] = *D;
+    DO.InputShapes[Name.str()] = *D;
   }
   tools::ReaderLimits Limits;
   if (Error E = tools::applyLimits(LimitFlags, Limits)) {
@@ -242,24 +243,25 @@ int main(int argc, char **argv) {
     tools::reportError("atalla-gen", Machine.takeError());
     return 2;
   }
-  if (Machine->PadBytes < codegen::MinPadBytes) {
-    errs() << "atalla-gen: error: " << MachineName << ": scratchpads of " << Machine->PadBytes
-           << " bytes are too small to generate kernels for (at least " << codegen::MinPadBytes << ")\n";
-    return 2;
-  }
-  PO.Select.MaxSoftmaxRow = std::min<int64_t>(PO.Select.MaxSoftmaxRow, codegen::maxSoftmaxRow(Machine->PadBytes));
-  PO.Select.MaxNormRow = std::min<int64_t>(PO.Select.MaxNormRow, codegen::maxNormRow(Machine->PadBytes));
+  DO.Machine = *Machine;
   if (Precision != "f32" && Precision != "bf16") {
     errs() << "atalla-gen: error: --precision: '" << Precision << "' is not f32 or bf16\n";
     return 2;
   }
-  PO.Precision.Precision = Precision == "bf16" ? abi::DType::BF16 : abi::DType::F32;
-  PO.AccelOnly = AccelOnly;
-  PO.Select.FuseElementwise = !NoFuseElementwise;
+  DO.Precision = Precision == "bf16" ? abi::DType::BF16 : abi::DType::F32;
+  DO.AccelOnly = AccelOnly;
+  DO.FuseElementwise = !NoFuseElementwise;
+  DO.TargetCPU = TargetCPU;
+  DO.OptLevel = OptLevel;
+  auto PO = driver::pipelineOptions(DO); // checks the machine's pads
+  if (!PO) {
+    tools::reportError("atalla-gen", frontend::prefixError(PO.takeError(), MachineName + ": "));
+    return 2;
+  }
   if (shouldPrintAfterAll())
-    PO.PrintAfterAll = &outs();
+    DO.PrintAfterAll = &outs();
   std::vector<std::pair<std::string, double>> PassTimes;
-  PO.PassTimes = &PassTimes;
+  DO.PassTimes = &PassTimes;
 
   auto T0 = Clock::now();
   auto Buf = MemoryBuffer::getFile(InputPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
@@ -275,11 +277,12 @@ int main(int argc, char **argv) {
       std::vector<uint8_t>((*Buf)->getBufferStart(), (*Buf)->getBufferEnd()), InputPath, Limits.Archive);
   if (!M)
     return fail(M.takeError());
-  uint64_t SourceHash = abi::fnv1a64((*Buf)->getBufferStart(), (*Buf)->getBufferSize());
+  DO.SourceName = sys::path::filename(InputPath).str();
+  DO.SourceHash = utohexstr(abi::fnv1a64((*Buf)->getBufferStart(), (*Buf)->getBufferSize()), /*LowerCase=*/true);
   double LoadMs = Ms(T0);
 
   auto T1 = Clock::now();
-  auto P = lower::lowerModel(*M, PO);
+  auto P = driver::lowerForTarget(*M, DO);
   if (!P)
     return fail(P.takeError());
   double LowerMs = Ms(T1);
@@ -325,10 +328,7 @@ int main(int argc, char **argv) {
     if (Error E = writeReportJson(ReportJson, *P, sys::path::filename(InputPath)))
       return fail(std::move(E));
 
-  codegen::CodegenOptions CO;
-  CO.TargetCPU = TargetCPU;
-  CO.OptLevel = OptLevel;
-  CO.PadBytes = Machine->PadBytes;
+  const codegen::CodegenOptions CO = driver::codegenOptions(DO);
   // Text outputs go to -o FILE when given (- or no -o: stdout).
   std::unique_ptr<raw_fd_ostream> TextFile;
   if ((Emit == "program" || Emit == "llvm" || Emit == "asm") && !OutputPath.empty() && OutputPath != "-") {
@@ -373,45 +373,16 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  codegen::BlobOptions BO;
-  BO.Codegen = CO;
-  BO.Provenance.push_back({"source_model", sys::path::filename(InputPath).str()});
-  BO.Provenance.push_back({"source_hash", utohexstr(SourceHash, /*LowerCase=*/true)});
-  BO.Provenance.push_back({"source_torch_version", M->TorchVersion.empty() ? "unknown" : M->TorchVersion});
-  BO.Provenance.push_back({"shapes", "static"});
-  std::string Bound;
-  for (const auto &[Name, Dims] : PO.Shapes.InputShapes)
-    Bound += (Bound.empty() ? "" : ";") + Name + "=" + frontend::formatShape(Dims);
-  BO.Provenance.push_back({"input_shapes", Bound});
-  BO.Provenance.push_back({"accel_only", AccelOnly ? "1" : "0"});
-  BO.Provenance.push_back({"fuse_elementwise", NoFuseElementwise ? "0" : "1"});
-  BO.Provenance.push_back({"machine", Machine->Name});
-  BO.Provenance.push_back({"pad_bytes", std::to_string(Machine->PadBytes)});
-  {
-    lower::Coverage C = lower::coverageOf(P->Decisions);
-    BO.Provenance.push_back({"accelerated_ops_fraction", formatv("{0:F6}", C.opsFraction()).str()});
-    BO.Provenance.push_back({"accelerated_flops_fraction", formatv("{0:F6}", C.flopsFraction()).str()});
-    BO.Provenance.push_back({"accelerated_bytes_fraction", formatv("{0:F6}", C.bytesFraction()).str()});
-  }
-  if (M->HasSampleInputs) {
-    bool Match = M->SampleInputs.size() == P->Inputs.size();
-    for (size_t I = 0; Match && I < P->Inputs.size(); ++I)
-      Match = M->SampleInputs[I].Sizes == P->Tensors[P->Inputs[I]].Sizes &&
-              M->SampleInputs[I].Dtype == P->Tensors[P->Inputs[I]].Dtype;
-    if (Match) // embedded only when the static shapes are the samples' shapes
-      for (const frontend::TensorData &T : M->SampleInputs)
-        BO.SampleInputs.push_back(T.contiguousBytes());
-  }
-  bool Tty = !Quiet && sys::Process::StandardErrIsDisplayed();
-  if (Tty)
-    BO.Progress = [](unsigned Done, unsigned Total) {
+  if (!Quiet && sys::Process::StandardErrIsDisplayed())
+    DO.Progress = [](unsigned Done, unsigned Total) {
       errs() << "\rcompiling kernels: " << Done << "/" << Total << (Done == Total ? "\n" : "");
     };
   auto T2 = Clock::now();
-  codegen::BlobStats St;
-  auto Blob = codegen::writeBlob(*P, BO, &St);
-  if (!Blob)
-    return fail(frontend::prefixError(Blob.takeError(), InputPath + ": "));
+  auto Compiled = driver::writeBlob(*M, *P, DO);
+  if (!Compiled)
+    return fail(frontend::prefixError(Compiled.takeError(), InputPath + ": "));
+  const codegen::BlobStats &St = Compiled->Stats;
+  const std::vector<uint8_t> *Blob = &Compiled->Blob;
   double CodegenMs = Ms(T2);
 
   std::string Out = OutputPath;

@@ -12,6 +12,7 @@
 // shape and the published figure it is held to.
 //
 //===----------------------------------------------------------------------===//
+#include "driver/Compile.h"
 #include "TestSupport.h"
 
 #include "codegen/BlobWriter.h"
@@ -46,19 +47,14 @@ Modelled modelGemm(int64_t M, int64_t N, int64_t K, const sim::MachineDesc &Mach
                         ScalarType::Float32, {M, N}));
   Model Md = B.take();
   Modelled R;
-  auto P = lower::lowerModel(Md, {});
-  if (!P) {
-    ADD_FAILURE() << llvm::toString(P.takeError());
-    return R;
-  }
-  codegen::BlobOptions BO;
-  BO.Codegen.PadBytes = Mach.PadBytes;
-  auto Bytes = codegen::writeBlob(*P, BO);
+  driver::CompileOptions CO;
+  CO.Machine = Mach;
+  auto Bytes = driver::compileModel(Md, CO);
   if (!Bytes) {
     ADD_FAILURE() << llvm::toString(Bytes.takeError());
     return R;
   }
-  auto Blob = runtime::Blob::parse(std::move(*Bytes), "gemm.atb");
+  auto Blob = runtime::Blob::parse(std::move(Bytes->Blob), "gemm.atb");
   if (!Blob) {
     ADD_FAILURE() << llvm::toString(Blob.takeError());
     return R;
