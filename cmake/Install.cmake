@@ -34,6 +34,7 @@ install(TARGETS atalla_fallback atalla_torch_blas EXPORT AtallaGenFallbackTarget
 set(ATALLA_HEADER_ROOT ${CMAKE_INSTALL_INCLUDEDIR}/atalla-gen)
 install(FILES src/runtime/abi/Bf16.h src/runtime/abi/BlobBuilder.h src/runtime/abi/BlobFormat.h src/runtime/abi/KernelAbi.h
               src/runtime/abi/KernelSpec.h src/runtime/abi/Kernels.h src/runtime/abi/Kernels.def
+              src/runtime/abi/SchemaEnums.h src/runtime/abi/DTypes.def
         DESTINATION ${ATALLA_HEADER_ROOT}/runtime/abi)
 install(FILES src/runtime/Blob.h src/runtime/Executor.h src/runtime/Profile.h
         DESTINATION ${ATALLA_HEADER_ROOT}/runtime)

@@ -10,6 +10,7 @@
 
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
+#include "runtime/abi/SchemaEnums.h"
 #include "runtime/fallback/TorchBlas.h"
 
 #include <ATen/ATen.h>
@@ -36,19 +37,10 @@ namespace {
 
 llvm::Expected<c10::ScalarType> toC10(ScalarType T) {
   switch (T) {
-  case ScalarType::UInt8: return c10::ScalarType::Byte;
-  case ScalarType::Int8: return c10::ScalarType::Char;
-  case ScalarType::Int16: return c10::ScalarType::Short;
-  case ScalarType::Int32: return c10::ScalarType::Int;
-  case ScalarType::Int64: return c10::ScalarType::Long;
-  case ScalarType::Float16: return c10::ScalarType::Half;
-  case ScalarType::Float32: return c10::ScalarType::Float;
-  case ScalarType::Float64: return c10::ScalarType::Double;
-  case ScalarType::ComplexHalf: return c10::ScalarType::ComplexHalf;
-  case ScalarType::Complex64: return c10::ScalarType::ComplexFloat;
-  case ScalarType::Complex128: return c10::ScalarType::ComplexDouble;
-  case ScalarType::Bool: return c10::ScalarType::Bool;
-  case ScalarType::BFloat16: return c10::ScalarType::BFloat16;
+#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
+  case ScalarType::Enum:                                                                                              \
+    return c10::ScalarType::C10;
+#include "runtime/abi/DTypes.def"
   default:
     return makeError("dtype " + frontend::scalarTypeName(T) + " is not available in LibTorch 1.13");
   }
@@ -56,19 +48,10 @@ llvm::Expected<c10::ScalarType> toC10(ScalarType T) {
 
 llvm::Expected<ScalarType> fromC10(c10::ScalarType T) {
   switch (T) {
-  case c10::ScalarType::Byte: return ScalarType::UInt8;
-  case c10::ScalarType::Char: return ScalarType::Int8;
-  case c10::ScalarType::Short: return ScalarType::Int16;
-  case c10::ScalarType::Int: return ScalarType::Int32;
-  case c10::ScalarType::Long: return ScalarType::Int64;
-  case c10::ScalarType::Half: return ScalarType::Float16;
-  case c10::ScalarType::Float: return ScalarType::Float32;
-  case c10::ScalarType::Double: return ScalarType::Float64;
-  case c10::ScalarType::ComplexHalf: return ScalarType::ComplexHalf;
-  case c10::ScalarType::ComplexFloat: return ScalarType::Complex64;
-  case c10::ScalarType::ComplexDouble: return ScalarType::Complex128;
-  case c10::ScalarType::Bool: return ScalarType::Bool;
-  case c10::ScalarType::BFloat16: return ScalarType::BFloat16;
+#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
+  case c10::ScalarType::C10:                                                                                          \
+    return ScalarType::Enum;
+#include "runtime/abi/DTypes.def"
   default: return makeError(std::string("LibTorch dtype ") + c10::toString(T) + " has no export equivalent");
   }
 }
@@ -97,22 +80,21 @@ llvm::Expected<TensorData> fromAten(const at::Tensor &In) {
   return TensorData::fromBytes(*Dt, C.sizes().vec(), std::move(Bytes));
 }
 
-/// Export schema Layout / MemoryFormat numbers to c10's.
+/// Export schema Layout / MemoryFormat numbers to c10's (unknown ones as
+/// strided and contiguous, torch's defaults).
 int64_t layoutToC10(int64_t L) {
-  // schema: 0 Unknown 1 SparseCoo 2 SparseCsr 3 SparseCsc 4 SparseBsr 5 SparseBsc 6 _mkldnn 7 Strided
-  switch (L) {
-  case 1: return static_cast<int64_t>(c10::kSparse);
-  case 2: return static_cast<int64_t>(c10::kSparseCsr);
-  case 6: return static_cast<int64_t>(c10::kMkldnn);
+  switch (abi::SchemaLayout(L)) {
+  case abi::SchemaLayout::SparseCoo: return static_cast<int64_t>(c10::kSparse);
+  case abi::SchemaLayout::SparseCsr: return static_cast<int64_t>(c10::kSparseCsr);
+  case abi::SchemaLayout::Mkldnn: return static_cast<int64_t>(c10::kMkldnn);
   default: return static_cast<int64_t>(c10::kStrided);
   }
 }
 int64_t memoryFormatToC10(int64_t F) {
-  // schema: 1 Contiguous 2 ChannelsLast 3 ChannelsLast3d 4 Preserve
-  switch (F) {
-  case 2: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast);
-  case 3: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
-  case 4: return static_cast<int64_t>(c10::MemoryFormat::Preserve);
+  switch (abi::SchemaMemoryFormat(F)) {
+  case abi::SchemaMemoryFormat::ChannelsLast: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast);
+  case abi::SchemaMemoryFormat::ChannelsLast3d: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
+  case abi::SchemaMemoryFormat::Preserve: return static_cast<int64_t>(c10::MemoryFormat::Preserve);
   default: return static_cast<int64_t>(c10::MemoryFormat::Contiguous);
   }
 }

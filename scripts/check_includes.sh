@@ -21,7 +21,7 @@ cd "$root" || exit 2
 # but the abi may use.
 declare -A Allowed=(
   [src/runtime/abi]="runtime/abi"
-  [src/frontend]="frontend support"
+  [src/frontend]="frontend runtime/abi support"
   [src/target]="target support"
   [src/lower]="lower frontend runtime/abi target support"
   [src/codegen]="codegen lower frontend runtime/abi target support"

@@ -14,6 +14,7 @@
 
 #include "frontend/ScalarType.h"
 #include "frontend/TensorData.h"
+#include "runtime/abi/SchemaEnums.h"
 
 #include <cstdint>
 #include <map>
@@ -54,7 +55,7 @@ struct TensorMeta {
   SymDim StorageOffset = SymDim::concrete(0);
   bool RequiresGrad = false;
   Device Dev;
-  int64_t Layout = 7; ///< Schema Layout numbering; 7 = Strided.
+  int64_t Layout = int64_t(abi::SchemaLayout::Strided); ///< the schema's Layout number
 
   bool isStatic() const;
   /// Sizes with symbolic dimensions replaced by their hints (-1 if none).

@@ -14,24 +14,8 @@ struct DtypeRow {
 };
 // One row per dtype: schema number, size, torch name, torch.save storage class.
 constexpr DtypeRow Rows[] = {
-    {ScalarType::UInt8, 1, "uint8", "ByteStorage"},
-    {ScalarType::Int8, 1, "int8", "CharStorage"},
-    {ScalarType::Int16, 2, "int16", "ShortStorage"},
-    {ScalarType::Int32, 4, "int32", "IntStorage"},
-    {ScalarType::Int64, 8, "int64", "LongStorage"},
-    {ScalarType::Float16, 2, "float16", "HalfStorage"},
-    {ScalarType::Float32, 4, "float32", "FloatStorage"},
-    {ScalarType::Float64, 8, "float64", "DoubleStorage"},
-    {ScalarType::ComplexHalf, 4, "complex32", "ComplexHalfStorage"},
-    {ScalarType::Complex64, 8, "complex64", "ComplexFloatStorage"},
-    {ScalarType::Complex128, 16, "complex128", "ComplexDoubleStorage"},
-    {ScalarType::Bool, 1, "bool", "BoolStorage"},
-    {ScalarType::BFloat16, 2, "bfloat16", "BFloat16Storage"},
-    {ScalarType::UInt16, 2, "uint16", "UInt16Storage"},
-    {ScalarType::Float8E4M3FN, 1, "float8_e4m3fn", "Float8_e4m3fnStorage"},
-    {ScalarType::Float8E5M2, 1, "float8_e5m2", "Float8_e5m2Storage"},
-    {ScalarType::Float8E4M3FNUZ, 1, "float8_e4m3fnuz", "Float8_e4m3fnuzStorage"},
-    {ScalarType::Float8E5M2FNUZ, 1, "float8_e5m2fnuz", "Float8_e5m2fnuzStorage"},
+#define ATALLA_DTYPE(Number, Enum, Name, Bytes, StorageClass, InBlobs) {ScalarType::Enum, Bytes, Name, StorageClass},
+#include "runtime/abi/DTypes.def"
 };
 
 const DtypeRow *findRow(ScalarType T) {

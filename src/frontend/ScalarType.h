@@ -17,27 +17,12 @@
 namespace atalla::frontend {
 
 /// Values are the export schema's ScalarType numbers; they appear in
-/// model.json and in the weights configs, so they must never change.
+/// model.json and in the weights configs, so they must never change. One
+/// row each in runtime/abi/DTypes.def.
 enum class ScalarType : int32_t {
   Unknown = 0,
-  UInt8 = 1,
-  Int8 = 2,
-  Int16 = 3,
-  Int32 = 4,
-  Int64 = 5,
-  Float16 = 6,
-  Float32 = 7,
-  Float64 = 8,
-  ComplexHalf = 9,
-  Complex64 = 10,
-  Complex128 = 11,
-  Bool = 12,
-  BFloat16 = 13,
-  UInt16 = 28,
-  Float8E4M3FN = 29,
-  Float8E5M2 = 30,
-  Float8E4M3FNUZ = 31,
-  Float8E5M2FNUZ = 32,
+#define ATALLA_DTYPE(Number, Enum, Name, Bytes, StorageClass, InBlobs) Enum = Number,
+#include "runtime/abi/DTypes.def"
 };
 
 /// The ScalarType for a schema number, or nullopt for an unknown number.

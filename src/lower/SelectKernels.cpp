@@ -11,6 +11,7 @@
 
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
+#include "runtime/abi/SchemaEnums.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -399,12 +400,14 @@ private:
     const frontend::TensorMeta *OM = meta(OutName);
     if (!OM)
       throw NoKernel{"result has no metadata"};
-    if (const Argument *L = arg(N, "layout", false); L && L->Kind == ArgKind::Layout && L->I != 7)
+    if (const Argument *L = arg(N, "layout", false);
+        L && L->Kind == ArgKind::Layout && L->I != int64_t(abi::SchemaLayout::Strided))
       throw NoKernel{"layout " + std::to_string(L->I) + " is not strided"};
-    // Schema MemoryFormat: 1 contiguous, 4 preserve (the result is dense
-    // either way); channels-last layouts are not.
+    // Contiguous and preserve give a dense result here; channels-last
+    // layouts do not.
     if (const Argument *F = arg(N, "memory_format", false);
-        F && F->Kind == ArgKind::MemoryFormat && F->I != 1 && F->I != 4)
+        F && F->Kind == ArgKind::MemoryFormat && F->I != int64_t(abi::SchemaMemoryFormat::Contiguous) &&
+        F->I != int64_t(abi::SchemaMemoryFormat::Preserve))
       throw NoKernel{"memory_format " + std::to_string(F->I)};
     std::vector<int64_t> Shape = shapeOf(OutName);
     if (Shape != P.Tensors[In].Sizes)
@@ -1583,7 +1586,8 @@ private:
     const frontend::TensorMeta *OM = meta(OutName);
     if (!OM || OM->Dtype != ScalarType::Float32)
       throw NoKernel{"result dtype is not float32"};
-    if (const Argument *L = arg(N, "layout", false); L && L->Kind == ArgKind::Layout && L->I != 7)
+    if (const Argument *L = arg(N, "layout", false);
+        L && L->Kind == ArgKind::Layout && L->I != int64_t(abi::SchemaLayout::Strided))
       throw NoKernel{"layout is not strided"};
     double Value = N.Op.find("zeros") != std::string::npos ? 0.0 : 1.0;
     if (N.Op.find("full") != std::string::npos) {

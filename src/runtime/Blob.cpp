@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Blob.h"
+#include "runtime/abi/SchemaEnums.h"
 
 #include "runtime/abi/KernelAbi.h"
 #include "runtime/abi/KernelSpec.h"
@@ -76,30 +77,11 @@ bool isKnownTag(uint32_t T) { return T <= static_cast<uint32_t>(abi::ArgTag::Dev
 // Free helpers
 //===----------------------------------------------------------------------===//
 
-uint64_t runtime::dtypeElementSize(uint32_t DType) {
-  switch (DType) {
-  case 1: case 2: case 12: return 1;
-  case 3: case 6: case 13: return 2;
-  case 4: case 7: return 4;
-  case 5: case 8: return 8;
-  default: return 0;
-  }
-}
+uint64_t runtime::dtypeElementSize(uint32_t DType) { return abi::blobDTypeBytes(DType); }
 
 std::string runtime::dtypeName(uint32_t DType) {
-  switch (DType) {
-  case 1: return "uint8";
-  case 2: return "int8";
-  case 3: return "int16";
-  case 4: return "int32";
-  case 5: return "int64";
-  case 6: return "float16";
-  case 7: return "float32";
-  case 8: return "float64";
-  case 12: return "bool";
-  case 13: return "bfloat16";
-  default: return "dtype " + std::to_string(DType);
-  }
+  const char *Name = abi::blobDTypeName(DType);
+  return Name ? Name : "dtype " + std::to_string(DType);
 }
 
 std::string runtime::formatShape(llvm::ArrayRef<int64_t> Sizes) {

@@ -11,6 +11,7 @@
 #define ATALLA_RUNTIME_BLOB_H
 
 #include "runtime/abi/BlobFormat.h"
+#include "runtime/abi/SchemaEnums.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -96,7 +97,7 @@ public:
   bool bf16() const { return Header.Flags & abi::BlobFlagBf16; }
   /// Bytes per element of dtype \p DType in DRAM and in Constants.
   uint64_t storageElementSize(uint32_t DType) const {
-    return bf16() && DType == 7 ? 2 : dtypeElementSize(DType);
+    return bf16() && DType == uint32_t(abi::SchemaDType::Float32) ? 2 : dtypeElementSize(DType);
   }
   /// The longest reduction any of its kernels does: a GEMM's K, a softmax's,
   /// layer norm's or reduction's row (1 for elementwise work only).

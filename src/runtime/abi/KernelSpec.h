@@ -40,6 +40,7 @@
 #define ATALLA_RUNTIME_ABI_KERNELSPEC_H
 
 #include "runtime/abi/Kernels.h"
+#include "runtime/abi/SchemaEnums.h"
 
 #include <cstdint>
 #include <string>
@@ -49,7 +50,14 @@ namespace atalla::abi {
 
 /// Element types, numbered as the export schema numbers them. Bool is one
 /// byte, 0 or 1.
-enum class DType : uint32_t { U8 = 1, I32 = 4, I64 = 5, F32 = 7, Bool = 12, BF16 = 13 };
+enum class DType : uint32_t {
+  U8 = uint32_t(SchemaDType::UInt8),
+  I32 = uint32_t(SchemaDType::Int32),
+  I64 = uint32_t(SchemaDType::Int64),
+  F32 = uint32_t(SchemaDType::Float32),
+  Bool = uint32_t(SchemaDType::Bool),
+  BF16 = uint32_t(SchemaDType::BFloat16),
+};
 
 /// Bytes per element; 0 for a number that is no DType.
 constexpr uint32_t dtypeBytes(DType T) {

@@ -10,6 +10,7 @@
 #include "runtime/fallback/AtenFallback.h"
 #include "support/Error.h"
 #include "runtime/fallback/TorchBlas.h"
+#include "runtime/abi/SchemaEnums.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -31,53 +32,42 @@ namespace {
 
 std::optional<c10::ScalarType> toC10(int64_t D) {
   switch (D) {
-  case 1: return c10::ScalarType::Byte;
-  case 2: return c10::ScalarType::Char;
-  case 3: return c10::ScalarType::Short;
-  case 4: return c10::ScalarType::Int;
-  case 5: return c10::ScalarType::Long;
-  case 6: return c10::ScalarType::Half;
-  case 7: return c10::ScalarType::Float;
-  case 8: return c10::ScalarType::Double;
-  case 12: return c10::ScalarType::Bool;
-  case 13: return c10::ScalarType::BFloat16;
-  default: return std::nullopt;
+#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
+  case int64_t(abi::SchemaDType::Enum):                                                                               \
+    return c10::ScalarType::C10;
+#include "runtime/abi/DTypes.def"
+  default:
+    return std::nullopt;
   }
 }
 
 std::optional<uint32_t> fromC10(c10::ScalarType T) {
   switch (T) {
-  case c10::ScalarType::Byte: return 1;
-  case c10::ScalarType::Char: return 2;
-  case c10::ScalarType::Short: return 3;
-  case c10::ScalarType::Int: return 4;
-  case c10::ScalarType::Long: return 5;
-  case c10::ScalarType::Half: return 6;
-  case c10::ScalarType::Float: return 7;
-  case c10::ScalarType::Double: return 8;
-  case c10::ScalarType::Bool: return 12;
-  case c10::ScalarType::BFloat16: return 13;
-  default: return std::nullopt;
+#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
+  case c10::ScalarType::C10:                                                                                          \
+    return uint32_t(abi::SchemaDType::Enum);
+#include "runtime/abi/DTypes.def"
+  default:
+    return std::nullopt;
   }
 }
 
 std::optional<int64_t> layoutToC10(int64_t L) {
-  // export schema: 1 SparseCoo 2 SparseCsr 3 SparseCsc 4 SparseBsr 5 SparseBsc 6 _mkldnn 7 Strided
-  switch (L) {
-  case 1: return static_cast<int64_t>(c10::kSparse);
-  case 2: return static_cast<int64_t>(c10::kSparseCsr);
-  case 6: return static_cast<int64_t>(c10::kMkldnn);
-  case 7: return static_cast<int64_t>(c10::kStrided);
+  switch (abi::SchemaLayout(L)) {
+  case abi::SchemaLayout::SparseCoo: return static_cast<int64_t>(c10::kSparse);
+  case abi::SchemaLayout::SparseCsr: return static_cast<int64_t>(c10::kSparseCsr);
+  case abi::SchemaLayout::Mkldnn: return static_cast<int64_t>(c10::kMkldnn);
+  case abi::SchemaLayout::Strided: return static_cast<int64_t>(c10::kStrided);
   default: return std::nullopt;
   }
 }
 
 std::optional<int64_t> memoryFormatToC10(int64_t F) {
-  switch (F) {
-  case 1: return static_cast<int64_t>(c10::MemoryFormat::Contiguous);
-  case 2: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast);
-  case 3: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
-  case 4: return static_cast<int64_t>(c10::MemoryFormat::Preserve);
+  switch (abi::SchemaMemoryFormat(F)) {
+  case abi::SchemaMemoryFormat::Contiguous: return static_cast<int64_t>(c10::MemoryFormat::Contiguous);
+  case abi::SchemaMemoryFormat::ChannelsLast: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast);
+  case abi::SchemaMemoryFormat::ChannelsLast3d: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
+  case abi::SchemaMemoryFormat::Preserve: return static_cast<int64_t>(c10::MemoryFormat::Preserve);
   default: return std::nullopt;
   }
 }
