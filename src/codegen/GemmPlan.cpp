@@ -1,0 +1,162 @@
+//===- codegen/GemmPlan.cpp - the GEMM kernel's schedule, decided ---------===//
+//
+// The operand checks, the packing of each operand tile, the cache blocking
+// and the carving of the scratchpad grant, from the static shape alone
+// (GemmPlan.h). EmitGemm.cpp turns a plan into IR.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/GemmPlan.h"
+#include "codegen/EmitterSupport.h"
+
+#include <algorithm>
+#include <vector>
+
+using namespace llvm;
+using namespace atalla;
+using namespace atalla::codegen;
+using namespace atalla::codegen::gemm;
+using atalla::codegen::detail::ScratchpadAlign;
+using atalla::codegen::detail::specError;
+
+namespace {
+
+int64_t ceilDiv(int64_t A, int64_t B) { return (A + B - 1) / B; }
+int64_t roundUp(int64_t A, int64_t B) { return ceilDiv(A, B) * B; }
+
+/// Tile sizes worth trying for a dimension: Dim split into 1, 2, ...
+/// balanced blocks, each rounded up to Step, at most Max.
+std::vector<int64_t> candidates(int64_t Dim, int64_t Step, int64_t Max) {
+  std::vector<int64_t> Out;
+  for (int64_t Blocks = 1; Blocks <= ceilDiv(Dim, Step); ++Blocks) {
+    int64_t T = Blocks == 1 ? Dim : roundUp(ceilDiv(Dim, Blocks), Step);
+    if (T <= Max && (Out.empty() || Out.back() != T))
+      Out.push_back(T);
+    if (T <= Step)
+      break;
+  }
+  if (Out.empty())
+    Out.push_back(std::min(Dim, Step));
+  return Out;
+}
+
+/// Cache blocking, from the static shape. K blocks are balanced (so usually
+/// all equal). TM x TN is chosen to minimise the SDMA traffic (A is reloaded
+/// per N block unless K fits one block, B per M block unless it is resident)
+/// within the scratchpad budget, with a small charge per tile.
+void chooseBlocking(GemmPlan &P, uint64_t Budget) {
+  const int64_t M = P.M, N = P.N, K = P.K;
+  const int64_t BFactor = P.BPack == Pack::Rows ? 1 : 2;
+  const bool DirectB = P.DirectB;
+  const int64_t KP = std::max<int64_t>(K, 1); // K = 0: C is the bias, or zeros
+  int64_t TK = 0, TM = 0, TN = 0;
+  // Cost in floats moved: A and B blocks (B's narrow panel rows cost
+  // more per byte), C tile reloads per extra K block, and a charge per tile.
+  double Best = 0;
+  // Less what rounding each buffer to ScratchpadAlign can add.
+  const int64_t Floats = int64_t(Budget - 5 * ScratchpadAlign) / 4;
+  // With B read in place (few rows of C), each B element is used by few
+  // FMAs: keep its block small enough to stay in L2 between the SDMA copy
+  // and the compute, and let the K blocks shrink to allow that.
+  std::vector<int64_t> KCs = {KCMax, KCMax * 3 / 4, KCMax / 2};
+  if (DirectB)
+    KCs = {KCMax, KCMax / 2, KCMax / 4, KCMax / 8, KCMax / 16};
+  for (int64_t KCm : KCs) {
+    const int64_t NKB = ceilDiv(KP, KCm), CK = ceilDiv(KP, NKB);
+    const bool OneK = NKB == 1;
+    for (int64_t CN : candidates(N, NR, N))
+      for (int64_t CM : candidates(M, MR, MCMax)) {
+        if (CK * CN * BFactor + CM * CK + CM * CN + std::max(StageFloats, CN) > Floats)
+          continue;
+        if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16)
+          continue;
+        const int64_t NMB = ceilDiv(M, CM), NNB = ceilDiv(N, CN);
+        double Cost = double(OneK ? M * K : NNB * M * K) +
+                      double(OneK && NNB == 1 ? K * N : NMB * K * N) * BFactor * 1.5 +
+                      double(NMB * NNB) * 4096 + double(NKB - 1) * double(M * N) * 0.5;
+        if (TM == 0 || Cost < Best) {
+          Best = Cost;
+          TK = CK;
+          TM = CM;
+          TN = CN;
+        }
+      }
+  }
+  if (TM == 0) { // not reached for fp32 with KC <= 256
+    TK = std::min(KP, KCMax);
+    TM = std::min(M, MR);
+    TN = std::min(N, NR);
+  }
+  P.TK = TK;
+  P.TM = TM;
+  P.TN = TN;
+}
+
+} // namespace
+
+Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget) {
+  const size_t NumOps = Spec.HasBias ? 4 : 3;
+  if (Spec.Operands.size() != NumOps)
+    return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +
+                               Twine(Spec.Operands.size()));
+  const abi::OperandSpec &A = Spec.Operands[0], &Bm = Spec.Operands[1], &C = Spec.output();
+  const size_t Rank = C.Sizes.size();
+  if (Rank < 2)
+    return specError(Spec, "gemm operands need rank >= 2");
+  for (const abi::OperandSpec &O : Spec.Operands)
+    if (O.Sizes.size() != Rank)
+      return specError(Spec, "gemm operands must have the output's rank");
+  const int64_t M = C.Sizes[Rank - 2], N = C.Sizes[Rank - 1], K = A.Sizes[Rank - 1];
+  if (A.Sizes[Rank - 2] != M || Bm.Sizes[Rank - 2] != K || Bm.Sizes[Rank - 1] != N)
+    return specError(Spec, "gemm shapes do not agree: A [.., " + Twine(A.Sizes[Rank - 2]) + ", " +
+                               Twine(K) + "], B [.., " + Twine(Bm.Sizes[Rank - 2]) + ", " +
+                               Twine(Bm.Sizes[Rank - 1]) + "], C [.., " + Twine(M) + ", " +
+                               Twine(N) + "]");
+  for (size_t I = 0; I < NumOps; ++I) {
+    const abi::OperandSpec &O = Spec.Operands[I];
+    for (size_t D = 0; D + 2 < Rank; ++D)
+      if (O.Sizes[D] != C.Sizes[D])
+        return specError(Spec, "operand " + Twine(I) + " is not in the output's batch shape");
+    if (Spec.HasBias && I == 2 && (O.Sizes[Rank - 2] != M || O.Sizes[Rank - 1] != N))
+      return specError(Spec, "the bias is not [.., M, N]");
+  }
+  GemmPlan P;
+  P.Rank = Rank;
+  P.NumOps = NumOps;
+  P.M = M;
+  P.N = N;
+  P.K = K;
+  if (C.numel() == 0)
+    return P;
+
+  P.SAm = A.Strides[Rank - 2];
+  P.SAk = A.Strides[Rank - 1];
+  P.SBk = Bm.Strides[Rank - 2];
+  P.SBn = Bm.Strides[Rank - 1];
+  // How each operand tile is packed.
+  P.APack = (P.SAk == 1 || K == 1)   ? Pack::Rows  // [tm][tk]
+            : (P.SAm == 1 || M == 1) ? Pack::Cols  // [tk][tm]
+                                     : Pack::Gather; // [tm][tk], per row
+  P.BPack = (P.SBn == 1 || N == 1)   ? Pack::Rows  // whole rows, staged into panels
+            : (P.SBk == 1 || K == 1) ? Pack::Cols  // [tn][tk] -> panels
+                                     : Pack::Gather; // [tk][tn], per row -> panels
+  P.DirectB = P.BPack == Pack::Rows && M <= DirectBMaxM;
+  chooseBlocking(P, Budget);
+  P.OneKBlock = P.TK == K;
+  P.BResident = P.OneKBlock && P.TN == N;
+
+  // One scratchpad grant carved into the buffers (one alloc/free per call
+  // instead of four or five: it shows on small shapes).
+  P.StageRows = std::max<int64_t>(1, std::min(P.TK, StageFloats / P.TN));
+  P.Staged = P.BPack == Pack::Rows && !P.DirectB;
+  auto carve = [&](int64_t Floats) {
+    uint64_t Off = P.GrantBytes;
+    P.GrantBytes += (uint64_t(Floats) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
+    return Off;
+  };
+  P.AOff = carve(P.TM * P.TK);
+  P.BOff = carve(P.TK * P.TN);
+  P.RawOff = P.BPack != Pack::Rows ? carve(P.TK * P.TN) : 0;
+  P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
+  P.AccOff = carve(P.TM * P.TN);
+  return P;
+}
