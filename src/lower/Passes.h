@@ -24,6 +24,22 @@
 
 namespace atalla::lower {
 
+/// What the fusion passes found the graph allows, by value: the node that
+/// may be folded or fused into the kernel computing that value. Selection
+/// reads them; where it then can not fuse (a shape, a non-constant weight),
+/// the marked node is selected on its own.
+struct FusionMarks {
+  /// A convolution's result -> the inference batch_norm, its only reader,
+  /// whose affine map can be folded into the convolution's weights and bias.
+  std::map<std::string, std::string> BatchNormInto;
+  /// A GEMM's or convolution's (or a folded batch norm's) result -> the relu
+  /// or gelu, its only reader, that can become the GEMM's epilogue.
+  std::map<std::string, std::string> Epilogue;
+  /// An elementwise result -> the elementwise node, its only reader, that
+  /// can extend its chain kernel.
+  std::map<std::string, std::string> ChainNext;
+};
+
 struct LoweringState {
   const frontend::Model *M = nullptr;
   std::vector<frontend::Node> Nodes;              ///< working copy, canonicalised
@@ -36,6 +52,7 @@ struct LoweringState {
   std::map<std::string, std::vector<int64_t>> Shapes; ///< value -> concrete sizes
   Program P;
   std::map<std::string, int> TensorOf;            ///< value name -> tensor index
+  FusionMarks Fusion;                             ///< set by the fuse-* passes
 
   std::string resolve(const std::string &Name) const;
   void print(llvm::raw_ostream &OS) const;
@@ -49,6 +66,23 @@ struct ShapeOptions {
   std::map<std::string, std::vector<int64_t>> InputShapes;
 };
 llvm::Error specializeShapes(LoweringState &S, const ShapeOptions &Opts);
+
+/// fuse-batch-norm: marks inference batch norms that alone read a
+/// convolution's result (FusionMarks::BatchNormInto).
+llvm::Error markBatchNormFolding(LoweringState &S);
+
+/// fuse-epilogues: marks relu and gelu (exact or tanh) nodes that alone read
+/// a GEMM's, convolution's or batch norm's float32 result
+/// (FusionMarks::Epilogue).
+llvm::Error markEpilogues(LoweringState &S);
+
+/// fuse-elementwise: marks, along each single-reader edge, the chainable
+/// elementwise node (Kernels.def's chainable unary and binary kernels) that
+/// may extend a chain kernel (FusionMarks::ChainNext). Off: nothing marked.
+struct ElementwiseFusionOptions {
+  bool Enabled = true;
+};
+llvm::Error markElementwiseChains(LoweringState &S, const ElementwiseFusionOptions &Opts);
 
 struct SelectOptions {
   /// Largest softmax row (elements) a kernel keeps in scratchpad.

@@ -32,6 +32,9 @@ llvm::Expected<Program> atalla::lower::lowerModel(const frontend::Model &M, cons
   Pass Passes[] = {
       {"canonicalize", [&] { return canonicalize(S); }},
       {"specialize-shapes", [&] { return specializeShapes(S, Opts.Shapes); }},
+      {"fuse-batch-norm", [&] { return markBatchNormFolding(S); }},
+      {"fuse-epilogues", [&] { return markEpilogues(S); }},
+      {"fuse-elementwise", [&] { return markElementwiseChains(S, {Opts.Select.FuseElementwise}); }},
       {"select-kernels", [&] { return selectKernels(S, Opts.Select); }},
       {"partition", [&] { return partition(S); }},
       {"set-precision", [&] { return setPrecision(S, Opts.Precision); }},

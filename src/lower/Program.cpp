@@ -115,6 +115,17 @@ void LoweringState::print(llvm::raw_ostream &OS) const {
       OS << " " << From << "->" << To;
     OS << "\n";
   }
+  auto PrintMarks = [&](const char *What, const std::map<std::string, std::string> &Marks) {
+    if (Marks.empty())
+      return;
+    OS << What << ":";
+    for (const auto &[Value, Node] : Marks)
+      OS << " " << Value << "<-" << Node;
+    OS << "\n";
+  };
+  PrintMarks("fusion marks, batch norm folding (result <- batch_norm)", Fusion.BatchNormInto);
+  PrintMarks("fusion marks, GEMM epilogues (result <- relu/gelu)", Fusion.Epilogue);
+  PrintMarks("fusion marks, elementwise chains (result <- next op)", Fusion.ChainNext);
   if (!P.Tensors.empty() || !P.Instrs.empty())
     P.print(OS);
 }

@@ -7,6 +7,7 @@
 // attribute), for the report and for --accel-only.
 //
 //===----------------------------------------------------------------------===//
+#include "lower/GraphQueries.h"
 #include "lower/Passes.h"
 
 #include "frontend/Error.h"
@@ -15,6 +16,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -33,17 +35,6 @@ using frontend::ScalarType;
 namespace {
 
 /// aten::op.overload -> kernel, built from Kernels.def.
-const std::map<std::string, abi::KernelId> &kernelTable() {
-  static const std::map<std::string, abi::KernelId> Table = [] {
-    std::map<std::string, abi::KernelId> T;
-#define ATALLA_KERNEL_OP(Name, Op, Overload)                                                       \
-  T[std::string(Op) + (std::string(Overload).empty() ? "" : "." + std::string(Overload))] = abi::KernelId::Name;
-#include "runtime/abi/Kernels.def"
-    return T;
-  }();
-  return Table;
-}
-
 std::vector<int64_t> contiguous(const std::vector<int64_t> &Sizes) {
   return frontend::contiguousStrides(Sizes);
 }
@@ -240,22 +231,8 @@ private:
     return N.Outputs[0].S;
   }
 
-  bool onlyFirstOutputUsed(const Node &N) const {
-    for (size_t I = 1; I < N.Outputs.size(); ++I) {
-      std::vector<std::string> Names;
-      N.Outputs[I].collectTensorNames(Names);
-      for (const std::string &X : Names)
-        if (!readersOf(S.resolve(X)).empty() || isGraphOutput(S.resolve(X)))
-          return false;
-    }
-    return true;
-  }
-
-  /// batch_norm in inference (training=False) or torch 2.1-2.5's
-  /// _native_batch_norm_legit_no_training.
-  static bool isBatchNormOp(const Node &N) {
-    return N.Ns == "aten" && (N.Op == "batch_norm" || N.Op == "_native_batch_norm_legit_no_training");
-  }
+  bool onlyFirstOutputUsed(const Node &N) const { return lower::onlyFirstOutputUsed(S, N); }
+  static bool isBatchNormOp(const Node &N) { return lower::isBatchNormOp(N); }
 
   int64_t normDim(int64_t D, size_t Rank) {
     int64_t R = static_cast<int64_t>(Rank);
@@ -514,10 +491,10 @@ private:
     std::string Cur = OutName;
     std::vector<std::string> Fused;
     while (Chainable) {
-      auto Readers = readersOf(Cur);
-      if (Readers.size() != 1 || isGraphOutput(Cur))
+      auto Mark = S.Fusion.ChainNext.find(Cur); // fuse-elementwise: its only reader may join
+      if (Mark == S.Fusion.ChainNext.end())
         break;
-      const Node &R = *Readers[0];
+      const Node &R = *nodeNamed(Mark->second);
       auto Step = chainStep(R, Cur, Shape, Spec, Ins);
       if (!Step)
         break;
@@ -946,37 +923,16 @@ private:
     return Id;
   }
 
-  /// The nodes that read value \p Name.
-  std::vector<const Node *> readersOf(const std::string &Name) const {
-    std::vector<const Node *> R;
-    for (const Node &N : S.Nodes) {
-      std::vector<std::string> Names;
-      for (const frontend::NamedArgument &A : N.Inputs)
-        A.Arg.collectTensorNames(Names);
-      for (const std::string &X : Names)
-        if (S.resolve(X) == Name) {
-          R.push_back(&N);
-          break;
-        }
-    }
-    return R;
+  std::vector<const Node *> readersOf(const std::string &Name) const { return lower::readersOf(S, Name); }
+  /// The node a fusion mark names (marks name nodes of S.Nodes).
+  const Node *nodeNamed(const std::string &Name) const {
+    for (const Node &N : S.Nodes)
+      if (N.Name == Name)
+        return &N;
+    assert(false && "a fusion mark names no node");
+    return nullptr;
   }
-  /// Whether \p Name is a graph output, also as a value an in-place op
-  /// overwrites later (the output is then the in-place op's result, and
-  /// every value along the way must exist).
-  bool isGraphOutput(const std::string &Name) const {
-    for (const std::string &Raw : M.userOutputNames()) {
-      std::string X = S.resolve(Raw);
-      if (X == Name)
-        return true;
-      for (auto It = S.Mutated.find(X); It != S.Mutated.end(); It = S.Mutated.find(X)) {
-        X = S.resolve(It->second);
-        if (X == Name)
-          return true;
-      }
-    }
-    return false;
-  }
+  bool isGraphOutput(const std::string &Name) const { return lower::isGraphOutput(S, Name); }
 
   /// Per-channel scale and shift of an inference batch_norm whose
   /// parameters are constants: y = x * scale[c] + shift[c].
@@ -1026,10 +982,10 @@ private:
   /// fuses it into \p Spec's epilogue and returns its value, which the
   /// GEMM's output then holds (and is named after); otherwise \p Result.
   std::string fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const std::string &Result) {
-    auto Readers = readersOf(Result);
-    if (Readers.size() != 1 || isGraphOutput(Result))
+    auto Mark = S.Fusion.Epilogue.find(Result); // fuse-epilogues: its only reader may be fused
+    if (Mark == S.Fusion.Epilogue.end())
       return Result;
-    const Node &R = *Readers[0];
+    const Node &R = *nodeNamed(Mark->second);
     if (R.Ns != "aten" || R.Outputs.size() != 1 || R.Inputs.empty() || R.Inputs[0].Arg.Kind != ArgKind::Tensor ||
         S.resolve(R.Inputs[0].Arg.S) != Result)
       return Result;
@@ -1117,15 +1073,14 @@ private:
     // result then holds the batch norm's value, and is named after it (what
     // --per-op compares it with).
     std::string ResultName = OutName;
-    auto Readers = readersOf(OutName);
-    if (Readers.size() == 1 && isBatchNormOp(*Readers[0]) && !isGraphOutput(OutName) && !Readers[0]->Inputs.empty() &&
-        S.resolve(Readers[0]->Inputs[0].Arg.S) == OutName && onlyFirstOutputUsed(*Readers[0])) {
+    if (auto Mark = S.Fusion.BatchNormInto.find(OutName); Mark != S.Fusion.BatchNormInto.end()) {
+      const Node *Bn = nodeNamed(Mark->second);
       std::vector<double> Scale, Shift;
       auto Wv = constantValues(W);
       std::optional<std::vector<float>> Bv;
       if (Bias >= 0)
         Bv = constantValues(Bias);
-      if (Wv && (Bias < 0 || Bv) && batchNormAffine(*Readers[0], Co, Scale, Shift)) {
+      if (Wv && (Bias < 0 || Bv) && batchNormAffine(*Bn, Co, Scale, Shift)) {
         const size_t PerOut = Wv->size() / size_t(Co);
         std::vector<float> Wf(Wv->size()), Bf(static_cast<size_t>(Co));
         for (size_t O = 0; O < size_t(Co); ++O) {
@@ -1135,8 +1090,8 @@ private:
         }
         W = newConstant(N.Name + "_weight_bn", P.Tensors[W].Sizes, Wf);
         Bias = newConstant(N.Name + "_bias_bn", {Co}, Bf);
-        FoldedBatchNorm[Readers[0]->Name] = N.Name;
-        ResultName = Readers[0]->Outputs[0].S;
+        FoldedBatchNorm[Bn->Name] = N.Name;
+        ResultName = Bn->Outputs[0].S;
       }
     }
     if (!isContiguous(P.Tensors[W]))

@@ -1,0 +1,109 @@
+//===- lower/Fuse.cpp - the fusion passes: what may be fused, marked ------===//
+//
+// Three passes that look at the graph alone and mark, value by value, the
+// node that may be fused into the kernel computing it (FusionMarks): a
+// batch norm into the convolution before it, a relu or gelu into a GEMM's
+// epilogue, an elementwise op into the chain kernel before it. Each mark
+// needs the value to have that node as its only reader and not to be a
+// graph output (whose value must exist on its own). Kernel selection reads
+// the marks and checks what only it can see (constant weights, shapes, the
+// chain's other operands).
+//
+//===----------------------------------------------------------------------===//
+#include "lower/GraphQueries.h"
+#include "lower/Passes.h"
+
+using namespace atalla;
+using namespace atalla::lower;
+using frontend::ArgKind;
+using frontend::Node;
+
+namespace {
+
+/// \p N's first result, when it is a tensor.
+const std::string *firstResult(const Node &N) {
+  if (N.Outputs.empty() || N.Outputs[0].Kind != ArgKind::Tensor)
+    return nullptr;
+  return &N.Outputs[0].S;
+}
+
+/// The node that alone reads \p Value, which is no graph output; or null.
+const Node *soleReader(const LoweringState &S, const std::string &Value) {
+  std::vector<const Node *> R = readersOf(S, Value);
+  if (R.size() != 1 || isGraphOutput(S, Value))
+    return nullptr;
+  return R[0];
+}
+
+/// Whether \p R's first input is \p Value (as the fused kernel passes it on).
+bool readsFirst(const LoweringState &S, const Node &R, const std::string &Value) {
+  return !R.Inputs.empty() && R.Inputs[0].Arg.Kind == ArgKind::Tensor && S.resolve(R.Inputs[0].Arg.S) == Value;
+}
+
+bool isConvolution(const Node &N) {
+  return N.Ns == "aten" && (N.Op == "conv2d" || N.Op == "convolution" || N.Op == "conv_transpose2d");
+}
+
+bool isGemm(const Node &N) {
+  return N.Ns == "aten" &&
+         (N.Op == "matmul" || N.Op == "mm" || N.Op == "bmm" || N.Op == "addmm" || N.Op == "linear");
+}
+
+} // namespace
+
+llvm::Error lower::markBatchNormFolding(LoweringState &S) {
+  for (const Node &N : S.Nodes) {
+    const std::string *V = firstResult(N);
+    if (!V || !isConvolution(N))
+      continue;
+    const Node *R = soleReader(S, *V);
+    if (R && isBatchNormOp(*R) && readsFirst(S, *R, *V) && onlyFirstOutputUsed(S, *R))
+      S.Fusion.BatchNormInto[*V] = R->Name;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error lower::markEpilogues(LoweringState &S) {
+  for (const Node &N : S.Nodes) {
+    const std::string *V = firstResult(N);
+    if (!V || !(isGemm(N) || isConvolution(N) || isBatchNormOp(N)))
+      continue;
+    const Node *R = soleReader(S, *V);
+    if (!R || R->Ns != "aten" || R->Outputs.size() != 1 || !readsFirst(S, *R, *V))
+      continue;
+    if (R->Op == "gelu") {
+      const frontend::NamedArgument *A = R->input("approximate");
+      const std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";
+      if (Approx != "none" && Approx != "tanh")
+        continue;
+    } else if (R->Op != "relu" && R->Op != "relu_") {
+      continue;
+    }
+    const frontend::TensorMeta *OM = S.M->G.meta(R->Outputs[0].S);
+    if (!OM || OM->Dtype != frontend::ScalarType::Float32)
+      continue;
+    S.Fusion.Epilogue[*V] = R->Name;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error lower::markElementwiseChains(LoweringState &S, const ElementwiseFusionOptions &Opts) {
+  if (!Opts.Enabled)
+    return llvm::Error::success();
+  for (const Node &N : S.Nodes) {
+    // Chains start at unary and binary kernels (and grow along them).
+    const std::string *V = firstResult(N);
+    std::optional<abi::KernelId> Producer = kernelFor(N);
+    if (!V || !Producer ||
+        (abi::kernelFamily(*Producer) != abi::KernelFamily::Unary &&
+         abi::kernelFamily(*Producer) != abi::KernelFamily::Binary))
+      continue;
+    const Node *R = soleReader(S, *V);
+    if (!R || R->Outputs.size() != 1 || R->Outputs[0].Kind != ArgKind::Tensor)
+      continue;
+    std::optional<abi::KernelId> K = kernelFor(*R);
+    if (K && (abi::isChainableUnary(*K) || abi::isChainableBinary(*K)))
+      S.Fusion.ChainNext[*V] = R->Name;
+  }
+  return llvm::Error::success();
+}

@@ -1,0 +1,45 @@
+//===- lower/GraphQueries.h - who reads a value, is it an output -*- C++ -*-===//
+//
+// Questions about the working graph that the fusion passes and kernel
+// selection both ask, answered once: the readers of a value (through the
+// renames canonicalisation made), whether a value is a graph output (also
+// as a value an in-place op overwrites later), and the op-name table of
+// Kernels.def.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_LOWER_GRAPHQUERIES_H
+#define ATALLA_LOWER_GRAPHQUERIES_H
+
+#include "lower/Passes.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace atalla::lower {
+
+/// "aten::op" or "aten::op.overload" -> the kernel Kernels.def says
+/// implements it.
+const std::map<std::string, abi::KernelId> &kernelTable();
+
+/// The kernel for node \p N by name (aten ops only), if Kernels.def has one.
+std::optional<abi::KernelId> kernelFor(const frontend::Node &N);
+
+/// The nodes that read value \p Name, in graph order.
+std::vector<const frontend::Node *> readersOf(const LoweringState &S, const std::string &Name);
+
+/// Whether \p Name is a graph output, also as a value an in-place op
+/// overwrites later (the output is then the in-place op's result, and every
+/// value along the way must exist).
+bool isGraphOutput(const LoweringState &S, const std::string &Name);
+
+/// Whether nothing reads (or outputs) \p N's results but the first.
+bool onlyFirstOutputUsed(const LoweringState &S, const frontend::Node &N);
+
+/// batch_norm in inference (training=False) or torch 2.1-2.5's
+/// _native_batch_norm_legit_no_training.
+bool isBatchNormOp(const frontend::Node &N);
+
+} // namespace atalla::lower
+
+#endif // ATALLA_LOWER_GRAPHQUERIES_H
