@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "reference/OneDnnKernels.h"
+#include "reference/OneDnnEnv.h"
 
 #include "runtime/abi/Bf16.h"
 
@@ -34,17 +35,8 @@ namespace {
 using Dims = memory::dims;
 constexpr memory::data_type F32 = memory::data_type::f32;
 
-struct Env {
-  dnnl::engine Eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream Strm{Eng};
-};
-
-/// One engine and stream for the process (creating them per call costs more
-/// than most reference runs).
-Env &env() {
-  static Env E;
-  return E;
-}
+using Env = detail::OneDnnEnv;
+Env &env() { return detail::oneDnnEnv(); }
 
 /// A spec the reference cannot run (as opposed to an error oneDNN reports).
 struct SpecError {
@@ -975,4 +967,9 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
     return fail(std::string(E.what()) + " (dnnl status " + std::to_string(int(E.status)) + ")");
   }
   return Result;
+}
+
+reference::detail::OneDnnEnv &reference::detail::oneDnnEnv() {
+  static OneDnnEnv E;
+  return E;
 }

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "reference/OneDnnPrimitive.h"
 
-#include "oneapi/dnnl/dnnl.hpp"
+#include "reference/OneDnnEnv.h"
 
 #include <unordered_map>
 
@@ -16,15 +16,6 @@ using namespace atalla::reference;
 
 namespace {
 
-struct Engine {
-  dnnl::engine Eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream Strm{Eng};
-};
-
-Engine &engine() {
-  static Engine E;
-  return E;
-}
 
 dnnl::memory::desc descOf(const abi::OperandSpec &O, OneDnnPrimitive::Data D) {
   dnnl::memory::dims Sizes(O.Sizes.begin(), O.Sizes.end()), Strides(O.Strides.begin(), O.Strides.end());
@@ -57,7 +48,7 @@ OneDnnPrimitive::prepare(const abi::KernelSpec &Spec, Data D, const std::vector<
   if (Inputs.size() != NumInputs || Spec.Operands.size() != NumInputs + 1 || Spec.HasBias)
     return fail("expected " + std::to_string(NumInputs) + " input operand(s) and no bias");
   std::unique_ptr<OneDnnPrimitive> R(new OneDnnPrimitive());
-  Engine &E = engine();
+  detail::OneDnnEnv &E = detail::oneDnnEnv();
   auto mem = [&](const abi::OperandSpec &O, const void *Ptr) {
     return dnnl::memory(descOf(O, D), E.Eng, const_cast<void *>(Ptr));
   };
@@ -86,7 +77,7 @@ OneDnnPrimitive::prepare(const abi::KernelSpec &Spec, Data D, const std::vector<
 }
 
 void OneDnnPrimitive::execute() {
-  Engine &E = engine();
+  detail::OneDnnEnv &E = detail::oneDnnEnv();
   P->Prim.execute(E.Strm, P->Args);
   E.Strm.wait();
 }
