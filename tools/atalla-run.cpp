@@ -372,86 +372,82 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
   return First;
 }
 
-int main(int argc, char **argv) {
-  cl::HideUnrelatedOptions(Cat);
-  tools::installVersionPrinter("atalla-run", [] { return "  BLAS behind LibTorch: " + runtime::blasProvider().text() + "\n"; });
-  cl::ParseCommandLineOptions(argc, argv,
-                              "atalla-run: run an Atalla blob (.atb) on the simulated device\n\n"
-                              "  atalla-run model.atb --trace\n"
-                              "  atalla-run model.atb --inputs random --seed 1 --check model.pt2\n"
-                              "  atalla-run model.atb --counters --chrome-trace trace.json --machine atalla-sim4\n");
+/// The flags' values that are not checked by their parser; false after
+/// printing why (exit 2).
+static bool flagsAreValid(tools::ReaderLimits &Limits) {
   if (Inputs != "sample" && Inputs != "random") {
     errs() << "atalla-run: error: --inputs must be 'sample' or 'random', got '" << Inputs << "'\n";
-    return 2;
+    return false;
   }
   if (Runs < 1) {
     errs() << "atalla-run: error: --runs must be at least 1\n";
-    return 2;
+    return false;
   }
   if (PerOp && Check.empty()) {
     errs() << "atalla-run: error: --per-op compares with eager and needs --check model.pt2\n";
-    return 2;
+    return false;
   }
-  tools::ReaderLimits Limits;
   if (Error E = tools::applyLimits(LimitFlags, Limits)) {
     tools::reportError("atalla-run", std::move(E));
-    return 2;
+    return false;
   }
   if (Rtol.getNumOccurrences() && !(Rtol >= 0)) {
     errs() << "atalla-run: error: --rtol must be a number >= 0\n";
-    return 2;
+    return false;
   }
   if (!(FlipTol >= 0 && FlipTol <= 1)) {
     errs() << "atalla-run: error: --flip-tol must be between 0 and 1\n";
-    return 2;
+    return false;
   }
-  auto B = runtime::Blob::readFile(BlobPath, Limits.Blob);
-  if (!B)
-    return fail(B.takeError());
-  // Inputs: files, random, or the samples embedded in the blob.
+  return true;
+}
+
+/// The program's inputs: --input files, --inputs random, or the samples
+/// embedded in the blob.
+static Expected<std::vector<runtime::HostTensor>> loadInputs(const runtime::Blob &B) {
   std::vector<runtime::HostTensor> In;
-  llvm::ArrayRef<uint32_t> InIdx = B->inputs();
+  llvm::ArrayRef<uint32_t> InIdx = B.inputs();
   if (!InputFiles.empty()) {
     if (InputFiles.size() != InIdx.size())
-      return fail(frontend::makeError(BlobPath + ": the program takes " + std::to_string(InIdx.size()) +
-                                      " input(s), " + std::to_string(InputFiles.size()) + " --input file(s) given"));
+      return frontend::makeError(BlobPath + ": the program takes " + std::to_string(InIdx.size()) +
+                                 " input(s), " + std::to_string(InputFiles.size()) + " --input file(s) given");
     for (size_t I = 0; I < InIdx.size(); ++I) {
-      const abi::TensorRecord &R = B->tensors()[InIdx[I]];
+      const abi::TensorRecord &R = B.tensors()[InIdx[I]];
       runtime::HostTensor H;
       H.DType = R.DType;
       H.Sizes.assign(R.Sizes, R.Sizes + R.Rank);
       uint64_t Want = runtime::recordNumel(R) * runtime::dtypeElementSize(R.DType);
       auto Buf = MemoryBuffer::getFile(InputFiles[I], false, false);
       if (!Buf)
-        return fail(frontend::makeError(InputFiles[I] + ": cannot read: " + Buf.getError().message()));
+        return frontend::makeError(InputFiles[I] + ": cannot read: " + Buf.getError().message());
       if ((*Buf)->getBufferSize() != Want)
-        return fail(frontend::makeError(InputFiles[I] + ": expected " + std::to_string(Want) + " bytes for input '" +
-                                        B->tensorName(InIdx[I]).str() + "' (" + runtime::dtypeName(R.DType) + " " +
-                                        runtime::formatShape(H.Sizes) + "), got " +
-                                        std::to_string((*Buf)->getBufferSize())));
+        return frontend::makeError(InputFiles[I] + ": expected " + std::to_string(Want) + " bytes for input '" +
+                                   B.tensorName(InIdx[I]).str() + "' (" + runtime::dtypeName(R.DType) + " " +
+                                   runtime::formatShape(H.Sizes) + "), got " +
+                                   std::to_string((*Buf)->getBufferSize()));
       H.Bytes.assign((*Buf)->getBufferStart(), (*Buf)->getBufferEnd());
       In.push_back(std::move(H));
     }
   } else if (Inputs == "random") {
     for (size_t I = 0; I < InIdx.size(); ++I) {
-      const abi::TensorRecord &R = B->tensors()[InIdx[I]];
+      const abi::TensorRecord &R = B.tensors()[InIdx[I]];
       auto T = frontend::scalarTypeFromSchema(R.DType);
       if (!T)
-        return fail(frontend::makeError(BlobPath + ": input dtype " + std::to_string(R.DType)));
+        return frontend::makeError(BlobPath + ": input dtype " + std::to_string(R.DType));
       In.push_back(toHost(tools::randomTensor(*T, std::vector<int64_t>(R.Sizes, R.Sizes + R.Rank), Seed + I)));
     }
   } else {
-    llvm::ArrayRef<uint8_t> S = B->section(abi::SectionKind::SampleInputs);
+    llvm::ArrayRef<uint8_t> S = B.section(abi::SectionKind::SampleInputs);
     if (S.empty() && !InIdx.empty())
-      return fail(frontend::makeError(BlobPath + ": the blob has no sample inputs (the archive had none, or "
-                                                 "--input-shape changed their shapes); use --inputs random or --input FILE"));
+      return frontend::makeError(BlobPath + ": the blob has no sample inputs (the archive had none, or "
+                                            "--input-shape changed their shapes); use --inputs random or --input FILE");
     uint64_t Off = 0;
     for (size_t I = 0; I < InIdx.size(); ++I) {
-      const abi::TensorRecord &R = B->tensors()[InIdx[I]];
+      const abi::TensorRecord &R = B.tensors()[InIdx[I]];
       uint64_t Bytes = runtime::recordNumel(R) * runtime::dtypeElementSize(R.DType);
       Off = (Off + abi::BlobAlignment - 1) / abi::BlobAlignment * abi::BlobAlignment;
       if (Off + Bytes > S.size())
-        return fail(frontend::makeError(BlobPath + ": sample inputs section is shorter than the inputs"));
+        return frontend::makeError(BlobPath + ": sample inputs section is shorter than the inputs");
       runtime::HostTensor H;
       H.DType = R.DType;
       H.Sizes.assign(R.Sizes, R.Sizes + R.Rank);
@@ -460,112 +456,83 @@ int main(int argc, char **argv) {
       Off += Bytes;
     }
   }
-  auto Machine = sim::loadMachine(MachineName);
-  if (!Machine) {
-    tools::reportError("atalla-run", Machine.takeError());
+  return In;
+}
+
+/// The machine --machine, --scratchpads and --scratchpad-kib describe, and
+/// the device it needs; 0, or the exit code after saying why.
+static int chooseMachine(const runtime::Blob &B, sim::MachineDesc &Machine, sim::DeviceConfig &Config) {
+  auto Loaded = sim::loadMachine(MachineName);
+  if (!Loaded) {
+    tools::reportError("atalla-run", Loaded.takeError());
     return 2;
   }
+  Machine = *Loaded;
   if (Pads.getNumOccurrences())
-    Machine->NumPads = Pads;
+    Machine.NumPads = Pads;
   if (PadKiB.getNumOccurrences())
-    Machine->PadBytes = std::min<uint64_t>(PadKiB, 1ull << 23) * 1024;
-  if (Machine->NumPads < 1 || Machine->NumPads > 64 || Machine->PadBytes < 4096 || Machine->PadBytes > (1ull << 32)) {
+    Machine.PadBytes = std::min<uint64_t>(PadKiB, 1ull << 23) * 1024;
+  if (Machine.NumPads < 1 || Machine.NumPads > 64 || Machine.PadBytes < 4096 || Machine.PadBytes > (1ull << 32)) {
     errs() << "atalla-run: error: scratchpads must be 1..64 pads of 4 KiB..4 GiB\n";
     return 2;
   }
-  sim::DeviceConfig Config = sim::deviceConfig(*Machine);
+  Config = sim::deviceConfig(Machine);
   // Kernels size their tiles to the pads they were compiled for; smaller
   // pads would make them fail mid-run with ENOMEM. Say so up front.
-  if (std::optional<std::string> Compiled = B->provenance("pad_bytes")) {
+  if (std::optional<std::string> Compiled = B.provenance("pad_bytes")) {
     uint64_t Want = 0;
     if (!StringRef(*Compiled).getAsInteger(10, Want) && Want > Config.PadBytes)
       return fail(frontend::makeError(
           BlobPath + ": compiled for scratchpads of " + std::to_string(Want / 1024) + " KiB (machine " +
-          B->provenance("machine").value_or("?") + "), but this device's are " +
+          B.provenance("machine").value_or("?") + "), but this device's are " +
           std::to_string(Config.PadBytes / 1024) + " KiB: recompile with atalla-gen --machine " + MachineName.getValue() +
           (Pads.getNumOccurrences() || PadKiB.getNumOccurrences() ? " and the same pad size" : "")));
   }
-  runtime::AtenFallback Fallback;
-  auto X = runtime::Executor::create(*B, Config, &Fallback);
-  if (!X)
-    return fail(X.takeError());
-  std::string Compiler = B->provenance("compiler").value_or("?");
-  outs() << "--- RUNTIME EXECUTION (" << B->instructions().size() << " instructions, " << B->kernels().size()
-         << " kernels, DRAM " << B->dramBytes() << " bytes, " << Config.NumPads << " scratchpads x "
-         << Config.PadBytes / 1024 << " KiB (" << Machine->Name << "); built by " << Compiler << ") ---\n";
-  const bool Profiling = Counters || !ReportJson.empty() || !ChromeTrace.empty();
-  runtime::Profile Prof(*B, *Machine);
-  if (Trace || Profiling)
-    (*X)->setTrace([&](const runtime::TraceEvent &E) {
-      if (Trace)
-        outs() << traceLine(E) << "\n";
-      if (Profiling)
-        Prof.add(E);
-    });
-  std::vector<runtime::HostTensor> Out;
-  bool RunFailed = false;
-  for (unsigned R = 0; R < Runs && !RunFailed; ++R) {
-    auto Res = (*X)->run(In);
-    if (!Res && PerOp) {
-      // The per-op table is the diagnosis for exactly this: go on to it.
-      tools::reportError("atalla-run", Res.takeError());
-      RunFailed = true;
-      break;
-    }
-    if (!Res)
-      return fail(Res.takeError());
-    Out = std::move(*Res);
-    for (size_t I = 0; I < Out.size(); ++I)
-      tools::printTensorLine(outs(), "run " + std::to_string(R + 1) + ": output " + std::to_string(I) + " '" +
-                                         B->tensorName(B->outputs()[I]).str() + "'",
-                             toTensorData(Out[I]));
-  }
-  if (Profiling && !RunFailed) {
-    if (Counters)
-      Prof.printTable(outs());
-    auto WriteTo = [&](const std::string &Path, auto &&Write) -> Error {
-      std::error_code EC;
-      raw_fd_ostream OS(Path, EC);
-      if (EC)
-        return frontend::makeError(Path + ": cannot write: " + EC.message());
-      Write(OS);
-      OS.close();
-      if (OS.has_error())
-        return frontend::makeError(Path + ": write failed: " + OS.error().message());
-      return Error::success();
-    };
-    if (!ReportJson.empty())
-      if (Error E = WriteTo(ReportJson, [&](raw_ostream &OS) { Prof.writeJson(OS); }))
-        return fail(std::move(E));
-    if (!ChromeTrace.empty())
-      if (Error E = WriteTo(ChromeTrace, [&](raw_ostream &OS) { Prof.writeChromeTrace(OS); }))
-        return fail(std::move(E));
-  }
-  if (!OutputDir.empty() && !RunFailed) {
-    std::vector<std::string> Names;
-    std::vector<frontend::TensorData> Data;
-    for (size_t I = 0; I < Out.size(); ++I) {
-      Names.push_back(B->tensorName(B->outputs()[I]).str());
-      Data.push_back(toTensorData(Out[I]));
-    }
-    if (Error E = tools::writeOutputs(OutputDir, Names, Data))
-      return fail(std::move(E));
-  }
-  if (Check.empty())
-    return 0;
+  return 0;
+}
+
+/// --counters, --report-json and --chrome-trace from \p Prof.
+static Error writeProfiles(const runtime::Profile &Prof) {
+  if (Counters)
+    Prof.printTable(outs());
+  auto WriteTo = [&](const std::string &Path, auto &&Write) -> Error {
+    std::error_code EC;
+    raw_fd_ostream OS(Path, EC);
+    if (EC)
+      return frontend::makeError(Path + ": cannot write: " + EC.message());
+    Write(OS);
+    OS.close();
+    if (OS.has_error())
+      return frontend::makeError(Path + ": write failed: " + OS.error().message());
+    return Error::success();
+  };
+  if (!ReportJson.empty())
+    if (Error E = WriteTo(ReportJson, [&](raw_ostream &OS) { Prof.writeJson(OS); }))
+      return E;
+  if (!ChromeTrace.empty())
+    if (Error E = WriteTo(ChromeTrace, [&](raw_ostream &OS) { Prof.writeChromeTrace(OS); }))
+      return E;
+  return Error::success();
+}
+
+/// --check: the eager oracle on the same inputs, each output compared, and
+/// with --per-op every instruction alone; the exit code.
+static int checkAgainstEager(const runtime::Blob &B, runtime::Executor &X, const tools::ReaderLimits &Limits,
+                             const std::vector<runtime::HostTensor> &In, const std::vector<runtime::HostTensor> &Out,
+                             bool RunFailed) {
   // The oracle on the same inputs.
   auto M = frontend::readModel(Check, Limits.Archive);
   if (!M)
     return fail(M.takeError());
   // The tolerance: derived from the model's reductions (f32) or the blob's
   // longest one (bf16), unless --rtol says otherwise.
-  Tol = B->bf16() ? driver::bf16Tolerance(B->longestReduction(), FlipTol) : driver::f32Tolerance(*M);
+  Tol = B.bf16() ? driver::bf16Tolerance(B.longestReduction(), FlipTol) : driver::f32Tolerance(*M);
   if (Rtol.getNumOccurrences()) {
     Tol.Float = Rtol;
     char Buf[160];
     if (Tol.Flip > 0)
       snprintf(Buf, sizeof(Buf), "%sfloat32 --rtol %.3g, other dtypes up to %.3g of elements differ",
-               B->bf16() ? "bf16 blob: " : "", Tol.Float, Tol.Flip);
+               B.bf16() ? "bf16 blob: " : "", Tol.Float, Tol.Flip);
     else
       snprintf(Buf, sizeof(Buf), "float32 --rtol %.3g, other dtypes exact", Tol.Float);
     Tol.Why = Buf;
@@ -613,7 +580,7 @@ int main(int argc, char **argv) {
     Ok &= C.Pass;
   }
   if (PerOp) {
-    std::optional<std::string> First = runPerOp(*B, **X, (*Interp)->values());
+    std::optional<std::string> First = runPerOp(B, X, (*Interp)->values());
     if (First) {
       errs() << "atalla-run: error: " << BlobPath << ": " << *First << "\n";
       return 1;
@@ -630,4 +597,81 @@ int main(int argc, char **argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(Cat);
+  tools::installVersionPrinter("atalla-run",
+                               [] { return "  BLAS behind LibTorch: " + runtime::blasProvider().text() + "\n"; });
+  cl::ParseCommandLineOptions(argc, argv,
+                              "atalla-run: run an Atalla blob (.atb) on the simulated device\n\n"
+                              "  atalla-run model.atb --trace\n"
+                              "  atalla-run model.atb --inputs random --seed 1 --check model.pt2\n"
+                              "  atalla-run model.atb --counters --chrome-trace trace.json --machine atalla-sim4\n");
+  tools::ReaderLimits Limits;
+  if (!flagsAreValid(Limits))
+    return 2;
+  auto B = runtime::Blob::readFile(BlobPath, Limits.Blob);
+  if (!B)
+    return fail(B.takeError());
+  auto Loaded = loadInputs(*B);
+  if (!Loaded)
+    return fail(Loaded.takeError());
+  const std::vector<runtime::HostTensor> In = std::move(*Loaded);
+  sim::MachineDesc MachineD;
+  sim::DeviceConfig Config;
+  if (int Rc = chooseMachine(*B, MachineD, Config))
+    return Rc;
+  const sim::MachineDesc *Machine = &MachineD;
+  runtime::AtenFallback Fallback;
+  auto X = runtime::Executor::create(*B, Config, &Fallback);
+  if (!X)
+    return fail(X.takeError());
+  std::string Compiler = B->provenance("compiler").value_or("?");
+  outs() << "--- RUNTIME EXECUTION (" << B->instructions().size() << " instructions, " << B->kernels().size()
+         << " kernels, DRAM " << B->dramBytes() << " bytes, " << Config.NumPads << " scratchpads x "
+         << Config.PadBytes / 1024 << " KiB (" << Machine->Name << "); built by " << Compiler << ") ---\n";
+  const bool Profiling = Counters || !ReportJson.empty() || !ChromeTrace.empty();
+  runtime::Profile Prof(*B, *Machine);
+  if (Trace || Profiling)
+    (*X)->setTrace([&](const runtime::TraceEvent &E) {
+      if (Trace)
+        outs() << traceLine(E) << "\n";
+      if (Profiling)
+        Prof.add(E);
+    });
+  std::vector<runtime::HostTensor> Out;
+  bool RunFailed = false;
+  for (unsigned R = 0; R < Runs && !RunFailed; ++R) {
+    auto Res = (*X)->run(In);
+    if (!Res && PerOp) {
+      // The per-op table is the diagnosis for exactly this: go on to it.
+      tools::reportError("atalla-run", Res.takeError());
+      RunFailed = true;
+      break;
+    }
+    if (!Res)
+      return fail(Res.takeError());
+    Out = std::move(*Res);
+    for (size_t I = 0; I < Out.size(); ++I)
+      tools::printTensorLine(outs(), "run " + std::to_string(R + 1) + ": output " + std::to_string(I) + " '" +
+                                         B->tensorName(B->outputs()[I]).str() + "'",
+                             toTensorData(Out[I]));
+  }
+  if (Profiling && !RunFailed)
+    if (Error E = writeProfiles(Prof))
+      return fail(std::move(E));
+  if (!OutputDir.empty() && !RunFailed) {
+    std::vector<std::string> Names;
+    std::vector<frontend::TensorData> Data;
+    for (size_t I = 0; I < Out.size(); ++I) {
+      Names.push_back(B->tensorName(B->outputs()[I]).str());
+      Data.push_back(toTensorData(Out[I]));
+    }
+    if (Error E = tools::writeOutputs(OutputDir, Names, Data))
+      return fail(std::move(E));
+  }
+  if (Check.empty())
+    return 0;
+  return checkAgainstEager(*B, **X, Limits, In, Out, RunFailed);
 }
