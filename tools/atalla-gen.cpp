@@ -192,6 +192,120 @@ static Expected<std::vector<int64_t>> parseDims(StringRef Text, StringRef Arg) {
   return Dims;
 }
 
+/// The archive -i names, read within \p Limits; its file name and hash go
+/// into \p DO for the blob's provenance.
+static Expected<frontend::Model> loadArchive(const tools::ReaderLimits &Limits, driver::CompileOptions &DO) {
+  auto Buf = MemoryBuffer::getFile(InputPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!Buf)
+    return frontend::makeError(InputPath + ": cannot read: " + Buf.getError().message());
+  // The reader checks this too, but only after the copy below: refuse a
+  // huge file before copying it into memory.
+  if ((*Buf)->getBufferSize() > Limits.Archive.Zip.MaxFileBytes)
+    return frontend::makeError(InputPath + ": the archive is " + std::to_string((*Buf)->getBufferSize()) +
+                               " bytes, more than the limit of " + std::to_string(Limits.Archive.Zip.MaxFileBytes) +
+                               " (--limit archive-bytes)");
+  auto M = frontend::readModelFromBuffer(std::vector<uint8_t>((*Buf)->getBufferStart(), (*Buf)->getBufferEnd()),
+                                         InputPath, Limits.Archive);
+  if (!M)
+    return M.takeError();
+  DO.SourceName = sys::path::filename(InputPath).str();
+  DO.SourceHash = utohexstr(abi::fnv1a64((*Buf)->getBufferStart(), (*Buf)->getBufferSize()), /*LowerCase=*/true);
+  return M;
+}
+
+/// \p Bytes to the file \p Path.
+static Error writeBinary(const std::string &Path, ArrayRef<uint8_t> Bytes) {
+  std::error_code EC;
+  raw_fd_ostream F(Path, EC, sys::fs::OF_None);
+  if (EC)
+    return frontend::makeError(Path + ": cannot open for writing: " + EC.message());
+  F.write(reinterpret_cast<const char *>(Bytes.data()), Bytes.size());
+  F.close();
+  if (F.has_error())
+    return frontend::makeError(Path + ": write failed");
+  return Error::success();
+}
+
+/// The closing lines of a compile: program, kernels, DRAM, blob.
+static void printSummary(raw_ostream &OS, const frontend::Model &M, const lower::Program &P,
+                         const codegen::BlobStats &St, const std::string &Out) {
+  OS << "Compiling graph -> " << M.G.Nodes.size() << " call_function nodes\n";
+  OS << "Program length: " << St.Instructions << " (" << St.KernelInstructions << " kernel, "
+     << St.FallbackInstructions << " fallback)\n";
+  OS << "Kernels: " << St.Kernels.size() << " distinct specialisation(s), " << St.CodeBytes << " code bytes\n";
+  OS << "DRAM: " << P.DramBytes << " bytes planned (constants " << P.ConstantBytes << ", activations "
+     << P.ArenaBytes << ", live-bytes lower bound " << P.LowerBoundBytes << ")\n";
+  OS << "Blob: " << St.BlobBytes << " bytes -> " << Out << "\n";
+}
+
+/// What the seed's backend demos printed: the ops seen, where each went,
+/// and the partition.
+static void printDecisions(raw_ostream &OS, const frontend::Model &M, const lower::Program &P) {
+  unsigned Accel = 0, Fallback = 0, Views = 0;
+  for (const lower::NodeDecision &D : P.Decisions)
+    (D.K == lower::NodeDecision::Fallback ? Fallback : D.K == lower::NodeDecision::View ? Views : Accel)++;
+  OS << "Ops seen: " << M.G.Nodes.size() << " call_function nodes (" << Accel << " accelerated, " << Views
+     << " views, " << Fallback << " fallback, " << (M.G.Nodes.size() - P.Decisions.size()) << " removed)\n";
+  for (const lower::NodeDecision &D : P.Decisions) {
+    StringRef T = D.Target;
+    T.consume_front("torch.ops.");
+    switch (D.K) {
+    case lower::NodeDecision::Accelerated:
+      OS << "  [ATALLA]   " << left_justify(D.Node, 20) << " " << T << " -> " << D.Kernel << "\n";
+      break;
+    case lower::NodeDecision::View:
+      OS << "  [VIEW]     " << left_justify(D.Node, 20) << " " << T << (D.Kernel.empty() ? "" : " (with copy)")
+         << "\n";
+      break;
+    case lower::NodeDecision::Fallback:
+      OS << "  [FALLBACK] " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
+      break;
+    case lower::NodeDecision::Fused:
+      OS << "  [FUSED]    " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
+      break;
+    case lower::NodeDecision::Removed:
+      break;
+    }
+  }
+  OS << "Partitioned into " << P.Segments.size() << " segment(s)\n";
+  for (size_t I = 0; I < P.Segments.size(); ++I)
+    OS << "  Segment " << I << ": " << (P.Segments[I].Accelerator ? "accelerator" : "fallback") << " ("
+       << P.Segments[I].NumOps << " op" << (P.Segments[I].NumOps == 1 ? "" : "s") << ")\n";
+}
+
+/// --emit=llvm|asm (to \p TextOS) or obj (one file per kernel in -o DIR):
+/// each distinct kernel once. Returns the exit code.
+static int emitKernels(const lower::Program &P, const codegen::CodegenOptions &CO, raw_ostream &TextOS) {
+  std::map<std::string, const abi::KernelSpec *> Seen;
+  for (const lower::PInstr &I : P.Instrs)
+    if (I.Op == abi::Opcode::Kernel && !Seen.count(I.Spec.key()))
+      Seen[I.Spec.key()] = &I.Spec;
+  std::string Dir = OutputPath.empty() ? sys::path::stem(InputPath).str() + ".objs" : OutputPath.getValue();
+  for (const auto &[Key, Spec] : Seen) {
+    if (Emit == "obj") {
+      auto C = codegen::compileKernel(*Spec, CO);
+      if (!C)
+        return fail(C.takeError());
+      if (std::error_code EC = sys::fs::create_directories(Dir))
+        return fail(frontend::makeError(Dir + ": cannot create: " + EC.message()));
+      SmallString<256> Path(Dir);
+      sys::path::append(Path, C->Symbol + ".o");
+      std::error_code EC;
+      raw_fd_ostream F(Path, EC, sys::fs::OF_None);
+      if (EC)
+        return fail(frontend::makeError(Path + ": " + EC.message()));
+      F.write(reinterpret_cast<const char *>(C->Object.data()), C->Object.size());
+      outs() << "wrote " << Path << " (" << Key << ")\n";
+      continue;
+    }
+    auto Text = codegen::kernelText(*Spec, CO, Emit == "asm");
+    if (!Text)
+      return fail(Text.takeError());
+    TextOS << "; kernel " << Key << "\n" << *Text << "\n";
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   // --print-after-all is LLVM's own option (libLLVM registers it): reuse
   // it, so that it prints our lowering passes and then LLVM's.
@@ -264,21 +378,9 @@ int main(int argc, char **argv) {
   DO.PassTimes = &PassTimes;
 
   auto T0 = Clock::now();
-  auto Buf = MemoryBuffer::getFile(InputPath, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!Buf)
-    return fail(frontend::makeError(InputPath + ": cannot read: " + Buf.getError().message()));
-  // The reader checks this too, but only after the copy below: refuse a
-  // huge file before copying it into memory.
-  if ((*Buf)->getBufferSize() > Limits.Archive.Zip.MaxFileBytes)
-    return fail(frontend::makeError(InputPath + ": the archive is " + std::to_string((*Buf)->getBufferSize()) +
-                                    " bytes, more than the limit of " +
-                                    std::to_string(Limits.Archive.Zip.MaxFileBytes) + " (--limit archive-bytes)"));
-  auto M = frontend::readModelFromBuffer(
-      std::vector<uint8_t>((*Buf)->getBufferStart(), (*Buf)->getBufferEnd()), InputPath, Limits.Archive);
+  auto M = loadArchive(Limits, DO);
   if (!M)
     return fail(M.takeError());
-  DO.SourceName = sys::path::filename(InputPath).str();
-  DO.SourceHash = utohexstr(abi::fnv1a64((*Buf)->getBufferStart(), (*Buf)->getBufferSize()), /*LowerCase=*/true);
   double LoadMs = Ms(T0);
 
   auto T1 = Clock::now();
@@ -288,39 +390,8 @@ int main(int argc, char **argv) {
   double LowerMs = Ms(T1);
   raw_ostream &OS = Quiet ? nulls() : outs();
 
-  // What the seed's backend demos printed: the ops seen and the partition.
-  unsigned Accel = 0, Fallback = 0, Views = 0;
-  for (const lower::NodeDecision &D : P->Decisions)
-    (D.K == lower::NodeDecision::Fallback ? Fallback : D.K == lower::NodeDecision::View ? Views : Accel)++;
-  if (Emit == "blob") {
-    OS << "Ops seen: " << M->G.Nodes.size() << " call_function nodes (" << Accel << " accelerated, " << Views
-       << " views, " << Fallback << " fallback, " << (M->G.Nodes.size() - P->Decisions.size()) << " removed)\n";
-    for (const lower::NodeDecision &D : P->Decisions) {
-      StringRef T = D.Target;
-      T.consume_front("torch.ops.");
-      switch (D.K) {
-      case lower::NodeDecision::Accelerated:
-        OS << "  [ATALLA]   " << left_justify(D.Node, 20) << " " << T << " -> " << D.Kernel << "\n";
-        break;
-      case lower::NodeDecision::View:
-        OS << "  [VIEW]     " << left_justify(D.Node, 20) << " " << T << (D.Kernel.empty() ? "" : " (with copy)")
-           << "\n";
-        break;
-      case lower::NodeDecision::Fallback:
-        OS << "  [FALLBACK] " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
-        break;
-      case lower::NodeDecision::Fused:
-        OS << "  [FUSED]    " << left_justify(D.Node, 20) << " " << T << " (" << D.Reason << ")\n";
-        break;
-      case lower::NodeDecision::Removed:
-        break;
-      }
-    }
-    OS << "Partitioned into " << P->Segments.size() << " segment(s)\n";
-    for (size_t I = 0; I < P->Segments.size(); ++I)
-      OS << "  Segment " << I << ": " << (P->Segments[I].Accelerator ? "accelerator" : "fallback") << " ("
-         << P->Segments[I].NumOps << " op" << (P->Segments[I].NumOps == 1 ? "" : "s") << ")\n";
-  }
+  if (Emit == "blob")
+    printDecisions(OS, *M, *P);
 
   if (Report)
     printReport(outs(), *P);
@@ -342,36 +413,8 @@ int main(int argc, char **argv) {
     P->print(TextOS);
     return 0;
   }
-  if (Emit == "llvm" || Emit == "asm" || Emit == "obj") {
-    std::map<std::string, const abi::KernelSpec *> Seen;
-    for (const lower::PInstr &I : P->Instrs)
-      if (I.Op == abi::Opcode::Kernel && !Seen.count(I.Spec.key()))
-        Seen[I.Spec.key()] = &I.Spec;
-    std::string Dir = OutputPath.empty() ? sys::path::stem(InputPath).str() + ".objs" : OutputPath.getValue();
-    for (const auto &[Key, Spec] : Seen) {
-      if (Emit == "obj") {
-        auto C = codegen::compileKernel(*Spec, CO);
-        if (!C)
-          return fail(C.takeError());
-        if (std::error_code EC = sys::fs::create_directories(Dir))
-          return fail(frontend::makeError(Dir + ": cannot create: " + EC.message()));
-        SmallString<256> Path(Dir);
-        sys::path::append(Path, C->Symbol + ".o");
-        std::error_code EC;
-        raw_fd_ostream F(Path, EC, sys::fs::OF_None);
-        if (EC)
-          return fail(frontend::makeError(Path + ": " + EC.message()));
-        F.write(reinterpret_cast<const char *>(C->Object.data()), C->Object.size());
-        outs() << "wrote " << Path << " (" << Key << ")\n";
-        continue;
-      }
-      auto Text = codegen::kernelText(*Spec, CO, Emit == "asm");
-      if (!Text)
-        return fail(Text.takeError());
-      TextOS << "; kernel " << Key << "\n" << *Text << "\n";
-    }
-    return 0;
-  }
+  if (Emit == "llvm" || Emit == "asm" || Emit == "obj")
+    return emitKernels(*P, CO, TextOS);
 
   if (!Quiet && sys::Process::StandardErrIsDisplayed())
     DO.Progress = [](unsigned Done, unsigned Total) {
@@ -392,16 +435,8 @@ int main(int argc, char **argv) {
     Out = std::string(Path);
   }
   auto T3 = Clock::now();
-  {
-    std::error_code EC;
-    raw_fd_ostream F(Out, EC, sys::fs::OF_None);
-    if (EC)
-      return fail(frontend::makeError(Out + ": cannot open for writing: " + EC.message()));
-    F.write(reinterpret_cast<const char *>(Blob->data()), Blob->size());
-    F.close();
-    if (F.has_error())
-      return fail(frontend::makeError(Out + ": write failed"));
-  }
+  if (Error E = writeBinary(Out, *Blob))
+    return fail(std::move(E));
   double WriteMs = Ms(T3);
   double Ir = 0, Opt = 0, Obj = 0;
   for (const codegen::KernelStat &K : St.Kernels) {
@@ -409,13 +444,7 @@ int main(int argc, char **argv) {
     Opt += K.OptMs;
     Obj += K.CodegenMs;
   }
-  OS << "Compiling graph -> " << M->G.Nodes.size() << " call_function nodes\n";
-  OS << "Program length: " << St.Instructions << " (" << St.KernelInstructions << " kernel, "
-     << St.FallbackInstructions << " fallback)\n";
-  OS << "Kernels: " << St.Kernels.size() << " distinct specialisation(s), " << St.CodeBytes << " code bytes\n";
-  OS << "DRAM: " << P->DramBytes << " bytes planned (constants " << P->ConstantBytes << ", activations "
-     << P->ArenaBytes << ", live-bytes lower bound " << P->LowerBoundBytes << ")\n";
-  OS << "Blob: " << St.BlobBytes << " bytes -> " << Out << "\n";
+  printSummary(OS, *M, *P, St, Out);
   OS << format("Time: load %.1f ms, lower %.1f ms, codegen %.1f ms (IR %.1f, opt %.1f, obj %.1f), write %.1f ms\n",
                LoadMs, LowerMs, CodegenMs, Ir, Opt, Obj, WriteMs);
   if (Report) {
