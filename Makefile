@@ -18,6 +18,7 @@ help:
 	@echo "make test   - set up, build, and run every test (ctest)"
 	@echo "make build  - Release build; tools in $(BUILD)/bin/"
 	@echo "make setup  - install the Debian packages the project needs"
+	@echo "sudo scripts/fresh-check.sh [--reference-blas] - the README's commands in a fresh debootstrap Debian 12 root, timed"
 	@echo "make fuzz-long SECONDS=600 SEED=N - correctness fuzzing against eager PyTorch"
 	@echo "make fuzz-harness SECONDS=N - libFuzzer (ASan+UBSan) on every reader and the blob loader, N s each"
 	@echo "make test-sanitize - build everything with ASan+UBSan in $(BUILD)-sanitize and run every test"
