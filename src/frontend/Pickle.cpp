@@ -341,33 +341,10 @@ struct OpcodeInfo {
   uint8_t Code;
   const char *Name;
 };
-// clang-format off
 constexpr OpcodeInfo Opcodes[] = {
-    {'(', "MARK"},           {'.', "STOP"},          {'0', "POP"},
-    {'1', "POP_MARK"},       {'2', "DUP"},           {'F', "FLOAT"},
-    {'I', "INT"},            {'J', "BININT"},        {'K', "BININT1"},
-    {'L', "LONG"},           {'M', "BININT2"},       {'N', "NONE"},
-    {'P', "PERSID"},         {'Q', "BINPERSID"},     {'R', "REDUCE"},
-    {'S', "STRING"},         {'T', "BINSTRING"},     {'U', "SHORT_BINSTRING"},
-    {'V', "UNICODE"},        {'X', "BINUNICODE"},    {'a', "APPEND"},
-    {'b', "BUILD"},          {'c', "GLOBAL"},        {'d', "DICT"},
-    {'}', "EMPTY_DICT"},     {'e', "APPENDS"},       {'g', "GET"},
-    {'h', "BINGET"},         {'i', "INST"},          {'j', "LONG_BINGET"},
-    {'l', "LIST"},           {']', "EMPTY_LIST"},    {'o', "OBJ"},
-    {'p', "PUT"},            {'q', "BINPUT"},        {'r', "LONG_BINPUT"},
-    {'s', "SETITEM"},        {'t', "TUPLE"},         {')', "EMPTY_TUPLE"},
-    {'u', "SETITEMS"},       {'G', "BINFLOAT"},      {0x80, "PROTO"},
-    {0x81, "NEWOBJ"},        {0x82, "EXT1"},         {0x83, "EXT2"},
-    {0x84, "EXT4"},          {0x85, "TUPLE1"},       {0x86, "TUPLE2"},
-    {0x87, "TUPLE3"},        {0x88, "NEWTRUE"},      {0x89, "NEWFALSE"},
-    {0x8a, "LONG1"},         {0x8b, "LONG4"},        {'B', "BINBYTES"},
-    {'C', "SHORT_BINBYTES"}, {0x8c, "SHORT_BINUNICODE"}, {0x8d, "BINUNICODE8"},
-    {0x8e, "BINBYTES8"},     {0x8f, "EMPTY_SET"},    {0x90, "ADDITEMS"},
-    {0x91, "FROZENSET"},     {0x92, "NEWOBJ_EX"},    {0x93, "STACK_GLOBAL"},
-    {0x94, "MEMOIZE"},       {0x95, "FRAME"},        {0x96, "BYTEARRAY8"},
-    {0x97, "NEXT_BUFFER"},   {0x98, "READONLY_BUFFER"},
+#define ATALLA_PICKLE_OP(Code, Name) {Code, #Name},
+#include "frontend/PickleOps.def"
 };
-// clang-format on
 
 /// What an allowed global does when called (REDUCE) or what it stands for.
 enum class GlobalRole {
@@ -978,7 +955,7 @@ std::optional<std::string> decodeRawUnicodeEscape(StringRef S) {
 
 Error Unpickler::step() {
   switch (Op) {
-  case 0x80: { // PROTO
+  case pickle_op::PROTO: {
     uint64_t V;
     if (Error E = readUInt(1, V))
       return E;
@@ -986,8 +963,7 @@ Error Unpickler::step() {
       return fail("unsupported pickle protocol " + Twine(V));
     return Error::success();
   }
-  case 0x95: { // FRAME: framing only groups bytes; the opcodes inside are
-               // read as if unframed.
+  case pickle_op::FRAME: { // framing only groups bytes; the opcodes inside are read as if unframed
     uint64_t Len;
     if (Error E = readUInt(8, Len))
       return E;
@@ -995,12 +971,12 @@ Error Unpickler::step() {
       return truncated();
     return Error::success();
   }
-  case '(':
+  case pickle_op::MARK:
     if (Marks.size() >= Limits.MaxDepth)
       return fail(llvm::formatv("pickle nests MARKs deeper than {0}", Limits.MaxDepth).str());
     Marks.push_back(Stack.size());
     return Error::success();
-  case '0': { // POP; like CPython, an empty frame pops its MARK.
+  case pickle_op::POP: { // like CPython, an empty frame pops its MARK
     size_t Floor = Marks.empty() ? 0 : Marks.back();
     if (Stack.size() > Floor) {
       Stack.pop_back();
@@ -1011,25 +987,25 @@ Error Unpickler::step() {
     Marks.pop_back();
     return Error::success();
   }
-  case '1': { // POP_MARK
+  case pickle_op::POP_MARK: {
     std::vector<PyRef> Items;
     return popMark(Items);
   }
-  case '2': { // DUP
+  case pickle_op::DUP: {
     PyRef V;
     if (Error E = top(V))
       return E;
     return push(std::move(V));
   }
-  case 'N':
+  case pickle_op::NONE:
     return push(create(PyValue::Kind::None));
-  case 0x88:
-  case 0x89: {
+  case pickle_op::NEWTRUE:
+  case pickle_op::NEWFALSE: {
     PyRef V = create(PyValue::Kind::Bool);
     V->B = Op == 0x88;
     return push(std::move(V));
   }
-  case 'I': { // INT: decimal text; "00"/"01" are protocol 0's False/True.
+  case pickle_op::INT: { // decimal text; "00"/"01" are protocol 0's False/True
     StringRef Line;
     if (Error E = readLine(Line))
       return E;
@@ -1043,7 +1019,7 @@ Error Unpickler::step() {
       return fail("bad integer '" + Line.take_front(40) + "' in 'INT'");
     return pushInt(V);
   }
-  case 'L': { // LONG: protocol 0's decimal text with a trailing 'L'.
+  case pickle_op::LONG: { // protocol 0's decimal text with a trailing 'L'
     StringRef Line;
     if (Error E = readLine(Line))
       return E;
@@ -1054,21 +1030,21 @@ Error Unpickler::step() {
       return fail("integer '" + Line.take_front(40) + "' in 'LONG' does not fit in int64");
     return pushInt(V);
   }
-  case 'J': {
+  case pickle_op::BININT: {
     uint64_t V;
     if (Error E = readUInt(4, V))
       return E;
     return pushInt(static_cast<int32_t>(static_cast<uint32_t>(V)));
   }
-  case 'K':
-  case 'M': {
+  case pickle_op::BININT1:
+  case pickle_op::BININT2: {
     uint64_t V;
     if (Error E = readUInt(Op == 'K' ? 1 : 2, V))
       return E;
     return pushInt(static_cast<int64_t>(V));
   }
-  case 0x8a:
-  case 0x8b: { // LONG1, LONG4
+  case pickle_op::LONG1:
+  case pickle_op::LONG4: {
     uint64_t N;
     if (Error E = readUInt(Op == 0x8a ? 1 : 4, N))
       return E;
@@ -1076,7 +1052,7 @@ Error Unpickler::step() {
       return truncated();
     return pushLong(static_cast<size_t>(N));
   }
-  case 'G': {
+  case pickle_op::BINFLOAT: {
     uint64_t Bits = 0;
     const uint8_t *P = nullptr;
     if (Error E = take(8, P))
@@ -1087,7 +1063,7 @@ Error Unpickler::step() {
     std::memcpy(&V->F, &Bits, 8);
     return push(std::move(V));
   }
-  case 'F': {
+  case pickle_op::FLOAT: {
     StringRef Line;
     if (Error E = readLine(Line))
       return E;
@@ -1096,14 +1072,14 @@ Error Unpickler::step() {
       return fail("bad float '" + Line.take_front(40) + "' in 'FLOAT'");
     return push(std::move(V));
   }
-  case 'X':   // BINUNICODE
-  case 0x8c:  // SHORT_BINUNICODE
-  case 0x8d:  // BINUNICODE8
-  case 'B':   // BINBYTES
-  case 'C':   // SHORT_BINBYTES
-  case 0x8e:  // BINBYTES8
-  case 'U':   // SHORT_BINSTRING
-  case 'T': { // BINSTRING
+  case pickle_op::BINUNICODE:
+  case pickle_op::SHORT_BINUNICODE:
+  case pickle_op::BINUNICODE8:
+  case pickle_op::BINBYTES:
+  case pickle_op::SHORT_BINBYTES:
+  case pickle_op::BINBYTES8:
+  case pickle_op::SHORT_BINSTRING:
+  case pickle_op::BINSTRING: {
     size_t LenBytes = (Op == 0x8c || Op == 'C' || Op == 'U') ? 1
                       : (Op == 0x8d || Op == 0x8e)           ? 8
                                                              : 4;
@@ -1122,7 +1098,7 @@ Error Unpickler::step() {
     return pushString(IsBytes ? PyValue::Kind::Bytes : PyValue::Kind::String,
                       std::string(reinterpret_cast<const char *>(P), Len));
   }
-  case 'S': {
+  case pickle_op::STRING: {
     StringRef Line;
     if (Error E = readLine(Line))
       return E;
@@ -1135,7 +1111,7 @@ Error Unpickler::step() {
       return fail("bad escape in 'STRING'");
     return pushString(PyValue::Kind::String, std::move(*S));
   }
-  case 'V': {
+  case pickle_op::UNICODE: {
     StringRef Line;
     if (Error E = readLine(Line))
       return E;
@@ -1144,10 +1120,10 @@ Error Unpickler::step() {
       return fail("bad escape in 'UNICODE'");
     return pushString(PyValue::Kind::String, std::move(*S));
   }
-  case ')':
+  case pickle_op::EMPTY_TUPLE:
     return push(create(PyValue::Kind::Tuple));
-  case 't':
-  case 'l': {
+  case pickle_op::TUPLE:
+  case pickle_op::LIST: {
     std::vector<PyRef> Items;
     if (Error E = popMark(Items))
       return E;
@@ -1157,9 +1133,9 @@ Error Unpickler::step() {
     V->Items = std::move(Items);
     return push(std::move(V));
   }
-  case 0x85:
-  case 0x86:
-  case 0x87: {
+  case pickle_op::TUPLE1:
+  case pickle_op::TUPLE2:
+  case pickle_op::TUPLE3: {
     size_t N = Op - 0x84;
     size_t Floor = Marks.empty() ? 0 : Marks.back();
     if (Stack.size() - Floor < N)
@@ -1171,11 +1147,11 @@ Error Unpickler::step() {
     Stack.resize(Stack.size() - N);
     return push(std::move(V));
   }
-  case ']':
+  case pickle_op::EMPTY_LIST:
     return push(create(PyValue::Kind::List));
-  case '}':
+  case pickle_op::EMPTY_DICT:
     return push(create(PyValue::Kind::Dict));
-  case 'a': {
+  case pickle_op::APPEND: {
     PyRef V, List;
     if (Error E = pop(V))
       return E;
@@ -1185,7 +1161,7 @@ Error Unpickler::step() {
     Items.push_back(std::move(V));
     return appendItems(List, std::move(Items));
   }
-  case 'e': {
+  case pickle_op::APPENDS: {
     std::vector<PyRef> Items;
     if (Error E = popMark(Items))
       return E;
@@ -1194,7 +1170,7 @@ Error Unpickler::step() {
       return E;
     return appendItems(List, std::move(Items));
   }
-  case 'd': {
+  case pickle_op::DICT: {
     std::vector<PyRef> Items;
     if (Error E = popMark(Items))
       return E;
@@ -1203,7 +1179,7 @@ Error Unpickler::step() {
       return E;
     return push(std::move(D));
   }
-  case 's': {
+  case pickle_op::SETITEM: {
     std::vector<PyRef> Items(2);
     if (Error E = pop(Items[1]))
       return E;
@@ -1214,7 +1190,7 @@ Error Unpickler::step() {
       return E;
     return setItems(D, Items);
   }
-  case 'u': {
+  case pickle_op::SETITEMS: {
     std::vector<PyRef> Items;
     if (Error E = popMark(Items))
       return E;
@@ -1223,7 +1199,7 @@ Error Unpickler::step() {
       return E;
     return setItems(D, Items);
   }
-  case 'c': {
+  case pickle_op::GLOBAL: {
     StringRef Module, Name;
     if (Error E = readLine(Module))
       return E;
@@ -1231,7 +1207,7 @@ Error Unpickler::step() {
       return E;
     return pushGlobal(Module, Name);
   }
-  case 0x93: { // STACK_GLOBAL
+  case pickle_op::STACK_GLOBAL: {
     PyRef Module, Name;
     if (Error E = pop(Name))
       return E;
@@ -1241,8 +1217,8 @@ Error Unpickler::step() {
       return fail("'STACK_GLOBAL' needs two strings");
     return pushGlobal(Module->S, Name->S);
   }
-  case 'R':
-  case 0x81: { // REDUCE, NEWOBJ
+  case pickle_op::REDUCE:
+  case pickle_op::NEWOBJ: {
     PyRef Args, Callable;
     if (Error E = pop(Args))
       return E;
@@ -1253,7 +1229,7 @@ Error Unpickler::step() {
       return R.takeError();
     return push(std::move(*R));
   }
-  case 'b': { // BUILD
+  case pickle_op::BUILD: {
     PyRef State, Obj;
     if (Error E = pop(State))
       return E;
@@ -1265,14 +1241,14 @@ Error Unpickler::step() {
       return Error::success();
     return fail("'BUILD' on " + Obj->kindName() + " is not supported");
   }
-  case 'q':
-  case 'r': {
+  case pickle_op::BINPUT:
+  case pickle_op::LONG_BINPUT: {
     uint64_t Index;
     if (Error E = readUInt(Op == 'q' ? 1 : 4, Index))
       return E;
     return memoPut(Index);
   }
-  case 'p': {
+  case pickle_op::PUT: {
     StringRef Line;
     uint64_t Index;
     if (Error E = readLine(Line))
@@ -1281,16 +1257,16 @@ Error Unpickler::step() {
       return fail("bad memo index in 'PUT'");
     return memoPut(Index);
   }
-  case 0x94:
+  case pickle_op::MEMOIZE:
     return memoPut(Memo.size());
-  case 'h':
-  case 'j': {
+  case pickle_op::BINGET:
+  case pickle_op::LONG_BINGET: {
     uint64_t Index;
     if (Error E = readUInt(Op == 'h' ? 1 : 4, Index))
       return E;
     return memoGet(Index);
   }
-  case 'g': {
+  case pickle_op::GET: {
     StringRef Line;
     uint64_t Index;
     if (Error E = readLine(Line))
@@ -1299,13 +1275,13 @@ Error Unpickler::step() {
       return fail("bad memo index in 'GET'");
     return memoGet(Index);
   }
-  case 'Q': {
+  case pickle_op::BINPERSID: {
     PyRef Pid;
     if (Error E = pop(Pid))
       return E;
     return persistentLoad(std::move(Pid));
   }
-  case 'P': {
+  case pickle_op::PERSID: {
     StringRef Line;
     if (Error E = readLine(Line))
       return E;
@@ -1426,9 +1402,9 @@ std::vector<uint8_t> PickleWriter::write(const PyRef &Value) {
   GlobalMemo.clear();
   NextSlot = 0;
   Latin1 = PyValue::makeString("latin1");
-  Out = {0x80, 2};
+  Out = {pickle_op::PROTO, 2};
   save(Value);
-  Out.push_back('.');
+  Out.push_back(pickle_op::STOP);
   Memo.clear();
   KeepAlive.clear();
   return std::move(Out);
@@ -1441,20 +1417,20 @@ void PickleWriter::emitU32(uint32_t V) {
 
 void PickleWriter::emitPut(uint32_t Slot) {
   if (Slot < 256) {
-    Out.push_back('q');
+    Out.push_back(pickle_op::BINPUT);
     Out.push_back(static_cast<uint8_t>(Slot));
   } else {
-    Out.push_back('r');
+    Out.push_back(pickle_op::LONG_BINPUT);
     emitU32(Slot);
   }
 }
 
 void PickleWriter::emitGet(uint32_t Slot) {
   if (Slot < 256) {
-    Out.push_back('h');
+    Out.push_back(pickle_op::BINGET);
     Out.push_back(static_cast<uint8_t>(Slot));
   } else {
-    Out.push_back('j');
+    Out.push_back(pickle_op::LONG_BINGET);
     emitU32(Slot);
   }
 }
@@ -1481,7 +1457,7 @@ void PickleWriter::saveGlobal(StringRef Module, StringRef Name) {
     emitGet(It->second);
     return;
   }
-  Out.push_back('c');
+  Out.push_back(pickle_op::GLOBAL);
   Out.insert(Out.end(), Key.begin(), Key.end());
   Out.push_back('\n');
   uint32_t Slot = NextSlot++;
@@ -1492,14 +1468,14 @@ void PickleWriter::saveGlobal(StringRef Module, StringRef Name) {
 void PickleWriter::saveInt(int64_t V) {
   // CPython's save_long: the smallest fixed-width form, else LONG1.
   if (V >= 0 && V <= 0xff) {
-    Out.push_back('K');
+    Out.push_back(pickle_op::BININT1);
     Out.push_back(static_cast<uint8_t>(V));
   } else if (V >= 0 && V <= 0xffff) {
-    Out.push_back('M');
+    Out.push_back(pickle_op::BININT2);
     Out.push_back(static_cast<uint8_t>(V));
     Out.push_back(static_cast<uint8_t>(V >> 8));
   } else if (V >= INT32_MIN && V <= INT32_MAX) {
-    Out.push_back('J');
+    Out.push_back(pickle_op::BININT);
     emitU32(static_cast<uint32_t>(static_cast<int32_t>(V)));
   } else {
     // encode_long: (bit_length >> 3) + 1 bytes of two's complement (nine
@@ -1513,7 +1489,7 @@ void PickleWriter::saveInt(int64_t V) {
                             : (V < 0 ? 0xff : 0x00));
     if (V < 0 && N > 1 && Bytes[N - 1] == 0xff && (Bytes[N - 2] & 0x80))
       Bytes.pop_back();
-    Out.push_back(0x8a);
+    Out.push_back(pickle_op::LONG1);
     Out.push_back(static_cast<uint8_t>(Bytes.size()));
     Out.insert(Out.end(), Bytes.begin(), Bytes.end());
   }
@@ -1522,7 +1498,7 @@ void PickleWriter::saveInt(int64_t V) {
 void PickleWriter::saveTuple(const PyRef &V) {
   const std::vector<PyRef> &Items = V->Items;
   if (Items.empty()) {
-    Out.push_back(')'); // The empty tuple is a singleton CPython does not memoise.
+    Out.push_back(pickle_op::EMPTY_TUPLE); // The empty tuple is a singleton CPython does not memoise.
     return;
   }
   if (Items.size() <= 3) {
@@ -1530,10 +1506,10 @@ void PickleWriter::saveTuple(const PyRef &V) {
       save(I);
     Out.push_back(static_cast<uint8_t>(0x84 + Items.size()));
   } else {
-    Out.push_back('(');
+    Out.push_back(pickle_op::MARK);
     for (const PyRef &I : Items)
       save(I);
-    Out.push_back('t');
+    Out.push_back(pickle_op::TUPLE);
   }
   memoize(V);
 }
@@ -1543,14 +1519,14 @@ void PickleWriter::saveListItems(const std::vector<PyRef> &Items) {
   constexpr size_t Batch = 1000;
   if (Items.size() == 1) {
     save(Items[0]);
-    Out.push_back('a');
+    Out.push_back(pickle_op::APPEND);
     return;
   }
   for (size_t I = 0; I < Items.size();) {
-    Out.push_back('(');
+    Out.push_back(pickle_op::MARK);
     for (size_t N = 0; N < Batch && I < Items.size(); ++N, ++I)
       save(Items[I]);
-    Out.push_back('e');
+    Out.push_back(pickle_op::APPENDS);
   }
 }
 
@@ -1563,15 +1539,15 @@ void PickleWriter::saveDictItems(const std::vector<std::pair<PyRef, PyRef>> &Ite
     if (N == 1) {
       save(Items[I].first);
       save(Items[I].second);
-      Out.push_back('s');
+      Out.push_back(pickle_op::SETITEM);
       return;
     }
-    Out.push_back('(');
+    Out.push_back(pickle_op::MARK);
     for (size_t E = I + N; I < E; ++I) {
       save(Items[I].first);
       save(Items[I].second);
     }
-    Out.push_back('u');
+    Out.push_back(pickle_op::SETITEMS);
   }
 }
 
@@ -1605,7 +1581,7 @@ void PickleWriter::saveTensor(const PyRef &V) {
                                      PyValue::makeBool(T.RequiresGrad), Hooks()});
     save(Args);
   }
-  Out.push_back('R');
+  Out.push_back(pickle_op::REDUCE);
   memoize(V);
 }
 
@@ -1613,10 +1589,10 @@ void PickleWriter::save(const PyRef &V) {
   assert(V && "null PyRef in a pickled value");
   switch (V->K) {
   case PyValue::Kind::None:
-    Out.push_back('N');
+    Out.push_back(pickle_op::NONE);
     return;
   case PyValue::Kind::Bool:
-    Out.push_back(V->B ? 0x88 : 0x89);
+    Out.push_back(V->B ? pickle_op::NEWTRUE : pickle_op::NEWFALSE);
     return;
   case PyValue::Kind::Int:
     saveInt(V->I);
@@ -1624,7 +1600,7 @@ void PickleWriter::save(const PyRef &V) {
   case PyValue::Kind::Float: {
     uint64_t Bits;
     std::memcpy(&Bits, &V->F, 8);
-    Out.push_back('G');
+    Out.push_back(pickle_op::BINFLOAT);
     for (int I = 7; I >= 0; --I)
       Out.push_back(static_cast<uint8_t>(Bits >> (8 * I)));
     return;
@@ -1632,7 +1608,7 @@ void PickleWriter::save(const PyRef &V) {
   case PyValue::Kind::String:
     if (saveMemoGet(V))
       return;
-    Out.push_back('X');
+    Out.push_back(pickle_op::BINUNICODE);
     emitU32(static_cast<uint32_t>(V->S.size()));
     Out.insert(Out.end(), V->S.begin(), V->S.end());
     memoize(V);
@@ -1644,12 +1620,12 @@ void PickleWriter::save(const PyRef &V) {
       return;
     if (V->S.empty()) {
       saveGlobal("__builtin__", "bytes");
-      Out.push_back(')');
+      Out.push_back(pickle_op::EMPTY_TUPLE);
     } else {
       saveGlobal("_codecs", "encode");
       save(PyValue::makeTuple({PyValue::makeString(latin1ToUtf8(V->S)), Latin1}));
     }
-    Out.push_back('R');
+    Out.push_back(pickle_op::REDUCE);
     memoize(V);
     return;
   case PyValue::Kind::Tuple:
@@ -1660,7 +1636,7 @@ void PickleWriter::save(const PyRef &V) {
   case PyValue::Kind::List:
     if (saveMemoGet(V))
       return;
-    Out.push_back(']');
+    Out.push_back(pickle_op::EMPTY_LIST);
     memoize(V);
     saveListItems(V->Items);
     return;
@@ -1669,13 +1645,13 @@ void PickleWriter::save(const PyRef &V) {
       return;
     if (V->IsOrderedDict) {
       saveGlobal("collections", "OrderedDict");
-      Out.push_back(')');
-      Out.push_back('R');
+      Out.push_back(pickle_op::EMPTY_TUPLE);
+      Out.push_back(pickle_op::REDUCE);
       memoize(V);
       saveDictItems(V->DictItems);
       return;
     }
-    Out.push_back('}');
+    Out.push_back(pickle_op::EMPTY_DICT);
     memoize(V);
     // CPython's batch_dict_exact: one item as SETITEM, otherwise batches of
     // MARK ... SETITEMS (with an empty trailing batch after a full one).
@@ -1684,12 +1660,12 @@ void PickleWriter::save(const PyRef &V) {
     } else if (!V->DictItems.empty()) {
       size_t I = 0, N;
       do {
-        Out.push_back('(');
+        Out.push_back(pickle_op::MARK);
         for (N = 0; N < 1000 && I < V->DictItems.size(); ++N, ++I) {
           save(V->DictItems[I].first);
           save(V->DictItems[I].second);
         }
-        Out.push_back('u');
+        Out.push_back(pickle_op::SETITEMS);
       } while (N == 1000);
     }
     return;
@@ -1702,7 +1678,7 @@ void PickleWriter::save(const PyRef &V) {
     // Storages are never memoised: torch's persistent_id runs each time.
     assert(StorageId && "PickleWriter needs a storage id function to write storages");
     save(StorageId(V->Tensor));
-    Out.push_back('Q');
+    Out.push_back(pickle_op::BINPERSID);
     return;
   }
   case PyValue::Kind::Global: {
@@ -1713,7 +1689,7 @@ void PickleWriter::save(const PyRef &V) {
   case PyValue::Kind::PersistentId:
     assert(!V->Items.empty() && "persistent id without a pid");
     save(V->Items[0]);
-    Out.push_back('Q');
+    Out.push_back(pickle_op::BINPERSID);
     return;
   case PyValue::Kind::Reduce:
     if (saveMemoGet(V))
@@ -1721,7 +1697,7 @@ void PickleWriter::save(const PyRef &V) {
     assert(V->Items.size() == 2 && "call without callable and arguments");
     save(V->Items[0]);
     save(V->Items[1]);
-    Out.push_back('R');
+    Out.push_back(pickle_op::REDUCE);
     memoize(V);
     return;
   }

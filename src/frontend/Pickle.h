@@ -134,6 +134,12 @@ llvm::Expected<PyRef> unpickle(llvm::ArrayRef<uint8_t> Bytes, PersistentLoad Loa
 /// The pickle opcode name for \p Op ("BINPUT"), or "" for an unknown byte.
 llvm::StringRef pickleOpcodeName(uint8_t Op);
 
+/// Every opcode's byte by its name (PickleOps.def): pickle_op::MARK is '('.
+namespace pickle_op {
+#define ATALLA_PICKLE_OP(Code, Name) inline constexpr uint8_t Name = Code;
+#include "frontend/PickleOps.def"
+} // namespace pickle_op
+
 /// Writes protocol 2 like CPython's C pickler with torch.save's reducers:
 /// memo slot per object (BINPUT), BINGET for a repeated PyRef or global,
 /// TUPLE1-3 for short tuples, SETITEM/APPEND for one item and batches of
