@@ -374,42 +374,56 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   llvm_unreachable("not an elementwise kernel");
 }
 
-} // namespace
+/// Writes one elementwise kernel (unary, binary, copy, select, chain) on a
+/// simplified view: for each outer index, blocks of TR rows x TC columns are
+/// loaded by SDMA (each input as its strides allow: dense, broadcast,
+/// transposed or gathered), combined element by element, and stored.
+class ElementwiseEmitter {
+public:
+  ElementwiseEmitter(KernelBuilder &KB, const abi::KernelSpec &Spec, size_t NumInputs)
+      : KB(KB), B(KB.B), Spec(Spec), NumInputs(NumInputs), V(simplify(Spec)), R(V.Sizes.size()),
+        OutOp(Spec.Operands.size() - 1) {}
 
-Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::KernelSpec &Spec) {
-  const abi::KernelFamily Fam = Spec.family();
-  size_t NumInputs = Fam == abi::KernelFamily::Binary && !Spec.HasScalar ? 2 : 1;
-  if (Fam == abi::KernelFamily::Chain)
-    NumInputs = Spec.Operands.size() - 1;
-  if (Fam == abi::KernelFamily::Select)
-    NumInputs = Spec.HasScalar ? 2 : 3;
-  if (Spec.Operands.size() != NumInputs + 1)
-    return specError(Spec, "expected " + Twine(NumInputs + 1) + " operands, got " +
-                               Twine(Spec.Operands.size()));
-  const abi::OperandSpec &Out = Spec.output();
-  for (size_t I = 0; I < NumInputs; ++I)
-    if (Spec.Operands[I].Sizes != Out.Sizes)
-      return specError(Spec, "input " + Twine(I) + " does not have the output's shape");
-  if (Out.numel() == 0) {
-    KB.finish();
-    return Error::success();
-  }
+  void run();
 
-  IRBuilder<> &B = KB.B;
-  View V = simplify(Spec);
-  const size_t R = V.Sizes.size();
-  // Bytes per element of each operand (the spec's order) and their types.
-  std::vector<int64_t> ES;
+private:
+  KernelBuilder &KB;
+  IRBuilder<> &B;
+  const abi::KernelSpec &Spec;
+  const size_t NumInputs;
+  const View V;
+  const size_t R;
+  const size_t OutOp;
+  std::vector<int64_t> ES; ///< bytes per element of each operand (the spec's order)
+  int64_t Cols = 0, Rows = 0, Outer = 1, TC = 0, TR = 0;
+  std::vector<InputPlan> Plans;
+  bool StoreInput = false;
+  Value *OutBuf = nullptr;
+  std::vector<Value *> Addr;
+  // The current block: the outer index's offsets, first row and column, and
+  // how many of each.
+  std::vector<Value *> Base;
+  Value *R0 = nullptr, *RN = nullptr, *C0 = nullptr, *CN = nullptr;
+
+  abi::DType typeOf(size_t Op) const { return Spec.Operands[Op].Type; }
+  void planInputs();
+  void allocate();
+  Value *tileLen(Value *Start, int64_t Tile, int64_t Dim);
+  Value *dramAddr(size_t Op, Value *ExtraElems);
+  Value *bytes(Value *Elems, size_t Op) { return B.CreateMul(Elems, KB.i64(ES[Op])); }
+  void loadInputs();
+  void compute();
+  void storeOutput();
+};
+
+/// How each input is loaded, and the block shape.
+void ElementwiseEmitter::planInputs() {
   for (const abi::OperandSpec &O : Spec.Operands)
     ES.push_back(abi::dtypeBytes(O.Type));
-  auto typeOf = [&](size_t Op) { return Spec.Operands[Op].Type; };
-  const size_t OutOp = Spec.Operands.size() - 1;
-  const int64_t Cols = V.Sizes[R - 1], Rows = V.Sizes[R - 2];
-  int64_t Outer = 1;
+  Cols = V.Sizes[R - 1];
+  Rows = V.Sizes[R - 2];
   for (size_t D = 0; D + 2 < R; ++D)
     Outer *= V.Sizes[D];
-
-  std::vector<InputPlan> Plans;
   bool AnyTransposed = false;
   for (unsigned I = 0; I < NumInputs; ++I) {
     InputPlan P;
@@ -427,8 +441,6 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
     AnyTransposed |= P.Mode == LoadMode::Transposed;
     Plans.push_back(P);
   }
-
-  int64_t TC, TR;
   if (AnyTransposed) {
     TC = std::min(Cols, TransposeSide);
     TR = std::min(Rows, TransposeSide);
@@ -436,8 +448,10 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
     TC = std::min(Cols, BlockElems);
     TR = std::min(Rows, std::max<int64_t>(1, BlockElems / TC));
   }
+}
 
-  // Grants, all before the loops.
+/// The scratchpad grants (all before the loops) and the operands' addresses.
+void ElementwiseEmitter::allocate() {
   for (InputPlan &P : Plans) {
     int64_t Elems = TR * TC;
     if (P.Mode == LoadMode::Broadcast)
@@ -447,141 +461,175 @@ Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::Ker
     P.Buf = KB.alloc(uint64_t(Elems * ES[P.Operand]), "in" + Twine(P.Operand));
   }
   // A copy whose input block is already the output block stores it directly.
-  bool StoreInput = Fam == abi::KernelFamily::Copy &&
-                    (Plans[0].Mode == LoadMode::Dense || Plans[0].Mode == LoadMode::Gather) &&
-                    (Plans[0].RowStride != 0 || TR == 1);
-  Value *OutBuf = StoreInput ? Plans[0].Buf : KB.alloc(uint64_t(TR * TC * ES[OutOp]), "out");
-
-  std::vector<Value *> Addr;
+  StoreInput = Spec.family() == abi::KernelFamily::Copy &&
+               (Plans[0].Mode == LoadMode::Dense || Plans[0].Mode == LoadMode::Gather) &&
+               (Plans[0].RowStride != 0 || TR == 1);
+  OutBuf = StoreInput ? Plans[0].Buf : KB.alloc(uint64_t(TR * TC * ES[OutOp]), "out");
   for (size_t I = 0; I <= NumInputs; ++I)
     Addr.push_back(KB.operandAddr(I == NumInputs ? unsigned(Spec.Operands.size() - 1) : I));
+}
+
+Value *ElementwiseEmitter::tileLen(Value *Start, int64_t Tile, int64_t Dim) {
+  if (Dim % Tile == 0)
+    return KB.i64(Tile);
+  return KB.umin(KB.i64(Tile), B.CreateSub(KB.i64(Dim), Start));
+}
+
+/// The DRAM address of operand \p Op's element at the block's origin (plus
+/// \p ExtraElems).
+Value *ElementwiseEmitter::dramAddr(size_t Op, Value *ExtraElems) {
+  Value *E = B.CreateAdd(Base[Op], B.CreateMul(R0, KB.i64(V.Strides[Op][R - 2])));
+  E = B.CreateAdd(E, B.CreateMul(C0, KB.i64(V.Strides[Op][R - 1])));
+  if (ExtraElems)
+    E = B.CreateAdd(E, ExtraElems);
+  return B.CreateAdd(Addr[Op == OutOp ? NumInputs : Op], B.CreateMul(E, KB.i64(ES[Op])));
+}
+
+/// Every input's block into its buffer, and how to step through it.
+void ElementwiseEmitter::loadInputs() {
+  for (InputPlan &P : Plans) {
+    Value *Src = dramAddr(P.Operand, nullptr);
+    const int64_t W = ES[P.Operand];
+    Value *CNBytes = bytes(CN, P.Operand);
+    switch (P.Mode) {
+    case LoadMode::Dense:
+      if (P.RowStride == 0) {
+        KB.sdmaLoad(P.Buf, Src, KB.i64(1), CNBytes, KB.i64(0));
+        P.RowStep = KB.i64(0);
+      } else {
+        KB.sdmaLoad(P.Buf, Src, RN, CNBytes, KB.i64(P.RowStride * W));
+        P.RowStep = CN;
+      }
+      P.ColStep = KB.i64(1);
+      break;
+    case LoadMode::Broadcast:
+      if (P.RowStride == 0) {
+        KB.sdmaLoad(P.Buf, Src, KB.i64(1), KB.i64(W), KB.i64(0));
+        P.RowStep = KB.i64(0);
+      } else {
+        KB.sdmaLoad(P.Buf, Src, RN, KB.i64(W), KB.i64(P.RowStride * W));
+        P.RowStep = KB.i64(1);
+      }
+      P.ColStep = KB.i64(0);
+      break;
+    case LoadMode::Transposed:
+      KB.sdmaLoad(P.Buf, Src, CN, bytes(RN, P.Operand), KB.i64(P.ColStride * W));
+      P.RowStep = KB.i64(1);
+      P.ColStep = RN;
+      break;
+    case LoadMode::Gather: {
+      // Rows that repeat (row stride 0) are gathered once.
+      Value *NRows = P.RowStride == 0 ? KB.i64(1) : RN;
+      KB.forLoop(KB.i64(0), NRows, "gather", [&](Value *Row) {
+        Value *RowSrc = B.CreateAdd(Src, B.CreateMul(Row, KB.i64(P.RowStride * W)));
+        Value *Dst = B.CreateInBoundsGEP(B.getInt8Ty(), P.Buf, bytes(B.CreateMul(Row, CN), P.Operand));
+        KB.sdmaLoad(Dst, RowSrc, CN, KB.i64(W), KB.i64(P.ColStride * W));
+      });
+      P.RowStep = P.RowStride == 0 ? KB.i64(0) : CN;
+      P.ColStep = KB.i64(1);
+      break;
+    }
+    }
+  }
+}
+
+/// The block's results into OutBuf.
+void ElementwiseEmitter::compute() {
+  auto combine = [&](Value *Row, Value *Col, Value *OutIdx) {
+    std::vector<Value *> In;
+    for (InputPlan &P : Plans) {
+      Value *Idx = B.CreateAdd(B.CreateMul(Row, P.RowStep), B.CreateMul(Col, P.ColStep));
+      In.push_back(loadElem(KB, typeOf(P.Operand), P.Buf, Idx));
+    }
+    if (Spec.HasScalar)
+      In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
+    storeElem(KB, typeOf(OutOp), applyOp(KB, Spec, In), OutBuf, OutIdx);
+  };
+  // Blocks whose inputs are all dense (or one repeated value) run as one
+  // flat loop, which vectorises even when rows are short.
+  bool Flat = true;
+  for (InputPlan &P : Plans) {
+    bool DenseRows = (P.Mode == LoadMode::Dense || P.Mode == LoadMode::Gather) && (P.RowStride != 0 || TR == 1);
+    bool Scalar = P.Mode == LoadMode::Broadcast && P.RowStride == 0;
+    Flat &= DenseRows || Scalar;
+  }
+  if (Flat) {
+    KB.forLoop(KB.i64(0), B.CreateMul(RN, CN), "elt", [&](Value *I) {
+      std::vector<Value *> In;
+      for (InputPlan &P : Plans)
+        In.push_back(loadElem(KB, typeOf(P.Operand), P.Buf, P.Mode == LoadMode::Broadcast ? KB.i64(0) : I));
+      if (Spec.HasScalar)
+        In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
+      storeElem(KB, typeOf(OutOp), applyOp(KB, Spec, In), OutBuf, I);
+    });
+  } else {
+    KB.forLoop(KB.i64(0), RN, "row", [&](Value *Row) {
+      KB.forLoop(KB.i64(0), CN, "col", [&](Value *Col) { combine(Row, Col, B.CreateAdd(B.CreateMul(Row, CN), Col)); });
+    });
+  }
+}
+
+/// OutBuf to the output's block.
+void ElementwiseEmitter::storeOutput() {
+  const int64_t OutCol = V.Strides[OutOp][R - 1], OutRow = V.Strides[OutOp][R - 2];
+  const int64_t W = ES[OutOp];
+  if (OutCol == 1 || Cols == 1) {
+    KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, bytes(CN, OutOp), KB.i64(OutRow * W));
+    return;
+  }
+  // A copy into a strided slice (cat of columns): scatter each row.
+  Value *Dst = dramAddr(OutOp, nullptr);
+  KB.forLoop(KB.i64(0), RN, "scatter", [&](Value *Row) {
+    KB.sdmaStore(B.CreateAdd(Dst, B.CreateMul(Row, KB.i64(OutRow * W))),
+                 B.CreateInBoundsGEP(B.getInt8Ty(), OutBuf, bytes(B.CreateMul(Row, CN), OutOp)), CN, KB.i64(W),
+                 KB.i64(OutCol * W));
+  });
+}
+
+void ElementwiseEmitter::run() {
+  planInputs();
+  allocate();
   // Operand order in V.Strides: inputs..., output (the spec's order).
   const std::vector<int64_t> OuterSizes(V.Sizes.begin(), V.Sizes.end() - 2);
   std::vector<std::vector<int64_t>> OuterStrides;
   for (auto &S : V.Strides)
     OuterStrides.emplace_back(S.begin(), S.end() - 2);
-
-  auto tileLen = [&](Value *Start, int64_t Tile, int64_t Dim) -> Value * {
-    if (Dim % Tile == 0)
-      return KB.i64(Tile);
-    return KB.umin(KB.i64(Tile), B.CreateSub(KB.i64(Dim), Start));
-  };
   auto ceilDiv = [](int64_t A, int64_t Bv) { return (A + Bv - 1) / Bv; };
-
   KB.forLoop(Outer, "outer", [&](Value *O) {
-    std::vector<Value *> Base = stridedOffsets(B, O, OuterSizes, OuterStrides);
+    Base = stridedOffsets(B, O, OuterSizes, OuterStrides);
     KB.forLoop(ceilDiv(Rows, TR), "rowblk", [&](Value *RB) {
-      Value *R0 = B.CreateMul(RB, KB.i64(TR), "r0", true, true);
-      Value *RN = tileLen(R0, TR, Rows);
+      R0 = B.CreateMul(RB, KB.i64(TR), "r0", true, true);
+      RN = tileLen(R0, TR, Rows);
       KB.forLoop(ceilDiv(Cols, TC), "colblk", [&](Value *CB) {
-        Value *C0 = B.CreateMul(CB, KB.i64(TC), "c0", true, true);
-        Value *CN = tileLen(C0, TC, Cols);
-        auto dramAddr = [&](size_t Op, Value *ExtraElems) {
-          Value *E = B.CreateAdd(Base[Op], B.CreateMul(R0, KB.i64(V.Strides[Op][R - 2])));
-          E = B.CreateAdd(E, B.CreateMul(C0, KB.i64(V.Strides[Op][R - 1])));
-          if (ExtraElems)
-            E = B.CreateAdd(E, ExtraElems);
-          return B.CreateAdd(Addr[Op == OutOp ? NumInputs : Op], B.CreateMul(E, KB.i64(ES[Op])));
-        };
-        auto bytes = [&](Value *Elems, size_t Op) { return B.CreateMul(Elems, KB.i64(ES[Op])); };
-        for (InputPlan &P : Plans) {
-          Value *Src = dramAddr(P.Operand, nullptr);
-          const int64_t W = ES[P.Operand];
-          Value *CNBytes = bytes(CN, P.Operand);
-          switch (P.Mode) {
-          case LoadMode::Dense:
-            if (P.RowStride == 0) {
-              KB.sdmaLoad(P.Buf, Src, KB.i64(1), CNBytes, KB.i64(0));
-              P.RowStep = KB.i64(0);
-            } else {
-              KB.sdmaLoad(P.Buf, Src, RN, CNBytes, KB.i64(P.RowStride * W));
-              P.RowStep = CN;
-            }
-            P.ColStep = KB.i64(1);
-            break;
-          case LoadMode::Broadcast:
-            if (P.RowStride == 0) {
-              KB.sdmaLoad(P.Buf, Src, KB.i64(1), KB.i64(W), KB.i64(0));
-              P.RowStep = KB.i64(0);
-            } else {
-              KB.sdmaLoad(P.Buf, Src, RN, KB.i64(W), KB.i64(P.RowStride * W));
-              P.RowStep = KB.i64(1);
-            }
-            P.ColStep = KB.i64(0);
-            break;
-          case LoadMode::Transposed:
-            KB.sdmaLoad(P.Buf, Src, CN, bytes(RN, P.Operand), KB.i64(P.ColStride * W));
-            P.RowStep = KB.i64(1);
-            P.ColStep = RN;
-            break;
-          case LoadMode::Gather: {
-            // Rows that repeat (row stride 0) are gathered once.
-            Value *NRows = P.RowStride == 0 ? KB.i64(1) : RN;
-            KB.forLoop(KB.i64(0), NRows, "gather", [&](Value *Row) {
-              Value *RowSrc = B.CreateAdd(Src, B.CreateMul(Row, KB.i64(P.RowStride * W)));
-              Value *Dst = B.CreateInBoundsGEP(B.getInt8Ty(), P.Buf, bytes(B.CreateMul(Row, CN), P.Operand));
-              KB.sdmaLoad(Dst, RowSrc, CN, KB.i64(W), KB.i64(P.ColStride * W));
-            });
-            P.RowStep = P.RowStride == 0 ? KB.i64(0) : CN;
-            P.ColStep = KB.i64(1);
-            break;
-          }
-          }
-        }
-
-        if (!StoreInput) {
-          auto combine = [&](Value *Row, Value *Col, Value *OutIdx) {
-            std::vector<Value *> In;
-            for (InputPlan &P : Plans) {
-              Value *Idx = B.CreateAdd(B.CreateMul(Row, P.RowStep), B.CreateMul(Col, P.ColStep));
-              In.push_back(loadElem(KB, typeOf(P.Operand), P.Buf, Idx));
-            }
-            if (Spec.HasScalar)
-              In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
-            storeElem(KB, typeOf(OutOp), applyOp(KB, Spec, In), OutBuf, OutIdx);
-          };
-          // Blocks whose inputs are all dense (or one repeated value) run as
-          // one flat loop, which vectorises even when rows are short.
-          bool Flat = true;
-          for (InputPlan &P : Plans) {
-            bool DenseRows = (P.Mode == LoadMode::Dense || P.Mode == LoadMode::Gather) &&
-                             (P.RowStride != 0 || TR == 1);
-            bool Scalar = P.Mode == LoadMode::Broadcast && P.RowStride == 0;
-            Flat &= DenseRows || Scalar;
-          }
-          if (Flat) {
-            KB.forLoop(KB.i64(0), B.CreateMul(RN, CN), "elt", [&](Value *I) {
-              std::vector<Value *> In;
-              for (InputPlan &P : Plans)
-                In.push_back(loadElem(KB, typeOf(P.Operand), P.Buf, P.Mode == LoadMode::Broadcast ? KB.i64(0) : I));
-              if (Spec.HasScalar)
-                In.push_back(KB.f32(static_cast<float>(Spec.Scalar)));
-              storeElem(KB, typeOf(OutOp), applyOp(KB, Spec, In), OutBuf, I);
-            });
-          } else {
-            KB.forLoop(KB.i64(0), RN, "row", [&](Value *Row) {
-              KB.forLoop(KB.i64(0), CN, "col", [&](Value *Col) {
-                combine(Row, Col, B.CreateAdd(B.CreateMul(Row, CN), Col));
-              });
-            });
-          }
-        }
-        const int64_t OutCol = V.Strides[OutOp][R - 1], OutRow = V.Strides[OutOp][R - 2];
-        const int64_t W = ES[OutOp];
-        if (OutCol == 1 || Cols == 1) {
-          KB.sdmaStore(dramAddr(OutOp, nullptr), OutBuf, RN, bytes(CN, OutOp), KB.i64(OutRow * W));
-        } else {
-          // A copy into a strided slice (cat of columns): scatter each row.
-          Value *Dst = dramAddr(OutOp, nullptr);
-          KB.forLoop(KB.i64(0), RN, "scatter", [&](Value *Row) {
-            KB.sdmaStore(B.CreateAdd(Dst, B.CreateMul(Row, KB.i64(OutRow * W))),
-                         B.CreateInBoundsGEP(B.getInt8Ty(), OutBuf, bytes(B.CreateMul(Row, CN), OutOp)), CN,
-                         KB.i64(W), KB.i64(OutCol * W));
-          });
-        }
+        C0 = B.CreateMul(CB, KB.i64(TC), "c0", true, true);
+        CN = tileLen(C0, TC, Cols);
+        loadInputs();
+        if (!StoreInput)
+          compute();
+        storeOutput();
       });
     });
   });
+}
+
+} // namespace
+
+Error atalla::codegen::detail::emitElementwise(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  const abi::KernelFamily Fam = Spec.family();
+  size_t NumInputs = Fam == abi::KernelFamily::Binary && !Spec.HasScalar ? 2 : 1;
+  if (Fam == abi::KernelFamily::Chain)
+    NumInputs = Spec.Operands.size() - 1;
+  if (Fam == abi::KernelFamily::Select)
+    NumInputs = Spec.HasScalar ? 2 : 3;
+  if (Spec.Operands.size() != NumInputs + 1)
+    return specError(Spec, "expected " + Twine(NumInputs + 1) + " operands, got " +
+                               Twine(Spec.Operands.size()));
+  const abi::OperandSpec &Out = Spec.output();
+  for (size_t I = 0; I < NumInputs; ++I)
+    if (Spec.Operands[I].Sizes != Out.Sizes)
+      return specError(Spec, "input " + Twine(I) + " does not have the output's shape");
+  if (Out.numel() > 0)
+    ElementwiseEmitter(KB, Spec, NumInputs).run();
   KB.finish();
   return Error::success();
 }
