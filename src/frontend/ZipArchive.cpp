@@ -221,12 +221,12 @@ Error ZipReader::entryError(const ZipEntry &E, const Twine &Msg) const {
   return makeError(DisplayName + ": entry '" + printable(E.Name) + "': " + Msg);
 }
 
-Error ZipReader::parse(const ZipLimits &L) {
+/// The end-of-central-directory record (and its zip64 form): the entry
+/// count and the central directory's place, checked against the file.
+Error ZipReader::findCentralDirectory(const ZipLimits &L, CentralDirectory &Cd) const {
   const uint8_t *B = Bytes.data();
   const uint64_t Size = Bytes.size();
-  auto Fail = [&](const Twine &Msg) {
-    return makeError(DisplayName + ": " + Msg);
-  };
+  auto Fail = [&](const Twine &Msg) { return makeError(DisplayName + ": " + Msg); };
 
   // The end-of-central-directory record sits at the end, followed only by a
   // comment of at most 64 KiB; scan backwards so the last record wins.
@@ -302,6 +302,152 @@ Error ZipReader::parse(const ZipLimits &L) {
   if (Count > CdSize / CentralHeaderSize)
     return Fail("central directory of " + Twine(CdSize) +
                 " bytes cannot hold " + Twine(Count) + " entries");
+  Cd.Count = Count;
+  Cd.Offset = CdOffset;
+  Cd.Size = CdSize;
+  return Error::success();
+}
+
+/// Walks \p E's extra fields (\p ExtraLen bytes at \p X) for ZIP64 values;
+/// each 0xFFFFFFFF (0xFFFF for the disk) in the fixed header is replaced, in
+/// order, from field 0x0001.
+Error ZipReader::readZip64Extra(ZipEntry &E, const uint8_t *X, uint64_t ExtraLen, uint64_t &StartDisk) const {
+  uint64_t XLeft = ExtraLen;
+  while (XLeft >= 4) {
+    uint16_t Id = le16(X);
+    uint64_t Len = le16(X + 2);
+    if (Len > XLeft - 4)
+      return entryError(E, "malformed extra field (field " + Twine(Id) +
+                               " of " + Twine(Len) + " bytes overruns)");
+    if (Id == Zip64ExtraId) {
+      const uint8_t *F = X + 4;
+      uint64_t FLeft = Len;
+      auto Take64 = [&](uint64_t &V) -> bool {
+        if (FLeft < 8)
+          return false;
+        V = le64(F);
+        F += 8;
+        FLeft -= 8;
+        return true;
+      };
+      if ((E.UncompressedSize == U32Max && !Take64(E.UncompressedSize)) ||
+          (E.CompressedSize == U32Max && !Take64(E.CompressedSize)) ||
+          (E.LocalHeaderOffset == U32Max && !Take64(E.LocalHeaderOffset)))
+        return entryError(E, "zip64 extra field is too short");
+      if (StartDisk == U16Max) {
+        if (FLeft < 4)
+          return entryError(E, "zip64 extra field is too short");
+        StartDisk = le32(F);
+      }
+    }
+    X += 4 + Len;
+    XLeft -= 4 + Len;
+  }
+  return Error::success();
+}
+
+/// \p E's name, flags, method and sizes against \p L (\p Total: the
+/// uncompressed bytes of the entries before it).
+Error ZipReader::checkEntry(const ZipEntry &E, const ZipLimits &L, uint64_t &Total) const {
+  if (const char *Why = unsafeNameReason(E.Name))
+    return entryError(E, Twine("unsafe name (") + Why + ")");
+  if (Index.count(E.Name))
+    return entryError(E, "duplicate entry name");
+  if (E.Flags & (FlagEncrypted | FlagStrongEncryption))
+    return entryError(E, "encrypted entries are not supported");
+  if (E.Method != MethodStored && E.Method != MethodDeflate)
+    return entryError(E, "unsupported compression method " + Twine(E.Method) +
+                             " (" + methodName(E.Method) + ")");
+  if (E.UncompressedSize > L.MaxEntryBytes)
+    return entryError(E, "uncompressed size " + Twine(E.UncompressedSize) +
+                             " exceeds the limit of " +
+                             Twine(L.MaxEntryBytes) + " bytes");
+  if (E.UncompressedSize > L.MaxTotalBytes - std::min(Total, L.MaxTotalBytes))
+    return entryError(E,
+                      "uncompressed sizes add up to more than the limit of " +
+                          Twine(L.MaxTotalBytes) + " bytes");
+  Total += E.UncompressedSize;
+  if (E.Method == MethodStored && E.CompressedSize != E.UncompressedSize)
+    return entryError(
+        E, "stored entry has compressed size " + Twine(E.CompressedSize) +
+               " but uncompressed size " + Twine(E.UncompressedSize));
+  if (E.Method == MethodDeflate && E.UncompressedSize > RatioGuardMinBytes) {
+    // Uncompressed > Compressed * Ratio, without the multiplication.
+    uint64_t C = E.CompressedSize, U = E.UncompressedSize;
+    uint64_t Ratio = L.MaxCompressionRatio;
+    bool Bomb = C == 0 || U / C > Ratio || (U / C == Ratio && U % C != 0);
+    if (Bomb)
+      return entryError(E, "declares " + Twine(U) + " bytes inflated from " +
+                               Twine(C) + " (ratio over " + Twine(Ratio) +
+                               "): refusing a likely zip bomb");
+  }
+  return Error::success();
+}
+
+/// \p E's local header: where its data starts, checked against the file
+/// and the central directory at \p CdOffset.
+Error ZipReader::locateData(ZipEntry &E, uint64_t CdOffset) const {
+  const uint8_t *B = Bytes.data();
+  const uint64_t Size = Bytes.size();
+  // Local headers in torch files carry zero sizes (the data descriptor has
+  // them), so only the name and extra lengths are taken from here.
+  uint64_t LH = E.LocalHeaderOffset;
+  if (!fits(LH, LocalHeaderSize, Size))
+    return entryError(E, "truncated: local header at offset " + Twine(LH) +
+                             " extends past end of file (size " +
+                             Twine(Size) + ")");
+  if (!fits(LH, LocalHeaderSize, CdOffset))
+    return entryError(E, "local header at offset " + Twine(LH) +
+                             " overlaps the central directory");
+  if (le32(B + LH) != LocalHeaderSig)
+    return entryError(E, "bad local header signature at offset " + Twine(LH));
+  uint64_t LocalNameLen = le16(B + LH + 26);
+  uint64_t LocalExtraLen = le16(B + LH + 28);
+  E.DataOffset = LH + LocalHeaderSize + LocalNameLen + LocalExtraLen;
+  if (!fits(LH + LocalHeaderSize, LocalNameLen, CdOffset) ||
+      StringRef(reinterpret_cast<const char *>(B + LH + LocalHeaderSize),
+                LocalNameLen) != E.Name)
+    return entryError(E, "name in local header at offset " + Twine(LH) +
+                             " differs from the central directory");
+  if (!fits(E.DataOffset, E.CompressedSize, Size))
+    return entryError(E, "truncated: data at offset " + Twine(E.DataOffset) +
+                             " (" + Twine(E.CompressedSize) +
+                             " bytes) extends past end of file (size " +
+                             Twine(Size) + ")");
+  if (!fits(E.DataOffset, E.CompressedSize, CdOffset))
+    return entryError(E, "data at offset " + Twine(E.DataOffset) + " (" +
+                             Twine(E.CompressedSize) +
+                             " bytes) overlaps the central directory");
+  return Error::success();
+}
+
+/// Entries sharing bytes are how "overlapping" zip bombs multiply a small
+/// file; no honest writer produces them.
+Error ZipReader::checkOverlaps() const {
+  std::vector<size_t> Order(Entries.size());
+  std::iota(Order.begin(), Order.end(), size_t(0));
+  std::sort(Order.begin(), Order.end(), [&](size_t A, size_t C) {
+    return Entries[A].LocalHeaderOffset < Entries[C].LocalHeaderOffset;
+  });
+  for (size_t I = 1; I < Order.size(); ++I) {
+    const ZipEntry &Prev = Entries[Order[I - 1]];
+    const ZipEntry &Next = Entries[Order[I]];
+    if (Prev.DataOffset + Prev.CompressedSize > Next.LocalHeaderOffset)
+      return entryError(Next, "overlaps entry '" + printable(Prev.Name) + "'");
+  }
+  return Error::success();
+}
+
+Error ZipReader::parse(const ZipLimits &L) {
+  const uint8_t *B = Bytes.data();
+  auto Fail = [&](const Twine &Msg) {
+    return makeError(DisplayName + ": " + Msg);
+  };
+
+  CentralDirectory Cd;
+  if (Error E = findCentralDirectory(L, Cd))
+    return E;
+  const uint64_t Count = Cd.Count, CdOffset = Cd.Offset, CdSize = Cd.Size;
 
   Entries.reserve(Count);
   const uint64_t CdEnd = CdOffset + CdSize;
@@ -335,125 +481,23 @@ Error ZipReader::parse(const ZipLimits &L) {
     const uint8_t *NamePtr = H + CentralHeaderSize;
     E.Name.assign(reinterpret_cast<const char *>(NamePtr), NameLen);
 
-    // Walk the extra fields for ZIP64 values; each 0xFFFFFFFF (0xFFFF for
-    // the disk) in the fixed header is replaced, in order, from field 0x0001.
-    const uint8_t *X = NamePtr + NameLen;
-    uint64_t XLeft = ExtraLen;
-    while (XLeft >= 4) {
-      uint16_t Id = le16(X);
-      uint64_t Len = le16(X + 2);
-      if (Len > XLeft - 4)
-        return entryError(E, "malformed extra field (field " + Twine(Id) +
-                                 " of " + Twine(Len) + " bytes overruns)");
-      if (Id == Zip64ExtraId) {
-        const uint8_t *F = X + 4;
-        uint64_t FLeft = Len;
-        auto Take64 = [&](uint64_t &V) -> bool {
-          if (FLeft < 8)
-            return false;
-          V = le64(F);
-          F += 8;
-          FLeft -= 8;
-          return true;
-        };
-        if ((E.UncompressedSize == U32Max && !Take64(E.UncompressedSize)) ||
-            (E.CompressedSize == U32Max && !Take64(E.CompressedSize)) ||
-            (E.LocalHeaderOffset == U32Max && !Take64(E.LocalHeaderOffset)))
-          return entryError(E, "zip64 extra field is too short");
-        if (StartDisk == U16Max) {
-          if (FLeft < 4)
-            return entryError(E, "zip64 extra field is too short");
-          StartDisk = le32(F);
-        }
-      }
-      X += 4 + Len;
-      XLeft -= 4 + Len;
-    }
+    if (Error Err = readZip64Extra(E, NamePtr + NameLen, ExtraLen, StartDisk))
+      return Err;
     if (StartDisk != 0)
       return entryError(E, "multi-disk archives are not supported");
     Pos += CentralHeaderSize + VarLen;
 
-    if (const char *Why = unsafeNameReason(E.Name))
-      return entryError(E, Twine("unsafe name (") + Why + ")");
-    if (Index.count(E.Name))
-      return entryError(E, "duplicate entry name");
-    if (E.Flags & (FlagEncrypted | FlagStrongEncryption))
-      return entryError(E, "encrypted entries are not supported");
-    if (E.Method != MethodStored && E.Method != MethodDeflate)
-      return entryError(E, "unsupported compression method " + Twine(E.Method) +
-                               " (" + methodName(E.Method) + ")");
-    if (E.UncompressedSize > L.MaxEntryBytes)
-      return entryError(E, "uncompressed size " + Twine(E.UncompressedSize) +
-                               " exceeds the limit of " +
-                               Twine(L.MaxEntryBytes) + " bytes");
-    if (E.UncompressedSize > L.MaxTotalBytes - std::min(Total, L.MaxTotalBytes))
-      return entryError(E,
-                        "uncompressed sizes add up to more than the limit of " +
-                            Twine(L.MaxTotalBytes) + " bytes");
-    Total += E.UncompressedSize;
-    if (E.Method == MethodStored && E.CompressedSize != E.UncompressedSize)
-      return entryError(
-          E, "stored entry has compressed size " + Twine(E.CompressedSize) +
-                 " but uncompressed size " + Twine(E.UncompressedSize));
-    if (E.Method == MethodDeflate && E.UncompressedSize > RatioGuardMinBytes) {
-      // Uncompressed > Compressed * Ratio, without the multiplication.
-      uint64_t C = E.CompressedSize, U = E.UncompressedSize;
-      uint64_t Ratio = L.MaxCompressionRatio;
-      bool Bomb = C == 0 || U / C > Ratio || (U / C == Ratio && U % C != 0);
-      if (Bomb)
-        return entryError(E, "declares " + Twine(U) + " bytes inflated from " +
-                                 Twine(C) + " (ratio over " + Twine(Ratio) +
-                                 "): refusing a likely zip bomb");
-    }
+    if (Error Err = checkEntry(E, L, Total))
+      return Err;
 
-    // Local headers in torch files carry zero sizes (the data descriptor has
-    // them), so only the name and extra lengths are taken from here.
-    uint64_t LH = E.LocalHeaderOffset;
-    if (!fits(LH, LocalHeaderSize, Size))
-      return entryError(E, "truncated: local header at offset " + Twine(LH) +
-                               " extends past end of file (size " +
-                               Twine(Size) + ")");
-    if (!fits(LH, LocalHeaderSize, CdOffset))
-      return entryError(E, "local header at offset " + Twine(LH) +
-                               " overlaps the central directory");
-    if (le32(B + LH) != LocalHeaderSig)
-      return entryError(E, "bad local header signature at offset " + Twine(LH));
-    uint64_t LocalNameLen = le16(B + LH + 26);
-    uint64_t LocalExtraLen = le16(B + LH + 28);
-    E.DataOffset = LH + LocalHeaderSize + LocalNameLen + LocalExtraLen;
-    if (!fits(LH + LocalHeaderSize, LocalNameLen, CdOffset) ||
-        StringRef(reinterpret_cast<const char *>(B + LH + LocalHeaderSize),
-                  LocalNameLen) != E.Name)
-      return entryError(E, "name in local header at offset " + Twine(LH) +
-                               " differs from the central directory");
-    if (!fits(E.DataOffset, E.CompressedSize, Size))
-      return entryError(E, "truncated: data at offset " + Twine(E.DataOffset) +
-                               " (" + Twine(E.CompressedSize) +
-                               " bytes) extends past end of file (size " +
-                               Twine(Size) + ")");
-    if (!fits(E.DataOffset, E.CompressedSize, CdOffset))
-      return entryError(E, "data at offset " + Twine(E.DataOffset) + " (" +
-                               Twine(E.CompressedSize) +
-                               " bytes) overlaps the central directory");
+    if (Error Err = locateData(E, CdOffset))
+      return Err;
 
     Index[E.Name] = Entries.size();
     Entries.push_back(std::move(E));
   }
 
-  // Entries sharing bytes are how "overlapping" zip bombs multiply a small
-  // file; no honest writer produces them.
-  std::vector<size_t> Order(Entries.size());
-  std::iota(Order.begin(), Order.end(), size_t(0));
-  std::sort(Order.begin(), Order.end(), [&](size_t A, size_t C) {
-    return Entries[A].LocalHeaderOffset < Entries[C].LocalHeaderOffset;
-  });
-  for (size_t I = 1; I < Order.size(); ++I) {
-    const ZipEntry &Prev = Entries[Order[I - 1]];
-    const ZipEntry &Next = Entries[Order[I]];
-    if (Prev.DataOffset + Prev.CompressedSize > Next.LocalHeaderOffset)
-      return entryError(Next, "overlaps entry '" + printable(Prev.Name) + "'");
-  }
-  return Error::success();
+  return checkOverlaps();
 }
 
 const ZipEntry *ZipReader::find(StringRef Name) const {

@@ -99,6 +99,15 @@ private:
   static llvm::Expected<std::unique_ptr<ZipReader>>
   open(std::unique_ptr<ZipReader> R, ZipLimits L);
   llvm::Error parse(const ZipLimits &L);
+  /// Where the central directory is, from the end records.
+  struct CentralDirectory {
+    uint64_t Count = 0, Offset = 0, Size = 0;
+  };
+  llvm::Error findCentralDirectory(const ZipLimits &L, CentralDirectory &Cd) const;
+  llvm::Error readZip64Extra(ZipEntry &E, const uint8_t *X, uint64_t ExtraLen, uint64_t &StartDisk) const;
+  llvm::Error checkEntry(const ZipEntry &E, const ZipLimits &L, uint64_t &Total) const;
+  llvm::Error locateData(ZipEntry &E, uint64_t CdOffset) const;
+  llvm::Error checkOverlaps() const;
   llvm::Error entryError(const ZipEntry &E, const llvm::Twine &Msg) const;
   llvm::Expected<const ZipEntry *> lookup(llvm::StringRef Name) const;
   llvm::Error checkCrc(const ZipEntry &E, llvm::ArrayRef<uint8_t> Data) const;
