@@ -41,8 +41,7 @@ static cl::list<std::string> LimitFlags("limit", cl::desc(LimitHelp), cl::value_
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
-  tools::installVersionPrinter("atalla-inspect",
-                               [] { return "  BLAS behind LibTorch: " + runtime::blasProvider().text() + "\n"; });
+  tools::installVersionPrinter("atalla-inspect", runtime::blasVersionLine);
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-inspect: print the views of a torch.export archive (.pt2)\n\n"
                               "  atalla-inspect model.pt2 --table --code\n"

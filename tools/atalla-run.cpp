@@ -601,8 +601,7 @@ static int checkAgainstEager(const runtime::Blob &B, runtime::Executor &X, const
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(Cat);
-  tools::installVersionPrinter("atalla-run",
-                               [] { return "  BLAS behind LibTorch: " + runtime::blasProvider().text() + "\n"; });
+  tools::installVersionPrinter("atalla-run", runtime::blasVersionLine);
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-run: run an Atalla blob (.atb) on the simulated device\n\n"
                               "  atalla-run model.atb --trace\n"

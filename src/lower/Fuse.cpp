@@ -44,9 +44,11 @@ bool isConvolution(const Node &N) {
   return N.Ns == "aten" && (N.Op == "conv2d" || N.Op == "convolution" || N.Op == "conv_transpose2d");
 }
 
+/// Whether Kernels.def runs \p N on the GEMM kernel (matmuls, linear,
+/// convolutions, attention, average pools).
 bool isGemm(const Node &N) {
-  return N.Ns == "aten" &&
-         (N.Op == "matmul" || N.Op == "mm" || N.Op == "bmm" || N.Op == "addmm" || N.Op == "linear");
+  std::optional<abi::KernelId> K = kernelFor(N);
+  return K && abi::kernelFamily(*K) == abi::KernelFamily::Gemm;
 }
 
 } // namespace
@@ -66,7 +68,7 @@ llvm::Error lower::markBatchNormFolding(LoweringState &S) {
 llvm::Error lower::markEpilogues(LoweringState &S) {
   for (const Node &N : S.Nodes) {
     const std::string *V = firstResult(N);
-    if (!V || !(isGemm(N) || isConvolution(N) || isBatchNormOp(N)))
+    if (!V || !(isGemm(N) || isBatchNormOp(N)))
       continue;
     const Node *R = soleReader(S, *V);
     if (!R || R->Ns != "aten" || R->Outputs.size() != 1 || !readsFirst(S, *R, *V))

@@ -67,6 +67,8 @@ BlasProvider runtime::blasProvider() {
   return P;
 }
 
+std::string runtime::blasVersionLine() { return "  BLAS behind LibTorch: " + blasProvider().text() + "\n"; }
+
 void runtime::setBlasThreads(int N) {
   using SetFn = void (*)(int);
   if (auto Set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))

@@ -29,6 +29,10 @@ struct BlasProvider {
 /// Finds the provider among the objects loaded into this process.
 BlasProvider blasProvider();
 
+/// The line the tools that load LibTorch add to --version:
+/// "  BLAS behind LibTorch: <blasProvider().text()>\n".
+std::string blasVersionLine();
+
 /// Sets the provider's own thread count where it has one that LibTorch's
 /// at::set_num_threads does not reach (OpenBLAS's pthreads build, BLIS).
 void setBlasThreads(int N);
