@@ -31,7 +31,10 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1 ;;
     --reference-blas) refblas=1 ;;
-    --shared) shift; shared=$(cd "$1" && pwd) ;;
+    --shared)
+      shift
+      [ -d "${1:-}" ] || { echo "fresh-check: --shared: '${1:-}' is not a folder" >&2; exit 2; }
+      shared=$(cd "$1" && pwd) ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fresh-check: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) work=$1 ;;

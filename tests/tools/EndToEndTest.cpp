@@ -167,6 +167,37 @@ TEST(EndToEndTest, BadFlagsAndInputsGiveOneLineErrors) {
   EXPECT_EQ(R.Rc, 1);
   EXPECT_NE(R.Err.find("checksum"), std::string::npos) << R.Err;
   EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+  // A negative --rtol is a usage error, before anything runs.
+  R = run("atalla-run " + Atb + " --rtol -1 --check " + Pt2);
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("--rtol must be a number >= 0"), std::string::npos) << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+  // Scratchpads too small for any kernel: the machine file is named.
+  const std::string Tiny = tmpDir() + "/tiny-pads.json";
+  std::ofstream(Tiny) << "{\"name\": \"tiny\", \"pad_bytes\": 4096}";
+  R = run("atalla-gen --machine " + Tiny + " " + Pt2 + " -o " + tmpDir() + "/tiny.atb");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find(Tiny + ": machine 'tiny': scratchpads of 4096 bytes are too small to generate kernels for"),
+            std::string::npos)
+      << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+}
+
+TEST(EndToEndTest, FreshCheckScriptRefusesBadArgumentsInOneLine) {
+  // Only the argument checks run here (the check itself needs root, a
+  // mirror and minutes): each refusal is one line and exit 2.
+  const std::string Script = "bash " + test::sourceDir() + "/scripts/fresh-check.sh ";
+  Result R = test::runCommand(Script + "--bogus");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("fresh-check: unknown option '--bogus'"), std::string::npos) << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+  R = test::runCommand(Script + "--shared /nonexistent/shared");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_NE(R.Err.find("fresh-check: --shared: '/nonexistent/shared' is not a folder"), std::string::npos) << R.Err;
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+  R = test::runCommand(Script + "--help");
+  EXPECT_EQ(R.Rc, 0);
+  EXPECT_NE(R.Out.find("debootstrap"), std::string::npos) << R.Out;
 }
 
 TEST(EndToEndTest, CoverageReportTextJsonAndProvenance) {
