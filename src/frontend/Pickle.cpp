@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Pickle.h"
-#include "frontend/PickleText.h"
+#include "frontend/PickleInternal.h"
 
 #include "frontend/Error.h"
 
@@ -28,112 +28,10 @@ using llvm::StringRef;
 using llvm::Twine;
 using atalla::frontend::detail::decodeRawUnicodeEscape;
 using atalla::frontend::detail::makeValue;
+using atalla::frontend::detail::classifyGlobal;
+using atalla::frontend::detail::GlobalRole;
+using atalla::frontend::detail::isContainer;
 using atalla::frontend::detail::unescapeString;
-
-//===----------------------------------------------------------------------===//
-// Opcodes and globals
-//===----------------------------------------------------------------------===//
-
-namespace {
-// Every opcode of pickle protocols 0-5 (Lib/pickletools.py), so refusals can
-// name the opcode.
-struct OpcodeInfo {
-  uint8_t Code;
-  const char *Name;
-};
-constexpr OpcodeInfo Opcodes[] = {
-#define ATALLA_PICKLE_OP(Code, Name) {Code, #Name},
-#include "frontend/PickleOps.def"
-};
-
-/// What an allowed global does when called (REDUCE) or what it stands for.
-enum class GlobalRole {
-  OrderedDict,
-  RebuildTensorV2,
-  RebuildTensorV3,
-  RebuildParameter,
-  RebuildParameterWithState,
-  StorageClass,
-  Dtype,
-  Size,
-  Device,
-  CodecsEncode,
-  BytesType,
-};
-
-std::optional<GlobalRole> classifyGlobal(StringRef Module, StringRef Name) {
-  if (Module == "collections" && Name == "OrderedDict")
-    return GlobalRole::OrderedDict;
-  if (Module == "torch._utils") {
-    if (Name == "_rebuild_tensor_v2")
-      return GlobalRole::RebuildTensorV2;
-    if (Name == "_rebuild_tensor_v3")
-      return GlobalRole::RebuildTensorV3;
-    if (Name == "_rebuild_parameter")
-      return GlobalRole::RebuildParameter;
-    if (Name == "_rebuild_parameter_with_state")
-      return GlobalRole::RebuildParameterWithState;
-    return std::nullopt;
-  }
-  if ((Module == "torch" || Module == "torch.storage") && Name == "UntypedStorage")
-    return GlobalRole::StorageClass;
-  if (Module == "torch") {
-    if (Name == "Size")
-      return GlobalRole::Size;
-    if (Name == "device")
-      return GlobalRole::Device;
-    if (scalarTypeFromStorageClass(Name))
-      return GlobalRole::StorageClass;
-    if (scalarTypeFromName(Name))
-      return GlobalRole::Dtype;
-    return std::nullopt;
-  }
-  if (Module == "_codecs" && Name == "encode")
-    return GlobalRole::CodecsEncode;
-  // Protocol < 3 writes b'' as bytes() under its Python 2 name.
-  if ((Module == "__builtin__" || Module == "builtins") && Name == "bytes")
-    return GlobalRole::BytesType;
-  return std::nullopt;
-}
-
-std::optional<GlobalRole> classifyGlobal(const PyValue &V) {
-  if (V.K != PyValue::Kind::Global)
-    return std::nullopt;
-  auto [Module, Name] = StringRef(V.S).split(' ');
-  return classifyGlobal(Module, Name);
-}
-
-bool isContainer(const PyValue &V) {
-  switch (V.K) {
-  case PyValue::Kind::Tuple:
-  case PyValue::Kind::List:
-  case PyValue::Kind::Dict:
-  case PyValue::Kind::PersistentId:
-  case PyValue::Kind::Reduce:
-    return true;
-  default:
-    return false;
-  }
-}
-} // namespace
-
-StringRef atalla::frontend::pickleOpcodeName(uint8_t Op) {
-  for (const OpcodeInfo &O : Opcodes)
-    if (O.Code == Op)
-      return O.Name;
-  return "";
-}
-
-std::optional<ScalarType> atalla::frontend::storageGlobalDtype(const PyValue &V) {
-  if (V.K != PyValue::Kind::Global)
-    return std::nullopt;
-  auto [Module, Name] = StringRef(V.S).split(' ');
-  if (Name == "UntypedStorage" && (Module == "torch" || Module == "torch.storage"))
-    return ScalarType::UInt8;
-  if (Module != "torch")
-    return std::nullopt;
-  return scalarTypeFromStorageClass(Name);
-}
 
 //===----------------------------------------------------------------------===//
 // Unpickler
@@ -150,6 +48,9 @@ public:
 
 private:
   Error step();
+  Error stepScalar();
+  Error stepContainer();
+  Error stepObject();
   Error fail(const Twine &Msg) const { return makeError(Msg + " at offset " + Twine(OpPos)); }
   StringRef opName() const { return pickleOpcodeName(Op); }
   Error truncated() const { return fail("pickle truncated in '" + opName() + "'"); }
@@ -561,50 +462,9 @@ Expected<PyRef> Unpickler::callGlobal(const PyRef &Callable, const PyRef &Args, 
 }
 
 
-Error Unpickler::step() {
+/// None, booleans, integers, floats, strings and bytes (step() dispatches here).
+Error Unpickler::stepScalar() {
   switch (Op) {
-  case pickle_op::PROTO: {
-    uint64_t V;
-    if (Error E = readUInt(1, V))
-      return E;
-    if (V > 5)
-      return fail("unsupported pickle protocol " + Twine(V));
-    return Error::success();
-  }
-  case pickle_op::FRAME: { // framing only groups bytes; the opcodes inside are read as if unframed
-    uint64_t Len;
-    if (Error E = readUInt(8, Len))
-      return E;
-    if (Len > In.size() - Pos)
-      return truncated();
-    return Error::success();
-  }
-  case pickle_op::MARK:
-    if (Marks.size() >= Limits.MaxDepth)
-      return fail(llvm::formatv("pickle nests MARKs deeper than {0}", Limits.MaxDepth).str());
-    Marks.push_back(Stack.size());
-    return Error::success();
-  case pickle_op::POP: { // like CPython, an empty frame pops its MARK
-    size_t Floor = Marks.empty() ? 0 : Marks.back();
-    if (Stack.size() > Floor) {
-      Stack.pop_back();
-      return Error::success();
-    }
-    if (Marks.empty())
-      return fail("stack underflow in 'POP'");
-    Marks.pop_back();
-    return Error::success();
-  }
-  case pickle_op::POP_MARK: {
-    std::vector<PyRef> Items;
-    return popMark(Items);
-  }
-  case pickle_op::DUP: {
-    PyRef V;
-    if (Error E = top(V))
-      return E;
-    return push(std::move(V));
-  }
   case pickle_op::NONE:
     return push(create(PyValue::Kind::None));
   case pickle_op::NEWTRUE:
@@ -728,6 +588,14 @@ Error Unpickler::step() {
       return fail("bad escape in 'UNICODE'");
     return pushString(PyValue::Kind::String, std::move(*S));
   }
+  default:
+    llvm_unreachable("stepScalar: not one of its opcodes");
+  }
+}
+
+/// Tuples, lists and dicts, and the items added to them.
+Error Unpickler::stepContainer() {
+  switch (Op) {
   case pickle_op::EMPTY_TUPLE:
     return push(create(PyValue::Kind::Tuple));
   case pickle_op::TUPLE:
@@ -807,6 +675,14 @@ Error Unpickler::step() {
       return E;
     return setItems(D, Items);
   }
+  default:
+    llvm_unreachable("stepContainer: not one of its opcodes");
+  }
+}
+
+/// Globals, calls, BUILD, the memo and persistent ids.
+Error Unpickler::stepObject() {
+  switch (Op) {
   case pickle_op::GLOBAL: {
     StringRef Module, Name;
     if (Error E = readLine(Module))
@@ -897,6 +773,107 @@ Error Unpickler::step() {
     Pid->S = Line.str();
     return persistentLoad(std::move(Pid));
   }
+  default:
+    llvm_unreachable("stepObject: not one of its opcodes");
+  }
+}
+
+Error Unpickler::step() {
+  switch (Op) {
+  case pickle_op::PROTO: {
+    uint64_t V;
+    if (Error E = readUInt(1, V))
+      return E;
+    if (V > 5)
+      return fail("unsupported pickle protocol " + Twine(V));
+    return Error::success();
+  }
+  case pickle_op::FRAME: { // framing only groups bytes; the opcodes inside are read as if unframed
+    uint64_t Len;
+    if (Error E = readUInt(8, Len))
+      return E;
+    if (Len > In.size() - Pos)
+      return truncated();
+    return Error::success();
+  }
+  case pickle_op::MARK:
+    if (Marks.size() >= Limits.MaxDepth)
+      return fail(llvm::formatv("pickle nests MARKs deeper than {0}", Limits.MaxDepth).str());
+    Marks.push_back(Stack.size());
+    return Error::success();
+  case pickle_op::POP: { // like CPython, an empty frame pops its MARK
+    size_t Floor = Marks.empty() ? 0 : Marks.back();
+    if (Stack.size() > Floor) {
+      Stack.pop_back();
+      return Error::success();
+    }
+    if (Marks.empty())
+      return fail("stack underflow in 'POP'");
+    Marks.pop_back();
+    return Error::success();
+  }
+  case pickle_op::POP_MARK: {
+    std::vector<PyRef> Items;
+    return popMark(Items);
+  }
+  case pickle_op::DUP: {
+    PyRef V;
+    if (Error E = top(V))
+      return E;
+    return push(std::move(V));
+  }
+  case pickle_op::NONE:
+  case pickle_op::NEWTRUE:
+  case pickle_op::NEWFALSE:
+  case pickle_op::INT:
+  case pickle_op::LONG:
+  case pickle_op::BININT:
+  case pickle_op::BININT1:
+  case pickle_op::BININT2:
+  case pickle_op::LONG1:
+  case pickle_op::LONG4:
+  case pickle_op::BINFLOAT:
+  case pickle_op::FLOAT:
+  case pickle_op::BINUNICODE:
+  case pickle_op::SHORT_BINUNICODE:
+  case pickle_op::BINUNICODE8:
+  case pickle_op::BINBYTES:
+  case pickle_op::SHORT_BINBYTES:
+  case pickle_op::BINBYTES8:
+  case pickle_op::SHORT_BINSTRING:
+  case pickle_op::BINSTRING:
+  case pickle_op::STRING:
+  case pickle_op::UNICODE:
+    return stepScalar();
+  case pickle_op::EMPTY_TUPLE:
+  case pickle_op::TUPLE:
+  case pickle_op::LIST:
+  case pickle_op::TUPLE1:
+  case pickle_op::TUPLE2:
+  case pickle_op::TUPLE3:
+  case pickle_op::EMPTY_LIST:
+  case pickle_op::EMPTY_DICT:
+  case pickle_op::APPEND:
+  case pickle_op::APPENDS:
+  case pickle_op::DICT:
+  case pickle_op::SETITEM:
+  case pickle_op::SETITEMS:
+    return stepContainer();
+  case pickle_op::GLOBAL:
+  case pickle_op::STACK_GLOBAL:
+  case pickle_op::REDUCE:
+  case pickle_op::NEWOBJ:
+  case pickle_op::BUILD:
+  case pickle_op::BINPUT:
+  case pickle_op::LONG_BINPUT:
+  case pickle_op::PUT:
+  case pickle_op::MEMOIZE:
+  case pickle_op::BINGET:
+  case pickle_op::LONG_BINGET:
+  case pickle_op::GET:
+  case pickle_op::BINPERSID:
+  case pickle_op::PERSID:
+    return stepObject();
   default:
     break;
   }

@@ -1,12 +1,13 @@
-//===- frontend/PyValue.cpp - the unpickler's values, and text escapes ----===//
+//===- frontend/PyValue.cpp - the unpickler's values, names and globals --===//
 //
 // PyValue's constructors, lookups and repr; the Latin-1 / UTF-8 conversions
-// torch.save's strings need; and the decoders of protocol 0's escaped text
-// (PickleText.h), which the unpickler calls.
+// torch.save's strings need; the opcode names, the allow-list of globals and
+// the decoders of protocol 0's escaped text (PickleInternal.h), which the
+// unpickler calls.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/PickleText.h"
 #include "frontend/Pickle.h"
+#include "frontend/PickleInternal.h"
 
 #include "frontend/Error.h"
 
@@ -23,6 +24,8 @@ using llvm::Expected;
 using llvm::StringRef;
 using llvm::Twine;
 using atalla::frontend::detail::makeValue;
+using atalla::frontend::detail::GlobalRole;
+namespace detail = atalla::frontend::detail;
 
 //===----------------------------------------------------------------------===//
 // PyValue
@@ -326,6 +329,98 @@ std::string atalla::frontend::latin1ToUtf8(StringRef Bytes) {
     }
   }
   return Out;
+}
+
+//===----------------------------------------------------------------------===//
+// Opcode names and the allowed globals
+//===----------------------------------------------------------------------===//
+
+namespace {
+// Every opcode of pickle protocols 0-5 (Lib/pickletools.py), so refusals can
+// name the opcode.
+struct OpcodeInfo {
+  uint8_t Code;
+  const char *Name;
+};
+constexpr OpcodeInfo Opcodes[] = {
+#define ATALLA_PICKLE_OP(Code, Name) {Code, #Name},
+#include "frontend/PickleOps.def"
+};
+
+
+} // namespace
+
+StringRef atalla::frontend::pickleOpcodeName(uint8_t Op) {
+  for (const OpcodeInfo &O : Opcodes)
+    if (O.Code == Op)
+      return O.Name;
+  return "";
+}
+
+std::optional<ScalarType> atalla::frontend::storageGlobalDtype(const PyValue &V) {
+  if (V.K != PyValue::Kind::Global)
+    return std::nullopt;
+  auto [Module, Name] = StringRef(V.S).split(' ');
+  if (Name == "UntypedStorage" && (Module == "torch" || Module == "torch.storage"))
+    return ScalarType::UInt8;
+  if (Module != "torch")
+    return std::nullopt;
+  return scalarTypeFromStorageClass(Name);
+}
+
+std::optional<GlobalRole> detail::classifyGlobal(StringRef Module, StringRef Name) {
+  if (Module == "collections" && Name == "OrderedDict")
+    return GlobalRole::OrderedDict;
+  if (Module == "torch._utils") {
+    if (Name == "_rebuild_tensor_v2")
+      return GlobalRole::RebuildTensorV2;
+    if (Name == "_rebuild_tensor_v3")
+      return GlobalRole::RebuildTensorV3;
+    if (Name == "_rebuild_parameter")
+      return GlobalRole::RebuildParameter;
+    if (Name == "_rebuild_parameter_with_state")
+      return GlobalRole::RebuildParameterWithState;
+    return std::nullopt;
+  }
+  if ((Module == "torch" || Module == "torch.storage") && Name == "UntypedStorage")
+    return GlobalRole::StorageClass;
+  if (Module == "torch") {
+    if (Name == "Size")
+      return GlobalRole::Size;
+    if (Name == "device")
+      return GlobalRole::Device;
+    if (scalarTypeFromStorageClass(Name))
+      return GlobalRole::StorageClass;
+    if (scalarTypeFromName(Name))
+      return GlobalRole::Dtype;
+    return std::nullopt;
+  }
+  if (Module == "_codecs" && Name == "encode")
+    return GlobalRole::CodecsEncode;
+  // Protocol < 3 writes b'' as bytes() under its Python 2 name.
+  if ((Module == "__builtin__" || Module == "builtins") && Name == "bytes")
+    return GlobalRole::BytesType;
+  return std::nullopt;
+}
+
+std::optional<GlobalRole> detail::classifyGlobal(const PyValue &V) {
+  if (V.K != PyValue::Kind::Global)
+    return std::nullopt;
+  auto [Module, Name] = StringRef(V.S).split(' ');
+  return classifyGlobal(Module, Name);
+}
+
+bool detail::isContainer(const PyValue &V) {
+  switch (V.K) {
+  case PyValue::Kind::Tuple:
+  case PyValue::Kind::List:
+  case PyValue::Kind::Dict:
+  case PyValue::Kind::PersistentId:
+  case PyValue::Kind::Reduce:
+    return true;
+  default:
+    return false;
+  }
 }
 
 //===----------------------------------------------------------------------===//
