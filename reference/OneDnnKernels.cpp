@@ -120,6 +120,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::chain:
   case abi::KernelId::sin: // no oneDNN 2.6 algorithm: see unary()
   case abi::KernelId::cos:
+  case abi::KernelId::erf:
     return std::nullopt;
   case abi::KernelId::sum:
     return algorithm::reduction_sum;
@@ -324,17 +325,20 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
 void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
            const memory &Dst) {
   checkInputs(Spec, 1, In.size());
-  if (Spec.Kernel == abi::KernelId::sin || Spec.Kernel == abi::KernelId::cos) {
-    // oneDNN 2.6 has no sin or cos eltwise: the input is made dense by
+  if (Spec.Kernel == abi::KernelId::sin || Spec.Kernel == abi::KernelId::cos ||
+      Spec.Kernel == abi::KernelId::erf) {
+    // oneDNN 2.6 has no sin, cos or erf eltwise: the input is made dense by
     // oneDNN (an exact reorder) and the functions are libm's in double
     // precision, rounded once to float (correctly rounded but for rare
     // ties): a higher-precision oracle than any fp32 kernel.
     memory Src = R.materialise(Spec.Operands[0], In[0], shapeOf(Spec.output()));
     const float *S = static_cast<const float *>(Src.get_data_handle());
     float *D = static_cast<float *>(Dst.get_data_handle());
-    const bool Cos = Spec.Kernel == abi::KernelId::cos;
+    double (*Fn)(double) = Spec.Kernel == abi::KernelId::cos   ? static_cast<double (*)(double)>(std::cos)
+                           : Spec.Kernel == abi::KernelId::sin ? static_cast<double (*)(double)>(std::sin)
+                                                               : static_cast<double (*)(double)>(std::erf);
     for (int64_t I = 0, N = Spec.output().numel(); I < N; ++I)
-      D[I] = float(Cos ? std::cos(double(S[I])) : std::sin(double(S[I])));
+      D[I] = float(Fn(double(S[I])));
     return;
   }
   std::optional<algorithm> Alg = kernelAlgorithm(Spec.Kernel);

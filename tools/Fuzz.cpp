@@ -8,6 +8,7 @@
 #include "frontend/ArchiveWriter.h"
 #include "frontend/ModelBuilder.h"
 #include "frontend/Printers.h"
+#include "lower/GraphQueries.h"
 #include "lower/Pipeline.h"
 #include "reference/EagerInterpreter.h"
 #include "runtime/Blob.h"
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <set>
 
 using namespace atalla;
 using namespace atalla::tools;
@@ -27,6 +29,44 @@ using frontend::Argument;
 using frontend::ModelBuilder;
 using frontend::ScalarType;
 using frontend::TensorData;
+
+/// The ATen targets ("torch.ops.aten.erf.default") of the kernels
+/// Kernels.def lets the program fuzzer apply to any value (Fuzz = FuzzAny),
+/// one op per kernel, in the table's order.
+const std::vector<std::string> &atalla::tools::fuzzUnaryTargets() {
+  static const std::vector<std::string> Targets = [] {
+    std::vector<std::string> T;
+    std::set<abi::KernelId> Seen;
+    auto add = [&](abi::KernelId K, std::string Op, const std::string &Overload, lower::OpLowering L) {
+      if (!abi::kernelTraits(K).FuzzAnyValue || L != lower::OpLowering::Unary || !Seen.insert(K).second)
+        return;
+      Op.replace(Op.find("::"), 2, ".");
+      T.push_back("torch.ops." + Op + "." + (Overload.empty() ? "default" : Overload));
+    };
+#define ATALLA_KERNEL_OP(Name, Op, Overload, Lowering) add(abi::KernelId::Name, Op, Overload, lower::OpLowering::Lowering);
+#include "runtime/abi/Kernels.def"
+    return T;
+  }();
+  return Targets;
+}
+
+/// Ops no device kernel implements (they run in the LibTorch fallback),
+/// with slopes of at most 1: the candidates less those Kernels.def has
+/// since given a kernel.
+static const std::vector<std::string> &fallbackTargets() {
+  static const std::vector<std::string> Targets = [] {
+    std::vector<std::string> T;
+    for (const char *Op : {"atan", "asinh", "sign", "erf"}) {
+      frontend::Node N;
+      N.Ns = "aten";
+      N.Op = Op;
+      if (!lower::kernelFor(N))
+        T.push_back(std::string("torch.ops.aten.") + Op + ".default");
+    }
+    return T;
+  }();
+  return Targets;
+}
 
 namespace {
 
@@ -296,12 +336,12 @@ private:
     // bounded-slope math kernels (exp, log and sqrt amplify errors without
     // bound and are left to the kernel fuzz suite).
     if (!InPlace && chance(50)) {
-      static const char *Math[] = {"sigmoid", "tanh", "gelu", "sin", "cos"};
-      std::string Op = Math[pick(5)];
+      const std::vector<std::string> &Ops = fuzzUnaryTargets();
+      const std::string &Op = Ops[pick(Ops.size())];
       std::vector<frontend::NamedArgument> Args = {arg("self", T(X.Name))};
-      if (Op == "gelu" && chance(50))
+      if (Op == "torch.ops.aten.gelu.default" && chance(50)) // the gelu_tanh kernel
         Args.push_back(arg("approximate", frontend::Argument::string("tanh")));
-      return node("torch.ops.aten." + Op + ".default", Args, X.Sizes, X.Contiguous);
+      return node(Op, Args, X.Sizes, X.Contiguous);
     }
     return node(InPlace ? "torch.ops.aten.relu_.default" : "torch.ops.aten.relu.default", {arg("self", T(X.Name))},
                 X.Sizes, X.Contiguous);
@@ -485,13 +525,10 @@ private:
     return node("torch.ops.aten.clone.default", {arg("self", T(X.Name))}, S);
   }
 
-  /// Ops no device kernel implements (they run in the LibTorch fallback),
-  /// with slopes of at most 1.
   std::string fallback() {
-    static const char *Ops[] = {"atan", "asinh", "sign", "erf"};
+    const std::vector<std::string> &Ops = fallbackTargets();
     Value X = operand();
-    return node(std::string("torch.ops.aten.") + Ops[pick(4)] + ".default", {arg("self", T(X.Name))}, X.Sizes,
-                X.Contiguous);
+    return node(Ops[pick(Ops.size())], {arg("self", T(X.Name))}, X.Sizes, X.Contiguous);
   }
 };
 

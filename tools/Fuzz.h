@@ -26,6 +26,10 @@ struct FuzzLimits {
   unsigned StopAfter = 0; ///< shrinking: keep only the first N nodes (0 = all)
 };
 
+/// The ATen targets the generator's unary step draws from: one op of each
+/// kernel whose Kernels.def Fuzz column is FuzzAny.
+const std::vector<std::string> &fuzzUnaryTargets();
+
 /// The program for \p Seed. Its user output is the last node (and, unless
 /// shrinking, sometimes one more value).
 frontend::Model generateProgram(uint64_t Seed, const FuzzLimits &Limits);

@@ -80,12 +80,12 @@ View simplify(const abi::KernelSpec &Spec) {
   return V;
 }
 
-Value *fmaF(IRBuilder<> &B, Value *A, Value *Bv, Value *C) {
+Value *fmaF(IRBuilderBase &B, Value *A, Value *Bv, Value *C) {
   return B.CreateIntrinsic(Intrinsic::fmuladd, {A->getType()}, {A, Bv, C});
 }
 
 /// Horner's rule over float coefficients, highest degree first.
-Value *poly(IRBuilder<> &B, Value *X, std::initializer_list<float> Coefs) {
+Value *poly(IRBuilderBase &B, Value *X, std::initializer_list<float> Coefs) {
   Value *P = nullptr;
   for (float C : Coefs)
     P = P ? fmaF(B, P, X, ConstantFP::get(X->getType(), C)) : ConstantFP::get(X->getType(), C);
@@ -109,9 +109,11 @@ Value *emitTanh(IRBuilder<> &B, Value *X) {
   return B.CreateSelect(B.CreateFCmpOLT(A, C(0.625f)), Small, Large);
 }
 
-/// erf(x): Abramowitz & Stegun 7.1.26, 1 - t P(t) exp(-x^2) with
-/// t = 1 / (1 + p|x|), absolute error under 1.5e-7, odd in x.
-Value *emitErf(IRBuilder<> &B, Value *X) {
+/// erf(x) as the gelu kernel and epilogue compute it: Abramowitz & Stegun
+/// 7.1.26, 1 - t P(t) exp(-x^2) with t = 1 / (1 + p|x|), absolute error
+/// under 1.5e-7, odd in x (the erf kernel's detail::emitErf is accurate
+/// relatively too).
+Value *emitErfGelu(IRBuilder<> &B, Value *X) {
   Type *F = X->getType();
   auto C = [&](float V) { return ConstantFP::get(F, V); };
   Value *A = B.CreateUnaryIntrinsic(Intrinsic::fabs, X);
@@ -120,6 +122,40 @@ Value *emitErf(IRBuilder<> &B, Value *X) {
   Value *Y = B.CreateFSub(C(1.0f), B.CreateFMul(P, emitExp(B, B.CreateFNeg(B.CreateFMul(A, A)))));
   return B.CreateBinaryIntrinsic(Intrinsic::copysign, Y, X);
 }
+
+/// erf(x) for the erf kernel, to within 2.3 ulp everywhere (where the
+/// gelu epilogue's emitErf is within 1.5e-7 absolute): piecewise
+/// polynomials fitted by least squares on Chebyshev nodes in double and
+/// rounded to float, evaluated for every lane and selected by |x|:
+///   |x| < 1:      x P(x^2), P of degree 5 (relative accuracy near 0);
+///   1 <= |x| < 2: Q(|x| - 1), degree 8;
+///   2 <= |x| < 4: R(|x| - 2), degree 10;
+///   |x| >= 4:     1 (erf(4) = 1 - 1.5e-8 rounds to 1);
+/// with the sign of x; NaN stays NaN. Measured (numpy, FMA emulated) over
+/// 3.1 million points: worst 2.30 ulp, at x = 0.4769.
+} // namespace
+
+Value *atalla::codegen::detail::emitErf(IRBuilderBase &B, Value *X) {
+  Type *F = X->getType();
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  Value *A = B.CreateUnaryIntrinsic(Intrinsic::fabs, X);
+  Value *Small = B.CreateFMul(A, poly(B, B.CreateFMul(A, A),
+                                      {-0.000562539615f, 0.00491602346f, -0.0267099496f, 0.112801306f,
+                                       -0.37612319f, 1.12837911f}));
+  Value *Mid = poly(B, B.CreateFSub(A, C(1.0f)),
+                    {-0.00240193028f, 0.0057730386f, 0.0159413051f, -0.0763521641f, 0.0717524737f, 0.137860551f,
+                     -0.415057421f, 0.415105611f, 0.842700779f});
+  Value *Far = poly(B, B.CreateFSub(A, C(2.0f)),
+                    {2.21172904e-05f, -0.000235310421f, 0.000981393154f, -0.00161613349f, -0.00177963113f,
+                     0.0147388866f, -0.0351734124f, 0.0484072417f, -0.0413576663f, 0.0206681676f, 0.995322227f});
+  Value *Y = B.CreateSelect(B.CreateFCmpOLT(A, C(2.0f)), Mid, B.CreateSelect(B.CreateFCmpOLT(A, C(4.0f)), Far, C(1.0f)));
+  Y = B.CreateSelect(B.CreateFCmpOLT(A, C(1.0f)), Small, Y);
+  Y = B.CreateBinaryIntrinsic(Intrinsic::minnum, Y, C(1.0f));
+  Y = B.CreateBinaryIntrinsic(Intrinsic::copysign, Y, X);
+  return B.CreateSelect(B.CreateFCmpUNO(X, X), X, Y);
+}
+
+namespace {
 
 Type *elemType(KernelBuilder &KB, abi::DType T) {
   switch (T) {
@@ -229,7 +265,7 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
     return B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
   case abi::Epilogue::Gelu: { // x/2 (1 + erf(x / sqrt 2))
     Value *Half = B.CreateFMul(C(0.5f), X);
-    Value *Erf = emitErf(B, B.CreateFMul(X, C(0.70710678118654752f)));
+    Value *Erf = emitErfGelu(B, B.CreateFMul(X, C(0.70710678118654752f)));
     return fmaF(B, Half, Erf, Half);
   }
   case abi::Epilogue::GeluTanh: { // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -257,6 +293,8 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::sin:
   case abi::KernelId::cos:
     return emitSinCos(B, In[0], Spec.Kernel == abi::KernelId::cos);
+  case abi::KernelId::erf:
+    return emitErf(B, In[0]);
   case abi::KernelId::where: {
     // In: Cond (i8), A, B, or Cond, B, Scalar (pushed last).
     Value *C = B.CreateICmpNE(In[0], B.getInt8(0));

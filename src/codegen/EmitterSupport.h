@@ -130,6 +130,11 @@ llvm::Value *emitExp(llvm::IRBuilderBase &B, llvm::Value *X);
 /// NaN, 0 -> -inf, +inf -> +inf.
 llvm::Value *emitLog(llvm::IRBuilderBase &B, llvm::Value *X);
 
+/// erf(x) for f32 scalars or vectors, inline: the erf kernel's piecewise
+/// polynomials (EmitElementwise.cpp), within 2.3 ulp everywhere; NaN ->
+/// NaN, +-inf -> +-1, -0 -> -0.
+llvm::Value *emitErf(llvm::IRBuilderBase &B, llvm::Value *X);
+
 /// A GEMM epilogue on f32 scalars or vectors: relu as x < 0 ? 0 : x (NaN
 /// kept, as torch.relu), gelu and gelu_tanh exactly as the gelu kernels
 /// compute them (EmitElementwise.cpp).

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "driver/Compare.h"
 
+#include "lower/GraphQueries.h"
 #include "runtime/Blob.h"
 
 #include <algorithm>
@@ -32,7 +33,8 @@ namespace {
 /// roundings more along any path. 16 u covers eight such roundings a side.
 constexpr double FloorUnits = 16;
 
-/// An inexact elementwise function (exp, log, tanh, ...): each side is
+/// An inexact elementwise function (a kernel whose Kernels.def Error is
+/// Ulps(n): exp, log, tanh, erf, pow, ...), wherever the node runs: each side is
 /// within 4 ulp of the exact value (ours: KernelEmitterTest and the kernel
 /// fuzz suite hold them to 2-3 ulp; LibTorch's Sleef to 1 ulp), and their
 /// relative condition numbers on the models' ranges are at most about 2.
@@ -136,30 +138,42 @@ std::string products(int64_t K) { return "K = " + std::to_string(K) + " products
 ///    errors, which the budget already counts (a normalised error goes
 ///    through them at most linearly: 1-Lipschitz ops, or rescalings of both
 ///    sides alike).
+///
+/// Which kind a node is comes from its row in Kernels.def (its Lowering and
+/// its kernel's Error column), wherever the node runs: an op without a row
+/// always runs in the fallback, the same LibTorch code on both sides.
 bool termOf(const Model &M, const Node &N, ErrorTerm &T) {
-  const std::string &Op = N.Op;
+  const lower::OpRow *Row = lower::opRowFor(N);
+  if (!Row)
+    return false;
   auto Sum = [&](int64_t K, std::string What) {
     T.Units = 2.0 * double(std::max<int64_t>(K, 1));
     T.What = std::move(What);
     return true;
   };
-  if (Op == "matmul" || Op == "mm" || Op == "bmm")
-    return Sum(lastDim(metaOf(M, N, "self")), products(lastDim(metaOf(M, N, "self"))));
-  if (Op == "linear")
-    return Sum(lastDim(metaOf(M, N, "input")), products(lastDim(metaOf(M, N, "input"))));
-  if (Op == "addmm")
-    return Sum(lastDim(metaOf(M, N, "mat1")), products(lastDim(metaOf(M, N, "mat1"))));
-  if (Op == "conv2d" || Op == "conv_transpose2d" || Op == "convolution" || Op == "_convolution")
+  switch (Row->Lowering) {
+  case lower::OpLowering::Gemm: {
+    // matmul, mm, bmm (self), linear (input), addmm (mat1: self is the bias).
+    const TensorMeta *A = metaOf(M, N, "mat1");
+    if (!A)
+      A = metaOf(M, N, "input");
+    if (!A)
+      A = metaOf(M, N, "self");
+    return Sum(lastDim(A), products(lastDim(A)));
+  }
+  case lower::OpLowering::Conv:
     return Sum(convolutionK(M, N), products(convolutionK(M, N)));
-  if (Op == "avg_pool2d" || Op == "adaptive_avg_pool2d")
+  case lower::OpLowering::AvgPool:
     return Sum(poolWindow(M, N), "window of " + std::to_string(poolWindow(M, N)));
-  if (Op == "sum" || Op == "mean") {
+  case lower::OpLowering::Reduce: {
+    if (!Row->Kernel || abi::kernelTraits(*Row->Kernel).Error.K != abi::ErrorBound::ShapeDerived)
+      return false; // amax, amin, argmax, argmin: exact
     const double D = reducedPerOutput(M, N);
     T.Units = 2.0 * D + 4;
     T.What = "sum of " + std::to_string(int64_t(D));
     return true;
   }
-  if (Op == "softmax" || Op == "_softmax" || Op == "log_softmax" || Op == "_log_softmax") {
+  case lower::OpLowering::Softmax: {
     const TensorMeta *X = metaOf(M, N, "self");
     int64_t Dim = -1;
     if (const frontend::NamedArgument *A = N.input("dim"))
@@ -173,13 +187,13 @@ bool termOf(const Model &M, const Node &N, ErrorTerm &T) {
     T.What = "row of " + std::to_string(D);
     return true;
   }
-  if (Op == "layer_norm" || Op == "native_layer_norm") {
+  case lower::OpLowering::LayerNorm: {
     const int64_t D = normalisedSize(N);
     T.Units = 3.0 * double(D) + 8;
     T.What = "rows of " + std::to_string(D);
     return true;
   }
-  if (Op == "scaled_dot_product_attention") {
+  case lower::OpLowering::Attention: {
     // q k^T (E products), softmax over the S keys, P v (S products), and
     // LibTorch scales q and k by sqrt(scale) first where we scale q k^T.
     const TensorMeta *K = metaOf(M, N, "key");
@@ -192,19 +206,35 @@ bool termOf(const Model &M, const Node &N, ErrorTerm &T) {
     T.What = "E = " + std::to_string(E) + ", S = " + std::to_string(S);
     return true;
   }
-  if (Op == "batch_norm" || Op == "_native_batch_norm_legit_no_training" || Op == "native_batch_norm") {
+  case lower::OpLowering::BatchNorm:
     T.Units = FoldedBatchNormUnits;
     T.What = "folded batch norm";
     return true;
-  }
-  static const char *const Inexact[] = {"exp", "log", "sigmoid", "tanh", "gelu", "silu", "sin", "cos",
-                                        "rsqrt", "pow", "hardswish", "hardsigmoid"};
-  for (const char *F : Inexact)
-    if (Op == F) {
+  case lower::OpLowering::Unary:
+  case lower::OpLowering::Pow:
+    // The row's kernel for pow is powi; the lowering may pick square, sqrt
+    // or rsqrt by the exponent: powi's bound covers rsqrt's two roundings.
+    if (Row->Kernel && abi::kernelTraits(*Row->Kernel).Error.inexactElementwise()) {
       T.Units = TranscendentalUnits;
-      T.What = Op;
+      T.What = N.Op;
       return true;
     }
+    return false;
+  case lower::OpLowering::View:
+  case lower::OpLowering::Cat:
+  case lower::OpLowering::Stack:
+  case lower::OpLowering::Split:
+  case lower::OpLowering::Upsample:
+  case lower::OpLowering::Convert:
+  case lower::OpLowering::Hardtanh:
+  case lower::OpLowering::Binary:
+  case lower::OpLowering::MaxPool:
+  case lower::OpLowering::Pad:
+  case lower::OpLowering::Gather:
+  case lower::OpLowering::Where:
+  case lower::OpLowering::Fill:
+    return false; // exact: copies, IEEE arithmetic, comparisons, selections
+  }
   return false;
 }
 

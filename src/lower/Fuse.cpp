@@ -41,7 +41,8 @@ bool readsFirst(const LoweringState &S, const Node &R, const std::string &Value)
 }
 
 bool isConvolution(const Node &N) {
-  return N.Ns == "aten" && (N.Op == "conv2d" || N.Op == "convolution" || N.Op == "conv_transpose2d");
+  const OpRow *R = opRowFor(N);
+  return R && R->Lowering == OpLowering::Conv;
 }
 
 /// Whether Kernels.def runs \p N on the GEMM kernel (matmuls, linear,
@@ -73,12 +74,13 @@ llvm::Error lower::markEpilogues(LoweringState &S) {
     const Node *R = soleReader(S, *V);
     if (!R || R->Ns != "aten" || R->Outputs.size() != 1 || !readsFirst(S, *R, *V))
       continue;
-    if (R->Op == "gelu") {
+    const std::optional<abi::KernelId> K = kernelFor(*R);
+    if (K == abi::KernelId::gelu) {
       const frontend::NamedArgument *A = R->input("approximate");
       const std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";
       if (Approx != "none" && Approx != "tanh")
         continue;
-    } else if (R->Op != "relu" && R->Op != "relu_") {
+    } else if (K != abi::KernelId::relu) {
       continue;
     }
     const frontend::TensorMeta *OM = S.M->G.meta(R->Outputs[0].S);

@@ -5,24 +5,37 @@ using namespace atalla;
 using namespace atalla::lower;
 using frontend::Node;
 
-const std::map<std::string, abi::KernelId> &lower::kernelTable() {
-  static const std::map<std::string, abi::KernelId> Table = [] {
-    std::map<std::string, abi::KernelId> T;
-#define ATALLA_KERNEL_OP(Name, Op, Overload)                                                                          \
-  T[std::string(Op) + (std::string(Overload).empty() ? "" : "." + std::string(Overload))] = abi::KernelId::Name;
+std::string lower::opKey(const Node &N) {
+  if (N.Ns != "aten")
+    return "";
+  return "aten::" + N.Op + (N.Overload.empty() ? "" : "." + N.Overload);
+}
+
+const std::map<std::string, OpRow> &lower::opTable() {
+  static const std::map<std::string, OpRow> Table = [] {
+    std::map<std::string, OpRow> T;
+    auto key = [](const char *Op, const char *Overload) {
+      return std::string(Op) + (*Overload ? "." + std::string(Overload) : "");
+    };
+#define ATALLA_KERNEL_OP(Name, Op, Overload, Lowering)                                             \
+  T[key(Op, Overload)] = OpRow{abi::KernelId::Name, OpLowering::Lowering};
+#define ATALLA_LOWERED_OP(Op, Overload, Lowering) T[key(Op, Overload)] = OpRow{std::nullopt, OpLowering::Lowering};
 #include "runtime/abi/Kernels.def"
     return T;
   }();
   return Table;
 }
 
-std::optional<abi::KernelId> lower::kernelFor(const Node &N) {
+const OpRow *lower::opRowFor(const Node &N) {
   if (N.Ns != "aten")
-    return std::nullopt;
-  auto It = kernelTable().find("aten::" + N.Op + (N.Overload.empty() ? "" : "." + N.Overload));
-  if (It == kernelTable().end())
-    return std::nullopt;
-  return It->second;
+    return nullptr;
+  auto It = opTable().find(opKey(N));
+  return It == opTable().end() ? nullptr : &It->second;
+}
+
+std::optional<abi::KernelId> lower::kernelFor(const Node &N) {
+  const OpRow *R = opRowFor(N);
+  return R ? R->Kernel : std::nullopt;
 }
 
 std::vector<const Node *> lower::readersOf(const LoweringState &S, const std::string &Name) {
@@ -66,5 +79,6 @@ bool lower::onlyFirstOutputUsed(const LoweringState &S, const Node &N) {
 }
 
 bool lower::isBatchNormOp(const Node &N) {
-  return N.Ns == "aten" && (N.Op == "batch_norm" || N.Op == "_native_batch_norm_legit_no_training");
+  const OpRow *R = opRowFor(N);
+  return R && R->Lowering == OpLowering::BatchNorm;
 }

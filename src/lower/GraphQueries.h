@@ -18,9 +18,32 @@
 
 namespace atalla::lower {
 
-/// "aten::op" or "aten::op.overload" -> the kernel Kernels.def says
-/// implements it.
-const std::map<std::string, abi::KernelId> &kernelTable();
+/// The selector that lowers an op: Kernels.def's Lowering column. Kernel
+/// selection switches over it (no default), so a new value needs its
+/// selector.
+enum class OpLowering {
+  View, Cat, Stack, Split, Upsample,              // layout (the copy kernel)
+  Unary, Convert, Pow, Hardtanh,                  // unary elementwise
+  Binary, MaxPool,                                // binary elementwise
+  Gemm, Conv, Attention, AvgPool,                 // GEMM
+  Softmax, LayerNorm, Reduce, Pad, Gather, Where, // one kernel each
+  Fill, BatchNorm,                                // no kernel of their own
+};
+
+/// One op row of Kernels.def.
+struct OpRow {
+  std::optional<abi::KernelId> Kernel; ///< none for ATALLA_LOWERED_OP rows
+  OpLowering Lowering;
+};
+
+/// "aten::op" or "aten::op.overload" of node \p N ("" for other namespaces).
+std::string opKey(const frontend::Node &N);
+
+/// Kernels.def's op rows by opKey.
+const std::map<std::string, OpRow> &opTable();
+
+/// Node \p N's row in Kernels.def, if it has one.
+const OpRow *opRowFor(const frontend::Node &N);
 
 /// The kernel for node \p N by name (aten ops only), if Kernels.def has one.
 std::optional<abi::KernelId> kernelFor(const frontend::Node &N);

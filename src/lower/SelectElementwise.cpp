@@ -10,7 +10,18 @@ using namespace atalla::lower;
 
 namespace atalla::lower::select {
 
+/// A number argument of \p N (\p Default when absent or None).
+double Selector::numberArg(const Node &N, const char *Name, double Default) {
+  const Argument *A = arg(N, Name, false);
+  if (!A || A->isNone())
+    return Default;
+  if (auto V = scalarOf(*A))
+    return *V;
+  throw NoKernel{std::string(Name) + " is not a number"};
+}
+
 void Selector::selectUnary(const Node &N, abi::KernelId K) {
+  std::vector<int64_t> Params;
   if (K == abi::KernelId::gelu) {
     const Argument *Approx = arg(N, "approximate", false);
     std::string A = Approx && Approx->Kind == ArgKind::String ? Approx->S : "none";
@@ -18,46 +29,47 @@ void Selector::selectUnary(const Node &N, abi::KernelId K) {
       K = abi::KernelId::gelu_tanh;
     else if (A != "none")
       throw NoKernel{"gelu approximate='" + A + "'"};
-  }
-  std::vector<int64_t> Params;
-  auto bits = [](double V) { return int64_t(abi::f32Bits(float(V))); };
-  auto number = [&](const char *Name, double Default) -> double {
-    const Argument *A = arg(N, Name, false);
-    if (!A || A->isNone())
-      return Default;
-    if (auto V = scalarOf(*A))
-      return *V;
-    throw NoKernel{std::string(Name) + " is not a number"};
-  };
-  if (K == abi::KernelId::square && N.Op == "pow") {
-    const double E = number("exponent", 0);
-    if (E == 0.5) {
-      K = abi::KernelId::sqrt;
-    } else if (E == -0.5) {
-      K = abi::KernelId::rsqrt;
-    } else if (E == 3 || E == -1 || E == -2) {
-      K = abi::KernelId::powi;
-      Params = {int64_t(E)};
-    } else if (E != 2) {
-      throw NoKernel{"pow with an exponent other than 2, 3, -1, -2, 0.5 or -0.5"};
-    }
   } else if (K == abi::KernelId::leaky_relu) {
-    Params = {bits(number("negative_slope", 0.01))};
+    Params = {int64_t(abi::f32Bits(float(numberArg(N, "negative_slope", 0.01))))};
   } else if (K == abi::KernelId::clamp) {
-    const double Inf = std::numeric_limits<double>::infinity();
-    const bool Hard = N.Op == "hardtanh";
-    double Lo = number(Hard ? "min_val" : "min", Hard ? -1.0 : -Inf), Hi = number(Hard ? "max_val" : "max", Hard ? 1.0 : Inf);
-    if (Lo > Hi) // torch: every element becomes max
-      throw NoKernel{"clamp with min > max"};
-    Params = {bits(Lo), bits(Hi)};
+    return selectClamp(N, /*Hardtanh=*/false);
   }
+  emitUnary(N, K, std::move(Params));
+}
+
+/// pow(x, e) by its exponent: square, sqrt, rsqrt or powi.
+void Selector::selectPow(const Node &N) {
+  const double E = numberArg(N, "exponent", 0);
+  if (E == 2)
+    return emitUnary(N, abi::KernelId::square, {});
+  if (E == 0.5)
+    return emitUnary(N, abi::KernelId::sqrt, {});
+  if (E == -0.5)
+    return emitUnary(N, abi::KernelId::rsqrt, {});
+  if (E == 3 || E == -1 || E == -2)
+    return emitUnary(N, abi::KernelId::powi, {int64_t(E)});
+  throw NoKernel{"pow with an exponent other than 2, 3, -1, -2, 0.5 or -0.5"};
+}
+
+/// clamp(x, min, max) or hardtanh(x, min_val = -1, max_val = 1).
+void Selector::selectClamp(const Node &N, bool Hardtanh) {
+  const double Inf = std::numeric_limits<double>::infinity();
+  const double Lo = numberArg(N, Hardtanh ? "min_val" : "min", Hardtanh ? -1.0 : -Inf),
+               Hi = numberArg(N, Hardtanh ? "max_val" : "max", Hardtanh ? 1.0 : Inf);
+  if (Lo > Hi) // torch: every element becomes max
+    throw NoKernel{"clamp with min > max"};
+  emitUnary(N, abi::KernelId::clamp, {int64_t(abi::f32Bits(float(Lo))), int64_t(abi::f32Bits(float(Hi)))});
+}
+
+/// Kernel \p K with \p Params on N's input "self".
+void Selector::emitUnary(const Node &N, abi::KernelId K, std::vector<int64_t> Params) {
   int In = tensorArg(N, "self");
   requireF32(In, "input");
   std::string OutName = outputName(N);
   std::vector<int64_t> Shape = shapeOf(OutName);
   abi::KernelSpec Spec;
   Spec.Kernel = K;
-  Spec.Params = Params;
+  Spec.Params = std::move(Params);
   Spec.Operands = {broadcastOperand(In, Shape)};
   emitElementwise(N, Spec, {In}, OutName, ScalarType::Float32, Shape);
 }
@@ -121,11 +133,10 @@ std::optional<abi::ChainStep> Selector::chainStep(const Node &R, const std::stri
                                                   std::vector<int> &Ins) {
   if (R.Ns != "aten" || R.Outputs.size() != 1 || R.Outputs[0].Kind != ArgKind::Tensor)
     return std::nullopt;
-  std::string Key = "aten::" + R.Op + (R.Overload.empty() ? "" : "." + R.Overload);
-  auto It = kernelTable().find(Key);
-  if (It == kernelTable().end())
+  const std::optional<abi::KernelId> Kernel = kernelFor(R);
+  if (!Kernel)
     return std::nullopt;
-  abi::KernelId K = It->second;
+  const abi::KernelId K = *Kernel;
   const frontend::TensorMeta *OM = meta(R.Outputs[0].S);
   if (!OM || OM->Dtype != ScalarType::Float32 || shapeOf(R.Outputs[0].S) != Shape)
     return std::nullopt;

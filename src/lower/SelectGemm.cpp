@@ -198,9 +198,10 @@ std::string Selector::fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const s
       S.resolve(R.Inputs[0].Arg.S) != Result)
     return Result;
   abi::Epilogue E;
-  if (R.Op == "relu" || R.Op == "relu_") {
+  const std::optional<abi::KernelId> K = kernelFor(R);
+  if (K == abi::KernelId::relu) {
     E = abi::Epilogue::Relu;
-  } else if (R.Op == "gelu") {
+  } else if (K == abi::KernelId::gelu) {
     const frontend::NamedArgument *A = R.input("approximate");
     std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";
     if (Approx != "none" && Approx != "tanh")

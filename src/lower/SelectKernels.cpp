@@ -248,22 +248,8 @@ llvm::Error Selector::run() {
       // The GEMM before it applied it to its result: same tensor.
       S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
       recordDecision(N, NodeDecision::Fused, "gemm",
-                     std::string(N.Op == "gelu" ? "gelu" : "relu") + " epilogue of " + F->second);
+                     std::string(kernelFor(N) == abi::KernelId::gelu ? "gelu" : "relu") + " epilogue of " + F->second);
       continue;
-    }
-    if (N.Ns == "aten" && (N.Op == "zeros_like" || N.Op == "ones_like" || N.Op == "full_like" || N.Op == "zeros" ||
-                           N.Op == "ones" || N.Op == "full" || N.Op == "new_zeros" || N.Op == "new_ones" ||
-                           N.Op == "new_full")) {
-      Checkpoint C = checkpoint();
-      try {
-        selectFill(N);
-        continue;
-      } catch (const NoKernel &E) {
-        rollback(C);
-        if (llvm::Error Err = selectFallback(N, N.Op + ": " + E.Reason))
-          return Err;
-        continue;
-      }
     }
     if (isBatchNormOp(N)) {
       if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {
@@ -272,77 +258,58 @@ llvm::Error Selector::run() {
         recordDecision(N, NodeDecision::Fused, "gemm", "folded into " + F->second);
         continue;
       }
-      Checkpoint C = checkpoint();
-      try {
-        selectBatchNorm(N);
-        continue;
-      } catch (const NoKernel &E) {
-        rollback(C);
-        if (llvm::Error Err = selectFallback(N, N.Op + ": " + E.Reason))
-          return Err;
-        continue;
-      }
     }
-    std::string Key = N.Ns == "aten" ? "aten::" + N.Op + (N.Overload.empty() ? "" : "." + N.Overload) : "";
-    auto It = kernelTable().find(Key);
-    std::string Reason = "no device kernel for " + (N.Ns == "aten" ? Key : N.Target);
-    if (It != kernelTable().end()) {
+    const OpRow *Row = opRowFor(N);
+    std::string Reason = "no device kernel for " + (N.Ns == "aten" ? opKey(N) : N.Target);
+    if (Row) {
       Checkpoint C = checkpoint();
       try {
-        switch (abi::kernelFamily(It->second)) {
-        case abi::KernelFamily::Copy:
-          if (N.Op == "cat")
-            selectCat(N);
-          else if (N.Op == "stack")
-            selectStack(N);
-          else if (N.Op == "split_with_sizes" || N.Op == "split" || N.Op == "chunk" || N.Op == "unbind")
-            selectSplit(N);
-          else if (N.Op == "upsample_nearest2d")
-            selectUpsample(N);
-          else if (!selectView(N, It->second))
-            throw NoKernel{"unsupported layout op"};
-          break;
-        case abi::KernelFamily::Unary:
-          if (It->second == abi::KernelId::convert)
-            selectConvert(N);
-          else
-            selectUnary(N, It->second);
-          break;
-        case abi::KernelFamily::Binary:
-          if (N.Op == "max_pool2d")
-            selectMaxPool(N);
-          else
-            selectBinary(N, It->second);
-          break;
-        case abi::KernelFamily::Softmax: selectSoftmax(N, It->second); break;
-        case abi::KernelFamily::Gemm:
-          if (N.Op == "conv2d" || N.Op == "conv_transpose2d" || N.Op == "convolution")
-            selectConv(N);
-          else if (N.Op == "scaled_dot_product_attention")
-            selectAttention(N);
-          else if (N.Op == "avg_pool2d" || N.Op == "adaptive_avg_pool2d")
-            selectAvgPool(N);
-          else
-            selectGemm(N);
-          break;
-        case abi::KernelFamily::Pad: selectPad(N); break;
-        case abi::KernelFamily::Norm: selectLayerNorm(N); break;
-        case abi::KernelFamily::Reduce: selectReduce(N, It->second); break;
-        case abi::KernelFamily::Gather: selectEmbedding(N); break;
-        case abi::KernelFamily::Chain: throw NoKernel{"chains are made by fusion, not matched by name"};
-        case abi::KernelFamily::Select: selectWhere(N); break;
-        }
+        lowerByRow(N, *Row);
         continue;
       } catch (const NoKernel &E) {
         // Undo what this node began; it goes to the fallback instead.
         rollback(C);
-        Reason = std::string(abi::kernelName(It->second)) + " kernel: " + E.Reason;
+        Reason = (Row->Kernel ? std::string(abi::kernelName(*Row->Kernel)) + " kernel: " : N.Op + ": ") + E.Reason;
       }
     }
     if (llvm::Error E = selectFallback(N, Reason))
       return E;
   }
   return finishOutputs();
+}
+
+/// Lowers \p N as its Kernels.def row says (throws NoKernel where it can
+/// not: the caller sends the node to the fallback).
+void Selector::lowerByRow(const Node &N, const OpRow &Row) {
+  const abi::KernelId K = Row.Kernel.value_or(abi::KernelId::copy);
+  switch (Row.Lowering) {
+  case OpLowering::View:
+    if (!selectView(N, K))
+      throw NoKernel{"unsupported layout op"};
+    return;
+  case OpLowering::Cat: return selectCat(N);
+  case OpLowering::Stack: return selectStack(N);
+  case OpLowering::Split: return selectSplit(N);
+  case OpLowering::Upsample: return selectUpsample(N);
+  case OpLowering::Unary: return selectUnary(N, K);
+  case OpLowering::Convert: return selectConvert(N);
+  case OpLowering::Pow: return selectPow(N);
+  case OpLowering::Hardtanh: return selectClamp(N, /*Hardtanh=*/true);
+  case OpLowering::Binary: return selectBinary(N, K);
+  case OpLowering::MaxPool: return selectMaxPool(N);
+  case OpLowering::Gemm: return selectGemm(N);
+  case OpLowering::Conv: return selectConv(N);
+  case OpLowering::Attention: return selectAttention(N);
+  case OpLowering::AvgPool: return selectAvgPool(N);
+  case OpLowering::Softmax: return selectSoftmax(N, K);
+  case OpLowering::LayerNorm: return selectLayerNorm(N);
+  case OpLowering::Reduce: return selectReduce(N, K);
+  case OpLowering::Pad: return selectPad(N);
+  case OpLowering::Gather: return selectEmbedding(N);
+  case OpLowering::Where: return selectWhere(N);
+  case OpLowering::Fill: return selectFill(N);
+  case OpLowering::BatchNorm: return selectBatchNorm(N);
+  }
 }
 
 llvm::Error Selector::finishOutputs() {

@@ -142,6 +142,10 @@ private:
   void selectConvert(const Node &N);
 
   void selectUnary(const Node &N, abi::KernelId K);
+  void selectPow(const Node &N);
+  void selectClamp(const Node &N, bool Hardtanh);
+  void emitUnary(const Node &N, abi::KernelId K, std::vector<int64_t> Params);
+  double numberArg(const Node &N, const char *Name, double Default);
 
   /// Emits \p Spec (a unary or binary kernel; its input operands and \p Ins
   /// given, the output not yet) for node \p N, first growing it into a chain
@@ -311,6 +315,7 @@ private:
   void nodeCost(const Node &N, double &Flops, double &Bytes) const;
 
   llvm::Error finishOutputs();
+  void lowerByRow(const Node &N, const OpRow &Row);
 };
 
 } // namespace atalla::lower::select

@@ -13,6 +13,9 @@
 #include "tools/Fuzz.h"
 #include "tools/ToolSupport.h"
 #include "ModelTestSupport.h"
+
+#include <algorithm>
+#include <set>
 #include "TestSupport.h"
 
 using namespace atalla;
@@ -39,6 +42,24 @@ TEST(FuzzTest, ShrinkingKeepsAPrefixOfTheSameProgram) {
   ASSERT_LE(Prefix.G.Nodes.size(), 2u);
   for (size_t I = 0; I < Prefix.G.Nodes.size(); ++I)
     EXPECT_EQ(Prefix.G.Nodes[I].Target, Full.G.Nodes[I].Target);
+}
+
+// The generator's unary ops come from Kernels.def's Fuzz column: every
+// FuzzAny kernel's op (erf among them) is drawn.
+TEST(FuzzTest, DrawsEveryFuzzAnyKernelOfTheTable) {
+  const std::vector<std::string> &Targets = tools::fuzzUnaryTargets();
+  ASSERT_FALSE(Targets.empty());
+  EXPECT_NE(std::find(Targets.begin(), Targets.end(), "torch.ops.aten.erf.default"), Targets.end());
+  std::set<std::string> Drawn;
+  tools::FuzzLimits L;
+  for (uint64_t Seed = 1; Seed <= 400 && Drawn.size() < Targets.size(); ++Seed) {
+    Model M = tools::generateProgram(Seed, L);
+    for (const Node &N : M.G.Nodes)
+      if (std::find(Targets.begin(), Targets.end(), N.Target) != Targets.end())
+        Drawn.insert(N.Target);
+  }
+  for (const std::string &T : Targets)
+    EXPECT_TRUE(Drawn.count(T)) << T << " never drawn in 400 programs";
 }
 
 // Found by atalla-fuzz (seed 60): relu_ overwrote x0, and a later sub read

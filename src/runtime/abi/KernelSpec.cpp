@@ -101,35 +101,9 @@ std::string KernelSpec::paramsError() const {
   return "";
 }
 
-bool atalla::abi::isChainableUnary(KernelId K) {
-  switch (K) {
-  case KernelId::relu:
-  case KernelId::exp:
-  case KernelId::log:
-  case KernelId::sigmoid:
-  case KernelId::tanh:
-  case KernelId::sqrt:
-  case KernelId::rsqrt:
-  case KernelId::gelu:
-  case KernelId::gelu_tanh:
-    return true;
-  default:
-    return false;
-  }
-}
+bool atalla::abi::isChainableUnary(KernelId K) { return kernelTraits(K).Chain == ChainUse::ChainUnary; }
 
-bool atalla::abi::isChainableBinary(KernelId K) {
-  switch (K) {
-  case KernelId::add:
-  case KernelId::sub:
-  case KernelId::mul:
-  case KernelId::div:
-  case KernelId::maximum:
-    return true;
-  default:
-    return false;
-  }
-}
+bool atalla::abi::isChainableBinary(KernelId K) { return kernelTraits(K).Chain == ChainUse::ChainBinary; }
 
 std::string KernelSpec::chainSteps(std::vector<ChainStep> &Steps) const {
   Steps.clear();

@@ -134,8 +134,7 @@ struct ChainStep {
   float constant() const;
 };
 
-/// The unary kernels (relu ... cos) and binary arithmetic (add, sub, mul,
-/// div, maximum) a chain may hold.
+/// The kernels a chain may hold as steps: Kernels.def's Chain column.
 bool isChainableUnary(KernelId K);
 bool isChainableBinary(KernelId K);
 

@@ -1,7 +1,8 @@
 //===- runtime/abi/Kernels.h - kernel ids and families -----------*- C++ -*-===//
 //
-// Enumerations generated from Kernels.def. Switches over KernelFamily have no
-// default, so -Werror=switch catches a family without an emitter.
+// Enumerations and per-kernel traits generated from Kernels.def. Switches
+// over KernelId and KernelFamily have no default, so -Werror=switch catches a
+// kernel without its traits row or an emitter, and a family without one.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATALLA_RUNTIME_ABI_KERNELS_H
@@ -38,6 +39,45 @@ constexpr KernelFamily kernelFamily(KernelId K) {
 #include "runtime/abi/Kernels.def"
   }
   return KernelFamily::Copy;
+}
+
+/// How the chain kernel may use a kernel as a step (Kernels.def's Chain).
+enum class ChainUse : uint8_t { NoChain, ChainUnary, ChainBinary };
+/// Which special inputs the kernel suite's reference and torch agree on.
+enum class SpecialInputs : uint8_t { SpecialsAgree, NanDiffers, NegativesDiffer };
+
+/// A kernel's error against its reference (Kernels.def's Error column).
+struct ErrorBound {
+  enum Kind : uint8_t { ExactOps, UlpBound, ShapeDerived } K = ExactOps;
+  unsigned N = 0; ///< the bound in f32 ulps, for UlpBound
+  static constexpr ErrorBound Ulps(unsigned N) { return {UlpBound, N}; }
+  static const ErrorBound Exact, FromShape;
+  /// An inexact elementwise function (the tolerance model counts its nodes).
+  constexpr bool inexactElementwise() const { return K == UlpBound; }
+};
+inline constexpr ErrorBound ErrorBound::Exact{ErrorBound::ExactOps, 0};
+inline constexpr ErrorBound ErrorBound::FromShape{ErrorBound::ShapeDerived, 0};
+
+struct KernelTraits {
+  ChainUse Chain = ChainUse::NoChain;
+  ErrorBound Error;
+  bool FuzzAnyValue = false; ///< the program fuzzer may apply it to any value
+  SpecialInputs Specials = SpecialInputs::SpecialsAgree;
+};
+
+namespace traits_detail {
+constexpr bool FuzzAny = true, FuzzNone = false;
+} // namespace traits_detail
+
+/// The kernel's row of traits in Kernels.def.
+constexpr KernelTraits kernelTraits(KernelId K) {
+  switch (K) {
+#define ATALLA_KERNEL_TRAITS(Name, Chain, Error, Fuzz, Specials)                                 \
+  case KernelId::Name:                                                                             \
+    return KernelTraits{ChainUse::Chain, ErrorBound::Error, traits_detail::Fuzz, SpecialInputs::Specials};
+#include "runtime/abi/Kernels.def"
+  }
+  return KernelTraits{};
 }
 
 /// Whether \p Raw names a kernel of this build (blobs are validated with it).
