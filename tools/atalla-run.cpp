@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "driver/Compare.h"
+#include "driver/PerOp.h"
 #include "frontend/Archive.h"
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
@@ -94,19 +95,8 @@ static int fail(Error E) {
   return 1;
 }
 
-static frontend::TensorData toTensorData(const runtime::HostTensor &H) {
-  auto T = frontend::scalarTypeFromSchema(H.DType).value_or(frontend::ScalarType::Float32);
-  return frontend::TensorData::fromBytes(T, H.Sizes, H.Bytes);
-}
-
-static runtime::HostTensor toHost(const frontend::TensorData &T) {
-  runtime::HostTensor H;
-  H.DType = static_cast<uint32_t>(T.Dtype);
-  H.Sizes = T.Sizes;
-  H.Bytes = T.contiguousBytes();
-  return H;
-}
-
+using driver::toHost;
+using driver::toTensorData;
 using driver::Comparison;
 using driver::Tolerance;
 /// What --check holds outputs to (set once the model is read).
@@ -132,212 +122,57 @@ static std::string traceLine(const runtime::TraceEvent &E) {
 // --per-op: single-layer diagnosis
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// Eager's value of each tensor record, in the record's dtype and shape. A
-/// record is matched by its name (the graph value it holds); a materialised
-/// copy "<src>_contig_<n>" takes its source's value; any other generated
-/// tensor takes what its producing instruction computed from eager inputs
-/// (one step of device error at most, never a chain). A view without a value
-/// of its own is resolved by the executor through the tensor it aliases.
-class EagerValues {
-public:
-  EagerValues(const runtime::Blob &B, const std::map<std::string, frontend::TensorData> &Eager) : B(B), Eager(Eager) {
-    for (uint32_t T = 0; T < B.tensors().size(); ++T)
-      ByName.emplace(B.tensorName(T).str(), T);
-  }
-
-  /// Eager's own value of tensor \p T (no device results), or null.
-  const runtime::HostTensor *reference(uint32_t T) { return lookup(T, /*Computed=*/false, 0); }
-  /// The value to feed for tensor \p T, or null.
-  const runtime::HostTensor *input(uint32_t T) { return lookup(T, /*Computed=*/true, 0); }
-  /// Records what instruction outputs computed, for generated tensors.
-  void setComputed(uint32_t T, runtime::HostTensor V) { Computed[T] = std::move(V); }
-
-private:
-  bool fits(const runtime::HostTensor &V, uint32_t T) const {
-    const abi::TensorRecord &R = B.tensors()[T];
-    return V.DType == R.DType && llvm::ArrayRef<int64_t>(V.Sizes) == runtime::recordSizes(R);
-  }
-
-  const runtime::HostTensor *lookup(uint32_t T, bool UseComputed, int Depth) {
-    if (auto It = Cache.find(T); It != Cache.end())
-      return &It->second;
-    std::string Name = B.tensorName(T).str();
-    if (auto It = Eager.find(Name); It != Eager.end()) {
-      runtime::HostTensor V = toHost(It->second);
-      if (fits(V, T))
-        return &(Cache[T] = std::move(V));
-    }
-    // "<src>_contig_<n>": a contiguous copy of <src>.
-    size_t P = Name.rfind("_contig_");
-    if (P != std::string::npos && Depth < 8 && !B.tensors()[T].IsView) {
-      std::string Src = Name.substr(0, P);
-      const runtime::HostTensor *V = nullptr;
-      if (auto It = ByName.find(Src); It != ByName.end())
-        V = lookup(It->second, UseComputed, Depth + 1);
-      else if (auto EIt = Eager.find(Src); EIt != Eager.end())
-        V = &(Scratch[T] = toHost(EIt->second));
-      if (V && fits(*V, T))
-        return &(Cache[T] = *V);
-    }
-    if (UseComputed)
-      if (auto It = Computed.find(T); It != Computed.end())
-        return &It->second;
-    return nullptr;
-  }
-
-  const runtime::Blob &B;
-  const std::map<std::string, frontend::TensorData> &Eager;
-  std::map<std::string, uint32_t> ByName;
-  std::map<uint32_t, runtime::HostTensor> Cache, Computed, Scratch;
-};
-
-std::string g3(double V) {
+static std::string g3(double V) {
   char Buf[32];
   std::snprintf(Buf, sizeof Buf, "%.3g", V);
   return Buf;
 }
 
-struct PerOpRow {
-  std::string Index, Node, Op, Shape, MaxAbs, MaxRel, Norm, Status, OneDnn = "-";
-};
-
-/// The device kernel's output against oneDNN's on the very inputs the
-/// kernel read (taken back out of DRAM): normalised error, or why not.
-std::string versusOneDnn(const runtime::Blob &B, runtime::Executor &X, uint32_t I, const runtime::HostTensor &Got) {
-  const abi::Instruction &In = B.instructions()[I];
-  abi::KernelSpec Spec;
-  if (!abi::KernelSpec::parse(B.string(B.kernels()[In.Index].KeyOffset).str(), Spec))
-    return "?";
-  llvm::ArrayRef<uint32_t> Ops = B.operands(I);
-  std::vector<std::vector<float>> Buffers;
-  std::vector<const float *> Ptrs;
-  for (size_t J = 0; J + 1 < Spec.Operands.size(); ++J) {
-    const abi::OperandSpec &O = Spec.Operands[J];
-    int64_t Max = 0;
-    for (size_t D = 0; D < O.Sizes.size(); ++D)
-      Max += O.Sizes[D] > 0 ? (O.Sizes[D] - 1) * O.Strides[D] : 0;
-    std::vector<float> Buf(static_cast<size_t>(Max + 1));
-    if (O.Type != abi::DType::F32)
-      return "?"; // oneDNN's f32 reference takes f32 operands only
-    const uint64_t Stored = B.storageElementSize(B.tensors()[Ops[J]].DType); // 4, or 2 for bf16 storage
-    if (Stored != 4 && Stored != 2)
-      return "?";
-    std::vector<uint8_t> Raw(Buf.size() * Stored);
-    if (Error E = X.device().readDram(B.tensors()[Ops[J]].DramAddr, Raw)) {
-      consumeError(std::move(E));
-      return "?";
-    }
-    if (Stored == 4)
-      std::memcpy(Buf.data(), Raw.data(), Raw.size());
-    else
-      abi::f32FromBf16N(reinterpret_cast<uint8_t *>(Buf.data()), Raw.data(), Buf.size());
-    Buffers.push_back(std::move(Buf));
-  }
-  for (const std::vector<float> &Buf : Buffers)
-    Ptrs.push_back(Buf.data());
-  auto Ref = reference::runOneDnn(Spec, Ptrs);
-  if (!Ref) {
-    consumeError(Ref.takeError());
-    return "?";
-  }
-  double MaxD = 0, MaxR = 0;
-  for (size_t K = 0; K < Ref->size() && (K + 1) * 4 <= Got.Bytes.size(); ++K) {
-    float G;
-    std::memcpy(&G, &Got.Bytes[K * 4], 4);
-    if (std::isfinite(G) && std::isfinite((*Ref)[K])) {
-      MaxD = std::max(MaxD, std::fabs(static_cast<double>(G) - (*Ref)[K]));
-      MaxR = std::max(MaxR, std::fabs(static_cast<double>((*Ref)[K])));
-    }
-  }
-  return g3(MaxR > 0 ? MaxD / MaxR : MaxD);
-}
-} // namespace
-
-/// Runs every instruction alone on eager's inputs and prints the table.
-/// Returns the message naming the first node over tolerance, if any.
+/// Runs every instruction alone on eager's inputs (driver::diagnosePerOp,
+/// oneDNN as the second reference) and prints the table. Returns the
+/// message naming the first node over tolerance, if any.
 static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Executor &X,
                                            const std::map<std::string, frontend::TensorData> &Eager) {
-  EagerValues Values(B, Eager);
-  std::vector<PerOpRow> Rows;
-  std::optional<std::string> First;
-  size_t Failed = 0, Unchecked = 0;
-  X.setTrace(nullptr);
-  for (uint32_t I = 0; I < B.instructions().size(); ++I) {
-    const abi::Instruction &In = B.instructions()[I];
-    llvm::ArrayRef<uint32_t> Ops = B.operands(I);
-    const uint32_t NumInputs = In.NumOperands - In.NumOutputs;
-    PerOpRow Row;
-    Row.Index = std::to_string(I);
-    Row.Node = B.nodeName(I).str();
-    if (In.Op == static_cast<uint32_t>(abi::Opcode::Kernel))
-      Row.Op = abi::kernelName(static_cast<abi::KernelId>(B.kernels()[In.Index].KernelId));
-    else
-      Row.Op = B.fallbackOpName(In.Index) + " (fallback)";
-    for (uint32_t J = NumInputs; J < In.NumOperands; ++J)
-      Row.Shape += (J > NumInputs ? " " : "") + runtime::dtypeName(B.tensors()[Ops[J]].DType) +
-                   runtime::formatShape(runtime::recordSizes(B.tensors()[Ops[J]]));
-    std::string Why;
-    auto Res = X.runInstruction(I, [&](uint32_t T) { return Values.input(T); });
-    if (!Res) {
-      Why = toString(Res.takeError());
-      Row.MaxAbs = Row.MaxRel = Row.Norm = "-";
-      Row.Status = "ERROR";
-    } else {
-      Comparison Worst;
-      Worst.Pass = true;
-      bool Any = false, Exact = false;
-      size_t Differ = 0;
-      for (uint32_t J = NumInputs; J < In.NumOperands; ++J) {
-        uint32_t T = Ops[J];
-        runtime::HostTensor &Got = (*Res)[J - NumInputs];
-        if (const runtime::HostTensor *Ref = Values.reference(T)) {
-          Comparison C = driver::compareTensors(toTensorData(Got), toTensorData(*Ref), Tol);
-          Any = true;
-          if (!C.SameShape && Why.empty())
-            Why = "output '" + B.tensorName(T).str() + "': device " + runtime::dtypeName(Got.DType) +
-                  runtime::formatShape(Got.Sizes) + " vs eager " + runtime::dtypeName(Ref->DType) +
-                  runtime::formatShape(Ref->Sizes);
-          Exact |= C.Exact;
-          Differ += C.Differ;
-          Worst.Pass &= C.Pass;
-          Worst.MaxAbs = std::max(Worst.MaxAbs, C.MaxAbs);
-          Worst.MaxRel = std::max(Worst.MaxRel, C.MaxRel);
-          Worst.Norm = std::max(Worst.Norm, C.Norm);
-          if (C.NaNMismatch && Why.empty())
-            Why = "output '" + B.tensorName(T).str() + "': NaN/Inf where eager has none (or the reverse)";
-        }
-        if (In.Op == static_cast<uint32_t>(abi::Opcode::Kernel) && J == NumInputs)
-          Row.OneDnn = versusOneDnn(B, X, I, Got);
-        Values.setComputed(T, std::move(Got));
+  driver::PerOpReport R = driver::diagnosePerOp(
+      B, X, Eager, Tol, [](const abi::KernelSpec &Spec, const std::vector<const float *> &In) {
+        return reference::runOneDnn(Spec, In);
+      });
+  struct Text {
+    std::string Index, Node, Op, Shape, MaxAbs, MaxRel, Norm, Status, OneDnn = "-";
+  };
+  std::vector<Text> Rows;
+  for (const driver::PerOpRow &Row : R.Rows) {
+    Text T;
+    T.Index = std::to_string(Row.Index);
+    T.Node = Row.Node;
+    T.Op = Row.Op;
+    T.Shape = Row.Shape;
+    switch (Row.Status) {
+    case driver::PerOpStatus::Error:
+      T.MaxAbs = T.MaxRel = T.Norm = "-";
+      T.Status = "ERROR";
+      break;
+    case driver::PerOpStatus::NoEagerValue:
+      T.MaxAbs = T.MaxRel = T.Norm = "-";
+      T.Status = "no eager value";
+      break;
+    case driver::PerOpStatus::Ok:
+    case driver::PerOpStatus::Mismatch:
+      if (Row.Exact) {
+        T.MaxAbs = std::to_string(Row.Differ) + " differ";
+        T.MaxRel = T.Norm = "exact";
       }
-      if (!Any) {
-        Row.MaxAbs = Row.MaxRel = Row.Norm = "-";
-        Row.Status = "no eager value";
-        ++Unchecked;
-      } else {
-        if (Exact) {
-          Row.MaxAbs = std::to_string(Differ) + " differ";
-          Row.MaxRel = Row.Norm = "exact";
-        }
-        if (!Exact || Worst.MaxAbs > 0 || Worst.Norm > 0) {
-          Row.MaxAbs = g3(Worst.MaxAbs);
-          Row.MaxRel = g3(Worst.MaxRel);
-          Row.Norm = g3(Worst.Norm);
-        }
-        Row.Status = Worst.Pass ? "OK" : "MISMATCH";
-        if (!Worst.Pass && Why.empty())
-          Why = Exact && Differ ? std::to_string(Differ) + " elements differ (exact compare)"
-                                : "normalised err " + g3(Worst.Norm) + " > tolerance " + g3(Tol.Float);
+      if (!Row.Exact || Row.MaxAbs > 0 || Row.Norm > 0) {
+        T.MaxAbs = g3(Row.MaxAbs);
+        T.MaxRel = g3(Row.MaxRel);
+        T.Norm = g3(Row.Norm);
       }
+      T.Status = Row.Status == driver::PerOpStatus::Ok ? "OK" : "MISMATCH";
+      break;
     }
-    if (Row.Status == "ERROR" || Row.Status == "MISMATCH") {
-      ++Failed;
-      if (!First)
-        First = "first node over tolerance: '" + Row.Node + "' (instruction " + Row.Index + ", " + Row.Op +
-                "): " + Why;
-    }
-    Rows.push_back(std::move(Row));
+    if (Row.IsKernel && Row.Status != driver::PerOpStatus::Error)
+      T.OneDnn = Row.VersusReference ? g3(*Row.VersusReference) : "?";
+    Rows.push_back(std::move(T));
   }
 
   outs() << "--- PER-OP CHECK against eager LibTorch " << reference::libtorchVersion()
@@ -345,31 +180,31 @@ static std::optional<std::string> runPerOp(const runtime::Blob &B, runtime::Exec
          << (Tol.Why.empty() ? "float32 tolerance: normalised err <= " + g3(Tol.Float) + ", other dtypes exact"
                              : Tol.Why)
          << ") ---\n";
-  PerOpRow Head{"#", "node", "kernel / aten op", "output", "max abs err", "max rel err", "norm err", "status",
-                "vs oneDNN"};
+  Text Head{"#", "node", "kernel / aten op", "output", "max abs err", "max rel err", "norm err", "status",
+            "vs oneDNN"};
   size_t W[8] = {};
-  auto Widen = [&](const PerOpRow &R) {
-    const std::string *F[8] = {&R.Index, &R.Node, &R.Op, &R.Shape, &R.MaxAbs, &R.MaxRel, &R.Norm, &R.Status};
+  auto Widen = [&](const Text &T) {
+    const std::string *F[8] = {&T.Index, &T.Node, &T.Op, &T.Shape, &T.MaxAbs, &T.MaxRel, &T.Norm, &T.Status};
     for (int K = 0; K < 8; ++K)
       W[K] = std::max(W[K], F[K]->size());
   };
   Widen(Head);
-  for (const PerOpRow &R : Rows)
-    Widen(R);
-  auto Print = [&](const PerOpRow &R) {
-    outs() << left_justify(R.Index, W[0]) << "  " << left_justify(R.Node, W[1]) << "  " << left_justify(R.Op, W[2])
-           << "  " << left_justify(R.Shape, W[3]) << "  " << right_justify(R.MaxAbs, W[4]) << "  "
-           << right_justify(R.MaxRel, W[5]) << "  " << right_justify(R.Norm, W[6]) << "  " << left_justify(R.Status, W[7])
-           << "  " << R.OneDnn << "\n";
+  for (const Text &T : Rows)
+    Widen(T);
+  auto Print = [&](const Text &T) {
+    outs() << left_justify(T.Index, W[0]) << "  " << left_justify(T.Node, W[1]) << "  " << left_justify(T.Op, W[2])
+           << "  " << left_justify(T.Shape, W[3]) << "  " << right_justify(T.MaxAbs, W[4]) << "  "
+           << right_justify(T.MaxRel, W[5]) << "  " << right_justify(T.Norm, W[6]) << "  " << left_justify(T.Status, W[7])
+           << "  " << T.OneDnn << "\n";
   };
   Print(Head);
-  for (const PerOpRow &R : Rows)
-    Print(R);
-  outs() << "per-op: " << Rows.size() << " instructions, " << (Rows.size() - Failed - Unchecked) << " OK, " << Failed
-         << " over tolerance or failed, " << Unchecked << " without an eager value\n";
-  if (First)
-    outs() << *First << "\n";
-  return First;
+  for (const Text &T : Rows)
+    Print(T);
+  outs() << "per-op: " << Rows.size() << " instructions, " << (Rows.size() - R.Failed - R.Unchecked) << " OK, "
+         << R.Failed << " over tolerance or failed, " << R.Unchecked << " without an eager value\n";
+  if (R.First)
+    outs() << *R.First << "\n";
+  return R.First;
 }
 
 /// The flags' values that are not checked by their parser; false after

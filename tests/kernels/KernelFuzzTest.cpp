@@ -32,7 +32,7 @@
 //    converts get integral floats (see makeInputs), so oneDNN's rounding
 //    reorder and torch's truncation agree. NaN: oneDNN's gt and ge are true
 //    on NaN (torch: false), so those two see no NaN here; the model tests
-//    (tests/tools/TypedModelsTest.cpp) hold every comparison's NaN
+//    (tests/e2e/TypedModelsTest.cpp) hold every comparison's NaN
 //    behaviour to LibTorch.
 //  - Gather (embedding) and Select (where): 0, elements are copied. where's
 //    reference is a host pick on oneDNN-made dense operands: oneDNN 2.6

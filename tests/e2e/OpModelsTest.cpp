@@ -1,4 +1,4 @@
-//===- tests/tools/OpModelsTest.cpp - reductions and other ops vs eager ---===//
+//===- tests/e2e/OpModelsTest.cpp - reductions and other ops vs eager ---===//
 //
 // Models of the ops transformer and CNN heads use beyond convolutions:
 // sum / mean / amax / amin over any dims (kept or dropped, all of them,

@@ -1,4 +1,4 @@
-//===- tests/tools/TypedModelsTest.cpp - casts and comparisons vs eager ---===//
+//===- tests/e2e/TypedModelsTest.cpp - casts and comparisons vs eager ---===//
 //
 // Models whose values change element type: a uint8 image scaled to float
 // (the UNet's input), float -> int64 / int32 / bool casts (truncation toward

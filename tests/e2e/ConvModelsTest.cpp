@@ -1,4 +1,4 @@
-//===- tests/tools/ConvModelsTest.cpp - CNN layers of our own making ------===//
+//===- tests/e2e/ConvModelsTest.cpp - CNN layers of our own making ------===//
 //
 // Convolution models written with the project's .pt2 writer at sizes the
 // fixtures do not have (odd sizes, stride 2, padding 0/1/2, dilation,
