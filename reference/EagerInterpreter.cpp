@@ -10,8 +10,8 @@
 
 #include "frontend/Error.h"
 #include "frontend/Printers.h"
-#include "runtime/abi/SchemaEnums.h"
 #include "runtime/fallback/TorchBlas.h"
+#include "runtime/fallback/TorchGlue.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -36,24 +36,15 @@ using frontend::TensorData;
 namespace {
 
 llvm::Expected<c10::ScalarType> toC10(ScalarType T) {
-  switch (T) {
-#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
-  case ScalarType::Enum:                                                                                              \
-    return c10::ScalarType::C10;
-#include "runtime/abi/DTypes.def"
-  default:
-    return makeError("dtype " + frontend::scalarTypeName(T) + " is not available in LibTorch 1.13");
-  }
+  if (std::optional<c10::ScalarType> C = torchglue::c10ScalarType(int64_t(T)))
+    return *C;
+  return makeError("dtype " + frontend::scalarTypeName(T) + " is not available in LibTorch 1.13");
 }
 
 llvm::Expected<ScalarType> fromC10(c10::ScalarType T) {
-  switch (T) {
-#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
-  case c10::ScalarType::C10:                                                                                          \
-    return ScalarType::Enum;
-#include "runtime/abi/DTypes.def"
-  default: return makeError(std::string("LibTorch dtype ") + c10::toString(T) + " has no export equivalent");
-  }
+  if (std::optional<int64_t> D = torchglue::schemaDType(T))
+    return ScalarType(*D);
+  return makeError(std::string("LibTorch dtype ") + c10::toString(T) + " has no export equivalent");
 }
 
 llvm::Expected<at::Tensor> toAten(const TensorData &T, const std::string &What) {
@@ -82,21 +73,9 @@ llvm::Expected<TensorData> fromAten(const at::Tensor &In) {
 
 /// Export schema Layout / MemoryFormat numbers to c10's (unknown ones as
 /// strided and contiguous, torch's defaults).
-int64_t layoutToC10(int64_t L) {
-  switch (abi::SchemaLayout(L)) {
-  case abi::SchemaLayout::SparseCoo: return static_cast<int64_t>(c10::kSparse);
-  case abi::SchemaLayout::SparseCsr: return static_cast<int64_t>(c10::kSparseCsr);
-  case abi::SchemaLayout::Mkldnn: return static_cast<int64_t>(c10::kMkldnn);
-  default: return static_cast<int64_t>(c10::kStrided);
-  }
-}
+int64_t layoutToC10(int64_t L) { return torchglue::c10Layout(L).value_or(static_cast<int64_t>(c10::kStrided)); }
 int64_t memoryFormatToC10(int64_t F) {
-  switch (abi::SchemaMemoryFormat(F)) {
-  case abi::SchemaMemoryFormat::ChannelsLast: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast);
-  case abi::SchemaMemoryFormat::ChannelsLast3d: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
-  case abi::SchemaMemoryFormat::Preserve: return static_cast<int64_t>(c10::MemoryFormat::Preserve);
-  default: return static_cast<int64_t>(c10::MemoryFormat::Contiguous);
-  }
+  return torchglue::c10MemoryFormat(F).value_or(static_cast<int64_t>(c10::MemoryFormat::Contiguous));
 }
 
 } // namespace
@@ -421,33 +400,23 @@ struct EagerInterpreter::Impl {
     if (Drop && ((Drop->Kind == ArgKind::Float && Drop->F != 0.0) || (Drop->Kind == ArgKind::Int && Drop->I != 0)))
       return makeError("node '" + N.Name + "': scaled_dot_product_attention with dropout is not deterministic; "
                        "the oracle refuses it");
-    at::Tensor Key = *Kt, Value = *Vt;
-    if (const Argument *G = get("enable_gqa"); G && G->I) {
-      int64_t Rep = Qt->size(-3) / Key.size(-3);
-      Key = Key.repeat_interleave(Rep, -3);
-      Value = Value.repeat_interleave(Rep, -3);
-    }
-    double Scale = 1.0 / std::sqrt(static_cast<double>(Qt->size(-1)));
+    torchglue::AttentionArgs Args;
+    Args.Query = *Qt;
+    Args.Key = *Kt;
+    Args.Value = *Vt;
+    if (const Argument *G = get("enable_gqa"); G && G->I)
+      Args.EnableGqa = true;
     if (const Argument *S = get("scale"); S && S->Kind != ArgKind::None)
-      Scale = S->Kind == ArgKind::Float ? S->F : static_cast<double>(S->I);
-    double Root = std::sqrt(Scale);
-    at::Tensor Attn = at::matmul(*Qt * Root, Key.transpose(-2, -1) * Root);
-    int64_t L = Qt->size(-2), S = Key.size(-2);
-    if (const Argument *C = get("is_causal"); C && C->I) {
-      at::Tensor Keep = at::ones({L, S}, at::TensorOptions().dtype(at::kBool)).tril();
-      Attn.masked_fill_(Keep.logical_not(), -std::numeric_limits<double>::infinity());
-    }
+      Args.Scale = S->Kind == ArgKind::Float ? S->F : static_cast<double>(S->I);
+    if (const Argument *C = get("is_causal"); C && C->I)
+      Args.Causal = true;
     if (const Argument *M = get("attn_mask"); M && M->Kind == ArgKind::Tensor) {
       auto Mask = tensor(M->S, N);
       if (!Mask)
         return Mask.takeError();
-      if (Mask->scalar_type() == at::kBool)
-        Attn.masked_fill_(Mask->logical_not(), -std::numeric_limits<double>::infinity());
-      else
-        Attn = Attn + *Mask;
+      Args.Mask = *Mask;
     }
-    Attn = at::softmax(Attn, -1);
-    return bindOutputs(N, {c10::IValue(at::matmul(Attn, Value))});
+    return bindOutputs(N, {c10::IValue(torchglue::attentionMath(Args))});
   }
 
   /// torch.cond: runs the chosen branch's subgraph on the operands.

@@ -10,7 +10,7 @@
 #include "runtime/fallback/AtenFallback.h"
 #include "support/Error.h"
 #include "runtime/fallback/TorchBlas.h"
-#include "runtime/abi/SchemaEnums.h"
+#include "runtime/fallback/TorchGlue.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -30,46 +30,12 @@ using abi::ArgTag;
 
 namespace {
 
-std::optional<c10::ScalarType> toC10(int64_t D) {
-  switch (D) {
-#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
-  case int64_t(abi::SchemaDType::Enum):                                                                               \
-    return c10::ScalarType::C10;
-#include "runtime/abi/DTypes.def"
-  default:
-    return std::nullopt;
-  }
-}
+std::optional<c10::ScalarType> toC10(int64_t D) { return torchglue::c10ScalarType(D); }
 
 std::optional<uint32_t> fromC10(c10::ScalarType T) {
-  switch (T) {
-#define ATALLA_DTYPE_C10(Enum, C10)                                                                                   \
-  case c10::ScalarType::C10:                                                                                          \
-    return uint32_t(abi::SchemaDType::Enum);
-#include "runtime/abi/DTypes.def"
-  default:
-    return std::nullopt;
-  }
-}
-
-std::optional<int64_t> layoutToC10(int64_t L) {
-  switch (abi::SchemaLayout(L)) {
-  case abi::SchemaLayout::SparseCoo: return static_cast<int64_t>(c10::kSparse);
-  case abi::SchemaLayout::SparseCsr: return static_cast<int64_t>(c10::kSparseCsr);
-  case abi::SchemaLayout::Mkldnn: return static_cast<int64_t>(c10::kMkldnn);
-  case abi::SchemaLayout::Strided: return static_cast<int64_t>(c10::kStrided);
-  default: return std::nullopt;
-  }
-}
-
-std::optional<int64_t> memoryFormatToC10(int64_t F) {
-  switch (abi::SchemaMemoryFormat(F)) {
-  case abi::SchemaMemoryFormat::Contiguous: return static_cast<int64_t>(c10::MemoryFormat::Contiguous);
-  case abi::SchemaMemoryFormat::ChannelsLast: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast);
-  case abi::SchemaMemoryFormat::ChannelsLast3d: return static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
-  case abi::SchemaMemoryFormat::Preserve: return static_cast<int64_t>(c10::MemoryFormat::Preserve);
-  default: return std::nullopt;
-  }
+  if (std::optional<int64_t> D = torchglue::schemaDType(T))
+    return uint32_t(*D);
+  return std::nullopt;
 }
 
 std::string firstLine(const char *What) {
@@ -214,13 +180,13 @@ struct CallContext {
         return c10::IValue(static_cast<int64_t>(*C));
       }
       case ArgTag::Layout: {
-        auto C = layoutToC10(intAt(A));
+        auto C = torchglue::c10Layout(intAt(A));
         if (!C)
           return Bad("unknown layout number " + std::to_string(intAt(A)));
         return c10::IValue(*C);
       }
       case ArgTag::MemoryFormat: {
-        auto C = memoryFormatToC10(intAt(A));
+        auto C = torchglue::c10MemoryFormat(intAt(A));
         if (!C)
           return Bad("unknown memory format number " + std::to_string(intAt(A)));
         return c10::IValue(*C);
@@ -319,31 +285,21 @@ llvm::Expected<std::vector<at::Tensor>> attention(const CallContext &C) {
     return V.takeError();
   if (C.number("dropout_p", 0.0) != 0.0)
     return makeError(C.Op + ": dropout is not deterministic; the fallback refuses it");
-  at::Tensor Key = *K, Value = *V;
-  if (C.flag("enable_gqa")) {
-    int64_t Rep = Q->size(-3) / Key.size(-3);
-    Key = Key.repeat_interleave(Rep, -3);
-    Value = Value.repeat_interleave(Rep, -3);
-  }
-  double Scale = C.number("scale", 1.0 / std::sqrt(static_cast<double>(Q->size(-1))));
-  double Root = std::sqrt(Scale);
-  at::Tensor Attn = at::matmul(*Q * Root, Key.transpose(-2, -1) * Root);
-  int64_t L = Q->size(-2), S = Key.size(-2);
-  if (C.flag("is_causal")) {
-    at::Tensor Keep = at::ones({L, S}, at::TensorOptions().dtype(at::kBool)).tril();
-    Attn.masked_fill_(Keep.logical_not(), -std::numeric_limits<double>::infinity());
-  }
+  torchglue::AttentionArgs A;
+  A.Query = *Q;
+  A.Key = *K;
+  A.Value = *V;
+  A.EnableGqa = C.flag("enable_gqa");
+  A.Causal = C.flag("is_causal");
+  if (const abi::FallbackArg *S = C.arg("scale"); S && (C.tag(*S) == ArgTag::Float || C.tag(*S) == ArgTag::Int || C.tag(*S) == ArgTag::Bool))
+    A.Scale = C.number("scale", 0.0);
   if (const abi::FallbackArg *M = C.arg("attn_mask"); M && C.tag(*M) == ArgTag::Tensor) {
     auto Mask = C.tensor("attn_mask", M->First);
     if (!Mask)
       return Mask.takeError();
-    if (Mask->scalar_type() == at::kBool)
-      Attn.masked_fill_(Mask->logical_not(), -std::numeric_limits<double>::infinity());
-    else
-      Attn = Attn + *Mask;
+    A.Mask = *Mask;
   }
-  Attn = at::softmax(Attn, -1);
-  return std::vector<at::Tensor>{at::matmul(Attn, Value)};
+  return std::vector<at::Tensor>{torchglue::attentionMath(A)};
 }
 
 /// torch 2.x ops done here rather than through the dispatcher. Returns
