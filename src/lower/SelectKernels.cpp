@@ -147,10 +147,8 @@ int Selector::tensorArg(const Node &N, const char *Name) {
   if (A->Kind != ArgKind::Tensor)
     throw NoKernel{std::string("argument '") + Name + "' is not a tensor"};
   auto T = tensorFor(A->S, &N);
-  if (!T) {
-    std::string Msg = llvm::toString(T.takeError());
-    throw NoKernel{Msg};
-  }
+  if (!T)
+    throw ModelError{llvm::toString(T.takeError())};
   return *T;
 }
 
@@ -266,6 +264,8 @@ llvm::Error Selector::run() {
       try {
         lowerByRow(N, *Row);
         continue;
+      } catch (const ModelError &E) {
+        return makeError(E.Message);
       } catch (const NoKernel &E) {
         // Undo what this node began; it goes to the fallback instead.
         rollback(C);

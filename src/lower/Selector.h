@@ -59,6 +59,12 @@ struct NoKernel {
   std::string Reason;
 };
 
+/// An error in the model itself (a value used before it is defined, a fake
+/// tensor): lowering stops with it rather than trying the fallback.
+struct ModelError {
+  std::string Message;
+};
+
 class Selector {
 public:
   Selector(LoweringState &S, const SelectOptions &Opts) : S(S), Opts(Opts), M(*S.M) {}

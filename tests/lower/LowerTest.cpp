@@ -193,3 +193,24 @@ TEST(LowerTest, PrintAfterAllShowsEveryPass) {
     EXPECT_NE(Text.find(std::string("*** IR after ") + Pass + " ***"), std::string::npos) << Pass;
   EXPECT_NE(Text.find("kernel gemm f32"), std::string::npos);
 }
+
+// A value read before any node defines it is an error in the model, named
+// with the node and the value: the device path must not turn it into a
+// silent fallback (the fallback then fails with a less direct message, or
+// worse, does not).
+TEST(LowerTest, AValueUsedBeforeItIsDefinedIsAnErrorNotAFallback) {
+  using frontend::ModelBuilder;
+  ModelBuilder B;
+  std::string X = B.addUserInput(
+      "x", frontend::TensorData::fromBytes(frontend::ScalarType::Float32, {4, 8}, std::vector<uint8_t>(128, 0)));
+  std::string Ghost = B.addNode("torch.ops.aten.relu.default", {ModelBuilder::arg("self", frontend::Argument::tensor(X))},
+                                frontend::ScalarType::Float32, {4, 8});
+  B.addOutput(B.addNode("torch.ops.aten.neg.default", {ModelBuilder::arg("self", frontend::Argument::tensor(Ghost))},
+                        frontend::ScalarType::Float32, {4, 8}));
+  frontend::Model M = B.take();
+  M.Path = "ghost.pt2";
+  // The relu node goes; neg now reads a value nothing defines.
+  M.G.Nodes.erase(M.G.Nodes.begin());
+  EXPECT_ERROR_CONTAINS(lowerModel(M, PipelineOptions()),
+                        "ghost.pt2: node '" + M.G.Nodes[0].Name + "': value '" + Ghost + "' is used before it is defined");
+}
