@@ -9,10 +9,11 @@
 // panels ([tk][NR] each: rows staged through a small buffer then copied, or
 // transposed / gathered from a raw tile), or, for C with few rows, read in
 // place from its row-major tile. The microkernel keeps an MR x NR block of C
-// in 12 <8 x float> registers across the k loop (broadcast a(m,k), two B
-// vector loads, fmuladd), fully unrolled over rows and vectors; the M and N
-// remainders get their own variants (short row groups cover several panels
-// so they still keep 12 accumulators). All trip counts are constants. Bias
+// in vector registers across the k loop (broadcast a(m,k), NR / VW B vector
+// loads, fmuladd), fully unrolled over rows and vectors: 6 x 16 in 12 <8 x
+// float> on AVX2, 14 x 32 in 28 <16 x float> on AVX-512 (GemmPlan.h); the M
+// and N remainders get their own variants (short row groups cover several
+// panels so they still keep MaxAcc accumulators). All trip counts are constants. Bias
 // seeds the C tile (by SDMA, stride 0 for a broadcast row); fp32
 // accumulation, k increasing. A fused epilogue runs on the finished C tile
 // in scratchpad before its store.
@@ -36,7 +37,8 @@ namespace {
 class GemmEmitter {
 public:
   GemmEmitter(KernelBuilder &KB, const abi::KernelSpec &Spec, const GemmPlan &P)
-      : KB(KB), B(KB.B), Spec(Spec), P(P), C(Spec.output()) {}
+      : KB(KB), B(KB.B), Spec(Spec), P(P), C(Spec.output()), VW(P.Micro.VW), MR(P.Micro.MR), NR(P.Micro.NR),
+        MaxAcc(P.Micro.MaxAcc) {}
 
   void run();
 
@@ -46,6 +48,7 @@ private:
   const abi::KernelSpec &Spec;
   const GemmPlan &P;
   const abi::OperandSpec &C;
+  const int64_t VW, MR, NR, MaxAcc; ///< the plan's microkernel
   Value *ABuf = nullptr, *BBuf = nullptr, *Acc = nullptr, *BRaw = nullptr, *BStage = nullptr;
   int64_t SBiasM = 0, SBiasN = 0;
   std::vector<Value *> Addr; ///< every operand's base address
@@ -58,7 +61,7 @@ private:
   Value *add(Value *X, int64_t S) { return B.CreateAdd(X, c64(S)); }
   Type *vecTy(int64_t L) { return FixedVectorType::get(KB.F32, unsigned(L)); }
   /// Lane groups of a row of width Wd: full vectors, then one shorter vector.
-  static std::vector<std::pair<int64_t, int64_t>> chunks(int64_t Wd) {
+  std::vector<std::pair<int64_t, int64_t>> chunks(int64_t Wd) const {
     std::vector<std::pair<int64_t, int64_t>> Out; // (offset, lanes)
     for (int64_t O = 0; O < Wd; O += VW)
       Out.push_back({O, std::min<int64_t>(VW, Wd - O)});
@@ -349,7 +352,7 @@ void GemmEmitter::rowBlock(Value *M0, int64_t MN) {
 } // namespace
 
 Error atalla::codegen::detail::emitGemm(KernelBuilder &KB, const abi::KernelSpec &Spec) {
-  auto Plan = planGemm(Spec, KB.Budget);
+  auto Plan = planGemm(Spec, KB.Budget, KB.Isa == codegen::VectorIsa::Avx512 ? Avx512Micro : Avx2Micro);
   if (!Plan)
     return Plan.takeError();
   if (Spec.output().numel() > 0)

@@ -27,8 +27,8 @@ namespace {
 /// Elements of one softmax tile (32 KiB: the SDMA copies stay in L1/L2, so
 /// DRAM sees each byte once each way), unless one row needs more.
 constexpr int64_t TileElems = 8192;
-/// Lanes per vector and independent partial results per reduction.
-constexpr unsigned VW = 8, NumAcc = 4;
+/// Independent partial results per reduction.
+constexpr unsigned NumAcc = 4;
 
 struct Dims {
   std::vector<int64_t> Sizes;
@@ -63,6 +63,8 @@ Dims simplify(const std::vector<int64_t> &Sizes, const std::vector<int64_t> &In,
 }
 
 struct SoftmaxEmitter {
+  /// Lanes per vector: a ymm of floats, or a zmm for AVX-512 targets.
+  const unsigned VW;
   KernelBuilder &KB;
   IRBuilder<> &B;
   Value *NegInf, *Zero, *One;
@@ -70,7 +72,8 @@ struct SoftmaxEmitter {
   /// log_softmax: x - max - log(sum) instead of exp(x - max) / sum.
   bool Log = false;
 
-  explicit SoftmaxEmitter(KernelBuilder &KB) : KB(KB), B(KB.B) {
+  explicit SoftmaxEmitter(KernelBuilder &KB)
+      : VW(KB.Isa == codegen::VectorIsa::Avx512 ? 16 : 8), KB(KB), B(KB.B) {
     NegInf = ConstantFP::getInfinity(KB.F32, /*Negative=*/true);
     Zero = KB.f32(0);
     One = KB.f32(1);

@@ -36,10 +36,12 @@ constexpr uint64_t ScratchpadAlign = 256;
 /// finish() stores 0 and branches there from the success path.
 class KernelBuilder {
 public:
-  KernelBuilder(llvm::Module &M, llvm::StringRef Symbol, uint64_t Budget);
+  KernelBuilder(llvm::Module &M, llvm::StringRef Symbol, uint64_t Budget, VectorIsa Isa = VectorIsa::Avx2);
 
   /// Bytes of scratchpad this kernel may hold at once (codegen::scratchpadBudget).
   const uint64_t Budget;
+  /// The register blocking's ISA (Avx2 or Avx512).
+  const VectorIsa Isa;
 
   llvm::LLVMContext &Ctx;
   llvm::Module &M;

@@ -60,11 +60,17 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   std::vector<int64_t> KCs = {KCMax, KCMax * 3 / 4, KCMax / 2};
   if (DirectB)
     KCs = {KCMax, KCMax / 2, KCMax / 4, KCMax / 8, KCMax / 16};
-  for (int64_t KCm : KCs) {
+  // Shorter K blocks only where none of those fits (the wide microkernel's
+  // panels in the smallest scratchpads).
+  const std::vector<int64_t> Short = {KCMax / 4, KCMax / 8, KCMax / 16};
+  for (size_t KI = 0; KI < KCs.size() + Short.size(); ++KI) {
+    if (KI == KCs.size() && TM != 0)
+      break;
+    const int64_t KCm = KI < KCs.size() ? KCs[KI] : Short[KI - KCs.size()];
     const int64_t NKB = ceilDiv(KP, KCm), CK = ceilDiv(KP, NKB);
     const bool OneK = NKB == 1;
-    for (int64_t CN : candidates(N, NR, N))
-      for (int64_t CM : candidates(M, MR, MCMax)) {
+    for (int64_t CN : candidates(N, P.Micro.NR, N))
+      for (int64_t CM : candidates(M, P.Micro.MR, MCMax)) {
         if (CK * CN * BFactor + CM * CK + CM * CN + std::max(StageFloats, CN) > Floats)
           continue;
         if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16)
@@ -83,8 +89,8 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   }
   if (TM == 0) { // not reached for fp32 with KC <= 256
     TK = std::min(KP, KCMax);
-    TM = std::min(M, MR);
-    TN = std::min(N, NR);
+    TM = std::min(M, P.Micro.MR);
+    TN = std::min(N, P.Micro.NR);
   }
   P.TK = TK;
   P.TM = TM;
@@ -93,7 +99,7 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
 
 } // namespace
 
-Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget) {
+Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro) {
   const size_t NumOps = Spec.HasBias ? 4 : 3;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +
@@ -120,6 +126,7 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget) 
       return specError(Spec, "the bias is not [.., M, N]");
   }
   GemmPlan P;
+  P.Micro = Micro;
   P.Rank = Rank;
   P.NumOps = NumOps;
   P.M = M;

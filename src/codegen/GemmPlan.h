@@ -20,17 +20,30 @@
 
 namespace atalla::codegen::gemm {
 
-/// Lanes of one accumulator vector (AVX2: 8 floats in a ymm register).
-constexpr int64_t VW = 8;
-/// Microkernel: MR rows x NR columns of C in MR * NR / VW = 12 vector
-/// registers, plus two B vectors and one broadcast A value: 15 of AVX2's 16.
-constexpr int64_t MR = 6, NR = 2 * VW;
+/// The microkernel's register blocking, a parameter of the target's vector
+/// ISA: MR rows x NR columns of C held in MR * NR / VW accumulator vectors
+/// of VW lanes across the k loop, plus NR / VW vectors of B and one
+/// broadcast of A.
+struct MicroKernel {
+  int64_t VW;     ///< lanes of one accumulator vector
+  int64_t MR, NR; ///< rows and columns of C in registers
+  int64_t MaxAcc; ///< accumulator vectors a microkernel keeps (short row groups take more panels)
+  bool operator==(const MicroKernel &O) const {
+    return VW == O.VW && MR == O.MR && NR == O.NR && MaxAcc == O.MaxAcc;
+  }
+};
+/// AVX2 (16 ymm registers): 6 x 16 in 12 accumulators, 2 B vectors and the
+/// broadcast: 15 of 16.
+inline constexpr MicroKernel Avx2Micro{8, 6, 16, 12};
+/// AVX-512 (32 zmm registers): 14 x 32 in 28 accumulators, 2 B vectors and
+/// the broadcast: 31 of 32 (BLIS's and oneDNN's shapes for f32 on these
+/// cores are of this size). On a 256-bit target LLVM splits each vector in
+/// two: correct, and how the tests run it on any host.
+inline constexpr MicroKernel Avx512Micro{16, 14, 32, 28};
 /// Largest K block: a B micro-panel (KC x NR) stays in L1.
 constexpr int64_t KCMax = 256;
 /// Largest M block: the A block (MC x KC) stays in L2.
 constexpr int64_t MCMax = 384;
-/// Accumulator vectors a microkernel keeps (short row groups take more panels).
-constexpr int64_t MaxAcc = 12;
 /// Up to this many rows of C, B is read in place from its row-major SDMA tile
 /// (little reuse: packing into panels would cost more than it saves).
 constexpr int64_t DirectBMaxM = 16;
@@ -47,6 +60,7 @@ enum class Pack {
 };
 
 struct GemmPlan {
+  MicroKernel Micro = Avx2Micro;
   size_t Rank = 0;      ///< of every operand
   size_t NumOps = 0;    ///< A, B, (bias,) C
   int64_t M = 0, N = 0, K = 0;
@@ -63,9 +77,11 @@ struct GemmPlan {
 };
 
 /// The plan for \p Spec (a gemm kernel) within \p BudgetBytes of
-/// scratchpad; an error naming the spec when its operands do not form a
-/// batched GEMM. A spec with an empty C gets M, N, K and nothing else.
-llvm::Expected<GemmPlan> planGemm(const abi::KernelSpec &Spec, uint64_t BudgetBytes);
+/// scratchpad, for microkernel \p Micro; an error naming the spec when its
+/// operands do not form a batched GEMM. A spec with an empty C gets M, N, K
+/// and nothing else.
+llvm::Expected<GemmPlan> planGemm(const abi::KernelSpec &Spec, uint64_t BudgetBytes,
+                                  const MicroKernel &Micro = Avx2Micro);
 
 } // namespace atalla::codegen::gemm
 

@@ -18,6 +18,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Object/ObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -43,8 +44,8 @@ using namespace atalla::codegen::detail;
 // KernelBuilder
 //===----------------------------------------------------------------------===//
 
-KernelBuilder::KernelBuilder(Module &M, StringRef Symbol, uint64_t Budget)
-    : Budget(Budget), Ctx(M.getContext()), M(M), B(M.getContext()), AllocaB(M.getContext()) {
+KernelBuilder::KernelBuilder(Module &M, StringRef Symbol, uint64_t Budget, VectorIsa Isa)
+    : Budget(Budget), Isa(Isa == VectorIsa::Auto ? VectorIsa::Avx2 : Isa), Ctx(M.getContext()), M(M), B(M.getContext()), AllocaB(M.getContext()) {
   I32 = B.getInt32Ty();
   I64 = B.getInt64Ty();
   F32 = B.getFloatTy();
@@ -397,7 +398,8 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
 }
 
 Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::KernelSpec &Spec,
-                                                                    LLVMContext &Ctx, uint64_t PadBytes) {
+                                                                    LLVMContext &Ctx, uint64_t PadBytes,
+                                                                    VectorIsa Isa) {
   if (PadBytes < MinPadBytes)
     return specError(Spec, "scratchpads of " + Twine(PadBytes) + " bytes are too small (at least " +
                                Twine(MinPadBytes) + ")");
@@ -405,7 +407,7 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
     return E;
   std::string Symbol = Spec.symbol();
   auto M = std::make_unique<Module>(Symbol, Ctx);
-  KernelBuilder KB(*M, Symbol, scratchpadBudget(PadBytes));
+  KernelBuilder KB(*M, Symbol, scratchpadBudget(PadBytes), Isa);
   for (size_t I = 0; I < Spec.Operands.size(); ++I)
     KB.Bf16Operands.push_back(Spec.storedAsBf16(I));
   Error E = Error::success();
@@ -471,6 +473,8 @@ std::string atalla::codegen::resolvedCPU(const CodegenOptions &Opts) {
 std::string atalla::codegen::resolvedFeatures(const CodegenOptions &Opts) {
   if (!Opts.Features.empty())
     return Opts.Features;
+  if (!Opts.TargetCPU.empty())
+    return ""; // the CPU model's own features
   // Sorted: the string is recorded in provenance and must not depend on hashing.
   std::vector<std::string> Fs;
   for (const auto &KV : sys::getHostCPUFeatures())
@@ -503,14 +507,31 @@ static Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const Codege
   return TM;
 }
 
+/// Whether \p TM's subtarget has AVX-512 (avx512f).
+static bool hasAvx512(const TargetMachine &TM) { return TM.getMCSubtargetInfo()->checkFeatures("+avx512f"); }
+
+static VectorIsa isaFor(const TargetMachine &TM, VectorIsa Asked) {
+  if (Asked != VectorIsa::Auto)
+    return Asked;
+  return hasAvx512(TM) ? VectorIsa::Avx512 : VectorIsa::Avx2;
+}
+
 static void optimiseModule(Module &M, TargetMachine &TM, unsigned OptLevel) {
   M.setTargetTriple(TM.getTargetTriple().str());
   M.setDataLayout(TM.createDataLayout());
+  // On AVX-512 targets the vector width is set, not inherited: LLVM's tuning
+  // for many of these cores prefers 256-bit vectors and would split the
+  // kernels' 512-bit ones.
+  const bool Wide = hasAvx512(TM);
   for (Function &F : M) {
     if (F.isDeclaration())
       continue;
     F.addFnAttr("target-cpu", TM.getTargetCPU());
     F.addFnAttr("target-features", TM.getTargetFeatureString());
+    if (Wide) {
+      F.addFnAttr("prefer-vector-width", "512");
+      F.addFnAttr("min-legal-vector-width", "512");
+    }
   }
 
   LoopAnalysisManager LAM;
@@ -602,11 +623,37 @@ Expected<CompiledKernel> atalla::codegen::detail::compileModule(Module &M,
   return K;
 }
 
+Expected<VectorIsa> atalla::codegen::resolvedIsa(const CodegenOptions &Opts) {
+  auto TM = createTargetMachine(Opts);
+  if (!TM)
+    return TM.takeError();
+  return isaFor(**TM, Opts.Isa);
+}
+
+Expected<std::string> atalla::codegen::enabledFeatures(const CodegenOptions &Opts) {
+  auto TM = createTargetMachine(Opts);
+  if (!TM)
+    return TM.takeError();
+  const MCSubtargetInfo &STI = *(*TM)->getMCSubtargetInfo();
+  std::vector<std::string> Fs;
+  for (const SubtargetFeatureKV &KV : STI.getAllProcessorFeatures())
+    if (STI.getFeatureBits().test(KV.Value))
+      Fs.push_back(KV.Key);
+  std::sort(Fs.begin(), Fs.end());
+  std::string S;
+  for (const std::string &F : Fs)
+    S += (S.empty() ? "+" : ",+") + F;
+  return S;
+}
+
 Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &Spec,
                                                         const CodegenOptions &Opts) {
   LLVMContext Ctx;
+  auto Isa = resolvedIsa(Opts);
+  if (!Isa)
+    return Isa.takeError();
   auto T0 = std::chrono::steady_clock::now();
-  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes);
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, *Isa);
   if (!M)
     return M.takeError();
   double IrMs = msSince(T0);
@@ -620,7 +667,10 @@ Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &S
 Expected<std::string> atalla::codegen::kernelText(const abi::KernelSpec &Spec,
                                                   const CodegenOptions &Opts, bool Assembly) {
   LLVMContext Ctx;
-  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes);
+  auto Isa = resolvedIsa(Opts);
+  if (!Isa)
+    return Isa.takeError();
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, *Isa);
   if (!M)
     return M.takeError();
   auto TM = createTargetMachine(Opts);

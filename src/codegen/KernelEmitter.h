@@ -34,9 +34,19 @@ constexpr uint64_t scratchpadBudget(uint64_t PadBytes) { return PadBytes / 4 * 3
 constexpr int64_t maxSoftmaxRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 4); }
 constexpr int64_t maxNormRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 12); }
 
+/// The x86 vector ISA a kernel's register blocking is made for.
+enum class VectorIsa {
+  Auto,   ///< from the target: Avx512 where it has avx512f, else Avx2
+  Avx2,   ///< 256-bit vectors, 16 registers
+  Avx512, ///< 512-bit vectors, 32 registers (split in two on a 256-bit target)
+};
+
 struct CodegenOptions {
   std::string TargetCPU; ///< "" = the host CPU (sys::getHostCPUName)
-  std::string Features;  ///< "" = the host CPU's features
+  /// "" = the host CPU's features when TargetCPU is "", else the CPU's own.
+  std::string Features;
+  /// Auto in use; the tests force each blocking on any host.
+  VectorIsa Isa = VectorIsa::Auto;
   unsigned OptLevel = 3; ///< 0..3
   /// The scratchpad size of the machine the kernels will run on (the
   /// atalla-rtl preset's 1 MiB by default): kernels size their tiles to it.
@@ -53,9 +63,11 @@ struct CompiledKernel {
 /// verified. Errors name the spec's key.
 /// \p PadBytes is the target machine's scratchpad size: a kernel holds at
 /// most three quarters of one pad and picks its tiles to fit.
+/// \p Isa (Avx2 or Avx512; Auto means Avx2 here) picks the register blocking.
 llvm::Expected<std::unique_ptr<llvm::Module>> emitKernelModule(const abi::KernelSpec &Spec,
                                                                llvm::LLVMContext &Ctx,
-                                                               uint64_t PadBytes = DefaultPadBytes);
+                                                               uint64_t PadBytes = DefaultPadBytes,
+                                                               VectorIsa Isa = VectorIsa::Avx2);
 
 /// Emits, optimises (new pass manager, O-level from the options) and compiles
 /// to an object for the target. Same spec and options -> same bytes.
@@ -69,7 +81,15 @@ llvm::Expected<std::string> kernelText(const abi::KernelSpec &Spec, const Codege
 /// The triple and CPU/features actually used (recorded in blob provenance).
 std::string targetTriple();
 std::string resolvedCPU(const CodegenOptions &Opts);
+/// The features passed to LLVM: Opts.Features, else the host's when the
+/// CPU is the host's, else "" (the CPU model's own).
 std::string resolvedFeatures(const CodegenOptions &Opts);
+/// The ISA features the generated code may use ("+avx,+avx2,+fma,..."),
+/// sorted: every feature the target (CPU model and features) enables. A
+/// blob records them; a host lacking one refuses the blob.
+llvm::Expected<std::string> enabledFeatures(const CodegenOptions &Opts);
+/// What VectorIsa::Auto means for \p Opts' target.
+llvm::Expected<VectorIsa> resolvedIsa(const CodegenOptions &Opts);
 
 } // namespace atalla::codegen
 

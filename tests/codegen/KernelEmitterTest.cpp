@@ -717,11 +717,70 @@ TEST(Gemm, BlockingPaths) {
 }
 
 TEST(Gemm, RegisterBlockedMicrokernel) {
-  // The hot loop works on explicit 8-lane vectors with fused multiply-adds.
+  // The hot loop works on explicit vectors with fused multiply-adds: 8
+  // lanes for AVX2's blocking, 16 for AVX-512's (whatever the host).
   KernelSpec S = gemmSpec(contiguous({64, 64}), contiguous({64, 64}));
-  ASSERT_EXPECTED(Ir, kernelText(S, CodegenOptions(), false));
+  CodegenOptions O;
+  O.Isa = VectorIsa::Avx2;
+  ASSERT_EXPECTED(Ir, kernelText(S, O, false));
   EXPECT_NE(Ir.find("<8 x float>"), std::string::npos);
   EXPECT_NE(Ir.find("fmuladd.v8f32"), std::string::npos);
+  EXPECT_EQ(Ir.find("fmuladd.v16f32"), std::string::npos);
+  O.Isa = VectorIsa::Avx512;
+  ASSERT_EXPECTED(Ir512, kernelText(S, O, false));
+  EXPECT_NE(Ir512.find("fmuladd.v16f32"), std::string::npos);
+}
+
+// Object level: each family compiled for named CPUs (no host needed to
+// compile) uses the vector width of that CPU's ISA. AVX-512 cores get
+// 512-bit FMAs in the GEMM and 512-bit arithmetic in the other families,
+// whatever LLVM's tuning for the core prefers; x86-64-v3 (AVX2) gets 256-bit
+// ones and nothing wider. (The generated code has no bf16 dot-product or AMX
+// tile instructions yet: nothing of them to look for.)
+TEST(ObjectLevel, EachFamilyUsesItsTargetsVectorWidth) {
+  KernelSpec Unary = makeSpec(KernelId::exp, {contiguous({64, 256}), contiguous({64, 256})});
+  KernelSpec Norm = makeSpec(KernelId::layer_norm,
+                             {contiguous({64, 512}), view({64, 512}, {0, 1}), view({64, 512}, {0, 1}), contiguous({64, 512})});
+  Norm.HasScalar = true;
+  Norm.Scalar = 1e-5;
+  const std::vector<std::pair<const char *, KernelSpec>> Families = {
+      {"gemm", gemmSpec(contiguous({128, 128}), contiguous({128, 128}))},
+      {"softmax", softmaxSpec(contiguous({64, 1024}), 1)},
+      {"unary", Unary},
+      {"norm", Norm},
+      {"reduce", makeSpec(KernelId::sum, {contiguous({64, 1024}), contiguous({64, 1})})},
+  };
+  for (const char *Cpu : {"skylake-avx512", "znver4", "sapphirerapids", "x86-64-v3"}) {
+    const bool Wide = std::string(Cpu) != "x86-64-v3";
+    CodegenOptions O;
+    O.TargetCPU = Cpu;
+    ASSERT_EXPECTED(Isa, resolvedIsa(O));
+    EXPECT_EQ(Isa, Wide ? VectorIsa::Avx512 : VectorIsa::Avx2) << Cpu;
+    for (const auto &[Name, S] : Families) {
+      SCOPED_TRACE(std::string(Cpu) + " " + Name);
+      ASSERT_EXPECTED(Asm, kernelText(S, O, true));
+      const bool Zmm = Asm.find("%zmm") != std::string::npos, Ymm = Asm.find("%ymm") != std::string::npos;
+      EXPECT_EQ(Zmm, Wide);
+      if (!Wide)
+        EXPECT_TRUE(Ymm);
+      if (std::string(Name) == "gemm") {
+        const bool Fma512 = Asm.find("vfmadd231ps\t%zmm") != std::string::npos ||
+                            Asm.find("vfmadd231ps\t(") != std::string::npos && Zmm;
+        EXPECT_EQ(Fma512, Wide);
+        // The register blocking uses what the ISA has: more than AVX2's 16
+        // vector registers where there are 32.
+        std::set<std::string> Regs;
+        const std::string Prefix = Wide ? "%zmm" : "%ymm";
+        for (size_t P = Asm.find(Prefix); P != std::string::npos; P = Asm.find(Prefix, P + 1)) {
+          size_t E = P + Prefix.size();
+          while (E < Asm.size() && std::isdigit(static_cast<unsigned char>(Asm[E])))
+            ++E;
+          Regs.insert(Asm.substr(P, E - P));
+        }
+        EXPECT_GE(Regs.size(), Wide ? 28u : 14u);
+      }
+    }
+  }
 }
 
 TEST(Gemm, GenericCpuNeedsOnlyFirmware) {

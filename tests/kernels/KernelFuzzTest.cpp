@@ -199,6 +199,9 @@ struct FuzzCase {
   KernelSpec Spec;
   uint32_t Seed = 0;
   Fill Values = Fill::Normal;
+  /// The register blocking: the target's own (Auto), or one forced, so that
+  /// every variant runs on any host (a 512-bit one split in two on AVX2).
+  codegen::VectorIsa Isa = codegen::VectorIsa::Auto;
 };
 
 /// gtest prints parameters it cannot name; keep it to the name.
@@ -798,6 +801,16 @@ std::vector<FuzzCase> allCases() {
     familyCases(L, KernelFamily::Family);                                                          \
   }
 #include "runtime/abi/Kernels.def"
+  // Every GEMM case of seed 1 again with each register blocking forced:
+  // AVX2's 6 x 16 and AVX-512's 14 x 32 both run here, whatever the host.
+  for (size_t I = 0, N = Out.size(); I < N; ++I)
+    if (Out[I].Spec.Kernel == KernelId::gemm && Out[I].Seed == 1)
+      for (auto [Isa, Suffix] : {std::pair{codegen::VectorIsa::Avx2, "_avx2"}, {codegen::VectorIsa::Avx512, "_avx512"}}) {
+        FuzzCase V = Out[I];
+        V.Isa = Isa;
+        V.Name += Suffix;
+        Out.push_back(std::move(V));
+      }
   // Test names must be unique.
   std::map<std::string, int> Count;
   for (FuzzCase &C : Out)
@@ -820,7 +833,7 @@ std::vector<FuzzCase> allCasesBf16() {
     It->second = C.Seed;
   }
   for (FuzzCase C : All) {
-    if (FirstSeed.at(C.Spec.key() + fillName(C.Values)) != C.Seed)
+    if (FirstSeed.at(C.Spec.key() + fillName(C.Values)) != C.Seed || C.Isa != codegen::VectorIsa::Auto)
       continue;
     C.Spec.Type = DType::BF16;
     C.Name = "bf16_" + C.Name;
@@ -1009,7 +1022,8 @@ DType storageType(const KernelSpec &S, size_t I) { return S.storedAsBf16(I) ? DT
 /// One loader for the suite; each specialisation compiled and linked once
 /// (the seeds of a shape share it).
 struct KernelCache {
-  std::unique_ptr<sim::CodeLoader> Loader;
+  /// One loader per register blocking: the variants share their symbols.
+  std::map<int, std::unique_ptr<sim::CodeLoader>> Loaders;
   std::map<std::string, KernelFn> Fns;
   double CompileMs = 0;
 };
@@ -1019,26 +1033,29 @@ KernelCache &cache() {
   return C;
 }
 
-llvm::Expected<KernelFn> kernelFor(const KernelSpec &S) {
+llvm::Expected<KernelFn> kernelFor(const KernelSpec &S, codegen::VectorIsa Isa) {
   KernelCache &C = cache();
-  std::string Sym = S.symbol();
+  std::string Sym = S.symbol() + "." + std::to_string(int(Isa));
   if (auto It = C.Fns.find(Sym); It != C.Fns.end())
     return It->second;
-  if (!C.Loader) {
+  std::unique_ptr<sim::CodeLoader> &Loader = C.Loaders[int(Isa)];
+  if (!Loader) {
     auto L = sim::CodeLoader::create();
     if (!L)
       return L.takeError();
-    C.Loader = std::move(*L);
+    Loader = std::move(*L);
   }
   auto T0 = std::chrono::steady_clock::now();
-  auto K = codegen::compileKernel(S, codegen::CodegenOptions());
+  codegen::CodegenOptions Opts;
+  Opts.Isa = Isa;
+  auto K = codegen::compileKernel(S, Opts);
   C.CompileMs +=
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - T0).count();
   if (!K)
     return K.takeError();
-  if (llvm::Error E = C.Loader->addObject(K->Object, K->Symbol))
+  if (llvm::Error E = Loader->addObject(K->Object, K->Symbol))
     return E;
-  auto Fn = C.Loader->lookup(K->Symbol);
+  auto Fn = Loader->lookup(K->Symbol);
   if (!Fn)
     return Fn.takeError();
   C.Fns[Sym] = *Fn;
@@ -1265,7 +1282,7 @@ TEST_P(KernelFuzz, MatchesOneDnn) {
     In.push_back(encode(Values[I], S.Operands[I].Type));
     DevIn.push_back(encode(Values[I], storageType(S, I)));
   }
-  auto Fn = kernelFor(S);
+  auto Fn = kernelFor(S, C.Isa);
   ASSERT_TRUE(bool(Fn)) << Repro << " compile/link: " << llvm::toString(Fn.takeError()) << "  "
                         << Rerun;
   std::vector<float> Got;
