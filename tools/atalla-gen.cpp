@@ -52,8 +52,15 @@ static cl::opt<bool> NoFuseElementwise("no-fuse-elementwise",
                                        cl::cat(Cat));
 static cl::opt<std::string> Emit("emit", cl::desc("What to produce: blob (default), llvm, asm, obj, program"),
                                  cl::init("blob"), cl::cat(Cat));
-static cl::opt<std::string> TargetCPU("target-cpu", cl::desc("CPU to generate code for (default: the host's)"),
+static cl::opt<std::string> TargetCPU("target-cpu",
+                                      cl::desc("CPU to generate code for (default: the host's), e.g. znver4, "
+                                               "sapphirerapids, x86-64-v3; the blob records the ISA features the "
+                                               "code may use and atalla-run refuses it on a host without them"),
                                       cl::cat(Cat));
+static cl::opt<std::string> TargetFeatures("target-features",
+                                           cl::desc("ISA features to add or remove, e.g. -avx512f (default: the "
+                                                    "host's, or the --target-cpu's own)"),
+                                           cl::value_desc("+f,-g"), cl::cat(Cat));
 static cl::opt<unsigned> OptLevel("O", cl::desc("Optimisation level 0-3 (default 3)"), cl::init(3), cl::Prefix,
                                   cl::cat(Cat));
 static cl::opt<bool> Quiet("quiet", cl::desc("Print nothing but errors"), cl::cat(Cat));
@@ -366,6 +373,7 @@ int main(int argc, char **argv) {
   DO.AccelOnly = AccelOnly;
   DO.FuseElementwise = !NoFuseElementwise;
   DO.TargetCPU = TargetCPU;
+  DO.TargetFeatures = TargetFeatures;
   DO.OptLevel = OptLevel;
   auto PO = driver::pipelineOptions(DO); // checks the machine's pads
   if (!PO) {
@@ -376,6 +384,11 @@ int main(int argc, char **argv) {
     DO.PrintAfterAll = &outs();
   std::vector<std::pair<std::string, double>> PassTimes;
   DO.PassTimes = &PassTimes;
+
+  if (Error E = codegen::checkTarget(driver::codegenOptions(DO))) {
+    errs() << "atalla-gen: error: --target-cpu/--target-features: " << toString(std::move(E)) << "\n";
+    return 2;
+  }
 
   auto T0 = Clock::now();
   auto M = loadArchive(Limits, DO);

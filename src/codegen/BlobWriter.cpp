@@ -121,7 +121,12 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
   B.addProvenance("libtorch", ATALLA_LIBTORCH_VERSION);
   B.addProvenance("target_triple", targetTriple());
   B.addProvenance("target_cpu", resolvedCPU(Opts.Codegen));
-  B.addProvenance("target_features", resolvedFeatures(Opts.Codegen));
+  // Every ISA feature the code may use: a host that lacks one refuses the
+  // blob before running it (runtime::missingCpuFeatures).
+  auto Features = enabledFeatures(Opts.Codegen);
+  if (!Features)
+    return Features.takeError();
+  B.addProvenance("target_features", *Features);
   B.addProvenance("opt_level", std::to_string(Opts.Codegen.OptLevel));
   B.addProvenance("precision", P.Precision == abi::DType::BF16 ? "bf16" : "f32");
   for (const auto &[Key, Value] : Opts.Provenance)

@@ -471,11 +471,10 @@ std::string atalla::codegen::resolvedCPU(const CodegenOptions &Opts) {
 }
 
 std::string atalla::codegen::resolvedFeatures(const CodegenOptions &Opts) {
-  if (!Opts.Features.empty())
-    return Opts.Features;
   if (!Opts.TargetCPU.empty())
-    return ""; // the CPU model's own features
-  // Sorted: the string is recorded in provenance and must not depend on hashing.
+    return Opts.Features; // the CPU model's own features, with the user's changes
+  // The host's, sorted (deterministic), then the user's changes (later
+  // entries win).
   std::vector<std::string> Fs;
   for (const auto &KV : sys::getHostCPUFeatures())
     Fs.push_back((KV.getValue() ? "+" : "-") + KV.getKey().str());
@@ -484,6 +483,8 @@ std::string atalla::codegen::resolvedFeatures(const CodegenOptions &Opts) {
   std::string S;
   for (const std::string &F : Fs)
     S += (S.empty() ? "" : ",") + F;
+  if (!Opts.Features.empty())
+    S += "," + Opts.Features;
   return S;
 }
 
@@ -496,6 +497,28 @@ static Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const Codege
   const Target *T = TargetRegistry::lookupTarget(TT, Err);
   if (!T)
     return createStringError(inconvertibleErrorCode(), "no target for '" + TT + "': " + Err);
+  // LLVM warns about an unknown CPU or feature and goes on without it: a
+  // user's typo would silently compile for something else. Refuse instead.
+  std::unique_ptr<MCSubtargetInfo> Probe(T->createMCSubtargetInfo(TT, "", ""));
+  if (!Opts.TargetCPU.empty() && Probe && !Probe->isCPUStringValid(Opts.TargetCPU))
+    return createStringError(inconvertibleErrorCode(),
+                             "unknown target CPU '" + Opts.TargetCPU + "' for " + TT +
+                                 " (llc-19 -mcpu=help lists them)");
+  if (Probe)
+    for (StringRef F : split(Opts.Features, ',')) {
+      F = F.trim();
+      if (F.empty())
+        continue;
+      if (F[0] != '+' && F[0] != '-')
+        return createStringError(inconvertibleErrorCode(),
+                                 "target feature '" + F + "' must start with + or -");
+      bool Known = false;
+      for (const SubtargetFeatureKV &KV : Probe->getAllProcessorFeatures())
+        Known |= F.drop_front() == KV.Key;
+      if (!Known)
+        return createStringError(inconvertibleErrorCode(),
+                                 "unknown target feature '" + F.drop_front() + "' (llc-19 -mattr=help lists them)");
+    }
   std::optional<CodeGenOptLevel> Level = CodeGenOpt::getLevel(static_cast<int>(Opts.OptLevel));
   TargetOptions TO;
   std::unique_ptr<TargetMachine> TM(T->createTargetMachine(TT, resolvedCPU(Opts),
@@ -621,6 +644,11 @@ Expected<CompiledKernel> atalla::codegen::detail::compileModule(Module &M,
   if (Error E = checkUndefinedSymbols(K.Object, Symbol))
     return E;
   return K;
+}
+
+Error atalla::codegen::checkTarget(const CodegenOptions &Opts) {
+  auto TM = createTargetMachine(Opts);
+  return TM ? Error::success() : TM.takeError();
 }
 
 Expected<VectorIsa> atalla::codegen::resolvedIsa(const CodegenOptions &Opts) {

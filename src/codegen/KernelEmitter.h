@@ -43,7 +43,8 @@ enum class VectorIsa {
 
 struct CodegenOptions {
   std::string TargetCPU; ///< "" = the host CPU (sys::getHostCPUName)
-  /// "" = the host CPU's features when TargetCPU is "", else the CPU's own.
+  /// Changes ("+f,-g") to the host CPU's features when TargetCPU is "",
+  /// else to that CPU's own; "" = none.
   std::string Features;
   /// Auto in use; the tests force each blocking on any host.
   VectorIsa Isa = VectorIsa::Auto;
@@ -81,13 +82,16 @@ llvm::Expected<std::string> kernelText(const abi::KernelSpec &Spec, const Codege
 /// The triple and CPU/features actually used (recorded in blob provenance).
 std::string targetTriple();
 std::string resolvedCPU(const CodegenOptions &Opts);
-/// The features passed to LLVM: Opts.Features, else the host's when the
-/// CPU is the host's, else "" (the CPU model's own).
+/// The features passed to LLVM: the host's when the CPU is the host's (else
+/// none: the CPU model's own), then Opts.Features.
 std::string resolvedFeatures(const CodegenOptions &Opts);
 /// The ISA features the generated code may use ("+avx,+avx2,+fma,..."),
 /// sorted: every feature the target (CPU model and features) enables. A
 /// blob records them; a host lacking one refuses the blob.
 llvm::Expected<std::string> enabledFeatures(const CodegenOptions &Opts);
+/// Whether LLVM can generate code for \p Opts' CPU and features: an error
+/// naming an unknown CPU or feature, or an optimisation level beyond 3.
+llvm::Error checkTarget(const CodegenOptions &Opts);
 /// What VectorIsa::Auto means for \p Opts' target.
 llvm::Expected<VectorIsa> resolvedIsa(const CodegenOptions &Opts);
 

@@ -39,6 +39,7 @@ llvm::Expected<lower::PipelineOptions> driver::pipelineOptions(const CompileOpti
 codegen::CodegenOptions driver::codegenOptions(const CompileOptions &O) {
   codegen::CodegenOptions CO;
   CO.TargetCPU = O.TargetCPU;
+  CO.Features = O.TargetFeatures;
   CO.OptLevel = O.OptLevel;
   CO.PadBytes = O.Machine.PadBytes;
   return CO;

@@ -37,6 +37,7 @@ struct CompileOptions {
   /// --input-shape: static sizes for the user inputs, by name.
   std::map<std::string, std::vector<int64_t>> InputShapes;
   std::string TargetCPU;                   ///< host CPU when empty
+  std::string TargetFeatures;              ///< "+f,-g": the host's (or the CPU's) when empty
   unsigned OptLevel = 3;
   llvm::raw_ostream *PrintAfterAll = nullptr;                ///< dump after every lowering pass
   std::vector<std::pair<std::string, double>> *PassTimes = nullptr; ///< ms per lowering pass

@@ -11,8 +11,12 @@
 #include "runtime/abi/Kernels.h"
 #include "sim/CodeLoader.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -79,9 +83,34 @@ llvm::Error Executor::fail(const llvm::Twine &Msg) const {
   return llvm::make_error<llvm::StringError>(B.name() + ": " + Msg, llvm::inconvertibleErrorCode());
 }
 
+std::vector<std::string> runtime::missingCpuFeatures(const Blob &B) {
+  std::vector<std::string> Missing;
+  std::optional<std::string> Needed = B.provenance("target_features");
+  if (!Needed)
+    return Missing;
+  const llvm::StringMap<bool> Host = llvm::sys::getHostCPUFeatures();
+  llvm::SmallVector<llvm::StringRef, 64> Fs;
+  llvm::StringRef(*Needed).split(Fs, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef F : Fs) {
+    F = F.trim();
+    if (!F.consume_front("+"))
+      continue;
+    auto It = Host.find(F);
+    if (It != Host.end() && !It->second)
+      Missing.push_back(F.str());
+  }
+  std::sort(Missing.begin(), Missing.end());
+  Missing.erase(std::unique(Missing.begin(), Missing.end()), Missing.end());
+  return Missing;
+}
+
 llvm::Expected<std::unique_ptr<Executor>> Executor::create(const Blob &B, sim::DeviceConfig Config,
                                                            FallbackHandler *Fallback) {
   std::unique_ptr<Executor> X(new Executor(B));
+  if (std::vector<std::string> Missing = missingCpuFeatures(B); !Missing.empty())
+    return X->fail("built for CPU '" + B.provenance("target_cpu").value_or("?") +
+                   "', its code uses ISA features this host (" + llvm::sys::getHostCPUName() +
+                   ") lacks: " + llvm::join(Missing, ", ") + "; recompile it here (atalla-gen without --target-cpu)");
   X->Fallback = Fallback;
   // A device with no DRAM would refuse every transfer; keep one aligned block.
   Config.DramBytes = std::max<uint64_t>(B.dramBytes(), abi::BlobAlignment);

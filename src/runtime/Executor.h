@@ -63,11 +63,20 @@ struct TraceEvent {
   uint64_t FallbackBytes = 0;      ///< a fallback call's bytes copied out and back
 };
 
+/// The ISA features the blob's code may use (its provenance's
+/// target_features, "+f" entries) that this host's CPU lacks, sorted; empty
+/// when it has them all or the blob records none. Only features the host
+/// reports on count (tuning flags are no capability).
+std::vector<std::string> missingCpuFeatures(const Blob &B);
+
 class Executor {
 public:
-  /// Prepares \p B (which must outlive the executor) for running: DRAM sized
-  /// from the blob (Config.DramBytes is overridden), every kernel object
-  /// added and every kernel symbol looked up. \p Fallback may be null; a
+  /// Prepares \p B (which must outlive the executor) for running: refused
+  /// first, with one message naming them, if its code needs CPU features
+  /// this host lacks (missingCpuFeatures; running it would die of an illegal
+  /// instruction); DRAM sized from the blob (Config.DramBytes is
+  /// overridden), every kernel object added and every kernel symbol looked
+  /// up. \p Fallback may be null; a
   /// fallback instruction is then an error naming the op.
   static llvm::Expected<std::unique_ptr<Executor>> create(const Blob &B, sim::DeviceConfig Config,
                                                           FallbackHandler *Fallback);

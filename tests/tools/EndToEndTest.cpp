@@ -10,8 +10,11 @@
 //===----------------------------------------------------------------------===//
 #include "FallbackModelSupport.h"
 #include "ProcessSupport.h"
+#include "runtime/Blob.h"
+#include "runtime/Executor.h"
 #include "TestSupport.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 
@@ -418,4 +421,52 @@ TEST(EndToEndTest, SameBlobAndInputsGiveBitIdenticalOutputs) {
   }
   ASSERT_FALSE(Outs[0].empty());
   EXPECT_TRUE(Outs[0] == Outs[1]);
+}
+
+// A blob records the ISA features its code may use; on a host without one
+// of them atalla-run refuses it before running, in one line naming them and
+// exit 1, never an illegal-instruction signal. The foreign CPU is the first
+// of a list (AMD and Intel server cores) whose features this host lacks
+// some of; a host with every one of them skips, saying so. A blob compiled
+// for this host needs nothing it lacks.
+TEST(EndToEndTest, ABlobForForeignCpuFeaturesIsRefusedInOneLine) {
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  const std::string Pt2 = Dir + "/seed/seed_accel_demo.pt2", Here = tmpDir() + "/cpu_here.atb";
+  ASSERT_EQ(run("atalla-gen --quiet " + Pt2 + " -o " + Here).Rc, 0);
+  {
+    ASSERT_EXPECTED(B, runtime::Blob::readFile(Here));
+    EXPECT_TRUE(runtime::missingCpuFeatures(B).empty()) << llvm::join(runtime::missingCpuFeatures(B), ", ");
+    std::optional<std::string> F = B.provenance("target_features");
+    ASSERT_TRUE(F.has_value());
+    EXPECT_NE(F->find("+sse2"), std::string::npos) << *F; // every x86-64 CPU's
+  }
+  std::string Cpu, Atb;
+  std::vector<std::string> Missing;
+  for (const char *C : {"znver4", "sapphirerapids", "graniterapids", "znver5"}) {
+    Atb = tmpDir() + "/cpu_" + C + ".atb";
+    Result G = run(std::string("atalla-gen --quiet --target-cpu=") + C + " " + Pt2 + " -o " + Atb);
+    ASSERT_EQ(G.Rc, 0) << G.Err;
+    ASSERT_EXPECTED(B, runtime::Blob::readFile(Atb));
+    EXPECT_EQ(B.provenance("target_cpu").value_or(""), C);
+    Missing = runtime::missingCpuFeatures(B);
+    if (!Missing.empty()) {
+      Cpu = C;
+      break;
+    }
+  }
+  if (Cpu.empty())
+    GTEST_SKIP() << "this host has every feature of znver4, sapphirerapids, graniterapids and znver5";
+  Result R = run("atalla-run " + Atb);
+  EXPECT_EQ(R.Rc, 1) << R.Out << R.Err;
+  EXPECT_EQ(R.Out, "");
+  EXPECT_EQ(count(R.Err, "\n"), 1u) << R.Err;
+  EXPECT_NE(R.Err.find("built for CPU '" + Cpu + "'"), std::string::npos) << R.Err;
+  EXPECT_NE(R.Err.find("lacks: " + llvm::join(Missing, ", ")), std::string::npos) << R.Err;
+  // Unknown CPUs and features are usage errors of atalla-gen, in one line.
+  for (const char *Flag : {"--target-cpu=notacpu", "--target-features=+notafeature", "--target-features=avx2"}) {
+    Result G = run(std::string("atalla-gen ") + Flag + " " + Pt2 + " -o " + tmpDir() + "/cpu_bad.atb");
+    EXPECT_EQ(G.Rc, 2) << Flag;
+    EXPECT_EQ(count(G.Err, "\n"), 1u) << G.Err;
+    EXPECT_NE(G.Err.find("atalla-gen: error: --target-cpu/--target-features: "), std::string::npos) << G.Err;
+  }
 }
