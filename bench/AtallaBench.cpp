@@ -37,7 +37,9 @@
 #include "sim/Device.h"
 
 #include "benchmark/benchmark.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
+#include "llvm/TargetParser/Host.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -435,8 +437,37 @@ void runMemcpy(benchmark::State &State, int64_t Rows, int64_t Cols) {
 // Summary on stderr
 //===----------------------------------------------------------------------===//
 
+/// Where the run happened: the host CPU (LLVM's name), its vector ISA
+/// features that matter to these kernels and to oneDNN's choice, and the
+/// register blocking the generated kernels use on it.
+std::string hostIsa() {
+  const llvm::StringMap<bool> F = llvm::sys::getHostCPUFeatures();
+  std::string S;
+  for (const char *Name : {"avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16",
+                           "avx512fp16", "amx-tile", "amx-bf16", "amx-int8"}) {
+    auto It = F.find(Name);
+    if (It != F.end() && It->second)
+      S += (S.empty() ? "" : " ") + std::string(Name);
+  }
+  return S.empty() ? "no AVX2" : S;
+}
+
+std::string generatedIsa() {
+  auto Isa = codegen::resolvedIsa(codegen::CodegenOptions());
+  if (!Isa) {
+    llvm::consumeError(Isa.takeError());
+    return "?";
+  }
+  return *Isa == codegen::VectorIsa::Avx512 ? "avx512 (14x32 GEMM microkernel, 16-lane vectors)"
+                                            : "avx2 (6x16 GEMM microkernel, 8-lane vectors)";
+}
+
 void printSummary(const std::vector<Case> &Cases) {
   auto &T = secondsPerCall();
+  std::fprintf(stderr, "\nhost: %s; ISA: %s; generated kernels: %s; oneDNN %s (implementation per case in the "
+                       "JSON labels)",
+               llvm::sys::getHostCPUName().str().c_str(), hostIsa().c_str(), generatedIsa().c_str(),
+               reference::oneDnnVersion().c_str());
   std::fprintf(stderr, "\natalla-bench summary (host wall time, single thread; ratio = "
                        "time(atalla) / time(onednn), < 1 is faster)\n");
   std::fprintf(stderr, "%-28s %12s %12s %8s\n", "case", "atalla", "onednn", "ratio");
@@ -490,6 +521,9 @@ int main(int argc, char **argv) {
 #endif
   benchmark::AddCustomContext("onednn_version", reference::oneDnnVersion());
   benchmark::AddCustomContext("threads", "1");
+  benchmark::AddCustomContext("host_cpu", llvm::sys::getHostCPUName().str());
+  benchmark::AddCustomContext("host_isa", hostIsa());
+  benchmark::AddCustomContext("generated_isa", generatedIsa());
 
   std::vector<Case> Cases = gemmCases();
   for (const Case &C : softmaxCases())
