@@ -313,6 +313,25 @@ static int emitKernels(const lower::Program &P, const codegen::CodegenOptions &C
   return 0;
 }
 
+/// --input-shape name=AxB, once per input, into \p DO; false (after one
+/// line on stderr) for a malformed one.
+static bool parseInputShapes(driver::CompileOptions &DO) {
+  for (const std::string &S : InputShapes) {
+    auto [Name, Dims] = StringRef(S).split('=');
+    if (Name.empty() || Dims.empty()) {
+      errs() << "atalla-gen: error: --input-shape " << S << ": expected name=AxBxC\n";
+      return false;
+    }
+    auto D = parseDims(Dims, S);
+    if (!D) {
+      tools::reportError("atalla-gen", D.takeError());
+      return false;
+    }
+    DO.InputShapes[Name.str()] = *D;
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   // --print-after-all is LLVM's own option (libLLVM registers it): reuse
   // it, so that it prints our lowering passes and then LLVM's.
@@ -341,19 +360,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   driver::CompileOptions DO;
-  for (const std::string &S : InputShapes) {
-    auto [Name, Dims] = StringRef(S).split('=');
-    if (Name.empty() || Dims.empty()) {
-      errs() << "atalla-gen: error: --input-shape " << S << ": expected name=AxBxC\n";
-      return 2;
-    }
-    auto D = parseDims(Dims, S);
-    if (!D) {
-      tools::reportError("atalla-gen", D.takeError());
-      return 2;
-    }
-    DO.InputShapes[Name.str()] = *D;
-  }
+  if (!parseInputShapes(DO))
+    return 2;
   tools::ReaderLimits Limits;
   if (Error E = tools::applyLimits(LimitFlags, Limits)) {
     tools::reportError("atalla-gen", std::move(E));
