@@ -828,14 +828,29 @@ std::unique_ptr<llvm::Module> mapModule(llvm::LLVMContext &Ctx, const char *Name
 }
 using MapFn = void (*)(const float *, float *, int64_t);
 
-TEST(InlineExp, Accuracy) {
+/// \p Emit's map function compiled by the project's code generator (it
+/// must need no symbol at all: no firmware, no libm) and linked: the JIT
+/// that holds it, and the function.
+struct MappedFn {
+  std::unique_ptr<llvm::orc::LLJIT> J;
+  MapFn Fn = nullptr;
+};
+void compileMap(const char *Name, llvm::Value *(*Emit)(llvm::IRBuilderBase &, llvm::Value *), MappedFn &Out) {
   llvm::LLVMContext Ctx;
-  auto M = mapModule(Ctx, "exp_test", codegen::detail::emitExp);
+  auto M = mapModule(Ctx, Name, Emit);
   ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
-  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), "exp_test"));
+  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), Name));
   EXPECT_TRUE(undefinedSymbols(K.Object).empty());
   ASSERT_EXPECTED(J, makeJit());
-  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, "exp_test"));
+  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, Name));
+  Out.J = std::move(J);
+  Out.Fn = Fn;
+}
+
+TEST(InlineExp, Accuracy) {
+  MappedFn Mapped;
+  ASSERT_NO_FATAL_FAILURE(compileMap("exp_test", codegen::detail::emitExp, Mapped));
+  const MapFn Fn = Mapped.Fn;
 
   std::vector<float> In;
   for (double V = -87.0; V <= 88.0; V += 1.0 / 4096)
@@ -881,13 +896,9 @@ TEST(InlineExp, Accuracy) {
 }
 
 TEST(InlineLog, Accuracy) {
-  llvm::LLVMContext Ctx;
-  auto M = mapModule(Ctx, "log_test", codegen::detail::emitLog);
-  ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
-  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), "log_test"));
-  EXPECT_TRUE(undefinedSymbols(K.Object).empty());
-  ASSERT_EXPECTED(J, makeJit());
-  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, "log_test"));
+  MappedFn Mapped;
+  ASSERT_NO_FATAL_FAILURE(compileMap("log_test", codegen::detail::emitLog, Mapped));
+  const MapFn Fn = Mapped.Fn;
   // Every binade of positive floats, denormals included, and a dense sweep
   // of [0.5, 2] where log crosses 0.
   std::vector<float> In;
@@ -932,13 +943,9 @@ TEST(InlineLog, Accuracy) {
 }
 
 TEST(InlineErf, Accuracy) {
-  llvm::LLVMContext Ctx;
-  auto M = mapModule(Ctx, "erf_test", codegen::detail::emitErf);
-  ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
-  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), "erf_test"));
-  EXPECT_TRUE(undefinedSymbols(K.Object).empty());
-  ASSERT_EXPECTED(J, makeJit());
-  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, "erf_test"));
+  MappedFn Mapped;
+  ASSERT_NO_FATAL_FAILURE(compileMap("erf_test", codegen::detail::emitErf, Mapped));
+  const MapFn Fn = Mapped.Fn;
   // A dense sweep of [-5, 5] (every piece and both seams at 1, 2 and 4),
   // random floats of every binade (tiny ones: erf(x) ~ 2x / sqrt(pi)), and
   // the special values.
