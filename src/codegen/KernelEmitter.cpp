@@ -624,26 +624,31 @@ static double msSince(std::chrono::steady_clock::time_point T0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - T0).count();
 }
 
-Expected<CompiledKernel> atalla::codegen::detail::compileModule(Module &M,
-                                                                const CodegenOptions &Opts,
-                                                                StringRef Symbol) {
-  auto TM = createTargetMachine(Opts);
-  if (!TM)
-    return TM.takeError();
+/// Optimises \p M and compiles it to an object with \p TM.
+static Expected<CompiledKernel> compileWith(TargetMachine &TM, Module &M, const CodegenOptions &Opts,
+                                            StringRef Symbol) {
   CompiledKernel K;
   K.Symbol = Symbol.str();
   auto T0 = std::chrono::steady_clock::now();
-  optimiseModule(M, **TM, Opts.OptLevel);
+  optimiseModule(M, TM, Opts.OptLevel);
   K.OptMs = msSince(T0);
   T0 = std::chrono::steady_clock::now();
   SmallVector<char, 0> Buf;
-  if (Error E = emitFile(M, **TM, CodeGenFileType::ObjectFile, Buf))
+  if (Error E = emitFile(M, TM, CodeGenFileType::ObjectFile, Buf))
     return E;
   K.CodegenMs = msSince(T0);
   K.Object.assign(Buf.begin(), Buf.end());
   if (Error E = checkUndefinedSymbols(K.Object, Symbol))
     return E;
   return K;
+}
+
+Expected<CompiledKernel> atalla::codegen::detail::compileModule(Module &M, const CodegenOptions &Opts,
+                                                                StringRef Symbol) {
+  auto TM = createTargetMachine(Opts);
+  if (!TM)
+    return TM.takeError();
+  return compileWith(**TM, M, Opts, Symbol);
 }
 
 Error atalla::codegen::checkTarget(const CodegenOptions &Opts) {
@@ -677,15 +682,15 @@ Expected<std::string> atalla::codegen::enabledFeatures(const CodegenOptions &Opt
 Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &Spec,
                                                         const CodegenOptions &Opts) {
   LLVMContext Ctx;
-  auto Isa = resolvedIsa(Opts);
-  if (!Isa)
-    return Isa.takeError();
+  auto TM = createTargetMachine(Opts); // one per kernel: it picks the blocking and compiles
+  if (!TM)
+    return TM.takeError();
   auto T0 = std::chrono::steady_clock::now();
-  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, *Isa);
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, isaFor(**TM, Opts.Isa));
   if (!M)
     return M.takeError();
   double IrMs = msSince(T0);
-  auto K = detail::compileModule(**M, Opts, Spec.symbol());
+  auto K = compileWith(**TM, **M, Opts, Spec.symbol());
   if (!K)
     return K.takeError();
   K->IrMs = IrMs;
@@ -695,15 +700,12 @@ Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &S
 Expected<std::string> atalla::codegen::kernelText(const abi::KernelSpec &Spec,
                                                   const CodegenOptions &Opts, bool Assembly) {
   LLVMContext Ctx;
-  auto Isa = resolvedIsa(Opts);
-  if (!Isa)
-    return Isa.takeError();
-  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, *Isa);
-  if (!M)
-    return M.takeError();
   auto TM = createTargetMachine(Opts);
   if (!TM)
     return TM.takeError();
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, isaFor(**TM, Opts.Isa));
+  if (!M)
+    return M.takeError();
   optimiseModule(**M, **TM, Opts.OptLevel);
   if (!Assembly) {
     std::string S;

@@ -1126,12 +1126,7 @@ double threshold(const KernelSpec &S) {
   const size_t Rank = S.output().Sizes.size();
   switch (S.family()) {
   case KernelFamily::Unary: {
-    // Kernels.def's Error column, measured against oneDNN or libm: log
-    // 128 (its results near 0 are small against max|ref| but not
-    // absolutely), exp, sigmoid, tanh, rsqrt, gelu_tanh, sin, cos, silu 8,
-    // hardswish and hardsigmoid 4 (x / 6 against oneDNN's x * (1 / 6)),
-    // powi 4 (x * x * x, two roundings, against oneDNN's pow), erf 4
-    // (2.3 ulp measured), gelu 16; the rest exact.
+    // Kernels.def's Error column (each bound's reason beside its row).
     const ErrorBound E = kernelTraits(S.Kernel).Error;
     return E.K == ErrorBound::UlpBound ? Ulp * E.N : 0;
   }
