@@ -69,7 +69,7 @@ static cl::opt<bool> Report("report",
                                      "fallback) and why, its FLOPs and bytes, and the accelerated shares"),
                             cl::cat(Cat));
 static cl::opt<std::string> MachineName("machine",
-                                        cl::desc("Target machine: a preset (atalla-rtl, the default; atalla-sim4) or a "
+                                        cl::desc("Target machine: a preset (atalla-rtl, the default; atalla-sim4; atalla-sim-tpu) or a "
                                                  "JSON description; kernels size their scratchpad tiles to its pads"),
                                         cl::value_desc("NAME|FILE"), cl::init("atalla-rtl"), cl::cat(Cat));
 static cl::opt<std::string> Precision("precision",

@@ -69,7 +69,8 @@ static cl::opt<std::string> OutputDir("output-dir", cl::desc("Write out<i>.bin a
                                       cl::value_desc("DIR"), cl::cat(Cat));
 static cl::opt<std::string> MachineName("machine",
                                         cl::desc("Machine description: a preset (atalla-rtl, the default: 2 pads x "
-                                                 "1 MiB; atalla-sim4: 4 pads x 0.5 MiB) or a JSON file"),
+                                                 "1 MiB; atalla-sim4: 4 pads x 0.5 MiB; atalla-sim-tpu: atalla-sim's GEMM runs) "
+                                                 "or a JSON file"),
                                         cl::value_desc("NAME|FILE"), cl::init("atalla-rtl"), cl::cat(Cat));
 static cl::opt<unsigned> Pads("scratchpads", cl::desc("Number of scratchpads (default: the machine's)"), cl::init(2),
                               cl::cat(Cat));

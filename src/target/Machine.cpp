@@ -32,6 +32,32 @@ MachineDesc presetSim4() {
   return M;
 }
 
+MachineDesc presetSimTpu() {
+  MachineDesc M;
+  M.Name = "atalla-sim-tpu";
+  // atalla-sim's GEMM harnesses: 2 MiB of scratchpad in 2 pads, a TPU-style
+  // 32x32 array, 4 vector lanes with ALU latency 1, fp16 elements, DRAM
+  // bursts of 32 B (one per cycle), 16 in flight, latency 24.
+  M.ArrayKind = "tpu";
+  M.ArrayOutputLatency = 44;
+  M.VectorLanes = 4;
+  M.VectorAluLatency = 1;
+  M.DramBytesPerCycle = 32;
+  return M;
+}
+
+const std::vector<std::string> &presetNames() {
+  static const std::vector<std::string> N = {"atalla-rtl", "atalla-sim4", "atalla-sim-tpu"};
+  return N;
+}
+
+std::string presetList() {
+  std::string S;
+  for (const std::string &N : presetNames())
+    S += (S.empty() ? "" : ", ") + N;
+  return S;
+}
+
 /// One field of MachineDesc as the JSON names it, with its valid range.
 struct Field {
   const char *Key;
@@ -57,6 +83,19 @@ const std::vector<Field> &fields() {
       {"firmware_call_cycles", 0, 1e6, true, nullptr, &MachineDesc::FirmwareCallCycles},
       {"host_link_bytes_per_cycle", 1e-3, 1e6, false, &MachineDesc::HostLinkBytesPerCycle},
       {"fallback_latency_cycles", 0, 1e9, true, nullptr, &MachineDesc::FallbackLatencyCycles},
+      {"element_bytes", 1, 8, true, nullptr, &MachineDesc::ElementBytes},
+      {"dram_burst_bytes", 1, 4096, true, nullptr, &MachineDesc::DramBurstBytes},
+      {"dram_latency_cycles", 1, 1e6, true, nullptr, &MachineDesc::DramLatencyCycles},
+      {"dram_bursts_in_flight", 1, 4096, true, nullptr, &MachineDesc::DramBurstsInFlight},
+      {"spad_queue_depth", 1, 1024, true, nullptr, &MachineDesc::SpadQueueDepth},
+      {"spad_access_cycles", 1, 1e6, true, nullptr, &MachineDesc::SpadAccessCycles},
+      {"spad_store_cycles", 1, 1e6, true, nullptr, &MachineDesc::SpadStoreCycles},
+      {"array_output_latency", 0, 1e6, true, nullptr, &MachineDesc::ArrayOutputLatency},
+      {"vector_alu_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorAluLatency},
+      {"vector_exp_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorExpLatency},
+      {"vector_div_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorDivLatency},
+      {"vector_sqrt_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorSqrtLatency},
+      {"vector_shift_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorShiftLatency},
   };
   return F;
 }
@@ -66,6 +105,7 @@ const std::vector<Field> &fields() {
 std::string MachineDesc::toJson() const {
   llvm::json::Object O;
   O["name"] = Name;
+  O["array_kind"] = ArrayKind;
   for (const Field &F : fields()) {
     if (F.D)
       O[F.Key] = this->*F.D;
@@ -80,14 +120,16 @@ std::string MachineDesc::toJson() const {
   return S;
 }
 
-std::vector<std::string> atalla::target::machinePresetNames() { return {"atalla-rtl", "atalla-sim4"}; }
+std::vector<std::string> atalla::target::machinePresetNames() { return presetNames(); }
 
 Expected<MachineDesc> atalla::target::machinePreset(StringRef Name) {
   if (Name == "atalla-rtl")
     return MachineDesc();
   if (Name == "atalla-sim4")
     return presetSim4();
-  return makeError("no machine preset '" + Name + "' (presets: atalla-rtl, atalla-sim4)");
+  if (Name == "atalla-sim-tpu")
+    return presetSimTpu();
+  return makeError("no machine preset '" + Name + "' (presets: " + presetList() + ")");
 }
 
 Expected<MachineDesc> atalla::target::parseMachine(StringRef Json, StringRef Where) {
@@ -120,6 +162,13 @@ Expected<MachineDesc> atalla::target::parseMachine(StringRef Json, StringRef Whe
       M.Name = N->str();
       continue;
     }
+    if (Key == "array_kind") {
+      std::optional<StringRef> N = KV.second.getAsString();
+      if (!N || (*N != "tpu" && *N != "meissa"))
+        return Fail("\"array_kind\" must be \"tpu\" or \"meissa\"");
+      M.ArrayKind = N->str();
+      continue;
+    }
     auto It = std::find_if(fields().begin(), fields().end(), [&](const Field &F) { return Key == F.Key; });
     if (It == fields().end())
       return Fail("unknown key \"" + Key + "\"");
@@ -148,7 +197,7 @@ Expected<MachineDesc> atalla::target::loadMachine(StringRef NameOrPath) {
       return machinePreset(P);
   auto Buf = llvm::MemoryBuffer::getFile(NameOrPath, /*IsText=*/true);
   if (!Buf)
-    return makeError(NameOrPath + ": not a machine preset (atalla-rtl, atalla-sim4) and not a readable file: " +
+    return makeError(NameOrPath + ": not a machine preset (" + presetList() + ") and not a readable file: " +
                      Buf.getError().message());
   if ((*Buf)->getBufferSize() > (1 << 20))
     return makeError(NameOrPath + ": a machine description is at most 1 MiB");

@@ -38,14 +38,34 @@ struct MachineDesc {
   double HostLinkBytesPerCycle = 16; ///< host_link_bytes_per_cycle: fallback copies to and from the host
   uint32_t FallbackLatencyCycles = 20000; ///< fallback_latency_cycles: per fallback call
 
+  // The tile-level machine (sim/TileModel.h): how atalla-sim moves and
+  // computes tiles, cycle by cycle. Sources in src/sim/README.md.
+  std::string ArrayKind = "meissa"; ///< array_kind: "tpu" (output latency + flush) or "meissa"
+  uint32_t ElementBytes = 2;        ///< element_bytes: bytes of one element in DRAM and the pads (fp16/bf16)
+  uint32_t DramBurstBytes = 32;     ///< dram_burst_bytes: one DRAM request
+  uint32_t DramLatencyCycles = 24;  ///< dram_latency_cycles: from a burst's issue to its data
+  uint32_t DramBurstsInFlight = 16; ///< dram_bursts_in_flight: outstanding bursts per SDMA backend
+  uint32_t SpadQueueDepth = 4;      ///< spad_queue_depth: the scratchpad frontend's read and write queues
+  uint32_t SpadAccessCycles = 11;   ///< spad_access_cycles: a vector load from a pad, issue to register
+  uint32_t SpadStoreCycles = 12;    ///< spad_store_cycles: a vector store, issue to visible in the pad
+  uint32_t ArrayOutputLatency = 46; ///< array_output_latency: an activation row in, its output row out
+  uint32_t VectorAluLatency = 4;    ///< vector_alu_latency: add/mul/max, per pass of the lanes
+  uint32_t VectorExpLatency = 14;   ///< vector_exp_latency
+  uint32_t VectorDivLatency = 11;   ///< vector_div_latency
+  uint32_t VectorSqrtLatency = 8;   ///< vector_sqrt_latency
+  uint32_t VectorShiftLatency = 3;  ///< vector_shift_latency
+
   /// The array's peak: 2 * rows * cols FLOP per cycle.
   double peakFlopsPerCycle() const { return 2.0 * ArrayRows * ArrayCols; }
   /// The description as JSON (the form parseMachine reads).
   std::string toJson() const;
 };
 
-/// The built-in presets: "atalla-rtl" (2 pads x 1 MiB, the RTL) and
-/// "atalla-sim4" (4 pads x 0.5 MiB, atalla-sim's newer design).
+/// The built-in presets: "atalla-rtl" (2 pads x 1 MiB, the RTL),
+/// "atalla-sim4" (4 pads x 0.5 MiB, atalla-sim's newer design) and
+/// "atalla-sim-tpu" (the configuration of atalla-sim's published GEMM runs:
+/// TPU-style array, 2 pads, 4 vector lanes, DRAM latency 24, 32-byte bursts,
+/// 16 in flight).
 std::vector<std::string> machinePresetNames();
 /// A preset by name; an error listing the presets otherwise.
 llvm::Expected<MachineDesc> machinePreset(llvm::StringRef Name);

@@ -193,7 +193,7 @@ TEST(InstrumentTest, MachinePresetsFilesAndMismatchedPads) {
     EXPECT_EQ(countOf(R.Err, "\n"), 1u) << R.Err;
     R = run(Tool + " --machine atalla-xl");
     EXPECT_EQ(R.Rc, 2) << Tool;
-    EXPECT_NE(R.Err.find("atalla-xl: not a machine preset (atalla-rtl, atalla-sim4)"), std::string::npos) << R.Err;
+    EXPECT_NE(R.Err.find("atalla-xl: not a machine preset (atalla-rtl, atalla-sim4, atalla-sim-tpu)"), std::string::npos) << R.Err;
   }
   // Output files that cannot be written: one line, exit 1.
   R = run("atalla-run " + Rtl + " --chrome-trace /nonexistent-dir/trace.json");
@@ -220,7 +220,8 @@ TEST(InstrumentTest, ReportShowsTheMemoryPlanAndCompileTimes) {
 }
 
 TEST(InstrumentTest, EveryToolPrintsItsVersions) {
-  for (const char *Tool : {"atalla-gen", "atalla-run", "atalla-inspect", "atalla-fuzz", "atalla-make-example"}) {
+  for (const char *Tool :
+       {"atalla-gen", "atalla-run", "atalla-inspect", "atalla-fuzz", "atalla-make-example", "atalla-cycles"}) {
     Result R = run(std::string(Tool) + " --version");
     EXPECT_EQ(R.Rc, 0) << Tool << R.Err;
     EXPECT_EQ(R.Out.rfind(std::string(Tool) + " version ", 0), 0u) << R.Out;
@@ -230,5 +231,46 @@ TEST(InstrumentTest, EveryToolPrintsItsVersions) {
     const bool LoadsTorch = std::string(Tool) == "atalla-run" || std::string(Tool) == "atalla-inspect";
     EXPECT_EQ(R.Out.find("BLAS behind LibTorch: ") != std::string::npos, LoadsTorch) << Tool << "\n" << R.Out;
     EXPECT_EQ(R.Out.find("BLAS behind LibTorch: none loaded"), std::string::npos) << R.Out;
+  }
+}
+
+TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
+  // atalla-sim's published schedules through the tile model, as a user runs
+  // them: the phase breakdown and the DRAM bytes, in text and JSON.
+  Result R = run("atalla-cycles gemm 128 128 128 --schedule blocked:m4_n4");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_NE(R.Out.find("gemm 128x128x128 on atalla-sim-tpu (tile model)"), std::string::npos) << R.Out;
+  EXPECT_NE(R.Out.find("blocked:m4_n4"), std::string::npos) << R.Out;
+  for (const char *Part : {"preload ", "stream ", "compute ", "store ", "drain ", "DRAM bytes loaded 65,536, stored 32,768"})
+    EXPECT_NE(R.Out.find(Part), std::string::npos) << Part << "\n" << R.Out;
+  // Ours is printed beside atalla-sim's best published schedule.
+  R = run("atalla-cycles gemm 256 256 256 --schedule ours --json");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  auto V = llvm::json::parse(R.Out);
+  ASSERT_TRUE(bool(V)) << R.Out;
+  const llvm::json::Object *O = V->getAsObject();
+  ASSERT_NE(O, nullptr);
+  EXPECT_EQ(O->getString("schedule").value_or(""), "ours");
+  EXPECT_EQ(O->getString("machine").value_or(""), "atalla-sim-tpu");
+  ASSERT_NE(O->getObject("reference"), nullptr);
+  EXPECT_EQ(O->getObject("reference")->getString("schedule").value_or(""), "blocked:m8_n32");
+  EXPECT_GT(O->getNumber("speedup_over_reference").value_or(0), 1.0);
+  EXPECT_EQ(O->getInteger("dram_bytes_stored").value_or(0), 256 * 256 * 2);
+  // Another machine: a preset or a file.
+  R = run("atalla-cycles gemm 64 64 64 --schedule tiled --machine atalla-rtl");
+  EXPECT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_NE(R.Out.find("on atalla-rtl"), std::string::npos) << R.Out;
+  // Bad input: one line, exit 2.
+  for (auto [Args, Msg] : {std::pair<const char *, const char *>{"gemm 33 32 32", "M = 33: the tile model takes"},
+                           {"gemm 32 32", "expected 'gemm M N K'"},
+                           {"conv 32 32 32", "expected 'gemm M N K'"},
+                           {"gemm 32 x 32", "'x' is not a positive integer"},
+                           {"gemm 64 64 64 --schedule blocked:m0_n1", "unknown schedule 'blocked:m0_n1'"},
+                           {"gemm 64 32 32 --schedule tile", "schedule 'tile' is one 32x32x32 tile"},
+                           {"gemm 32 32 32 --machine atalla-xl", "atalla-xl: not a machine preset"}}) {
+    R = run(std::string("atalla-cycles ") + Args);
+    EXPECT_EQ(R.Rc, 2) << Args;
+    EXPECT_NE(R.Err.find(std::string("atalla-cycles: error: ") + Msg), std::string::npos) << Args << "\n" << R.Err;
+    EXPECT_EQ(countOf(R.Err, "\n"), 1u) << R.Err;
   }
 }

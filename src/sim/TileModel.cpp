@@ -1,0 +1,856 @@
+//===- sim/TileModel.cpp - Atalla cycle by cycle, at tile level -----------===//
+//
+// The machine (Sdma, ComputePath) and the schedules that drive it. The
+// mechanisms follow atalla-sim's documented rules (src/sim/README.md, "The
+// tile model"); this is an independent implementation, written from them.
+//
+//===----------------------------------------------------------------------===//
+#include "sim/TileModel.h"
+#include "support/Error.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <deque>
+#include <queue>
+#include <vector>
+
+using namespace atalla;
+using namespace atalla::sim;
+using llvm::Expected;
+using llvm::StringRef;
+using target::MachineDesc;
+
+std::string TileSchedule::name() const {
+  switch (K) {
+  case Tile:
+    return "tile";
+  case Tiled:
+    return "tiled";
+  case Blocked:
+    return llvm::formatv("blocked:m{0}_n{1}", WeightTiles, ActivationTiles).str();
+  case Ours:
+    return "ours";
+  }
+  return "?";
+}
+
+Expected<TileSchedule> atalla::sim::parseTileSchedule(StringRef S) {
+  TileSchedule T;
+  if (S == "tile") {
+    T.K = TileSchedule::Tile;
+    return T;
+  }
+  if (S == "tiled") {
+    T.K = TileSchedule::Tiled;
+    return T;
+  }
+  if (S == "ours") {
+    T.K = TileSchedule::Ours;
+    return T;
+  }
+  StringRef Rest = S;
+  if (Rest.consume_front("blocked:") || Rest.consume_front("blocked_")) {
+    unsigned X = 0, Y = 0;
+    auto [MPart, NPart] = Rest.split('_');
+    if (MPart.consume_front("m") && NPart.consume_front("n") && !MPart.getAsInteger(10, X) &&
+        !NPart.getAsInteger(10, Y) && X > 0 && Y > 0 && X <= 4096 && Y <= 4096) {
+      T.K = TileSchedule::Blocked;
+      T.WeightTiles = X;
+      T.ActivationTiles = Y;
+      return T;
+    }
+  }
+  return makeError("unknown schedule '" + S + "' (schedules: tile, tiled, blocked:mX_nY with X, Y >= 1, ours)");
+}
+
+Expected<uint64_t> atalla::sim::vectorOpCycles(const MachineDesc &Mach, StringRef Fn) {
+  uint32_t Lat = 0;
+  if (Fn == "add" || Fn == "mul" || Fn == "max" || Fn == "sub")
+    Lat = Mach.VectorAluLatency;
+  else if (Fn == "exp")
+    Lat = Mach.VectorExpLatency;
+  else if (Fn == "div")
+    Lat = Mach.VectorDivLatency;
+  else if (Fn == "sqrt")
+    Lat = Mach.VectorSqrtLatency;
+  else if (Fn == "shift")
+    Lat = Mach.VectorShiftLatency;
+  else
+    return makeError("no vector function '" + Fn + "' (add, sub, mul, max, exp, div, sqrt, shift)");
+  const uint64_t Passes = (Mach.ArrayCols + Mach.VectorLanes - 1) / Mach.VectorLanes;
+  return Passes + Lat - 1;
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// SDMA: one backend per pad, one shared DRAM burst channel.
+//===----------------------------------------------------------------------===//
+
+/// The scratchpads' DMA backends. A transfer is rows x row bytes; each row
+/// is split into bursts. A load issues only the current row's bursts, and
+/// starts the next row the cycle after the current one has arrived and the
+/// pad has taken it (row-serial: a tile load is latency-bound, DramLatency
+/// + 1 cycles a row). A store reads its
+/// rows from the pad at once and issues their bursts as the channel allows.
+/// Per cycle each backend launches at most one burst, all backends together
+/// at most one (the shared channel), and a backend keeps at most
+/// DramBurstsInFlight outstanding; a burst's data arrives DramLatencyCycles
+/// after its launch (counting the launch cycle).
+class Sdma {
+public:
+  Sdma(const MachineDesc &M) : Mach(M), Backends(M.NumPads) {}
+
+  /// Queues a transfer on pad \p Pad's backend; -1 when its queue is full
+  /// this cycle (the caller retries next cycle).
+  int start(unsigned Pad, bool Store, uint32_t Rows, uint32_t RowBytes) {
+    Backend &B = Backends[Pad];
+    if (B.Queued.size() >= Mach.DramBurstsInFlight)
+      return -1;
+    Tx T;
+    T.Id = int(Txs.size());
+    T.Pad = Pad;
+    T.Store = Store;
+    T.Rows = Rows;
+    T.RowBytes = RowBytes;
+    T.Subs = (RowBytes + Mach.DramBurstBytes - 1) / Mach.DramBurstBytes;
+    Txs.push_back(T);
+    B.Queued.push_back(T.Id);
+    return T.Id;
+  }
+  bool done(int Id) const { return Txs[Id].Done; }
+  uint64_t doneAt(int Id) const { return Txs[Id].DoneAt; }
+  bool idle() const {
+    for (const Backend &B : Backends)
+      if (!B.Queued.empty() || !B.Active.empty())
+        return false;
+    return true;
+  }
+
+  void tick(uint64_t Now) {
+    for (unsigned P = 0; P < Backends.size(); ++P)
+      tickBackend(Backends[P], Now);
+  }
+
+  uint64_t BytesLoaded = 0, BytesStored = 0, Bursts = 0;
+
+private:
+  struct Tx {
+    int Id = 0;
+    unsigned Pad = 0;
+    bool Store = false;
+    uint32_t Rows = 0, RowBytes = 0, Subs = 0;
+    uint32_t CurRow = 0, Issued = 0, Returned = 0; ///< loads: the current row's bursts
+    uint64_t RowReadyAt = 0;                       ///< loads: when the current row may start
+    std::vector<uint32_t> Parked;                  ///< stores: bursts (row * Subs + sub) not yet launched
+    size_t ParkedHead = 0;
+    uint64_t StoreDone = 0;
+    bool Done = false;
+    uint64_t DoneAt = 0;
+  };
+  struct Burst {
+    uint64_t Due;
+    int Tx;
+    uint32_t Seq;
+    bool operator>(const Burst &O) const { return Due != O.Due ? Due > O.Due : (Tx != O.Tx ? Tx > O.Tx : Seq > O.Seq); }
+  };
+  struct Backend {
+    std::vector<int> Queued, Active;
+    uint32_t Pending = 0;
+    int64_t LastIssue = -1;
+    std::priority_queue<Burst, std::vector<Burst>, std::greater<Burst>> InFlight;
+  };
+
+  bool tryLaunch(Backend &B, Tx &T, uint32_t Seq, uint64_t Now) {
+    if (B.Pending >= Mach.DramBurstsInFlight || B.LastIssue == int64_t(Now) || ChannelLast == int64_t(Now))
+      return false;
+    ++B.Pending;
+    B.LastIssue = ChannelLast = int64_t(Now);
+    B.InFlight.push({Now + Mach.DramLatencyCycles - 1, T.Id, Seq});
+    ++Bursts;
+    return true;
+  }
+
+  /// A load's next burst of its current row, if the channel takes it.
+  bool issueRowBurst(Backend &B, Tx &T, uint64_t Now) {
+    if (T.Issued >= T.Subs || Now < T.RowReadyAt)
+      return false;
+    if (!tryLaunch(B, T, T.CurRow * T.Subs + T.Issued, Now))
+      return false;
+    ++T.Issued;
+    return true;
+  }
+
+  void finish(Backend &B, Tx &T, uint64_t Now) {
+    T.Done = true;
+    T.DoneAt = Now;
+    B.Active.erase(std::find(B.Active.begin(), B.Active.end(), T.Id));
+  }
+
+  void tickBackend(Backend &B, uint64_t Now) {
+    // Start every queued transfer.
+    for (int Id : B.Queued) {
+      Tx &T = Txs[Id];
+      B.Active.push_back(Id);
+      if (!T.Store) {
+        issueRowBurst(B, T, Now);
+        continue;
+      }
+      // A store reads all its rows from the pad and tries to launch each
+      // row's first burst; what cannot launch now waits.
+      for (uint32_t R = 0; R < T.Rows; ++R)
+        for (uint32_t S = 0; S < T.Subs; ++S)
+          if (S != 0 || !tryLaunch(B, T, R * T.Subs + S, Now))
+            T.Parked.push_back(R * T.Subs + S);
+    }
+    B.Queued.clear();
+    // Bursts whose data has arrived.
+    while (!B.InFlight.empty() && B.InFlight.top().Due <= Now) {
+      Burst Bu = B.InFlight.top();
+      B.InFlight.pop();
+      --B.Pending;
+      Tx &T = Txs[Bu.Tx];
+      if (T.Store) {
+        BytesStored += std::min<uint64_t>(Mach.DramBurstBytes, T.RowBytes - (Bu.Seq % T.Subs) * Mach.DramBurstBytes);
+        if (++T.StoreDone == uint64_t(T.Rows) * T.Subs) {
+          std::vector<uint32_t>().swap(T.Parked);
+          finish(B, T, Now);
+        }
+        continue;
+      }
+      BytesLoaded += std::min<uint64_t>(Mach.DramBurstBytes, T.RowBytes - (Bu.Seq % T.Subs) * Mach.DramBurstBytes);
+      if (++T.Returned < T.Subs) {
+        issueRowBurst(B, T, Now);
+        continue;
+      }
+      // The row is complete: the pad takes it this cycle, and the next row
+      // starts from the next one.
+      T.Issued = T.Returned = 0;
+      T.RowReadyAt = Now + 1;
+      if (++T.CurRow == T.Rows)
+        finish(B, T, Now);
+    }
+    // One more load burst, for the oldest transfer that has one waiting.
+    for (int Id : B.Active) {
+      Tx &T = Txs[Id];
+      if (!T.Store && T.CurRow < T.Rows && T.Issued < T.Subs && Now >= T.RowReadyAt) {
+        if (issueRowBurst(B, T, Now))
+          break;
+      }
+    }
+    // One waiting store burst (a single attempt).
+    for (int Id : B.Active) {
+      Tx &T = Txs[Id];
+      if (T.Store && T.ParkedHead < T.Parked.size()) {
+        if (tryLaunch(B, T, T.Parked[T.ParkedHead], Now))
+          ++T.ParkedHead;
+        break;
+      }
+    }
+  }
+
+  const MachineDesc &Mach;
+  std::vector<Backend> Backends;
+  std::vector<Tx> Txs;
+  int64_t ChannelLast = -1;
+};
+
+//===----------------------------------------------------------------------===//
+// The compute path: vector loads and stores, the write-back port, the
+// array and the vector datapath.
+//===----------------------------------------------------------------------===//
+
+/// One weight-stationary pass: a weight tile into the array, then
+/// activation tiles streamed past it; each output row is stored into the
+/// pad, after adding the partial row already there (Accumulate) or with the
+/// partial row fed into the array (PsumIn, where the array has that input).
+struct PassSpec {
+  unsigned WeightPad = 0;
+  bool LoadWeights = true;
+  struct Act {
+    unsigned ActPad = 0, PsumPad = 0;
+  };
+  std::vector<Act> Acts;
+  bool Accumulate = true;
+  bool PsumIn = false;
+  /// Vector loads in flight are bounded per pad, over weights, activations
+  /// and partial sums together, issued in that order each cycle (atalla-sim's
+  /// blocked harness); otherwise per kind (its tiled harness). Either way
+  /// the bound is the pad frontend's read queue plus one.
+  bool PadWindow = false;
+};
+
+class ComputePath {
+public:
+  ComputePath(const MachineDesc &M)
+      : Mach(M), Rows(M.ArrayRows), Window(M.SpadQueueDepth + 1),
+        AddCycles(cantFail(vectorOpCycles(M, "add"))) {}
+
+  void start(const PassSpec &P, uint64_t Now) {
+    Spec = P;
+    Active = true;
+    const uint32_t N = uint32_t(P.Acts.size()) * Rows;
+    WeightIssued = WeightBack = P.LoadWeights ? 0 : Rows;
+    ActIssued = ActBack = PsumIssued = PsumBack = 0;
+    OutRows = StoreIssued = RowsDone = 0;
+    TotalRows = N;
+    InflightW = InflightA = InflightP = InflightAcc = InflightS = 0;
+    ActBackRows.assign(N, false);
+    PsumBackRows.assign(N, false);
+    NextToArray = 0;
+    WaitAcc.clear();
+    Adds.clear();
+    Stores.clear();
+    Events = {};
+    Landed = {};
+    DatapathFree = 0;
+    Started = Now;
+    WeightsDoneAt = ActsInAt = LastOutAt = 0;
+    VlsLast.assign(Mach.NumPads, -1);
+    ReadsInflight.assign(Mach.NumPads, 0);
+  }
+  bool active() const { return Active; }
+
+  /// Cycles charged to the phases of the last pass (set when it ends).
+  uint64_t WeightsDoneAt = 0, ActsInAt = 0, LastOutAt = 0, EndedAt = 0, Started = 0;
+  uint64_t VectorAdds = 0;
+  /// Rows that became visible in the pad this cycle.
+  std::vector<uint32_t> StoredNow;
+
+  void tick(uint64_t Now) {
+    StoredNow.clear();
+    if (!Active)
+      return;
+    // Stores land in the pad (no register write-back).
+    while (!Landed.empty() && Landed.top().Ready <= Now) {
+      Event E = Landed.top();
+      Landed.pop();
+      writeBack(E, Now);
+    }
+    // The write-back port: one result a cycle, oldest first.
+    if (!Events.empty() && Events.top().Ready <= Now) {
+      Event E = Events.top();
+      Events.pop();
+      writeBack(E, Now);
+    }
+    // The datapath: one vector add at a time.
+    if (!Adds.empty() && DatapathFree <= Now) {
+      uint32_t R = Adds.front();
+      Adds.pop_front();
+      DatapathFree = Now + AddCycles;
+      ++VectorAdds;
+      push(Now + AddCycles, Event::Sum, R);
+    }
+    issueLoads(Now);
+    issueStores(Now);
+    if (RowsDone == TotalRows && Events.empty() && Landed.empty() && Adds.empty()) {
+      Active = false;
+      EndedAt = Now;
+    }
+  }
+
+private:
+  struct Event {
+    uint64_t Ready;
+    uint64_t Seq;
+    enum Kind { Weight, Act, Psum, Out, Acc, Sum, Stored } K;
+    uint32_t Row;
+    unsigned Pad;
+    bool operator>(const Event &O) const { return Ready != O.Ready ? Ready > O.Ready : Seq > O.Seq; }
+  };
+  void push(uint64_t Ready, Event::Kind K, uint32_t Row, unsigned Pad = 0) {
+    Events.push({Ready, SeqNo++, K, Row, Pad});
+  }
+
+  /// A vector load or store on pad \p Pad's port: one request a cycle.
+  bool portFree(unsigned Pad, uint64_t Now) const { return VlsLast[Pad] != int64_t(Now); }
+  void usePort(unsigned Pad, uint64_t Now) { VlsLast[Pad] = int64_t(Now); }
+
+  /// Whether another load of kind \p Kind may go to pad \p Pad.
+  bool windowOpen(unsigned Pad, uint32_t KindInflight) const {
+    return Spec.PadWindow ? ReadsInflight[Pad] < Window : KindInflight < Window;
+  }
+  void issueRead(unsigned Pad, uint32_t &KindInflight, uint64_t Now, Event::Kind K, uint32_t Row) {
+    usePort(Pad, Now);
+    ++KindInflight;
+    ++ReadsInflight[Pad];
+    push(Now + Mach.SpadAccessCycles, K, Row, Pad);
+  }
+
+  void issueLoads(uint64_t Now) {
+    while (WeightIssued < Rows && windowOpen(Spec.WeightPad, InflightW) && portFree(Spec.WeightPad, Now))
+      issueRead(Spec.WeightPad, InflightW, Now, Event::Weight, WeightIssued++);
+    if (WeightBack < Rows)
+      return;
+    while (ActIssued < TotalRows) {
+      unsigned Pad = Spec.Acts[ActIssued / Rows].ActPad;
+      if (!windowOpen(Pad, InflightA) || !portFree(Pad, Now))
+        break;
+      issueRead(Pad, InflightA, Now, Event::Act, ActIssued++);
+    }
+    if (Spec.PsumIn)
+      while (PsumIssued < TotalRows && PsumIssued < ActIssued + Window) {
+        unsigned Pad = Spec.Acts[PsumIssued / Rows].PsumPad;
+        if (!windowOpen(Pad, InflightP) || !portFree(Pad, Now))
+          break;
+        issueRead(Pad, InflightP, Now, Event::Psum, PsumIssued++);
+      }
+    while (!WaitAcc.empty()) {
+      uint32_t R = WaitAcc.front();
+      unsigned Pad = Spec.Acts[R / Rows].PsumPad;
+      if (!windowOpen(Pad, InflightAcc) || !portFree(Pad, Now))
+        break;
+      WaitAcc.pop_front();
+      issueRead(Pad, InflightAcc, Now, Event::Acc, R);
+    }
+  }
+
+  void issueStores(uint64_t Now) {
+    while (!Stores.empty() && InflightS < Window) {
+      uint32_t R = Stores.front();
+      unsigned Pad = Spec.Acts[R / Rows].PsumPad;
+      if (!portFree(Pad, Now))
+        break;
+      usePort(Pad, Now);
+      Stores.pop_front();
+      ++InflightS;
+      Landed.push({Now + Mach.SpadStoreCycles, SeqNo++, Event::Stored, R, Pad});
+    }
+  }
+
+  /// Activation rows enter the array in order, each with its partial row
+  /// when the array takes one; the output row leaves ArrayOutputLatency
+  /// cycles later.
+  void feedArray(uint64_t Now) {
+    while (NextToArray < TotalRows && ActBackRows[NextToArray] && (!Spec.PsumIn || PsumBackRows[NextToArray])) {
+      push(Now + Mach.ArrayOutputLatency, Event::Out, NextToArray);
+      if (++NextToArray == TotalRows)
+        ActsInAt = Now;
+    }
+  }
+
+  void writeBack(const Event &E, uint64_t Now) {
+    switch (E.K) {
+    case Event::Weight:
+      --InflightW;
+      --ReadsInflight[E.Pad];
+      if (++WeightBack == Rows)
+        WeightsDoneAt = Now;
+      return;
+    case Event::Act:
+      --InflightA;
+      --ReadsInflight[E.Pad];
+      ActBackRows[E.Row] = true;
+      feedArray(Now);
+      return;
+    case Event::Psum:
+      --InflightP;
+      --ReadsInflight[E.Pad];
+      PsumBackRows[E.Row] = true;
+      feedArray(Now);
+      return;
+    case Event::Out:
+      LastOutAt = Now;
+      if (Spec.Accumulate && !Spec.PsumIn)
+        WaitAcc.push_back(E.Row);
+      else
+        Stores.push_back(E.Row);
+      return;
+    case Event::Acc:
+      --InflightAcc;
+      --ReadsInflight[E.Pad];
+      Adds.push_back(E.Row);
+      return;
+    case Event::Sum:
+      Stores.push_back(E.Row);
+      return;
+    case Event::Stored:
+      --InflightS;
+      ++RowsDone;
+      StoredNow.push_back(E.Row);
+      return;
+    }
+  }
+
+  const MachineDesc &Mach;
+  const uint32_t Rows, Window;
+  const uint64_t AddCycles;
+  PassSpec Spec;
+  bool Active = false;
+  uint32_t WeightIssued = 0, WeightBack = 0, ActIssued = 0, ActBack = 0, PsumIssued = 0, PsumBack = 0;
+  uint32_t OutRows = 0, StoreIssued = 0, RowsDone = 0, TotalRows = 0;
+  uint32_t InflightW = 0, InflightA = 0, InflightP = 0, InflightAcc = 0, InflightS = 0;
+  std::vector<bool> ActBackRows, PsumBackRows;
+  uint32_t NextToArray = 0;
+  std::deque<uint32_t> WaitAcc, Adds, Stores;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> Events, Landed;
+  uint64_t SeqNo = 0, DatapathFree = 0;
+  std::vector<int64_t> VlsLast;
+  std::vector<uint32_t> ReadsInflight; ///< per pad
+};
+
+//===----------------------------------------------------------------------===//
+// The machine and the schedules.
+//===----------------------------------------------------------------------===//
+
+class Machine {
+public:
+  Machine(const MachineDesc &M) : Mach(M), Dma(M), Core(M), TileBytes(uint64_t(M.ArrayCols) * M.ElementBytes) {}
+
+  /// Steps, charging each cycle to \p Phase, until \p Done holds.
+  template <typename F> void stepUntil(uint64_t GemmPhases::*Phase, F Done) {
+    while (!Done()) {
+      Core.tick(Now);
+      Dma.tick(Now);
+      ++Now;
+      ++(Phases.*Phase);
+    }
+  }
+
+  /// Starts a tile load (rows x the array's width) on pad \p Pad, retrying
+  /// while the backend's queue is full.
+  int loadTile(unsigned Pad, uint64_t GemmPhases::*Phase) { return startTransfer(Pad, false, Mach.ArrayRows, Phase); }
+  /// Starts a whole-tile store (one 2-D transfer) from pad \p Pad.
+  int storeTile(unsigned Pad, uint64_t GemmPhases::*Phase) { return startTransfer(Pad, true, Mach.ArrayRows, Phase); }
+  /// Steps, charging \p Phase, until every transfer in \p Ids is done.
+  void waitAll(const std::vector<int> &Ids, uint64_t GemmPhases::*Phase) {
+    stepUntil(Phase, [&] {
+      for (int Id : Ids)
+        if (!Dma.done(Id))
+          return false;
+      return true;
+    });
+  }
+
+  /// Stores a tile from pad \p Pad to DRAM the way atalla-sim's harnesses
+  /// drain an output tile: one single-row transfer per row, all queued at
+  /// once (as many as the backend's queue takes each cycle), and waits.
+  void drainTile(unsigned Pad) {
+    std::vector<int> Ids;
+    uint32_t Next = 0;
+    auto AllDone = [&] {
+      if (Next < Mach.ArrayRows)
+        return false;
+      for (int Id : Ids)
+        if (!Dma.done(Id))
+          return false;
+      return true;
+    };
+    while (!AllDone()) {
+      while (Next < Mach.ArrayRows) {
+        int Id = Dma.start(Pad, true, 1, uint32_t(TileBytes));
+        if (Id < 0)
+          break;
+        Ids.push_back(Id);
+        ++Next;
+      }
+      Core.tick(Now);
+      Dma.tick(Now);
+      ++Now;
+      ++Phases.Drain;
+    }
+  }
+
+  /// Runs a compute pass to its end, charging its cycles to the phases.
+  void runPass(const PassSpec &P) {
+    Core.start(P, Now);
+    const uint64_t Start = Now;
+    while (Core.active()) {
+      Core.tick(Now);
+      Dma.tick(Now);
+      ++Now;
+    }
+    chargePass(Start, P.LoadWeights);
+  }
+
+  /// Runs a pass whose output rows go to DRAM one by one as each lands in
+  /// pad \p Pad (single-row stores, as atalla-sim's one-tile experiment does),
+  /// then waits for the last of them (charged to Drain).
+  void runPassStreamingOut(const PassSpec &P, unsigned Pad) {
+    Core.start(P, Now);
+    const uint64_t Start = Now;
+    std::vector<int> Ids;
+    std::deque<uint32_t> Waiting;
+    auto Issue = [&] {
+      while (!Waiting.empty()) {
+        int Id = Dma.start(Pad, true, 1, uint32_t(TileBytes));
+        if (Id < 0)
+          break;
+        Ids.push_back(Id);
+        Waiting.pop_front();
+      }
+    };
+    while (Core.active()) {
+      Core.tick(Now);
+      Waiting.insert(Waiting.end(), Core.StoredNow.begin(), Core.StoredNow.end());
+      Issue();
+      Dma.tick(Now);
+      ++Now;
+    }
+    chargePass(Start, P.LoadWeights);
+    stepUntil(&GemmPhases::Drain, [&] {
+      Issue();
+      if (!Waiting.empty())
+        return false;
+      for (int Id : Ids)
+        if (!Dma.done(Id))
+          return false;
+      return true;
+    });
+  }
+
+  void chargePass(uint64_t Start, bool Weights) {
+    const uint64_t W = Weights ? Core.WeightsDoneAt - Start : 0;
+    const uint64_t S = Core.ActsInAt - (Start + W);
+    const uint64_t C = Core.LastOutAt - Core.ActsInAt;
+    Phases.Preload += W;
+    Phases.Stream += S;
+    Phases.Compute += C;
+    Phases.Store += Now - Start - W - S - C;
+  }
+
+  const MachineDesc &Mach;
+  Sdma Dma;
+  ComputePath Core;
+  uint64_t Now = 0;
+  GemmPhases Phases;
+  const uint64_t TileBytes; ///< one row of a tile
+
+private:
+  int startTransfer(unsigned Pad, bool Store, uint32_t Rows, uint64_t GemmPhases::*Phase) {
+    for (;;) {
+      int Id = Dma.start(Pad, Store, Rows, uint32_t(TileBytes));
+      if (Id >= 0)
+        return Id;
+      Core.tick(Now);
+      Dma.tick(Now);
+      ++Now;
+      ++(Phases.*Phase);
+    }
+  }
+};
+
+/// Pads of an atalla-sim harness: with two pads, weights live in pad 0 and
+/// activations and partial sums in pad 1 (the blocked harness); with one,
+/// everything in pad 0.
+unsigned padFor(const MachineDesc &M, bool Weight) { return M.NumPads > 1 && !Weight ? 1 : 0; }
+
+GemmCycles finish(Machine &Mc) {
+  GemmCycles G;
+  G.Cycles = Mc.Now;
+  G.Phases = Mc.Phases;
+  G.DramBytesLoaded = Mc.Dma.BytesLoaded;
+  G.DramBytesStored = Mc.Dma.BytesStored;
+  G.DramBursts = Mc.Dma.Bursts;
+  G.VectorAdds = Mc.Core.VectorAdds;
+  return G;
+}
+
+/// One tile: both operand tiles loaded (each on its pad's backend), the
+/// weights into the array, the activation rows streamed, each output row
+/// stored into the pad and from there to DRAM.
+GemmCycles runTile(const MachineDesc &M) {
+  Machine Mc(M);
+  const unsigned WPad = padFor(M, true), APad = padFor(M, false);
+  int A = Mc.loadTile(APad, &GemmPhases::Preload);
+  int W = Mc.loadTile(WPad, &GemmPhases::Preload);
+  Mc.stepUntil(&GemmPhases::Preload, [&] { return Mc.Dma.done(A) && Mc.Dma.done(W); });
+  PassSpec P;
+  P.WeightPad = WPad;
+  P.Acts.push_back({APad, APad});
+  P.Accumulate = false;
+  Mc.runPassStreamingOut(P, APad);
+  GemmCycles G = finish(Mc);
+  G.TileProducts = 1;
+  return G;
+}
+
+/// atalla-sim's tiled schedule: per output tile, per K step, the A and B
+/// tiles are loaded into one of two prefetch slots (each slot's tiles on
+/// its own pad's backend) while the previous step computes; each step is
+/// one pass whose output rows are added into the accumulator tile in the
+/// pad; the accumulator is drained to DRAM after the last K step.
+GemmCycles runTiled(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
+  Machine Mc(M);
+  const unsigned Slots = 2;
+  uint64_t Products = 0;
+  for (int64_t I = 0; I < TI; ++I)
+    for (int64_t J = 0; J < TJ; ++J) {
+      struct Job {
+        int A = -1, W = -1;
+        unsigned Slot = 0;
+      };
+      std::deque<Job> InFlight;
+      int64_t NextK = 0, DoneK = 0;
+      std::vector<bool> SlotBusy(Slots, false);
+      while (DoneK < TK) {
+        for (unsigned S = 0; S < Slots && NextK < TK; ++S)
+          if (!SlotBusy[S]) {
+            unsigned Pad = S % M.NumPads;
+            Job Jb;
+            Jb.Slot = S;
+            Jb.A = Mc.loadTile(Pad, &GemmPhases::Preload);
+            Jb.W = Mc.loadTile(Pad, &GemmPhases::Preload);
+            SlotBusy[S] = true;
+            InFlight.push_back(Jb);
+            ++NextK;
+          }
+        Job Jb = InFlight.front();
+        InFlight.pop_front();
+        Mc.stepUntil(&GemmPhases::Preload, [&] { return Mc.Dma.done(Jb.A) && Mc.Dma.done(Jb.W); });
+        PassSpec P;
+        P.WeightPad = Jb.Slot % M.NumPads;
+        P.Acts.push_back({Jb.Slot % M.NumPads, 0});
+        P.Accumulate = true;
+        Mc.runPass(P);
+        SlotBusy[Jb.Slot] = false;
+        ++DoneK;
+        ++Products;
+      }
+      Mc.drainTile(0);
+    }
+  GemmCycles G = finish(Mc);
+  G.TileProducts = Products;
+  return G;
+}
+
+/// atalla-sim's blocked schedule: blocks of Y activation tiles (rows of C)
+/// by X weight tiles (columns); per block and K step, all X + Y operand
+/// tiles are loaded (weights on pad 0, activations on pad 1) and waited
+/// for, then X weight-stationary passes each stream the Y activation tiles;
+/// the block's X * Y accumulator tiles are drained to DRAM at the end.
+GemmCycles runBlocked(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uint32_t X, uint32_t Y) {
+  Machine Mc(M);
+  uint64_t Products = 0;
+  const unsigned WPad = padFor(M, true), APad = padFor(M, false);
+  for (int64_t I0 = 0; I0 < TI; I0 += Y)
+    for (int64_t J0 = 0; J0 < TJ; J0 += X) {
+      const int64_t Ny = std::min<int64_t>(Y, TI - I0), Nx = std::min<int64_t>(X, TJ - J0);
+      for (int64_t K = 0; K < TK; ++K) {
+        std::vector<int> Ids;
+        for (int64_t A = 0; A < Ny; ++A)
+          Ids.push_back(Mc.loadTile(APad, &GemmPhases::Preload));
+        for (int64_t W = 0; W < Nx; ++W)
+          Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload));
+        Mc.waitAll(Ids, &GemmPhases::Preload);
+        for (int64_t W = 0; W < Nx; ++W) {
+          PassSpec P;
+          P.WeightPad = WPad;
+          for (int64_t A = 0; A < Ny; ++A)
+            P.Acts.push_back({APad, APad});
+          P.PadWindow = true;
+          Mc.runPass(P);
+          Products += uint64_t(Ny);
+        }
+      }
+      for (int64_t T = 0; T < Nx * Ny; ++T)
+        Mc.drainTile(APad);
+    }
+  GemmCycles G = finish(Mc);
+  G.TileProducts = Products;
+  return G;
+}
+
+/// The compiler's schedule on this machine. Weight-stationary: a block of
+/// NB weight-tile columns of C stays in the pads as partial sums while K is
+/// walked; per K step the activation panel (all of M, one tile of K) and
+/// the block's NB weight tiles are prefetched into the other half of a
+/// double buffer while this step computes; each weight tile streams the
+/// whole panel. Where the array takes partial sums (the TPU-style array)
+/// the partial rows go into the array beside the activation rows and the
+/// vector core does no adds; otherwise the vector core adds them (and its
+/// adds, not the DMA, bound the schedule). NB is the largest number of
+/// columns whose partial sums, with the two panels and weight buffers, fit
+/// the pads.
+GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
+  Machine Mc(M);
+  const uint64_t Tile = uint64_t(M.ArrayRows) * M.ArrayCols * M.ElementBytes;
+  const uint64_t Capacity = uint64_t(M.NumPads) * M.PadBytes;
+  const bool PsumIn = M.ArrayKind == "tpu";
+  // Two panels of TI tiles and two sets of NB weight tiles, plus NB * TI
+  // partial-sum tiles.
+  int64_t NB = 1;
+  for (int64_t C = TJ; C >= 1; --C)
+    if ((2 * uint64_t(TI) + 2 * uint64_t(C) + uint64_t(C) * uint64_t(TI)) * Tile <= Capacity) {
+      NB = C;
+      break;
+    }
+  const unsigned WPad = padFor(M, true), APad = padFor(M, false);
+  uint64_t Products = 0;
+  struct Step {
+    std::vector<int> Ids;
+  };
+  auto Prefetch = [&](Step &S) {
+    // The panel's tiles alternate between the pads' backends so both carry
+    // DRAM traffic; the weights go to the weight pad.
+    for (int64_t A = 0; A < TI; ++A)
+      S.Ids.push_back(Mc.loadTile(unsigned(A) % M.NumPads, &GemmPhases::Preload));
+    for (int64_t W = 0; W < NB; ++W)
+      S.Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload));
+  };
+  std::vector<int> Stores;
+  for (int64_t J0 = 0; J0 < TJ; J0 += NB) {
+    const int64_t Nx = std::min<int64_t>(NB, TJ - J0);
+    Step Cur;
+    Prefetch(Cur);
+    for (int64_t K = 0; K < TK; ++K) {
+      Mc.waitAll(Cur.Ids, &GemmPhases::Preload);
+      Step Next;
+      if (K + 1 < TK)
+        Prefetch(Next);
+      for (int64_t W = 0; W < Nx; ++W) {
+        PassSpec P;
+        P.WeightPad = WPad;
+        for (int64_t A = 0; A < TI; ++A)
+          P.Acts.push_back({unsigned(A) % M.NumPads, APad});
+        P.PsumIn = PsumIn && K > 0;
+        P.Accumulate = K > 0;
+        Mc.runPass(P);
+        Products += uint64_t(TI);
+      }
+      Cur = std::move(Next);
+    }
+    // The block's partial sums, now final, go to DRAM as whole tiles while
+    // the next block starts.
+    for (int64_t T = 0; T < Nx * TI; ++T)
+      Stores.push_back(Mc.storeTile(APad, &GemmPhases::Drain));
+  }
+  Mc.waitAll(Stores, &GemmPhases::Drain);
+  GemmCycles G = finish(Mc);
+  G.TileProducts = Products;
+  return G;
+}
+
+} // namespace
+
+Expected<GemmCycles> atalla::sim::modelGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K,
+                                            const TileSchedule &S) {
+  if (Mach.ArrayRows != Mach.ArrayCols)
+    return makeError(llvm::formatv("the tile model needs a square array (this machine's is {0}x{1})", Mach.ArrayRows,
+                                   Mach.ArrayCols)
+                         .str());
+  const int64_t T = Mach.ArrayRows;
+  for (auto [Name, V] : {std::pair<const char *, int64_t>{"M", M}, {"N", N}, {"K", K}})
+    if (V <= 0 || V % T != 0)
+      return makeError(llvm::formatv("{0} = {1}: the tile model takes positive multiples of the array's size {2}",
+                                     Name, V, T)
+                           .str());
+  const int64_t TI = M / T, TJ = N / T, TK = K / T;
+  switch (S.K) {
+  case TileSchedule::Tile:
+    if (TI != 1 || TJ != 1 || TK != 1)
+      return makeError(llvm::formatv("schedule 'tile' is one {0}x{0}x{0} tile; use tiled or blocked for {1}x{2}x{3}",
+                                     T, M, N, K)
+                           .str());
+    return runTile(Mach);
+  case TileSchedule::Tiled:
+    return runTiled(Mach, TI, TJ, TK);
+  case TileSchedule::Blocked:
+    return runBlocked(Mach, TI, TJ, TK, S.WeightTiles, S.ActivationTiles);
+  case TileSchedule::Ours:
+    return runOurs(Mach, TI, TJ, TK);
+  }
+  return makeError("unknown schedule");
+}

@@ -1,0 +1,89 @@
+//===- sim/TileModel.h - Atalla cycle by cycle, at tile level ----*- C++ -*-===//
+//
+// The machine the way atalla-sim models it, advanced one cycle at a time:
+// SDMA backends (one per pad) that split 2-D tile transfers into DRAM
+// bursts on one shared burst channel, row by row, with per-burst latency
+// and a bounded number of bursts in flight; a compute path in which vector
+// loads bring weight and activation rows from a pad to the array through
+// the vector register file (one write-back a cycle), the array returns one
+// output row per activation row after its output latency, and the vector
+// core accumulates K in the pads (load the partial row, add, store), since
+// the array has no partial-sum input. Every constant comes from the
+// MachineDesc; README.md beside this file gives each one's source.
+//
+// Schedules are tile programs run on that machine: atalla-sim's own GEMM
+// harness schedules (one tile; "tiled": both operand tiles per K step with
+// two prefetch slots; "blocked mX_nY": X weight tiles and Y activation
+// tiles resident per K step) and the compiler's ("ours"), so the machine
+// model can be checked against atalla-sim independently of our schedules.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATALLA_SIM_TILEMODEL_H
+#define ATALLA_SIM_TILEMODEL_H
+
+#include "target/Machine.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace atalla::sim {
+
+/// A GEMM schedule in tiles of the array's size.
+struct TileSchedule {
+  enum Kind {
+    Tile,    ///< one output tile, one K step: preload, then compute (M = N = K = one tile)
+    Tiled,   ///< per output tile, per K step: load both tiles (two prefetch slots), multiply, accumulate
+    Blocked, ///< per block and K step: load Y activation and X weight tiles, then X weight-stationary passes
+    Ours     ///< weight-stationary blocks sized to the pads, double-buffered SDMA, K accumulated in the pads
+  };
+  Kind K = Tiled;
+  uint32_t WeightTiles = 1;     ///< X of blocked mX_nY: weight tiles resident per block
+  uint32_t ActivationTiles = 1; ///< Y of blocked mX_nY: activation tiles streamed past each
+  /// "tile", "tiled", "blocked:m2_n4", "ours".
+  std::string name() const;
+};
+
+/// Parses "tile", "tiled", "blocked:mX_nY" (or "blocked_mX_nY"), "ours".
+llvm::Expected<TileSchedule> parseTileSchedule(llvm::StringRef S);
+
+/// Where the cycles of a modelled GEMM went, the way atalla-sim's harnesses
+/// split them: each cycle is charged to what the (single-stream) schedule
+/// is waiting for at that moment.
+struct GemmPhases {
+  uint64_t Preload = 0; ///< operand tiles not yet in the pad; weight rows into the array
+  uint64_t Stream = 0;  ///< activation rows into the array
+  uint64_t Compute = 0; ///< the array's latency and the vector core's K accumulation
+  uint64_t Store = 0;   ///< result rows into the pad
+  uint64_t Drain = 0;   ///< result tiles from the pad to DRAM
+};
+
+struct GemmCycles {
+  uint64_t Cycles = 0;
+  GemmPhases Phases;
+  uint64_t DramBytesLoaded = 0, DramBytesStored = 0;
+  uint64_t TileProducts = 0;     ///< 32x32x32 products on the array
+  uint64_t VectorAdds = 0;       ///< K-accumulation adds (one per output row per product after the first)
+  uint64_t DramBursts = 0;       ///< bursts on the shared channel
+  double flopsPerCycle(int64_t M, int64_t N, int64_t K) const {
+    return Cycles ? 2.0 * double(M) * double(N) * double(K) / double(Cycles) : 0;
+  }
+};
+
+/// Models C[M,N] = A[M,K] B[K,N] under \p S on machine \p Mach. M, N and K
+/// must be positive multiples of the array's size (its rows and columns
+/// must be equal); "tile" needs M = N = K = that size. Errors name the
+/// offending dimension or schedule.
+llvm::Expected<GemmCycles> modelGemm(const target::MachineDesc &Mach, int64_t M, int64_t N, int64_t K,
+                                     const TileSchedule &S);
+
+/// The cycles a vector operation of \p Fn ("add", "mul", "max", "exp",
+/// "div", "sqrt", "shift") takes on one vector of the array's width: one
+/// pass of the lanes per VectorLanes elements plus the unit's latency.
+llvm::Expected<uint64_t> vectorOpCycles(const target::MachineDesc &Mach, llvm::StringRef Fn);
+
+} // namespace atalla::sim
+
+#endif // ATALLA_SIM_TILEMODEL_H

@@ -1,0 +1,213 @@
+//===- tests/sim/TileModelTest.cpp - the tile model against atalla-sim -----===//
+//
+// The cycle-by-cycle tile model (sim/TileModel.h) on the atalla-sim-tpu
+// machine, held against atalla-sim's own runs of its GEMM harnesses: the
+// figures it publishes (single tile, 1024^3 tiled and blocked) and the ones
+// issue #19 reports from running it (32^3 to 128^3, tiled and blocked).
+// Cycles within 15 %, DRAM bytes within 5 %, the single tile's phases
+// within 25 % each. The model is not fitted to these figures: its constants
+// are the machine's (src/sim/README.md), so the same test holds other
+// shapes and blockings. Also: mechanisms on their own (a tile load is
+// latency-bound per row; the vector unit's documented op costs), the
+// compiler's schedule at least 2x under atalla-sim's best published one,
+// and bad shapes and schedules. To add a case: a row in kAtallaSimRuns.
+//
+//===----------------------------------------------------------------------===//
+#include "sim/TileModel.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+using namespace atalla;
+using namespace atalla::sim;
+
+namespace {
+
+target::MachineDesc simTpu() {
+  auto M = target::machinePreset("atalla-sim-tpu");
+  EXPECT_TRUE(bool(M));
+  return M ? *M : target::MachineDesc();
+}
+
+GemmCycles model(const target::MachineDesc &Mach, int64_t M, int64_t N, int64_t K, const char *Schedule) {
+  auto S = parseTileSchedule(Schedule);
+  EXPECT_TRUE(bool(S)) << Schedule;
+  if (!S) {
+    llvm::consumeError(S.takeError());
+    return {};
+  }
+  auto G = modelGemm(Mach, M, N, K, *S);
+  EXPECT_TRUE(bool(G)) << Schedule;
+  if (!G) {
+    llvm::consumeError(G.takeError());
+    return {};
+  }
+  return *G;
+}
+
+struct AtallaSimRun {
+  int64_t M, N, K;
+  const char *Schedule;
+  double Cycles;
+  uint64_t Loaded, Stored; ///< 0: not reported
+  const char *Source;
+  uint32_t QueueDepth = 0; ///< the pads' frontend queue, when not the machine's 4
+};
+
+// atalla-sim's cycles for its own schedules on the atalla-sim-tpu
+// configuration. 1024^3: its published figures (ATALLA.md; the tiled
+// figure's rerun gave 22.93 M). The others: issue #19's runs of its
+// harnesses.
+const AtallaSimRun kAtallaSimRuns[] = {
+    {32, 32, 32, "tile", 1056, 4096, 2048, "issue #19"},
+    {32, 32, 32, "tiled", 1325, 4096, 2048, "issue #19"},
+    {64, 64, 64, "tiled", 6924, 32768, 8192, "issue #19"},
+    {128, 128, 128, "tiled", 47096, 262144, 32768, "issue #19"},
+    {64, 64, 64, "blocked:m2_n2", 5054, 16384, 8192, "issue #19"},
+    {128, 128, 128, "blocked:m2_n2", 38640, 131072, 32768, "issue #19"},
+    {128, 128, 128, "blocked:m4_n4", 27256, 65536, 32768, "issue #19"},
+    {1024, 1024, 1024, "tiled", 21.07e6, 0, 0, "published"},
+    {1024, 1024, 1024, "blocked:m2_n4", 15.36e6, 0, 0, "published"},
+    {1024, 1024, 1024, "blocked:m4_n8", 11.97e6, 0, 0, "published"},
+    {1024, 1024, 1024, "blocked:m8_n32", 11.22e6, 0, 0, "published"},
+    // atalla-sim's frontend-queue sweep: depth 1 instead of 4.
+    {1024, 1024, 1024, "blocked:m8_n32", 15.54e6, 0, 0, "published, queue 1", 1},
+};
+
+} // namespace
+
+TEST(TileModelTest, ReproducesAtallaSimsRunsOfItsOwnSchedules) {
+  const target::MachineDesc Mach = simTpu();
+  std::printf("[tile model] %-18s %-16s %12s %12s %7s\n", "case", "schedule", "atalla-sim", "model", "ratio");
+  for (const AtallaSimRun &R : kAtallaSimRuns) {
+    SCOPED_TRACE(std::to_string(R.M) + "x" + std::to_string(R.N) + "x" + std::to_string(R.K) + " " + R.Schedule);
+    target::MachineDesc Run = Mach;
+    if (R.QueueDepth)
+      Run.SpadQueueDepth = R.QueueDepth;
+    GemmCycles G = model(Run, R.M, R.N, R.K, R.Schedule);
+    const double Ratio = double(G.Cycles) / R.Cycles;
+    std::printf("[tile model] %4lldx%4lldx%4lld     %-16s %12.0f %12llu %7.3f  (%s)\n", (long long)R.M,
+                (long long)R.N, (long long)R.K, R.Schedule, R.Cycles, (unsigned long long)G.Cycles, Ratio, R.Source);
+    EXPECT_GE(Ratio, 0.85);
+    EXPECT_LE(Ratio, 1.15);
+    if (R.Loaded) {
+      EXPECT_NEAR(double(G.DramBytesLoaded), double(R.Loaded), 0.05 * double(R.Loaded));
+      EXPECT_NEAR(double(G.DramBytesStored), double(R.Stored), 0.05 * double(R.Stored));
+    }
+    // Every schedule computes every tile product once.
+    EXPECT_EQ(G.TileProducts, uint64_t(R.M / 32) * (R.N / 32) * (R.K / 32));
+  }
+}
+
+TEST(TileModelTest, TheSingleTilesPhasesMatchAtallaSims) {
+  // atalla-sim, one 32x32x32 tile: weight preload 876 (the SDMA tile loads
+  // and the weight rows into the array), activation stream 72, ramp 21 and
+  // steady 25 (the array: 46), store 17, drain 45.
+  GemmCycles G = model(simTpu(), 32, 32, 32, "tile");
+  std::printf("[tile model] one tile: preload %llu (876), stream %llu (72), compute %llu (46), store %llu (17), "
+              "drain %llu (45); %llu cycles (1056)\n",
+              (unsigned long long)G.Phases.Preload, (unsigned long long)G.Phases.Stream,
+              (unsigned long long)G.Phases.Compute, (unsigned long long)G.Phases.Store,
+              (unsigned long long)G.Phases.Drain, (unsigned long long)G.Cycles);
+  auto Within = [](uint64_t Got, double Want) { return std::fabs(double(Got) - Want) <= 0.25 * Want; };
+  EXPECT_TRUE(Within(G.Phases.Preload, 876)) << G.Phases.Preload;
+  EXPECT_TRUE(Within(G.Phases.Stream, 72)) << G.Phases.Stream;
+  EXPECT_TRUE(Within(G.Phases.Compute, 46)) << G.Phases.Compute;
+  EXPECT_TRUE(Within(G.Phases.Store, 17)) << G.Phases.Store;
+  EXPECT_TRUE(Within(G.Phases.Drain, 45)) << G.Phases.Drain;
+  EXPECT_EQ(G.Phases.Preload + G.Phases.Stream + G.Phases.Compute + G.Phases.Store + G.Phases.Drain, G.Cycles);
+}
+
+TEST(TileModelTest, ATileLoadIsLatencyBoundRowByRow) {
+  // A 32-row tile of 64-byte rows (two bursts a row) moves row by row: each
+  // row waits for its bursts' latency, so the load time scales with the DRAM
+  // latency, not with the bytes over the channel (2 KiB at one 32-byte
+  // burst a cycle would be 64 cycles).
+  target::MachineDesc Mach = simTpu();
+  GemmCycles Base = model(Mach, 32, 32, 32, "tile");
+  Mach.DramLatencyCycles *= 2;
+  GemmCycles Slow = model(Mach, 32, 32, 32, "tile");
+  const double Rows = 32;
+  // Two tiles load side by side; each row costs about one latency more.
+  EXPECT_NEAR(double(Slow.Phases.Preload - Base.Phases.Preload), Rows * 24, Rows * 3);
+  EXPECT_EQ(Slow.DramBytesLoaded, Base.DramBytesLoaded);
+}
+
+TEST(TileModelTest, FrontendQueueDepthBoundsTheBlockedSchedule) {
+  // atalla-sim: a frontend queue of 1 instead of 4 took the blocked 1024^3
+  // run from 11.22 M to 15.54 M cycles. The queue bounds the vector loads
+  // and stores in flight, so a shallower one is slower, by a similar factor
+  // (the mechanism, checked on 256^3 to keep the test quick).
+  target::MachineDesc Mach = simTpu();
+  GemmCycles Deep = model(Mach, 256, 256, 256, "blocked:m8_n8");
+  Mach.SpadQueueDepth = 1;
+  GemmCycles Shallow = model(Mach, 256, 256, 256, "blocked:m8_n8");
+  const double Ratio = double(Shallow.Cycles) / double(Deep.Cycles);
+  std::printf("[tile model] 256^3 blocked m8_n8: queue depth 4 %llu, depth 1 %llu cycles (%.2fx; atalla-sim on "
+              "1024^3 m8_n32: 1.39x)\n",
+              (unsigned long long)Deep.Cycles, (unsigned long long)Shallow.Cycles, Ratio);
+  EXPECT_GT(Ratio, 1.1);
+}
+
+TEST(TileModelTest, VectorOpsCostTheirDocumentedCycles) {
+  // atalla-sim, 4 lanes, ALU latency 1: cycles per 32-element vector.
+  const target::MachineDesc Mach = simTpu();
+  const std::pair<const char *, uint64_t> Costs[] = {{"add", 8}, {"mul", 8},  {"max", 8},
+                                                      {"exp", 21}, {"div", 18}, {"sqrt", 15}, {"shift", 10}};
+  for (auto [Fn, Cycles] : Costs) {
+    auto C = vectorOpCycles(Mach, Fn);
+    ASSERT_TRUE(bool(C)) << Fn;
+    EXPECT_EQ(*C, Cycles) << Fn;
+  }
+  auto Bad = vectorOpCycles(Mach, "tanh");
+  ASSERT_FALSE(bool(Bad));
+  EXPECT_NE(llvm::toString(Bad.takeError()).find("no vector function 'tanh'"), std::string::npos);
+}
+
+TEST(TileModelTest, OurScheduleIsTwiceAsFastAsAtallaSimsBest) {
+  // The target: at least 2x fewer modelled cycles on 1024^3 than atalla-sim's
+  // best published schedule (blocked m8_n32, 11.22 M), on the same machine.
+  const target::MachineDesc Mach = simTpu();
+  GemmCycles Ours = model(Mach, 1024, 1024, 1024, "ours");
+  GemmCycles Best = model(Mach, 1024, 1024, 1024, "blocked:m8_n32");
+  std::printf("[tile model] 1024^3 ours: %llu cycles (%.1f flop/cycle), %.2fx fewer than atalla-sim's 11.22 M, "
+              "%.2fx fewer than the modelled m8_n32; DRAM %llu B in, %llu B out\n",
+              (unsigned long long)Ours.Cycles, Ours.flopsPerCycle(1024, 1024, 1024), 11.22e6 / double(Ours.Cycles),
+              double(Best.Cycles) / double(Ours.Cycles), (unsigned long long)Ours.DramBytesLoaded,
+              (unsigned long long)Ours.DramBytesStored);
+  EXPECT_LE(double(Ours.Cycles), 11.22e6 / 2);
+  EXPECT_EQ(Ours.TileProducts, 32768u);
+  // Every byte of A and B is loaded at least once, C stored once.
+  EXPECT_GE(Ours.DramBytesLoaded, 2u * 1024 * 1024 * 2);
+  EXPECT_EQ(Ours.DramBytesStored, 1024u * 1024 * 2);
+  // And it wins on other shapes too.
+  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{256, 512, 128}, {512, 128, 256}, {128, 128, 1024}}) {
+    GemmCycles O = model(Mach, M, N, K, "ours");
+    GemmCycles T = model(Mach, M, N, K, "tiled");
+    EXPECT_LT(O.Cycles, T.Cycles) << M << "x" << N << "x" << K;
+  }
+}
+
+TEST(TileModelTest, BadShapesAndSchedulesAreOneLineErrors) {
+  const target::MachineDesc Mach = simTpu();
+  auto S = parseTileSchedule("tiled");
+  ASSERT_TRUE(bool(S));
+  auto G = modelGemm(Mach, 33, 32, 32, *S);
+  ASSERT_FALSE(bool(G));
+  EXPECT_EQ(llvm::toString(G.takeError()), "M = 33: the tile model takes positive multiples of the array's size 32");
+  auto One = parseTileSchedule("tile");
+  ASSERT_TRUE(bool(One));
+  auto G2 = modelGemm(Mach, 64, 32, 32, *One);
+  ASSERT_FALSE(bool(G2));
+  EXPECT_NE(llvm::toString(G2.takeError()).find("schedule 'tile' is one 32x32x32 tile"), std::string::npos);
+  for (const char *Bad : {"blocked", "blocked:m0_n2", "blocked:m2", "blocked:m2_n", "tiles", "", "blocked:mx_ny"}) {
+    auto B = parseTileSchedule(Bad);
+    ASSERT_FALSE(bool(B)) << Bad;
+    EXPECT_NE(llvm::toString(B.takeError()).find("unknown schedule"), std::string::npos) << Bad;
+  }
+  auto Ok = parseTileSchedule("blocked_m8_n32");
+  ASSERT_TRUE(bool(Ok));
+  EXPECT_EQ(Ok->name(), "blocked:m8_n32");
+}
