@@ -5,9 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sim/Machine.h"
+#include "sim/TileModel.h"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 using namespace atalla;
 using namespace atalla::sim;
@@ -18,6 +22,86 @@ DeviceConfig atalla::sim::deviceConfig(const MachineDesc &M) {
   C.PadBytes = M.PadBytes;
   return C;
 }
+
+namespace {
+
+/// The tile model's "ours" on one GEMM of M x N x K (multiples of the
+/// array's size), cached: a profile prices every call, and a model repeats
+/// its shapes.
+const GemmCycles *tileGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K) {
+  static std::mutex Lock;
+  static std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, GemmCycles> Cache;
+  auto Key = std::make_tuple(Mach.toJson(), M, N, K);
+  std::lock_guard<std::mutex> G(Lock);
+  auto It = Cache.find(Key);
+  if (It != Cache.end())
+    return &It->second;
+  TileSchedule S;
+  S.K = TileSchedule::Ours;
+  auto R = modelGemm(Mach, M, N, K, S);
+  if (!R) {
+    llvm::consumeError(R.takeError());
+    return nullptr;
+  }
+  return &Cache.emplace(Key, *R).first->second;
+}
+
+/// The tile model's cycles for M x N x K (already multiples of the array's
+/// size): a slab of M when the problem exceeds 64 Ki tile products (the
+/// schedule streams M past resident weights, so its cycles grow linearly
+/// in M), scaled; the waits for DMA separately.
+bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, double &Total, double &Wait) {
+  const int64_t T = Mach.ArrayRows;
+  constexpr double MaxProducts = 65536;
+  double Scale = 1;
+  const double PerRowTile = double(N / T) * double(K / T);
+  if (double(M / T) * PerRowTile > MaxProducts) {
+    const int64_t Tiles = std::max<int64_t>(1, int64_t(MaxProducts / PerRowTile));
+    if (Tiles < M / T) {
+      Scale = double(M / T) / double(Tiles);
+      M = Tiles * T;
+    }
+  }
+  const GemmCycles *G = tileGemm(Mach, M, N, K);
+  if (!G)
+    return false;
+  Total = Scale * double(G->Cycles);
+  Wait = Scale * double(G->Phases.Preload + G->Phases.Drain);
+  return true;
+}
+
+/// A GEMM's cost on the tile model, or false where the model does not
+/// apply. The array holds one operand and streams the other's rows, so the
+/// compiler may stream either: C (M x N) directly, or C^T = B^T A^T with N
+/// streamed, when N is the long side (a convolution's output pixels); the
+/// latter's output tiles come out transposed and go through the vector
+/// core's transpose unit (a row pushed, a column popped per row of each
+/// tile, serial with the rest: an upper bound). The cheaper is taken.
+bool tileModelCost(const MachineDesc &Mach, const abi::KernelWork &W, KernelCost &K) {
+  if (Mach.ArrayRows != Mach.ArrayCols || W.Batch <= 0 || W.M <= 0 || W.N <= 0 || W.K <= 0)
+    return false;
+  const int64_t T = Mach.ArrayRows;
+  auto Up = [&](int64_t V) { return (V + T - 1) / T * T; };
+  const int64_t M = Up(W.M), N = Up(W.N), Kd = Up(W.K);
+  double Total = 0, Wait = 0;
+  if (!oursCycles(Mach, M, N, Kd, Total, Wait))
+    return false;
+  double TTotal = 0, TWait = 0;
+  if (N > M && oursCycles(Mach, N, M, Kd, TTotal, TWait)) {
+    const double Transposes =
+        double(M / T) * double(N / T) * double(T) * double(Mach.TransposePushCycles + Mach.TransposePopCycles);
+    if (TTotal + Transposes < Total) {
+      Total = TTotal + Transposes;
+      Wait = TWait;
+    }
+  }
+  K.TileModel = true;
+  K.SdmaCycles = double(W.Batch) * Wait;
+  K.ArrayCycles = double(W.Batch) * (Total - Wait);
+  return true;
+}
+
+} // namespace
 
 // The model. A GEMM runs on the weight-stationary array one weight tile
 // (ArrayRows of K by ArrayCols of N) at a time: the tile is loaded
@@ -31,6 +115,14 @@ DeviceConfig atalla::sim::deviceConfig(const MachineDesc &M) {
 // SDMA) are serial.
 KernelCost atalla::sim::estimateKernel(const MachineDesc &M, const abi::KernelWork &W, const KernelCounters &C) {
   KernelCost K;
+  const uint64_t ScpadCallsT = C.FirmwareCalls > C.SdmaTransfers ? C.FirmwareCalls - C.SdmaTransfers : 0;
+  if (tileModelCost(M, W, K)) {
+    // The epilogue (bias, activation) on the vector core, per output element.
+    K.VectorCycles = std::ceil(std::max(0.0, W.Flops - W.ArrayFlops) / M.VectorLanes);
+    K.FixedCycles = double(M.KernelLaunchCycles) + double(ScpadCallsT) * M.FirmwareCallCycles;
+    K.Cycles = K.FixedCycles + K.ArrayCycles + K.VectorCycles + K.SdmaCycles;
+    return K;
+  }
   auto Ceil = [](int64_t A, int64_t B) { return double((A + B - 1) / B); };
   double VectorFlops = std::max(0.0, W.Flops - W.ArrayFlops);
   if (W.Batch > 0 && W.M > 0 && W.N > 0 && W.K > 0) {

@@ -48,10 +48,21 @@ struct KernelCost {
   double VectorCycles = 0; ///< everything else, and the array's K accumulation
   double SdmaCycles = 0;   ///< bytes / DRAM bandwidth + per-transfer setup
   double FixedCycles = 0;  ///< launch + scratchpad firmware calls
-  double Cycles = 0;       ///< FixedCycles + max(Array + Vector, Sdma)
+  /// FixedCycles + max(Array + Vector, Sdma); for a GEMM priced by the tile
+  /// model (TileModel), FixedCycles + Array + Vector + Sdma, the tile model
+  /// having overlapped what the machine overlaps: Array is then its cycles
+  /// with the array's pipeline busy, Sdma those spent waiting for DMA.
+  double Cycles = 0;
+  bool TileModel = false; ///< the GEMM ran on the tile model (TileModel.h)
   bool memoryBound() const { return SdmaCycles > ArrayCycles + VectorCycles; }
 };
 
+/// A GEMM (W.Batch > 0) is priced by the tile model: the compiler's
+/// schedule ("ours") for its shape, rounded up to the array's tiles, run
+/// cycle by cycle on \p M (TileModel.h; cached per machine and shape; a
+/// problem of more than 64 Ki tile products is modelled on a slab of M and
+/// scaled, the schedule streaming M). Other kernels, and every kernel on a
+/// machine with a non-square array, by the roofline described above.
 KernelCost estimateKernel(const MachineDesc &M, const abi::KernelWork &W, const KernelCounters &C);
 /// A fallback call: its bytes over the host link plus the fixed latency.
 /// The host's own compute time for the op is not modelled (it is not

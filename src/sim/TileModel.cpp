@@ -767,56 +767,64 @@ GemmCycles runBlocked(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, 
 GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
   Machine Mc(M);
   const uint64_t Tile = uint64_t(M.ArrayRows) * M.ArrayCols * M.ElementBytes;
-  const uint64_t Capacity = uint64_t(M.NumPads) * M.PadBytes;
+  const uint64_t Capacity = uint64_t(M.NumPads) * M.PadBytes / Tile; // in tiles
   const bool PsumIn = M.ArrayKind == "tpu";
-  // Two panels of TI tiles and two sets of NB weight tiles, plus NB * TI
-  // partial-sum tiles.
-  int64_t NB = 1;
-  for (int64_t C = TJ; C >= 1; --C)
-    if ((2 * uint64_t(TI) + 2 * uint64_t(C) + uint64_t(C) * uint64_t(TI)) * Tile <= Capacity) {
+  // The block: MB activation tiles by NB weight tiles, holding two panels
+  // of MB tiles, two sets of NB weight tiles and MB * NB partial-sum tiles;
+  // of the blocks that fit, the one that moves the fewest DRAM bytes (A is
+  // read once per column block, B once per row block), ties to wider N.
+  int64_t MB = 1, NB = 1;
+  double Best = -1;
+  for (int64_t C = TJ; C >= 1; --C) {
+    const int64_t Fit = (int64_t(Capacity) - 2 * C) / (2 + C);
+    if (Fit < 1)
+      continue;
+    const int64_t R = std::min<int64_t>(TI, Fit);
+    const double Traffic = double(TI) * TK * double((TJ + C - 1) / C) + double(TJ) * TK * double((TI + R - 1) / R);
+    if (Best < 0 || Traffic < Best) {
+      Best = Traffic;
+      MB = R;
       NB = C;
-      break;
     }
+  }
   const unsigned WPad = padFor(M, true), APad = padFor(M, false);
   uint64_t Products = 0;
-  struct Step {
-    std::vector<int> Ids;
-  };
-  auto Prefetch = [&](Step &S) {
-    // The panel's tiles alternate between the pads' backends so both carry
-    // DRAM traffic; the weights go to the weight pad.
-    for (int64_t A = 0; A < TI; ++A)
-      S.Ids.push_back(Mc.loadTile(unsigned(A) % M.NumPads, &GemmPhases::Preload));
-    for (int64_t W = 0; W < NB; ++W)
-      S.Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload));
-  };
   std::vector<int> Stores;
-  for (int64_t J0 = 0; J0 < TJ; J0 += NB) {
-    const int64_t Nx = std::min<int64_t>(NB, TJ - J0);
-    Step Cur;
-    Prefetch(Cur);
-    for (int64_t K = 0; K < TK; ++K) {
-      Mc.waitAll(Cur.Ids, &GemmPhases::Preload);
-      Step Next;
-      if (K + 1 < TK)
-        Prefetch(Next);
-      for (int64_t W = 0; W < Nx; ++W) {
-        PassSpec P;
-        P.WeightPad = WPad;
-        for (int64_t A = 0; A < TI; ++A)
-          P.Acts.push_back({unsigned(A) % M.NumPads, APad});
-        P.PsumIn = PsumIn && K > 0;
-        P.Accumulate = K > 0;
-        Mc.runPass(P);
-        Products += uint64_t(TI);
+  for (int64_t I0 = 0; I0 < TI; I0 += MB)
+    for (int64_t J0 = 0; J0 < TJ; J0 += NB) {
+      const int64_t Ny = std::min<int64_t>(MB, TI - I0), Nx = std::min<int64_t>(NB, TJ - J0);
+      // The panel's tiles alternate between the pads' backends so both
+      // carry DRAM traffic; the weights go to the weight pad.
+      auto Prefetch = [&](std::vector<int> &Ids) {
+        for (int64_t A = 0; A < Ny; ++A)
+          Ids.push_back(Mc.loadTile(unsigned(A) % M.NumPads, &GemmPhases::Preload));
+        for (int64_t W = 0; W < Nx; ++W)
+          Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload));
+      };
+      std::vector<int> Cur;
+      Prefetch(Cur);
+      for (int64_t K = 0; K < TK; ++K) {
+        Mc.waitAll(Cur, &GemmPhases::Preload);
+        std::vector<int> Next;
+        if (K + 1 < TK)
+          Prefetch(Next);
+        for (int64_t W = 0; W < Nx; ++W) {
+          PassSpec P;
+          P.WeightPad = WPad;
+          for (int64_t A = 0; A < Ny; ++A)
+            P.Acts.push_back({unsigned(A) % M.NumPads, APad});
+          P.PsumIn = PsumIn && K > 0;
+          P.Accumulate = K > 0;
+          Mc.runPass(P);
+          Products += uint64_t(Ny);
+        }
+        Cur = std::move(Next);
       }
-      Cur = std::move(Next);
+      // The block's partial sums, now final, go to DRAM as whole tiles
+      // while the next block starts.
+      for (int64_t T = 0; T < Nx * Ny; ++T)
+        Stores.push_back(Mc.storeTile(APad, &GemmPhases::Drain));
     }
-    // The block's partial sums, now final, go to DRAM as whole tiles while
-    // the next block starts.
-    for (int64_t T = 0; T < Nx * TI; ++T)
-      Stores.push_back(Mc.storeTile(APad, &GemmPhases::Drain));
-  }
   Mc.waitAll(Stores, &GemmPhases::Drain);
   GemmCycles G = finish(Mc);
   G.TileProducts = Products;

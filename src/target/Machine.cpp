@@ -96,6 +96,8 @@ const std::vector<Field> &fields() {
       {"vector_div_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorDivLatency},
       {"vector_sqrt_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorSqrtLatency},
       {"vector_shift_latency", 1, 1e6, true, nullptr, &MachineDesc::VectorShiftLatency},
+      {"transpose_push_cycles", 1, 1e6, true, nullptr, &MachineDesc::TransposePushCycles},
+      {"transpose_pop_cycles", 1, 1e6, true, nullptr, &MachineDesc::TransposePopCycles},
   };
   return F;
 }

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "sim/Machine.h"
+#include "sim/TileModel.h"
 
 #include <gtest/gtest.h>
 
@@ -101,10 +102,13 @@ TEST(MachineTest, LoadMachineTakesAPresetOrAFile) {
 }
 
 TEST(MachineTest, CycleModelArithmetic) {
-  const MachineDesc M; // 32x32 array, 32 lanes, 32 B/cycle, setup 16, launch 100, firmware 20
-  // A 64x96x80 GEMM: K tiles 3, N tiles 3; each tile 32 + 64 + 62 = 158 cycles
-  // -> 9 * 158 = 1422 array cycles. The two extra K tiles add 2 * 64 * 96
-  // partial sums on the vector core, plus 64 * 96 bias adds: 18432 / 32 = 576.
+  // The roofline, on a machine the tile model cannot run (a 32x48 array:
+  // the tile model needs a square one). A 64x96x80 GEMM: K tiles 3, N tiles
+  // 2; each tile 32 + 64 + (32 + 48 - 2) = 174 cycles -> 6 * 174 = 1044
+  // array cycles. The two extra K tiles add 2 * 64 * 96 partial sums on the
+  // vector core, plus 64 * 96 bias adds: 18432 / 32 = 576.
+  MachineDesc M; // 32 lanes, 32 B/cycle, setup 16, launch 100, firmware 20
+  M.ArrayCols = 48;
   atalla::abi::KernelWork W;
   W.Batch = 1, W.M = 64, W.N = 96, W.K = 80;
   W.ArrayFlops = 2.0 * 64 * 96 * 80;
@@ -115,7 +119,8 @@ TEST(MachineTest, CycleModelArithmetic) {
   C.SdmaTransfers = 4;
   C.FirmwareCalls = 4 + 6; // 3 allocs, 3 frees
   KernelCost K = estimateKernel(M, W, C);
-  EXPECT_EQ(K.ArrayCycles, 1422);
+  EXPECT_FALSE(K.TileModel);
+  EXPECT_EQ(K.ArrayCycles, 1044);
   EXPECT_EQ(K.VectorCycles, 576);
   EXPECT_EQ(K.SdmaCycles, (51584 + 24576) / 32 + 4 * 16); // 2380 + 64
   EXPECT_EQ(K.FixedCycles, 100 + 6 * 20);
@@ -126,13 +131,44 @@ TEST(MachineTest, CycleModelArithmetic) {
   Fast.DramBytesPerCycle = 128;
   KernelCost F = estimateKernel(Fast, W, C);
   EXPECT_FALSE(F.memoryBound());
-  EXPECT_EQ(F.Cycles, 220 + 1422 + 576);
+  EXPECT_EQ(F.Cycles, 220 + 1044 + 576);
   // Elementwise work: 1000 flops on 32 lanes is 32 cycles (rounded up).
   atalla::abi::KernelWork E;
   E.Flops = 1000;
   EXPECT_EQ(estimateKernel(M, E, KernelCounters()).VectorCycles, 32);
   // A fallback call: latency plus its bytes over the host link.
   EXPECT_EQ(estimateFallbackCycles(M, 1600), 20000 + 100);
+}
+
+TEST(MachineTest, GemmsArePricedByTheTileModel) {
+  // On a square array a GEMM is the tile model's "ours" for its shape
+  // rounded up to tiles (64x96x80 -> 64x96x96), or for the transposed
+  // problem plus the transposes of its output tiles, whichever is cheaper;
+  // the epilogue (64 * 96 bias adds on 32 lanes: 192 cycles) and the fixed
+  // costs on top. The counted host SDMA bytes do not enter.
+  const MachineDesc M;
+  atalla::abi::KernelWork W;
+  W.Batch = 3, W.M = 64, W.N = 96, W.K = 80;
+  W.ArrayFlops = 2.0 * 3 * 64 * 96 * 80;
+  W.Flops = W.ArrayFlops + 3 * 64 * 96;
+  KernelCounters C;
+  C.SdmaBytesIn = 1 << 30;
+  C.SdmaTransfers = 4;
+  C.FirmwareCalls = 4 + 6;
+  KernelCost K = estimateKernel(M, W, C);
+  EXPECT_TRUE(K.TileModel);
+  TileSchedule Ours;
+  Ours.K = TileSchedule::Ours;
+  auto Direct = modelGemm(M, 64, 96, 96, Ours), Swapped = modelGemm(M, 96, 64, 96, Ours);
+  ASSERT_TRUE(Direct && Swapped);
+  const double Transposes = 2.0 * 3 * 32 * (9 + 8);
+  const double One = std::min(double(Direct->Cycles), double(Swapped->Cycles) + Transposes);
+  EXPECT_EQ(K.ArrayCycles + K.SdmaCycles, 3 * One);
+  EXPECT_EQ(K.VectorCycles, 3 * 64 * 96 / 32);
+  EXPECT_EQ(K.FixedCycles, 100 + 6 * 20);
+  EXPECT_EQ(K.Cycles, K.FixedCycles + K.ArrayCycles + K.VectorCycles + K.SdmaCycles);
+  // Deterministic, and the same again (the model is cached per shape).
+  EXPECT_EQ(estimateKernel(M, W, C).Cycles, K.Cycles);
 }
 
 TEST(MachineTest, KernelWorkCountsFlopsFromTheSpec) {
