@@ -16,7 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cmath>
+#include <optional>
 #include <limits>
 #include <regex>
 
@@ -65,9 +67,57 @@ llvm::Error checkDepth(llvm::StringRef Text, unsigned Max, llvm::StringRef Where
   return llvm::Error::success();
 }
 
+/// torch 2.1-2.6 wrote non-finite floats with Python's json defaults: the
+/// bare tokens NaN, Infinity and -Infinity, which are not JSON (torch >= 2.7
+/// writes the strings "NaN", "Infinity", "-Infinity"). Outside strings,
+/// where JSON has no other bare words but true, false and null, each such
+/// token becomes its string form, which the readers of float fields take;
+/// \p Text is returned unchanged (and not copied) when it has none.
+std::optional<std::string> quoteNonFiniteTokens(llvm::StringRef Text) {
+  std::string Out;
+  bool InString = false, Changed = false;
+  size_t Last = 0;
+  for (size_t I = 0; I < Text.size(); ++I) {
+    const char C = Text[I];
+    if (InString) {
+      if (C == '\\')
+        ++I;
+      else if (C == '"')
+        InString = false;
+      continue;
+    }
+    if (C == '"') {
+      InString = true;
+      continue;
+    }
+    for (llvm::StringRef Tok : {"-Infinity", "Infinity", "NaN"}) {
+      if (!Text.substr(I).starts_with(Tok))
+        continue;
+      const size_t End = I + Tok.size();
+      if (End < Text.size() && (std::isalnum(static_cast<unsigned char>(Text[End])) || Text[End] == '_'))
+        continue;
+      Out.append(Text.data() + Last, I - Last);
+      Out += '"';
+      Out += Tok.str();
+      Out += '"';
+      Last = End;
+      I = End - 1;
+      Changed = true;
+      break;
+    }
+  }
+  if (!Changed)
+    return std::nullopt;
+  Out.append(Text.data() + Last, Text.size() - Last);
+  return Out;
+}
+
 llvm::Expected<json> parseJson(llvm::StringRef Text, llvm::StringRef Where, unsigned MaxDepth) {
   if (llvm::Error E = checkDepth(Text, MaxDepth, Where))
     return E;
+  std::optional<std::string> Quoted = quoteNonFiniteTokens(Text);
+  if (Quoted)
+    Text = *Quoted;
   // Parse with exceptions, and catch every kind: besides parse_error, the
   // parser throws out_of_range for a number too large for a double
   // ("2318e17039476560219916139", found by tests/fuzz/fuzz_weights_config).

@@ -133,6 +133,47 @@ TEST(SchemaReaderTest, NewerArgumentTags) {
   EXPECT_EQ(M.G.SymInts.at("s0").Hint, 3);
 }
 
+TEST(SchemaReaderTest, PythonsBareNonFiniteTokensFromTorch21To26) {
+  // torch 2.1-2.6 wrote non-finite floats with Python's json defaults: bare
+  // -Infinity, Infinity and NaN (not JSON; torch >= 2.7 writes strings). A
+  // causal mask's masked_fill(..., -inf) carries one. Inside strings the
+  // same letters are text and stay as they are.
+  const char *Json = R"J({"graph_module": {"graph": {
+      "inputs": [{"as_tensor": {"name": "x"}}], "outputs": [{"as_tensor": {"name": "y"}}],
+      "nodes": [{"target": "torch.ops.my.op.default", "inputs": [
+          {"name": "a", "arg": {"as_float": -Infinity}, "kind": 1},
+          {"name": "b", "arg": {"as_float":Infinity}, "kind": 1},
+          {"name": "c", "arg": {"as_floats": [NaN, 1.5, -Infinity]}, "kind": 1},
+          {"name": "d", "arg": {"as_string": "NaN -Infinity \" Infinity"}, "kind": 1}],
+        "outputs": [{"as_tensor": {"name": "y"}}], "metadata": {"stack_trace": "masked_fill(m, float('-Infinity'))"},
+        "name": "op"}],
+      "tensor_values": {
+        "x": {"dtype": 7, "sizes": [{"as_int": 2}], "requires_grad": false, "device": {"type": "cpu", "index": null},
+              "strides": [{"as_int": 1}], "storage_offset": {"as_int": 0}, "layout": 7},
+        "y": {"dtype": 7, "sizes": [{"as_int": 2}], "requires_grad": false, "device": {"type": "cpu", "index": null},
+              "strides": [{"as_int": 1}], "storage_offset": {"as_int": 0}, "layout": 7}},
+      "sym_int_values": {}, "sym_bool_values": {}},
+    "signature": {"input_specs": [{"user_input": {"arg": {"as_tensor": {"name": "x"}}}}],
+                  "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "y"}}}}]},
+    "module_call_graph": []},
+    "opset_version": {"aten": 10}, "range_constraints": {}, "schema_version": {"major": 5, "minor": 1}})J";
+  Model M;
+  ASSERT_NO_ERROR(readExportedProgramJson(Json, "model.json", M));
+  const Node &N = M.G.Nodes[0];
+  EXPECT_TRUE(std::isinf(N.input("a")->Arg.F) && N.input("a")->Arg.F < 0);
+  EXPECT_TRUE(std::isinf(N.input("b")->Arg.F) && N.input("b")->Arg.F > 0);
+  ASSERT_EQ(N.input("c")->Arg.Elems.size(), 3u);
+  EXPECT_TRUE(std::isnan(N.input("c")->Arg.Elems[0].F));
+  EXPECT_EQ(N.input("c")->Arg.Elems[1].F, 1.5);
+  EXPECT_TRUE(std::isinf(N.input("c")->Arg.Elems[2].F));
+  EXPECT_EQ(N.input("d")->Arg.S, "NaN -Infinity \" Infinity");
+  // A word that only starts like one is still not JSON: one error, naming the file.
+  Model Bad;
+  llvm::Error E = readExportedProgramJson(R"({"graph_module": {"graph": {"inputs": [NaNa]}}})", "model.json", Bad);
+  ASSERT_TRUE(bool(E));
+  EXPECT_NE(llvm::toString(std::move(E)).find("model.json: malformed JSON"), std::string::npos);
+}
+
 TEST(SchemaReaderTest, SympyReprIsSimplified) {
   EXPECT_EQ(simplifySymbolicExpr("Symbol('s77', positive=True, integer=True)"), "s77");
   EXPECT_EQ(simplifySymbolicExpr("Add(Symbol('s0', integer=True), Integer(1))"), "Add(s0, 1)");
