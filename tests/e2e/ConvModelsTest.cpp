@@ -258,6 +258,36 @@ TEST(ConvModelsTest, MaxPool2dMatchesEager) {
   }
 }
 
+TEST(ConvModelsTest, MaxPool2dWithIndicesRunsOnTheDeviceWhenTheIndicesAreUnused) {
+  // What torch.export and the core-ATen decompositions emit for max_pool2d:
+  // max_pool2d_with_indices, its indices unused. The values run on the
+  // device as max_pool2d's; when the indices are read, the op falls back
+  // (and still matches eager).
+  uint64_t Seed = 1050;
+  for (bool IndicesRead : {false, true}) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({2, 3, 9, 8}, Seed));
+    std::vector<std::string> R = B.addMultiNode(
+        "torch.ops.aten.max_pool2d_with_indices.default",
+        {arg("self", Argument::tensor(X)), arg("kernel_size", Argument::ints({3, 3})),
+         arg("stride", Argument::ints({2, 2})), arg("padding", Argument::ints({1, 1})),
+         arg("dilation", Argument::ints({1, 1})), arg("ceil_mode", Argument::boolean(false))},
+        {{ScalarType::Float32, {2, 3, 5, 4}}, {ScalarType::Int64, {2, 3, 5, 4}}});
+    B.addOutput(R[0]);
+    if (IndicesRead)
+      B.addOutput(R[1]);
+    Model M = B.take();
+    if (!IndicesRead) {
+      expectRunsOnTheAccelerator(std::move(M), Seed++, "max_pool2d_with_indices, indices unused");
+      continue;
+    }
+    M.Path = "conv_" + std::to_string(Seed) + ".pt2";
+    tools::FuzzOutcome O = tools::checkProgram(M, Seed++);
+    EXPECT_TRUE(O.Passed) << "max_pool2d_with_indices, indices read: " << O.Message;
+    EXPECT_EQ(O.Fallbacks, 1u);
+  }
+}
+
 TEST(ConvModelsTest, AveragePoolsAndUpsamplingMatchEager) {
   uint64_t Seed = 1100;
   auto one = [&](const std::string &Target, std::vector<NamedArgument> Args, const std::vector<int64_t> &In,
