@@ -5,10 +5,60 @@
 //===----------------------------------------------------------------------===//
 #include "lower/Selector.h"
 
+#include <optional>
+
 using namespace atalla;
 using namespace atalla::lower;
 
 namespace atalla::lower::select {
+
+namespace {
+
+/// The strides under which \p NewSizes views the elements of a tensor of
+/// \p Sizes and \p Strides in row-major order without a copy, or nullopt
+/// when no strides do (torch's rule for view). The old dimensions are
+/// walked from the last, grouped into runs that are contiguous with one
+/// another; each run must be covered exactly by consecutive new dimensions,
+/// which take strides within the run.
+std::optional<std::vector<int64_t>> viewStrides(const std::vector<int64_t> &Sizes, const std::vector<int64_t> &Strides,
+                                                const std::vector<int64_t> &NewSizes) {
+  std::vector<int64_t> Out(NewSizes.size(), 1);
+  int64_t Numel = 1;
+  for (int64_t S : Sizes)
+    Numel *= S;
+  if (Numel == 0 || Sizes.empty()) {
+    int64_t Acc = 1;
+    for (size_t I = NewSizes.size(); I-- > 0;) {
+      Out[I] = Acc;
+      Acc *= std::max<int64_t>(NewSizes[I], 1);
+    }
+    return Out;
+  }
+  int64_t NewD = int64_t(NewSizes.size()) - 1;
+  int64_t Base = Strides.back(), RunNumel = 1, ViewNumel = 1;
+  for (int64_t D = int64_t(Sizes.size()) - 1; D >= 0; --D) {
+    RunNumel *= Sizes[D];
+    // The run ends here unless dimension D - 1 continues it.
+    if (D == 0 || (Sizes[D - 1] != 1 && Strides[D - 1] != RunNumel * Base)) {
+      while (NewD >= 0 && (ViewNumel < RunNumel || NewSizes[NewD] == 1)) {
+        Out[NewD] = ViewNumel * Base;
+        ViewNumel *= NewSizes[NewD];
+        --NewD;
+      }
+      if (ViewNumel != RunNumel)
+        return std::nullopt;
+      if (D > 0) {
+        Base = Strides[D - 1];
+        RunNumel = ViewNumel = 1;
+      }
+    }
+  }
+  if (NewD != -1)
+    return std::nullopt;
+  return Out;
+}
+
+} // namespace
 
 // --- layout ops as views -------------------------------------------------
 bool Selector::selectView(const Node &N, abi::KernelId K) {
@@ -94,8 +144,18 @@ bool Selector::selectView(const Node &N, abi::KernelId K) {
              Op == "contiguous" || Op == "clone") {
     int Base = In;
     if (needContiguous()) {
-      if (Op == "view")
-        throw NoKernel{"view of a non-contiguous tensor"};
+      // A reshape of a non-contiguous tensor is still a view where its
+      // strides allow one (splitting or merging dimensions that are laid
+      // out together); otherwise a copy kernel makes it contiguous first.
+      // Export's functional IR has no aliasing writes, so a view op may
+      // copy as reshape does (a head merge after a transpose, for one).
+      const bool Reshape = Op == "view" || Op == "reshape" || Op == "_unsafe_view" || Op == "flatten";
+      if (Reshape)
+        if (std::optional<std::vector<int64_t>> VS = viewStrides(Src.Sizes, Src.Strides, OutShape)) {
+          defineView(Out, In, OutShape, *VS, 0);
+          recordDecision(N, NodeDecision::View, "");
+          return true;
+        }
       Base = materialize(In, N.Name); // copy kernel, then a view of its output
     }
     defineView(Out, Base, OutShape, contiguous(OutShape), 0, /*OwnStorage=*/Op == "clone" && Base == In);

@@ -494,3 +494,46 @@ TEST(OpModelsTest, EmptyStackFallsBackWithItsReason) {
   EXPECT_EQ(P->Decisions[0].K, lower::NodeDecision::Fallback);
   EXPECT_NE(P->Decisions[0].Reason.find("tensors is empty"), std::string::npos) << P->Decisions[0].Reason;
 }
+
+TEST(OpModelsTest, ReshapesOfNonContiguousTensorsStayOnTheDevice) {
+  // An attention block's head split and merge: a view or reshape of a
+  // transposed (non-contiguous) tensor. Where the strides allow (eager's
+  // view rule) it is a view, no kernel; where they do not (reshape) a copy
+  // kernel makes it contiguous. Nothing falls back.
+  struct Case {
+    const char *Op;
+    std::vector<int64_t> In, Out;
+    bool Copies; ///< a copy kernel is needed
+    const char *What;
+  };
+  const Case Cases[] = {
+      {"torch.ops.aten.view.default", {2, 3, 4, 6}, {2, 4, 3, 2, 3}, false, "split the contiguous last dim"},
+      {"torch.ops.aten.view.default", {2, 3, 4, 6}, {2, 2, 2, 3, 6}, false, "split the transposed dim"},
+      {"torch.ops.aten.reshape.default", {2, 3, 4, 6}, {2, 4, 18}, true, "head merge: [B,H,T,D] -> [B,T,H*D]"},
+      {"torch.ops.aten.reshape.default", {2, 3, 4, 6}, {2, 12, 6}, true, "merge across the transpose"},
+  };
+  uint64_t Seed = 700;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn(C.In, Seed));
+    std::vector<int64_t> T = {C.In[0], C.In[2], C.In[1], C.In[3]};
+    std::string Tr = B.addNode("torch.ops.aten.transpose.int",
+                               {arg("self", Argument::tensor(X)), arg("dim0", Argument::integer(1)),
+                                arg("dim1", Argument::integer(2))},
+                               ScalarType::Float32, T);
+    const bool IsView = std::strstr(C.Op, ".view.") != nullptr;
+    std::string V = B.addNode(C.Op, {arg("self", Argument::tensor(Tr)), arg(IsView ? "size" : "shape", Argument::ints(C.Out))},
+                              ScalarType::Float32, C.Out);
+    // A consumer, so the result is computed on the device.
+    B.addOutput(B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(V))}, ScalarType::Float32,
+                          C.Out));
+    Model M = B.take();
+    auto P = lower::lowerModel(M, {});
+    ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+    unsigned Copies = 0;
+    for (const lower::PInstr &I : P->Instrs)
+      Copies += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::copy;
+    EXPECT_EQ(Copies, C.Copies ? 1u : 0u) << C.What;
+    expectRunsOnTheAccelerator(std::move(M), Seed++, C.What);
+  }
+}
