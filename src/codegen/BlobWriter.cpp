@@ -1,5 +1,6 @@
 //===- codegen/BlobWriter.cpp - compile a Program into a blob -------------===//
 #include "codegen/BlobWriter.h"
+#include "codegen/KernelCache.h"
 
 #include "frontend/Error.h"
 #include "runtime/abi/Bf16.h"
@@ -7,8 +8,13 @@
 
 #include "llvm/Config/llvm-config.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 using namespace atalla;
 using namespace atalla::codegen;
@@ -35,11 +41,87 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
       KernelIndex[I.Spec.key()] = static_cast<uint32_t>(Unique.size());
       Unique.push_back(&I.Spec);
     }
+  // Compile them: from the cache where it has them, the rest on worker
+  // threads (each with its own LLVM context and target machine), results
+  // kept by index so the blob's bytes do not depend on the order they finish.
+  const auto T0 = std::chrono::steady_clock::now();
+  std::vector<std::optional<llvm::Expected<CompiledKernel>>> Results(Unique.size());
+  std::vector<std::string> CacheKeys(Unique.size());
+  std::vector<bool> FromCache(Unique.size(), false);
+  std::vector<size_t> ToCompile;
+  for (size_t K = 0; K < Unique.size(); ++K) {
+    if (!Opts.CacheDir.empty()) {
+      CacheKeys[K] = kernelCacheKey(*Unique[K], Opts.Codegen);
+      if (std::optional<CompiledKernel> C = readCachedKernel(Opts.CacheDir, CacheKeys[K])) {
+        Results[K].emplace(std::move(*C));
+        FromCache[K] = true;
+        continue;
+      }
+    }
+    ToCompile.push_back(K);
+  }
+  unsigned Threads = Opts.Jobs ? Opts.Jobs : std::max(1u, std::thread::hardware_concurrency());
+  Threads = static_cast<unsigned>(std::min<size_t>(Threads, std::max<size_t>(ToCompile.size(), 1)));
+  St.CompileThreads = Threads;
+  std::mutex Lock;
+  std::condition_variable Done;
+  size_t Next = 0, Finished = Unique.size() - ToCompile.size();
+  auto Worker = [&] {
+    for (;;) {
+      size_t K;
+      {
+        std::lock_guard<std::mutex> G(Lock);
+        if (Next == ToCompile.size())
+          return;
+        K = ToCompile[Next++];
+      }
+      auto C = compileKernel(*Unique[K], Opts.Codegen);
+      std::lock_guard<std::mutex> G(Lock);
+      Results[K].emplace(std::move(C));
+      ++Finished;
+      Done.notify_one();
+    }
+  };
+  // With a progress display this thread reports while Threads workers
+  // compile; without, it is one of them.
+  const bool Report = bool(Opts.Progress) && !ToCompile.empty();
+  std::vector<std::thread> Pool;
+  for (unsigned I = Report ? 0 : 1; I < Threads; ++I)
+    Pool.emplace_back(Worker);
+  if (!Report) {
+    Worker();
+  } else {
+    // Report progress from this thread while the workers compile.
+    std::unique_lock<std::mutex> G(Lock);
+    size_t Shown = 0;
+    while (Shown < Unique.size()) {
+      Done.wait(G, [&] { return Finished > Shown; });
+      Shown = Finished;
+      G.unlock();
+      Opts.Progress(static_cast<unsigned>(Shown), static_cast<unsigned>(Unique.size()));
+      G.lock();
+    }
+  }
+  for (std::thread &T : Pool)
+    T.join();
+  St.KernelsWallMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - T0).count();
+  llvm::Error FirstError = llvm::Error::success();
   for (size_t K = 0; K < Unique.size(); ++K) {
     const abi::KernelSpec &Spec = *Unique[K];
-    auto C = compileKernel(Spec, Opts.Codegen);
-    if (!C)
-      return frontend::prefixError(C.takeError(), "kernel '" + Spec.key() + "': ");
+    llvm::Expected<CompiledKernel> &C = *Results[K];
+    if (!C) {
+      llvm::Error E = frontend::prefixError(C.takeError(), "kernel '" + Spec.key() + "': ");
+      if (FirstError)
+        llvm::consumeError(std::move(E));
+      else
+        FirstError = std::move(E);
+      continue;
+    }
+    if (FirstError)
+      continue;
+    if (!FromCache[K] && !Opts.CacheDir.empty())
+      // A cache that cannot be written costs the next run a recompile, no more.
+      llvm::consumeError(writeCachedKernel(Opts.CacheDir, CacheKeys[K], *C));
     B.addKernel(Spec.Kernel, static_cast<uint32_t>(Spec.Operands.size()), C->Symbol, Spec.key(), C->Object);
     KernelStat KS;
     KS.Symbol = C->Symbol;
@@ -48,11 +130,15 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
     KS.IrMs = C->IrMs;
     KS.OptMs = C->OptMs;
     KS.CodegenMs = C->CodegenMs;
+    KS.Cached = FromCache[K];
+    St.CacheHits += FromCache[K];
     St.Kernels.push_back(KS);
     St.CodeBytes += C->Object.size();
-    if (Opts.Progress)
+    if (Opts.Progress && !Report) // everything came from the cache
       Opts.Progress(static_cast<unsigned>(K + 1), static_cast<unsigned>(Unique.size()));
   }
+  if (FirstError)
+    return FirstError;
   // Tensors.
   for (const lower::PTensor &T : P.Tensors) {
     abi::TensorRecord R{};

@@ -84,6 +84,8 @@ llvm::Expected<Compiled> driver::writeBlob(const frontend::Model &M, const lower
         BO.SampleInputs.push_back(T.contiguousBytes());
   }
   BO.Progress = O.Progress;
+  BO.CacheDir = O.CacheDir;
+  BO.Jobs = O.Jobs;
   Compiled R;
   auto Blob = codegen::writeBlob(P, BO, &R.Stats);
   if (!Blob)

@@ -42,6 +42,8 @@ struct CompileOptions {
   llvm::raw_ostream *PrintAfterAll = nullptr;                ///< dump after every lowering pass
   std::vector<std::pair<std::string, double>> *PassTimes = nullptr; ///< ms per lowering pass
   std::function<void(unsigned, unsigned)> Progress;          ///< kernels compiled (done, total)
+  std::string CacheDir;   ///< the persistent kernel cache (codegen/KernelCache.h); "" = none
+  unsigned Jobs = 0;      ///< threads compiling kernels; 0 = one per core
   /// The provenance's source_model and source_hash (the archive's file name
   /// and FNV-1a hash); empty: not recorded.
   std::string SourceName, SourceHash;

@@ -470,3 +470,53 @@ TEST(EndToEndTest, ABlobForForeignCpuFeaturesIsRefusedInOneLine) {
     EXPECT_NE(G.Err.find("atalla-gen: error: --target-cpu/--target-features: "), std::string::npos) << G.Err;
   }
 }
+
+TEST(EndToEndTest, KernelCacheMakesTheSecondCompileWarmAndTheSameBytes) {
+  // atalla-gen compiles distinct kernels in parallel and keeps them in a
+  // persistent cache: the second compile takes every kernel from it and
+  // writes the same blob, byte for byte, as a compile without the cache on
+  // one thread; a damaged entry is a miss (recompiled and rewritten), and
+  // other options are other entries.
+  ATALLA_REQUIRE_FIXTURES(Dir);
+  const std::string Pt2 = Dir + "/seed/seed_tiny_transformer.pt2", T = tmpDir(), Cache = T + "/kcache";
+  Result Cold = run("atalla-gen --report " + Pt2 + " -o " + T + "/cold.atb --cache-dir " + Cache);
+  ASSERT_EQ(Cold.Rc, 0) << Cold.Err;
+  EXPECT_NE(Cold.Out.find("kernels from the cache: cold"), std::string::npos) << Cold.Out;
+  Result Warm = run("atalla-gen --report " + Pt2 + " -o " + T + "/warm.atb --cache-dir " + Cache);
+  ASSERT_EQ(Warm.Rc, 0) << Warm.Err;
+  EXPECT_NE(Warm.Out.find("kernels from the cache: warm"), std::string::npos) << Warm.Out;
+  EXPECT_NE(Warm.Out.find("(cached)"), std::string::npos) << Warm.Out;
+  Result Plain = run("atalla-gen -j1 --no-cache " + Pt2 + " -o " + T + "/plain.atb");
+  ASSERT_EQ(Plain.Rc, 0) << Plain.Err;
+  EXPECT_NE(Plain.Out.find("on 1 thread, 0 of"), std::string::npos) << Plain.Out;
+  const std::vector<uint8_t> A = test::readFileBytes(T + "/cold.atb"), B = test::readFileBytes(T + "/warm.atb"),
+                             C = test::readFileBytes(T + "/plain.atb");
+  ASSERT_FALSE(A.empty());
+  EXPECT_TRUE(A == B);
+  EXPECT_TRUE(A == C);
+  // Damage every entry: each is a miss, recompiled, the blob unchanged.
+  std::error_code EC;
+  unsigned Entries = 0;
+  for (llvm::sys::fs::directory_iterator It(Cache, EC), End; It != End && !EC; It.increment(EC)) {
+    std::vector<uint8_t> Bytes = test::readFileBytes(It->path());
+    ASSERT_FALSE(Bytes.empty());
+    Bytes[Bytes.size() / 2] ^= 0x5a;
+    std::ofstream(It->path(), std::ios::binary).write(reinterpret_cast<const char *>(Bytes.data()), Bytes.size());
+    ++Entries;
+  }
+  EXPECT_GT(Entries, 3u);
+  Result Damaged = run("atalla-gen --report " + Pt2 + " -o " + T + "/damaged.atb --cache-dir " + Cache);
+  ASSERT_EQ(Damaged.Rc, 0) << Damaged.Err;
+  EXPECT_NE(Damaged.Out.find("kernels from the cache: cold"), std::string::npos) << Damaged.Out;
+  EXPECT_TRUE(test::readFileBytes(T + "/damaged.atb") == A);
+  Result Rewarm = run("atalla-gen --report " + Pt2 + " -o " + T + "/rewarm.atb --cache-dir " + Cache);
+  EXPECT_NE(Rewarm.Out.find("kernels from the cache: warm"), std::string::npos) << Rewarm.Out;
+  // Another optimisation level: other entries.
+  Result O1 = run("atalla-gen --report -O1 " + Pt2 + " -o " + T + "/o1.atb --cache-dir " + Cache);
+  ASSERT_EQ(O1.Rc, 0) << O1.Err;
+  EXPECT_NE(O1.Out.find("kernels from the cache: cold"), std::string::npos) << O1.Out;
+  // --no-cache writes nothing.
+  const std::string Untouched = T + "/untouched";
+  ASSERT_EQ(run("atalla-gen --no-cache --cache-dir " + Untouched + " " + Pt2 + " -o " + T + "/n.atb").Rc, 0);
+  EXPECT_FALSE(llvm::sys::fs::exists(Untouched));
+}
