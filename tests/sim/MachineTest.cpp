@@ -171,6 +171,24 @@ TEST(MachineTest, GemmsArePricedByTheTileModel) {
   EXPECT_EQ(estimateKernel(M, W, C).Cycles, K.Cycles);
 }
 
+TEST(MachineTest, LargeGemmsAreModelledOnASlabOfMAndScaled) {
+  // 8192 x 1024 x 1024 is 256 x 32 x 32 = 262144 tile products, more than
+  // the 64 Ki the model runs: it runs 64 row tiles (2048 rows) and scales
+  // by 4. Streaming M is linear in M, so this is the 2048-row GEMM's cycles
+  // times 4 (for the orientation the model picks: N is not the long side).
+  const MachineDesc M;
+  atalla::abi::KernelWork W;
+  W.Batch = 1, W.M = 8192, W.N = 1024, W.K = 1024;
+  W.ArrayFlops = W.Flops = 2.0 * 8192 * 1024 * 1024;
+  KernelCost K = estimateKernel(M, W, KernelCounters());
+  ASSERT_TRUE(K.TileModel);
+  TileSchedule Ours;
+  Ours.K = TileSchedule::Ours;
+  auto Slab = modelGemm(M, 2048, 1024, 1024, Ours);
+  ASSERT_TRUE(bool(Slab));
+  EXPECT_EQ(K.ArrayCycles + K.SdmaCycles, 4.0 * double(Slab->Cycles));
+}
+
 TEST(MachineTest, KernelWorkCountsFlopsFromTheSpec) {
   atalla::abi::KernelSpec S;
   ASSERT_TRUE(atalla::abi::KernelSpec::parse("gemm f32 [2,4,8:32,8,1] [2,8,16:128,16,1] -> [2,4,16:64,16,1] relu", S));
