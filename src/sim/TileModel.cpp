@@ -288,13 +288,12 @@ public:
       : Mach(M), Rows(M.ArrayRows), Window(M.SpadQueueDepth + 1),
         AddCycles(cantFail(vectorOpCycles(M, "add"))) {}
 
-  void start(const PassSpec &P, uint64_t Now) {
+  void start(const PassSpec &P) {
     Spec = P;
     Active = true;
     const uint32_t N = uint32_t(P.Acts.size()) * Rows;
     WeightIssued = WeightBack = P.LoadWeights ? 0 : Rows;
-    ActIssued = ActBack = PsumIssued = PsumBack = 0;
-    OutRows = StoreIssued = RowsDone = 0;
+    ActIssued = PsumIssued = RowsDone = 0;
     TotalRows = N;
     InflightW = InflightA = InflightP = InflightAcc = InflightS = 0;
     ActBackRows.assign(N, false);
@@ -306,15 +305,15 @@ public:
     Events = {};
     Landed = {};
     DatapathFree = 0;
-    Started = Now;
     WeightsDoneAt = ActsInAt = LastOutAt = 0;
     VlsLast.assign(Mach.NumPads, -1);
     ReadsInflight.assign(Mach.NumPads, 0);
   }
   bool active() const { return Active; }
 
-  /// Cycles charged to the phases of the last pass (set when it ends).
-  uint64_t WeightsDoneAt = 0, ActsInAt = 0, LastOutAt = 0, EndedAt = 0, Started = 0;
+  /// When the last pass's weights were all in the array, its last
+  /// activation row entered and its last output row left (phase charging).
+  uint64_t WeightsDoneAt = 0, ActsInAt = 0, LastOutAt = 0;
   uint64_t VectorAdds = 0;
   /// Rows that became visible in the pad this cycle.
   std::vector<uint32_t> StoredNow;
@@ -347,7 +346,6 @@ public:
     issueStores(Now);
     if (RowsDone == TotalRows && Events.empty() && Landed.empty() && Adds.empty()) {
       Active = false;
-      EndedAt = Now;
     }
   }
 
@@ -479,8 +477,8 @@ private:
   const uint64_t AddCycles;
   PassSpec Spec;
   bool Active = false;
-  uint32_t WeightIssued = 0, WeightBack = 0, ActIssued = 0, ActBack = 0, PsumIssued = 0, PsumBack = 0;
-  uint32_t OutRows = 0, StoreIssued = 0, RowsDone = 0, TotalRows = 0;
+  uint32_t WeightIssued = 0, WeightBack = 0, ActIssued = 0, PsumIssued = 0;
+  uint32_t RowsDone = 0, TotalRows = 0;
   uint32_t InflightW = 0, InflightA = 0, InflightP = 0, InflightAcc = 0, InflightS = 0;
   std::vector<bool> ActBackRows, PsumBackRows;
   uint32_t NextToArray = 0;
@@ -555,7 +553,7 @@ public:
 
   /// Runs a compute pass to its end, charging its cycles to the phases.
   void runPass(const PassSpec &P) {
-    Core.start(P, Now);
+    Core.start(P);
     const uint64_t Start = Now;
     while (Core.active()) {
       Core.tick(Now);
@@ -569,7 +567,7 @@ public:
   /// pad \p Pad (single-row stores, as atalla-sim's one-tile experiment does),
   /// then waits for the last of them (charged to Drain).
   void runPassStreamingOut(const PassSpec &P, unsigned Pad) {
-    Core.start(P, Now);
+    Core.start(P);
     const uint64_t Start = Now;
     std::vector<int> Ids;
     std::deque<uint32_t> Waiting;
