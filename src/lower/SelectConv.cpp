@@ -378,7 +378,7 @@ void Selector::selectAvgPool(const Node &N) {
   std::vector<int64_t> Shape = shapeOf(OutName);
   std::vector<int64_t> K, St, Pd{0, 0};
   double Divisor;
-  if (N.Op == "adaptive_avg_pool2d") {
+  if (N.Op == "adaptive_avg_pool2d" || N.Op == "_adaptive_avg_pool2d") {
     if (Shape.size() != 4 || Shape[2] < 1 || Shape[3] < 1 || H % Shape[2] || W % Shape[3])
       throw NoKernel{"output size does not divide the input (unequal windows)"};
     K = St = {H / Shape[2], W / Shape[3]};

@@ -314,6 +314,9 @@ TEST(ConvModelsTest, AveragePoolsAndUpsamplingMatchEager) {
   const std::string Adaptive = "torch.ops.aten.adaptive_avg_pool2d.default";
   one(Adaptive, {arg("output_size", Argument::ints({1, 1}))}, {3, 5, 7, 6}, {3, 5, 1, 1}, "global average pool");
   one(Adaptive, {arg("output_size", Argument::ints({2, 3}))}, {1, 4, 8, 9}, {1, 4, 2, 3}, "adaptive 2x3");
+  // What core-ATen decompositions emit for it.
+  one("torch.ops.aten._adaptive_avg_pool2d.default", {arg("output_size", Argument::ints({1, 1}))}, {2, 6, 5, 7},
+      {2, 6, 1, 1}, "_adaptive_avg_pool2d (core ATen)");
   const std::string Up = "torch.ops.aten.upsample_nearest2d.vec";
   one(Up, {arg("output_size", Argument::ints({10, 14})), arg("scale_factors", Argument::none())}, {2, 3, 5, 7},
       {2, 3, 10, 14}, "upsample nearest 2x");

@@ -537,3 +537,18 @@ TEST(OpModelsTest, ReshapesOfNonContiguousTensorsStayOnTheDevice) {
     expectRunsOnTheAccelerator(std::move(M), Seed++, C.What);
   }
 }
+
+TEST(OpModelsTest, ClampMinAndClampMaxFromCoreAtenRunOnTheAccelerator) {
+  // Core-ATen decompositions write clamp(x, lo) and clamp(x, None, hi) as
+  // clamp_min and clamp_max.
+  uint64_t Seed = 760;
+  for (auto [Op, Name, Bound] : {std::tuple<const char *, const char *, double>{"clamp_min", "min", -0.25},
+                                 {"clamp_max", "max", 0.5}}) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({3, 17}, Seed));
+    B.addOutput(B.addNode(std::string("torch.ops.aten.") + Op + ".default",
+                          {arg("self", Argument::tensor(X)), arg(Name, Argument::real(Bound))},
+                          ScalarType::Float32, {3, 17}));
+    expectRunsOnTheAccelerator(B.take(), Seed++, Op);
+  }
+}
