@@ -11,8 +11,13 @@
 //   model/atalla_bf16/<name>  the same at --precision bf16 (float32 tensors
 //                        stored as bf16: the SDMA aperture converts), ratio
 //                        to eager fp32
-//   compile/<name>       lowering + code generation + blob writing, with
-//                        the phases (lower, IR, opt, obj, write) as counters
+//   compile/<name>       lowering + code generation + blob writing, cold
+//                        (no kernel cache; kernels on one thread per core),
+//                        with the phases (lower, IR, opt, obj, write) as
+//                        counters
+//   compile_warm/<name>  the same with every kernel in the kernel cache
+// and, on model/atalla/<name>, the cycle model's figures for one run on the
+// default machine (atalla-rtl): modelled cycles and the array's utilisation.
 // on the same inputs (the archive's sample inputs, or seeded random ones).
 // Models: the real UNet of the shared fixtures (skipped, saying so, when the
 // folder is absent) and the real torch 2.11 transformer block and MLP of
@@ -31,6 +36,8 @@
 #include "lower/Pipeline.h"
 #include "reference/EagerInterpreter.h"
 #include "runtime/Executor.h"
+#include "runtime/Profile.h"
+#include "sim/Machine.h"
 #include "runtime/fallback/AtenFallback.h"
 #include "runtime/fallback/TorchBlas.h"
 #include "tools/ToolSupport.h"
@@ -77,14 +84,26 @@ struct ModelCase {
   std::unique_ptr<reference::EagerInterpreter> Eager;
   std::vector<frontend::TensorData> Inputs;
   std::vector<runtime::HostTensor> HostInputs;
+  double ModelCycles = 0, ArrayFlops = 0, PeakFlopsPerCycle = 0; ///< the cycle model, one run
 };
+
+/// The kernel cache the compile_warm cases use (a fresh temporary folder).
+const std::string &warmCacheDir() {
+  static std::string D = [] {
+    char T[] = "/tmp/atalla-bench-cache-XXXXXX";
+    const char *Made = ::mkdtemp(T);
+    return std::string(Made ? Made : "");
+  }();
+  return D;
+}
 
 /// Lowering and code generation of \p M, the phases in ms.
 std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, double> *Phases,
-                             abi::DType Precision = abi::DType::F32) {
+                             abi::DType Precision = abi::DType::F32, const std::string &CacheDir = "") {
   auto T0 = Clock::now();
   driver::CompileOptions CO; // as atalla-gen compiles it, for the default machine
   CO.Precision = Precision;
+  CO.CacheDir = CacheDir;
   auto P = driver::lowerForTarget(M, CO);
   if (!P)
     die(M.Path, P.takeError());
@@ -107,8 +126,11 @@ std::vector<uint8_t> compile(const frontend::Model &M, std::map<std::string, dou
     (*Phases)["ir_ms"] += Ir;
     (*Phases)["opt_ms"] += Opt;
     (*Phases)["obj_ms"] += Obj;
-    (*Phases)["blob_ms"] += WriteMs - Ir - Opt - Obj;
+    (*Phases)["kernels_wall_ms"] += St.KernelsWallMs;
+    (*Phases)["blob_ms"] += WriteMs - St.KernelsWallMs;
     (*Phases)["kernels"] = double(St.Kernels.size());
+    (*Phases)["cached_kernels"] = double(St.CacheHits);
+    (*Phases)["threads"] = double(St.CompileThreads);
   }
   return std::move(*Bytes);
 }
@@ -174,6 +196,17 @@ std::unique_ptr<ModelCase> prepare(const std::string &Name, const std::string &P
   if (std::string Why = compare(*Got, *Ref, driver::f32Tolerance(C->M)); !Why.empty()) {
     std::fprintf(stderr, "atalla-bench-models: %s: the device disagrees with eager: %s\n", Path.c_str(), Why.c_str());
     std::exit(1);
+  }
+  { // The cycle model on one run (deterministic: once is enough).
+    const sim::MachineDesc Mach;
+    runtime::Profile Prof(*C->B, Mach);
+    C->X->setTrace([&](const runtime::TraceEvent &E) { Prof.add(E); });
+    if (auto R = C->X->run(C->HostInputs); !R)
+      die(Path, R.takeError());
+    C->X->setTrace(nullptr);
+    C->ModelCycles = Prof.totals().Cycles;
+    C->ArrayFlops = Prof.totals().ArrayFlops;
+    C->PeakFlopsPerCycle = Mach.peakFlopsPerCycle();
   }
   // The bf16 twin.
   auto B16 = runtime::Blob::parse(compile(C->M, nullptr, abi::DType::BF16), Name + ".bf16.atb");
@@ -252,8 +285,25 @@ int main(int argc, char **argv) {
         ++N;
       }
       for (auto &[K, V] : Phases)
-        State.counters[K] = K == "kernels" ? V : V / double(std::max<int64_t>(N, 1));
+        State.counters[K] = K == "kernels" || K == "cached_kernels" || K == "threads"
+                                ? V
+                                : V / double(std::max<int64_t>(N, 1));
     })->Unit(benchmark::kMillisecond);
+    if (!warmCacheDir().empty()) {
+      compile(C->M, nullptr, abi::DType::F32, warmCacheDir()); // fills the cache
+      benchmark::RegisterBenchmark(("compile_warm/" + Name).c_str(), [C](benchmark::State &State) {
+        std::map<std::string, double> Phases;
+        int64_t N = 0;
+        for (auto _ : State) {
+          compile(C->M, &Phases, abi::DType::F32, warmCacheDir());
+          ++N;
+        }
+        for (auto &[K, V] : Phases)
+          State.counters[K] = K == "kernels" || K == "cached_kernels" || K == "threads"
+                                  ? V
+                                  : V / double(std::max<int64_t>(N, 1));
+      })->Unit(benchmark::kMillisecond);
+    }
     benchmark::RegisterBenchmark(("model/eager/" + Name).c_str(), [C](benchmark::State &State) {
       timeLoop(State, [C] {
         auto R = C->Eager->run(C->Inputs);
@@ -275,6 +325,11 @@ int main(int argc, char **argv) {
         }, &PerIter);
         if (double E = eagerTimes()[C->Name]; E > 0)
           State.counters["ratio"] = PerIter / E;
+        if (!Bf16) { // the cycle model ran on the f32 blob
+          State.counters["modelled_cycles"] = C->ModelCycles;
+          State.counters["array_utilisation"] =
+              C->ModelCycles > 0 ? C->ArrayFlops / (C->ModelCycles * C->PeakFlopsPerCycle) : 0;
+        }
       })->Unit(benchmark::kMillisecond);
     }
   }
@@ -287,14 +342,21 @@ int main(int argc, char **argv) {
   std::fprintf(stderr, "\natalla-bench-models summary (single thread; ratio = time(atalla) / time(eager), < 1 is faster)\n"
                        "eager: LibTorch %s on %s\n",
                reference::libtorchVersion().c_str(), Blas.c_str());
-  std::fprintf(stderr, "%-20s %12s %12s %8s %14s %8s\n", "model", "atalla ms", "eager ms", "ratio", "atalla bf16 ms",
-               "ratio");
+  std::fprintf(stderr, "%-20s %12s %12s %8s %14s %8s %16s %10s\n", "model", "atalla ms", "eager ms", "ratio",
+               "atalla bf16 ms", "ratio", "modelled cycles", "array use");
   for (const auto &[Name, A] : atallaTimes())
     if (double E = eagerTimes()[Name]; E > 0 && A > 0) {
       const double A16 = atallaBf16Times()[Name];
-      std::fprintf(stderr, "%-20s %12.3f %12.3f %8.3f %14.3f %8.3f\n", Name.c_str(), A * 1e3, E * 1e3, A / E, A16 * 1e3,
-                   A16 / E);
+      double Cycles = 0, Use = 0;
+      for (const auto &C : Cases)
+        if (C->Name == Name && C->ModelCycles > 0) {
+          Cycles = C->ModelCycles;
+          Use = C->ArrayFlops / (C->ModelCycles * C->PeakFlopsPerCycle);
+        }
+      std::fprintf(stderr, "%-20s %12.3f %12.3f %8.3f %14.3f %8.3f %16.0f %9.2f%%\n", Name.c_str(), A * 1e3, E * 1e3,
+                   A / E, A16 * 1e3, A16 / E, Cycles, 100 * Use);
     }
+  std::fprintf(stderr, "(modelled cycles and array use: the cycle model on atalla-rtl, GEMMs on the tile model)\n");
   benchmark::Shutdown();
   return 0;
 }
