@@ -146,7 +146,7 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.BPack = (P.SBn == 1 || N == 1)   ? Pack::Rows  // whole rows, staged into panels
             : (P.SBk == 1 || K == 1) ? Pack::Cols  // [tn][tk] -> panels
                                      : Pack::Gather; // [tk][tn], per row -> panels
-  P.DirectB = P.BPack == Pack::Rows && M <= DirectBMaxM;
+  P.DirectB = P.BPack == Pack::Rows && directB(M, Micro);
   chooseBlocking(P, Budget);
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;

@@ -44,9 +44,13 @@ inline constexpr MicroKernel Avx512Micro{16, 14, 32, 28};
 constexpr int64_t KCMax = 256;
 /// Largest M block: the A block (MC x KC) stays in L2.
 constexpr int64_t MCMax = 384;
-/// Up to this many rows of C, B is read in place from its row-major SDMA tile
-/// (little reuse: packing into panels would cost more than it saves).
-constexpr int64_t DirectBMaxM = 16;
+/// Up to this many row groups of the microkernel (MR rows of C each), B is
+/// read in place from its row-major SDMA tile: each group reads B once, and
+/// with so few the pass that packs B into panels costs more than it saves
+/// (AVX-512: M <= 42; AVX2: M <= 18).
+constexpr int64_t DirectBMaxGroups = 3;
+/// Whether B is read in place for \p M rows of C with microkernel \p Micro.
+constexpr bool directB(int64_t M, const MicroKernel &Micro) { return M <= DirectBMaxGroups * Micro.MR; }
 /// Floats of the staging buffer B rows are copied through (32 KiB).
 constexpr int64_t StageFloats = 8192;
 /// Floats of B per block in that case (128 KiB: stays in L2).

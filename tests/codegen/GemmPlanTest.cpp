@@ -111,13 +111,18 @@ TEST(GemmPlanTest, PackingFollowsTheOperandsLayouts) {
 }
 
 TEST(GemmPlanTest, FewRowsOfCReadBInPlace) {
-  for (int64_t M : {int64_t(1), DirectBMaxM, DirectBMaxM + 1}) {
-    auto P = planGemm(gemmSpec(M, 1000, 2048), budgetOf(1 << 20));
-    ASSERT_TRUE(bool(P));
-    EXPECT_EQ(P->DirectB, M <= DirectBMaxM) << M;
-    EXPECT_EQ(P->Staged, M > DirectBMaxM) << M;
-    if (P->DirectB) { // B's block stays in L2 between its copy and the compute
-      EXPECT_TRUE(P->TK * P->TN <= DirectBBlock || P->TK <= KCMax / 16) << P->TK << " x " << P->TN;
+  // Up to DirectBMaxGroups row groups of the microkernel: 18 rows with
+  // AVX2's 6-row blocking, 42 with AVX-512's 14.
+  for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro}) {
+    const int64_t Max = DirectBMaxGroups * Micro.MR;
+    for (int64_t M : {int64_t(1), Max, Max + 1}) {
+      auto P = planGemm(gemmSpec(M, 1000, 2048), budgetOf(1 << 20), Micro);
+      ASSERT_TRUE(bool(P));
+      EXPECT_EQ(P->DirectB, M <= Max) << M;
+      EXPECT_EQ(P->Staged, M > Max) << M;
+      if (P->DirectB) { // B's block stays in L2 between its copy and the compute
+        EXPECT_TRUE(P->TK * P->TN <= DirectBBlock || P->TK <= KCMax / 16) << P->TK << " x " << P->TN;
+      }
     }
   }
 }
