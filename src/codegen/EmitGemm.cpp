@@ -23,6 +23,7 @@
 #include "codegen/GemmPlan.h"
 
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/IntrinsicsX86.h"
 
 using namespace llvm;
 using namespace atalla;
@@ -50,6 +51,7 @@ private:
   const abi::OperandSpec &C;
   const int64_t VW, MR, NR, MaxAcc; ///< the plan's microkernel
   Value *ABuf = nullptr, *BBuf = nullptr, *Acc = nullptr, *BRaw = nullptr, *BStage = nullptr;
+  Value *ABf = nullptr, *BBf = nullptr; ///< bf16-pair copies (P.Bf16Dot)
   int64_t SBiasM = 0, SBiasN = 0;
   std::vector<Value *> Addr; ///< every operand's base address
   std::vector<Value *> Base; ///< the current batch's offset of every operand
@@ -84,6 +86,15 @@ private:
   void loadBStaged(Value *BSrc, int64_t NN, int64_t KN);
   void loadBRepacked(Value *BSrc, int64_t NN, int64_t KN);
   void micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd, int64_t MN, int64_t NN, int64_t KN, bool Zero);
+  void toBf16A(int64_t MN, int64_t KN);
+  void toBf16B(int64_t NN, int64_t KN);
+  void microAmx(Value *M0, Value *Pn, int64_t NN, int64_t KN, bool Zero);
+  void computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero);
+  Type *bf16VecTy(int64_t L) { return FixedVectorType::get(Type::getBFloatTy(KB.Ctx), unsigned(L)); }
+  /// Element \p Index (in bf16 units) of a bf16 buffer.
+  Value *bf16Ptr(Value *Buf, Value *Index) {
+    return B.CreateGEP(Type::getBFloatTy(KB.Ctx), Buf, Index);
+  }
   void compute(int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void tile(Value *M0, int64_t MN, Value *N0, int64_t NN);
   void rowBlock(Value *M0, int64_t MN);
@@ -99,6 +110,10 @@ void GemmEmitter::run() {
   Acc = part(P.AccOff);
   BRaw = P.BPack != Pack::Rows ? part(P.RawOff) : nullptr;
   BStage = P.Staged ? part(P.StageOff) : nullptr;
+  if (P.Bf16Dot) {
+    ABf = part(P.ABfOff);
+    BBf = part(P.BBfOff);
+  }
   if (Spec.HasBias) {
     SBiasM = Spec.Operands[2].Strides[Rank - 2];
     SBiasN = Spec.Operands[2].Strides[Rank - 1];
@@ -141,6 +156,8 @@ void GemmEmitter::loadA(Value *M0, int64_t MN, Value *K0, int64_t KN) {
     });
     break;
   }
+  if (P.Bf16Dot)
+    toBf16A(MN, KN);
 }
 
 /// B block (k0.., n0..) into BBuf as NR-wide panels: panel p (width w, NR
@@ -155,6 +172,108 @@ void GemmEmitter::loadB(Value *N0, int64_t NN, Value *K0, int64_t KN) {
     loadBStaged(BSrc, NN, KN);
   else
     loadBRepacked(BSrc, NN, KN);
+  if (P.Bf16Dot)
+    toBf16B(NN, KN);
+}
+
+/// ABuf's rows (a(m, k) = ABuf[m * KN + k]) as bf16 into ABf, row stride
+/// KN rounded up to 32 (an A tile's row of 64 bytes) with zeros. Exact: the
+/// values came from bf16 through the aperture.
+void GemmEmitter::toBf16A(int64_t MN, int64_t KN) {
+  const int64_t KNp = (KN + 31) / 32 * 32;
+  KB.forLoop(MN, "abf16", [&](Value *Mi) {
+    for (auto [Off, L] : chunks(KN)) {
+      Value *V = loadVec(ABuf, B.CreateAdd(mul(Mi, KN), c64(Off)), L);
+      Value *H = B.CreateFPTrunc(V, L == 1 ? Type::getBFloatTy(KB.Ctx) : bf16VecTy(L));
+      B.CreateAlignedStore(H, bf16Ptr(ABf, B.CreateAdd(mul(Mi, KNp), c64(Off))), Align(2));
+    }
+    for (int64_t K = KN; K < KNp; ++K) // K padded with zeros to the tiles' 32
+      B.CreateAlignedStore(ConstantFP::get(Type::getBFloatTy(KB.Ctx), 0.0),
+                           bf16Ptr(ABf, B.CreateAdd(mul(Mi, KNp), c64(K))), Align(2));
+  });
+}
+
+/// B's whole panels (b(k, p * NR + j) = BBuf[p * NR * KN + k * j]) as bf16
+/// pairs into BBf: panel p at p * NR * KNp, and within it pair i of column j
+/// at (i * NR + j) * 2, b(2i, j) first: AMX's layout of a B tile, 16 pairs
+/// (rows of 64 bytes) by 16 columns, K padded with zeros to 32.
+void GemmEmitter::toBf16B(int64_t NN, int64_t KN) {
+  const int64_t KNp = (KN + 31) / 32 * 32, FullP = NN / NR, RemN = NN % NR;
+  std::vector<int> Interleave;
+  for (int I = 0; I < int(VW); ++I) {
+    Interleave.push_back(I);
+    Interleave.push_back(I + int(VW));
+  }
+  auto pair = [&](Value *Src, Value *Dst, Value *Ki, int64_t Wd, bool HasHi) {
+    for (int64_t Off = 0; Off < Wd; Off += VW) {
+      Value *Lo = B.CreateFPTrunc(loadVec(Src, B.CreateAdd(mul(Ki, Wd), c64(Off)), VW), bf16VecTy(VW));
+      Value *Hi = HasHi ? B.CreateFPTrunc(loadVec(Src, B.CreateAdd(mul(add(Ki, 1), Wd), c64(Off)), VW), bf16VecTy(VW))
+                        : Constant::getNullValue(bf16VecTy(VW));
+      Value *Pr = B.CreateShuffleVector(Lo, Hi, Interleave);
+      // Pair Ki / 2 of columns Off..: bf16 element (Ki / 2 * Wd + Off) * 2 = Ki * Wd + 2 * Off.
+      B.CreateAlignedStore(Pr, bf16Ptr(Dst, B.CreateAdd(mul(Ki, Wd), c64(2 * Off))), Align(4));
+    }
+  };
+  auto panel = [&](Value *Pn, int64_t Wd) {
+    Value *Src = KB.elementPtr(BBuf, mul(Pn, NR * KN));
+    Value *Dst = bf16Ptr(BBf, mul(Pn, NR * KNp));
+    KB.forLoop(KN / 2, "bbf16", [&](Value *I) { pair(Src, Dst, mul(I, 2), Wd, true); });
+    if (KN & 1)
+      pair(Src, Dst, c64(KN - 1), Wd, false);
+    // Pairs up to the tiles' 32 of K are zero.
+    Value *Z = Constant::getNullValue(bf16VecTy(2 * VW));
+    for (int64_t K = (KN + 1) / 2 * 2; K < KNp; K += 2)
+      for (int64_t Off = 0; Off < Wd; Off += VW)
+        B.CreateAlignedStore(Z, bf16Ptr(Dst, c64(K * Wd + 2 * Off)), Align(4));
+  };
+  // Only whole panels go to the tile unit (a narrower last one stays f32).
+  KB.forLoop(FullP, "bbf16.p", [&](Value *Pn) { panel(Pn, NR); });
+  (void)RemN;
+}
+
+/// One 32 x 32 block of C (rows M0.., panel Pn, in Acc) updated by one K
+/// block with AMX: four 16 x 16 f32 accumulator tiles, per 32 of K two A
+/// tiles (16 rows x 32 bf16 of ABf) and two B tiles (16 pairs of k x 16
+/// columns of BBf's panel, the pair layout AMX reads) into four tdpbf16ps.
+/// The K loop is unrolled (at most KCMax / 32 steps), so the tiles stay in
+/// registers across it. Each product is exact in f32 and the sums round in
+/// f32 as the FMAs do; the tile unit flushes bf16 subnormals to zero
+/// (docs/bf16.md).
+void GemmEmitter::microAmx(Value *M0, Value *Pn, int64_t NN, int64_t KN, bool Zero) {
+  const int64_t KNp = (KN + 31) / 32 * 32;
+  Module &Mod = KB.M;
+  Function *Load = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tileloadd64_internal);
+  Function *Store = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tilestored64_internal);
+  Function *Dot = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tdpbf16ps_internal);
+  Function *ZeroT = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tilezero_internal);
+  Value *Rows = B.getInt16(16), *ColBytes = B.getInt16(64);
+  auto bytePtr = [&](Value *Buf, Value *Elems, int64_t ElemBytes) {
+    return B.CreateGEP(B.getInt8Ty(), Buf, B.CreateMul(Elems, c64(ElemBytes)));
+  };
+  Value *N0 = mul(Pn, NR);
+  Value *C[2][2];
+  for (int I = 0; I < 2; ++I)
+    for (int J = 0; J < 2; ++J) {
+      Value *At = bytePtr(Acc, B.CreateAdd(mul(add(M0, 16 * I), NN), add(N0, 16 * J)), 4);
+      C[I][J] = Zero ? B.CreateCall(ZeroT, {Rows, ColBytes})
+                     : B.CreateCall(Load, {Rows, ColBytes, At, c64(NN * 4)});
+    }
+  Value *Panel = bf16Ptr(BBf, mul(Pn, NR * KNp));
+  for (int64_t Kc = 0; Kc < KNp / 32; ++Kc) {
+    Value *A[2], *Bt[2];
+    for (int I = 0; I < 2; ++I)
+      A[I] = B.CreateCall(Load, {Rows, ColBytes, bf16Ptr(ABf, B.CreateAdd(mul(add(M0, 16 * I), KNp), c64(Kc * 32))),
+                                 c64(KNp * 2)});
+    for (int J = 0; J < 2; ++J) // pairs Kc*16.. of columns 16J..: bf16 (pair * NR + column) * 2
+      Bt[J] = B.CreateCall(Load, {Rows, ColBytes, bf16Ptr(Panel, c64((Kc * 16 * NR + 16 * J) * 2)), c64(NR * 4)});
+    for (int I = 0; I < 2; ++I)
+      for (int J = 0; J < 2; ++J)
+        C[I][J] = B.CreateCall(Dot, {Rows, ColBytes, ColBytes, C[I][J], A[I], Bt[J]});
+  }
+  for (int I = 0; I < 2; ++I)
+    for (int J = 0; J < 2; ++J)
+      B.CreateCall(Store, {Rows, ColBytes, bytePtr(Acc, B.CreateAdd(mul(add(M0, 16 * I), NN), add(N0, 16 * J)), 4),
+                           c64(NN * 4), C[I][J]});
 }
 
 /// Whole rows by SDMA into a small staging buffer (one long copy per chunk
@@ -275,7 +394,31 @@ void GemmEmitter::micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd,
     }
 }
 
+/// compute() with AMX: whole 32 x 32 blocks (32 rows, full panels) on the
+/// tile unit, the rows and columns left over by the f32 microkernel.
+void GemmEmitter::computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
+  const int64_t FullB = MN / 32, RemM = MN % 32, FullP = NN / NR, RemN = NN % NR;
+  if (FullB && FullP)
+    KB.forLoop(FullP, "amx.nr", [&](Value *Pn) {
+      KB.forLoop(FullB, "amx.mr", [&](Value *G) { microAmx(mul(G, 32), Pn, NN, KN, Zero); });
+    });
+  // The last panel when narrower, for the rows the tile unit did.
+  if (RemN && FullB)
+    for (int64_t R0 = 0; R0 < FullB * 32; R0 += MR)
+      micro(c64(R0), std::min<int64_t>(MR, FullB * 32 - R0), c64(FullP), 1, RemN, MN, NN, KN, Zero);
+  // The rows left over, across every panel.
+  for (int64_t R0 = FullB * 32; R0 < MN; R0 += MR) {
+    const int64_t R = std::min<int64_t>(MR, MN - R0);
+    KB.forLoop(FullP, "amx.rem", [&](Value *Pn) { micro(c64(R0), R, Pn, 1, NR, MN, NN, KN, Zero); });
+    if (RemN)
+      micro(c64(R0), R, c64(FullP), 1, RemN, MN, NN, KN, Zero);
+  }
+  (void)RemM;
+}
+
 void GemmEmitter::compute(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
+  if (P.Bf16Dot)
+    return computeAmx(MN, NN, KN, Zero);
   const int64_t FullM = MN / MR, RemM = MN % MR, FullP = NN / NR, RemN = NN % NR;
   // Full row groups: one panel at a time, the panel stays in L1 while the
   // row groups stream past.
@@ -352,7 +495,8 @@ void GemmEmitter::rowBlock(Value *M0, int64_t MN) {
 } // namespace
 
 Error atalla::codegen::detail::emitGemm(KernelBuilder &KB, const abi::KernelSpec &Spec) {
-  auto Plan = planGemm(Spec, KB.Budget, KB.Isa == codegen::VectorIsa::Avx512 ? Avx512Micro : Avx2Micro);
+  auto Plan =
+      planGemm(Spec, KB.Budget, KB.Isa == codegen::VectorIsa::Avx512 ? Avx512Micro : Avx2Micro, KB.Bf16Dot);
   if (!Plan)
     return Plan.takeError();
   if (Spec.output().numel() > 0)

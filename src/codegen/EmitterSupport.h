@@ -42,6 +42,8 @@ public:
   const uint64_t Budget;
   /// The register blocking's ISA (Avx2 or Avx512).
   const VectorIsa Isa;
+  /// The target has AMX-BF16 (tile loads and tdpbf16ps).
+  bool Bf16Dot = false;
 
   llvm::LLVMContext &Ctx;
   llvm::Module &M;

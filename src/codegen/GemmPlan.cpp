@@ -99,7 +99,8 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
 
 } // namespace
 
-Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro) {
+Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
+                                  bool Bf16Dot) {
   const size_t NumOps = Spec.HasBias ? 4 : 3;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +
@@ -147,7 +148,9 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
             : (P.SBk == 1 || K == 1) ? Pack::Cols  // [tn][tk] -> panels
                                      : Pack::Gather; // [tk][tn], per row -> panels
   P.DirectB = P.BPack == Pack::Rows && directB(M, Micro);
-  chooseBlocking(P, Budget);
+  P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) && P.APack == Pack::Rows &&
+              !P.DirectB;
+  chooseBlocking(P, P.Bf16Dot ? Budget / 3 * 2 : Budget);
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;
 
@@ -165,5 +168,14 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.RawOff = P.BPack != Pack::Rows ? carve(P.TK * P.TN) : 0;
   P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
   P.AccOff = carve(P.TM * P.TN);
+  if (P.Bf16Dot) { // two bf16 per float; K padded to the tiles' 32
+    const int64_t TKp = roundUp(P.TK, 32);
+    P.ABfOff = carve(P.TM * TKp / 2);
+    P.BBfOff = carve(TKp * P.TN / 2);
+    // Pads too small for both copies (the smallest blocking already takes
+    // more than two thirds): multiply in f32.
+    if (P.GrantBytes > Budget)
+      return planGemm(Spec, Budget, Micro, /*Bf16Dot=*/false);
+  }
   return P;
 }

@@ -76,16 +76,26 @@ struct GemmPlan {
   bool BResident = false; ///< B loaded once per batch
   int64_t StageRows = 0;  ///< rows of B per staging copy
   bool Staged = false;    ///< B rows go through the staging buffer
+  /// bf16 tiles for AMX (AMX-BF16): A's block and B's panels are also kept
+  /// as bf16, B's as pairs of consecutive k (AMX's B layout), K padded to 32
+  /// with zeros; whole 32 x 32 blocks of C are multiplied on the tile unit
+  /// (tdpbf16ps, accumulating in f32), the rest by the f32 microkernel.
+  bool Bf16Dot = false;
   /// Offsets of the buffers in the one scratchpad grant, and its size.
   uint64_t AOff = 0, BOff = 0, RawOff = 0, StageOff = 0, AccOff = 0, GrantBytes = 0;
+  uint64_t ABfOff = 0, BBfOff = 0; ///< the bf16 copies (Bf16Dot)
 };
 
 /// The plan for \p Spec (a gemm kernel) within \p BudgetBytes of
 /// scratchpad, for microkernel \p Micro; an error naming the spec when its
 /// operands do not form a batched GEMM. A spec with an empty C gets M, N, K
 /// and nothing else.
+/// \p Bf16Dot: the target has AMX-BF16; the plan uses it when A and B are
+/// stored as bf16, the blocking is AVX-512's, A's tiles are rows and B goes
+/// through panels (then two thirds of the budget go to the f32 buffers, the
+/// rest to the bf16 copies).
 llvm::Expected<GemmPlan> planGemm(const abi::KernelSpec &Spec, uint64_t BudgetBytes,
-                                  const MicroKernel &Micro = Avx2Micro);
+                                  const MicroKernel &Micro = Avx2Micro, bool Bf16Dot = false);
 
 } // namespace atalla::codegen::gemm
 

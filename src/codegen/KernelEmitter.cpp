@@ -399,7 +399,7 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
 
 Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::KernelSpec &Spec,
                                                                     LLVMContext &Ctx, uint64_t PadBytes,
-                                                                    VectorIsa Isa) {
+                                                                    VectorIsa Isa, bool Bf16Dot) {
   if (PadBytes < MinPadBytes)
     return specError(Spec, "scratchpads of " + Twine(PadBytes) + " bytes are too small (at least " +
                                Twine(MinPadBytes) + ")");
@@ -408,6 +408,7 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   std::string Symbol = Spec.symbol();
   auto M = std::make_unique<Module>(Symbol, Ctx);
   KernelBuilder KB(*M, Symbol, scratchpadBudget(PadBytes), Isa);
+  KB.Bf16Dot = Bf16Dot && Isa == VectorIsa::Avx512;
   for (size_t I = 0; I < Spec.Operands.size(); ++I)
     KB.Bf16Operands.push_back(Spec.storedAsBf16(I));
   Error E = Error::success();
@@ -532,6 +533,9 @@ static Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const Codege
 
 /// Whether \p TM's subtarget has AVX-512 (avx512f).
 static bool hasAvx512(const TargetMachine &TM) { return TM.getMCSubtargetInfo()->checkFeatures("+avx512f"); }
+static bool hasBf16Dot(const TargetMachine &TM) {
+  return TM.getMCSubtargetInfo()->checkFeatures("+amx-tile,+amx-bf16,+avx512f");
+}
 
 static VectorIsa isaFor(const TargetMachine &TM, VectorIsa Asked) {
   if (Asked != VectorIsa::Auto)
@@ -686,7 +690,7 @@ Expected<CompiledKernel> atalla::codegen::compileKernel(const abi::KernelSpec &S
   if (!TM)
     return TM.takeError();
   auto T0 = std::chrono::steady_clock::now();
-  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, isaFor(**TM, Opts.Isa));
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, isaFor(**TM, Opts.Isa), hasBf16Dot(**TM));
   if (!M)
     return M.takeError();
   double IrMs = msSince(T0);
@@ -703,7 +707,7 @@ Expected<std::string> atalla::codegen::kernelText(const abi::KernelSpec &Spec,
   auto TM = createTargetMachine(Opts);
   if (!TM)
     return TM.takeError();
-  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, isaFor(**TM, Opts.Isa));
+  auto M = emitKernelModule(Spec, Ctx, Opts.PadBytes, isaFor(**TM, Opts.Isa), hasBf16Dot(**TM));
   if (!M)
     return M.takeError();
   optimiseModule(**M, **TM, Opts.OptLevel);

@@ -65,10 +65,12 @@ struct CompiledKernel {
 /// \p PadBytes is the target machine's scratchpad size: a kernel holds at
 /// most three quarters of one pad and picks its tiles to fit.
 /// \p Isa (Avx2 or Avx512; Auto means Avx2 here) picks the register blocking.
+/// \p Bf16Dot: the target has AMX-BF16; bf16 GEMMs then multiply whole
+/// 32 x 32 blocks on the tile unit (with the Avx512 blocking only).
 llvm::Expected<std::unique_ptr<llvm::Module>> emitKernelModule(const abi::KernelSpec &Spec,
                                                                llvm::LLVMContext &Ctx,
                                                                uint64_t PadBytes = DefaultPadBytes,
-                                                               VectorIsa Isa = VectorIsa::Avx2);
+                                                               VectorIsa Isa = VectorIsa::Avx2, bool Bf16Dot = false);
 
 /// Emits, optimises (new pass manager, O-level from the options) and compiles
 /// to an object for the target. Same spec and options -> same bytes.

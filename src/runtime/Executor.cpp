@@ -98,6 +98,8 @@ std::vector<std::string> runtime::missingCpuFeatures(const Blob &B) {
     auto It = Host.find(F);
     if (It != Host.end() && !It->second)
       Missing.push_back(F.str());
+    else if (F == "amx-tile" && It != Host.end() && !sim::amxTileStateGranted())
+      Missing.push_back("amx-tile (the OS did not grant this process the tile state)");
   }
   std::sort(Missing.begin(), Missing.end());
   Missing.erase(std::unique(Missing.begin(), Missing.end()), Missing.end());

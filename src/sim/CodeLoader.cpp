@@ -18,12 +18,16 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 using namespace llvm;
 using namespace atalla;
@@ -84,12 +88,26 @@ struct CodeLoader::Impl {
 CodeLoader::CodeLoader() : P(std::make_unique<Impl>()) {}
 CodeLoader::~CodeLoader() = default;
 
+bool atalla::sim::amxTileStateGranted() {
+  // Linux hands AMX tile state to a process only on request (arch_prctl
+  // ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA): without it the first tile
+  // load faults.
+  static const bool Granted = [] {
+    if (!sys::getHostCPUFeatures().lookup("amx-tile"))
+      return false;
+    constexpr long ArchReqXcompPerm = 0x1023, XfeatureXtiledata = 18;
+    return ::syscall(SYS_arch_prctl, ArchReqXcompPerm, XfeatureXtiledata) == 0;
+  }();
+  return Granted;
+}
+
 Expected<std::unique_ptr<CodeLoader>> CodeLoader::create() {
   static std::once_flag InitTarget;
   std::call_once(InitTarget, [] {
     InitializeNativeTarget();
     InitializeNativeTargetAsmPrinter();
   });
+  (void)amxTileStateGranted();
 
   std::unique_ptr<CodeLoader> L(new CodeLoader());
   Impl &I = *L->P;

@@ -19,6 +19,11 @@
 
 namespace atalla::sim {
 
+/// Whether this process may run AMX tile code: the host has AMX and the OS
+/// granted the tile state (requested once, on first call; CodeLoader::create
+/// asks before linking any kernel).
+bool amxTileStateGranted();
+
 class CodeLoader {
 public:
   static llvm::Expected<std::unique_ptr<CodeLoader>> create();

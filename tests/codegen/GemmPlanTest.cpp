@@ -52,14 +52,19 @@ uint64_t budgetOf(uint64_t PadBytes) { return codegen::scratchpadBudget(PadBytes
 TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
   const int64_t Dims[] = {1, 5, 6, 14, 16, 17, 64, 100, 257, 768, 1024};
   int Plans = 0;
+  // The bf16 twins on a target with the bf16 dot product: the plan keeps
+  // bf16-pair copies of A and B beside the f32 buffers, in the same budget.
+  for (bool Bf16Dot : {false, true})
   for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro})
   for (uint64_t Pad : {codegen::MinPadBytes, uint64_t(512) << 10, uint64_t(1) << 20})
     for (int64_t M : Dims)
       for (int64_t N : Dims)
         for (int64_t K : {int64_t(1), int64_t(33), int64_t(256), int64_t(300), int64_t(2304)})
           for (int Layout = 0; Layout < 4; ++Layout) {
-            const KernelSpec S = gemmSpec(M, N, K, Layout & 1, Layout & 2, /*Bias=*/Layout == 3);
-            auto P = planGemm(S, budgetOf(Pad), Micro);
+            KernelSpec S = gemmSpec(M, N, K, Layout & 1, Layout & 2, /*Bias=*/Layout == 3);
+            if (Bf16Dot)
+              S.Type = atalla::abi::DType::BF16;
+            auto P = planGemm(S, budgetOf(Pad), Micro, Bf16Dot);
             ASSERT_TRUE(bool(P)) << S.key() << ": " << llvm::toString(P.takeError());
             SCOPED_TRACE(S.key() + " pad " + std::to_string(Pad) + " MR " + std::to_string(Micro.MR));
             EXPECT_TRUE(P->Micro == Micro);
@@ -81,13 +86,27 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             if (P->Staged)
               Bufs.push_back({P->StageOff, uint64_t(P->StageRows * P->TN) * 4});
             Bufs.push_back({P->AccOff, uint64_t(P->TM * P->TN) * 4});
+            // The dot product: with the AVX-512 blocking, A's tiles as rows
+            // and B through panels only.
+            // (and where the pad has room for both copies: always at the
+            // machines' pads, not always at the smallest).
+            const bool Eligible = Bf16Dot && Micro.VW == 16 && P->APack == Pack::Rows && !P->DirectB;
+            if (P->Bf16Dot)
+              EXPECT_TRUE(Eligible);
+            if (Eligible && Pad >= (uint64_t(512) << 10))
+              EXPECT_TRUE(P->Bf16Dot);
+            if (P->Bf16Dot) {
+              const uint64_t TKp = uint64_t(P->TK + (P->TK & 1));
+              Bufs.push_back({P->ABfOff, uint64_t(P->TM) * TKp * 2});
+              Bufs.push_back({P->BBfOff, TKp * uint64_t(P->TN) * 2});
+            }
             for (size_t I = 0; I < Bufs.size(); ++I) {
               EXPECT_EQ(Bufs[I].first % codegen::detail::ScratchpadAlign, 0u);
               EXPECT_LE(Bufs[I].first + Bufs[I].second, I + 1 < Bufs.size() ? Bufs[I + 1].first : P->GrantBytes);
             }
             ++Plans;
           }
-  EXPECT_EQ(Plans, 2 * 3 * 11 * 11 * 5 * 4);
+  EXPECT_EQ(Plans, 2 * 2 * 3 * 11 * 11 * 5 * 4);
 }
 
 TEST(GemmPlanTest, PackingFollowsTheOperandsLayouts) {

@@ -34,6 +34,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include "llvm/TargetParser/Host.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -737,6 +739,39 @@ TEST(Gemm, RegisterBlockedMicrokernel) {
 // whatever LLVM's tuning for the core prefers; x86-64-v3 (AVX2) gets 256-bit
 // ones and nothing wider. (The generated code has no bf16 dot-product or AMX
 // tile instructions yet: nothing of them to look for.)
+TEST(ObjectLevel, Bf16GemmsUseAmxTilesWhereTheTargetHasThem) {
+  // A bf16 GEMM (operands stored as bf16) multiplies whole 32 x 32 blocks
+  // on the AMX tile unit (tdpbf16ps; LLVM configures the tiles) on targets
+  // with AMX-BF16 (Sapphire Rapids), and in f32 FMAs elsewhere, including
+  // AVX512-BF16 cores without AMX (Zen 4, Cooper Lake); an f32 GEMM never
+  // uses it.
+  KernelSpec Bf = gemmSpec(contiguous({128, 96}), contiguous({96, 168})); // 5 panels of 32 and one of 8
+  Bf.Type = DType::BF16;
+  const KernelSpec F = gemmSpec(contiguous({128, 96}), contiguous({96, 168}));
+  for (auto [Cpu, Has] : {std::pair<const char *, bool>{"sapphirerapids", true},
+                          {"znver4", false},
+                          {"cooperlake", false},
+                          {"skylake-avx512", false},
+                          {"x86-64-v3", false}}) {
+    SCOPED_TRACE(Cpu);
+    CodegenOptions O;
+    O.TargetCPU = Cpu;
+    ASSERT_EXPECTED(Asm, kernelText(Bf, O, true));
+    EXPECT_EQ(Asm.find("tdpbf16ps") != std::string::npos, Has);
+    EXPECT_EQ(Asm.find("ldtilecfg") != std::string::npos, Has);
+    EXPECT_NE(Asm.find("vfmadd231ps"), std::string::npos); // the 8-wide panel stays f32
+    ASSERT_EXPECTED(AsmF, kernelText(F, O, true));
+    EXPECT_EQ(AsmF.find("tdpbf16ps"), std::string::npos);
+  }
+  // Where this host has AMX-BF16, the KernelsBf16 suite (kernel_tests) runs
+  // the tile path on every bf16 GEMM shape with 32 x 32 blocks; elsewhere
+  // it is compiled and inspected here only.
+  llvm::StringMap<bool> Features = llvm::sys::getHostCPUFeatures();
+  const bool Host = Features.lookup("amx-bf16") && Features.lookup("amx-tile");
+  std::printf("[bf16 tiles] this host %s AMX-BF16: %s\n", Host ? "has" : "lacks",
+              Host ? "KernelsBf16 runs tdpbf16ps" : "skipped at run time, inspected here");
+}
+
 TEST(ObjectLevel, EachFamilyUsesItsTargetsVectorWidth) {
   KernelSpec Unary = makeSpec(KernelId::exp, {contiguous({64, 256}), contiguous({64, 256})});
   KernelSpec Norm = makeSpec(KernelId::layer_norm,
