@@ -31,6 +31,8 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <mutex>
@@ -476,9 +478,19 @@ std::string atalla::codegen::resolvedFeatures(const CodegenOptions &Opts) {
     return Opts.Features; // the CPU model's own features, with the user's changes
   // The host's, sorted (deterministic), then the user's changes (later
   // entries win).
+  // AMX needs the OS to hand the tile state to the process that runs the
+  // kernels (Linux 5.16 and later, on request); where this host's kernel
+  // does not support that, code for this host leaves AMX out.
+  static const bool AmxUsable = [] {
+    constexpr long ArchGetXcompSupp = 0x1021, XfeatureXtiledata = 18;
+    unsigned long Supported = 0;
+    return ::syscall(SYS_arch_prctl, ArchGetXcompSupp, &Supported) == 0 && (Supported >> XfeatureXtiledata) & 1;
+  }();
   std::vector<std::string> Fs;
-  for (const auto &KV : sys::getHostCPUFeatures())
-    Fs.push_back((KV.getValue() ? "+" : "-") + KV.getKey().str());
+  for (const auto &KV : sys::getHostCPUFeatures()) {
+    const bool Amx = StringRef(KV.getKey()).starts_with("amx-");
+    Fs.push_back((KV.getValue() && (!Amx || AmxUsable) ? "+" : "-") + KV.getKey().str());
+  }
   std::sort(Fs.begin(), Fs.end(),
             [](const std::string &A, const std::string &B) { return A.substr(1) < B.substr(1); });
   std::string S;
