@@ -28,22 +28,15 @@ using namespace atalla::codegen;
 
 const char *atalla::codegen::compilerVersion() { return "atalla-gen " ATALLA_VERSION; }
 
-llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Program &P, const BlobOptions &Opts,
-                                                                BlobStats *Stats) {
-  BlobStats Local;
-  BlobStats &St = Stats ? *Stats : Local;
-  abi::BlobBuilder B;
-  // Distinct specialisations, compiled once each, in first-use order.
-  std::map<std::string, uint32_t> KernelIndex;
-  std::vector<const abi::KernelSpec *> Unique;
-  for (const lower::PInstr &I : P.Instrs)
-    if (I.Op == abi::Opcode::Kernel && !KernelIndex.count(I.Spec.key())) {
-      KernelIndex[I.Spec.key()] = static_cast<uint32_t>(Unique.size());
-      Unique.push_back(&I.Spec);
-    }
-  // Compile them: from the cache where it has them, the rest on worker
-  // threads (each with its own LLVM context and target machine), results
-  // kept by index so the blob's bytes do not depend on the order they finish.
+namespace {
+
+/// Every distinct kernel compiled: from the cache where it has them, the
+/// rest on worker threads (each with its own LLVM context and target
+/// machine), results kept by index so the blob's bytes do not depend on
+/// the order they finish. Adds them to \p B in order and their statistics
+/// to \p St; the first error in that order, naming the kernel.
+llvm::Error compileKernels(const std::vector<const abi::KernelSpec *> &Unique, const BlobOptions &Opts,
+                           abi::BlobBuilder &B, BlobStats &St) {
   const auto T0 = std::chrono::steady_clock::now();
   std::vector<std::optional<llvm::Expected<CompiledKernel>>> Results(Unique.size());
   std::vector<std::string> CacheKeys(Unique.size());
@@ -137,8 +130,26 @@ llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Pro
     if (Opts.Progress && !Report) // everything came from the cache
       Opts.Progress(static_cast<unsigned>(K + 1), static_cast<unsigned>(Unique.size()));
   }
-  if (FirstError)
-    return FirstError;
+  return FirstError;
+}
+
+} // namespace
+
+llvm::Expected<std::vector<uint8_t>> atalla::codegen::writeBlob(const lower::Program &P, const BlobOptions &Opts,
+                                                                BlobStats *Stats) {
+  BlobStats Local;
+  BlobStats &St = Stats ? *Stats : Local;
+  abi::BlobBuilder B;
+  // Distinct specialisations, compiled once each, in first-use order.
+  std::map<std::string, uint32_t> KernelIndex;
+  std::vector<const abi::KernelSpec *> Unique;
+  for (const lower::PInstr &I : P.Instrs)
+    if (I.Op == abi::Opcode::Kernel && !KernelIndex.count(I.Spec.key())) {
+      KernelIndex[I.Spec.key()] = static_cast<uint32_t>(Unique.size());
+      Unique.push_back(&I.Spec);
+    }
+  if (llvm::Error E = compileKernels(Unique, Opts, B, St))
+    return E;
   // Tensors.
   for (const lower::PTensor &T : P.Tensors) {
     abi::TensorRecord R{};
