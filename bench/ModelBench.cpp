@@ -257,6 +257,24 @@ void timeLoop(benchmark::State &State, const std::function<void()> &Body, double
     *PerIter = Total / double(N);
 }
 
+/// A compile case of \p C: lowering and code generation per iteration,
+/// with kernel cache \p CacheDir ("" = none); the phases (ms per
+/// iteration) and the kernel, cache-hit and thread counts as counters.
+void registerCompile(const std::string &Case, ModelCase *C, std::string CacheDir) {
+  benchmark::RegisterBenchmark(Case.c_str(), [C, CacheDir](benchmark::State &State) {
+    std::map<std::string, double> Phases;
+    int64_t N = 0;
+    for (auto _ : State) {
+      compile(C->M, &Phases, abi::DType::F32, CacheDir);
+      ++N;
+    }
+    for (auto &[K, V] : Phases)
+      State.counters[K] = K == "kernels" || K == "cached_kernels" || K == "threads"
+                              ? V
+                              : V / double(std::max<int64_t>(N, 1));
+  })->Unit(benchmark::kMillisecond);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -277,32 +295,10 @@ int main(int argc, char **argv) {
   for (const auto &[Name, Path] : Models) {
     Cases.push_back(prepare(Name, Path));
     ModelCase *C = Cases.back().get();
-    benchmark::RegisterBenchmark(("compile/" + Name).c_str(), [C](benchmark::State &State) {
-      std::map<std::string, double> Phases;
-      int64_t N = 0;
-      for (auto _ : State) {
-        compile(C->M, &Phases);
-        ++N;
-      }
-      for (auto &[K, V] : Phases)
-        State.counters[K] = K == "kernels" || K == "cached_kernels" || K == "threads"
-                                ? V
-                                : V / double(std::max<int64_t>(N, 1));
-    })->Unit(benchmark::kMillisecond);
+    registerCompile("compile/" + Name, C, "");
     if (!warmCacheDir().empty()) {
       compile(C->M, nullptr, abi::DType::F32, warmCacheDir()); // fills the cache
-      benchmark::RegisterBenchmark(("compile_warm/" + Name).c_str(), [C](benchmark::State &State) {
-        std::map<std::string, double> Phases;
-        int64_t N = 0;
-        for (auto _ : State) {
-          compile(C->M, &Phases, abi::DType::F32, warmCacheDir());
-          ++N;
-        }
-        for (auto &[K, V] : Phases)
-          State.counters[K] = K == "kernels" || K == "cached_kernels" || K == "threads"
-                                  ? V
-                                  : V / double(std::max<int64_t>(N, 1));
-      })->Unit(benchmark::kMillisecond);
+      registerCompile("compile_warm/" + Name, C, warmCacheDir());
     }
     benchmark::RegisterBenchmark(("model/eager/" + Name).c_str(), [C](benchmark::State &State) {
       timeLoop(State, [C] {
