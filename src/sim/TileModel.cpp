@@ -429,23 +429,32 @@ private:
     }
   }
 
+  /// The in-flight count of a vector load's kind, or null for other events.
+  uint32_t *loadsInflight(Event::Kind K) {
+    switch (K) {
+    case Event::Weight: return &InflightW;
+    case Event::Act: return &InflightA;
+    case Event::Psum: return &InflightP;
+    case Event::Acc: return &InflightAcc;
+    default: return nullptr;
+    }
+  }
+
   void writeBack(const Event &E, uint64_t Now) {
+    if (uint32_t *Inflight = loadsInflight(E.K)) { // a vector load's data arrived
+      --*Inflight;
+      --ReadsInflight[E.Pad];
+    }
     switch (E.K) {
     case Event::Weight:
-      --InflightW;
-      --ReadsInflight[E.Pad];
       if (++WeightBack == Rows)
         WeightsDoneAt = Now;
       return;
     case Event::Act:
-      --InflightA;
-      --ReadsInflight[E.Pad];
       ActBackRows[E.Row] = true;
       feedArray(Now);
       return;
     case Event::Psum:
-      --InflightP;
-      --ReadsInflight[E.Pad];
       PsumBackRows[E.Row] = true;
       feedArray(Now);
       return;
@@ -457,8 +466,6 @@ private:
         Stores.push_back(E.Row);
       return;
     case Event::Acc:
-      --InflightAcc;
-      --ReadsInflight[E.Pad];
       Adds.push_back(E.Row);
       return;
     case Event::Sum:
