@@ -23,17 +23,12 @@
 #include "codegen/KernelEmitter.h"
 #include "runtime/abi/KernelAbi.h"
 
+#include "JitTestSupport.h"
 #include "KernelSpecTestSupport.h"
 #include "TestSupport.h"
 
-#include "llvm/ExecutionEngine/Orc/Core.h"
-#include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
-#include "llvm/Object/ObjectFile.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/TargetSelect.h"
-
 #include "llvm/TargetParser/Host.h"
 
 #include <gtest/gtest.h>
@@ -163,65 +158,15 @@ struct LinkedKernel {
   KernelFn Fn = nullptr;
 };
 
+/// An LLJIT whose only symbols are the fake device's firmware.
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> makeJit() {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  auto J = llvm::orc::LLJITBuilder()
-               .setLinkProcessSymbolsByDefault(false)
-               .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
-               .create();
-  if (!J)
-    return J.takeError();
-  llvm::orc::SymbolMap Syms;
-  auto Add = [&](const char *Name, void *Addr) {
-    Syms[(*J)->mangleAndIntern(Name)] = {llvm::orc::ExecutorAddr::fromPtr(Addr),
-                                         llvm::JITSymbolFlags::Exported |
-                                             llvm::JITSymbolFlags::Callable};
-  };
-  Add("atalla_scpad_alloc", reinterpret_cast<void *>(&FakeDevice::alloc));
-  Add("atalla_scpad_free", reinterpret_cast<void *>(&FakeDevice::free));
-  Add("atalla_sdma_load", reinterpret_cast<void *>(&FakeDevice::load));
-  Add("atalla_sdma_store", reinterpret_cast<void *>(&FakeDevice::store));
-  if (llvm::Error E = (*J)->getMainJITDylib().define(llvm::orc::absoluteSymbols(Syms)))
-    return E;
-  return J;
+  return test::makeJit({{"atalla_scpad_alloc", reinterpret_cast<void *>(&FakeDevice::alloc)},
+                        {"atalla_scpad_free", reinterpret_cast<void *>(&FakeDevice::free)},
+                        {"atalla_sdma_load", reinterpret_cast<void *>(&FakeDevice::load)},
+                        {"atalla_sdma_store", reinterpret_cast<void *>(&FakeDevice::store)}});
 }
-
-template <typename FnT>
-llvm::Expected<FnT> linkObject(llvm::orc::LLJIT &J, const std::vector<uint8_t> &Object,
-                               llvm::StringRef Symbol) {
-  auto Buf = llvm::MemoryBuffer::getMemBufferCopy(
-      llvm::StringRef(reinterpret_cast<const char *>(Object.data()), Object.size()), Symbol);
-  if (llvm::Error E = J.addObjectFile(std::move(Buf)))
-    return E;
-  auto Addr = J.lookup(Symbol);
-  if (!Addr)
-    return Addr.takeError();
-  return Addr->toPtr<FnT>();
-}
-
-/// Undefined symbols an object references.
-std::set<std::string> undefinedSymbols(const std::vector<uint8_t> &Object) {
-  std::set<std::string> Out;
-  auto Obj = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(
-      llvm::StringRef(reinterpret_cast<const char *>(Object.data()), Object.size()), "obj"));
-  if (!Obj) {
-    Out.insert("<unreadable: " + llvm::toString(Obj.takeError()) + ">");
-    return Out;
-  }
-  for (const auto &S : (*Obj)->symbols()) {
-    auto Flags = S.getFlags();
-    auto Name = S.getName();
-    if (!Flags || !Name) {
-      llvm::consumeError(Flags.takeError());
-      llvm::consumeError(Name.takeError());
-      continue;
-    }
-    if ((*Flags & llvm::object::SymbolRef::SF_Undefined) && !Name->empty())
-      Out.insert(Name->str());
-  }
-  return Out;
-}
+using test::linkObject;
+using test::undefinedSymbols;
 
 const std::set<std::string> FirmwareSymbols = {"atalla_scpad_alloc", "atalla_scpad_free",
                                                "atalla_sdma_load", "atalla_sdma_store"};
@@ -827,206 +772,6 @@ TEST(Gemm, GenericCpuNeedsOnlyFirmware) {
   ASSERT_EXPECTED(K, compileKernel(S, O));
   for (const std::string &Sym : undefinedSymbols(K.Object))
     EXPECT_TRUE(FirmwareSymbols.count(Sym)) << Sym;
-}
-
-//===----------------------------------------------------------------------===//
-// The inline exp
-//===----------------------------------------------------------------------===//
-
-/// void <Name>(const float *In, float *Out, i64 N): Out[i] = Emit(In[i]),
-/// compiled at -O3 (vectorised) with the project's code generator.
-std::unique_ptr<llvm::Module> mapModule(llvm::LLVMContext &Ctx, const char *Name,
-                                        llvm::Value *(*Emit)(llvm::IRBuilderBase &, llvm::Value *)) {
-  auto M = std::make_unique<llvm::Module>(Name, Ctx);
-  llvm::IRBuilder<> B(Ctx);
-  llvm::Type *F32 = B.getFloatTy(), *I64 = B.getInt64Ty(), *Ptr = B.getPtrTy();
-  auto *F = llvm::Function::Create(llvm::FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false),
-                                   llvm::GlobalValue::ExternalLinkage, Name, *M);
-  F->addFnAttr("no-builtins");
-  F->addFnAttr(llvm::Attribute::NoUnwind);
-  auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", F);
-  auto *Loop = llvm::BasicBlock::Create(Ctx, "loop", F);
-  auto *Exit = llvm::BasicBlock::Create(Ctx, "exit", F);
-  B.SetInsertPoint(Entry);
-  B.CreateBr(Loop);
-  B.SetInsertPoint(Loop);
-  llvm::PHINode *I = B.CreatePHI(I64, 2);
-  I->addIncoming(B.getInt64(0), Entry);
-  llvm::Value *X = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, F->getArg(0), I));
-  B.CreateStore(Emit(B, X), B.CreateInBoundsGEP(F32, F->getArg(1), I));
-  llvm::Value *Next = B.CreateAdd(I, B.getInt64(1));
-  I->addIncoming(Next, Loop);
-  B.CreateCondBr(B.CreateICmpULT(Next, F->getArg(2)), Loop, Exit);
-  B.SetInsertPoint(Exit);
-  B.CreateRetVoid();
-  return M;
-}
-using MapFn = void (*)(const float *, float *, int64_t);
-
-/// \p Emit's map function compiled by the project's code generator (it
-/// must need no symbol at all: no firmware, no libm) and linked: the JIT
-/// that holds it, and the function.
-struct MappedFn {
-  std::unique_ptr<llvm::orc::LLJIT> J;
-  MapFn Fn = nullptr;
-};
-void compileMap(const char *Name, llvm::Value *(*Emit)(llvm::IRBuilderBase &, llvm::Value *), MappedFn &Out) {
-  llvm::LLVMContext Ctx;
-  auto M = mapModule(Ctx, Name, Emit);
-  ASSERT_FALSE(llvm::verifyModule(*M, &llvm::errs()));
-  ASSERT_EXPECTED(K, codegen::detail::compileModule(*M, CodegenOptions(), Name));
-  EXPECT_TRUE(undefinedSymbols(K.Object).empty());
-  ASSERT_EXPECTED(J, makeJit());
-  ASSERT_EXPECTED(Fn, linkObject<MapFn>(*J, K.Object, Name));
-  Out.J = std::move(J);
-  Out.Fn = Fn;
-}
-
-TEST(InlineExp, Accuracy) {
-  MappedFn Mapped;
-  ASSERT_NO_FATAL_FAILURE(compileMap("exp_test", codegen::detail::emitExp, Mapped));
-  const MapFn Fn = Mapped.Fn;
-
-  std::vector<float> In;
-  for (double V = -87.0; V <= 88.0; V += 1.0 / 4096)
-    In.push_back(float(V));
-  std::uniform_real_distribution<float> U(-87.0f, 88.0f);
-  for (int N = 0; N < 200000; ++N)
-    In.push_back(U(rng()));
-  const size_t NumRange = In.size();
-  const std::vector<float> Special = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 88.8f, 100.0f,
-                                      -87.4f, -100.0f, 88.72f, -87.33f, 1e-10f, -1e-10f};
-  In.insert(In.end(), Special.begin(), Special.end());
-  std::vector<float> Out(In.size());
-  Fn(In.data(), Out.data(), int64_t(In.size()));
-
-  double MaxRel = 0;
-  float Worst = 0;
-  for (size_t N = 0; N < NumRange; ++N) {
-    double Ref = std::exp(double(In[N]));
-    double Rel = std::fabs(double(Out[N]) - Ref) / Ref;
-    if (Rel > MaxRel) {
-      MaxRel = Rel;
-      Worst = In[N];
-    }
-  }
-  // Measured 8.3e-8 (under 1 ulp) on the AVX-512 host with fused multiply-adds.
-  EXPECT_LE(MaxRel, 2.0e-7) << "worst at x = " << Worst;
-  RecordProperty("exp_max_rel_err", std::to_string(MaxRel));
-  std::printf("[ exp ] max relative error over [-87, 88]: %.3g at x = %.9g\n", MaxRel, Worst);
-  const float *S = &Out[NumRange];
-  EXPECT_EQ(S[0], 1.0f);
-  EXPECT_EQ(S[1], 1.0f);
-  EXPECT_TRUE(std::isnan(S[2]));
-  EXPECT_EQ(S[3], INFINITY);
-  EXPECT_EQ(S[4], 0.0f);
-  EXPECT_EQ(S[5], INFINITY);
-  EXPECT_EQ(S[6], INFINITY);
-  EXPECT_EQ(S[7], 0.0f);
-  EXPECT_EQ(S[8], 0.0f);
-  EXPECT_TRUE(std::isfinite(S[9]));
-  EXPECT_GT(S[10], 0.0f);
-  EXPECT_EQ(S[11], 1.0f);
-  EXPECT_EQ(S[12], 1.0f);
-}
-
-TEST(InlineLog, Accuracy) {
-  MappedFn Mapped;
-  ASSERT_NO_FATAL_FAILURE(compileMap("log_test", codegen::detail::emitLog, Mapped));
-  const MapFn Fn = Mapped.Fn;
-  // Every binade of positive floats, denormals included, and a dense sweep
-  // of [0.5, 2] where log crosses 0.
-  std::vector<float> In;
-  std::uniform_int_distribution<uint32_t> Bits(1, 0x7F7FFFFF);
-  for (int N = 0; N < 400000; ++N) {
-    uint32_t U = Bits(rng());
-    float V;
-    std::memcpy(&V, &U, 4);
-    In.push_back(V);
-  }
-  for (double V = 0.5; V <= 2.0; V += 1.0 / 65536)
-    In.push_back(float(V));
-  const size_t NumRange = In.size();
-  const std::vector<float> Special = {0.0f, -0.0f, -1.0f, NAN, INFINITY, -INFINITY, 1.0f};
-  In.insert(In.end(), Special.begin(), Special.end());
-  std::vector<float> Out(In.size());
-  Fn(In.data(), Out.data(), int64_t(In.size()));
-  // Error in ulps of the float result (near x = 1, where log is tiny, an
-  // absolute error of one ulp of 1 / 2^24 is the fair measure).
-  double MaxUlp = 0;
-  float Worst = 0;
-  for (size_t N = 0; N < NumRange; ++N) {
-    double Ref = std::log(double(In[N]));
-    // ilogb(0) is INT_MIN: log(1) = 0 takes the floor directly.
-    double Ulp = Ref == 0 ? std::ldexp(1.0, -24) : std::max(std::ldexp(1.0, std::ilogb(Ref) - 23), std::ldexp(1.0, -24));
-    double E = std::fabs(double(Out[N]) - Ref) / Ulp;
-    if (E > MaxUlp) {
-      MaxUlp = E;
-      Worst = In[N];
-    }
-  }
-  EXPECT_LE(MaxUlp, 2.0) << "worst at x = " << Worst;
-  std::printf("[ log ] max error over positive floats: %.3g ulp at x = %.9g\n", MaxUlp, Worst);
-  const float *S = &Out[NumRange];
-  EXPECT_EQ(S[0], -INFINITY);
-  EXPECT_EQ(S[1], -INFINITY);
-  EXPECT_TRUE(std::isnan(S[2]));
-  EXPECT_TRUE(std::isnan(S[3]));
-  EXPECT_EQ(S[4], INFINITY);
-  EXPECT_TRUE(std::isnan(S[5]));
-  EXPECT_EQ(S[6], 0.0f);
-}
-
-TEST(InlineErf, Accuracy) {
-  MappedFn Mapped;
-  ASSERT_NO_FATAL_FAILURE(compileMap("erf_test", codegen::detail::emitErf, Mapped));
-  const MapFn Fn = Mapped.Fn;
-  // A dense sweep of [-5, 5] (every piece and both seams at 1, 2 and 4),
-  // random floats of every binade (tiny ones: erf(x) ~ 2x / sqrt(pi)), and
-  // the special values.
-  std::vector<float> In;
-  for (double V = -5.0; V <= 5.0; V += 1.0 / 16384)
-    In.push_back(float(V));
-  std::uniform_int_distribution<uint32_t> Bits(0x00800000, 0x7F7FFFFF); // normal floats
-  for (int N = 0; N < 200000; ++N) {
-    uint32_t U = Bits(rng()) | (N % 2 ? 0x80000000u : 0);
-    float V;
-    std::memcpy(&V, &U, 4);
-    In.push_back(V);
-  }
-  for (float Seam : {1.0f, 2.0f, 4.0f})
-    for (float V : {std::nextafter(Seam, 0.0f), Seam, std::nextafter(Seam, 8.0f)})
-      In.push_back(V);
-  const size_t NumRange = In.size();
-  const std::vector<float> Special = {0.0f, -0.0f, NAN, INFINITY, -INFINITY};
-  In.insert(In.end(), Special.begin(), Special.end());
-  std::vector<float> Out(In.size());
-  Fn(In.data(), Out.data(), int64_t(In.size()));
-  // Error in ulps of the float result: the spacing of floats at |erf(x)|.
-  double MaxUlp = 0;
-  float Worst = 0;
-  for (size_t N = 0; N < NumRange; ++N) {
-    double Ref = std::erf(double(In[N]));
-    double Ulp = std::ldexp(1.0, std::ilogb(float(Ref)) - 23);
-    double E = std::fabs(double(Out[N]) - Ref) / Ulp;
-    if (E > MaxUlp) {
-      MaxUlp = E;
-      Worst = In[N];
-    }
-  }
-  // The polynomials' fit is within 2.3 ulp (numpy, with FMA); Kernels.def
-  // gives the kernel 4, which this holds per element (the kernel suite
-  // measures against max|ref| instead).
-  EXPECT_LE(MaxUlp, 4.0) << "worst at x = " << Worst;
-  std::printf("[ erf ] max error over floats: %.3g ulp at x = %.9g\n", MaxUlp, Worst);
-  const float *S = &Out[NumRange];
-  EXPECT_EQ(S[0], 0.0f);
-  EXPECT_FALSE(std::signbit(S[0]));
-  EXPECT_EQ(S[1], 0.0f);
-  EXPECT_TRUE(std::signbit(S[1]));
-  EXPECT_TRUE(std::isnan(S[2]));
-  EXPECT_EQ(S[3], 1.0f);
-  EXPECT_EQ(S[4], -1.0f);
 }
 
 //===----------------------------------------------------------------------===//
