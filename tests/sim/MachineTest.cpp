@@ -70,6 +70,11 @@ TEST(MachineTest, MalformedDescriptionsAreRefusedNamingTheKey) {
       {"{\"base\": 3}", "\"base\" must be a preset name"},
       {"{\"name\": \"\"}", "\"name\" must be a non-empty string"},
       {"{\"array_rows\": 1e300}", "\"array_rows\" is"},
+      {"{\"array_kind\": \"systolic\"}", "\"array_kind\" must be \"tpu\" or \"meissa\""},
+      {"{\"array_kind\": 1}", "\"array_kind\" must be \"tpu\" or \"meissa\""},
+      {"{\"dram_burst_bytes\": 0}", "\"dram_burst_bytes\" is 0"},
+      {"{\"spad_queue_depth\": 0}", "\"spad_queue_depth\" is 0"},
+      {"{\"vector_alu_latency\": 0.5}", "an integer"},
   };
   for (const Case &C : Cases) {
     auto M = parseMachine(C.Json, "m.json");

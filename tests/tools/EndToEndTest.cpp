@@ -515,6 +515,11 @@ TEST(EndToEndTest, KernelCacheMakesTheSecondCompileWarmAndTheSameBytes) {
   Result O1 = run("atalla-gen --report -O1 " + Pt2 + " -o " + T + "/o1.atb --cache-dir " + Cache);
   ASSERT_EQ(O1.Rc, 0) << O1.Err;
   EXPECT_NE(O1.Out.find("kernels from the cache: cold"), std::string::npos) << O1.Out;
+  // A cache folder that cannot be written: the compile goes on (each run
+  // compiles), the blob unchanged.
+  Result Unwritable = run("atalla-gen " + Pt2 + " -o " + T + "/u.atb --cache-dir /dev/null/kernels");
+  ASSERT_EQ(Unwritable.Rc, 0) << Unwritable.Err;
+  EXPECT_TRUE(test::readFileBytes(T + "/u.atb") == A);
   // --no-cache writes nothing.
   const std::string Untouched = T + "/untouched";
   ASSERT_EQ(run("atalla-gen --no-cache --cache-dir " + Untouched + " " + Pt2 + " -o " + T + "/n.atb").Rc, 0);
