@@ -268,7 +268,6 @@ private:
 /// partial row fed into the array (PsumIn, where the array has that input).
 struct PassSpec {
   unsigned WeightPad = 0;
-  bool LoadWeights = true;
   struct Act {
     unsigned ActPad = 0, PsumPad = 0;
   };
@@ -292,7 +291,7 @@ public:
     Spec = P;
     Active = true;
     const uint32_t N = uint32_t(P.Acts.size()) * Rows;
-    WeightIssued = WeightBack = P.LoadWeights ? 0 : Rows;
+    WeightIssued = WeightBack = 0;
     ActIssued = PsumIssued = RowsDone = 0;
     TotalRows = N;
     InflightW = InflightA = InflightP = InflightAcc = InflightS = 0;
@@ -567,7 +566,7 @@ public:
       Dma.tick(Now);
       ++Now;
     }
-    chargePass(Start, P.LoadWeights);
+    chargePass(Start);
   }
 
   /// Runs a pass whose output rows go to DRAM one by one as each lands in
@@ -594,7 +593,7 @@ public:
       Dma.tick(Now);
       ++Now;
     }
-    chargePass(Start, P.LoadWeights);
+    chargePass(Start);
     stepUntil(&GemmPhases::Drain, [&] {
       Issue();
       if (!Waiting.empty())
@@ -606,8 +605,11 @@ public:
     });
   }
 
-  void chargePass(uint64_t Start, bool Weights) {
-    const uint64_t W = Weights ? Core.WeightsDoneAt - Start : 0;
+  /// Charges the pass that began at \p Start: weights in (preload), the
+  /// activation rows in (stream), the array's latency (compute), the rest
+  /// (store: the K accumulation and the rows into the pad).
+  void chargePass(uint64_t Start) {
+    const uint64_t W = Core.WeightsDoneAt - Start;
     const uint64_t S = Core.ActsInAt - (Start + W);
     const uint64_t C = Core.LastOutAt - Core.ActsInAt;
     Phases.Preload += W;
