@@ -233,6 +233,8 @@ bool termOf(const Model &M, const Node &N, ErrorTerm &T) {
   case lower::OpLowering::Gather:
   case lower::OpLowering::Where:
   case lower::OpLowering::Fill:
+  case lower::OpLowering::Arange: // start + i * step in double, rounded once, as torch
+  case lower::OpLowering::Fold:
     return false; // exact: copies, IEEE arithmetic, comparisons, selections
   }
   return false;

@@ -44,24 +44,33 @@ std::string ModelBuilder::addUserInput(const std::string &Base, const TensorData
 }
 
 std::string ModelBuilder::addParameter(const std::string &Fqn, const TensorData &Value) {
-  std::string Base = "p_" + Fqn;
+  return addState(Fqn, Value, InputKind::Parameter);
+}
+
+std::string ModelBuilder::addBuffer(const std::string &Fqn, const TensorData &Value) {
+  return addState(Fqn, Value, InputKind::Buffer);
+}
+
+std::string ModelBuilder::addState(const std::string &Fqn, const TensorData &Value, InputKind Kind) {
+  const bool Param = Kind == InputKind::Parameter;
+  std::string Base = (Param ? "p_" : "b_") + Fqn;
   for (char &C : Base)
     if (C == '.')
       C = '_';
   std::string Name = uniqueName(Base);
-  addValue(Name, Value.Dtype, Value.Sizes, true);
-  // Parameters come before user inputs among the placeholders, as in torch.
+  addValue(Name, Value.Dtype, Value.Sizes, Param);
+  // Parameters and buffers come before user inputs among the placeholders, as in torch.
   size_t Pos = 0;
   while (Pos < M.InputSpecs.size() && M.InputSpecs[Pos].Kind != InputKind::UserInput)
     ++Pos;
   M.G.Inputs.insert(M.G.Inputs.begin() + Pos, Argument::tensor(Name));
   InputSpec S;
-  S.Kind = InputKind::Parameter;
+  S.Kind = Kind;
   S.Arg = Argument::tensor(Name);
   S.Target = Fqn;
   M.InputSpecs.insert(M.InputSpecs.begin() + Pos, S);
   TensorData V = Value;
-  V.RequiresGrad = true;
+  V.RequiresGrad = Param;
   M.Weights[Fqn] = V;
   return Name;
 }

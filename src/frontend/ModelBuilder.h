@@ -25,6 +25,8 @@ public:
   std::string addUserInput(const std::string &Name, const TensorData &Sample);
   /// A parameter (FQN "fc.weight" -> placeholder "p_fc_weight").
   std::string addParameter(const std::string &Fqn, const TensorData &Value);
+  /// A persistent buffer (FQN "mask" -> placeholder "b_mask").
+  std::string addBuffer(const std::string &Fqn, const TensorData &Value);
   /// A call of \p Target ("torch.ops.aten.relu.default") producing one
   /// contiguous tensor of \p Dtype and \p Sizes; returns its name.
   std::string addNode(const std::string &Target, std::vector<NamedArgument> Inputs, ScalarType Dtype,
@@ -47,6 +49,7 @@ public:
 
 private:
   std::string uniqueName(const std::string &Base);
+  std::string addState(const std::string &Fqn, const TensorData &Value, InputKind Kind);
   void addValue(const std::string &Name, ScalarType Dtype, const std::vector<int64_t> &Sizes,
                 bool RequiresGrad);
   Model M;

@@ -27,7 +27,7 @@ enum class OpLowering {
   Binary, MaxPool,                                // binary elementwise
   Gemm, Conv, Attention, AvgPool,                 // GEMM
   Softmax, LayerNorm, Reduce, Pad, Gather, Where, // one kernel each
-  Fill, BatchNorm,                                // no kernel of their own
+  Fill, Arange, Fold, BatchNorm,                  // no kernel of their own
 };
 
 /// One op row of Kernels.def.

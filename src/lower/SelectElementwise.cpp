@@ -303,11 +303,16 @@ std::optional<std::vector<float>> Selector::constantValues(int T) {
 int Selector::newConstant(const std::string &Name, const std::vector<int64_t> &Sizes, const std::vector<float> &V) {
   std::vector<uint8_t> Bytes(V.size() * 4);
   std::memcpy(Bytes.data(), V.data(), Bytes.size());
-  auto D = std::make_shared<frontend::TensorData>(
-      frontend::TensorData::fromBytes(ScalarType::Float32, Sizes, std::move(Bytes)));
+  return newConstantBytes(Name, ScalarType::Float32, Sizes, std::move(Bytes));
+}
+
+int Selector::newConstantBytes(const std::string &Name, ScalarType Dtype, const std::vector<int64_t> &Sizes,
+                               std::vector<uint8_t> Bytes) {
+  auto D = std::make_shared<frontend::TensorData>(frontend::TensorData::fromBytes(Dtype, Sizes, std::move(Bytes)));
   P.OwnedConstants.push_back(D);
   PTensor T;
   T.Name = Name;
+  T.Dtype = Dtype;
   T.Sizes = Sizes;
   T.Strides = contiguous(Sizes);
   T.Kind = abi::TensorKind::Constant;
@@ -383,6 +388,115 @@ void Selector::selectFill(const Node &N) {
   int T = newConstant(OutName + "_value", Shape, std::vector<float>(size_t(Count), float(Value)));
   S.TensorOf[OutName] = T;
   recordDecision(N, NodeDecision::View, "", "a constant in the blob");
+}
+
+/// Constants in the blob are at most this big; a larger one stays an op.
+static constexpr int64_t MaxFoldedBytes = 1 << 20;
+
+/// arange(end), arange(start, end), arange(start, end, step) of a static
+/// length: a constant of the result's dtype, element i = start + i * step
+/// (computed in double and converted, as torch's CPU kernel accumulates
+/// in double for float32; exact in int64 below 2^53).
+void Selector::selectArange(const Node &N) {
+  std::string OutName = outputName(N);
+  const frontend::TensorMeta *OM = meta(OutName);
+  if (!OM || !OM->isStatic())
+    throw NoKernel{"the result's shape is not static"};
+  const ScalarType Dt = OM->Dtype;
+  if (Dt != ScalarType::Float32 && Dt != ScalarType::Int64 && Dt != ScalarType::Int32)
+    throw NoKernel{"arange of dtype " + frontend::scalarTypeName(Dt).str() + " (float32, int64 and int32 fold)"};
+  const bool HasStart = N.Overload == "start" || N.Overload == "start_step";
+  const double Start = HasStart ? numberArg(N, "start", 0) : 0.0, End = numberArg(N, "end", 0),
+               Step = N.Overload == "start_step" ? numberArg(N, "step", 1) : 1.0;
+  if (Step == 0 || !std::isfinite(Start) || !std::isfinite(End) || !std::isfinite(Step))
+    throw NoKernel{"arange with a zero or non-finite bound or step"};
+  std::vector<int64_t> Shape = shapeOf(OutName);
+  const int64_t Count = Shape.size() == 1 ? Shape[0] : -1;
+  if (Count < 0 || Count != std::max<int64_t>(0, int64_t(std::ceil((End - Start) / Step))))
+    throw NoKernel{"the result's shape does not match arange's bounds"};
+  const int64_t Item = frontend::elementSize(Dt);
+  if (Count * Item > MaxFoldedBytes)
+    throw NoKernel{"a constant of " + std::to_string(Count * Item) + " bytes (more than 1 MiB) in the blob"};
+  std::vector<uint8_t> Bytes(size_t(Count * Item));
+  for (int64_t I = 0; I < Count; ++I) {
+    const double V = Start + double(I) * Step;
+    if (Dt == ScalarType::Float32) {
+      float F = float(V);
+      std::memcpy(&Bytes[I * 4], &F, 4);
+    } else if (Dt == ScalarType::Int64) {
+      int64_t X = int64_t(V);
+      std::memcpy(&Bytes[I * 8], &X, 8);
+    } else {
+      int32_t X = int32_t(V);
+      std::memcpy(&Bytes[I * 4], &X, 4);
+    }
+  }
+  S.TensorOf[OutName] = newConstantBytes(OutName + "_value", Dt, Shape, std::move(Bytes));
+  recordDecision(N, NodeDecision::View, "", "a constant in the blob");
+}
+
+std::optional<std::vector<uint8_t>> Selector::constantElements(int T) const {
+  const PTensor &X = P.Tensors[T];
+  const PTensor &Root = P.Tensors[X.isView() ? X.Base : T];
+  if (Root.Kind != abi::TensorKind::Constant || !Root.Constant || !Root.Constant->Data)
+    return std::nullopt;
+  const std::vector<uint8_t> Src = Root.Constant->contiguousBytes();
+  const int64_t Item = frontend::elementSize(X.Dtype), Count = X.numel();
+  std::vector<uint8_t> Out(size_t(Count * Item));
+  std::vector<int64_t> Idx(X.Sizes.size(), 0);
+  for (int64_t I = 0; I < Count; ++I) {
+    int64_t Off = X.isView() ? X.Offset : 0;
+    for (size_t D = 0; D < Idx.size(); ++D)
+      Off += Idx[D] * X.Strides[D];
+    if (Off < 0 || (Off + 1) * Item > int64_t(Src.size()))
+      return std::nullopt;
+    std::memcpy(&Out[I * Item], &Src[Off * Item], Item);
+    for (size_t D = Idx.size(); D-- > 0;) // row-major increment
+      if (++Idx[D] < X.Sizes[D])
+        break;
+      else
+        Idx[D] = 0;
+  }
+  return Out;
+}
+
+/// bitwise_not / logical_not of a constant (a causal-mask buffer, or a
+/// view of one): evaluated here, a constant in the blob.
+void Selector::selectFold(const Node &N) {
+  int In = tensorArg(N, "self");
+  std::optional<std::vector<uint8_t>> V = constantElements(In);
+  if (!V)
+    throw NoKernel{"its input is not a constant (only a constant input is evaluated by the compiler)"};
+  std::string OutName = outputName(N);
+  const frontend::TensorMeta *OM = meta(OutName);
+  const ScalarType InT = P.Tensors[In].Dtype;
+  if (!OM || (N.Op == "logical_not" ? OM->Dtype != ScalarType::Bool : OM->Dtype != InT))
+    throw NoKernel{"unexpected result dtype"};
+  if (int64_t(V->size()) > MaxFoldedBytes)
+    throw NoKernel{"a constant of more than 1 MiB in the blob"};
+  const int64_t Item = frontend::elementSize(InT);
+  std::vector<uint8_t> Out;
+  if (N.Op == "logical_not") {
+    Out.assign(V->size() / size_t(Item), 0);
+    for (size_t I = 0; I < Out.size(); ++I) {
+      bool NonZero = false;
+      for (int64_t B = 0; B < Item; ++B)
+        NonZero |= (*V)[I * Item + B] != 0;
+      Out[I] = !NonZero;
+    }
+  } else if (InT == ScalarType::Bool) {
+    Out = std::move(*V);
+    for (uint8_t &B : Out)
+      B = B ? 0 : 1;
+  } else if (!frontend::isFloatingPoint(InT)) {
+    Out = std::move(*V);
+    for (uint8_t &B : Out) // two's complement: ~x flips every bit
+      B = uint8_t(~B);
+  } else {
+    throw NoKernel{"bitwise_not of a floating-point tensor"};
+  }
+  S.TensorOf[OutName] = newConstantBytes(OutName + "_value", OM->Dtype, shapeOf(OutName), std::move(Out));
+  recordDecision(N, NodeDecision::View, "", "evaluated by the compiler: a constant in the blob");
 }
 
 } // namespace atalla::lower::select

@@ -308,6 +308,8 @@ void Selector::lowerByRow(const Node &N, const OpRow &Row) {
   case OpLowering::Gather: return selectEmbedding(N);
   case OpLowering::Where: return selectWhere(N);
   case OpLowering::Fill: return selectFill(N);
+  case OpLowering::Arange: return selectArange(N);
+  case OpLowering::Fold: return selectFold(N);
   case OpLowering::BatchNorm: return selectBatchNorm(N);
   }
 }

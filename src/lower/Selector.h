@@ -194,6 +194,11 @@ private:
 
   /// A constant the lowering computed, owned by the program.
   int newConstant(const std::string &Name, const std::vector<int64_t> &Sizes, const std::vector<float> &V);
+  /// A constant of any dtype the lowering computed (\p Bytes row-major).
+  int newConstantBytes(const std::string &Name, ScalarType Dtype, const std::vector<int64_t> &Sizes,
+                       std::vector<uint8_t> Bytes);
+  /// The elements of \p T, row-major, when it is a constant or a view of one.
+  std::optional<std::vector<uint8_t>> constantElements(int T) const;
 
   std::vector<const Node *> readersOf(const std::string &Name) const { return lower::readersOf(S, Name); }
   /// The node a fusion mark names (marks name nodes of S.Nodes).
@@ -274,6 +279,8 @@ private:
   /// float32 shape: a constant the compiler writes into the blob (at most
   /// 1 MiB; a larger one stays an op).
   void selectFill(const Node &N);
+  void selectArange(const Node &N);
+  void selectFold(const Node &N);
 
   void selectLayerNorm(const Node &N);
 

@@ -552,3 +552,74 @@ TEST(OpModelsTest, ClampMinAndClampMaxFromCoreAtenRunOnTheAccelerator) {
     expectRunsOnTheAccelerator(B.take(), Seed++, Op);
   }
 }
+
+TEST(OpModelsTest, ArangeAndNotOfAConstantMaskBecomeBlobConstants) {
+  // What a GPT-2 block exports: positions from arange (int64, into an
+  // embedding), and scores.masked_fill(~causal[:, :, :T, :T], -inf) with a
+  // bool buffer. arange has no tensor input and the mask is a buffer, so the
+  // compiler evaluates both: no fallback. A float arange with a step and a
+  // logical_not output too.
+  ModelBuilder B;
+  const int64_t Ctx = 16, T = 8;
+  std::vector<uint8_t> Tril(size_t(Ctx * Ctx));
+  for (int64_t I = 0; I < Ctx; ++I)
+    for (int64_t J = 0; J < Ctx; ++J)
+      Tril[size_t(I * Ctx + J)] = J <= I;
+  std::string Mask = B.addBuffer("causal", TensorData::fromBytes(ScalarType::Bool, {1, 1, Ctx, Ctx}, Tril));
+  std::string Table = B.addParameter("wpe", randn({12, 4}, 181));
+  std::string Scores = B.addUserInput("scores", randn({1, 2, T, T}, 182));
+  std::string Y = B.addUserInput("y", randn({6}, 183));
+  std::string Pos = B.addNode("torch.ops.aten.arange.start",
+                              {arg("start", Argument::integer(2)), arg("end", Argument::integer(2 + T)),
+                               {"dtype", Argument::scalarType(ScalarType::Int64), ArgPassing::Keyword, false}},
+                              ScalarType::Int64, {T});
+  B.addOutput(B.addNode("torch.ops.aten.embedding.default",
+                        {arg("weight", Argument::tensor(Table)), arg("indices", Argument::tensor(Pos))},
+                        ScalarType::Float32, {T, 4}));
+  auto slice = [&](const std::string &In, int64_t Dim, std::vector<int64_t> Out) {
+    return B.addNode("torch.ops.aten.slice.Tensor",
+                     {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(Dim)),
+                      arg("start", Argument::integer(0)), arg("end", Argument::integer(T))},
+                     ScalarType::Bool, Out);
+  };
+  std::string Sliced = slice(slice(Mask, 2, {1, 1, T, Ctx}), 3, {1, 1, T, T});
+  std::string Not = B.addNode("torch.ops.aten.bitwise_not.default", {arg("self", Argument::tensor(Sliced))},
+                              ScalarType::Bool, {1, 1, T, T});
+  std::string Filled = B.addNode("torch.ops.aten.masked_fill.Scalar",
+                                 {arg("self", Argument::tensor(Scores)), arg("mask", Argument::tensor(Not)),
+                                  arg("value", Argument::real(-std::numeric_limits<double>::infinity()))},
+                                 ScalarType::Float32, {1, 2, T, T});
+  B.addOutput(B.addNode("torch.ops.aten._softmax.default",
+                        {arg("self", Argument::tensor(Filled)), arg("dim", Argument::integer(-1)),
+                         arg("half_to_float", Argument::boolean(false))},
+                        ScalarType::Float32, {1, 2, T, T}));
+  std::string Steps = B.addNode("torch.ops.aten.arange.start_step",
+                                {arg("start", Argument::real(-1.0)), arg("end", Argument::real(2.0)),
+                                 arg("step", Argument::real(0.5))},
+                                ScalarType::Float32, {6});
+  B.addOutput(B.addNode("torch.ops.aten.add.Tensor", {arg("self", Argument::tensor(Y)), arg("other", Argument::tensor(Steps))},
+                        ScalarType::Float32, {6}));
+  B.addOutput(B.addNode("torch.ops.aten.logical_not.default", {arg("self", Argument::tensor(Sliced))}, ScalarType::Bool,
+                        {1, 1, T, T}));
+  expectRunsOnTheAccelerator(B.take(), 180, "arange / ~constant mask / logical_not");
+}
+
+TEST(OpModelsTest, NotOfAComputedMaskFallsBackWithItsReason) {
+  // Only a constant input is evaluated by the compiler; a mask computed at
+  // run time goes to the fallback, which says why.
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({3, 5}, 191));
+  std::string Pos = B.addNode("torch.ops.aten.gt.Scalar", {arg("self", Argument::tensor(X)), arg("other", Argument::real(0))},
+                              ScalarType::Bool, {3, 5});
+  B.addOutput(B.addNode("torch.ops.aten.bitwise_not.default", {arg("self", Argument::tensor(Pos))}, ScalarType::Bool, {3, 5}));
+  Model M = B.take();
+  M.Path = "computed_not.pt2";
+  auto P = lower::lowerModel(M, lower::PipelineOptions());
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  ASSERT_EQ(P->Decisions.size(), 2u);
+  EXPECT_EQ(P->Decisions[1].K, lower::NodeDecision::Fallback);
+  EXPECT_NE(P->Decisions[1].Reason.find("its input is not a constant"), std::string::npos) << P->Decisions[1].Reason;
+  tools::FuzzOutcome O = tools::checkProgram(M, 190);
+  EXPECT_TRUE(O.Passed) << O.Message;
+  EXPECT_EQ(O.Fallbacks, 1u);
+}
