@@ -98,11 +98,17 @@ test-sanitize: setup
 
 # Generated kernels vs oneDNN, single threaded (GEMM and softmax suites plus
 # memcpy bandwidth): JSON on stdout and in $(BUILD)/bench.json, the ratio
-# summary on stderr, and a chart in $(BUILD)/bench.png.
+# summary on stderr, and a chart in $(BUILD)/bench.png. Then whole models
+# (the UNet, the torch2 archives, the zoo) on the device against eager
+# LibTorch and, where python3-torch is installed, TorchScript freeze +
+# optimize_for_inference of the same zoo modules ($(BUILD)/torchscript.json).
 bench: build
 	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench --benchmark_format=json --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
 	$(PYTHON) bench/plot_bench.py $(BUILD)/bench.json $(BUILD)/bench.png
-	OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench-models --benchmark_format=json --benchmark_out=$(BUILD)/bench-models.json --benchmark_out_format=json
+	@if $(PYTHON) -c 'import torch, torchvision' 2>/dev/null; then \
+	  OMP_NUM_THREADS=1 $(PYTHON) bench/torchscript_anchor.py -o $(BUILD)/torchscript.json; \
+	else echo "make bench: python3-torch / python3-torchvision not installed: no TorchScript column (apt-get install python3-torch python3-torchvision)"; rm -f $(BUILD)/torchscript.json; fi
+	ATALLA_TORCHSCRIPT_TIMES=$(abspath $(BUILD))/torchscript.json OMP_NUM_THREADS=1 $(BUILD)/bin/atalla-bench-models --benchmark_format=json --benchmark_out=$(BUILD)/bench-models.json --benchmark_out_format=json
 
 # A model on the modelled Atalla: counters (JSON), a Chrome trace, the
 # roofline PNG, and the benchmark chart (from $(BUILD)/bench.json when
