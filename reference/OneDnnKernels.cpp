@@ -111,6 +111,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::log_softmax:
     return algorithm::softmax_log;
   case abi::KernelId::gemm:
+  case abi::KernelId::conv2d:
   case abi::KernelId::copy:
   case abi::KernelId::convert:
   case abi::KernelId::pad:
@@ -320,6 +321,72 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
   matmul(DSrc, DWei, false);
   if (Spec.HasBias)
     R.binary(algorithm::binary_add, Dst, Bias, Dst);
+}
+
+/// conv2d: oneDNN's convolution (groups, strides, padding, dilation, bias,
+/// the epilogue as its post-op) on the spec's views: weights [g, Cog, Cg,
+/// KH, KW] from W [b, g, Cog, Cg KH KW], source [b, g Cg, H, W], dst [b, g
+/// Cog, OH, OW] over the output's buffer. Rows or columns of X past the last
+/// window (torch's floor in the output size) are cropped from the view, as
+/// oneDNN wants a non-negative right padding.
+void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, Spec.HasBias ? 3 : 2, In.size());
+  const abi::OperandSpec &Wt = Spec.Operands[0], &X = Spec.Operands[1], &C = Spec.output();
+  if (Wt.Sizes.size() != 4 || X.Sizes.size() != 5 || C.Sizes.size() != 4)
+    throw SpecError{"conv2d operands are W [b, g, Cog, K], X [b, g, Cg, H, W], C [b, g, Cog, OH*OW]"};
+  const std::vector<int64_t> &P = Spec.Params;
+  const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], DH = P[6], DW = P[7];
+  const int64_t Nb = X.Sizes[0], G = X.Sizes[1], Cg = X.Sizes[2], H = X.Sizes[3], W = X.Sizes[4];
+  const int64_t Cog = Wt.Sizes[2], OH = (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1,
+                OW = (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
+  if (OH < 1 || OW < 1 || OH * OW != C.Sizes[3] || Wt.Sizes[3] != Cg * KH * KW)
+    throw SpecError{"conv2d shapes do not agree"};
+  if (G > 1 && X.Strides[1] != Cg * X.Strides[2])
+    throw SpecError{"conv2d reference: groups must be adjacent channels of X"};
+  int64_t PadR[2] = {(OH - 1) * SH + (KH - 1) * DH + 1 - H - PH, (OW - 1) * SW + (KW - 1) * DW + 1 - W - PW};
+  const int64_t Hs = PadR[0] < 0 ? H + PadR[0] : H, Ws = PadR[1] < 0 ? W + PadR[1] : W;
+  PadR[0] = std::max<int64_t>(PadR[0], 0);
+  PadR[1] = std::max<int64_t>(PadR[1], 0);
+  memory Src(memory::desc({Nb, G * Cg, Hs, Ws}, F32, {X.Strides[0], X.Strides[2], X.Strides[3], X.Strides[4]}),
+             R.E.Eng, const_cast<float *>(In[1]));
+  const int64_t Sk = Wt.Strides[3];
+  const Dims WDims = G > 1 ? Dims{G, Cog, Cg, KH, KW} : Dims{Cog, Cg, KH, KW};
+  const Dims WStrides = G > 1 ? Dims{Wt.Strides[1], Wt.Strides[2], Sk * KH * KW, Sk * KW, Sk}
+                              : Dims{Wt.Strides[2], Sk * KH * KW, Sk * KW, Sk};
+  memory Wei(memory::desc(WDims, F32, WStrides), R.E.Eng, const_cast<float *>(In[0]));
+  memory Out(memory::desc({Nb, G * Cog, OH, OW}, F32, denseStrides({Nb, G * Cog, OH, OW})), R.E.Eng,
+             Dst.get_data_handle());
+  memory Bias;
+  if (Spec.HasBias) {
+    const abi::OperandSpec &Bo = Spec.Operands[2];
+    if (G > 1 && Bo.Strides[1] != Cog * Bo.Strides[2])
+      throw SpecError{"conv2d reference: the bias must be one vector over the output channels"};
+    Bias = memory(memory::desc({G * Cog}, F32, {Bo.Strides[2]}), R.E.Eng, const_cast<float *>(In[2]));
+  }
+  const Dims Strides = {SH, SW}, Dil = {DH - 1, DW - 1}, PadL = {PH, PW}, PadRv = {PadR[0], PadR[1]};
+  dnnl::convolution_forward::desc D =
+      Spec.HasBias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm::convolution_direct,
+                                                     Src.get_desc(), Wei.get_desc(), Bias.get_desc(), Out.get_desc(),
+                                                     Strides, Dil, PadL, PadRv)
+                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm::convolution_direct,
+                                                     Src.get_desc(), Wei.get_desc(), Out.get_desc(), Strides, Dil,
+                                                     PadL, PadRv);
+  dnnl::primitive_attr Attr;
+  if (Spec.Post != abi::Epilogue::None) {
+    dnnl::post_ops Ops;
+    Ops.append_eltwise(1.0f,
+                       Spec.Post == abi::Epilogue::Relu   ? algorithm::eltwise_relu
+                       : Spec.Post == abi::Epilogue::Gelu ? algorithm::eltwise_gelu_erf
+                                                          : algorithm::eltwise_gelu_tanh,
+                       0.0f, 0.0f);
+    Attr.set_post_ops(Ops);
+  }
+  dnnl::convolution_forward Conv(dnnl::convolution_forward::primitive_desc(D, Attr, R.E.Eng));
+  std::unordered_map<int, memory> Args = {{DNNL_ARG_SRC, Src}, {DNNL_ARG_WEIGHTS, Wei}, {DNNL_ARG_DST, Out}};
+  if (Spec.HasBias)
+    Args[DNNL_ARG_BIAS] = Bias;
+  Conv.execute(R.E.Strm, Args);
+  R.E.Strm.wait();
 }
 
 void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
@@ -854,7 +921,10 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     memory Dst(R.dense(shapeOf(Out)), R.E.Eng, Result.data());
     switch (Spec.family()) {
     case abi::KernelFamily::Gemm:
-      gemm(R, Spec, Inputs, Dst);
+      if (Spec.Kernel == abi::KernelId::conv2d)
+        conv2d(R, Spec, Inputs, Dst);
+      else
+        gemm(R, Spec, Inputs, Dst);
       break;
     case abi::KernelFamily::Unary:
       unary(R, Spec, Inputs, Dst);

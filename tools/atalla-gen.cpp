@@ -51,6 +51,10 @@ static cl::opt<bool> AccelOnly("accel-only", cl::desc("Refuse to compile if any 
 static cl::opt<bool> NoFuseElementwise("no-fuse-elementwise",
                                        cl::desc("Keep every elementwise op a kernel of its own (no chain kernels)"),
                                        cl::cat(Cat));
+static cl::opt<bool> NoDirectConv("no-direct-conv",
+                                  cl::desc("Convolutions as a padded copy, a materialised im2col and a GEMM "
+                                           "(not the conv2d kernel)"),
+                                  cl::cat(Cat));
 static cl::opt<std::string> Emit("emit", cl::desc("What to produce: blob (default), llvm, asm, obj, program"),
                                  cl::init("blob"), cl::cat(Cat));
 static cl::opt<std::string> TargetCPU("target-cpu",
@@ -397,6 +401,7 @@ int main(int argc, char **argv) {
   DO.Precision = Precision == "bf16" ? abi::DType::BF16 : abi::DType::F32;
   DO.AccelOnly = AccelOnly;
   DO.FuseElementwise = !NoFuseElementwise;
+  DO.DirectConv = !NoDirectConv;
   DO.TargetCPU = TargetCPU;
   DO.TargetFeatures = TargetFeatures;
   DO.OptLevel = OptLevel;

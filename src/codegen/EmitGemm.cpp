@@ -52,6 +52,7 @@ private:
   const int64_t VW, MR, NR, MaxAcc; ///< the plan's microkernel
   Value *ABuf = nullptr, *BBuf = nullptr, *Acc = nullptr, *BRaw = nullptr, *BStage = nullptr;
   Value *ABf = nullptr, *BBf = nullptr; ///< bf16-pair copies (P.Bf16Dot)
+  Value *Region = nullptr, *ZeroRow = nullptr; ///< conv2d: input rows, a zero row
   int64_t SBiasM = 0, SBiasN = 0;
   std::vector<Value *> Addr; ///< every operand's base address
   std::vector<Value *> Base; ///< the current batch's offset of every operand
@@ -85,6 +86,9 @@ private:
   void loadB(Value *N0, int64_t NN, Value *K0, int64_t KN);
   void loadBStaged(Value *BSrc, int64_t NN, int64_t KN);
   void loadBRepacked(Value *BSrc, int64_t NN, int64_t KN);
+  void loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN);
+  void im2colRow(Value *Dst, Value *Src, int64_t Kw);
+  void panelize(Value *Src, int64_t NN, int64_t KN);
   void micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd, int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void toBf16A(int64_t MN, int64_t KN);
   void toBf16B(int64_t NN, int64_t KN);
@@ -108,7 +112,12 @@ void GemmEmitter::run() {
   ABuf = part(P.AOff);
   BBuf = part(P.BOff);
   Acc = part(P.AccOff);
-  BRaw = P.BPack != Pack::Rows ? part(P.RawOff) : nullptr;
+  BRaw = P.BPack != Pack::Rows || (P.Conv && !P.DirectB) ? part(P.RawOff) : nullptr;
+  if (P.Conv) { // the zero row rows outside X read, zeroed once
+    Region = part(P.RegionOff);
+    ZeroRow = KB.elementPtr(Region, c64((P.TK / (P.KH * P.KW)) * P.RegionRows * P.W));
+    KB.forLoop(P.W, "zerorow", [&](Value *I) { KB.storeF32(KB.f32(0), ZeroRow, I); });
+  }
   BStage = P.Staged ? part(P.StageOff) : nullptr;
   if (P.Bf16Dot) {
     ABf = part(P.ABfOff);
@@ -125,8 +134,8 @@ void GemmEmitter::run() {
   int64_t Batch = 1;
   for (int64_t S : BatchSizes)
     Batch *= S;
-  for (const abi::OperandSpec &O : Spec.Operands)
-    BatchStrides.emplace_back(O.Strides.begin(), O.Strides.end() - 2);
+  for (const abi::OperandSpec &O : Spec.Operands) // the leading Rank - 2 dims (conv2d's X has one more)
+    BatchStrides.emplace_back(O.Strides.begin(), O.Strides.begin() + (Rank - 2));
 
   KB.forLoop(Batch, "batch", [&](Value *Bi) {
     Base = stridedOffsets(B, Bi, BatchSizes, BatchStrides);
@@ -163,6 +172,8 @@ void GemmEmitter::loadA(Value *M0, int64_t MN, Value *K0, int64_t KN) {
 /// B block (k0.., n0..) into BBuf as NR-wide panels: panel p (width w, NR
 /// except the last) at p * NR * KN, b(k, p * NR + j) at + k * w + j.
 void GemmEmitter::loadB(Value *N0, int64_t NN, Value *K0, int64_t KN) {
+  if (P.Conv)
+    return loadBConv(N0, NN, K0, KN);
   Value *BSrc = at(1, B.CreateAdd(Base[1], B.CreateAdd(mul(K0, P.SBk), mul(N0, P.SBn))));
   if (P.DirectB) {
     KB.sdmaLoad(BBuf, BSrc, c64(KN), c64(NN * 4), c64(P.SBk * 4));
@@ -174,6 +185,114 @@ void GemmEmitter::loadB(Value *N0, int64_t NN, Value *K0, int64_t KN) {
     loadBRepacked(BSrc, NN, KN);
   if (P.Bf16Dot)
     toBf16B(NN, KN);
+}
+
+/// conv2d's B block: output rows N0 / OW.. (NN / OW of them) by channels
+/// K0 / (KH KW).. (KN / (KH KW) of them). The input rows those output rows
+/// read (clipped to X) come in by one SDMA transfer (one per channel when
+/// X's rows are not contiguous) into Region, [channel][row][W]; then each
+/// row of the im2col block, b((c, kh, kw), (oh, ow)) = X[c, oh SH - PH + kh
+/// DH, ow SW - PW + kw DW] (0 outside X), is written row-major (DirectB: in
+/// place; else into BRaw, then into the panels). A row of X outside its
+/// bounds reads ZeroRow; the columns outside are constant ranges per kw.
+void GemmEmitter::loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN) {
+  const int64_t KHW = P.KH * P.KW, Rows = NN / P.OW, Cb = KN / KHW;
+  Value *Oh0 = B.CreateUDiv(N0, c64(P.OW)), *C0 = B.CreateUDiv(K0, c64(KHW));
+  Value *IhStart = B.CreateSub(mul(Oh0, P.SH), c64(P.PH)); // may be negative
+  auto smax = [&](Value *X, Value *Y) { return B.CreateSelect(B.CreateICmpSGT(X, Y), X, Y); };
+  auto smin = [&](Value *X, Value *Y) { return B.CreateSelect(B.CreateICmpSLT(X, Y), X, Y); };
+  Value *Lo = smax(IhStart, c64(0)), *Hi = smin(add(IhStart, P.RowsIn), c64(P.H));
+  Value *NRows = smax(B.CreateSub(Hi, Lo), c64(0));
+  Value *XSrc = at(1, B.CreateAdd(Base[1], B.CreateAdd(mul(C0, P.SXc), mul(Lo, P.SXh))));
+  Value *ChanStep = mul(NRows, P.W); // floats per channel in Region
+  BasicBlock *Load = BasicBlock::Create(KB.Ctx, "conv.load", KB.F), *Build = BasicBlock::Create(KB.Ctx, "conv.build", KB.F);
+  B.CreateCondBr(B.CreateICmpSGT(NRows, c64(0)), Load, Build);
+  B.SetInsertPoint(Load);
+  if (P.SXh == P.W) // each channel's rows are contiguous: one transfer for all
+    KB.sdmaLoad(Region, XSrc, c64(Cb), bytes(ChanStep), c64(P.SXc * 4));
+  else
+    KB.forLoop(Cb, "conv.chan", [&](Value *Ci) {
+      KB.sdmaLoad(KB.elementPtr(Region, B.CreateMul(Ci, ChanStep)), B.CreateAdd(XSrc, mul(Ci, P.SXc * 4)), NRows,
+                  c64(P.W * 4), c64(P.SXh * 4));
+    });
+  B.CreateBr(Build);
+  B.SetInsertPoint(Build);
+  Value *D = P.DirectB ? BBuf : BRaw;
+  KB.forLoop(Cb, "im2col.c", [&](Value *Ci) {
+    Value *ChanSrc = KB.elementPtr(Region, B.CreateMul(Ci, ChanStep));
+    KB.forLoop(P.KH, "im2col.kh", [&](Value *Kh) {
+      KB.forLoop(
+          KB.i64(0), KB.i64(Rows), "im2col.oh",
+          [&](Value *Ohi) {
+            Value *Ih = B.CreateAdd(IhStart, B.CreateAdd(mul(Ohi, P.SH), mul(Kh, P.DH)));
+            Value *Inside = B.CreateAnd(B.CreateICmpSGE(Ih, c64(0)), B.CreateICmpSLT(Ih, c64(P.H)));
+            Value *Src = B.CreateSelect(Inside, KB.elementPtr(ChanSrc, mul(B.CreateSub(Ih, Lo), P.W)), ZeroRow);
+            Value *K = B.CreateAdd(mul(Ci, KHW), mul(Kh, P.KW));
+            for (int64_t Kw = 0; Kw < P.KW; ++Kw)
+              im2colRow(KB.elementPtr(D, B.CreateAdd(mul(add(K, Kw), NN), mul(Ohi, P.OW))), Src, Kw);
+          },
+          /*Parallel=*/false, /*Rolled=*/true);
+    });
+  });
+  if (!P.DirectB) {
+    panelize(BRaw, NN, KN);
+    if (P.Bf16Dot)
+      toBf16B(NN, KN);
+  }
+}
+
+/// One output row's OW columns of the im2col row for tap column \p Kw, from
+/// input row \p Src: Dst[ow] = Src[ow SW - PW + Kw DW] inside X, else 0. The
+/// inside range is a constant per Kw; stride-1 rows copy whole vectors,
+/// strided ones load the span and keep every SW-th lane.
+void GemmEmitter::im2colRow(Value *Dst, Value *Src, int64_t Kw) {
+  const int64_t Off = Kw * P.DW - P.PW; // iw = ow * SW + Off
+  int64_t OwLo = Off >= 0 ? 0 : (-Off + P.SW - 1) / P.SW;
+  int64_t OwHi = P.W - 1 - Off < 0 ? 0 : std::min(P.OW, (P.W - 1 - Off) / P.SW + 1);
+  OwLo = std::min(OwLo, P.OW);
+  if (OwHi < OwLo)
+    OwHi = OwLo;
+  auto zero = [&](int64_t From, int64_t To) {
+    for (int64_t O = From; O < To; O += VW) {
+      const int64_t L = std::min<int64_t>(VW, To - O);
+      storeVec(L == 1 ? KB.f32(0) : Constant::getNullValue(vecTy(L)), Dst, c64(O), L);
+    }
+  };
+  zero(0, OwLo);
+  for (int64_t O = OwLo; O < OwHi; O += VW) {
+    const int64_t L = std::min<int64_t>(VW, OwHi - O), First = O * P.SW + Off;
+    if (P.SW == 1) {
+      storeVec(loadVec(Src, c64(First), L), Dst, c64(O), L);
+    } else if (L == 1) {
+      KB.storeF32(KB.loadF32(Src, c64(First)), Dst, c64(O));
+    } else {
+      const int64_t Span = (L - 1) * P.SW + 1;
+      Value *Wide = loadVec(Src, c64(First), Span);
+      std::vector<int> Pick;
+      for (int64_t J = 0; J < L; ++J)
+        Pick.push_back(int(J * P.SW));
+      storeVec(B.CreateShuffleVector(Wide, Pick), Dst, c64(O), L);
+    }
+  }
+  zero(OwHi, P.OW);
+}
+
+/// A row-major [KN][NN] block in \p Src copied into BBuf's NR-wide panels.
+void GemmEmitter::panelize(Value *Src, int64_t NN, int64_t KN) {
+  const int64_t FullP = NN / NR, RemN = NN % NR;
+  auto copy = [&](Value *Pn, int64_t Wd) {
+    Value *Dst = KB.elementPtr(BBuf, mul(Pn, NR * KN));
+    Value *From = KB.elementPtr(Src, mul(Pn, NR));
+    KB.forLoop(KN, "panel.k", [&](Value *Ki) {
+      for (int64_t Off = 0; Off < Wd; Off += VW) {
+        const int64_t L = std::min<int64_t>(VW, Wd - Off);
+        storeVec(loadVec(From, add(mul(Ki, NN), Off), L), Dst, add(mul(Ki, Wd), Off), L);
+      }
+    });
+  };
+  KB.forLoop(FullP, "panel.p", [&](Value *Pn) { copy(Pn, NR); });
+  if (RemN)
+    copy(c64(FullP), RemN);
 }
 
 /// ABuf's rows (a(m, k) = ABuf[m * KN + k]) as bf16 into ABf, row stride

@@ -99,8 +99,126 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
 
 } // namespace
 
+Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
+                                  bool Bf16Dot) {
+  const size_t NumOps = Spec.HasBias ? 4 : 3;
+  if (Spec.Operands.size() != NumOps)
+    return specError(Spec, "expected " + Twine(NumOps) + " operands, got " + Twine(Spec.Operands.size()));
+  if (std::string E = Spec.paramsError(); !E.empty())
+    return specError(Spec, E);
+  const abi::OperandSpec &Wt = Spec.Operands[0], &X = Spec.Operands[1], &C = Spec.output();
+  if (Wt.Sizes.size() != 4 || X.Sizes.size() != 5 || C.Sizes.size() != 4 ||
+      (Spec.HasBias && Spec.Operands[2].Sizes.size() != 4))
+    return specError(Spec, "conv2d operands are W [b, g, Cog, K], X [b, g, Cg, H, W], (bias,) C [b, g, Cog, OH*OW]");
+  GemmPlan P;
+  P.Micro = Micro;
+  P.Rank = 4;
+  P.NumOps = NumOps;
+  P.Conv = true;
+  const std::vector<int64_t> &Pm = Spec.Params;
+  P.KH = Pm[0], P.KW = Pm[1], P.SH = Pm[2], P.SW = Pm[3], P.PH = Pm[4], P.PW = Pm[5], P.DH = Pm[6], P.DW = Pm[7];
+  P.Cg = X.Sizes[2], P.H = X.Sizes[3], P.W = X.Sizes[4];
+  P.OH = (P.H + 2 * P.PH - P.DH * (P.KH - 1) - 1) / P.SH + 1;
+  P.OW = (P.W + 2 * P.PW - P.DW * (P.KW - 1) - 1) / P.SW + 1;
+  const int64_t KHW = P.KH * P.KW;
+  P.M = C.Sizes[2];
+  P.N = C.Sizes[3];
+  P.K = Wt.Sizes[3];
+  if (P.OH < 1 || P.OW < 1 || P.OH * P.OW != P.N || P.K != P.Cg * KHW || Wt.Sizes[2] != P.M)
+    return specError(Spec, "conv2d shapes do not agree: W [.., " + Twine(Wt.Sizes[2]) + ", " + Twine(P.K) +
+                               "], X [.., " + Twine(P.Cg) + ", " + Twine(P.H) + ", " + Twine(P.W) + "], C [.., " +
+                               Twine(P.M) + ", " + Twine(P.N) + "] with a " + Twine(P.KH) + "x" + Twine(P.KW) +
+                               " window");
+  for (size_t I = 0; I < NumOps; ++I)
+    for (size_t D = 0; D < 2; ++D)
+      if (Spec.Operands[I].Sizes[D] != C.Sizes[D])
+        return specError(Spec, "operand " + Twine(I) + " is not in the output's batch shape");
+  if (X.Strides[4] != 1)
+    return specError(Spec, "conv2d's input needs a unit column stride");
+  if (C.numel() == 0)
+    return P;
+  P.SAm = Wt.Strides[2];
+  P.SAk = Wt.Strides[3];
+  P.SXc = X.Strides[2];
+  P.SXh = X.Strides[3];
+  P.APack = (P.SAk == 1 || P.K == 1)   ? Pack::Rows
+            : (P.SAm == 1 || P.M == 1) ? Pack::Cols
+                                       : Pack::Gather;
+  P.BPack = Pack::Rows;
+  P.DirectB = directB(P.M, Micro);
+  P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) &&
+              P.APack == Pack::Rows && !P.DirectB;
+  const uint64_t Avail = P.Bf16Dot ? Budget / 3 * 2 : Budget;
+  // Less what rounding each buffer to ScratchpadAlign can add.
+  const int64_t Floats = int64_t(Avail - 6 * ScratchpadAlign) / 4;
+  auto rowsIn = [&](int64_t R) { return (R - 1) * P.SH + (P.KH - 1) * P.DH + 1; };
+  // Channels per K block: the three largest balanced splits within KCMax,
+  // then halvings down to one channel (for the smallest pads).
+  std::vector<int64_t> Cbs;
+  for (int64_t Blocks = 1; Blocks <= P.Cg && Cbs.size() < 3; ++Blocks) {
+    const int64_t Cb = ceilDiv(P.Cg, Blocks);
+    if ((Cb * KHW <= KCMax || Cb == 1) && (Cbs.empty() || Cbs.back() != Cb))
+      Cbs.push_back(Cb);
+    if (Cb == 1)
+      break;
+  }
+  while (Cbs.back() > 1)
+    Cbs.push_back(Cbs.back() / 2);
+  double Best = 0;
+  for (int64_t Cb : Cbs)
+    for (int64_t R : candidates(P.OH, 1, P.OH))
+      for (int64_t CM : candidates(P.M, Micro.MR, MCMax)) {
+        const int64_t CK = Cb * KHW, CN = R * P.OW, RI = std::min(rowsIn(R), P.H);
+        const int64_t Need = CM * CK + CK * CN * (P.DirectB ? 1 : 2) + CM * CN + Cb * RI * P.W + P.W;
+        if (Need > Floats)
+          continue;
+        const int64_t NKB = ceilDiv(P.Cg, Cb), NMB = ceilDiv(P.M, CM), NNB = ceilDiv(P.OH, R);
+        // Floats moved: A per N block unless K fits one block, the input
+        // rows per tile (halo included), C once; a charge per tile.
+        const double Cost = double(NKB == 1 ? P.M * P.K : NNB * P.M * P.K) +
+                            double(NMB * NNB) * double(P.Cg * RI * P.W) + double(NMB * NNB * NKB) * 4096 +
+                            double(NKB - 1) * double(P.M * P.N) * 0.5;
+        if (P.TM == 0 || Cost < Best) {
+          Best = Cost;
+          P.TK = CK;
+          P.TM = CM;
+          P.TN = CN;
+          P.RowsIn = rowsIn(R);
+          P.RegionRows = RI;
+        }
+      }
+  if (P.TM == 0 && P.Bf16Dot) // the bf16 copies leave too little: multiply in f32
+    return planConv(Spec, Budget, Micro, /*Bf16Dot=*/false);
+  if (P.TM == 0)
+    return specError(Spec, "no conv2d blocking fits " + Twine(Budget) + " bytes of scratchpad (input rows of " +
+                               Twine(P.W) + " floats)");
+  P.OneKBlock = P.TK == P.K;
+  P.BResident = false; // B is built per tile from the input rows
+  P.Staged = false;
+  auto carve = [&](int64_t Fl) {
+    uint64_t Off = P.GrantBytes;
+    P.GrantBytes += (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
+    return Off;
+  };
+  P.AOff = carve(P.TM * P.TK);
+  P.BOff = carve(P.TK * P.TN);
+  P.RawOff = P.DirectB ? 0 : carve(P.TK * P.TN); // the row-major im2col tile, then panels
+  P.RegionOff = carve((P.TK / KHW) * P.RegionRows * P.W + P.W);
+  P.AccOff = carve(P.TM * P.TN);
+  if (P.Bf16Dot) {
+    const int64_t TKp = roundUp(P.TK, 32);
+    P.ABfOff = carve(P.TM * TKp / 2);
+    P.BBfOff = carve(TKp * P.TN / 2);
+    if (P.GrantBytes > Budget)
+      return planConv(Spec, Budget, Micro, /*Bf16Dot=*/false);
+  }
+  return P;
+}
+
 Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
                                   bool Bf16Dot) {
+  if (Spec.Kernel == abi::KernelId::conv2d)
+    return planConv(Spec, Budget, Micro, Bf16Dot);
   const size_t NumOps = Spec.HasBias ? 4 : 3;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +

@@ -81,9 +81,21 @@ struct GemmPlan {
   /// with zeros; whole 32 x 32 blocks of C are multiplied on the tile unit
   /// (tdpbf16ps, accumulating in f32), the rest by the f32 microkernel.
   bool Bf16Dot = false;
+  /// conv2d, an implicit GEMM: B is the im2col matrix of the input X,
+  /// built per tile and K block in the scratchpad from the rows of X that
+  /// tile's output rows read (loaded whole by one SDMA transfer per K block,
+  /// into the region buffer; rows outside X read a zero row). N blocks are
+  /// whole output rows (TN a multiple of OW), K blocks whole channels (TK a
+  /// multiple of KH * KW).
+  bool Conv = false;
+  int64_t Cg = 0, H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1, OH = 0, OW = 0;
+  int64_t SXc = 0, SXh = 0; ///< X's channel and row strides (its column stride is 1)
+  int64_t RowsIn = 0;       ///< rows of X one N block's windows span (some may lie outside X)
+  int64_t RegionRows = 0;   ///< rows of X the region holds per channel: min(RowsIn, H)
   /// Offsets of the buffers in the one scratchpad grant, and its size.
   uint64_t AOff = 0, BOff = 0, RawOff = 0, StageOff = 0, AccOff = 0, GrantBytes = 0;
   uint64_t ABfOff = 0, BBfOff = 0; ///< the bf16 copies (Bf16Dot)
+  uint64_t RegionOff = 0;          ///< conv2d: rows of X, then one zero row
 };
 
 /// The plan for \p Spec (a gemm kernel) within \p BudgetBytes of
@@ -96,6 +108,12 @@ struct GemmPlan {
 /// rest to the bf16 copies).
 llvm::Expected<GemmPlan> planGemm(const abi::KernelSpec &Spec, uint64_t BudgetBytes,
                                   const MicroKernel &Micro = Avx2Micro, bool Bf16Dot = false);
+
+/// The plan of a conv2d spec (planGemm calls it for one): the same
+/// microkernels; B built per tile from the input rows (GemmPlan::Conv), the
+/// blocking chosen for the least SDMA traffic within the budget.
+llvm::Expected<GemmPlan> planConv(const abi::KernelSpec &Spec, uint64_t BudgetBytes, const MicroKernel &Micro,
+                                  bool Bf16Dot);
 
 } // namespace atalla::codegen::gemm
 

@@ -33,6 +33,9 @@ constexpr uint64_t scratchpadBudget(uint64_t PadBytes) { return PadBytes / 4 * 3
 /// (row, weight and bias buffers). The lowering falls back beyond them.
 constexpr int64_t maxSoftmaxRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 4); }
 constexpr int64_t maxNormRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 12); }
+/// Floats a conv2d kernel's buffers may take (its plan's budget, less the
+/// alignment of its six buffers).
+constexpr int64_t convBudgetFloats(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 6 * 256) / 4); }
 
 /// The x86 vector ISA a kernel's register blocking is made for.
 enum class VectorIsa {

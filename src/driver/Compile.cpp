@@ -27,8 +27,10 @@ llvm::Expected<lower::PipelineOptions> driver::pipelineOptions(const CompileOpti
   lower::PipelineOptions PO;
   PO.Shapes.InputShapes = O.InputShapes;
   PO.Select.MaxSoftmaxRow = std::min<int64_t>(PO.Select.MaxSoftmaxRow, codegen::maxSoftmaxRow(O.Machine.PadBytes));
+  PO.Select.ConvBudgetFloats = codegen::convBudgetFloats(O.Machine.PadBytes);
   PO.Select.MaxNormRow = std::min<int64_t>(PO.Select.MaxNormRow, codegen::maxNormRow(O.Machine.PadBytes));
   PO.Select.FuseElementwise = O.FuseElementwise;
+  PO.Select.DirectConv = O.DirectConv;
   PO.Precision.Precision = O.Precision;
   PO.AccelOnly = O.AccelOnly;
   PO.PrintAfterAll = O.PrintAfterAll;
@@ -68,6 +70,7 @@ llvm::Expected<Compiled> driver::writeBlob(const frontend::Model &M, const lower
   BO.Provenance.push_back({"input_shapes", Bound});
   BO.Provenance.push_back({"accel_only", O.AccelOnly ? "1" : "0"});
   BO.Provenance.push_back({"fuse_elementwise", O.FuseElementwise ? "1" : "0"});
+  BO.Provenance.push_back({"direct_conv", O.DirectConv ? "1" : "0"});
   BO.Provenance.push_back({"machine", O.Machine.Name});
   BO.Provenance.push_back({"pad_bytes", std::to_string(O.Machine.PadBytes)});
   const lower::Coverage C = lower::coverageOf(P.Decisions);

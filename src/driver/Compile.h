@@ -34,6 +34,7 @@ struct CompileOptions {
   abi::DType Precision = abi::DType::F32;  ///< F32, or BF16 storage
   bool AccelOnly = false;                  ///< any fallback is an error listing the ops
   bool FuseElementwise = true;             ///< elementwise chains become one kernel
+  bool DirectConv = true;                  ///< convolutions as conv2d kernels (no im2col copy)
   /// --input-shape: static sizes for the user inputs, by name.
   std::map<std::string, std::vector<int64_t>> InputShapes;
   std::string TargetCPU;                   ///< host CPU when empty

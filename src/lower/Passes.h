@@ -93,6 +93,15 @@ struct SelectOptions {
   int64_t MaxNormRow = 60 * 1024;
   /// Grow elementwise kernels into chain kernels along single-reader nodes.
   bool FuseElementwise = true;
+  /// Convolutions as the conv2d kernel (implicit GEMM: im2col tiles built
+  /// in the scratchpad, padding by bounds) instead of a padded copy, a
+  /// materialised im2col and a GEMM.
+  bool DirectConv = true;
+  /// Floats of scratchpad a conv2d kernel's buffers may take: a convolution
+  /// whose smallest blocking (one channel, one output row, 14 rows of C)
+  /// needs more goes through the materialised im2col. atalla-gen sets it
+  /// from the target machine (codegen::convBudgetFloats).
+  int64_t ConvBudgetFloats = (768 * 1024 - 6 * 256) / 4;
 };
 llvm::Error selectKernels(LoweringState &S, const SelectOptions &Opts = {});
 

@@ -11,6 +11,11 @@ using namespace atalla::lower;
 namespace atalla::lower::select {
 
 // --- convolutions through the GEMM --------------------------------------
+/// The conv2d kernel takes output rows up to this wide (its im2col row
+/// copies are unrolled per tap column) where its smallest blocking fits
+/// SelectOptions::ConvBudgetFloats; others go through the materialised
+/// im2col.
+static constexpr int64_t MaxDirectConvWidth = 1024;
 /// An int[2] argument (a single value repeats), or Default when absent.
 std::vector<int64_t> Selector::intPair(const Node &N, const char *Name, int64_t Default) {
   const Argument *A = arg(N, Name, false);
@@ -115,6 +120,41 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
   }
   if (!isContiguous(P.Tensors[W]))
     W = materialize(W, N.Name);
+  const bool InPlace1x1 = KH == 1 && KW == 1 && St[0] == 1 && St[1] == 1 && Pd[0] == 0 && Pd[1] == 0;
+  // The conv2d kernel's smallest blocking (GemmPlan.cpp planConv): one
+  // channel's taps, one output row, 14 rows of C, the im2col tile twice
+  // (row-major and in panels), the input rows and a zero row.
+  const int64_t KHW = KH * KW, Rows1 = std::min((KH - 1) * Dl[0] + 1, H), M1 = std::min<int64_t>(Co / G, 14);
+  const int64_t SmallestConv = M1 * KHW + 2 * KHW * OW + M1 * OW + Rows1 * Wd + Wd;
+  if (Opts.DirectConv && !InPlace1x1 && OW <= MaxDirectConvWidth && SmallestConv <= Opts.ConvBudgetFloats) {
+    // The conv2d kernel: the input read in place (its rows by SDMA, padding
+    // by bounds), im2col tiles built in the scratchpad.
+    if (P.Tensors[X].Strides[3] != 1)
+      X = materialize(X, N.Name);
+    const std::vector<int64_t> XS = P.Tensors[X].Strides;
+    const int64_t Kd = Cg * KH * KW, Cog = Co / G;
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::conv2d;
+    Spec.Params = {KH, KW, St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
+    Spec.Operands.push_back({{Nb, G, Cog, Kd}, {0, Cog * Kd, Kd, 1}});
+    Spec.Operands.push_back({{Nb, G, Cg, H, Wd}, {XS[0], Cg * XS[1], XS[1], XS[2], XS[3]}});
+    std::vector<int> Ops{W, X};
+    if (Bias >= 0) {
+      const PTensor &BT = P.Tensors[Bias];
+      if (BT.Sizes != std::vector<int64_t>{Co})
+        throw NoKernel{"bias is not [" + std::to_string(Co) + "]"};
+      Spec.HasBias = true;
+      Spec.Operands.push_back({{Nb, G, Cog, OH * OW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
+      Ops.push_back(Bias);
+    }
+    ResultName = fuseEpilogue(N, Spec, ResultName);
+    int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
+    S.TensorOf[OutName] = Out;
+    Spec.Operands.push_back({{Nb, G, Cog, OH * OW}, contiguous({Nb, G, Cog, OH * OW})});
+    Ops.push_back(Out);
+    emitKernel(N, Spec, Ops);
+    return;
+  }
   int Xp = X;
   if (Pd[0] || Pd[1])
     Xp = padded(N, X, {0, 0, Pd[0], Pd[1]}, {1, 1, 1, 1}, {0, 0, Pd[0], Pd[1]}, N.Name + "_padded");

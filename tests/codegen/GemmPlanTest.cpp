@@ -184,3 +184,94 @@ TEST(GemmPlanTest, OperandsThatAreNoGemmAreRefusedByName) {
   ASSERT_TRUE(bool(E));
   EXPECT_EQ(E->M, 0);
 }
+
+namespace {
+
+/// conv2d of X [1, G, Cg, H, W] by a KHxKW window (stride S, padding P) into
+/// Cog channels per group.
+KernelSpec convSpec(int64_t G, int64_t Cg, int64_t H, int64_t W, int64_t Cog, int64_t KH, int64_t KW, int64_t S,
+                    int64_t P) {
+  const int64_t OH = (H + 2 * P - KH) / S + 1, OW = (W + 2 * P - KW) / S + 1, Kd = Cg * KH * KW;
+  KernelSpec Sp;
+  Sp.Kernel = KernelId::conv2d;
+  Sp.Params = {KH, KW, S, S, P, P, 1, 1};
+  Sp.Operands.push_back(test::view({1, G, Cog, Kd}, {0, Cog * Kd, Kd, 1}));
+  Sp.Operands.push_back(test::contiguous({1, G, Cg, H, W}));
+  Sp.Operands.push_back(test::contiguous({1, G, Cog, OH * OW}));
+  return Sp;
+}
+
+} // namespace
+
+TEST(GemmPlanTest, ConvPlansTileWholeRowsAndChannelsWithinTheBudget) {
+  // conv2d's plan: N blocks are whole output rows, K blocks whole channels
+  // (every tap of them), the region holds the rows one N block's windows
+  // reach that lie inside X, and the buffers fit the budget.
+  struct Case {
+    int64_t G, Cg, H, W, Cog, KH, KW, S, P;
+  };
+  const Case Cases[] = {{1, 3, 64, 64, 16, 7, 7, 2, 3},     {1, 16, 16, 16, 16, 3, 3, 1, 1},
+                        {1, 64, 64, 256, 64, 3, 3, 1, 1},   {1, 40, 20, 21, 70, 3, 3, 1, 1},
+                        {24, 1, 19, 19, 1, 3, 3, 2, 1},     {1, 256, 8, 8, 256, 3, 3, 1, 1},
+                        {1, 3, 224, 224, 64, 7, 7, 2, 3},   {1, 8, 5, 1000, 8, 5, 5, 1, 2}};
+  int Plans = 0;
+  for (bool Bf16Dot : {false, true})
+  for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro})
+    for (uint64_t Pad : {codegen::MinPadBytes, uint64_t(512) << 10, uint64_t(1) << 20})
+      for (const Case &C : Cases) {
+        KernelSpec S = convSpec(C.G, C.Cg, C.H, C.W, C.Cog, C.KH, C.KW, C.S, C.P);
+        SCOPED_TRACE(S.key() + " pad " + std::to_string(Pad));
+        // What the lowering asks of a convolution before it picks conv2d
+        // (SelectConv.cpp): its smallest blocking fits.
+        const int64_t OW = (C.W + 2 * C.P - C.KW) / C.S + 1, KHW = C.KH * C.KW, M1 = std::min<int64_t>(C.Cog, 14);
+        if (M1 * KHW + 2 * KHW * OW + M1 * OW + std::min(C.KH, C.H) * C.W + C.W > codegen::convBudgetFloats(Pad)) {
+          ++Plans;
+          continue;
+        }
+        if (Bf16Dot)
+          S.Type = atalla::abi::DType::BF16;
+        auto P = planGemm(S, budgetOf(Pad), Micro, Bf16Dot);
+        ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+        ++Plans;
+        EXPECT_TRUE(P->Conv);
+        // AMX tiles only with the AVX-512 blocking and B in panels.
+        EXPECT_TRUE(!P->Bf16Dot || (Bf16Dot && Micro == Avx512Micro && !P->DirectB));
+        EXPECT_LE(P->GrantBytes, budgetOf(Pad));
+        EXPECT_EQ(P->M, C.Cog);
+        EXPECT_EQ(P->K, C.Cg * C.KH * C.KW);
+        EXPECT_EQ(P->N, P->OH * P->OW);
+        EXPECT_EQ(P->TN % P->OW, 0) << "N blocks are whole output rows";
+        EXPECT_EQ(P->TK % (C.KH * C.KW), 0) << "K blocks are whole channels";
+        EXPECT_GE(P->TM, 1);
+        EXPECT_LE(P->TM, P->M);
+        const int64_t Rows = P->TN / P->OW;
+        EXPECT_EQ(P->RowsIn, (Rows - 1) * C.S + C.KH);
+        EXPECT_EQ(P->RegionRows, std::min(P->RowsIn, C.H));
+        EXPECT_FALSE(P->BResident);
+        EXPECT_EQ(P->DirectB, directB(P->M, Micro));
+        // The buffers are disjoint and in order.
+        EXPECT_LT(P->AOff, P->BOff);
+        EXPECT_LT(P->BOff, P->RegionOff);
+        EXPECT_LT(P->RegionOff, P->AccOff);
+        EXPECT_LE(P->AccOff + uint64_t(P->TM * P->TN) * 4, P->GrantBytes);
+      }
+  EXPECT_EQ(Plans, 2 * 2 * 3 * 8);
+}
+
+TEST(GemmPlanTest, MalformedConvSpecsAreRefusedWithTheirReason) {
+  KernelSpec S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
+  S.Params.pop_back();
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "conv2d takes 8 params");
+  S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
+  S.Operands[0] = test::view({1, 1, 4, 26}, {0, 104, 26, 1}); // K is not Cg * 9
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "conv2d shapes do not agree");
+  S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
+  S.Operands[1] = test::view({1, 1, 3, 8, 8}, {384, 384, 128, 16, 2});
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "unit column stride");
+  S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
+  S.Operands[1] = test::contiguous({1, 3, 8, 8});
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "conv2d operands are");
+  // A row too wide for the smallest pad: said, not planned past the budget.
+  S = convSpec(1, 1, 8, 60000, 4, 3, 3, 1, 1);
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(codegen::MinPadBytes)), "no conv2d blocking fits");
+}

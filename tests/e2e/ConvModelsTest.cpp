@@ -157,12 +157,12 @@ TEST(ConvModelsTest, ConvBatchNormReluFoldsAndMatchesEager) {
                         {1, 6, 11, 14}));
   Model Folded = B.take();
   {
-    // One GEMM does all three: the batch norm in its weights, the relu as
-    // its epilogue.
+    // One conv2d kernel (an implicit GEMM) does all three: the batch norm
+    // in its weights, the relu as its epilogue.
     ASSERT_EXPECTED(P, lower::lowerModel(Folded, {}));
     unsigned Gemms = 0, ReluGemms = 0, Fused = 0;
     for (const lower::PInstr &I : P.Instrs)
-      if (I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::gemm) {
+      if (I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::conv2d) {
         ++Gemms;
         ReluGemms += I.Spec.Post == atalla::abi::Epilogue::Relu;
       }

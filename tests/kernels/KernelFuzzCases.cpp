@@ -616,10 +616,72 @@ void selectCases(CaseList &L) {
   L.add("9x33", where(contiguous({9, 33}), contiguous({9, 33}), contiguous({9, 33})), {1}, Fill::Special);
 }
 
+/// conv2d (implicit GEMM) against oneDNN's convolution: the geometries the
+/// zoo and the UNet have (3x3 stride 1 and 2, 7x7 stride 2 on 3 channels, 1x1
+/// stride 2, dilation, groups, depthwise), padding wider than a tap, K split
+/// into channel blocks, N into row blocks, rows wider than a vector, bias
+/// and epilogues, a batch, and inputs whose rows or channels are not packed.
+void conv2dCases(CaseList &L) {
+  struct Geo {
+    const char *Name;
+    int64_t Nb, G, Cg, H, W, Cog, KH, KW, SH, SW, PH, PW, DH, DW;
+    bool Bias = false;
+    Epilogue Post = Epilogue::None;
+    int Layout = 0; ///< 0 packed; 1 rows 3 floats apart; 2 channels 5 floats apart
+  };
+  auto conv = [&](const Geo &G) {
+    const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
+                  OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1, Kd = G.Cg * G.KH * G.KW;
+    OperandSpec X = contiguous({G.Nb, G.G, G.Cg, G.H, G.W});
+    if (G.Layout == 1) {
+      const int64_t Row = G.W + 3;
+      X = view({G.Nb, G.G, G.Cg, G.H, G.W}, {G.G * G.Cg * G.H * Row, G.Cg * G.H * Row, G.H * Row, Row, 1});
+    } else if (G.Layout == 2) {
+      const int64_t Ch = G.H * G.W + 5;
+      X = view({G.Nb, G.G, G.Cg, G.H, G.W}, {G.G * G.Cg * Ch, G.Cg * Ch, Ch, G.W, 1});
+    }
+    std::vector<OperandSpec> Ops = {view({G.Nb, G.G, G.Cog, Kd}, {0, G.Cog * Kd, Kd, 1}), X};
+    if (G.Bias)
+      Ops.push_back(view({G.Nb, G.G, G.Cog, OH * OW}, {0, G.Cog, 1, 0}));
+    Ops.push_back(contiguous({G.Nb, G.G, G.Cog, OH * OW}));
+    KernelSpec S = L.spec(Ops);
+    S.HasBias = G.Bias;
+    S.Post = G.Post;
+    S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
+    return S;
+  };
+  const std::vector<Geo> Cases = {
+      {"3x3s1p1_c16_16x16_o16", 1, 1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      {"3x3s1p1_c16_16x16_o16_bias_relu", 1, 1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
+      {"3x3s2p1_c8_17x19_o24", 1, 1, 8, 17, 19, 24, 3, 3, 2, 2, 1, 1, 1, 1, true},
+      {"7x7s2p3_c3_64x64_o16", 1, 1, 3, 64, 64, 16, 7, 7, 2, 2, 3, 3, 1, 1},
+      {"7x7s2p3_c3_64x64_o16_bias_relu", 1, 1, 3, 64, 64, 16, 7, 7, 2, 2, 3, 3, 1, 1, true, Epilogue::Relu},
+      {"1x1s2_c16_15x15_o32", 1, 1, 16, 15, 15, 32, 1, 1, 2, 2, 0, 0, 1, 1, true},
+      {"3x3s1p2d2_c5_13x11_o7", 1, 1, 5, 13, 11, 7, 3, 3, 1, 1, 2, 2, 2, 2},
+      {"5x3s1p0_c4_9x40_o9", 1, 1, 4, 9, 40, 9, 5, 3, 1, 1, 0, 0, 1, 1, true, Epilogue::Gelu},
+      {"3x3s1p3_c2_5x6_o3", 1, 1, 2, 5, 6, 3, 3, 3, 1, 1, 3, 3, 1, 1},
+      {"3x3s1p1_g2_c4_10x10_o6", 1, 2, 4, 10, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {"dw3x3s2p1_g24_c1_19x19_o1", 1, 24, 1, 19, 19, 1, 3, 3, 2, 2, 1, 1, 1, 1, true},
+      {"3x3s1p1_c40_20x21_o70_kblocks", 1, 1, 40, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {"3x3s1p1_c8_64x256_o16_wide", 1, 1, 8, 64, 256, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      {"3x3s1p1_b2_c3_9x9_o5", 2, 1, 3, 9, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {"3x3s1p1_c6_12x10_o65_rows", 1, 1, 6, 12, 10, 65, 3, 3, 1, 1, 1, 1, 1, 1, false, Epilogue::None, 1},
+      {"3x3s2p1_c6_12x10_o33_chans", 1, 1, 6, 12, 10, 33, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::None, 2},
+      {"4x4s4p0_c3_16x16_o8", 1, 1, 3, 16, 16, 8, 4, 4, 4, 4, 0, 0, 1, 1},
+      {"3x3s3p1_c4_10x10_o5", 1, 1, 4, 10, 10, 5, 3, 3, 3, 3, 1, 1, 1, 1},
+  };
+  for (const Geo &G : Cases)
+    L.add(G.Name, conv(G), {1, 2});
+  L.add("3x3s1p1_c16_16x16_o16_special", conv(Cases[0]), {1}, Fill::Special);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
-    gemmCases(L);
+    if (L.Kernel == KernelId::conv2d)
+      conv2dCases(L);
+    else
+      gemmCases(L);
     return;
   case KernelFamily::Unary:
     unaryCases(L);
@@ -664,10 +726,10 @@ std::vector<FuzzCase> allCases() {
     familyCases(L, KernelFamily::Family);                                                          \
   }
 #include "runtime/abi/Kernels.def"
-  // Every GEMM case of seed 1 again with each register blocking forced:
+  // Every GEMM and conv2d case of seed 1 again with each register blocking forced:
   // AVX2's 6 x 16 and AVX-512's 14 x 32 both run here, whatever the host.
   for (size_t I = 0, N = Out.size(); I < N; ++I)
-    if (Out[I].Spec.Kernel == KernelId::gemm && Out[I].Seed == 1)
+    if ((Out[I].Spec.Kernel == KernelId::gemm || Out[I].Spec.Kernel == KernelId::conv2d) && Out[I].Seed == 1)
       for (auto [Isa, Suffix] : {std::pair{codegen::VectorIsa::Avx2, "_avx2"}, {codegen::VectorIsa::Avx512, "_avx512"}}) {
         FuzzCase V = Out[I];
         V.Isa = Isa;

@@ -86,9 +86,18 @@ std::string KernelSpec::paramsError() const {
   case KernelId::leaky_relu: Want = 1; break;
   case KernelId::powi: Want = 1; break;
   case KernelId::clamp: Want = 2; break;
+  case KernelId::conv2d: {
+    if (Params.size() != 8)
+      return "conv2d takes 8 params (kernel h, w, stride h, w, padding h, w, dilation h, w), got " +
+             std::to_string(Params.size());
+    for (size_t I = 0; I < 8; ++I)
+      if ((I / 2 == 2 ? Params[I] < 0 : Params[I] < 1) || Params[I] > (1 << 20))
+        return "conv2d param " + std::to_string(I) + " out of range";
+    return "";
+  }
   default:
     if (!Params.empty())
-      return "params are only meaningful for pad, chain, leaky_relu, clamp and powi kernels";
+      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi and conv2d kernels";
     return "";
   }
   if (Params.size() != Want)

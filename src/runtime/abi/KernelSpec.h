@@ -10,6 +10,10 @@
 //   Gemm:    A [b..., M, K], B [b..., K, N], (Bias [b..., M, N],) C [b..., M, N].
 //            A, B and Bias are given in C's batch shape (stride 0 where they
 //            broadcast); one of the last two strides of A and of B is 1.
+//   Conv2d:  W [b, g, Cog, Cg*KH*KW] (stride 0 along b), X [b, g, Cg, H, W]
+//            (unit column stride), (Bias [b, g, Cog, OH*OW],) C [b, g, Cog,
+//            OH*OW]; Params KH, KW, stride h, w, padding h, w, dilation h, w:
+//            C = W @ im2col(X) per (b, g), X zero outside its bounds.
 //   Unary:   In [out shape], Out.
 //   Binary:  A [out shape], B [out shape] (absent when HasScalar), Out;
 //            Out = A op (Alpha * B) or A op Scalar.
