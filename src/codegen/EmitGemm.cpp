@@ -53,6 +53,7 @@ private:
   Value *ABuf = nullptr, *BBuf = nullptr, *Acc = nullptr, *BRaw = nullptr, *BStage = nullptr;
   Value *ABf = nullptr, *BBf = nullptr; ///< bf16-pair copies (P.Bf16Dot)
   Value *Region = nullptr, *ZeroRow = nullptr; ///< conv2d: input rows, a zero row
+  Value *Padded = nullptr;                      ///< conv2d, DirectRows: the padded rows
   int64_t SBiasM = 0, SBiasN = 0;
   std::vector<Value *> Addr; ///< every operand's base address
   std::vector<Value *> Base; ///< the current batch's offset of every operand
@@ -89,6 +90,9 @@ private:
   void loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN);
   void im2colRow(Value *Dst, Value *Src, int64_t Kw);
   void panelize(Value *Src, int64_t NN, int64_t KN);
+  void padRows(Value *IhStart, Value *Lo, Value *ChanStep, int64_t Cb);
+  void computeDirect(int64_t MN, int64_t NN, int64_t KN, bool Zero);
+  void microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int64_t Wd, int64_t NN, int64_t KN, bool Zero);
   void micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd, int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void toBf16A(int64_t MN, int64_t KN);
   void toBf16B(int64_t NN, int64_t KN);
@@ -116,6 +120,8 @@ void GemmEmitter::run() {
   if (P.Conv) { // the zero row rows outside X read, zeroed once
     Region = part(P.RegionOff);
     ZeroRow = KB.elementPtr(Region, c64((P.TK / (P.KH * P.KW)) * P.RegionRows * P.W));
+    if (P.DirectRows)
+      Padded = part(P.PaddedOff);
     KB.forLoop(P.W, "zerorow", [&](Value *I) { KB.storeF32(KB.f32(0), ZeroRow, I); });
   }
   BStage = P.Staged ? part(P.StageOff) : nullptr;
@@ -217,6 +223,8 @@ void GemmEmitter::loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN) {
     });
   B.CreateBr(Build);
   B.SetInsertPoint(Build);
+  if (P.DirectRows)
+    return padRows(IhStart, Lo, ChanStep, Cb);
   Value *D = P.DirectB ? BBuf : BRaw;
   KB.forLoop(Cb, "im2col.c", [&](Value *Ci) {
     Value *ChanSrc = KB.elementPtr(Region, B.CreateMul(Ci, ChanStep));
@@ -275,6 +283,112 @@ void GemmEmitter::im2colRow(Value *Dst, Value *Src, int64_t Kw) {
     }
   }
   zero(OwHi, P.OW);
+}
+
+/// DirectRows: the window's RowsIn rows of each of \p Cb channels laid out
+/// again Wp wide with their padding: PW zeros, the row (or zeros, for a row
+/// outside X), zeros to Wp.
+void GemmEmitter::padRows(Value *IhStart, Value *Lo, Value *ChanStep, int64_t Cb) {
+  const int64_t CopyW = std::max<int64_t>(0, std::min(P.W, P.Wp - P.PW)), Left = std::min(P.PW, P.Wp);
+  KB.forLoop(Cb, "pad.c", [&](Value *Ci) {
+    Value *ChanSrc = KB.elementPtr(Region, B.CreateMul(Ci, ChanStep));
+    Value *ChanDst = KB.elementPtr(Padded, mul(Ci, P.RowsIn * P.Wp));
+    KB.forLoop(
+        KB.i64(0), KB.i64(P.RowsIn), "pad.r",
+        [&](Value *Wr) {
+          Value *Ih = B.CreateAdd(IhStart, Wr);
+          Value *Inside = B.CreateAnd(B.CreateICmpSGE(Ih, c64(0)), B.CreateICmpSLT(Ih, c64(P.H)));
+          Value *Src = B.CreateSelect(Inside, KB.elementPtr(ChanSrc, mul(B.CreateSub(Ih, Lo), P.W)), ZeroRow);
+          Value *Dst = KB.elementPtr(ChanDst, mul(Wr, P.Wp));
+          for (int64_t O = 0; O < Left; O += VW) {
+            const int64_t L = std::min<int64_t>(VW, Left - O);
+            storeVec(L == 1 ? KB.f32(0) : Constant::getNullValue(vecTy(L)), Dst, c64(O), L);
+          }
+          for (int64_t O = 0; O < CopyW; O += VW) {
+            const int64_t L = std::min<int64_t>(VW, CopyW - O);
+            storeVec(loadVec(Src, c64(O), L), Dst, c64(Left + O), L);
+          }
+          for (int64_t O = Left + CopyW; O < P.Wp; O += VW) {
+            const int64_t L = std::min<int64_t>(VW, P.Wp - O);
+            storeVec(L == 1 ? KB.f32(0) : Constant::getNullValue(vecTy(L)), Dst, c64(O), L);
+          }
+        },
+        /*Parallel=*/false, /*Rolled=*/true);
+  });
+}
+
+/// DirectRows: the update of the C tile by one K block (Cb channels), per
+/// output row and per group of columns, R rows of C in accumulators;
+/// B's vectors come straight from the padded rows.
+void GemmEmitter::computeDirect(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
+  const int64_t Rows = NN / P.OW, FullM = MN / MR, RemM = MN % MR;
+  auto columns = [&](Value *Ohi, int64_t R, Value *M0) {
+    // As many accumulator vectors per row as MaxAcc allows for R rows.
+    const int64_t NV = std::max<int64_t>(1, std::min(MaxAcc / R, (P.OW + VW - 1) / VW)), Wd = NV * VW;
+    const int64_t FullG = P.OW / Wd, RemW = P.OW % Wd;
+    KB.forLoop(FullG, "dc.g", [&](Value *G) { microDirect(M0, R, Ohi, mul(G, Wd), Wd, NN, KN, Zero); });
+    if (RemW)
+      microDirect(M0, R, Ohi, c64(FullG * Wd), RemW, NN, KN, Zero);
+  };
+  KB.forLoop(
+      KB.i64(0), KB.i64(Rows), "dc.oh",
+      [&](Value *Ohi) {
+        if (FullM)
+          KB.forLoop(FullM, "dc.m", [&](Value *G) { columns(Ohi, MR, mul(G, MR)); });
+        if (RemM)
+          columns(Ohi, RemM, c64(FullM * MR));
+      },
+      /*Parallel=*/false, /*Rolled=*/true);
+}
+
+/// R rows of C from M0, columns Ow0.. (Wd of them) of output row Ohi of the
+/// tile, updated by the K block: for each channel and tap row, the KW taps'
+/// B vectors are loads from the padded row at Ow0 + kw DW, each times a
+/// broadcast weight a(m, (c, kh, kw)).
+void GemmEmitter::microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int64_t Wd, int64_t NN, int64_t KN,
+                              bool Zero) {
+  const int64_t KHW = P.KH * P.KW, Cb = KN / KHW;
+  std::vector<std::pair<int64_t, int64_t>> Ch = chunks(Wd);
+  std::vector<std::vector<AllocaInst *>> Slots(static_cast<size_t>(R));
+  std::vector<Value *> CRow(static_cast<size_t>(R)), ARow(static_cast<size_t>(R));
+  Value *Col = B.CreateAdd(mul(Ohi, P.OW), Ow0);
+  for (int64_t Ri = 0; Ri < R; ++Ri) {
+    Value *Mi = add(M0, Ri);
+    CRow[Ri] = KB.elementPtr(Acc, B.CreateAdd(mul(Mi, NN), Col));
+    ARow[Ri] = KB.elementPtr(ABuf, mul(Mi, KN));
+    for (auto [Off, L] : Ch) {
+      AllocaInst *S = KB.slot(L == 1 ? KB.F32 : vecTy(L), "acc");
+      B.CreateStore(Zero ? Constant::getNullValue(S->getAllocatedType()) : loadVec(CRow[Ri], c64(Off), L), S);
+      Slots[Ri].push_back(S);
+    }
+  }
+  KB.forLoop(Cb, "dc.c", [&](Value *Ci) {
+    KB.forLoop(P.KH, "dc.kh", [&](Value *Kh) {
+      Value *Row = B.CreateAdd(mul(Ci, P.RowsIn), B.CreateAdd(mul(Ohi, P.SH), mul(Kh, P.DH)));
+      Value *RowBase = KB.elementPtr(Padded, B.CreateAdd(mul(Row, P.Wp), Ow0));
+      Value *K0 = B.CreateAdd(mul(Ci, KHW), mul(Kh, P.KW));
+      for (int64_t Kw = 0; Kw < P.KW; ++Kw) {
+        std::vector<Value *> Bv;
+        for (auto [Off, L] : Ch)
+          Bv.push_back(loadVec(RowBase, c64(Kw * P.DW + Off), L));
+        for (int64_t Ri = 0; Ri < R; ++Ri) {
+          Value *Av = KB.loadF32(ARow[Ri], add(K0, Kw));
+          for (size_t CI = 0; CI < Ch.size(); ++CI) {
+            const int64_t L = Ch[CI].second;
+            Type *Ty = L == 1 ? KB.F32 : vecTy(L);
+            Value *Splat = L == 1 ? Av : B.CreateVectorSplat(unsigned(L), Av);
+            Value *Old = B.CreateLoad(Ty, Slots[Ri][CI]);
+            B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {Ty}, {Splat, Bv[CI], Old}), Slots[Ri][CI]);
+          }
+        }
+      }
+    });
+  });
+  for (int64_t Ri = 0; Ri < R; ++Ri)
+    for (size_t CI = 0; CI < Ch.size(); ++CI) {
+      const int64_t L = Ch[CI].second;
+      storeVec(B.CreateLoad(L == 1 ? KB.F32 : vecTy(L), Slots[Ri][CI]), CRow[Ri], c64(Ch[CI].first), L);
+    }
 }
 
 /// A row-major [KN][NN] block in \p Src copied into BBuf's NR-wide panels.
@@ -536,6 +650,8 @@ void GemmEmitter::computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
 }
 
 void GemmEmitter::compute(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
+  if (P.DirectRows)
+    return computeDirect(MN, NN, KN, Zero);
   if (P.Bf16Dot)
     return computeAmx(MN, NN, KN, Zero);
   const int64_t FullM = MN / MR, RemM = MN % MR, FullP = NN / NR, RemN = NN % NR;

@@ -145,9 +145,13 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
             : (P.SAm == 1 || P.M == 1) ? Pack::Cols
                                        : Pack::Gather;
   P.BPack = Pack::Rows;
-  P.DirectB = directB(P.M, Micro);
+  // Rows of at least two vectors: narrower ones leave the accumulators
+  // mostly empty, and the im2col tile (N across output rows) does better.
+  P.DirectRows = P.SW == 1 && P.APack == Pack::Rows && P.OW >= 2 * Micro.VW;
+  P.Wp = P.OW + (P.KW - 1) * P.DW;
+  P.DirectB = !P.DirectRows && directB(P.M, Micro);
   P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) &&
-              P.APack == Pack::Rows && !P.DirectB;
+              P.APack == Pack::Rows && !P.DirectB && !P.DirectRows;
   const uint64_t Avail = P.Bf16Dot ? Budget / 3 * 2 : Budget;
   // Less what rounding each buffer to ScratchpadAlign can add.
   const int64_t Floats = int64_t(Avail - 6 * ScratchpadAlign) / 4;
@@ -169,7 +173,8 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
     for (int64_t R : candidates(P.OH, 1, P.OH))
       for (int64_t CM : candidates(P.M, Micro.MR, MCMax)) {
         const int64_t CK = Cb * KHW, CN = R * P.OW, RI = std::min(rowsIn(R), P.H);
-        const int64_t Need = CM * CK + CK * CN * (P.DirectB ? 1 : 2) + CM * CN + Cb * RI * P.W + P.W;
+        const int64_t Need = CM * CK + CM * CN + Cb * RI * P.W + P.W +
+                             (P.DirectRows ? Cb * rowsIn(R) * P.Wp : CK * CN * (P.DirectB ? 1 : 2));
         if (Need > Floats)
           continue;
         const int64_t NKB = ceilDiv(P.Cg, Cb), NMB = ceilDiv(P.M, CM), NNB = ceilDiv(P.OH, R);
@@ -201,8 +206,12 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
     return Off;
   };
   P.AOff = carve(P.TM * P.TK);
-  P.BOff = carve(P.TK * P.TN);
-  P.RawOff = P.DirectB ? 0 : carve(P.TK * P.TN); // the row-major im2col tile, then panels
+  if (P.DirectRows) {
+    P.PaddedOff = carve((P.TK / KHW) * P.RowsIn * P.Wp);
+  } else {
+    P.BOff = carve(P.TK * P.TN);
+    P.RawOff = P.DirectB ? 0 : carve(P.TK * P.TN); // the row-major im2col tile, then panels
+  }
   P.RegionOff = carve((P.TK / KHW) * P.RegionRows * P.W + P.W);
   P.AccOff = carve(P.TM * P.TN);
   if (P.Bf16Dot) {

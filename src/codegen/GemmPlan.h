@@ -92,6 +92,15 @@ struct GemmPlan {
   int64_t SXc = 0, SXh = 0; ///< X's channel and row strides (its column stride is 1)
   int64_t RowsIn = 0;       ///< rows of X one N block's windows span (some may lie outside X)
   int64_t RegionRows = 0;   ///< rows of X the region holds per channel: min(RowsIn, H)
+  /// Stride-1 columns (SW = 1) in rows of at least two vectors: no im2col at all. The input rows are laid
+  /// out again with their padding, [channel][window row][Wp] (rows outside
+  /// X all zeros, PW zeros on the left), and the microkernel reads B's
+  /// vectors straight from them: b((c, kh, kw), (oh, ow)) is padded row
+  /// (c, oh SH + kh DH) at column ow + kw DW. Weights stay in registers'
+  /// reach (A block), C's rows of one output row in accumulators.
+  bool DirectRows = false;
+  int64_t Wp = 0;           ///< a padded row: OW + (KW - 1) DW
+  uint64_t PaddedOff = 0;   ///< the padded rows
   /// Offsets of the buffers in the one scratchpad grant, and its size.
   uint64_t AOff = 0, BOff = 0, RawOff = 0, StageOff = 0, AccOff = 0, GrantBytes = 0;
   uint64_t ABfOff = 0, BBfOff = 0; ///< the bf16 copies (Bf16Dot)

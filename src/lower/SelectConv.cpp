@@ -125,7 +125,8 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
   // channel's taps, one output row, 14 rows of C, the im2col tile twice
   // (row-major and in panels), the input rows and a zero row.
   const int64_t KHW = KH * KW, Rows1 = std::min((KH - 1) * Dl[0] + 1, H), M1 = std::min<int64_t>(Co / G, 14);
-  const int64_t SmallestConv = M1 * KHW + 2 * KHW * OW + M1 * OW + Rows1 * Wd + Wd;
+  const int64_t SmallestConv =
+      M1 * KHW + 2 * KHW * OW + M1 * OW + Rows1 * Wd + Wd + ((KH - 1) * Dl[0] + 1) * (OW + (KW - 1) * Dl[1]);
   if (Opts.DirectConv && !InPlace1x1 && OW <= MaxDirectConvWidth && SmallestConv <= Opts.ConvBudgetFloats) {
     // The conv2d kernel: the input read in place (its rows by SDMA, padding
     // by bounds), im2col tiles built in the scratchpad.

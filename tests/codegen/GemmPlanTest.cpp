@@ -224,7 +224,8 @@ TEST(GemmPlanTest, ConvPlansTileWholeRowsAndChannelsWithinTheBudget) {
         // What the lowering asks of a convolution before it picks conv2d
         // (SelectConv.cpp): its smallest blocking fits.
         const int64_t OW = (C.W + 2 * C.P - C.KW) / C.S + 1, KHW = C.KH * C.KW, M1 = std::min<int64_t>(C.Cog, 14);
-        if (M1 * KHW + 2 * KHW * OW + M1 * OW + std::min(C.KH, C.H) * C.W + C.W > codegen::convBudgetFloats(Pad)) {
+        if (M1 * KHW + 2 * KHW * OW + M1 * OW + std::min(C.KH, C.H) * C.W + C.W + C.KH * (OW + C.KW - 1) >
+            codegen::convBudgetFloats(Pad)) {
           ++Plans;
           continue;
         }
@@ -248,10 +249,13 @@ TEST(GemmPlanTest, ConvPlansTileWholeRowsAndChannelsWithinTheBudget) {
         EXPECT_EQ(P->RowsIn, (Rows - 1) * C.S + C.KH);
         EXPECT_EQ(P->RegionRows, std::min(P->RowsIn, C.H));
         EXPECT_FALSE(P->BResident);
-        EXPECT_EQ(P->DirectB, directB(P->M, Micro));
+        // Stride-1 columns read the padded input rows directly; others build im2col tiles.
+        EXPECT_EQ(P->DirectRows, C.S == 1 && P->OW >= 2 * Micro.VW);
+        EXPECT_EQ(P->DirectB, !P->DirectRows && directB(P->M, Micro));
+        EXPECT_TRUE(!P->DirectRows || !P->Bf16Dot);
         // The buffers are disjoint and in order.
-        EXPECT_LT(P->AOff, P->BOff);
-        EXPECT_LT(P->BOff, P->RegionOff);
+        EXPECT_LT(P->AOff, P->DirectRows ? P->PaddedOff : P->BOff);
+        EXPECT_LT(P->DirectRows ? P->PaddedOff : P->BOff, P->RegionOff);
         EXPECT_LT(P->RegionOff, P->AccOff);
         EXPECT_LE(P->AccOff + uint64_t(P->TM * P->TN) * 4, P->GrantBytes);
       }

@@ -669,6 +669,19 @@ void conv2dCases(CaseList &L) {
       {"3x3s2p1_c6_12x10_o33_chans", 1, 1, 6, 12, 10, 33, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::None, 2},
       {"4x4s4p0_c3_16x16_o8", 1, 1, 3, 16, 16, 8, 4, 4, 4, 4, 0, 0, 1, 1},
       {"3x3s3p1_c4_10x10_o5", 1, 1, 4, 10, 10, 5, 3, 3, 3, 3, 1, 1, 1, 1},
+      // Rows of two vectors and more (the padded-row microkernel): row
+      // widths that are and are not multiples of a vector, dilation, a
+      // stride between rows, K and N in several blocks, packed and strided
+      // inputs, the remainder rows of C.
+      {"3x3s1p1_c8_40x70_o8_dr", 1, 1, 8, 40, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
+      {"3x3s1p1_c16_33x64_o16_dr", 1, 1, 16, 33, 64, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      {"5x5s1p2d2_c3_20x50_o17_dr", 1, 1, 3, 20, 50, 17, 5, 5, 1, 1, 2, 2, 2, 2, true},
+      {"3x3s2x1p1_c6_21x48_o9_dr", 1, 1, 6, 21, 48, 9, 3, 3, 2, 1, 1, 1, 1, 1},
+      {"3x3s1p1_c40_18x40_o30_dr_kblocks", 1, 1, 40, 18, 40, 30, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {"3x3s1p0_b2_c5_9x37_o6_dr", 2, 1, 5, 9, 37, 6, 3, 3, 1, 1, 0, 0, 1, 1},
+      {"3x3s1p1_c4_12x33_o7_dr_rows", 1, 1, 4, 12, 33, 7, 3, 3, 1, 1, 1, 1, 1, 1, false, Epilogue::None, 1},
+      {"3x3s1p1_g2_c3_10x40_o5_dr_chans", 1, 2, 3, 10, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::None, 2},
+      {"3x3s1p1_c8_64x256_o8_dr_unet", 1, 1, 8, 64, 256, 8, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
   };
   for (const Geo &G : Cases)
     L.add(G.Name, conv(G), {1, 2});
