@@ -112,6 +112,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
     return algorithm::softmax_log;
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
+  case abi::KernelId::max_pool2d:
   case abi::KernelId::copy:
   case abi::KernelId::convert:
   case abi::KernelId::pad:
@@ -386,6 +387,35 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
   if (Spec.HasBias)
     Args[DNNL_ARG_BIAS] = Bias;
   Conv.execute(R.E.Strm, Args);
+  R.E.Strm.wait();
+}
+
+/// max_pool2d: oneDNN's max pooling (pooling_v2, for dilation) of In [P, H,
+/// W] seen as [P, 1, H, W]; rows or columns past the last window cropped
+/// from the view (oneDNN wants a non-negative right padding). oneDNN's max
+/// pooling ignores the padding, as the kernel's -inf padding does.
+void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  const abi::OperandSpec &X = Spec.Operands[0], &C = Spec.output();
+  if (X.Sizes.size() != 3 || C.Sizes.size() != 3)
+    throw SpecError{"max_pool2d operands are In [P, H, W] and Out [P, OH, OW]"};
+  const std::vector<int64_t> &P = Spec.Params;
+  const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], DH = P[6], DW = P[7];
+  const int64_t Planes = X.Sizes[0], H = X.Sizes[1], W = X.Sizes[2];
+  const int64_t OH = C.Sizes[1], OW = C.Sizes[2];
+  int64_t PadR[2] = {(OH - 1) * SH + (KH - 1) * DH + 1 - H - PH, (OW - 1) * SW + (KW - 1) * DW + 1 - W - PW};
+  const int64_t Hs = PadR[0] < 0 ? H + PadR[0] : H, Ws = PadR[1] < 0 ? W + PadR[1] : W;
+  PadR[0] = std::max<int64_t>(PadR[0], 0);
+  PadR[1] = std::max<int64_t>(PadR[1], 0);
+  memory Src(memory::desc({Planes, 1, Hs, Ws}, F32, {X.Strides[0], X.Strides[0], X.Strides[1], X.Strides[2]}),
+             R.E.Eng, const_cast<float *>(In[0]));
+  memory Out(memory::desc({Planes, 1, OH, OW}, F32, denseStrides({Planes, 1, OH, OW})), R.E.Eng,
+             Dst.get_data_handle());
+  dnnl::pooling_v2_forward::desc D(dnnl::prop_kind::forward_inference, algorithm::pooling_max, Src.get_desc(),
+                                   Out.get_desc(), {SH, SW}, {KH, KW}, {DH - 1, DW - 1}, {PH, PW},
+                                   {PadR[0], PadR[1]});
+  dnnl::pooling_v2_forward Pool(dnnl::pooling_v2_forward::primitive_desc(D, R.E.Eng));
+  Pool.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Out}});
   R.E.Strm.wait();
 }
 
@@ -949,6 +979,9 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       break;
     case abi::KernelFamily::Chain:
       chain(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Pool:
+      maxPool(R, Spec, Inputs, Dst);
       break;
     case abi::KernelFamily::Select: // a bool condition: runOneDnnTyped
       throw SpecError{"where's condition is bool: use runOneDnnTyped"};

@@ -397,6 +397,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
     return B.CreateBinaryIntrinsic(Intrinsic::maximum, In[0], In[1]);
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
+  case abi::KernelId::max_pool2d:
   case abi::KernelId::softmax:
   case abi::KernelId::log_softmax:
   case abi::KernelId::pad:

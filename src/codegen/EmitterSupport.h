@@ -158,6 +158,7 @@ llvm::Error emitElementwise(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitSoftmax(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitGemm(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitPad(KernelBuilder &KB, const abi::KernelSpec &Spec);
+llvm::Error emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitLayerNorm(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitReduce(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitGather(KernelBuilder &KB, const abi::KernelSpec &Spec);

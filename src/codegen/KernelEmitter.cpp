@@ -431,6 +431,9 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   case abi::KernelFamily::Pad:
     E = emitPad(KB, Spec);
     break;
+  case abi::KernelFamily::Pool:
+    E = emitPool(KB, Spec);
+    break;
   case abi::KernelFamily::Norm:
     E = emitLayerNorm(KB, Spec);
     break;

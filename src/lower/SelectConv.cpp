@@ -370,38 +370,39 @@ void Selector::selectMaxPool(const Node &N) {
   // ceil_mode may add a last, partial window; only the shapes where it does not are taken.
   if (Shape != std::vector<int64_t>{XT.Sizes[0], XT.Sizes[1], OH, OW})
     throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
+  if (K[0] * K[1] > 1) {
+    // The max_pool2d kernel: the input's planes read in place (padding by
+    // bounds), one pass.
+    const std::vector<int64_t> &S0 = P.Tensors[X].Strides;
+    if (S0[3] != 1 || (XT.Sizes[0] > 1 && XT.Sizes[1] > 1 && S0[0] != XT.Sizes[1] * S0[1]))
+      X = materialize(X, N.Name);
+    const std::vector<int64_t> XS = P.Tensors[X].Strides;
+    const int64_t Planes = XT.Sizes[0] * XT.Sizes[1];
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::max_pool2d;
+    Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
+    Spec.Operands.push_back({{Planes, XT.Sizes[2], XT.Sizes[3]}, {XT.Sizes[1] > 1 ? XS[1] : XS[0], XS[2], 1}});
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    Spec.Operands.push_back({{Planes, OH, OW}, contiguous({Planes, OH, OW})});
+    pushKernel(N, Spec, {X, Out});
+    recordDecision(N, NodeDecision::Accelerated, "max_pool2d");
+    return;
+  }
   int Xp = X;
-  if (Pd[0] || Pd[1])
-    Xp = padded(N, X, {0, 0, Pd[0], Pd[1]}, {1, 1, 1, 1}, {0, 0, Pd[0], Pd[1]}, N.Name + "_padded",
-                -std::numeric_limits<double>::infinity());
   const std::vector<int64_t> XS = P.Tensors[Xp].Strides;
   auto tap = [&](int64_t Kh, int64_t Kw) {
     return defineView(N.Name + "_tap" + std::to_string(Kh) + "_" + std::to_string(Kw), Xp, Shape,
                       {XS[0], XS[1], St[0] * XS[2], St[1] * XS[3]}, Kh * Dl[0] * XS[2] + Kw * Dl[1] * XS[3],
                       /*OwnStorage=*/true);
   };
+  // A 1x1 window (padding 0): a strided copy.
   int Acc = tap(0, 0);
-  const int64_t Taps = K[0] * K[1];
-  if (Taps == 1) { // a 1x1 window: a strided copy
-    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
-    abi::KernelSpec Spec;
-    Spec.Kernel = abi::KernelId::copy;
-    Spec.Operands = {operand(Acc), operand(Out)};
-    pushKernel(N, Spec, {Acc, Out});
-    recordDecision(N, NodeDecision::Accelerated, "copy");
-    return;
-  }
-  for (int64_t T = 1; T < Taps; ++T) {
-    int V = tap(T / K[1], T % K[1]);
-    int Out = defineOutput(T + 1 == Taps ? OutName : N.Name + "_max" + std::to_string(T), ScalarType::Float32,
-                           Shape);
-    abi::KernelSpec Spec;
-    Spec.Kernel = abi::KernelId::maximum;
-    Spec.Operands = {operand(Acc), operand(V), operand(Out)};
-    pushKernel(N, Spec, {Acc, V, Out});
-    Acc = Out;
-  }
-  recordDecision(N, NodeDecision::Accelerated, "maximum");
+  int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+  abi::KernelSpec Spec;
+  Spec.Kernel = abi::KernelId::copy;
+  Spec.Operands = {operand(Acc), operand(Out)};
+  pushKernel(N, Spec, {Acc, Out});
+  recordDecision(N, NodeDecision::Accelerated, "copy");
 }
 
 /// avg_pool2d (count_include_pad, or no padding) and adaptive_avg_pool2d

@@ -688,6 +688,45 @@ void conv2dCases(CaseList &L) {
   L.add("3x3s1p1_c16_16x16_o16_special", conv(Cases[0]), {1}, Fill::Special);
 }
 
+/// max_pool2d against oneDNN's max pooling: 2x2 stride 2 (the UNet's), 3x3
+/// stride 2 padding 1 (resnet's), odd sizes with a floor, dilation, stride
+/// 1, rows wider than a vector, strided input planes and rows, special
+/// values (NaN, inf, -0) where oneDNN agrees.
+void poolCases(CaseList &L) {
+  struct Geo {
+    const char *Name;
+    int64_t P, H, W, KH, KW, SH, SW, PH, PW, DH, DW;
+    int Layout = 0; ///< 0 packed; 1 rows 5 floats apart; 2 planes 7 floats apart
+  };
+  auto pool = [&](const Geo &G) {
+    const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
+                  OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1;
+    OperandSpec X = contiguous({G.P, G.H, G.W});
+    if (G.Layout == 1)
+      X = view({G.P, G.H, G.W}, {G.H * (G.W + 5), G.W + 5, 1});
+    else if (G.Layout == 2)
+      X = view({G.P, G.H, G.W}, {G.H * G.W + 7, G.W, 1});
+    KernelSpec S = L.spec({X, contiguous({G.P, OH, OW})});
+    S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
+    return S;
+  };
+  const std::vector<Geo> Cases = {
+      {"2x2s2_p80_64x256", 80, 64, 256, 2, 2, 2, 2, 0, 0, 1, 1},
+      {"3x3s2p1_p16_32x32", 16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1},
+      {"3x3s2p1_p5_17x19", 5, 17, 19, 3, 3, 2, 2, 1, 1, 1, 1},
+      {"2x2s2_p3_15x33_floor", 3, 15, 33, 2, 2, 2, 2, 0, 0, 1, 1},
+      {"3x3s1p1_p4_9x40", 4, 9, 40, 3, 3, 1, 1, 1, 1, 1, 1},
+      {"3x2s2x1p1x0d2_p2_20x21", 2, 20, 21, 3, 2, 2, 1, 1, 0, 2, 1},
+      {"2x2s2_p6_12x34_rows", 6, 12, 34, 2, 2, 2, 2, 0, 0, 1, 1, 1},
+      {"3x3s2p1_p6_13x18_planes", 6, 13, 18, 3, 3, 2, 2, 1, 1, 1, 1, 2},
+      {"5x5s3p2_p2_23x29", 2, 23, 29, 5, 5, 3, 3, 2, 2, 1, 1},
+      {"1x1s2_p3_8x9", 3, 8, 9, 1, 1, 2, 2, 0, 0, 1, 1},
+  };
+  for (const Geo &G : Cases)
+    L.add(G.Name, pool(G), {1, 2});
+  L.add("3x3s2p1_p16_32x32_special", pool(Cases[1]), {1}, Fill::Special);
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -725,6 +764,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Select:
     selectCases(L);
+    return;
+  case KernelFamily::Pool:
+    poolCases(L);
     return;
   }
 }

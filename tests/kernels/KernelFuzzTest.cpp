@@ -450,6 +450,7 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Binary:
   case KernelFamily::Copy:
   case KernelFamily::Pad:
+  case KernelFamily::Pool: // comparisons: exact
     return 0;
   case KernelFamily::Norm: {
     double D = double(S.output().Sizes[1]);

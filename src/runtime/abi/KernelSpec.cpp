@@ -86,18 +86,22 @@ std::string KernelSpec::paramsError() const {
   case KernelId::leaky_relu: Want = 1; break;
   case KernelId::powi: Want = 1; break;
   case KernelId::clamp: Want = 2; break;
+  case KernelId::max_pool2d:
   case KernelId::conv2d: {
     if (Params.size() != 8)
-      return "conv2d takes 8 params (kernel h, w, stride h, w, padding h, w, dilation h, w), got " +
+      return std::string(kernelName(Kernel)) +
+             " takes 8 params (kernel h, w, stride h, w, padding h, w, dilation h, w), got " +
              std::to_string(Params.size());
     for (size_t I = 0; I < 8; ++I)
       if ((I / 2 == 2 ? Params[I] < 0 : Params[I] < 1) || Params[I] > (1 << 20))
-        return "conv2d param " + std::to_string(I) + " out of range";
+        return std::string(kernelName(Kernel)) + " param " + std::to_string(I) + " out of range";
+    if (Kernel == KernelId::max_pool2d && (2 * Params[4] > Params[0] || 2 * Params[5] > Params[1]))
+      return "max_pool2d's padding is at most half its window";
     return "";
   }
   default:
     if (!Params.empty())
-      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi and conv2d kernels";
+      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d and max_pool2d kernels";
     return "";
   }
   if (Params.size() != Want)
@@ -385,6 +389,9 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
   case KernelFamily::Binary:
   case KernelFamily::Select:
     W.Flops = Out;
+    return W;
+  case KernelFamily::Pool: // one comparison per element of the window but the first
+    W.Flops = S.Params.size() == 8 ? Out * double(S.Params[0] * S.Params[1] - 1) : 0;
     return W;
   case KernelFamily::Copy:
   case KernelFamily::Pad:

@@ -14,6 +14,9 @@
 //            (unit column stride), (Bias [b, g, Cog, OH*OW],) C [b, g, Cog,
 //            OH*OW]; Params KH, KW, stride h, w, padding h, w, dilation h, w:
 //            C = W @ im2col(X) per (b, g), X zero outside its bounds.
+//   Pool:    In [P, H, W] (P planes, unit column stride), Out [P, OH, OW];
+//            Params as Conv2d's; every window holds an element of In
+//            (padding at most half the window).
 //   Unary:   In [out shape], Out.
 //   Binary:  A [out shape], B [out shape] (absent when HasScalar), Out;
 //            Out = A op (Alpha * B) or A op Scalar.

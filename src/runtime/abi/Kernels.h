@@ -13,7 +13,7 @@
 
 namespace atalla::abi {
 
-enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm, Reduce, Gather, Chain, Select };
+enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm, Reduce, Gather, Chain, Select, Pool };
 
 enum class KernelId : uint32_t {
 #define ATALLA_KERNEL(Id, Name, Family) Name = Id,
@@ -104,6 +104,7 @@ constexpr std::string_view familyName(KernelFamily F) {
   case KernelFamily::Gather: return "gather";
   case KernelFamily::Chain: return "chain";
   case KernelFamily::Select: return "select";
+  case KernelFamily::Pool: return "pool";
   }
   return "";
 }

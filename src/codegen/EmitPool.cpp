@@ -1,0 +1,160 @@
+//===- codegen/EmitPool.cpp - max pooling in one pass ---------------------===//
+//
+// max_pool2d of In [P, H, W] into Out [P, OH, OW]. Per plane, in blocks of
+// R output rows (as many as the scratchpad budget allows): the input rows
+// the block's windows reach (clipped to In) come in by one SDMA transfer;
+// they are laid out again Wp = (OW - 1) SW + (KW - 1) DW + 1 wide with -inf
+// padding (rows outside In all -inf), so every window is in bounds; each
+// output row is then the running max over the window's KH x KW taps, VW
+// output columns at a time (a vector load at column stride 1, else the
+// span loaded and every SW-th lane kept), NaN-propagating (llvm.maximum:
+// torch's max_pool2d returns NaN when a window holds one); the block goes
+// back by one SDMA transfer. Every window holds an input element (padding
+// at most half the window), so -inf never reaches the output from the
+// padding.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/EmitterSupport.h"
+
+#include "llvm/IR/Intrinsics.h"
+
+#include <limits>
+
+using namespace llvm;
+using namespace atalla;
+using namespace atalla::codegen::detail;
+
+Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  if (Spec.Operands.size() != 2)
+    return specError(Spec, "expected 2 operands, got " + Twine(Spec.Operands.size()));
+  if (std::string E = Spec.paramsError(); !E.empty())
+    return specError(Spec, E);
+  const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
+  if (In.Sizes.size() != 3 || Out.Sizes.size() != 3)
+    return specError(Spec, "max_pool2d operands are In [P, H, W] and Out [P, OH, OW]");
+  const std::vector<int64_t> &Pm = Spec.Params;
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
+  const int64_t Planes = In.Sizes[0], H = In.Sizes[1], W = In.Sizes[2];
+  const int64_t OH = (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1, OW = (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
+  if (OH < 1 || OW < 1 || Out.Sizes != std::vector<int64_t>{Planes, OH, OW})
+    return specError(Spec, "the output is not the pooling's [" + Twine(Planes) + ", " + Twine(OH) + ", " + Twine(OW) +
+                               "]");
+  if (In.Strides[2] != 1)
+    return specError(Spec, "max_pool2d's input needs a unit column stride");
+  if (Out.Strides != std::vector<int64_t>{OH * OW, OW, 1})
+    return specError(Spec, "max_pool2d's output is contiguous");
+  if (Out.numel() == 0) {
+    KB.finish();
+    return Error::success();
+  }
+  IRBuilder<> &B = KB.B;
+  const int64_t VW = KB.Isa == codegen::VectorIsa::Avx512 ? 16 : 8;
+  const int64_t Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
+  auto rowsIn = [&](int64_t R) { return (R - 1) * SH + (KH - 1) * DH + 1; };
+  auto need = [&](int64_t R) { return std::min(rowsIn(R), H) * W + W + rowsIn(R) * Wp + R * OW; };
+  const int64_t Floats = int64_t(KB.Budget - 4 * ScratchpadAlign) / 4;
+  int64_t R = OH;
+  while (R > 1 && need(R) > Floats)
+    R = (R + 1) / 2;
+  if (need(R) > Floats)
+    return specError(Spec, "one output row's input rows (" + Twine(need(1)) + " floats) exceed the scratchpad budget");
+  const int64_t RowsIn = rowsIn(R), Landing = std::min(RowsIn, H);
+  auto carve = [](int64_t Fl) { return (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign; };
+  const uint64_t LandOff = 0, NegOff = carve(Landing * W), PadOff = NegOff + carve(W), OutOff = PadOff + carve(RowsIn * Wp),
+                 Grant = OutOff + carve(R * OW);
+  Value *Buf = KB.alloc(Grant, "pool.buffers");
+  auto part = [&](uint64_t Off) { return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Buf, Off); };
+  Value *Land = part(LandOff), *NegRow = part(NegOff), *Padded = part(PadOff), *OutBuf = part(OutOff);
+  Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(1);
+  auto c64 = [&](int64_t V) { return KB.i64(uint64_t(V)); };
+  auto mul = [&](Value *X, int64_t S) { return B.CreateMul(X, c64(S)); };
+  auto vecTy = [&](int64_t L) { return FixedVectorType::get(KB.F32, unsigned(L)); };
+  auto loadVec = [&](Value *Ptr, Value *Index, int64_t L) -> Value * {
+    if (L == 1)
+      return KB.loadF32(Ptr, Index);
+    return B.CreateAlignedLoad(vecTy(L), KB.elementPtr(Ptr, Index), Align(4));
+  };
+  auto storeVec = [&](Value *V, Value *Ptr, Value *Index, int64_t L) {
+    if (L == 1)
+      KB.storeF32(V, Ptr, Index);
+    else
+      B.CreateAlignedStore(V, KB.elementPtr(Ptr, Index), Align(4));
+  };
+  const float NegInf = -std::numeric_limits<float>::infinity();
+  auto negInf = [&](int64_t L) -> Value * {
+    return L == 1 ? KB.f32(NegInf) : ConstantVector::getSplat(ElementCount::getFixed(unsigned(L)),
+                                                               ConstantFP::get(KB.F32, NegInf));
+  };
+  auto fill = [&](Value *Dst, int64_t From, int64_t To) {
+    for (int64_t O = From; O < To; O += VW) {
+      const int64_t L = std::min<int64_t>(VW, To - O);
+      storeVec(negInf(L), Dst, c64(O), L);
+    }
+  };
+  KB.forLoop(W, "pool.neg", [&](Value *I) { KB.storeF32(KB.f32(NegInf), NegRow, I); });
+
+  const int64_t SP = In.Strides[0], SR = In.Strides[1];
+  const int64_t Left = std::min(PW, Wp), CopyW = std::max<int64_t>(0, std::min(W, Wp - PW));
+  auto block = [&](Value *Pl, Value *Oh0, int64_t Rows) {
+    const int64_t RIn = rowsIn(Rows);
+    Value *IhStart = B.CreateSub(mul(Oh0, SH), c64(PH));
+    Value *Lo = B.CreateSelect(B.CreateICmpSGT(IhStart, c64(0)), IhStart, c64(0));
+    Value *HiW = B.CreateAdd(IhStart, c64(RIn));
+    Value *Hi = B.CreateSelect(B.CreateICmpSLT(HiW, c64(H)), HiW, c64(H));
+    // Every window holds a row of In: Hi > Lo.
+    Value *Src = B.CreateAdd(InAddr, B.CreateShl(B.CreateAdd(mul(Pl, SP), mul(Lo, SR)), 2));
+    KB.sdmaLoad(Land, Src, B.CreateSub(Hi, Lo), c64(W * 4), c64(SR * 4));
+    KB.forLoop(
+        KB.i64(0), KB.i64(RIn), "pool.pad",
+        [&](Value *Wr) {
+          Value *Ih = B.CreateAdd(IhStart, Wr);
+          Value *Inside = B.CreateAnd(B.CreateICmpSGE(Ih, c64(0)), B.CreateICmpSLT(Ih, c64(H)));
+          Value *Row = B.CreateSelect(Inside, KB.elementPtr(Land, mul(B.CreateSub(Ih, Lo), W)), NegRow);
+          Value *Dst = KB.elementPtr(Padded, mul(Wr, Wp));
+          fill(Dst, 0, Left);
+          for (int64_t O = 0; O < CopyW; O += VW) {
+            const int64_t L = std::min<int64_t>(VW, CopyW - O);
+            storeVec(loadVec(Row, c64(O), L), Dst, c64(Left + O), L);
+          }
+          fill(Dst, Left + CopyW, Wp);
+        },
+        /*Parallel=*/false, /*Rolled=*/true);
+    KB.forLoop(
+        KB.i64(0), KB.i64(Rows), "pool.oh",
+        [&](Value *Ohi) {
+          for (int64_t O = 0; O < OW; O += VW) {
+            const int64_t L = std::min<int64_t>(VW, OW - O);
+            Value *Acc = nullptr;
+            for (int64_t Kh = 0; Kh < KH; ++Kh) {
+              Value *RowP = KB.elementPtr(Padded, B.CreateAdd(mul(Ohi, SH * Wp), c64(Kh * DH * Wp)));
+              for (int64_t Kw = 0; Kw < KW; ++Kw) {
+                const int64_t First = O * SW + Kw * DW;
+                Value *V;
+                if (SW == 1 || L == 1) {
+                  V = loadVec(RowP, c64(First), L);
+                } else {
+                  Value *Wide = loadVec(RowP, c64(First), (L - 1) * SW + 1);
+                  std::vector<int> Pick;
+                  for (int64_t J = 0; J < L; ++J)
+                    Pick.push_back(int(J * SW));
+                  V = B.CreateShuffleVector(Wide, Pick);
+                }
+                Acc = Acc ? B.CreateBinaryIntrinsic(Intrinsic::maximum, Acc, V) : V;
+              }
+            }
+            storeVec(Acc, OutBuf, B.CreateAdd(mul(Ohi, OW), c64(O)), L);
+          }
+        },
+        /*Parallel=*/false, /*Rolled=*/true);
+    Value *Dst = B.CreateAdd(OutAddr, B.CreateShl(B.CreateAdd(mul(Pl, OH * OW), mul(Oh0, OW)), 2));
+    KB.sdmaStore(Dst, OutBuf, c64(1), c64(Rows * OW * 4), c64(Rows * OW * 4));
+  };
+  const int64_t Full = OH / R, Rem = OH % R;
+  KB.forLoop(Planes, "pool.p", [&](Value *Pl) {
+    KB.forLoop(Full, "pool.b", [&](Value *Bi) { block(Pl, mul(Bi, R), R); });
+    if (Rem)
+      block(Pl, c64(Full * R), Rem);
+  });
+  KB.finish();
+  return Error::success();
+}
