@@ -114,6 +114,23 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(const Blob &B, sim::D
                    "', its code uses ISA features this host (" + llvm::sys::getHostCPUName() +
                    ") lacks: " + llvm::join(Missing, ", ") + "; recompile it here (atalla-gen without --target-cpu)");
   X->Fallback = Fallback;
+  { // Does any instruction write into a constant's bytes (an in-place op on a buffer)?
+    llvm::ArrayRef<abi::TensorRecord> Ts = B.tensors();
+    std::vector<std::pair<uint64_t, uint64_t>> Consts;
+    for (const abi::TensorRecord &R : Ts)
+      if (R.Kind == static_cast<uint32_t>(abi::TensorKind::Constant) && R.Bytes)
+        Consts.push_back({R.DramAddr, R.DramAddr + R.Bytes});
+    for (uint32_t I = 0; I < B.instructions().size() && !X->WritesConstants; ++I) {
+      const abi::Instruction &In = B.instructions()[I];
+      llvm::ArrayRef<uint32_t> Ops = B.operands(I);
+      for (uint32_t J = In.NumOperands - In.NumOutputs; J < In.NumOperands; ++J) {
+        const abi::TensorRecord &O = Ts[Ops[J]];
+        const uint64_t Lo = O.DramAddr, Hi = O.DramAddr + B.extent(O);
+        for (const auto &[CLo, CHi] : Consts)
+          X->WritesConstants |= Lo < CHi && CLo < Hi;
+      }
+    }
+  }
   // A device with no DRAM would refuse every transfer; keep one aligned block.
   Config.DramBytes = std::max<uint64_t>(B.dramBytes(), abi::BlobAlignment);
   X->Dev = std::make_unique<sim::Device>(Config);
@@ -224,14 +241,22 @@ llvm::Expected<std::vector<HostTensor>> Executor::run(const std::vector<HostTens
                   " needs " + llvm::Twine(Want));
   }
 
-  Dev->reset();
-  llvm::ArrayRef<uint8_t> Constants = B.constants();
-  for (uint32_t I = 0; I < Tensors.size(); ++I) {
-    const abi::TensorRecord &R = Tensors[I];
-    if (R.Kind != static_cast<uint32_t>(abi::TensorKind::Constant) || R.Bytes == 0)
-      continue;
-    if (llvm::Error E = Dev->writeDram(R.DramAddr, Constants.slice(R.ConstantOffset, R.Bytes)))
-      return fail("constant '" + B.tensorName(I) + "': " + llvm::toString(std::move(E)));
+  // Until this run succeeds, a failed kernel may have written anywhere: the
+  // next run places the blob again.
+  const bool Resident = Placed && !WritesConstants;
+  Placed = false;
+  if (Resident) {
+    Dev->reclaimGrants();
+  } else {
+    Dev->reset();
+    llvm::ArrayRef<uint8_t> Constants = B.constants();
+    for (uint32_t I = 0; I < Tensors.size(); ++I) {
+      const abi::TensorRecord &R = Tensors[I];
+      if (R.Kind != static_cast<uint32_t>(abi::TensorKind::Constant) || R.Bytes == 0)
+        continue;
+      if (llvm::Error E = Dev->writeDram(R.DramAddr, Constants.slice(R.ConstantOffset, R.Bytes)))
+        return fail("constant '" + B.tensorName(I) + "': " + llvm::toString(std::move(E)));
+    }
   }
   for (uint32_t I = 0; I < Inputs.size(); ++I)
     if (llvm::Error E = writeTensor(Tensors[B.inputs()[I]], Inputs[I]))
@@ -262,6 +287,7 @@ llvm::Expected<std::vector<HostTensor>> Executor::run(const std::vector<HostTens
                   "'): " + llvm::toString(T.takeError()));
     Outputs.push_back(std::move(*T));
   }
+  Placed = true;
   return Outputs;
 }
 
@@ -302,6 +328,7 @@ llvm::Expected<std::vector<HostTensor>> Executor::runInstruction(uint32_t Index,
   };
 
   Dev->reset();
+  Placed = false; // DRAM now holds this instruction's inputs: the next run places the blob again
   llvm::ArrayRef<uint8_t> Constants = B.constants();
   for (uint32_t I = 0; I < Tensors.size(); ++I) {
     const abi::TensorRecord &R = Tensors[I];

@@ -83,8 +83,13 @@ public:
   ~Executor();
 
   /// Runs the program once on \p Inputs (ordered as the blob's user inputs)
-  /// and returns the user outputs. The device is reset first, so a run
-  /// after a failed one starts clean.
+  /// and returns the user outputs. The first run places the blob: DRAM
+  /// zeroed, the constants (weights) written. Later runs keep them resident,
+  /// as a device keeps a loaded model's weights between inferences, and
+  /// write only the inputs, unless the program writes into a constant's
+  /// bytes or the last run failed (then the run places the blob again). Every value a run reads
+  /// is written earlier in the same run, so runs give the same bits
+  /// whatever ran before (tests/tools/EndToEndTest checks it).
   llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensor> &Inputs);
 
   /// Single-layer mode (per-op diagnosis): runs only instruction \p Index on
@@ -124,6 +129,8 @@ private:
   FallbackHandler *Fallback = nullptr;
   std::function<void(const TraceEvent &)> Trace;
   uint64_t FallbackBytes = 0;
+  bool Placed = false;          ///< DRAM holds the zeroed layout and the constants
+  bool WritesConstants = false; ///< some instruction's output overlaps a constant
 };
 
 /// "kernel returned 2 (SDMA transfer outside DRAM)" text for a status.

@@ -296,6 +296,8 @@ int32_t Device::invoke(atalla::abi::KernelFn Fn, const uint64_t *Args) {
   return Status;
 }
 
+void Device::reclaimGrants() { P->reclaimAll(); }
+
 void Device::reset() {
   P->reclaimAll();
   std::fill(P->Dram.begin(), P->Dram.end(), 0);

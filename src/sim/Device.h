@@ -72,6 +72,9 @@ public:
 
   /// Clears scratchpads and grants and zeroes DRAM; counters are kept.
   void reset();
+  /// Reclaims every scratchpad grant (a kernel that failed may leave some);
+  /// DRAM and the scratchpads' contents are kept.
+  void reclaimGrants();
   const Counters &counters() const;
   void resetCounters();
   /// What the last refused firmware call did wrong ("" if none yet), so a

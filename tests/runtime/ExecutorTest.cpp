@@ -196,6 +196,36 @@ TEST(Executor, AddsTwoVectorsAndAConstant) {
   EXPECT_EQ(X->device().counters().SdmaBytesIn, 4u * N * 4);
 }
 
+TEST(Executor, WeightsStayResidentBetweenRunsButNotAfterAFailure) {
+  // The first run writes the constant and the inputs into DRAM; the second
+  // only the inputs (the constant stays, as a loaded model's weights do);
+  // after a failed run, the next one writes the constant again.
+  ASSERT_EXPECTED(B, Blob::parse(addBlob(), "add.atb"));
+  ASSERT_EXPECTED(X, Executor::create(B, config(), nullptr));
+  auto hostIn = [&] { return X->device().counters().HostBytesIn; };
+  auto check = [&](const std::vector<HostTensor> &Out, float Off) {
+    std::vector<float> V = values(Out[0]);
+    for (unsigned I = 0; I < N; ++I)
+      EXPECT_EQ(V[I], 2.0f * I + Off + 100) << I;
+  };
+  const uint64_t Inputs = 2u * N * 4, Constant = N * 4;
+  uint64_t Before = hostIn();
+  ASSERT_EXPECTED(Out1, X->run({floats({N}, iota(0)), floats({N}, iota(10))}));
+  check(Out1, 10);
+  EXPECT_EQ(hostIn() - Before, Inputs + Constant);
+  Before = hostIn();
+  ASSERT_EXPECTED(Out2, X->run({floats({N}, iota(1)), floats({N}, iota(2))}));
+  check(Out2, 3);
+  EXPECT_EQ(hostIn() - Before, Inputs);
+  std::vector<float> Bad = iota(0);
+  Bad[0] = -1; // instruction 0 stores outside DRAM
+  EXPECT_ERROR_CONTAINS(X->run({floats({N}, Bad), floats({N}, iota(10))}), "kernel returned 2");
+  Before = hostIn();
+  ASSERT_EXPECTED(Out3, X->run({floats({N}, iota(0)), floats({N}, iota(10))}));
+  check(Out3, 10);
+  EXPECT_EQ(hostIn() - Before, Inputs + Constant);
+}
+
 TEST(Executor, RefusesWrongInputs) {
   ASSERT_EXPECTED(B, Blob::parse(addBlob(), "add.atb"));
   ASSERT_EXPECTED(X, Executor::create(B, config(), nullptr));
