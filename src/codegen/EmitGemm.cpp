@@ -682,7 +682,21 @@ void GemmEmitter::tile(Value *M0, int64_t MN, Value *N0, int64_t NN) {
   const size_t Rank = P.Rank;
   if (Spec.HasBias) {
     Value *BiasSrc = at(2, B.CreateAdd(Base[2], B.CreateAdd(mul(M0, SBiasM), mul(N0, SBiasN))));
-    if (SBiasN == 1 || NN == 1) {
+    if (P.BiasCol) { // one value per row of C: one transfer, then splats
+      Type *B8 = Type::getInt8Ty(KB.Ctx);
+      Value *Col = B.CreateConstInBoundsGEP1_64(B8, Acc, P.BiasColOff - P.AccOff);
+      KB.sdmaLoad(Col, BiasSrc, c64(MN), c64(4), c64(SBiasM * 4));
+      KB.forLoop(MN, "biasrow", [&](Value *Mi) {
+        Value *V = KB.loadF32(Col, Mi);
+        Value *Row = KB.elementPtr(Acc, mul(Mi, NN));
+        const int64_t FullV = NN / VW, RemV = NN % VW;
+        Value *Splat = B.CreateVectorSplat(unsigned(VW), V);
+        KB.forLoop(FullV, "biasrow.v", [&](Value *J) { storeVec(Splat, Row, mul(J, VW), VW); });
+        for (int64_t J = FullV * VW; J < NN; ++J)
+          KB.storeF32(V, Row, c64(J));
+        (void)RemV;
+      });
+    } else if (SBiasN == 1 || NN == 1) {
       KB.sdmaLoad(Acc, BiasSrc, c64(MN), c64(NN * 4), c64(SBiasM * 4));
     } else {
       KB.forLoop(MN, "biasgather", [&](Value *Mi) {

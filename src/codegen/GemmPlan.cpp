@@ -153,8 +153,9 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) &&
               P.APack == Pack::Rows && !P.DirectB && !P.DirectRows;
   const uint64_t Avail = P.Bf16Dot ? Budget / 3 * 2 : Budget;
-  // Less what rounding each buffer to ScratchpadAlign can add.
-  const int64_t Floats = int64_t(Avail - 6 * ScratchpadAlign) / 4;
+  // Less what rounding each buffer to ScratchpadAlign can add, and a
+  // per-row bias column's buffer.
+  const int64_t Floats = int64_t(Avail - 7 * ScratchpadAlign) / 4 - (Spec.HasBias ? MCMax : 0);
   auto rowsIn = [&](int64_t R) { return (R - 1) * P.SH + (P.KH - 1) * P.DH + 1; };
   // Channels per K block: the three largest balanced splits within KCMax,
   // then halvings down to one channel (for the smallest pads).
@@ -214,6 +215,9 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
   }
   P.RegionOff = carve((P.TK / KHW) * P.RegionRows * P.W + P.W);
   P.AccOff = carve(P.TM * P.TN);
+  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
+  if (P.BiasCol)
+    P.BiasColOff = carve(P.TM);
   if (P.Bf16Dot) {
     const int64_t TKp = roundUp(P.TK, 32);
     P.ABfOff = carve(P.TM * TKp / 2);
@@ -277,7 +281,10 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.DirectB = P.BPack == Pack::Rows && directB(M, Micro);
   P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) && P.APack == Pack::Rows &&
               !P.DirectB;
-  chooseBlocking(P, P.Bf16Dot ? Budget / 3 * 2 : Budget);
+  // A per-row bias column: its buffer (at most MCMax floats) out of the budget first.
+  const bool BiasCol = Spec.HasBias && Spec.Operands[2].Strides[Rank - 1] == 0 && N > 1;
+  const uint64_t ColBytes = BiasCol ? uint64_t(MCMax) * 4 + ScratchpadAlign : 0;
+  chooseBlocking(P, (P.Bf16Dot ? Budget / 3 * 2 : Budget) - ColBytes);
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;
 
@@ -295,6 +302,9 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.RawOff = P.BPack != Pack::Rows ? carve(P.TK * P.TN) : 0;
   P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
   P.AccOff = carve(P.TM * P.TN);
+  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
+  if (P.BiasCol)
+    P.BiasColOff = carve(P.TM);
   if (P.Bf16Dot) { // two bf16 per float; K padded to the tiles' 32
     const int64_t TKp = roundUp(P.TK, 32);
     P.ABfOff = carve(P.TM * TKp / 2);

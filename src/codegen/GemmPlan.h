@@ -105,6 +105,12 @@ struct GemmPlan {
   uint64_t AOff = 0, BOff = 0, RawOff = 0, StageOff = 0, AccOff = 0, GrantBytes = 0;
   uint64_t ABfOff = 0, BBfOff = 0; ///< the bf16 copies (Bf16Dot)
   uint64_t RegionOff = 0;          ///< conv2d: rows of X, then one zero row
+  /// A bias broadcast along N (a convolution's per-channel bias, stride 0
+  /// along N): its TM values come in by one transfer into BiasColOff and
+  /// are splatted across each row of the C tile in the kernel (not one
+  /// SDMA element per value of C).
+  bool BiasCol = false;
+  uint64_t BiasColOff = 0;
 };
 
 /// The plan for \p Spec (a gemm kernel) within \p BudgetBytes of

@@ -34,8 +34,10 @@ constexpr uint64_t scratchpadBudget(uint64_t PadBytes) { return PadBytes / 4 * 3
 constexpr int64_t maxSoftmaxRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 4); }
 constexpr int64_t maxNormRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 12); }
 /// Floats a conv2d kernel's buffers may take (its plan's budget, less the
-/// alignment of its six buffers).
-constexpr int64_t convBudgetFloats(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 6 * 256) / 4); }
+/// alignment of its buffers and a bias column of up to 384 rows).
+constexpr int64_t convBudgetFloats(uint64_t PadBytes) {
+  return int64_t((scratchpadBudget(PadBytes) - 7 * 256) / 4) - 384;
+}
 
 /// The x86 vector ISA a kernel's register blocking is made for.
 enum class VectorIsa {

@@ -101,7 +101,7 @@ struct SelectOptions {
   /// whose smallest blocking (one channel, one output row, 14 rows of C)
   /// needs more goes through the materialised im2col. atalla-gen sets it
   /// from the target machine (codegen::convBudgetFloats).
-  int64_t ConvBudgetFloats = (768 * 1024 - 6 * 256) / 4;
+  int64_t ConvBudgetFloats = (768 * 1024 - 7 * 256) / 4 - 384;
 };
 llvm::Error selectKernels(LoweringState &S, const SelectOptions &Opts = {});
 

@@ -62,6 +62,10 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
         for (int64_t K : {int64_t(1), int64_t(33), int64_t(256), int64_t(300), int64_t(2304)})
           for (int Layout = 0; Layout < 4; ++Layout) {
             KernelSpec S = gemmSpec(M, N, K, Layout & 1, Layout & 2, /*Bias=*/Layout == 3);
+            if (Layout == 1) { // a per-row bias (a convolution's): the bias column buffer
+              S.HasBias = true;
+              S.Operands.insert(S.Operands.begin() + 2, test::view({M, N}, {1, 0}));
+            }
             if (Bf16Dot)
               S.Type = atalla::abi::DType::BF16;
             auto P = planGemm(S, budgetOf(Pad), Micro, Bf16Dot);
@@ -197,6 +201,8 @@ KernelSpec convSpec(int64_t G, int64_t Cg, int64_t H, int64_t W, int64_t Cog, in
   Sp.Params = {KH, KW, S, S, P, P, 1, 1};
   Sp.Operands.push_back(test::view({1, G, Cog, Kd}, {0, Cog * Kd, Kd, 1}));
   Sp.Operands.push_back(test::contiguous({1, G, Cg, H, W}));
+  Sp.HasBias = true; // per channel, broadcast along the output pixels
+  Sp.Operands.push_back(test::view({1, G, Cog, OH * OW}, {0, Cog, 1, 0}));
   Sp.Operands.push_back(test::contiguous({1, G, Cog, OH * OW}));
   return Sp;
 }
@@ -235,6 +241,8 @@ TEST(GemmPlanTest, ConvPlansTileWholeRowsAndChannelsWithinTheBudget) {
         ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
         ++Plans;
         EXPECT_TRUE(P->Conv);
+        EXPECT_TRUE(P->BiasCol); // the per-channel bias: one transfer, splatted per row
+        EXPECT_LE(P->BiasColOff + uint64_t(P->TM) * 4, P->GrantBytes);
         // AMX tiles only with the AVX-512 blocking and B in panels.
         EXPECT_TRUE(!P->Bf16Dot || (Bf16Dot && Micro == Avx512Micro && !P->DirectB));
         EXPECT_LE(P->GrantBytes, budgetOf(Pad));
