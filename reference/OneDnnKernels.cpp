@@ -390,27 +390,26 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
   R.E.Strm.wait();
 }
 
-/// max_pool2d: oneDNN's max pooling (pooling_v2, for dilation) of In [P, H,
-/// W] seen as [P, 1, H, W]; rows or columns past the last window cropped
+/// max_pool2d: oneDNN's max pooling (pooling_v2, for dilation) of In [N, C,
+/// H, W]; rows or columns past the last window cropped
 /// from the view (oneDNN wants a non-negative right padding). oneDNN's max
 /// pooling ignores the padding, as the kernel's -inf padding does.
 void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
   checkInputs(Spec, 1, In.size());
   const abi::OperandSpec &X = Spec.Operands[0], &C = Spec.output();
-  if (X.Sizes.size() != 3 || C.Sizes.size() != 3)
-    throw SpecError{"max_pool2d operands are In [P, H, W] and Out [P, OH, OW]"};
+  if (X.Sizes.size() != 4 || C.Sizes.size() != 4)
+    throw SpecError{"max_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW]"};
   const std::vector<int64_t> &P = Spec.Params;
   const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], DH = P[6], DW = P[7];
-  const int64_t Planes = X.Sizes[0], H = X.Sizes[1], W = X.Sizes[2];
-  const int64_t OH = C.Sizes[1], OW = C.Sizes[2];
+  const int64_t Nb = X.Sizes[0], Ch = X.Sizes[1], H = X.Sizes[2], W = X.Sizes[3];
+  const int64_t OH = C.Sizes[2], OW = C.Sizes[3];
   int64_t PadR[2] = {(OH - 1) * SH + (KH - 1) * DH + 1 - H - PH, (OW - 1) * SW + (KW - 1) * DW + 1 - W - PW};
   const int64_t Hs = PadR[0] < 0 ? H + PadR[0] : H, Ws = PadR[1] < 0 ? W + PadR[1] : W;
   PadR[0] = std::max<int64_t>(PadR[0], 0);
   PadR[1] = std::max<int64_t>(PadR[1], 0);
-  memory Src(memory::desc({Planes, 1, Hs, Ws}, F32, {X.Strides[0], X.Strides[0], X.Strides[1], X.Strides[2]}),
-             R.E.Eng, const_cast<float *>(In[0]));
-  memory Out(memory::desc({Planes, 1, OH, OW}, F32, denseStrides({Planes, 1, OH, OW})), R.E.Eng,
-             Dst.get_data_handle());
+  memory Src(memory::desc({Nb, Ch, Hs, Ws}, F32, {X.Strides[0], X.Strides[1], X.Strides[2], X.Strides[3]}), R.E.Eng,
+             const_cast<float *>(In[0]));
+  memory Out(memory::desc({Nb, Ch, OH, OW}, F32, denseStrides({Nb, Ch, OH, OW})), R.E.Eng, Dst.get_data_handle());
   dnnl::pooling_v2_forward::desc D(dnnl::prop_kind::forward_inference, algorithm::pooling_max, Src.get_desc(),
                                    Out.get_desc(), {SH, SW}, {KH, KW}, {DH - 1, DW - 1}, {PH, PW},
                                    {PadR[0], PadR[1]});

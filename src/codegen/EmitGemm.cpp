@@ -729,7 +729,7 @@ void GemmEmitter::tile(Value *M0, int64_t MN, Value *N0, int64_t NN) {
   const unsigned COp = unsigned(P.NumOps - 1);
   const int64_t SCm = C.Strides[Rank - 2], SCn = C.Strides[Rank - 1];
   Value *CDst = at(COp, B.CreateAdd(Base[COp], B.CreateAdd(mul(M0, SCm), mul(N0, SCn))));
-  KB.sdmaStore(CDst, Acc, c64(MN), c64(NN * 4), c64(P.N * 4));
+  KB.sdmaStore(CDst, Acc, c64(MN), c64(NN * 4), c64(SCm * 4));
 }
 
 void GemmEmitter::rowBlock(Value *M0, int64_t MN) {

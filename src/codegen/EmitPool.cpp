@@ -1,6 +1,7 @@
 //===- codegen/EmitPool.cpp - max pooling in one pass ---------------------===//
 //
-// max_pool2d of In [P, H, W] into Out [P, OH, OW]. Per plane, in blocks of
+// max_pool2d of In [N, C, H, W] into Out [N, C, OH, OW] (any image and
+// channel strides: a channel slice of a cat too). Per plane, in blocks of
 // R output rows (as many as the scratchpad budget allows): the input rows
 // the block's windows reach (clipped to In) come in by one SDMA transfer;
 // they are laid out again Wp = (OW - 1) SW + (KW - 1) DW + 1 wide with -inf
@@ -30,18 +31,18 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   if (std::string E = Spec.paramsError(); !E.empty())
     return specError(Spec, E);
   const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
-  if (In.Sizes.size() != 3 || Out.Sizes.size() != 3)
-    return specError(Spec, "max_pool2d operands are In [P, H, W] and Out [P, OH, OW]");
+  if (In.Sizes.size() != 4 || Out.Sizes.size() != 4)
+    return specError(Spec, "max_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW]");
   const std::vector<int64_t> &Pm = Spec.Params;
   const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
-  const int64_t Planes = In.Sizes[0], H = In.Sizes[1], W = In.Sizes[2];
+  const int64_t Images = In.Sizes[0], Chans = In.Sizes[1], Planes = Images * Chans, H = In.Sizes[2], W = In.Sizes[3];
   const int64_t OH = (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1, OW = (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
-  if (OH < 1 || OW < 1 || Out.Sizes != std::vector<int64_t>{Planes, OH, OW})
-    return specError(Spec, "the output is not the pooling's [" + Twine(Planes) + ", " + Twine(OH) + ", " + Twine(OW) +
-                               "]");
-  if (In.Strides[2] != 1)
+  if (OH < 1 || OW < 1 || Out.Sizes != std::vector<int64_t>{Images, Chans, OH, OW})
+    return specError(Spec, "the output is not the pooling's [" + Twine(Images) + ", " + Twine(Chans) + ", " +
+                               Twine(OH) + ", " + Twine(OW) + "]");
+  if (In.Strides[3] != 1)
     return specError(Spec, "max_pool2d's input needs a unit column stride");
-  if (Out.Strides != std::vector<int64_t>{OH * OW, OW, 1})
+  if (Out.Strides != std::vector<int64_t>{Chans * OH * OW, OH * OW, OW, 1})
     return specError(Spec, "max_pool2d's output is contiguous");
   if (Out.numel() == 0) {
     KB.finish();
@@ -93,7 +94,7 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   };
   KB.forLoop(W, "pool.neg", [&](Value *I) { KB.storeF32(KB.f32(NegInf), NegRow, I); });
 
-  const int64_t SP = In.Strides[0], SR = In.Strides[1];
+  const int64_t SN = In.Strides[0], SC = In.Strides[1], SR = In.Strides[2];
   const int64_t Left = std::min(PW, Wp), CopyW = std::max<int64_t>(0, std::min(W, Wp - PW));
   auto block = [&](Value *Pl, Value *Oh0, int64_t Rows) {
     const int64_t RIn = rowsIn(Rows);
@@ -102,7 +103,8 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     Value *HiW = B.CreateAdd(IhStart, c64(RIn));
     Value *Hi = B.CreateSelect(B.CreateICmpSLT(HiW, c64(H)), HiW, c64(H));
     // Every window holds a row of In: Hi > Lo.
-    Value *Src = B.CreateAdd(InAddr, B.CreateShl(B.CreateAdd(mul(Pl, SP), mul(Lo, SR)), 2));
+    Value *PlaneOff = B.CreateAdd(mul(B.CreateUDiv(Pl, c64(Chans)), SN), mul(B.CreateURem(Pl, c64(Chans)), SC));
+    Value *Src = B.CreateAdd(InAddr, B.CreateShl(B.CreateAdd(PlaneOff, mul(Lo, SR)), 2));
     KB.sdmaLoad(Land, Src, B.CreateSub(Hi, Lo), c64(W * 4), c64(SR * 4));
     KB.forLoop(
         KB.i64(0), KB.i64(RIn), "pool.pad",

@@ -385,13 +385,16 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   // A copy may write a slice of a larger tensor (cat): strides growing
   // outwards, each at least the span of the dims inside it, so no two
   // elements share an address.
+  // A GEMM's C may be such a slice outside its rows (a convolution writing
+  // its channels of a cat), its [M, N] rows contiguous.
   const abi::OperandSpec &Out = Spec.output();
   const bool Slice = Spec.Kernel == abi::KernelId::copy;
+  const size_t Rows = Spec.family() == abi::KernelFamily::Gemm && Out.Sizes.size() >= 2 ? Out.Sizes.size() - 2 : 0;
   int64_t Expect = 1, Span = 1; // contiguous stride; elements the inner dims span
   for (size_t D = Out.Sizes.size(); D-- > 0;) {
     if (Out.Sizes[D] == 1)
       continue;
-    if (Slice ? Out.Strides[D] < Span : Out.Strides[D] != Expect)
+    if ((Slice || D < Rows) ? Out.Strides[D] < Span : Out.Strides[D] != Expect)
       return specError(Spec, Slice ? "the output is not a row-major slice" : "the output is not contiguous");
     Expect *= Out.Sizes[D];
     Span += Out.Strides[D] * (Out.Sizes[D] - 1);

@@ -1,9 +1,11 @@
 //===- lower/Fuse.cpp - the fusion passes: what may be fused, marked ------===//
 //
-// Three passes that look at the graph alone and mark, value by value, the
+// Four passes that look at the graph alone and mark, value by value, the
 // node that may be fused into the kernel computing it (FusionMarks): a
 // batch norm into the convolution before it, a relu or gelu into a GEMM's
-// epilogue, an elementwise op into the chain kernel before it. Each mark
+// epilogue, an elementwise op into the chain kernel before it, and a
+// channel concatenation into the kernels computing its inputs (which write
+// their slices of it in place). Each mark
 // needs the value to have that node as its only reader and not to be a
 // graph output (whose value must exist on its own). Kernel selection reads
 // the marks and checks what only it can see (constant weights, shapes, the
@@ -108,6 +110,40 @@ llvm::Error lower::markElementwiseChains(LoweringState &S, const ElementwiseFusi
     std::optional<abi::KernelId> K = kernelFor(*R);
     if (K && (abi::isChainableUnary(*K) || abi::isChainableBinary(*K)))
       S.Fusion.ChainNext[*V] = R->Name;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error lower::markCatSlots(LoweringState &S) {
+  for (const Node &N : S.Nodes) {
+    const OpRow *Row = opRowFor(N);
+    const std::string *Out = firstResult(N);
+    if (!Row || Row->Lowering != OpLowering::Cat || !Out)
+      continue;
+    const frontend::TensorMeta *Meta = S.M->G.meta(*Out);
+    auto Shape = S.Shapes.find(*Out);
+    if (!Meta || Meta->Dtype != frontend::ScalarType::Float32 || Shape == S.Shapes.end() || Shape->second.size() != 4)
+      continue;
+    const frontend::NamedArgument *Dim = N.input("dim");
+    const int64_t D = Dim && Dim->Arg.Kind == ArgKind::Int ? Dim->Arg.I : 0;
+    if (D != 1 && D != -3)
+      continue;
+    const frontend::NamedArgument *Ts = N.input("tensors");
+    if (!Ts || Ts->Arg.Kind != ArgKind::Tensors)
+      continue;
+    std::map<std::string, int> Seen;
+    for (const frontend::Argument &E : Ts->Arg.Elems)
+      if (E.Kind == ArgKind::Tensor)
+        ++Seen[S.resolve(E.S)];
+    for (const auto &[V, Count] : Seen) {
+      if (Count != 1 || isGraphOutput(S, V) || S.Mutated.count(V) || S.Fusion.CatSlot.count(V))
+        continue;
+      bool InPlaceReader = false;
+      for (const Node *R : readersOf(S, V))
+        InPlaceReader |= !R->Op.empty() && R->Op.back() == '_';
+      if (!InPlaceReader)
+        S.Fusion.CatSlot[V] = N.Name;
+    }
   }
   return llvm::Error::success();
 }

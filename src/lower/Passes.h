@@ -38,6 +38,12 @@ struct FusionMarks {
   /// An elementwise result -> the elementwise node, its only reader, that
   /// can extend its chain kernel.
   std::map<std::string, std::string> ChainNext;
+  /// A value that is one input of a channel concatenation (cat along dim 1
+  /// of a 4-D float32 result) -> that cat node: the kernel computing the
+  /// value may write it straight into its slice of the cat's result, and
+  /// the cat copies nothing for it. No reader of the value overwrites it
+  /// in place, and it is no graph output.
+  std::map<std::string, std::string> CatSlot;
 };
 
 struct LoweringState {
@@ -83,6 +89,12 @@ struct ElementwiseFusionOptions {
   bool Enabled = true;
 };
 llvm::Error markElementwiseChains(LoweringState &S, const ElementwiseFusionOptions &Opts);
+
+/// fuse-cat: marks the inputs of channel concatenations that their
+/// producers may write in place (FusionMarks::CatSlot); kernel selection
+/// uses a mark where the producer is a convolution (conv2d or GEMM output
+/// in row-major slices) or a transposed convolution's interleaving copy.
+llvm::Error markCatSlots(LoweringState &S);
 
 struct SelectOptions {
   /// Largest softmax row (elements) a kernel keeps in scratchpad.

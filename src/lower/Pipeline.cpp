@@ -35,6 +35,7 @@ llvm::Expected<Program> atalla::lower::lowerModel(const frontend::Model &M, cons
       {"fuse-batch-norm", [&] { return markBatchNormFolding(S); }},
       {"fuse-epilogues", [&] { return markEpilogues(S); }},
       {"fuse-elementwise", [&] { return markElementwiseChains(S, {Opts.Select.FuseElementwise}); }},
+      {"fuse-cat", [&] { return markCatSlots(S); }},
       {"select-kernels", [&] { return selectKernels(S, Opts.Select); }},
       {"partition", [&] { return partition(S); }},
       {"set-precision", [&] { return setPrecision(S, Opts.Precision); }},

@@ -126,6 +126,7 @@ void LoweringState::print(llvm::raw_ostream &OS) const {
   PrintMarks("fusion marks, batch norm folding (result <- batch_norm)", Fusion.BatchNormInto);
   PrintMarks("fusion marks, GEMM epilogues (result <- relu/gelu)", Fusion.Epilogue);
   PrintMarks("fusion marks, elementwise chains (result <- next op)", Fusion.ChainNext);
+  PrintMarks("fusion marks, written in place into a cat (value <- cat)", Fusion.CatSlot);
   if (!P.Tensors.empty() || !P.Instrs.empty())
     P.print(OS);
 }

@@ -72,6 +72,18 @@ bool Selector::batchNormAffine(const Node &Bn, int64_t C, std::vector<double> &S
 /// of it, materialised by the copy kernel; 1x1 stride-1 convolutions read
 /// the input in place), bias seeding C. A batch_norm that alone reads the
 /// result, with constant statistics, is folded into W and the bias.
+/// A convolution's output tensor [Nb, Co, OH, OW] (its own, or its slice of
+/// a cat) as the GEMM's C [Nb, G, Co / G, OH * OW]: rows (a channel's
+/// pixels) contiguous.
+abi::OperandSpec Selector::convOutputOperand(int Out, int64_t G) {
+  const PTensor &T = P.Tensors[Out];
+  const std::vector<int64_t> &Sz = T.Sizes, &St = T.Strides;
+  const int64_t Cog = Sz[1] / G, OHW = Sz[2] * Sz[3];
+  if ((Sz[3] > 1 && St[3] != 1) || (Sz[2] > 1 && St[2] != Sz[3]))
+    throw NoKernel{"the convolution's output rows are not contiguous"};
+  return {{Sz[0], G, Cog, OHW}, {St[0], Cog * St[1], St[1], 1}};
+}
+
 void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector<int64_t> &St,
                         const std::vector<int64_t> &Pd, const std::vector<int64_t> &Dl, int64_t G,
                         const std::string &OutName, const std::vector<int64_t> &OutShape) {
@@ -149,9 +161,9 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
       Ops.push_back(Bias);
     }
     ResultName = fuseEpilogue(N, Spec, ResultName);
-    int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
+    int Out = defineOutputOrCatSlot(ResultName, OutShape);
     S.TensorOf[OutName] = Out;
-    Spec.Operands.push_back({{Nb, G, Cog, OH * OW}, contiguous({Nb, G, Cog, OH * OW})});
+    Spec.Operands.push_back(convOutputOperand(Out, G));
     Ops.push_back(Out);
     emitKernel(N, Spec, Ops);
     return;
@@ -187,9 +199,9 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
     Ops.push_back(Bias);
   }
   ResultName = fuseEpilogue(N, Spec, ResultName);
-  int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
+  int Out = defineOutputOrCatSlot(ResultName, OutShape);
   S.TensorOf[OutName] = Out;
-  Spec.Operands.push_back({{Nb, G, Cog, OHW}, contiguous({Nb, G, Cog, OHW})});
+  Spec.Operands.push_back(convOutputOperand(Out, G));
   Ops.push_back(Out);
   emitKernel(N, Spec, Ops);
 }
@@ -304,12 +316,14 @@ void Selector::convTransposeTiled(const Node &N, int X, const std::vector<float>
   Gemm.Operands.push_back({{Nb, M, HW}, contiguous({Nb, M, HW})});
   Ops.push_back(Y);
   pushKernel(N, Gemm, Ops);
-  // out[n][co][ih][kh][iw][kw] = Y[n][(co, kh, kw)][(ih, iw)].
-  int Out = defineOutput(OutName, ScalarType::Float32, OutShape);
+  // out[n][co][ih][kh][iw][kw] = Y[n][(co, kh, kw)][(ih, iw)] (into its
+  // slice of a cat that reads it, where marked).
+  int Out = defineOutputOrCatSlot(OutName, OutShape);
+  const std::vector<int64_t> OS = P.Tensors[Out].Strides;
   abi::KernelSpec Copy;
   Copy.Kernel = abi::KernelId::copy;
   Copy.Operands = {{{Nb, Co, IH, KH, IW, KW}, {M * HW, KH * KW * HW, IW, KW * HW, 1, HW}},
-                   {{Nb, Co, IH, KH, IW, KW}, contiguous({Nb, Co, IH, KH, IW, KW})}};
+                   {{Nb, Co, IH, KH, IW, KW}, {OS[0], OS[1], KH * OS[2], OS[2], KW * OS[3], OS[3]}}};
   pushKernel(N, Copy, {Y, Out});
   recordDecision(N, NodeDecision::Accelerated, "gemm");
 }
@@ -372,18 +386,15 @@ void Selector::selectMaxPool(const Node &N) {
     throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
   if (K[0] * K[1] > 1) {
     // The max_pool2d kernel: the input's planes read in place (padding by
-    // bounds), one pass.
-    const std::vector<int64_t> &S0 = P.Tensors[X].Strides;
-    if (S0[3] != 1 || (XT.Sizes[0] > 1 && XT.Sizes[1] > 1 && S0[0] != XT.Sizes[1] * S0[1]))
+    // bounds; any image and channel strides, a cat's slice too), one pass.
+    if (P.Tensors[X].Strides[3] != 1)
       X = materialize(X, N.Name);
-    const std::vector<int64_t> XS = P.Tensors[X].Strides;
-    const int64_t Planes = XT.Sizes[0] * XT.Sizes[1];
     abi::KernelSpec Spec;
     Spec.Kernel = abi::KernelId::max_pool2d;
     Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
-    Spec.Operands.push_back({{Planes, XT.Sizes[2], XT.Sizes[3]}, {XT.Sizes[1] > 1 ? XS[1] : XS[0], XS[2], 1}});
+    Spec.Operands.push_back(operand(X));
     int Out = defineOutput(OutName, ScalarType::Float32, Shape);
-    Spec.Operands.push_back({{Planes, OH, OW}, contiguous({Planes, OH, OW})});
+    Spec.Operands.push_back(operand(Out));
     pushKernel(N, Spec, {X, Out});
     recordDecision(N, NodeDecision::Accelerated, "max_pool2d");
     return;

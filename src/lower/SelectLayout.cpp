@@ -354,6 +354,42 @@ void Selector::selectStack(const Node &N) {
   recordDecision(N, NodeDecision::Accelerated, "copy");
 }
 
+int Selector::defineOutputOrCatSlot(const std::string &Name, const std::vector<int64_t> &Sizes) {
+  auto Mark = S.Fusion.CatSlot.find(Name);
+  const Node *Cat = Mark == S.Fusion.CatSlot.end() ? nullptr : nodeNamed(Mark->second);
+  if (!Cat)
+    return defineOutput(Name, ScalarType::Float32, Sizes);
+  const std::string CatOut = outputName(*Cat);
+  const std::vector<int64_t> CatShape = shapeOf(CatOut);
+  // The channels before this input.
+  int64_t At = 0;
+  bool Found = false;
+  for (const Argument &E : arg(*Cat, "tensors")->Elems) {
+    if (E.Kind != ArgKind::Tensor)
+      return defineOutput(Name, ScalarType::Float32, Sizes);
+    const std::string V = S.resolve(E.S);
+    if (V == Name) {
+      Found = true;
+      break;
+    }
+    const std::vector<int64_t> VS = shapeOf(V);
+    if (VS.size() != 4)
+      return defineOutput(Name, ScalarType::Float32, Sizes);
+    At += VS[1];
+  }
+  if (!Found || Sizes.size() != 4 || CatShape.size() != 4 || At + Sizes[1] > CatShape[1])
+    return defineOutput(Name, ScalarType::Float32, Sizes);
+  for (int D : {0, 2, 3})
+    if (Sizes[size_t(D)] != CatShape[size_t(D)])
+      return defineOutput(Name, ScalarType::Float32, Sizes);
+  auto It = S.TensorOf.find(CatOut);
+  const int Out = It != S.TensorOf.end() ? It->second : defineOutput(CatOut, ScalarType::Float32, CatShape);
+  const std::vector<int64_t> St = P.Tensors[Out].Strides;
+  // A slice no eager tensor aliases: its own storage as far as in-place
+  // ops are concerned (none reads it in place: the mark says so).
+  return defineView(Name, Out, Sizes, St, At * St[1], /*OwnStorage=*/true);
+}
+
 void Selector::selectCat(const Node &N) {
   std::vector<int> Ins = tensorListArg(N, "tensors");
   std::string OutName = outputName(N);
@@ -364,7 +400,10 @@ void Selector::selectCat(const Node &N) {
   const int64_t Dim = normDim(DimA && DimA->Kind == ArgKind::Int ? DimA->I : 0, Shape.size());
   for (int T : Ins)
     requireF32(T, "input");
-  int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+  // Producers marked fuse-cat may have written their slices already (and
+  // defined the result).
+  auto Existing = S.TensorOf.find(OutName);
+  int Out = Existing != S.TensorOf.end() ? Existing->second : defineOutput(OutName, ScalarType::Float32, Shape);
   const std::vector<int64_t> OutStrides = P.Tensors[Out].Strides;
   int64_t At = 0;
   for (size_t I = 0; I < Ins.size(); ++I) {
@@ -377,6 +416,11 @@ void Selector::selectCat(const Node &N) {
       if (int64_t(D) != Dim && X.Sizes[D] != Shape[D])
         throw NoKernel{"input " + std::to_string(I) + " does not match the result outside dim " +
                        std::to_string(Dim)};
+    const PTensor &In = P.Tensors[Ins[I]];
+    if (In.isView() && In.Base == Out && In.Offset == At * OutStrides[size_t(Dim)] && In.Strides == OutStrides) {
+      At += X.Sizes[size_t(Dim)]; // written in place by its producer
+      continue;
+    }
     // A slice of the result only this lowering knows of: no alias in eager.
     int Slice = defineView(OutName + "_part" + std::to_string(I), Out, X.Sizes, OutStrides,
                            At * OutStrides[size_t(Dim)], /*OwnStorage=*/true);

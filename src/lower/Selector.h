@@ -92,6 +92,11 @@ private:
   llvm::Expected<int> tensorFor(const std::string &RawName, const Node *User);
 
   int defineOutput(const std::string &Name, ScalarType Dtype, const std::vector<int64_t> &Sizes);
+  /// The float32 output \p Name of \p Sizes: its slice of the cat result
+  /// that reads it (FusionMarks::CatSlot; the result defined here if the
+  /// cat's first producer), else a tensor of its own.
+  int defineOutputOrCatSlot(const std::string &Name, const std::vector<int64_t> &Sizes);
+  abi::OperandSpec convOutputOperand(int Out, int64_t G);
 
   int defineView(const std::string &Name, int Of, std::vector<int64_t> Sizes, std::vector<int64_t> Strides,
                  int64_t ExtraOffset, bool OwnStorage = false);

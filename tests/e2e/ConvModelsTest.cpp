@@ -323,3 +323,57 @@ TEST(ConvModelsTest, AveragePoolsAndUpsamplingMatchEager) {
   one(Up, {arg("output_size", Argument::ints({12, 4})), arg("scale_factors", Argument::none())}, {1, 2, 4, 4},
       {1, 2, 12, 4}, "upsample nearest 3x1");
 }
+
+TEST(ConvModelsTest, ConvolutionsWriteTheirChannelsOfACatInPlace) {
+  // The UNet's skip connection: cat([relu(conv(x)), conv_transpose(z)], 1),
+  // the first also read by a max pool. Both producers write their channels
+  // of the cat's result (fuse-cat): the program has no copy kernel for the
+  // cat, the pool reads the conv's channels where they lie (a strided
+  // slice), and everything matches eager. A value read by an in-place op is
+  // not written in place.
+  ModelBuilder B;
+  Conv K1{2, 3, 12, 20, 4, 3, 3, 1, 1, 1, 1};
+  std::string X = B.addUserInput("x", randn({2, 3, 12, 20}, 971));
+  std::string C1 = addConv(B, X, K1, false, 972, "down");
+  std::string R1 = B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(C1))}, ScalarType::Float32,
+                             {2, 4, 12, 20});
+  B.addOutput(B.addNode("torch.ops.aten.max_pool2d.default",
+                        {arg("self", Argument::tensor(R1)), arg("kernel_size", Argument::ints({2, 2}))},
+                        ScalarType::Float32, {2, 4, 6, 10}));
+  std::string Z = B.addUserInput("z", randn({2, 5, 6, 10}, 973));
+  Conv K2{2, 5, 6, 10, 3, 2, 2, 2, 2};
+  std::string Up = addConv(B, Z, K2, /*Transposed=*/true, 974, "up");
+  Argument List;
+  List.Kind = ArgKind::Tensors;
+  List.Elems = {Argument::tensor(R1), Argument::tensor(Up)};
+  std::string Cat = B.addNode("torch.ops.aten.cat.default", {arg("tensors", List), arg("dim", Argument::integer(1))},
+                              ScalarType::Float32, {2, 7, 12, 20});
+  B.addOutput(addConv(B, Cat, Conv{2, 7, 12, 20, 2, 3, 3, 1, 1, 1, 1}, false, 975, "merge"));
+  Model M = B.take();
+  ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+  unsigned Copies = 0;
+  for (const lower::PInstr &I : P.Instrs)
+    Copies += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::copy && I.Node == "cat";
+  EXPECT_EQ(Copies, 0u);
+  expectRunsOnTheAccelerator(std::move(M), 970, "conv + conv_transpose into a cat");
+
+  // relu_ on the conv's result: it is not written into the cat.
+  ModelBuilder B2;
+  std::string X2 = B2.addUserInput("x", randn({1, 3, 8, 8}, 981));
+  std::string A = addConv(B2, X2, Conv{1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1}, false, 982, "a");
+  std::string Bc = addConv(B2, X2, Conv{1, 3, 8, 8, 2, 1, 1}, false, 983, "b");
+  Argument L2;
+  L2.Kind = ArgKind::Tensors;
+  L2.Elems = {Argument::tensor(A), Argument::tensor(Bc)};
+  B2.addOutput(B2.addNode("torch.ops.aten.cat.default", {arg("tensors", L2), arg("dim", Argument::integer(1))},
+                          ScalarType::Float32, {1, 6, 8, 8}));
+  B2.addOutput(B2.addNode("torch.ops.aten.relu_.default", {arg("self", Argument::tensor(A))}, ScalarType::Float32,
+                          {1, 4, 8, 8}));
+  Model M2 = B2.take();
+  ASSERT_EXPECTED(P2, lower::lowerModel(M2, {}));
+  unsigned Copies2 = 0;
+  for (const lower::PInstr &I : P2.Instrs)
+    Copies2 += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::copy;
+  EXPECT_GE(Copies2, 1u); // the relu_'d conv is copied into the cat
+  expectRunsOnTheAccelerator(std::move(M2), 980, "cat beside an in-place op");
+}

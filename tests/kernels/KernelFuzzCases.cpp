@@ -696,17 +696,21 @@ void poolCases(CaseList &L) {
   struct Geo {
     const char *Name;
     int64_t P, H, W, KH, KW, SH, SW, PH, PW, DH, DW;
-    int Layout = 0; ///< 0 packed; 1 rows 5 floats apart; 2 planes 7 floats apart
+    int Layout = 0; ///< 0 packed; 1 rows 5 floats apart; 2 planes 7 floats apart; 3 a cat's slice
   };
   auto pool = [&](const Geo &G) {
     const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
                   OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1;
-    OperandSpec X = contiguous({G.P, G.H, G.W});
+    // P planes as 2 images x P / 2 channels where P is even.
+    const int64_t Nb = G.P % 2 ? 1 : 2, C = G.P / Nb;
+    OperandSpec X = contiguous({Nb, C, G.H, G.W});
     if (G.Layout == 1)
-      X = view({G.P, G.H, G.W}, {G.H * (G.W + 5), G.W + 5, 1});
+      X = view({Nb, C, G.H, G.W}, {C * G.H * (G.W + 5), G.H * (G.W + 5), G.W + 5, 1});
     else if (G.Layout == 2)
-      X = view({G.P, G.H, G.W}, {G.H * G.W + 7, G.W, 1});
-    KernelSpec S = L.spec({X, contiguous({G.P, OH, OW})});
+      X = view({Nb, C, G.H, G.W}, {C * (G.H * G.W + 7), G.H * G.W + 7, G.W, 1});
+    else if (G.Layout == 3) // channels of a cat of twice as many
+      X = view({Nb, C, G.H, G.W}, {2 * C * G.H * G.W, G.H * G.W, G.W, 1});
+    KernelSpec S = L.spec({X, contiguous({Nb, C, OH, OW})});
     S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
     return S;
   };
@@ -721,6 +725,7 @@ void poolCases(CaseList &L) {
       {"3x3s2p1_p6_13x18_planes", 6, 13, 18, 3, 3, 2, 2, 1, 1, 1, 1, 2},
       {"5x5s3p2_p2_23x29", 2, 23, 29, 5, 5, 3, 3, 2, 2, 1, 1},
       {"1x1s2_p3_8x9", 3, 8, 9, 1, 1, 2, 2, 0, 0, 1, 1},
+      {"2x2s2_p8_16x64_catslice", 8, 16, 64, 2, 2, 2, 2, 0, 0, 1, 1, 3},
   };
   for (const Geo &G : Cases)
     L.add(G.Name, pool(G), {1, 2});

@@ -14,7 +14,7 @@
 //            (unit column stride), (Bias [b, g, Cog, OH*OW],) C [b, g, Cog,
 //            OH*OW]; Params KH, KW, stride h, w, padding h, w, dilation h, w:
 //            C = W @ im2col(X) per (b, g), X zero outside its bounds.
-//   Pool:    In [P, H, W] (P planes, unit column stride), Out [P, OH, OW];
+//   Pool:    In [N, C, H, W] (unit column stride), Out [N, C, OH, OW];
 //            Params as Conv2d's; every window holds an element of In
 //            (padding at most half the window).
 //   Unary:   In [out shape], Out.
