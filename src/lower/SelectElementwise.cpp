@@ -472,8 +472,12 @@ void Selector::selectFold(const Node &N) {
   const ScalarType InT = P.Tensors[In].Dtype;
   if (!OM || (N.Op == "logical_not" ? OM->Dtype != ScalarType::Bool : OM->Dtype != InT))
     throw NoKernel{"unexpected result dtype"};
-  if (int64_t(V->size()) > MaxFoldedBytes)
-    throw NoKernel{"a constant of more than 1 MiB in the blob"};
+  // At most 1 MiB, or as big as the constant it is computed from (a causal
+  // mask's slice of the mask buffer the blob holds anyway).
+  const PTensor &Src = P.Tensors[P.Tensors[In].isView() ? P.Tensors[In].Base : In];
+  const int64_t SrcBytes = Src.Constant ? int64_t(Src.Constant->numel() * frontend::elementSize(Src.Dtype)) : 0;
+  if (int64_t(V->size()) > std::max(MaxFoldedBytes, SrcBytes))
+    throw NoKernel{"a constant of more than 1 MiB (and more than its source's bytes) in the blob"};
   const int64_t Item = frontend::elementSize(InT);
   std::vector<uint8_t> Out;
   if (N.Op == "logical_not") {

@@ -623,3 +623,32 @@ TEST(OpModelsTest, NotOfAComputedMaskFallsBackWithItsReason) {
   EXPECT_TRUE(O.Passed) << O.Message;
   EXPECT_EQ(O.Fallbacks, 1u);
 }
+
+TEST(OpModelsTest, NotOfALargeMaskFoldsUpToItsSourcesSize) {
+  // A long context's causal mask: ~mask[:, :, :T, :T] of a 1100 x 1100 bool
+  // buffer (1.2 MB) folds although it is over 1 MiB: the blob holds its
+  // source anyway. (Lowering only: the values are checked by the test
+  // above at a small size.)
+  ModelBuilder B;
+  const int64_t Ctx = 1100, T = 1050;
+  std::vector<uint8_t> Tril(size_t(Ctx * Ctx));
+  for (int64_t I = 0; I < Ctx; ++I)
+    for (int64_t J = 0; J < Ctx; ++J)
+      Tril[size_t(I * Ctx + J)] = J <= I;
+  std::string Mask = B.addBuffer("causal", TensorData::fromBytes(ScalarType::Bool, {1, 1, Ctx, Ctx}, Tril));
+  auto slice = [&](const std::string &In, int64_t Dim, std::vector<int64_t> Out) {
+    return B.addNode("torch.ops.aten.slice.Tensor",
+                     {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(Dim)),
+                      arg("start", Argument::integer(0)), arg("end", Argument::integer(T))},
+                     ScalarType::Bool, Out);
+  };
+  std::string Sliced = slice(slice(Mask, 2, {1, 1, T, Ctx}), 3, {1, 1, T, T});
+  B.addOutput(B.addNode("torch.ops.aten.bitwise_not.default", {arg("self", Argument::tensor(Sliced))},
+                        ScalarType::Bool, {1, 1, T, T}));
+  Model M = B.take();
+  M.Path = "long_mask.pt2";
+  auto P = lower::lowerModel(M, lower::PipelineOptions());
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  for (const lower::NodeDecision &D : P->Decisions)
+    EXPECT_NE(D.K, lower::NodeDecision::Fallback) << D.Node << ": " << D.Reason;
+}
