@@ -113,6 +113,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
+  case abi::KernelId::conv_transpose2d:
   case abi::KernelId::copy:
   case abi::KernelId::convert:
   case abi::KernelId::pad:
@@ -416,6 +417,35 @@ void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float 
   dnnl::pooling_v2_forward Pool(dnnl::pooling_v2_forward::primitive_desc(D, R.E.Eng));
   Pool.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Out}});
   R.E.Strm.wait();
+}
+
+/// conv_transpose2d (stride = kernel): oneDNN's matmul of the spec's GEMM,
+/// Y [b, M, N] = W' @ X (+ bias, epilogue), then Y's rows interleaved into
+/// the dense output [b, Co, OH * OW] (an exact copy).
+void convTranspose2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
+                     std::vector<float> &Out) {
+  const abi::OperandSpec &A = Spec.Operands[0], &B = Spec.Operands[1], &C = Spec.output();
+  if (A.Sizes.size() != 3 || B.Sizes.size() != 3 || C.Sizes.size() != 3)
+    throw SpecError{"conv_transpose2d operands are W' [b, M, K], X [b, K, N], (bias,) Out [b, Co, OH*OW]"};
+  const int64_t Nb = A.Sizes[0], M = A.Sizes[1], N = B.Sizes[2], KH = Spec.Params[0], KW = Spec.Params[1],
+                IW = Spec.Params[2], Co = C.Sizes[1], IH = N / IW, OW = IW * KW;
+  if (M != Co * KH * KW || N % IW || C.Sizes[2] != N * KH * KW)
+    throw SpecError{"conv_transpose2d shapes do not agree"};
+  abi::KernelSpec G = Spec;
+  G.Kernel = abi::KernelId::gemm;
+  G.Params.clear();
+  G.Operands.back() = abi::OperandSpec{{Nb, M, N}, {M * N, N, 1}};
+  std::vector<float> Y(size_t(Nb * M * N));
+  memory YM(R.dense({Nb, M, N}), R.E.Eng, Y.data());
+  gemm(R, G, In, YM);
+  for (int64_t Bi = 0; Bi < Nb; ++Bi)
+    for (int64_t O = 0; O < Co; ++O)
+      for (int64_t Kh = 0; Kh < KH; ++Kh)
+        for (int64_t Kw = 0; Kw < KW; ++Kw)
+          for (int64_t Ih = 0; Ih < IH; ++Ih)
+            for (int64_t Iw = 0; Iw < IW; ++Iw)
+              Out[size_t((Bi * Co + O) * N * KH * KW + (Ih * KH + Kh) * OW + Iw * KW + Kw)] =
+                  Y[size_t((Bi * M + (O * KH + Kh) * KW + Kw) * N + Ih * IW + Iw)];
 }
 
 void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
@@ -952,6 +982,8 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     case abi::KernelFamily::Gemm:
       if (Spec.Kernel == abi::KernelId::conv2d)
         conv2d(R, Spec, Inputs, Dst);
+      else if (Spec.Kernel == abi::KernelId::conv_transpose2d)
+        convTranspose2d(R, Spec, Inputs, Result);
       else
         gemm(R, Spec, Inputs, Dst);
       break;

@@ -90,6 +90,7 @@ private:
   void loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN);
   void im2colRow(Value *Dst, Value *Src, int64_t Kw);
   void panelize(Value *Src, int64_t NN, int64_t KN);
+  void storeInterleaved(Value *M0, int64_t MN, Value *N0, int64_t NN);
   void padRows(Value *IhStart, Value *Lo, Value *ChanStep, int64_t Cb);
   void computeDirect(int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int64_t Wd, int64_t NN, int64_t KN, bool Zero);
@@ -389,6 +390,60 @@ void GemmEmitter::microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int6
       const int64_t L = Ch[CI].second;
       storeVec(B.CreateLoad(L == 1 ? KB.F32 : vecTy(L), Slots[Ri][CI]), CRow[Ri], c64(Ch[CI].first), L);
     }
+}
+
+/// conv_transpose2d: the finished C tile (rows (co, kh, kw) from M0, columns
+/// (ih, iw) from N0) interleaved into output rows, [co][ih KH + kh][iw KW +
+/// kw], in the interleave buffer (two rows' vectors shuffled together for
+/// KW = 2, element by element otherwise), then stored with one transfer:
+/// each channel's rows are a contiguous range of its plane.
+void GemmEmitter::storeInterleaved(Value *M0, int64_t MN, Value *N0, int64_t NN) {
+  const int64_t KHW = P.KH * P.KW, IW = P.W, OW = IW * P.KW, CoT = MN / KHW, R = NN / IW, RowsOut = R * P.KH;
+  Type *B8 = Type::getInt8Ty(KB.Ctx);
+  Value *Il = B.CreateConstInBoundsGEP1_64(B8, Acc, P.InterleaveOff - P.AccOff);
+  KB.forLoop(CoT, "il.co", [&](Value *Co) {
+    KB.forLoop(
+        KB.i64(0), KB.i64(RowsOut), "il.r",
+        [&](Value *Rk) {
+          Value *Ri = B.CreateUDiv(Rk, c64(P.KH)), *Kh = B.CreateURem(Rk, c64(P.KH));
+          Value *Dst = KB.elementPtr(Il, B.CreateMul(B.CreateAdd(mul(Co, RowsOut), Rk), c64(OW)));
+          auto srcRow = [&](int64_t Kw) {
+            Value *M = B.CreateAdd(mul(Co, KHW), B.CreateAdd(mul(Kh, P.KW), c64(Kw)));
+            return KB.elementPtr(Acc, B.CreateAdd(mul(M, NN), mul(Ri, IW)));
+          };
+          if (P.KW == 2) {
+            Value *S0 = srcRow(0), *S1 = srcRow(1);
+            for (int64_t O = 0; O < IW; O += VW) {
+              const int64_t L = std::min<int64_t>(VW, IW - O);
+              if (L == 1) {
+                KB.storeF32(KB.loadF32(S0, c64(O)), Dst, c64(2 * O));
+                KB.storeF32(KB.loadF32(S1, c64(O)), Dst, c64(2 * O + 1));
+                continue;
+              }
+              std::vector<int> Mix;
+              for (int J = 0; J < int(L); ++J) {
+                Mix.push_back(J);
+                Mix.push_back(J + int(L));
+              }
+              Value *V = B.CreateShuffleVector(loadVec(S0, c64(O), L), loadVec(S1, c64(O), L), Mix);
+              storeVec(V, Dst, c64(2 * O), 2 * L);
+            }
+          } else {
+            for (int64_t Kw = 0; Kw < P.KW; ++Kw) {
+              Value *S = srcRow(Kw);
+              KB.forLoop(
+                  KB.i64(0), KB.i64(IW), "il.w",
+                  [&](Value *Iw) { KB.storeF32(KB.loadF32(S, Iw), Dst, B.CreateAdd(mul(Iw, P.KW), c64(Kw))); },
+                  /*Parallel=*/true);
+            }
+          }
+        },
+        /*Parallel=*/false, /*Rolled=*/true);
+  });
+  const unsigned COp = unsigned(P.NumOps - 1);
+  Value *Co0 = B.CreateUDiv(M0, c64(KHW)), *Ih0 = B.CreateUDiv(N0, c64(IW));
+  Value *Off = B.CreateAdd(Base[COp], B.CreateAdd(mul(Co0, C.Strides[1]), mul(Ih0, P.KH * OW)));
+  KB.sdmaStore(at(COp, Off), Il, c64(CoT), c64(RowsOut * OW * 4), c64(C.Strides[1] * 4));
 }
 
 /// A row-major [KN][NN] block in \p Src copied into BBuf's NR-wide panels.
@@ -726,6 +781,8 @@ void GemmEmitter::tile(Value *M0, int64_t MN, Value *N0, int64_t NN) {
         KB.i64(0), KB.i64(MN * NN), "epilogue",
         [&](Value *I) { KB.storeF32(emitEpilogue(B, Spec.Post, KB.loadF32(Acc, I)), Acc, I); },
         /*Parallel=*/true);
+  if (P.ConvT)
+    return storeInterleaved(M0, MN, N0, NN);
   const unsigned COp = unsigned(P.NumOps - 1);
   const int64_t SCm = C.Strides[Rank - 2], SCn = C.Strides[Rank - 1];
   Value *CDst = at(COp, B.CreateAdd(Base[COp], B.CreateAdd(mul(M0, SCm), mul(N0, SCn))));

@@ -228,10 +228,95 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
   return P;
 }
 
+Expected<GemmPlan> gemm::planConvTranspose(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro) {
+  const size_t NumOps = Spec.HasBias ? 4 : 3;
+  if (Spec.Operands.size() != NumOps)
+    return specError(Spec, "expected " + Twine(NumOps) + " operands, got " + Twine(Spec.Operands.size()));
+  if (std::string E = Spec.paramsError(); !E.empty())
+    return specError(Spec, E);
+  const abi::OperandSpec &A = Spec.Operands[0], &Bm = Spec.Operands[1], &C = Spec.output();
+  for (const abi::OperandSpec &O : Spec.Operands)
+    if (O.Sizes.size() != 3 || O.Sizes[0] != C.Sizes[0])
+      return specError(Spec, "conv_transpose2d operands are W' [b, M, K], X [b, K, N], (bias,) Out [b, Co, OH*OW]");
+  GemmPlan P;
+  P.Micro = Micro;
+  P.Rank = 3;
+  P.NumOps = NumOps;
+  P.ConvT = true;
+  P.KH = Spec.Params[0];
+  P.KW = Spec.Params[1];
+  P.W = Spec.Params[2];
+  const int64_t KHW = P.KH * P.KW;
+  P.M = A.Sizes[1];
+  P.K = A.Sizes[2];
+  P.N = Bm.Sizes[2];
+  const int64_t Co = C.Sizes[1];
+  if (Bm.Sizes[1] != P.K || P.M != Co * KHW || P.N % P.W || C.Sizes[2] != P.N * KHW ||
+      (Spec.HasBias && (Spec.Operands[2].Sizes[1] != P.M || Spec.Operands[2].Sizes[2] != P.N)))
+    return specError(Spec, "conv_transpose2d shapes do not agree: W' [.., " + Twine(P.M) + ", " + Twine(P.K) +
+                               "], X [.., " + Twine(Bm.Sizes[1]) + ", " + Twine(P.N) + "], Out [.., " + Twine(Co) +
+                               ", " + Twine(C.Sizes[2]) + "] with a " + Twine(P.KH) + "x" + Twine(P.KW) + " window");
+  if (C.Strides[2] != 1 || Bm.Strides[2] != 1)
+    return specError(Spec, "conv_transpose2d needs X's rows and each output plane contiguous");
+  P.H = P.N / P.W;
+  if (C.numel() == 0)
+    return P;
+  P.SAm = A.Strides[1];
+  P.SAk = A.Strides[2];
+  P.SBk = Bm.Strides[1];
+  P.SBn = 1;
+  P.APack = (P.SAk == 1 || P.K == 1)   ? Pack::Rows
+            : (P.SAm == 1 || P.M == 1) ? Pack::Cols
+                                       : Pack::Gather;
+  P.BPack = Pack::Rows;
+  P.DirectB = directB(P.M, Micro);
+  P.Staged = !P.DirectB;
+  const int64_t Floats = int64_t(Budget - 7 * ScratchpadAlign) / 4 - (Spec.HasBias ? MCMax : 0);
+  const int64_t NKB = ceilDiv(std::max<int64_t>(P.K, 1), KCMax), CK = ceilDiv(std::max<int64_t>(P.K, 1), NKB);
+  double Best = 0;
+  for (int64_t R : candidates(P.H, 1, P.H))
+    for (int64_t Cc : candidates(Co, 1, std::max<int64_t>(1, MCMax / KHW))) {
+      const int64_t CN = R * P.W, CM = Cc * KHW, Stage = P.Staged ? std::max<int64_t>(1, std::min(CK, StageFloats / CN)) * CN : 0;
+      const int64_t Need = CM * CK + CK * CN + Stage + 2 * CM * CN;
+      if (Need > Floats)
+        continue;
+      const int64_t NMB = ceilDiv(Co, Cc), NNB = ceilDiv(P.H, R);
+      const double Cost = double(NKB == 1 ? P.M * P.K : NNB * P.M * P.K) + double(NMB) * double(P.K * P.N) +
+                          double(NMB * NNB) * 4096;
+      if (P.TM == 0 || Cost < Best) {
+        Best = Cost;
+        P.TK = CK;
+        P.TM = CM;
+        P.TN = CN;
+      }
+    }
+  if (P.TM == 0)
+    return specError(Spec, "no conv_transpose2d blocking fits " + Twine(Budget) + " bytes of scratchpad");
+  P.OneKBlock = P.TK == P.K;
+  P.BResident = P.OneKBlock && P.TN == P.N;
+  P.StageRows = std::max<int64_t>(1, std::min(P.TK, StageFloats / P.TN));
+  auto carve = [&](int64_t Fl) {
+    uint64_t Off = P.GrantBytes;
+    P.GrantBytes += (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
+    return Off;
+  };
+  P.AOff = carve(P.TM * P.TK);
+  P.BOff = carve(P.TK * P.TN);
+  P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
+  P.AccOff = carve(P.TM * P.TN);
+  P.InterleaveOff = carve(P.TM * P.TN);
+  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[2] == 0 && P.N > 1;
+  if (P.BiasCol)
+    P.BiasColOff = carve(P.TM);
+  return P;
+}
+
 Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
                                   bool Bf16Dot) {
   if (Spec.Kernel == abi::KernelId::conv2d)
     return planConv(Spec, Budget, Micro, Bf16Dot);
+  if (Spec.Kernel == abi::KernelId::conv_transpose2d)
+    return planConvTranspose(Spec, Budget, Micro);
   const size_t NumOps = Spec.HasBias ? 4 : 3;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +

@@ -99,6 +99,13 @@ struct GemmPlan {
   /// (c, oh SH + kh DH) at column ow + kw DW. Weights stay in registers'
   /// reach (A block), C's rows of one output row in accumulators.
   bool DirectRows = false;
+  /// conv_transpose2d (stride = kernel): C's rows are (co, kh, kw) and its
+  /// columns (ih, iw); TM is whole channels (a multiple of KH KW), TN whole
+  /// input rows (a multiple of IW = W), and the finished tile is
+  /// interleaved into output rows in the buffer at InterleaveOff, then
+  /// stored as whole planes' row ranges.
+  bool ConvT = false;
+  uint64_t InterleaveOff = 0;
   int64_t Wp = 0;           ///< a padded row: OW + (KW - 1) DW
   uint64_t PaddedOff = 0;   ///< the padded rows
   /// Offsets of the buffers in the one scratchpad grant, and its size.
@@ -129,6 +136,10 @@ llvm::Expected<GemmPlan> planGemm(const abi::KernelSpec &Spec, uint64_t BudgetBy
 /// blocking chosen for the least SDMA traffic within the budget.
 llvm::Expected<GemmPlan> planConv(const abi::KernelSpec &Spec, uint64_t BudgetBytes, const MicroKernel &Micro,
                                   bool Bf16Dot);
+
+/// The plan of a conv_transpose2d spec (planGemm calls it for one).
+llvm::Expected<GemmPlan> planConvTranspose(const abi::KernelSpec &Spec, uint64_t BudgetBytes,
+                                           const MicroKernel &Micro);
 
 } // namespace atalla::codegen::gemm
 

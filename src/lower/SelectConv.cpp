@@ -312,20 +312,20 @@ void Selector::convTransposeTiled(const Node &N, int X, const std::vector<float>
     Gemm.Operands.push_back({{Nb, M, HW}, {0, 1, 0}});
     Ops.push_back(B2);
   }
-  int Y = defineOutput(N.Name + "_rows", ScalarType::Float32, {Nb, M, HW});
-  Gemm.Operands.push_back({{Nb, M, HW}, contiguous({Nb, M, HW})});
-  Ops.push_back(Y);
-  pushKernel(N, Gemm, Ops);
-  // out[n][co][ih][kh][iw][kw] = Y[n][(co, kh, kw)][(ih, iw)] (into its
-  // slice of a cat that reads it, where marked).
+  // out[n][co][ih KH + kh][iw KW + kw] = (W' @ X)[n][(co, kh, kw)][(ih, iw)]:
+  // the conv_transpose2d kernel interleaves each C tile in the scratchpad
+  // and stores whole rows (into its slice of a cat that reads it, where
+  // marked).
   int Out = defineOutputOrCatSlot(OutName, OutShape);
   const std::vector<int64_t> OS = P.Tensors[Out].Strides;
-  abi::KernelSpec Copy;
-  Copy.Kernel = abi::KernelId::copy;
-  Copy.Operands = {{{Nb, Co, IH, KH, IW, KW}, {M * HW, KH * KW * HW, IW, KW * HW, 1, HW}},
-                   {{Nb, Co, IH, KH, IW, KW}, {OS[0], OS[1], KH * OS[2], OS[2], KW * OS[3], OS[3]}}};
-  pushKernel(N, Copy, {Y, Out});
-  recordDecision(N, NodeDecision::Accelerated, "gemm");
+  if (OS[3] != 1 || OS[2] != IW * KW)
+    throw NoKernel{"the transposed convolution's output planes are not contiguous"};
+  Gemm.Kernel = abi::KernelId::conv_transpose2d;
+  Gemm.Params = {KH, KW, IW};
+  Gemm.Operands.push_back({{Nb, Co, HW * KH * KW}, {OS[0], OS[1], 1}});
+  Ops.push_back(Out);
+  pushKernel(N, Gemm, Ops);
+  recordDecision(N, NodeDecision::Accelerated, "conv_transpose2d");
 }
 
 /// Inference batch_norm with constant statistics, not folded: x * scale +

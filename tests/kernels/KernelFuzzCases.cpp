@@ -732,11 +732,53 @@ void poolCases(CaseList &L) {
   L.add("3x3s2p1_p16_32x32_special", pool(Cases[1]), {1}, Fill::Special);
 }
 
+/// conv_transpose2d (stride = kernel) against oneDNN's matmul of its GEMM
+/// and an exact interleave: 2x2 (the UNet's, vectors shuffled), 3x1 and
+/// 1x3 (element by element), channels few (B read in place) and many (B in
+/// panels), input rows narrower and wider than a vector, bias and relu, a
+/// batch, and an output that is a channel slice of a cat.
+void convTransposeCases(CaseList &L) {
+  struct Geo {
+    const char *Name;
+    int64_t Nb, Ci, IH, IW, Co, KH, KW;
+    bool Bias = false;
+    Epilogue Post = Epilogue::None;
+    bool CatSlice = false;
+  };
+  auto convT = [&](const Geo &G) {
+    const int64_t M = G.Co * G.KH * G.KW, N = G.IH * G.IW, OHW = N * G.KH * G.KW;
+    std::vector<OperandSpec> Ops = {view({G.Nb, M, G.Ci}, {0, G.Ci, 1}), contiguous({G.Nb, G.Ci, N})};
+    if (G.Bias)
+      Ops.push_back(view({G.Nb, M, N}, {0, 1, 0}));
+    Ops.push_back(G.CatSlice ? view({G.Nb, G.Co, OHW}, {3 * G.Co * OHW, OHW, 1}) : contiguous({G.Nb, G.Co, OHW}));
+    KernelSpec S = L.spec(Ops);
+    S.HasBias = G.Bias;
+    S.Post = G.Post;
+    S.Params = {G.KH, G.KW, G.IW};
+    return S;
+  };
+  const std::vector<Geo> Cases = {
+      {"2x2_c32_16x64_o16", 1, 32, 16, 64, 16, 2, 2, true},
+      {"2x2_c16_8x37_o8_relu", 1, 16, 8, 37, 8, 2, 2, true, Epilogue::Relu},
+      {"2x2_c5_3x5_o3", 1, 5, 3, 5, 3, 2, 2},
+      {"3x1_c7_6x9_o4", 1, 7, 6, 9, 4, 3, 1, true},
+      {"1x3_c4_5x20_o6", 1, 4, 5, 20, 6, 1, 3},
+      {"2x2_c40_12x40_o30_panels", 1, 40, 12, 40, 30, 2, 2, true},
+      {"2x2_b2_c6_7x18_o5", 2, 6, 7, 18, 5, 2, 2, true},
+      {"2x2_c8_10x32_o4_catslice", 1, 8, 10, 32, 4, 2, 2, true, Epilogue::None, true},
+      {"2x2_c300_4x8_o8_kblocks", 1, 300, 4, 8, 8, 2, 2, true},
+  };
+  for (const Geo &G : Cases)
+    L.add(G.Name, convT(G), {1, 2});
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
     if (L.Kernel == KernelId::conv2d)
       conv2dCases(L);
+    else if (L.Kernel == KernelId::conv_transpose2d)
+      convTransposeCases(L);
     else
       gemmCases(L);
     return;
@@ -789,7 +831,9 @@ std::vector<FuzzCase> allCases() {
   // Every GEMM and conv2d case of seed 1 again with each register blocking forced:
   // AVX2's 6 x 16 and AVX-512's 14 x 32 both run here, whatever the host.
   for (size_t I = 0, N = Out.size(); I < N; ++I)
-    if ((Out[I].Spec.Kernel == KernelId::gemm || Out[I].Spec.Kernel == KernelId::conv2d) && Out[I].Seed == 1)
+    if ((Out[I].Spec.Kernel == KernelId::gemm || Out[I].Spec.Kernel == KernelId::conv2d ||
+         Out[I].Spec.Kernel == KernelId::conv_transpose2d) &&
+        Out[I].Seed == 1)
       for (auto [Isa, Suffix] : {std::pair{codegen::VectorIsa::Avx2, "_avx2"}, {codegen::VectorIsa::Avx512, "_avx512"}}) {
         FuzzCase V = Out[I];
         V.Isa = Isa;

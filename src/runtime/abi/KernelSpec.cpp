@@ -86,6 +86,13 @@ std::string KernelSpec::paramsError() const {
   case KernelId::leaky_relu: Want = 1; break;
   case KernelId::powi: Want = 1; break;
   case KernelId::clamp: Want = 2; break;
+  case KernelId::conv_transpose2d:
+    if (Params.size() != 3)
+      return "conv_transpose2d takes 3 params (kernel h, w, input width), got " + std::to_string(Params.size());
+    for (int64_t P : Params)
+      if (P < 1 || P > (1 << 20))
+        return "a conv_transpose2d param is out of range";
+    return "";
   case KernelId::max_pool2d:
   case KernelId::conv2d: {
     if (Params.size() != 8)
@@ -101,7 +108,8 @@ std::string KernelSpec::paramsError() const {
   }
   default:
     if (!Params.empty())
-      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d and max_pool2d kernels";
+      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d, conv_transpose2d and "
+             "max_pool2d kernels";
     return "";
   }
   if (Params.size() != Want)
@@ -366,6 +374,10 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
     W.M = C.Sizes[Rank - 2];
     W.N = C.Sizes[Rank - 1];
     W.K = A.Sizes[Rank - 1];
+    if (S.Kernel == KernelId::conv_transpose2d && S.Operands.size() >= 3) { // C holds the GEMM's rows interleaved
+      W.M = A.Sizes[Rank - 2];
+      W.N = S.Operands[1].Sizes[Rank - 1];
+    }
     W.Batch = 1;
     for (size_t D = 0; D + 2 < Rank; ++D)
       W.Batch *= C.Sizes[D];

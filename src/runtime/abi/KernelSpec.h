@@ -14,6 +14,10 @@
 //            (unit column stride), (Bias [b, g, Cog, OH*OW],) C [b, g, Cog,
 //            OH*OW]; Params KH, KW, stride h, w, padding h, w, dilation h, w:
 //            C = W @ im2col(X) per (b, g), X zero outside its bounds.
+//   ConvT:   W' [b, Co*KH*KW, Ci] (rows (co, kh, kw)), X [b, Ci, IH*IW], (Bias
+//            [b, Co*KH*KW, IH*IW],) Out [b, Co, OH*OW] (each plane
+//            contiguous); Params KH, KW, IW: Out[co][(ih KH + kh) OW + iw KW
+//            + kw] = (W' @ X)[(co, kh, kw)][(ih, iw)] (+ bias).
 //   Pool:    In [N, C, H, W] (unit column stride), Out [N, C, OH, OW];
 //            Params as Conv2d's; every window holds an element of In
 //            (padding at most half the window).
