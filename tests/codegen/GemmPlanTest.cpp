@@ -287,3 +287,48 @@ TEST(GemmPlanTest, MalformedConvSpecsAreRefusedWithTheirReason) {
   S = convSpec(1, 1, 8, 60000, 4, 3, 3, 1, 1);
   EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(codegen::MinPadBytes)), "no conv2d blocking fits");
 }
+
+TEST(GemmPlanTest, ConvTransposePlansTileWholeChannelsAndInputRows) {
+  // conv_transpose2d (stride = kernel): C tiles are whole output channels
+  // (TM a multiple of KH KW) by whole input rows (TN a multiple of IW), so
+  // each interleaves into whole output rows; the buffers fit the budget.
+  struct Case {
+    int64_t Ci, IH, IW, Co, KH, KW;
+  };
+  const Case Cases[] = {{32, 32, 128, 16, 2, 2}, {16, 64, 256, 8, 2, 2}, {300, 4, 8, 8, 2, 2},
+                        {7, 6, 9, 4, 3, 1},      {64, 16, 16, 256, 2, 2}, {8, 100, 1000, 4, 2, 2}};
+  for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro})
+    for (uint64_t Pad : {codegen::MinPadBytes, uint64_t(1) << 20})
+      for (const Case &C : Cases) {
+        const int64_t M = C.Co * C.KH * C.KW, N = C.IH * C.IW;
+        KernelSpec S;
+        S.Kernel = KernelId::conv_transpose2d;
+        S.Params = {C.KH, C.KW, C.IW};
+        S.Operands = {test::view({1, M, C.Ci}, {0, C.Ci, 1}), test::contiguous({1, C.Ci, N}),
+                      test::view({1, M, N}, {0, 1, 0}), test::contiguous({1, C.Co, N * C.KH * C.KW})};
+        S.HasBias = true;
+        SCOPED_TRACE(S.key() + " pad " + std::to_string(Pad));
+        auto P = planGemm(S, budgetOf(Pad), Micro);
+        if (!P) { // only a row too wide for the smallest pad may be refused, saying so
+          std::string Msg = llvm::toString(P.takeError());
+          EXPECT_EQ(Pad, codegen::MinPadBytes) << Msg;
+          EXPECT_NE(Msg.find("no conv_transpose2d blocking fits"), std::string::npos) << Msg;
+          continue;
+        }
+        EXPECT_TRUE(P->ConvT);
+        EXPECT_EQ(P->M, M);
+        EXPECT_EQ(P->N, N);
+        EXPECT_EQ(P->TM % (C.KH * C.KW), 0);
+        EXPECT_EQ(P->TN % C.IW, 0);
+        EXPECT_LE(P->GrantBytes, budgetOf(Pad));
+        EXPECT_TRUE(P->BiasCol);
+        EXPECT_LE(P->InterleaveOff + uint64_t(P->TM * P->TN) * 4, P->GrantBytes);
+      }
+  KernelSpec Bad;
+  Bad.Kernel = KernelId::conv_transpose2d;
+  Bad.Params = {2, 2, 5};
+  Bad.Operands = {test::contiguous({1, 12, 4}), test::contiguous({1, 4, 12}), test::contiguous({1, 3, 48})};
+  EXPECT_ERROR_CONTAINS(planGemm(Bad, budgetOf(1 << 20)), "conv_transpose2d shapes do not agree");
+  Bad.Params = {2, 2};
+  EXPECT_ERROR_CONTAINS(planGemm(Bad, budgetOf(1 << 20)), "conv_transpose2d takes 3 params");
+}
