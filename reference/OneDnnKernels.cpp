@@ -113,6 +113,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
+  case abi::KernelId::dwconv2d:
   case abi::KernelId::conv_transpose2d:
   case abi::KernelId::copy:
   case abi::KernelId::convert:
@@ -446,6 +447,29 @@ void convTranspose2d(Run &R, const abi::KernelSpec &Spec, const std::vector<cons
             for (int64_t Iw = 0; Iw < IW; ++Iw)
               Out[size_t((Bi * Co + O) * N * KH * KW + (Ih * KH + Kh) * OW + Iw * KW + Kw)] =
                   Y[size_t((Bi * M + (O * KH + Kh) * KW + Kw) * N + Ih * IW + Iw)];
+}
+
+/// dwconv2d: oneDNN's grouped convolution (groups = channels), through the
+/// conv2d reference on the same views: W [1, C, 1, KH*KW], X [N, C, 1, H,
+/// W], bias [1, C, 1, OH*OW] broadcast, out [N, C, 1, OH*OW].
+void depthwise(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, Spec.HasBias ? 3 : 2, In.size());
+  const abi::OperandSpec &X = Spec.Operands[0], &Wt = Spec.Operands[1], &C = Spec.output();
+  if (X.Sizes.size() != 4 || Wt.Sizes.size() != 2 || C.Sizes.size() != 4)
+    throw SpecError{"dwconv2d operands are In [N, C, H, W], W [C, KH*KW], (bias [C],) Out [N, C, OH, OW]"};
+  const int64_t Nb = X.Sizes[0], Ch = X.Sizes[1], OHW = C.Sizes[2] * C.Sizes[3], KHW = Wt.Sizes[1];
+  abi::KernelSpec G = Spec;
+  G.Kernel = abi::KernelId::conv2d;
+  G.Operands.clear();
+  G.Operands.push_back({{Nb, Ch, 1, KHW}, {0, Wt.Strides[0], KHW, Wt.Strides[1]}});
+  G.Operands.push_back({{Nb, Ch, 1, X.Sizes[2], X.Sizes[3]}, {X.Strides[0], X.Strides[1], X.Strides[1], X.Strides[2], X.Strides[3]}});
+  if (Spec.HasBias)
+    G.Operands.push_back({{Nb, Ch, 1, OHW}, {0, Spec.Operands[2].Strides[0], Spec.Operands[2].Strides[0], 0}});
+  G.Operands.push_back({{Nb, Ch, 1, OHW}, {Ch * OHW, OHW, OHW, 1}});
+  std::vector<const float *> GIn = {In[1], In[0]}; // conv2d's order: weights, input, (bias)
+  if (Spec.HasBias)
+    GIn.push_back(In[2]);
+  conv2d(R, G, GIn, Dst);
 }
 
 void unary(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
@@ -1012,7 +1036,10 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       chain(R, Spec, Inputs, Dst);
       break;
     case abi::KernelFamily::Pool:
-      maxPool(R, Spec, Inputs, Dst);
+      if (Spec.Kernel == abi::KernelId::dwconv2d)
+        depthwise(R, Spec, Inputs, Dst);
+      else
+        maxPool(R, Spec, Inputs, Dst);
       break;
     case abi::KernelFamily::Select: // a bool condition: runOneDnnTyped
       throw SpecError{"where's condition is bool: use runOneDnnTyped"};

@@ -14,6 +14,11 @@
 // at most half the window), so -inf never reaches the output from the
 // padding.
 //
+// dwconv2d (a depthwise convolution) is the same walk with zero padding:
+// each output vector starts from the channel's bias (or 0) and adds
+// weight(c, kh, kw) * tap in tap order (fmuladd), the fused relu or gelu
+// after; the weights and the bias come in once per call.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/EmitterSupport.h"
 
@@ -26,8 +31,10 @@ using namespace atalla;
 using namespace atalla::codegen::detail;
 
 Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
-  if (Spec.Operands.size() != 2)
-    return specError(Spec, "expected 2 operands, got " + Twine(Spec.Operands.size()));
+  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d;
+  const size_t Want = Dw ? (Spec.HasBias ? 4 : 3) : 2;
+  if (Spec.Operands.size() != Want)
+    return specError(Spec, "expected " + Twine(Want) + " operands, got " + Twine(Spec.Operands.size()));
   if (std::string E = Spec.paramsError(); !E.empty())
     return specError(Spec, E);
   const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
@@ -41,9 +48,16 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     return specError(Spec, "the output is not the pooling's [" + Twine(Images) + ", " + Twine(Chans) + ", " +
                                Twine(OH) + ", " + Twine(OW) + "]");
   if (In.Strides[3] != 1)
-    return specError(Spec, "max_pool2d's input needs a unit column stride");
+    return specError(Spec, "the input needs a unit column stride");
   if (Out.Strides != std::vector<int64_t>{Chans * OH * OW, OH * OW, OW, 1})
-    return specError(Spec, "max_pool2d's output is contiguous");
+    return specError(Spec, "the output is contiguous");
+  if (Dw) {
+    const abi::OperandSpec &Wt = Spec.Operands[1];
+    if (Wt.Sizes != std::vector<int64_t>{Chans, KH * KW} || (KH * KW > 1 && Wt.Strides[1] != 1))
+      return specError(Spec, "dwconv2d's weights are [C, KH*KW] with contiguous rows");
+    if (Spec.HasBias && Spec.Operands[2].Sizes != std::vector<int64_t>{Chans})
+      return specError(Spec, "dwconv2d's bias is [C]");
+  }
   if (Out.numel() == 0) {
     KB.finish();
     return Error::success();
@@ -53,7 +67,8 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   const int64_t Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
   auto rowsIn = [&](int64_t R) { return (R - 1) * SH + (KH - 1) * DH + 1; };
   auto need = [&](int64_t R) { return std::min(rowsIn(R), H) * W + W + rowsIn(R) * Wp + R * OW; };
-  const int64_t Floats = int64_t(KB.Budget - 4 * ScratchpadAlign) / 4;
+  const int64_t WFloats = Dw ? Chans * KH * KW + Chans : 0; // the weights and the bias, once
+  const int64_t Floats = int64_t(KB.Budget - 6 * ScratchpadAlign) / 4 - WFloats;
   int64_t R = OH;
   while (R > 1 && need(R) > Floats)
     R = (R + 1) / 2;
@@ -62,11 +77,13 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   const int64_t RowsIn = rowsIn(R), Landing = std::min(RowsIn, H);
   auto carve = [](int64_t Fl) { return (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign; };
   const uint64_t LandOff = 0, NegOff = carve(Landing * W), PadOff = NegOff + carve(W), OutOff = PadOff + carve(RowsIn * Wp),
-                 Grant = OutOff + carve(R * OW);
+                 WOff = OutOff + carve(R * OW), BOff = WOff + carve(Dw ? Chans * KH * KW : 0),
+                 Grant = BOff + carve(Dw ? Chans : 0);
   Value *Buf = KB.alloc(Grant, "pool.buffers");
   auto part = [&](uint64_t Off) { return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Buf, Off); };
   Value *Land = part(LandOff), *NegRow = part(NegOff), *Padded = part(PadOff), *OutBuf = part(OutOff);
-  Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(1);
+  Value *WBuf = part(WOff), *BiasBuf = part(BOff);
+  Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(unsigned(Spec.Operands.size() - 1));
   auto c64 = [&](int64_t V) { return KB.i64(uint64_t(V)); };
   auto mul = [&](Value *X, int64_t S) { return B.CreateMul(X, c64(S)); };
   auto vecTy = [&](int64_t L) { return FixedVectorType::get(KB.F32, unsigned(L)); };
@@ -81,7 +98,8 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     else
       B.CreateAlignedStore(V, KB.elementPtr(Ptr, Index), Align(4));
   };
-  const float NegInf = -std::numeric_limits<float>::infinity();
+  // The value of the padding: -inf for max, 0 for the convolution.
+  const float NegInf = Dw ? 0.0f : -std::numeric_limits<float>::infinity();
   auto negInf = [&](int64_t L) -> Value * {
     return L == 1 ? KB.f32(NegInf) : ConstantVector::getSplat(ElementCount::getFixed(unsigned(L)),
                                                                ConstantFP::get(KB.F32, NegInf));
@@ -93,6 +111,12 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     }
   };
   KB.forLoop(W, "pool.neg", [&](Value *I) { KB.storeF32(KB.f32(NegInf), NegRow, I); });
+  if (Dw) {
+    const abi::OperandSpec &Wt = Spec.Operands[1];
+    KB.sdmaLoad(WBuf, KB.operandAddr(1), c64(Chans), c64(KH * KW * 4), c64(Wt.Strides[0] * 4));
+    if (Spec.HasBias)
+      KB.sdmaLoad(BiasBuf, KB.operandAddr(2), c64(Chans), c64(4), c64(Spec.Operands[2].Strides[0] * 4));
+  }
 
   const int64_t SN = In.Strides[0], SC = In.Strides[1], SR = In.Strides[2];
   const int64_t Left = std::min(PW, Wp), CopyW = std::max<int64_t>(0, std::min(W, Wp - PW));
@@ -102,10 +126,20 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     Value *Lo = B.CreateSelect(B.CreateICmpSGT(IhStart, c64(0)), IhStart, c64(0));
     Value *HiW = B.CreateAdd(IhStart, c64(RIn));
     Value *Hi = B.CreateSelect(B.CreateICmpSLT(HiW, c64(H)), HiW, c64(H));
-    // Every window holds a row of In: Hi > Lo.
+    // Max pooling: every window holds a row of In (Hi > Lo); a depthwise
+    // convolution's block may lie wholly in its padding.
     Value *PlaneOff = B.CreateAdd(mul(B.CreateUDiv(Pl, c64(Chans)), SN), mul(B.CreateURem(Pl, c64(Chans)), SC));
     Value *Src = B.CreateAdd(InAddr, B.CreateShl(B.CreateAdd(PlaneOff, mul(Lo, SR)), 2));
-    KB.sdmaLoad(Land, Src, B.CreateSub(Hi, Lo), c64(W * 4), c64(SR * 4));
+    if (Dw) {
+      BasicBlock *Load = BasicBlock::Create(KB.Ctx, "dw.load", KB.F), *Go = BasicBlock::Create(KB.Ctx, "dw.go", KB.F);
+      B.CreateCondBr(B.CreateICmpSGT(Hi, Lo), Load, Go);
+      B.SetInsertPoint(Load);
+      KB.sdmaLoad(Land, Src, B.CreateSub(Hi, Lo), c64(W * 4), c64(SR * 4));
+      B.CreateBr(Go);
+      B.SetInsertPoint(Go);
+    } else {
+      KB.sdmaLoad(Land, Src, B.CreateSub(Hi, Lo), c64(W * 4), c64(SR * 4));
+    }
     KB.forLoop(
         KB.i64(0), KB.i64(RIn), "pool.pad",
         [&](Value *Wr) {
@@ -121,12 +155,17 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
           fill(Dst, Left + CopyW, Wp);
         },
         /*Parallel=*/false, /*Rolled=*/true);
+    Value *Chan = B.CreateURem(Pl, c64(Chans));
+    Value *ChanW = KB.elementPtr(WBuf, mul(Chan, KH * KW));
     KB.forLoop(
         KB.i64(0), KB.i64(Rows), "pool.oh",
         [&](Value *Ohi) {
           for (int64_t O = 0; O < OW; O += VW) {
             const int64_t L = std::min<int64_t>(VW, OW - O);
             Value *Acc = nullptr;
+            auto splat = [&](Value *S) { return L == 1 ? S : B.CreateVectorSplat(unsigned(L), S); };
+            if (Dw)
+              Acc = Spec.HasBias ? splat(KB.loadF32(BiasBuf, Chan)) : splat(KB.f32(0));
             for (int64_t Kh = 0; Kh < KH; ++Kh) {
               Value *RowP = KB.elementPtr(Padded, B.CreateAdd(mul(Ohi, SH * Wp), c64(Kh * DH * Wp)));
               for (int64_t Kw = 0; Kw < KW; ++Kw) {
@@ -141,9 +180,16 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
                     Pick.push_back(int(J * SW));
                   V = B.CreateShuffleVector(Wide, Pick);
                 }
-                Acc = Acc ? B.CreateBinaryIntrinsic(Intrinsic::maximum, Acc, V) : V;
+                if (Dw) {
+                  Value *Wv = splat(KB.loadF32(ChanW, c64(Kh * KW + Kw)));
+                  Acc = B.CreateIntrinsic(Intrinsic::fmuladd, {Acc->getType()}, {Wv, V, Acc});
+                } else {
+                  Acc = Acc ? B.CreateBinaryIntrinsic(Intrinsic::maximum, Acc, V) : V;
+                }
               }
             }
+            if (Dw && Spec.Post != abi::Epilogue::None)
+              Acc = emitEpilogue(B, Spec.Post, Acc);
             storeVec(Acc, OutBuf, B.CreateAdd(mul(Ohi, OW), c64(O)), L);
           }
         },

@@ -377,8 +377,9 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
       if (O.Sizes[D] < 0 || O.Strides[D] < 0)
         return specError(Spec, "operand " + Twine(I) + " has a negative size or stride");
   }
-  if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm)
-    return specError(Spec, "epilogues are only fused into gemm kernels");
+  if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm &&
+      Spec.Kernel != abi::KernelId::dwconv2d)
+    return specError(Spec, "epilogues are only fused into gemm and dwconv2d kernels");
   if (std::string Why = Spec.paramsError(); !Why.empty())
     return specError(Spec, Why);
   // The output is contiguous: C's row-major strides (size-1 dims are free).

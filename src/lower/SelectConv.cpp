@@ -133,6 +133,32 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
   if (!isContiguous(P.Tensors[W]))
     W = materialize(W, N.Name);
   const bool InPlace1x1 = KH == 1 && KW == 1 && St[0] == 1 && St[1] == 1 && Pd[0] == 0 && Pd[1] == 0;
+  if (Opts.DirectConv && G == C && Cg == 1 && Co == C && KH * KW > 1 && Wd * ((KH - 1) * Dl[0] + 1) <= Opts.ConvBudgetFloats / 4) {
+    // Depthwise (one filter per channel): the dwconv2d kernel on the vector
+    // core, the input's planes read in place, zero padding by bounds.
+    if (P.Tensors[X].Strides[3] != 1)
+      X = materialize(X, N.Name);
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::dwconv2d;
+    Spec.Params = {KH, KW, St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
+    Spec.Operands.push_back(operand(X));
+    Spec.Operands.push_back({{C, KH * KW}, {KH * KW, 1}});
+    std::vector<int> Ops{X, W};
+    if (Bias >= 0) {
+      if (P.Tensors[Bias].Sizes != std::vector<int64_t>{Co})
+        throw NoKernel{"bias is not [" + std::to_string(Co) + "]"};
+      Spec.HasBias = true;
+      Spec.Operands.push_back(operand(Bias));
+      Ops.push_back(Bias);
+    }
+    ResultName = fuseEpilogue(N, Spec, ResultName);
+    int Out = defineOutput(ResultName, ScalarType::Float32, OutShape);
+    S.TensorOf[OutName] = Out;
+    Spec.Operands.push_back(operand(Out));
+    Ops.push_back(Out);
+    emitKernel(N, Spec, Ops);
+    return;
+  }
   // The conv2d kernel's smallest blocking (GemmPlan.cpp planConv): one
   // channel's taps, one output row, 14 rows of C, the im2col tile twice
   // (row-major and in panels), the input rows and a zero row.

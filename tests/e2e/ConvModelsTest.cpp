@@ -377,3 +377,50 @@ TEST(ConvModelsTest, ConvolutionsWriteTheirChannelsOfACatInPlace) {
   EXPECT_GE(Copies2, 1u); // the relu_'d conv is copied into the cat
   expectRunsOnTheAccelerator(std::move(M2), 980, "cat beside an in-place op");
 }
+
+TEST(ConvModelsTest, DepthwiseConvolutionsRunOnTheVectorCoreAndMatchEager) {
+  // groups = channels, one filter each (mobilenet's, efficientnet's): the
+  // dwconv2d kernel, with a folded batch norm and a relu epilogue, strides
+  // 1 and 2, 5x5, dilation; and inputs holding inf, -inf and NaN, which
+  // propagate as eager's do (finite weights: the zero padding adds zeros).
+  struct Case {
+    Conv K;
+    bool Specials;
+  };
+  const Case Cases[] = {
+      {{1, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8}, false},
+      {{2, 6, 15, 17, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6}, false},
+      {{1, 4, 12, 20, 4, 5, 5, 1, 1, 2, 2, 1, 1, 4}, false},
+      {{1, 3, 11, 13, 3, 3, 3, 1, 1, 2, 2, 2, 2, 3}, false},
+      {{1, 5, 9, 10, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5}, true},
+  };
+  uint64_t Seed = 990;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    TensorData In = randn({C.K.N, C.K.C, C.K.H, C.K.W}, Seed + 50);
+    if (C.Specials) {
+      float *V = reinterpret_cast<float *>(const_cast<uint8_t *>(In.Data->Bytes.data()));
+      V[3] = std::numeric_limits<float>::infinity();
+      V[40] = -std::numeric_limits<float>::infinity();
+      V[41] = std::numeric_limits<float>::infinity(); // inf - inf in one window: NaN
+      V[100] = std::numeric_limits<float>::quiet_NaN();
+      V[0] = -0.0f;
+    }
+    std::string X = B.addUserInput("x", In);
+    std::string Cv = addConv(B, X, C.K, false, Seed, "dw");
+    const int64_t OH = (C.K.H + 2 * C.K.PH - C.K.DH * (C.K.KH - 1) - 1) / C.K.SH + 1,
+                  OW = (C.K.W + 2 * C.K.PW - C.K.DW * (C.K.KW - 1) - 1) / C.K.SW + 1;
+    B.addOutput(B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(Cv))}, ScalarType::Float32,
+                          {C.K.N, C.K.Co, OH, OW}));
+    Model M = B.take();
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+      unsigned Dw = 0;
+      for (const lower::PInstr &I : P.Instrs)
+        Dw += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::dwconv2d &&
+              I.Spec.Post == atalla::abi::Epilogue::Relu;
+      EXPECT_EQ(Dw, 1u) << text(C.K);
+    }
+    expectRunsOnTheAccelerator(std::move(M), Seed++, "depthwise " + text(C.K) + (C.Specials ? " specials" : ""));
+  }
+}

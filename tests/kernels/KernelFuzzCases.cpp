@@ -772,6 +772,53 @@ void convTransposeCases(CaseList &L) {
     L.add(G.Name, convT(G), {1, 2});
 }
 
+/// dwconv2d against oneDNN's grouped convolution: mobilenet's 3x3 stride 1
+/// and 2 (padding 1), efficientnet's 5x5, dilation, padding as wide as the
+/// window, bias and relu, a batch, and strided or cat-slice inputs.
+void depthwiseCases(CaseList &L) {
+  struct Geo {
+    const char *Name;
+    int64_t Nb, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW;
+    bool Bias = false;
+    Epilogue Post = Epilogue::None;
+    int Layout = 0; ///< 0 packed; 1 rows 5 floats apart; 3 a cat's slice
+  };
+  auto dw = [&](const Geo &G) {
+    const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
+                  OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1;
+    OperandSpec X = contiguous({G.Nb, G.C, G.H, G.W});
+    if (G.Layout == 1)
+      X = view({G.Nb, G.C, G.H, G.W}, {G.C * G.H * (G.W + 5), G.H * (G.W + 5), G.W + 5, 1});
+    else if (G.Layout == 3)
+      X = view({G.Nb, G.C, G.H, G.W}, {2 * G.C * G.H * G.W, G.H * G.W, G.W, 1});
+    std::vector<OperandSpec> Ops = {X, contiguous({G.C, G.KH * G.KW})};
+    if (G.Bias)
+      Ops.push_back(contiguous({G.C}));
+    Ops.push_back(contiguous({G.Nb, G.C, OH, OW}));
+    KernelSpec S = L.spec(Ops);
+    S.HasBias = G.Bias;
+    S.Post = G.Post;
+    S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
+    return S;
+  };
+  const std::vector<Geo> Cases = {
+      {"3x3s1p1_c16_32x32_bias_relu", 1, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
+      {"3x3s2p1_c24_17x19_bias", 1, 24, 17, 19, 3, 3, 2, 2, 1, 1, 1, 1, true},
+      {"5x5s1p2_c8_15x40", 1, 8, 15, 40, 5, 5, 1, 1, 2, 2, 1, 1},
+      {"5x5s2p2_c6_16x16_bias", 1, 6, 16, 16, 5, 5, 2, 2, 2, 2, 1, 1, true},
+      {"3x3s1p2d2_c4_12x13", 1, 4, 12, 13, 3, 3, 1, 1, 2, 2, 2, 2},
+      {"3x3s1p3_c3_5x6_padwide", 1, 3, 5, 6, 3, 3, 1, 1, 3, 3, 1, 1, true},
+      {"3x3s1p1_b2_c5_9x33_gelu", 2, 5, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Gelu},
+      {"3x3s1p1_c4_10x20_rows", 1, 4, 10, 20, 3, 3, 1, 1, 1, 1, 1, 1, false, Epilogue::None, 1},
+      {"3x3s2p1_c8_16x64_catslice", 1, 8, 16, 64, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::None, 3},
+  };
+  // No special-value fill: at the borders oneDNN skips the padded taps,
+  // while the kernel (as torch's native path) multiplies the zero padding,
+  // so an infinite weight gives NaN there in one and not the other.
+  for (const Geo &G : Cases)
+    L.add(G.Name, dw(G), {1, 2});
+}
+
 void familyCases(CaseList &L, KernelFamily F) {
   switch (F) {
   case KernelFamily::Gemm:
@@ -813,7 +860,10 @@ void familyCases(CaseList &L, KernelFamily F) {
     selectCases(L);
     return;
   case KernelFamily::Pool:
-    poolCases(L);
+    if (L.Kernel == KernelId::dwconv2d)
+      depthwiseCases(L);
+    else
+      poolCases(L);
     return;
   }
 }

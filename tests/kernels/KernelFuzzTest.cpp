@@ -450,7 +450,13 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Binary:
   case KernelFamily::Copy:
   case KernelFamily::Pad:
-  case KernelFamily::Pool: // comparisons: exact
+  case KernelFamily::Pool: // max: comparisons, exact; depthwise: a sum of KH*KW products
+    if (S.Kernel == KernelId::dwconv2d) {
+      const double K = S.Params.size() == 8 ? double(S.Params[0] * S.Params[1]) : 1;
+      const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh;
+      return Ulp * (K + 2) * (Gelu ? 1.13 : 1.0) + (Gelu ? Ulp * 16 : 0.0);
+    }
+    return 0;
     return 0;
   case KernelFamily::Norm: {
     double D = double(S.output().Sizes[1]);

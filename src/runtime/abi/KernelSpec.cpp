@@ -94,6 +94,7 @@ std::string KernelSpec::paramsError() const {
         return "a conv_transpose2d param is out of range";
     return "";
   case KernelId::max_pool2d:
+  case KernelId::dwconv2d:
   case KernelId::conv2d: {
     if (Params.size() != 8)
       return std::string(kernelName(Kernel)) +
@@ -108,8 +109,8 @@ std::string KernelSpec::paramsError() const {
   }
   default:
     if (!Params.empty())
-      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d, conv_transpose2d and "
-             "max_pool2d kernels";
+      return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d, conv_transpose2d, "
+             "max_pool2d and dwconv2d kernels";
     return "";
   }
   if (Params.size() != Want)
@@ -402,8 +403,12 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
   case KernelFamily::Select:
     W.Flops = Out;
     return W;
-  case KernelFamily::Pool: // one comparison per element of the window but the first
-    W.Flops = S.Params.size() == 8 ? Out * double(S.Params[0] * S.Params[1] - 1) : 0;
+  case KernelFamily::Pool: // max: one comparison per element of the window but the first;
+                          // depthwise: a multiply-add per tap (vector core), the epilogue
+    if (S.Params.size() == 8)
+      W.Flops = S.Kernel == KernelId::dwconv2d
+                    ? Out * double(2 * S.Params[0] * S.Params[1] + (S.Post != Epilogue::None ? 1 : 0))
+                    : Out * double(S.Params[0] * S.Params[1] - 1);
     return W;
   case KernelFamily::Copy:
   case KernelFamily::Pad:

@@ -20,7 +20,8 @@
 //            + kw] = (W' @ X)[(co, kh, kw)][(ih, iw)] (+ bias).
 //   Pool:    In [N, C, H, W] (unit column stride), Out [N, C, OH, OW];
 //            Params as Conv2d's; every window holds an element of In
-//            (padding at most half the window).
+//            (padding at most half the window). dwconv2d: In, W [C, KH*KW]
+//            (rows contiguous), (Bias [C],) Out; zero padding, any padding.
 //   Unary:   In [out shape], Out.
 //   Binary:  A [out shape], B [out shape] (absent when HasScalar), Out;
 //            Out = A op (Alpha * B) or A op Scalar.
