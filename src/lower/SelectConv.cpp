@@ -66,12 +66,6 @@ bool Selector::batchNormAffine(const Node &Bn, int64_t C, std::vector<double> &S
   return true;
 }
 
-/// conv2d of X [N, C, H, W] with W [Co, C/G, KH, KW] (+ bias [Co]) as one
-/// batched GEMM: W as [G][Co/G][C/G*KH*KW] (shared by every image) times
-/// the im2col matrix [N][G][C/G*KH*KW][OH*OW] of the padded input (a view
-/// of it, materialised by the copy kernel; 1x1 stride-1 convolutions read
-/// the input in place), bias seeding C. A batch_norm that alone reads the
-/// result, with constant statistics, is folded into W and the bias.
 /// A convolution's output tensor [Nb, Co, OH, OW] (its own, or its slice of
 /// a cat) as the GEMM's C [Nb, G, Co / G, OH * OW]: rows (a channel's
 /// pixels) contiguous.
@@ -84,6 +78,14 @@ abi::OperandSpec Selector::convOutputOperand(int Out, int64_t G) {
   return {{Sz[0], G, Cog, OHW}, {St[0], Cog * St[1], St[1], 1}};
 }
 
+/// conv2d of X [N, C, H, W] with W [Co, C/G, KH, KW] (+ bias [Co]) as one
+/// batched GEMM: W as [G][Co/G][C/G*KH*KW] (shared by every image) times
+/// the im2col matrix [N][G][C/G*KH*KW][OH*OW] of the padded input (a view
+/// of it, materialised by the copy kernel; 1x1 stride-1 convolutions read
+/// the input in place), bias seeding C. A batch_norm that alone reads the
+/// result, with constant statistics, is folded into W and the bias. Where
+/// the conv2d kernel applies, it replaces the padded copy, the im2col and
+/// the GEMM; a depthwise convolution is a dwconv2d kernel.
 void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector<int64_t> &St,
                         const std::vector<int64_t> &Pd, const std::vector<int64_t> &Dl, int64_t G,
                         const std::string &OutName, const std::vector<int64_t> &OutShape) {
@@ -305,8 +307,8 @@ void Selector::selectConv(const Node &N) {
 /// padding or dilation, one group): every output pixel gets exactly one
 /// product sum, so it is one GEMM, Y[(co, kh, kw)][(ih, iw)] = W'[(co, kh,
 /// kw)][ci] @ X[ci][(ih, iw)] per image (X read in place, bias per row),
-/// then one copy that interleaves Y's rows into the output: no zeros
-/// inserted, no im2col.
+/// whose tiles the conv_transpose2d kernel interleaves into the output's
+/// rows on chip: no zeros inserted, no im2col, no Y in DRAM.
 void Selector::convTransposeTiled(const Node &N, int X, const std::vector<float> &Wv, int Bias, int64_t KH, int64_t KW,
                                   int64_t Co, const std::string &OutName, const std::vector<int64_t> &OutShape) {
   if (!isContiguous(P.Tensors[X]))
