@@ -259,6 +259,18 @@ public:
 // The families
 //===----------------------------------------------------------------------===//
 
+/// A GEMM epilogue as oneDNN's eltwise post-op (relu6: clip to [alpha, beta] = [0, 6]).
+algorithm epilogueAlgorithm(abi::Epilogue E) {
+  switch (E) {
+  case abi::Epilogue::Relu: return algorithm::eltwise_relu;
+  case abi::Epilogue::Gelu: return algorithm::eltwise_gelu_erf;
+  case abi::Epilogue::GeluTanh: return algorithm::eltwise_gelu_tanh;
+  case abi::Epilogue::Relu6: return algorithm::eltwise_clip;
+  case abi::Epilogue::None: break;
+  }
+  throw SpecError{"no epilogue"};
+}
+
 void checkInputs(const abi::KernelSpec &Spec, size_t Want, size_t Got) {
   if (Spec.Operands.size() != Want + 1)
     throw SpecError{"expected " + std::to_string(Want + 1) + " operands, got " +
@@ -291,11 +303,7 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
     dnnl::primitive_attr Attr;
     if (Spec.Post != abi::Epilogue::None) { // the epilogue as oneDNN's eltwise post-op
       dnnl::post_ops Ops;
-      Ops.append_eltwise(1.0f,
-                         Spec.Post == abi::Epilogue::Relu   ? algorithm::eltwise_relu
-                         : Spec.Post == abi::Epilogue::Gelu ? algorithm::eltwise_gelu_erf
-                                                            : algorithm::eltwise_gelu_tanh,
-                         0.0f, 0.0f);
+      Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), 0.0f, Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
       Attr.set_post_ops(Ops);
     }
     dnnl::matmul P(dnnl::matmul::primitive_desc(D, Attr, R.E.Eng));
@@ -377,11 +385,7 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
   dnnl::primitive_attr Attr;
   if (Spec.Post != abi::Epilogue::None) {
     dnnl::post_ops Ops;
-    Ops.append_eltwise(1.0f,
-                       Spec.Post == abi::Epilogue::Relu   ? algorithm::eltwise_relu
-                       : Spec.Post == abi::Epilogue::Gelu ? algorithm::eltwise_gelu_erf
-                                                          : algorithm::eltwise_gelu_tanh,
-                       0.0f, 0.0f);
+    Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), 0.0f, Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
     Attr.set_post_ops(Ops);
   }
   dnnl::convolution_forward Conv(dnnl::convolution_forward::primitive_desc(D, Attr, R.E.Eng));

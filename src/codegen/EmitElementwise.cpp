@@ -263,6 +263,10 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
     return X;
   case abi::Epilogue::Relu: // x < 0 ? 0 : x keeps NaN (as torch.relu does)
     return B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
+  case abi::Epilogue::Relu6: { // hardtanh(x, 0, 6): x < 0 ? 0 : (x > 6 ? 6 : x), NaN kept (as torch's)
+    Value *Lo = B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
+    return B.CreateSelect(B.CreateFCmpOGT(Lo, C(6)), C(6), Lo);
+  }
   case abi::Epilogue::Gelu: { // x/2 (1 + erf(x / sqrt 2))
     Value *Half = B.CreateFMul(C(0.5f), X);
     Value *Erf = emitErfGelu(B, B.CreateFMul(X, C(0.70710678118654752f)));

@@ -42,6 +42,23 @@ bool readsFirst(const LoweringState &S, const Node &R, const std::string &Value)
   return !R.Inputs.empty() && R.Inputs[0].Arg.Kind == ArgKind::Tensor && S.resolve(R.Inputs[0].Arg.S) == Value;
 }
 
+/// hardtanh(x, 0, 6) or clamp(x, 0, 6): relu6, a GEMM epilogue.
+bool isRelu6(const Node &N) {
+  if (N.Ns != "aten" || (N.Op != "hardtanh" && N.Op != "clamp") || N.Inputs.size() < 3)
+    return false;
+  auto number = [](const frontend::Argument &A, double &V) {
+    if (A.Kind == ArgKind::Float)
+      V = A.F;
+    else if (A.Kind == ArgKind::Int)
+      V = double(A.I);
+    else
+      return false;
+    return true;
+  };
+  double Lo = 0, Hi = 0;
+  return number(N.Inputs[1].Arg, Lo) && number(N.Inputs[2].Arg, Hi) && Lo == 0 && Hi == 6;
+}
+
 bool isConvolution(const Node &N) {
   const OpRow *R = opRowFor(N);
   return R && R->Lowering == OpLowering::Conv;
@@ -77,7 +94,8 @@ llvm::Error lower::markEpilogues(LoweringState &S) {
     if (!R || R->Ns != "aten" || R->Outputs.size() != 1 || !readsFirst(S, *R, *V))
       continue;
     const std::optional<abi::KernelId> K = kernelFor(*R);
-    if (K == abi::KernelId::gelu) {
+    if (isRelu6(*R)) {
+    } else if (K == abi::KernelId::gelu) {
       const frontend::NamedArgument *A = R->input("approximate");
       const std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";
       if (Approx != "none" && Approx != "tanh")

@@ -424,3 +424,31 @@ TEST(ConvModelsTest, DepthwiseConvolutionsRunOnTheVectorCoreAndMatchEager) {
     expectRunsOnTheAccelerator(std::move(M), Seed++, "depthwise " + text(C.K) + (C.Specials ? " specials" : ""));
   }
 }
+
+TEST(ConvModelsTest, Relu6AfterAConvolutionIsItsEpilogue) {
+  // mobilenet_v2's conv -> hardtanh(0, 6): one conv2d kernel with the relu6
+  // epilogue; hardtanh(-1, 1) stays a clamp kernel of its own. Both match
+  // eager (values beyond 6 and below 0 included).
+  for (double Lo : {0.0, -1.0}) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({1, 4, 10, 12}, 1001));
+    std::string C = addConv(B, X, Conv{1, 4, 10, 12, 6, 3, 3, 1, 1, 1, 1}, false, 1002, "c");
+    const double Hi = Lo == 0 ? 6.0 : 1.0;
+    B.addOutput(B.addNode("torch.ops.aten.hardtanh.default",
+                          {arg("self", Argument::tensor(C)), arg("min_val", Argument::real(Lo)),
+                           arg("max_val", Argument::real(Hi))},
+                          ScalarType::Float32, {1, 6, 10, 12}));
+    Model M = B.take();
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+      unsigned Relu6 = 0, Clamps = 0;
+      for (const lower::PInstr &I : P.Instrs) {
+        Relu6 += I.Spec.Post == atalla::abi::Epilogue::Relu6;
+        Clamps += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::clamp;
+      }
+      EXPECT_EQ(Relu6, Lo == 0 ? 1u : 0u);
+      EXPECT_EQ(Clamps, Lo == 0 ? 0u : 1u);
+    }
+    expectRunsOnTheAccelerator(std::move(M), 1000 + uint64_t(Lo == 0), "conv + hardtanh");
+  }
+}

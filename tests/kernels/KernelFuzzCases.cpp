@@ -231,6 +231,10 @@ void gemmCases(CaseList &L) {
   L.add("b2_8x300x27_colbias_relu",
         relu(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0}))));
   L.add("7x13x5_relu", relu(plain(7, 13, 5, true, true)));
+  // relu6 (hardtanh(x, 0, 6), mobilenet's): oneDNN's eltwise_clip post-op.
+  L.add("33x65x64_rowbias_relu6", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Relu6),
+        {1, 2});
+  L.add("64x64x64_relu6_large", relu(plain(64, 64, 64, false, false), Epilogue::Relu6), {1}, Fill::Large);
   // gelu epilogues (linear + gelu, oneDNN: eltwise_gelu_erf / _tanh post-ops).
   for (Epilogue E : {Epilogue::Gelu, Epilogue::GeluTanh}) {
     const std::string G = epilogueName(E);
@@ -682,6 +686,7 @@ void conv2dCases(CaseList &L) {
       {"3x3s1p1_c4_12x33_o7_dr_rows", 1, 1, 4, 12, 33, 7, 3, 3, 1, 1, 1, 1, 1, 1, false, Epilogue::None, 1},
       {"3x3s1p1_g2_c3_10x40_o5_dr_chans", 1, 2, 3, 10, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::None, 2},
       {"3x3s1p1_c8_64x256_o8_dr_unet", 1, 1, 8, 64, 256, 8, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
+      {"3x3s2p1_c16_17x17_o24_relu6", 1, 1, 16, 17, 17, 24, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::Relu6},
   };
   for (const Geo &G : Cases)
     L.add(G.Name, conv(G), {1, 2});
@@ -803,6 +808,7 @@ void depthwiseCases(CaseList &L) {
   };
   const std::vector<Geo> Cases = {
       {"3x3s1p1_c16_32x32_bias_relu", 1, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
+      {"3x3s2p1_c12_16x16_bias_relu6", 1, 12, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::Relu6},
       {"3x3s2p1_c24_17x19_bias", 1, 24, 17, 19, 3, 3, 2, 2, 1, 1, 1, 1, true},
       {"5x5s1p2_c8_15x40", 1, 8, 15, 40, 5, 5, 1, 1, 2, 2, 1, 1},
       {"5x5s2p2_c6_16x16_bias", 1, 6, 16, 16, 5, 5, 2, 2, 2, 2, 1, 1, true},

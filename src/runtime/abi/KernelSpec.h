@@ -117,15 +117,17 @@ struct OperandSpec {
 };
 
 /// A GEMM's fused epilogue, applied to the finished C tile (after the bias).
-enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh };
+enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh, Relu6 };
 
-/// "relu", "gelu", "gelu_tanh" as keys spell them ("" for None).
+/// "relu", "gelu", "gelu_tanh", "relu6" (hardtanh(x, 0, 6)) as keys spell
+/// them ("" for None).
 constexpr const char *epilogueName(Epilogue E) {
   switch (E) {
   case Epilogue::None: return "";
   case Epilogue::Relu: return "relu";
   case Epilogue::Gelu: return "gelu";
   case Epilogue::GeluTanh: return "gelu_tanh";
+  case Epilogue::Relu6: return "relu6";
   }
   return "";
 }
