@@ -266,6 +266,7 @@ algorithm epilogueAlgorithm(abi::Epilogue E) {
   case abi::Epilogue::Gelu: return algorithm::eltwise_gelu_erf;
   case abi::Epilogue::GeluTanh: return algorithm::eltwise_gelu_tanh;
   case abi::Epilogue::Relu6: return algorithm::eltwise_clip;
+  case abi::Epilogue::Hardswish: return algorithm::eltwise_hardswish;
   case abi::Epilogue::None: break;
   }
   throw SpecError{"no epilogue"};

@@ -263,6 +263,12 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
     return X;
   case abi::Epilogue::Relu: // x < 0 ? 0 : x keeps NaN (as torch.relu does)
     return B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
+  case abi::Epilogue::Hardswish: { // x * min(max(x + 3, 0), 6) / 6, as the hardswish kernel
+    Value *R6 = B.CreateFAdd(X, C(3));
+    R6 = B.CreateSelect(B.CreateFCmpOLT(R6, C(0)), C(0), R6);
+    R6 = B.CreateSelect(B.CreateFCmpOGT(R6, C(6)), C(6), R6);
+    return B.CreateFDiv(B.CreateFMul(X, R6), C(6));
+  }
   case abi::Epilogue::Relu6: { // hardtanh(x, 0, 6): x < 0 ? 0 : (x > 6 ? 6 : x), NaN kept (as torch's)
     Value *Lo = B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
     return B.CreateSelect(B.CreateFCmpOGT(Lo, C(6)), C(6), Lo);

@@ -204,6 +204,8 @@ std::string Selector::fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const s
   } else if (K == abi::KernelId::clamp && (R.Op == "hardtanh" || R.Op == "clamp") && R.Inputs.size() >= 3 &&
              scalarOf(R.Inputs[1].Arg) == 0.0 && scalarOf(R.Inputs[2].Arg) == 6.0) {
     E = abi::Epilogue::Relu6;
+  } else if (K == abi::KernelId::hardswish) {
+    E = abi::Epilogue::Hardswish;
   } else if (K == abi::KernelId::gelu) {
     const frontend::NamedArgument *A = R.input("approximate");
     std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";

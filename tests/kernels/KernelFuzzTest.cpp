@@ -438,6 +438,17 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
 // Comparing
 //===----------------------------------------------------------------------===//
 
+/// A sum of \p K products (GEMM, convolution) and its fused epilogue: a
+/// gelu epilogue adds its own error (the gelu kernels' bound, 16 ulp) and
+/// carries the sum's with a slope of at most 1.13; hardswish adds its x / 6
+/// against oneDNN's x * (1 / 6) (4 ulp) with a slope of at most 1.5; relu
+/// and relu6 are exact (slope at most 1).
+double sumThreshold(const KernelSpec &S, double K) {
+  const double Ulp = std::ldexp(1.0, -23);
+  const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh, Hs = S.Post == Epilogue::Hardswish;
+  return Ulp * (K + 2) * (Gelu ? 1.13 : Hs ? 1.5 : 1.0) + (Gelu ? Ulp * 16 : Hs ? Ulp * 4 : 0.0);
+}
+
 double threshold(const KernelSpec &S) {
   const double Ulp = std::ldexp(1.0, -23);
   const size_t Rank = S.output().Sizes.size();
@@ -451,12 +462,8 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Copy:
   case KernelFamily::Pad:
   case KernelFamily::Pool: // max: comparisons, exact; depthwise: a sum of KH*KW products
-    if (S.Kernel == KernelId::dwconv2d) {
-      const double K = S.Params.size() == 8 ? double(S.Params[0] * S.Params[1]) : 1;
-      const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh;
-      return Ulp * (K + 2) * (Gelu ? 1.13 : 1.0) + (Gelu ? Ulp * 16 : 0.0);
-    }
-    return 0;
+    if (S.Kernel == KernelId::dwconv2d)
+      return sumThreshold(S, S.Params.size() == 8 ? double(S.Params[0] * S.Params[1]) : 1);
     return 0;
   case KernelFamily::Norm: {
     double D = double(S.output().Sizes[1]);
@@ -466,13 +473,8 @@ double threshold(const KernelSpec &S) {
     double D = Rank ? double(S.output().Sizes[size_t(S.Dim)]) : 1;
     return Ulp * (8 + 2 * std::log2(D) + std::sqrt(D) / 4);
   }
-  case KernelFamily::Gemm: {
-    double K = double(S.Operands[0].Sizes.back());
-    // A gelu epilogue adds its own error (the gelu kernels' bound, 16 ulp)
-    // and carries the GEMM's with a slope of at most 1.13.
-    const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh;
-    return Ulp * (K + 2) * (Gelu ? 1.13 : 1.0) + (Gelu ? Ulp * 16 : 0.0);
-  }
+  case KernelFamily::Gemm:
+    return sumThreshold(S, double(S.Operands[0].Sizes.back()));
   case KernelFamily::Gather:
   case KernelFamily::Select:
     return 0;
