@@ -267,6 +267,7 @@ algorithm epilogueAlgorithm(abi::Epilogue E) {
   case abi::Epilogue::GeluTanh: return algorithm::eltwise_gelu_tanh;
   case abi::Epilogue::Relu6: return algorithm::eltwise_clip;
   case abi::Epilogue::Hardswish: return algorithm::eltwise_hardswish;
+  case abi::Epilogue::Silu: return algorithm::eltwise_swish;
   case abi::Epilogue::None: break;
   }
   throw SpecError{"no epilogue"};
@@ -304,7 +305,8 @@ void gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> 
     dnnl::primitive_attr Attr;
     if (Spec.Post != abi::Epilogue::None) { // the epilogue as oneDNN's eltwise post-op
       dnnl::post_ops Ops;
-      Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), 0.0f, Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
+      Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), Spec.Post == abi::Epilogue::Silu ? 1.0f : 0.0f,
+                         Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
       Attr.set_post_ops(Ops);
     }
     dnnl::matmul P(dnnl::matmul::primitive_desc(D, Attr, R.E.Eng));
@@ -386,7 +388,8 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
   dnnl::primitive_attr Attr;
   if (Spec.Post != abi::Epilogue::None) {
     dnnl::post_ops Ops;
-    Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), 0.0f, Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
+    Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), Spec.Post == abi::Epilogue::Silu ? 1.0f : 0.0f,
+                       Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
     Attr.set_post_ops(Ops);
   }
   dnnl::convolution_forward Conv(dnnl::convolution_forward::primitive_desc(D, Attr, R.E.Eng));

@@ -263,6 +263,8 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
     return X;
   case abi::Epilogue::Relu: // x < 0 ? 0 : x keeps NaN (as torch.relu does)
     return B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
+  case abi::Epilogue::Silu: // x / (1 + exp(-x)), as the silu kernel
+    return B.CreateFDiv(X, B.CreateFAdd(C(1), emitExp(B, B.CreateFNeg(X))));
   case abi::Epilogue::Hardswish: { // x * min(max(x + 3, 0), 6) / 6, as the hardswish kernel
     Value *R6 = B.CreateFAdd(X, C(3));
     R6 = B.CreateSelect(B.CreateFCmpOLT(R6, C(0)), C(0), R6);

@@ -78,7 +78,7 @@ llvm::Error specializeShapes(LoweringState &S, const ShapeOptions &Opts);
 llvm::Error markBatchNormFolding(LoweringState &S);
 
 /// fuse-epilogues: marks relu, relu6 (hardtanh or clamp to [0, 6]),
-/// hardswish and gelu (exact or tanh) nodes that alone read a GEMM's, convolution's or batch
+/// hardswish, silu and gelu (exact or tanh) nodes that alone read a GEMM's, convolution's or batch
 /// norm's float32 result
 /// (FusionMarks::Epilogue).
 llvm::Error markEpilogues(LoweringState &S);

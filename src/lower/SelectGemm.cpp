@@ -206,6 +206,8 @@ std::string Selector::fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const s
     E = abi::Epilogue::Relu6;
   } else if (K == abi::KernelId::hardswish) {
     E = abi::Epilogue::Hardswish;
+  } else if (K == abi::KernelId::silu) {
+    E = abi::Epilogue::Silu;
   } else if (K == abi::KernelId::gelu) {
     const frontend::NamedArgument *A = R.input("approximate");
     std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";

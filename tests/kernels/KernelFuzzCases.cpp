@@ -235,6 +235,8 @@ void gemmCases(CaseList &L) {
   L.add("33x65x64_rowbias_relu6", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Relu6),
         {1, 2});
   L.add("64x64x64_relu6_large", relu(plain(64, 64, 64, false, false), Epilogue::Relu6), {1}, Fill::Large);
+  // silu (efficientnet's): oneDNN's eltwise_swish post-op.
+  L.add("33x65x64_rowbias_silu", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Silu), {1, 2});
   // hardswish (mobilenet_v3's): oneDNN's eltwise_hardswish post-op.
   L.add("33x65x64_rowbias_hardswish", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardswish),
         {1, 2});
@@ -813,6 +815,7 @@ void depthwiseCases(CaseList &L) {
       {"3x3s1p1_c16_32x32_bias_relu", 1, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
       {"3x3s2p1_c12_16x16_bias_relu6", 1, 12, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::Relu6},
       {"5x5s1p2_c8_12x20_bias_hardswish", 1, 8, 12, 20, 5, 5, 1, 1, 2, 2, 1, 1, true, Epilogue::Hardswish},
+      {"3x3s2p1_c8_15x15_bias_silu", 1, 8, 15, 15, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::Silu},
       {"3x3s2p1_c24_17x19_bias", 1, 24, 17, 19, 3, 3, 2, 2, 1, 1, 1, 1, true},
       {"5x5s1p2_c8_15x40", 1, 8, 15, 40, 5, 5, 1, 1, 2, 2, 1, 1},
       {"5x5s2p2_c6_16x16_bias", 1, 6, 16, 16, 5, 5, 2, 2, 2, 2, 1, 1, true},

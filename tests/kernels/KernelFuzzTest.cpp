@@ -441,12 +441,15 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
 /// A sum of \p K products (GEMM, convolution) and its fused epilogue: a
 /// gelu epilogue adds its own error (the gelu kernels' bound, 16 ulp) and
 /// carries the sum's with a slope of at most 1.13; hardswish adds its x / 6
-/// against oneDNN's x * (1 / 6) (4 ulp) with a slope of at most 1.5; relu
-/// and relu6 are exact (slope at most 1).
+/// against oneDNN's x * (1 / 6) (4 ulp) with a slope of at most 1.5; silu
+/// its own bound (the silu kernel's, 8 ulp) with a slope of at most 1.1;
+/// relu and relu6 are exact (slope at most 1).
 double sumThreshold(const KernelSpec &S, double K) {
   const double Ulp = std::ldexp(1.0, -23);
-  const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh, Hs = S.Post == Epilogue::Hardswish;
-  return Ulp * (K + 2) * (Gelu ? 1.13 : Hs ? 1.5 : 1.0) + (Gelu ? Ulp * 16 : Hs ? Ulp * 4 : 0.0);
+  const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh, Hs = S.Post == Epilogue::Hardswish,
+             Si = S.Post == Epilogue::Silu;
+  const double Slope = Gelu ? 1.13 : Hs ? 1.5 : Si ? 1.1 : 1.0, Own = Gelu ? 16 : Hs ? 4 : Si ? 8 : 0;
+  return Ulp * (K + 2) * Slope + Ulp * Own;
 }
 
 double threshold(const KernelSpec &S) {

@@ -335,6 +335,8 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
       S.Post = Epilogue::Relu6;
     else if (A == "hardswish")
       S.Post = Epilogue::Hardswish;
+    else if (A == "silu")
+      S.Post = Epilogue::Silu;
     else if (A.rfind("dim=", 0) == 0)
       S.Dim = strtoll(A.c_str() + 4, nullptr, 10);
     else if (A.rfind("scalar=", 0) == 0) {

@@ -117,10 +117,10 @@ struct OperandSpec {
 };
 
 /// A GEMM's fused epilogue, applied to the finished C tile (after the bias).
-enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh, Relu6, Hardswish };
+enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh, Relu6, Hardswish, Silu };
 
-/// "relu", "gelu", "gelu_tanh", "relu6" (hardtanh(x, 0, 6)), "hardswish" as
-/// keys spell them ("" for None).
+/// "relu", "gelu", "gelu_tanh", "relu6" (hardtanh(x, 0, 6)), "hardswish",
+/// "silu" as keys spell them ("" for None).
 constexpr const char *epilogueName(Epilogue E) {
   switch (E) {
   case Epilogue::None: return "";
@@ -129,6 +129,7 @@ constexpr const char *epilogueName(Epilogue E) {
   case Epilogue::GeluTanh: return "gelu_tanh";
   case Epilogue::Relu6: return "relu6";
   case Epilogue::Hardswish: return "hardswish";
+  case Epilogue::Silu: return "silu";
   }
   return "";
 }
