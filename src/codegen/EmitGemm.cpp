@@ -94,6 +94,19 @@ private:
   void padRows(Value *IhStart, Value *Lo, Value *ChanStep, int64_t Cb);
   void computeDirect(int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int64_t Wd, int64_t NN, int64_t KN, bool Zero);
+  /// A microkernel's register block: R rows of C x the column chunks Ch
+  /// (offset in the row, lanes), one accumulator slot each.
+  struct Accumulators {
+    std::vector<std::pair<int64_t, int64_t>> Ch;
+    std::vector<Value *> CRow;
+    std::vector<std::vector<AllocaInst *>> Slots;
+  };
+  /// Slots for rows CRow (zero, or C's current values).
+  Accumulators openAccumulators(std::vector<Value *> CRow, std::vector<std::pair<int64_t, int64_t>> Ch, bool Zero);
+  /// Row Ri += broadcast a * the chunks' B vectors Bv.
+  void accumulate(Accumulators &A, size_t Ri, Value *Av, const std::vector<Value *> &Bv);
+  /// The slots back into C's rows.
+  void closeAccumulators(const Accumulators &A);
   void micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd, int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void toBf16A(int64_t MN, int64_t KN);
   void toBf16B(int64_t NN, int64_t KN);
@@ -342,6 +355,39 @@ void GemmEmitter::computeDirect(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
       /*Parallel=*/false, /*Rolled=*/true);
 }
 
+GemmEmitter::Accumulators GemmEmitter::openAccumulators(std::vector<Value *> CRow,
+                                                        std::vector<std::pair<int64_t, int64_t>> Ch, bool Zero) {
+  Accumulators A;
+  A.Ch = std::move(Ch);
+  A.CRow = std::move(CRow);
+  A.Slots.resize(A.CRow.size());
+  for (size_t Ri = 0; Ri < A.CRow.size(); ++Ri)
+    for (auto [Off, L] : A.Ch) {
+      AllocaInst *S = KB.slot(L == 1 ? KB.F32 : vecTy(L), "acc");
+      B.CreateStore(Zero ? Constant::getNullValue(S->getAllocatedType()) : loadVec(A.CRow[Ri], c64(Off), L), S);
+      A.Slots[Ri].push_back(S);
+    }
+  return A;
+}
+
+void GemmEmitter::accumulate(Accumulators &A, size_t Ri, Value *Av, const std::vector<Value *> &Bv) {
+  for (size_t CI = 0; CI < A.Ch.size(); ++CI) {
+    const int64_t L = A.Ch[CI].second;
+    Type *Ty = L == 1 ? KB.F32 : vecTy(L);
+    Value *Splat = L == 1 ? Av : B.CreateVectorSplat(unsigned(L), Av);
+    Value *Old = B.CreateLoad(Ty, A.Slots[Ri][CI]);
+    B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {Ty}, {Splat, Bv[CI], Old}), A.Slots[Ri][CI]);
+  }
+}
+
+void GemmEmitter::closeAccumulators(const Accumulators &A) {
+  for (size_t Ri = 0; Ri < A.CRow.size(); ++Ri)
+    for (size_t CI = 0; CI < A.Ch.size(); ++CI) {
+      const int64_t L = A.Ch[CI].second;
+      storeVec(B.CreateLoad(L == 1 ? KB.F32 : vecTy(L), A.Slots[Ri][CI]), A.CRow[Ri], c64(A.Ch[CI].first), L);
+    }
+}
+
 /// R rows of C from M0, columns Ow0.. (Wd of them) of output row Ohi of the
 /// tile, updated by the K block: for each channel and tap row, the KW taps'
 /// B vectors are loads from the padded row at Ow0 + kw DW, each times a
@@ -349,20 +395,14 @@ void GemmEmitter::computeDirect(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
 void GemmEmitter::microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int64_t Wd, int64_t NN, int64_t KN,
                               bool Zero) {
   const int64_t KHW = P.KH * P.KW, Cb = KN / KHW;
-  std::vector<std::pair<int64_t, int64_t>> Ch = chunks(Wd);
-  std::vector<std::vector<AllocaInst *>> Slots(static_cast<size_t>(R));
-  std::vector<Value *> CRow(static_cast<size_t>(R)), ARow(static_cast<size_t>(R));
+  std::vector<Value *> CRow, ARow;
   Value *Col = B.CreateAdd(mul(Ohi, P.OW), Ow0);
   for (int64_t Ri = 0; Ri < R; ++Ri) {
     Value *Mi = add(M0, Ri);
-    CRow[Ri] = KB.elementPtr(Acc, B.CreateAdd(mul(Mi, NN), Col));
-    ARow[Ri] = KB.elementPtr(ABuf, mul(Mi, KN));
-    for (auto [Off, L] : Ch) {
-      AllocaInst *S = KB.slot(L == 1 ? KB.F32 : vecTy(L), "acc");
-      B.CreateStore(Zero ? Constant::getNullValue(S->getAllocatedType()) : loadVec(CRow[Ri], c64(Off), L), S);
-      Slots[Ri].push_back(S);
-    }
+    CRow.push_back(KB.elementPtr(Acc, B.CreateAdd(mul(Mi, NN), Col)));
+    ARow.push_back(KB.elementPtr(ABuf, mul(Mi, KN)));
   }
+  Accumulators A = openAccumulators(std::move(CRow), chunks(Wd), Zero);
   KB.forLoop(Cb, "dc.c", [&](Value *Ci) {
     KB.forLoop(P.KH, "dc.kh", [&](Value *Kh) {
       Value *Row = B.CreateAdd(mul(Ci, P.RowsIn), B.CreateAdd(mul(Ohi, P.SH), mul(Kh, P.DH)));
@@ -370,26 +410,14 @@ void GemmEmitter::microDirect(Value *M0, int64_t R, Value *Ohi, Value *Ow0, int6
       Value *K0 = B.CreateAdd(mul(Ci, KHW), mul(Kh, P.KW));
       for (int64_t Kw = 0; Kw < P.KW; ++Kw) {
         std::vector<Value *> Bv;
-        for (auto [Off, L] : Ch)
+        for (auto [Off, L] : A.Ch)
           Bv.push_back(loadVec(RowBase, c64(Kw * P.DW + Off), L));
-        for (int64_t Ri = 0; Ri < R; ++Ri) {
-          Value *Av = KB.loadF32(ARow[Ri], add(K0, Kw));
-          for (size_t CI = 0; CI < Ch.size(); ++CI) {
-            const int64_t L = Ch[CI].second;
-            Type *Ty = L == 1 ? KB.F32 : vecTy(L);
-            Value *Splat = L == 1 ? Av : B.CreateVectorSplat(unsigned(L), Av);
-            Value *Old = B.CreateLoad(Ty, Slots[Ri][CI]);
-            B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {Ty}, {Splat, Bv[CI], Old}), Slots[Ri][CI]);
-          }
-        }
+        for (int64_t Ri = 0; Ri < R; ++Ri)
+          accumulate(A, size_t(Ri), KB.loadF32(ARow[Ri], add(K0, Kw)), Bv);
       }
     });
   });
-  for (int64_t Ri = 0; Ri < R; ++Ri)
-    for (size_t CI = 0; CI < Ch.size(); ++CI) {
-      const int64_t L = Ch[CI].second;
-      storeVec(B.CreateLoad(L == 1 ? KB.F32 : vecTy(L), Slots[Ri][CI]), CRow[Ri], c64(Ch[CI].first), L);
-    }
+  closeAccumulators(A);
 }
 
 /// conv_transpose2d: the finished C tile (rows (co, kh, kw) from M0, columns
@@ -640,46 +668,22 @@ void GemmEmitter::micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd,
       Ch.push_back({Pi * NR + Off, L});
   Value *N0 = mul(Pn, NR);
   Value *Panel = KB.elementPtr(BBuf, mul(Pn, PanelStep));
-  std::vector<std::vector<AllocaInst *>> Slots(R);
-  std::vector<Value *> CRow(R), ARow(R);
+  std::vector<Value *> CRow, ARow;
   for (int64_t Ri = 0; Ri < R; ++Ri) {
     Value *Mi = add(M0, Ri);
-    CRow[Ri] = KB.elementPtr(Acc, B.CreateAdd(mul(Mi, NN), N0));
-    ARow[Ri] = KB.elementPtr(ABuf, mul(Mi, ARS));
-    for (auto [Off, L] : Ch) {
-      AllocaInst *S = KB.slot(L == 1 ? KB.F32 : vecTy(L), "acc");
-      Value *Init = Zero ? Constant::getNullValue(S->getAllocatedType()) : loadVec(CRow[Ri], c64(Off), L);
-      B.CreateStore(Init, S);
-      Slots[Ri].push_back(S);
-    }
+    CRow.push_back(KB.elementPtr(Acc, B.CreateAdd(mul(Mi, NN), N0)));
+    ARow.push_back(KB.elementPtr(ABuf, mul(Mi, ARS)));
   }
+  Accumulators A = openAccumulators(std::move(CRow), std::move(Ch), Zero);
   KB.forLoop(KN, "k", [&](Value *Ki) {
     std::vector<Value *> Bv;
     Value *BRow = KB.elementPtr(Panel, mul(Ki, RowStep));
-    for (auto [Off, L] : Ch) {
-      int64_t Pi = Off / NR;
-      Bv.push_back(loadVec(BRow, c64(Pi * PanelStep + Off % NR), L));
-    }
-    for (int64_t Ri = 0; Ri < R; ++Ri) {
-      Value *Av = KB.loadF32(ARow[Ri], mul(Ki, ACS));
-      for (size_t CI = 0; CI < Ch.size(); ++CI) {
-        int64_t L = Ch[CI].second;
-        Type *Ty = L == 1 ? KB.F32 : vecTy(L);
-        Value *Splat = L == 1 ? Av : B.CreateVectorSplat(unsigned(L), Av);
-        Value *Old = B.CreateLoad(Ty, Slots[Ri][CI]);
-        B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {Ty}, {Splat, Bv[CI], Old}), Slots[Ri][CI]);
-      }
-    }
+    for (auto [Off, L] : A.Ch)
+      Bv.push_back(loadVec(BRow, c64(Off / NR * PanelStep + Off % NR), L));
+    for (int64_t Ri = 0; Ri < R; ++Ri)
+      accumulate(A, size_t(Ri), KB.loadF32(ARow[Ri], mul(Ki, ACS)), Bv);
   });
-  for (int64_t Ri = 0; Ri < R; ++Ri)
-    for (size_t CI = 0; CI < Ch.size(); ++CI) {
-      int64_t L = Ch[CI].second;
-      Value *V = B.CreateLoad(L == 1 ? KB.F32 : vecTy(L), Slots[Ri][CI]);
-      if (L == 1)
-        KB.storeF32(V, CRow[Ri], c64(Ch[CI].first));
-      else
-        storeVec(V, CRow[Ri], c64(Ch[CI].first));
-    }
+  closeAccumulators(A);
 }
 
 /// compute() with AMX: whole 32 x 32 blocks (32 rows, full panels) on the
