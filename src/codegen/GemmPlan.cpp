@@ -97,6 +97,28 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   P.TN = TN;
 }
 
+/// The next buffer of the plan's one scratchpad grant: \p Floats floats,
+/// rounded up to ScratchpadAlign; returns its offset.
+uint64_t carveBuffer(GemmPlan &P, int64_t Floats) {
+  uint64_t Off = P.GrantBytes;
+  P.GrantBytes += (uint64_t(Floats) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
+  return Off;
+}
+
+/// The buffers every plan ends with: a per-row bias column (a bias
+/// broadcast along N), and for AMX the bf16-pair copies of A and B (two
+/// bf16 per float, K padded to the tiles' 32).
+void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
+  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
+  if (P.BiasCol)
+    P.BiasColOff = carveBuffer(P, P.TM);
+  if (P.Bf16Dot) {
+    const int64_t TKp = roundUp(P.TK, 32);
+    P.ABfOff = carveBuffer(P, P.TM * TKp / 2);
+    P.BBfOff = carveBuffer(P, TKp * P.TN / 2);
+  }
+}
+
 } // namespace
 
 Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
@@ -201,11 +223,7 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.OneKBlock = P.TK == P.K;
   P.BResident = false; // B is built per tile from the input rows
   P.Staged = false;
-  auto carve = [&](int64_t Fl) {
-    uint64_t Off = P.GrantBytes;
-    P.GrantBytes += (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
-    return Off;
-  };
+  auto carve = [&](int64_t Fl) { return carveBuffer(P, Fl); };
   P.AOff = carve(P.TM * P.TK);
   if (P.DirectRows) {
     P.PaddedOff = carve((P.TK / KHW) * P.RowsIn * P.Wp);
@@ -215,16 +233,9 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
   }
   P.RegionOff = carve((P.TK / KHW) * P.RegionRows * P.W + P.W);
   P.AccOff = carve(P.TM * P.TN);
-  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
-  if (P.BiasCol)
-    P.BiasColOff = carve(P.TM);
-  if (P.Bf16Dot) {
-    const int64_t TKp = roundUp(P.TK, 32);
-    P.ABfOff = carve(P.TM * TKp / 2);
-    P.BBfOff = carve(TKp * P.TN / 2);
-    if (P.GrantBytes > Budget)
-      return planConv(Spec, Budget, Micro, /*Bf16Dot=*/false);
-  }
+  carveTail(P, Spec);
+  if (P.Bf16Dot && P.GrantBytes > Budget) // the bf16 copies do not fit: multiply in f32
+    return planConv(Spec, Budget, Micro, /*Bf16Dot=*/false);
   return P;
 }
 
@@ -295,19 +306,13 @@ Expected<GemmPlan> gemm::planConvTranspose(const abi::KernelSpec &Spec, uint64_t
   P.OneKBlock = P.TK == P.K;
   P.BResident = P.OneKBlock && P.TN == P.N;
   P.StageRows = std::max<int64_t>(1, std::min(P.TK, StageFloats / P.TN));
-  auto carve = [&](int64_t Fl) {
-    uint64_t Off = P.GrantBytes;
-    P.GrantBytes += (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
-    return Off;
-  };
+  auto carve = [&](int64_t Fl) { return carveBuffer(P, Fl); };
   P.AOff = carve(P.TM * P.TK);
   P.BOff = carve(P.TK * P.TN);
   P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
   P.AccOff = carve(P.TM * P.TN);
   P.InterleaveOff = carve(P.TM * P.TN);
-  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[2] == 0 && P.N > 1;
-  if (P.BiasCol)
-    P.BiasColOff = carve(P.TM);
+  carveTail(P, Spec);
   return P;
 }
 
@@ -377,27 +382,16 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   // instead of four or five: it shows on small shapes).
   P.StageRows = std::max<int64_t>(1, std::min(P.TK, StageFloats / P.TN));
   P.Staged = P.BPack == Pack::Rows && !P.DirectB;
-  auto carve = [&](int64_t Floats) {
-    uint64_t Off = P.GrantBytes;
-    P.GrantBytes += (uint64_t(Floats) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
-    return Off;
-  };
+  auto carve = [&](int64_t Fl) { return carveBuffer(P, Fl); };
   P.AOff = carve(P.TM * P.TK);
   P.BOff = carve(P.TK * P.TN);
   P.RawOff = P.BPack != Pack::Rows ? carve(P.TK * P.TN) : 0;
   P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
   P.AccOff = carve(P.TM * P.TN);
-  P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
-  if (P.BiasCol)
-    P.BiasColOff = carve(P.TM);
-  if (P.Bf16Dot) { // two bf16 per float; K padded to the tiles' 32
-    const int64_t TKp = roundUp(P.TK, 32);
-    P.ABfOff = carve(P.TM * TKp / 2);
-    P.BBfOff = carve(TKp * P.TN / 2);
-    // Pads too small for both copies (the smallest blocking already takes
-    // more than two thirds): multiply in f32.
-    if (P.GrantBytes > Budget)
-      return planGemm(Spec, Budget, Micro, /*Bf16Dot=*/false);
-  }
+  carveTail(P, Spec);
+  // Pads too small for both bf16 copies (the smallest blocking already
+  // takes more than two thirds): multiply in f32.
+  if (P.Bf16Dot && P.GrantBytes > Budget)
+    return planGemm(Spec, Budget, Micro, /*Bf16Dot=*/false);
   return P;
 }
