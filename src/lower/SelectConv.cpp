@@ -179,21 +179,7 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
     Spec.Params = {KH, KW, St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
     Spec.Operands.push_back({{Nb, G, Cog, Kd}, {0, Cog * Kd, Kd, 1}});
     Spec.Operands.push_back({{Nb, G, Cg, H, Wd}, {XS[0], Cg * XS[1], XS[1], XS[2], XS[3]}});
-    std::vector<int> Ops{W, X};
-    if (Bias >= 0) {
-      const PTensor &BT = P.Tensors[Bias];
-      if (BT.Sizes != std::vector<int64_t>{Co})
-        throw NoKernel{"bias is not [" + std::to_string(Co) + "]"};
-      Spec.HasBias = true;
-      Spec.Operands.push_back({{Nb, G, Cog, OH * OW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
-      Ops.push_back(Bias);
-    }
-    ResultName = fuseEpilogue(N, Spec, ResultName);
-    int Out = defineOutputOrCatSlot(ResultName, OutShape);
-    S.TensorOf[OutName] = Out;
-    Spec.Operands.push_back(convOutputOperand(Out, G));
-    Ops.push_back(Out);
-    emitKernel(N, Spec, Ops);
+    finishConvKernel(N, Spec, {W, X}, Bias, G, ResultName, OutName, OutShape);
     return;
   }
   int Xp = X;
@@ -217,7 +203,16 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
   }
   Spec.Operands.push_back({{Nb, G, Cog, Kd}, {0, Cog * Kd, Kd, 1}});
   Spec.Operands.push_back(BOp);
-  std::vector<int> Ops{W, Cols};
+  finishConvKernel(N, Spec, {W, Cols}, Bias, G, ResultName, OutName, OutShape);
+}
+
+/// A convolution kernel's spec, its weight and input operands given, made
+/// whole: the bias [Co] as a per-row operand of C, the fused epilogue, the
+/// output (its own tensor or its slice of a cat), and the kernel emitted.
+void Selector::finishConvKernel(const Node &N, abi::KernelSpec &Spec, std::vector<int> Ops, int Bias, int64_t G,
+                                std::string ResultName, const std::string &OutName,
+                                const std::vector<int64_t> &OutShape) {
+  const int64_t Nb = OutShape[0], Co = OutShape[1], Cog = Co / G, OHW = OutShape[2] * OutShape[3];
   if (Bias >= 0) {
     const PTensor &BT = P.Tensors[Bias];
     if (BT.Sizes != std::vector<int64_t>{Co})

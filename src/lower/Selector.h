@@ -97,6 +97,8 @@ private:
   /// cat's first producer), else a tensor of its own.
   int defineOutputOrCatSlot(const std::string &Name, const std::vector<int64_t> &Sizes);
   abi::OperandSpec convOutputOperand(int Out, int64_t G);
+  void finishConvKernel(const Node &N, abi::KernelSpec &Spec, std::vector<int> Ops, int Bias, int64_t G,
+                        std::string ResultName, const std::string &OutName, const std::vector<int64_t> &OutShape);
 
   int defineView(const std::string &Name, int Of, std::vector<int64_t> Sizes, std::vector<int64_t> Strides,
                  int64_t ExtraOffset, bool OwnStorage = false);
