@@ -30,7 +30,11 @@ using namespace llvm;
 using namespace atalla;
 using namespace atalla::codegen::detail;
 
-Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+namespace {
+
+/// The spec's operands against its params: the pooling's (or depthwise
+/// convolution's) shapes, a unit column stride in, a contiguous out.
+Error checkPoolSpec(const abi::KernelSpec &Spec) {
   const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d;
   const size_t Want = Dw ? (Spec.HasBias ? 4 : 3) : 2;
   if (Spec.Operands.size() != Want)
@@ -42,7 +46,7 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     return specError(Spec, "max_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW]");
   const std::vector<int64_t> &Pm = Spec.Params;
   const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
-  const int64_t Images = In.Sizes[0], Chans = In.Sizes[1], Planes = Images * Chans, H = In.Sizes[2], W = In.Sizes[3];
+  const int64_t Images = In.Sizes[0], Chans = In.Sizes[1], H = In.Sizes[2], W = In.Sizes[3];
   const int64_t OH = (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1, OW = (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
   if (OH < 1 || OW < 1 || Out.Sizes != std::vector<int64_t>{Images, Chans, OH, OW})
     return specError(Spec, "the output is not the pooling's [" + Twine(Images) + ", " + Twine(Chans) + ", " +
@@ -58,6 +62,37 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     if (Spec.HasBias && Spec.Operands[2].Sizes != std::vector<int64_t>{Chans})
       return specError(Spec, "dwconv2d's bias is [C]");
   }
+  return Error::success();
+}
+
+/// L output columns' taps from padded row \p RowP starting at column
+/// \p First, SW apart: one load, or the span loaded and every SW-th lane kept.
+Value *tapVector(IRBuilder<> &B, LLVMContext &Ctx, Value *RowP, int64_t First, int64_t L, int64_t SW) {
+  Type *F32 = Type::getFloatTy(Ctx);
+  auto load = [&](int64_t Lanes) -> Value * {
+    Value *P = B.CreateGEP(F32, RowP, B.getInt64(uint64_t(First)));
+    return Lanes == 1 ? B.CreateAlignedLoad(F32, P, Align(4))
+                      : B.CreateAlignedLoad(FixedVectorType::get(F32, unsigned(Lanes)), P, Align(4));
+  };
+  if (SW == 1 || L == 1)
+    return load(L);
+  std::vector<int> Pick;
+  for (int64_t J = 0; J < L; ++J)
+    Pick.push_back(int(J * SW));
+  return B.CreateShuffleVector(load((L - 1) * SW + 1), Pick);
+}
+
+} // namespace
+
+Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  if (Error E = checkPoolSpec(Spec))
+    return E;
+  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d;
+  const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
+  const std::vector<int64_t> &Pm = Spec.Params;
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
+  const int64_t Chans = In.Sizes[1], Planes = In.Sizes[0] * Chans, H = In.Sizes[2], W = In.Sizes[3];
+  const int64_t OH = Out.Sizes[2], OW = Out.Sizes[3];
   if (Out.numel() == 0) {
     KB.finish();
     return Error::success();
@@ -169,17 +204,7 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
             for (int64_t Kh = 0; Kh < KH; ++Kh) {
               Value *RowP = KB.elementPtr(Padded, B.CreateAdd(mul(Ohi, SH * Wp), c64(Kh * DH * Wp)));
               for (int64_t Kw = 0; Kw < KW; ++Kw) {
-                const int64_t First = O * SW + Kw * DW;
-                Value *V;
-                if (SW == 1 || L == 1) {
-                  V = loadVec(RowP, c64(First), L);
-                } else {
-                  Value *Wide = loadVec(RowP, c64(First), (L - 1) * SW + 1);
-                  std::vector<int> Pick;
-                  for (int64_t J = 0; J < L; ++J)
-                    Pick.push_back(int(J * SW));
-                  V = B.CreateShuffleVector(Wide, Pick);
-                }
+                Value *V = tapVector(B, KB.Ctx, RowP, O * SW + Kw * DW, L, SW);
                 if (Dw) {
                   Value *Wv = splat(KB.loadF32(ChanW, c64(Kh * KW + Kw)));
                   Acc = B.CreateIntrinsic(Intrinsic::fmuladd, {Acc->getType()}, {Wv, V, Acc});
