@@ -49,6 +49,23 @@ std::vector<int64_t> reducedShape(const std::vector<int64_t> &In, std::vector<in
   return Out;
 }
 
+/// mask[:, :, :T, :T] of a [1, 1, Ctx, Ctx] bool causal-mask buffer (lower
+/// triangle true), as a GPT-2 block slices its registered mask.
+std::string causalMaskSlice(ModelBuilder &B, int64_t Ctx, int64_t T) {
+  std::vector<uint8_t> Tril(size_t(Ctx * Ctx));
+  for (int64_t I = 0; I < Ctx; ++I)
+    for (int64_t J = 0; J < Ctx; ++J)
+      Tril[size_t(I * Ctx + J)] = J <= I;
+  std::string Mask = B.addBuffer("causal", TensorData::fromBytes(ScalarType::Bool, {1, 1, Ctx, Ctx}, Tril));
+  auto slice = [&](const std::string &In, int64_t Dim, std::vector<int64_t> Out) {
+    return B.addNode("torch.ops.aten.slice.Tensor",
+                     {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(Dim)),
+                      arg("start", Argument::integer(0)), arg("end", Argument::integer(T))},
+                     ScalarType::Bool, Out);
+  };
+  return slice(slice(Mask, 2, {1, 1, T, Ctx}), 3, {1, 1, T, T});
+}
+
 } // namespace
 
 TEST(OpModelsTest, ReductionsMatchEager) {
@@ -561,11 +578,6 @@ TEST(OpModelsTest, ArangeAndNotOfAConstantMaskBecomeBlobConstants) {
   // logical_not output too.
   ModelBuilder B;
   const int64_t Ctx = 16, T = 8;
-  std::vector<uint8_t> Tril(size_t(Ctx * Ctx));
-  for (int64_t I = 0; I < Ctx; ++I)
-    for (int64_t J = 0; J < Ctx; ++J)
-      Tril[size_t(I * Ctx + J)] = J <= I;
-  std::string Mask = B.addBuffer("causal", TensorData::fromBytes(ScalarType::Bool, {1, 1, Ctx, Ctx}, Tril));
   std::string Table = B.addParameter("wpe", randn({12, 4}, 181));
   std::string Scores = B.addUserInput("scores", randn({1, 2, T, T}, 182));
   std::string Y = B.addUserInput("y", randn({6}, 183));
@@ -576,13 +588,7 @@ TEST(OpModelsTest, ArangeAndNotOfAConstantMaskBecomeBlobConstants) {
   B.addOutput(B.addNode("torch.ops.aten.embedding.default",
                         {arg("weight", Argument::tensor(Table)), arg("indices", Argument::tensor(Pos))},
                         ScalarType::Float32, {T, 4}));
-  auto slice = [&](const std::string &In, int64_t Dim, std::vector<int64_t> Out) {
-    return B.addNode("torch.ops.aten.slice.Tensor",
-                     {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(Dim)),
-                      arg("start", Argument::integer(0)), arg("end", Argument::integer(T))},
-                     ScalarType::Bool, Out);
-  };
-  std::string Sliced = slice(slice(Mask, 2, {1, 1, T, Ctx}), 3, {1, 1, T, T});
+  std::string Sliced = causalMaskSlice(B, Ctx, T);
   std::string Not = B.addNode("torch.ops.aten.bitwise_not.default", {arg("self", Argument::tensor(Sliced))},
                               ScalarType::Bool, {1, 1, T, T});
   std::string Filled = B.addNode("torch.ops.aten.masked_fill.Scalar",
@@ -631,18 +637,7 @@ TEST(OpModelsTest, NotOfALargeMaskFoldsUpToItsSourcesSize) {
   // above at a small size.)
   ModelBuilder B;
   const int64_t Ctx = 1100, T = 1050;
-  std::vector<uint8_t> Tril(size_t(Ctx * Ctx));
-  for (int64_t I = 0; I < Ctx; ++I)
-    for (int64_t J = 0; J < Ctx; ++J)
-      Tril[size_t(I * Ctx + J)] = J <= I;
-  std::string Mask = B.addBuffer("causal", TensorData::fromBytes(ScalarType::Bool, {1, 1, Ctx, Ctx}, Tril));
-  auto slice = [&](const std::string &In, int64_t Dim, std::vector<int64_t> Out) {
-    return B.addNode("torch.ops.aten.slice.Tensor",
-                     {arg("self", Argument::tensor(In)), arg("dim", Argument::integer(Dim)),
-                      arg("start", Argument::integer(0)), arg("end", Argument::integer(T))},
-                     ScalarType::Bool, Out);
-  };
-  std::string Sliced = slice(slice(Mask, 2, {1, 1, T, Ctx}), 3, {1, 1, T, T});
+  std::string Sliced = causalMaskSlice(B, Ctx, T);
   B.addOutput(B.addNode("torch.ops.aten.bitwise_not.default", {arg("self", Argument::tensor(Sliced))},
                         ScalarType::Bool, {1, 1, T, T}));
   Model M = B.take();
