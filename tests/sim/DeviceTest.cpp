@@ -425,6 +425,42 @@ TEST(Bf16Test, RoundsToNearestEvenAndKeepsSpecials) {
   }
 }
 
+// The aperture converts whole rows with vector code picked for the host
+// (Device.cpp's ISA clones): long rows, odd lengths (a vector body and a
+// remainder) and every awkward class of value must convert exactly as the
+// scalar definition in Bf16.h does.
+TEST(DeviceTest, Bf16ApertureLongRowsMatchTheScalarDefinition) {
+  Device D(smallConfig());
+  const uint32_t N = 997; // not a multiple of any vector width
+  std::vector<uint32_t> Bits(N);
+  const uint32_t Special[] = {0x3f808000u, 0x3f818000u, 0x3f80c000u, 0x7f7fffffu, 0xff7fffffu, 0x7f800000u,
+                              0xff800000u, 0x7fc00001u, 0x7f800001u, 0xffa5a5a5u, 0x00000001u, 0x807fffffu,
+                              0x00008000u, 0x00018000u, 0x80000000u, 0x00000000u};
+  uint32_t X = 12345;
+  for (uint32_t I = 0; I < N; ++I) {
+    X = X * 1664525u + 1013904223u; // every bit pattern class, deterministic
+    Bits[I] = I < std::size(Special) ? Special[I] : (I % 7 == 0 ? (X & 0xffff0000u) | 0x8000u : X);
+  }
+  int32_t Sid;
+  auto *Buf = static_cast<uint32_t *>(D.scpadAlloc(4 * N, 64, &Sid));
+  ASSERT_NE(Buf, nullptr);
+  std::memcpy(Buf, Bits.data(), 4 * N);
+  const uint64_t A = atalla::abi::Bf16Aperture;
+  ASSERT_EQ(D.sdmaStore(A + 2 * 64, Buf, 1, 4 * N, 4 * N), atalla::abi::ATALLA_OK) << D.lastFirmwareError();
+  std::vector<uint8_t> M = dram(D);
+  for (uint32_t I = 0; I < N; ++I) {
+    uint16_t H;
+    std::memcpy(&H, &M[64 + 2 * I], 2);
+    ASSERT_EQ(H, atalla::abi::bf16FromF32Bits(Bits[I])) << "element " << I << " bits 0x" << std::hex << Bits[I];
+  }
+  // And back: the widening is exact, bit for bit, NaNs included.
+  std::memset(Buf, 0xff, 4 * N);
+  ASSERT_EQ(D.sdmaLoad(Buf, A + 2 * 64, 1, 4 * N, 4 * N), atalla::abi::ATALLA_OK) << D.lastFirmwareError();
+  for (uint32_t I = 0; I < N; ++I)
+    ASSERT_EQ(Buf[I], uint32_t(atalla::abi::bf16FromF32Bits(Bits[I])) << 16) << "element " << I;
+  D.scpadFree(Buf, Sid);
+}
+
 TEST(DeviceTest, Bf16ApertureWidensOnLoadAndRoundsOnStore) {
   Device D(smallConfig());
   // Four bf16 rows of 3 elements, 8 bytes (4 elements) apart, at DRAM 64.
