@@ -56,6 +56,7 @@ private:
   Value *Padded = nullptr;                      ///< conv2d, DirectRows: the padded rows
   int64_t SBiasM = 0, SBiasN = 0;
   std::vector<Value *> Addr; ///< every operand's base address
+  Value *RawA = nullptr, *RawB = nullptr; ///< A's and B's bf16 bytes (P.RawBf16)
   std::vector<Value *> Base; ///< the current batch's offset of every operand
 
   Value *c64(int64_t V) { return KB.i64(uint64_t(V)); }
@@ -110,6 +111,7 @@ private:
   void micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd, int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void toBf16A(int64_t MN, int64_t KN);
   void toBf16B(int64_t NN, int64_t KN);
+  void pairBf16B(int64_t NN, int64_t KN);
   void microAmx(Value *M0, Value *Pn, int64_t NN, int64_t KN, bool Zero);
   void computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero);
   Type *bf16VecTy(int64_t L) { return FixedVectorType::get(Type::getBFloatTy(KB.Ctx), unsigned(L)); }
@@ -149,6 +151,10 @@ void GemmEmitter::run() {
   }
   for (unsigned I = 0; I < P.NumOps; ++I)
     Addr.push_back(KB.operandAddr(I));
+  if (P.RawBf16) {
+    RawA = KB.rawOperandAddr(0);
+    RawB = KB.rawOperandAddr(1);
+  }
   std::vector<int64_t> BatchSizes(C.Sizes.begin(), C.Sizes.end() - 2);
   std::vector<std::vector<int64_t>> BatchStrides;
   int64_t Batch = 1;
@@ -170,6 +176,11 @@ void GemmEmitter::run() {
 
 /// A block (m0.., k0..) into ABuf; a(m, k) = ABuf[m * ARS + k * ACS].
 void GemmEmitter::loadA(Value *M0, int64_t MN, Value *K0, int64_t KN) {
+  if (P.RawBf16) { // the bf16 rows as they are, straight into the AMX copy (KN is whole 32s: no padding)
+    Value *Src = B.CreateAdd(RawA, B.CreateShl(B.CreateAdd(Base[0], B.CreateAdd(mul(M0, P.SAm), K0)), 1));
+    KB.sdmaLoad(ABf, Src, c64(MN), c64(KN * 2), c64(P.SAm * 2));
+    return;
+  }
   Value *ASrc = at(0, B.CreateAdd(Base[0], B.CreateAdd(mul(M0, P.SAm), mul(K0, P.SAk))));
   switch (P.APack) {
   case Pack::Rows:
@@ -194,6 +205,11 @@ void GemmEmitter::loadA(Value *M0, int64_t MN, Value *K0, int64_t KN) {
 void GemmEmitter::loadB(Value *N0, int64_t NN, Value *K0, int64_t KN) {
   if (P.Conv)
     return loadBConv(N0, NN, K0, KN);
+  if (P.RawBf16) { // the bf16 rows as they are into BBuf, then paired
+    Value *Src = B.CreateAdd(RawB, B.CreateShl(B.CreateAdd(Base[1], B.CreateAdd(mul(K0, P.SBk), N0)), 1));
+    KB.sdmaLoad(BBuf, Src, c64(KN), c64(NN * 2), c64(P.SBk * 2));
+    return pairBf16B(NN, KN);
+  }
   Value *BSrc = at(1, B.CreateAdd(Base[1], B.CreateAdd(mul(K0, P.SBk), mul(N0, P.SBn))));
   if (P.DirectB) {
     KB.sdmaLoad(BBuf, BSrc, c64(KN), c64(NN * 4), c64(P.SBk * 4));
@@ -547,6 +563,29 @@ void GemmEmitter::toBf16B(int64_t NN, int64_t KN) {
   (void)RemN;
 }
 
+/// BBuf's raw bf16 rows (KN of NN, dense) into BBf's pairs, the layout
+/// toBf16B writes: per panel of NR columns and pair of rows (2i, 2i + 1),
+/// the two rows' NR values interleaved, b(2i, j) first. Pure data movement
+/// (two vector loads, one shuffle, one store per pair and panel).
+void GemmEmitter::pairBf16B(int64_t NN, int64_t KN) {
+  Type *H = B.getInt16Ty();
+  auto *RowTy = FixedVectorType::get(H, unsigned(NR));
+  std::vector<int> Interleave;
+  for (int I = 0; I < int(NR); ++I) {
+    Interleave.push_back(I);
+    Interleave.push_back(I + int(NR));
+  }
+  KB.forLoop(NN / NR, "bpair.p", [&](Value *Pn) {
+    Value *Src = B.CreateGEP(H, BBuf, mul(Pn, NR));
+    Value *Dst = B.CreateGEP(H, BBf, mul(Pn, NR * KN));
+    KB.forLoop(KN / 2, "bpair.k", [&](Value *I) {
+      Value *Lo = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, mul(I, 2 * NN)), Align(2));
+      Value *Hi = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, add(mul(I, 2 * NN), NN)), Align(2));
+      B.CreateAlignedStore(B.CreateShuffleVector(Lo, Hi, Interleave), B.CreateGEP(H, Dst, mul(I, 2 * NR)), Align(4));
+    });
+  });
+}
+
 /// One 32 x 32 block of C (rows M0.., panel Pn, in Acc) updated by one K
 /// block with AMX: four 16 x 16 f32 accumulator tiles, per 32 of K two A
 /// tiles (16 rows x 32 bf16 of ABf) and two B tiles (16 pairs of k x 16
@@ -690,6 +729,7 @@ void GemmEmitter::micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd,
 /// tile unit, the rows and columns left over by the f32 microkernel.
 void GemmEmitter::computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
   const int64_t FullB = MN / 32, RemM = MN % 32, FullP = NN / NR, RemN = NN % NR;
+  assert((!P.RawBf16 || (RemM == 0 && RemN == 0)) && "raw bf16 operands have no f32 copy for the f32 microkernel");
   if (FullB && FullP)
     KB.forLoop(FullP, "amx.nr", [&](Value *Pn) {
       KB.forLoop(FullB, "amx.mr", [&](Value *G) { microAmx(mul(G, 32), Pn, NN, KN, Zero); });

@@ -60,6 +60,10 @@ public:
   /// operand stored as bf16 (Bf16Operands), its address in the SDMA
   /// engine's bf16 aperture, where it reads and writes as f32 (KernelAbi.h).
   llvm::Value *operandAddr(unsigned I);
+  /// Device address of operand \p I as stored: for a bf16 operand, its bf16
+  /// bytes themselves (element e at + 2 e), which an SDMA transfer moves
+  /// unconverted.
+  llvm::Value *rawOperandAddr(unsigned I);
   /// Per operand: whether it lives in DRAM as bf16 (KernelSpec::storedAsBf16).
   std::vector<bool> Bf16Operands;
 

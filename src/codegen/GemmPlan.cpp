@@ -67,10 +67,11 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
     if (KI == KCs.size() && TM != 0)
       break;
     const int64_t KCm = KI < KCs.size() ? KCs[KI] : Short[KI - KCs.size()];
-    const int64_t NKB = ceilDiv(KP, KCm), CK = ceilDiv(KP, NKB);
+    // AMX multiplies whole 32s of K: its blocks are rounded up to them.
+    const int64_t NKB = ceilDiv(KP, KCm), CK = P.Bf16Dot ? std::min(KP, roundUp(ceilDiv(KP, NKB), 32)) : ceilDiv(KP, NKB);
     const bool OneK = NKB == 1;
     for (int64_t CN : candidates(N, P.Micro.NR, N))
-      for (int64_t CM : candidates(M, P.Micro.MR, MCMax)) {
+      for (int64_t CM : candidates(M, P.Bf16Dot ? 32 : P.Micro.MR, MCMax)) { // AMX: whole 32-row blocks
         if (CK * CN * BFactor + CM * CK + CM * CN + std::max(StageFloats, CN) > Floats)
           continue;
         if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16)
@@ -89,7 +90,7 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   }
   if (TM == 0) { // not reached for fp32 with KC <= 256
     TK = std::min(KP, KCMax);
-    TM = std::min(M, P.Micro.MR);
+    TM = std::min(M, P.Bf16Dot ? 32 : P.Micro.MR); // AMX: one tile block (too big? the caller drops AMX)
     TN = std::min(N, P.Micro.NR);
   }
   P.TK = TK;
@@ -375,6 +376,8 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   const bool BiasCol = Spec.HasBias && Spec.Operands[2].Strides[Rank - 1] == 0 && N > 1;
   const uint64_t ColBytes = BiasCol ? uint64_t(MCMax) * 4 + ScratchpadAlign : 0;
   chooseBlocking(P, (P.Bf16Dot ? Budget / 3 * 2 : Budget) - ColBytes);
+  P.RawBf16 = P.Bf16Dot && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 && M % 32 == 0 && N % 32 == 0 &&
+              K % 32 == 0 && P.TM % 32 == 0 && P.TN % 32 == 0 && P.TK % 32 == 0;
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;
 

@@ -81,6 +81,13 @@ struct GemmPlan {
   /// with zeros; whole 32 x 32 blocks of C are multiplied on the tile unit
   /// (tdpbf16ps, accumulating in f32), the rest by the f32 microkernel.
   bool Bf16Dot = false;
+  /// With Bf16Dot, bf16 straight from DRAM: where M, N, K and the blocking
+  /// are whole 32s and A's and B's rows contiguous, A's blocks come in as
+  /// raw bf16 rows into the bf16 copy itself and B's rows into BBuf, from
+  /// where they are interleaved into pairs; no f32 working copy of either
+  /// operand and no conversion (the bytes are the same bf16 values the
+  /// aperture would have widened and the copies narrowed back).
+  bool RawBf16 = false;
   /// conv2d, an implicit GEMM: B is the im2col matrix of the input X,
   /// built per tile and K block in the scratchpad from the rows of X that
   /// tile's output rows read (loaded whole by one SDMA transfer per K block,

@@ -100,6 +100,11 @@ Value *KernelBuilder::operandAddr(unsigned I) {
   return Addr;
 }
 
+Value *KernelBuilder::rawOperandAddr(unsigned I) {
+  Value *P = B.CreateConstInBoundsGEP1_64(I64, ArgsArg, I);
+  return B.CreateLoad(I64, P, "raw" + Twine(I));
+}
+
 Value *KernelBuilder::alloc(uint64_t Bytes, const Twine &Name) {
   assert(LoopDepth == 0 && "grant inside a loop");
   Bytes = std::max<uint64_t>(Bytes, 64);

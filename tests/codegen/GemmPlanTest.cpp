@@ -73,8 +73,10 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             SCOPED_TRACE(S.key() + " pad " + std::to_string(Pad) + " MR " + std::to_string(Micro.MR));
             EXPECT_TRUE(P->Micro == Micro);
             EXPECT_LE(P->GrantBytes, budgetOf(Pad));
-            // Tiles: whole dimensions, or multiples of the microkernel's.
-            EXPECT_TRUE(P->TM == M || (P->TM % Micro.MR == 0 && P->TM < M)) << P->TM;
+            // Tiles: whole dimensions, or multiples of the microkernel's
+            // (AMX's 32-row blocks where the tile unit multiplies).
+            const int64_t MStep = P->Bf16Dot ? 32 : Micro.MR;
+            EXPECT_TRUE(P->TM == M || (P->TM % MStep == 0 && P->TM < M)) << P->TM;
             EXPECT_TRUE(P->TN == N || (P->TN % Micro.NR == 0 && P->TN < N)) << P->TN;
             EXPECT_GE(P->TM, 1);
             EXPECT_GE(P->TN, 1);
@@ -99,6 +101,14 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
               EXPECT_TRUE(Eligible);
             if (Eligible && Pad >= (uint64_t(512) << 10))
               EXPECT_TRUE(P->Bf16Dot);
+            // Raw bf16 operands (no f32 copies): only where every block is whole 32s.
+            if (P->RawBf16) {
+              EXPECT_TRUE(P->Bf16Dot);
+              for (int64_t D : {M, N, K, P->TM, P->TN, P->TK})
+                EXPECT_EQ(D % 32, 0) << D;
+            }
+            if (P->Bf16Dot && M % 32 == 0 && N % 32 == 0 && K % 32 == 0 && P->BPack == Pack::Rows)
+              EXPECT_TRUE(P->RawBf16);
             if (P->Bf16Dot) {
               const uint64_t TKp = uint64_t(P->TK + (P->TK & 1));
               Bufs.push_back({P->ABfOff, uint64_t(P->TM) * TKp * 2});

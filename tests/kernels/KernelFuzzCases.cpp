@@ -169,6 +169,15 @@ void gemmCases(CaseList &L) {
            {63, 255, 255}, {64, 256, 256}, {65, 257, 257}, {130, 300, 520}, {128, 512, 513}})
     L.add(name(M, N, K, false, false), plain(M, N, K, false, false));
   L.add(name(65, 257, 257, true, true), plain(65, 257, 257, true, true));
+  // Whole 32s everywhere: on an AMX-BF16 host the bf16 twins take bf16
+  // straight from DRAM into the tile copies (GemmPlan::RawBf16): batches,
+  // several K blocks (544 = 192 + 192 + 160), strided rows of A, a B shared
+  // by every batch, several M and N blocks with a bias row.
+  L.add("amx_b3_64x96x128", gemm(contiguous({3, 64, 128}), contiguous({3, 128, 96})));
+  L.add(name(64, 96, 544, false, false), plain(64, 96, 544, false, false));
+  L.add("amx_96x64x64_Arows128", gemm(view({96, 64}, {128, 1}), contiguous({64, 64})));
+  L.add("amx_b2_64x64x64_Bbcast", gemm(contiguous({2, 64, 64}), view({2, 64, 64}, {0, 64, 1})));
+  L.add("amx_416x1024x288_bias", gemm(contiguous({416, 288}), contiguous({288, 1024}), view({416, 1024}, {0, 1})));
   // Skinny: GEMV-like M = 1 or N = 1, and K = 1.
   for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{1, 1, 1},
                                                             {1, 17, 33},
