@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
                               "  atalla-cycles gemm 1024 1024 1024 --schedule blocked:m8_n32\n"
                               "  atalla-cycles gemm 1024 1024 1024 --schedule ours\n");
   if (Args.size() != 4 || Args[0] != "gemm")
-    return usage("expected 'gemm M N K' (M, N, K positive multiples of the array's size)");
+    return usage("expected 'gemm M N K' (N, K positive multiples of the array's size; M too except under 'ours')");
   int64_t Dims[3];
   for (int I = 0; I < 3; ++I)
     if (StringRef(Args[I + 1]).getAsInteger(10, Dims[I]) || Dims[I] <= 0)

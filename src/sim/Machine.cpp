@@ -46,19 +46,21 @@ const GemmCycles *tileGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_
   return &Cache.emplace(Key, *R).first->second;
 }
 
-/// The tile model's cycles for M x N x K (already multiples of the array's
-/// size): a slab of M when the problem exceeds 64 Ki tile products (the
-/// schedule streams M past resident weights, so its cycles grow linearly
-/// in M), scaled; the waits for DMA separately.
+/// The tile model's cycles for M x N x K (N and K multiples of the array's
+/// size; M, the streamed rows, any count): a slab of M when the problem
+/// exceeds 64 Ki tile products (the schedule streams M past resident
+/// weights, so its cycles grow linearly in M), scaled; the waits for DMA
+/// separately.
 bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, double &Total, double &Wait) {
   const int64_t T = Mach.ArrayRows;
   constexpr double MaxProducts = 65536;
   double Scale = 1;
   const double PerRowTile = double(N / T) * double(K / T);
-  if (double(M / T) * PerRowTile > MaxProducts) {
+  const int64_t RowTiles = (M + T - 1) / T;
+  if (double(RowTiles) * PerRowTile > MaxProducts) {
     const int64_t Tiles = std::max<int64_t>(1, int64_t(MaxProducts / PerRowTile));
-    if (Tiles < M / T) {
-      Scale = double(M / T) / double(Tiles);
+    if (Tiles < RowTiles) {
+      Scale = double(M) / double(Tiles * T);
       M = Tiles * T;
     }
   }
@@ -76,7 +78,9 @@ bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, double
 /// streamed, when N is the long side (a convolution's output pixels); the
 /// latter's output tiles come out transposed and go through the vector
 /// core's transpose unit (a row pushed, a column popped per row of each
-/// tile, serial with the rest: an upper bound). The cheaper is taken.
+/// tile, serial with the rest: an upper bound). The cheaper is taken. The
+/// stationary side is padded to whole tiles (the array's width); the
+/// streamed side moves only its rows.
 bool tileModelCost(const MachineDesc &Mach, const abi::KernelWork &W, KernelCost &K) {
   if (Mach.ArrayRows != Mach.ArrayCols || W.Batch <= 0 || W.M <= 0 || W.N <= 0 || W.K <= 0)
     return false;
@@ -84,10 +88,10 @@ bool tileModelCost(const MachineDesc &Mach, const abi::KernelWork &W, KernelCost
   auto Up = [&](int64_t V) { return (V + T - 1) / T * T; };
   const int64_t M = Up(W.M), N = Up(W.N), Kd = Up(W.K);
   double Total = 0, Wait = 0;
-  if (!oursCycles(Mach, M, N, Kd, Total, Wait))
+  if (!oursCycles(Mach, W.M, N, Kd, Total, Wait))
     return false;
   double TTotal = 0, TWait = 0;
-  if (N > M && oursCycles(Mach, N, M, Kd, TTotal, TWait)) {
+  if (N > M && oursCycles(Mach, W.N, M, Kd, TTotal, TWait)) {
     const double Transposes =
         double(M / T) * double(N / T) * double(T) * double(Mach.TransposePushCycles + Mach.TransposePopCycles);
     if (TTotal + Transposes < Total) {

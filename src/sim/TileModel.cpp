@@ -270,6 +270,7 @@ struct PassSpec {
   unsigned WeightPad = 0;
   struct Act {
     unsigned ActPad = 0, PsumPad = 0;
+    uint32_t Rows = 0; ///< rows streamed from this tile; 0: the array's full tile
   };
   std::vector<Act> Acts;
   bool Accumulate = true;
@@ -290,7 +291,10 @@ public:
   void start(const PassSpec &P) {
     Spec = P;
     Active = true;
-    const uint32_t N = uint32_t(P.Acts.size()) * Rows;
+    RowAct.clear();
+    for (uint32_t A = 0; A < P.Acts.size(); ++A)
+      RowAct.insert(RowAct.end(), P.Acts[A].Rows ? P.Acts[A].Rows : Rows, A);
+    const uint32_t N = uint32_t(RowAct.size());
     WeightIssued = WeightBack = 0;
     ActIssued = PsumIssued = RowsDone = 0;
     TotalRows = N;
@@ -382,21 +386,21 @@ private:
     if (WeightBack < Rows)
       return;
     while (ActIssued < TotalRows) {
-      unsigned Pad = Spec.Acts[ActIssued / Rows].ActPad;
+      unsigned Pad = Spec.Acts[RowAct[ActIssued]].ActPad;
       if (!windowOpen(Pad, InflightA) || !portFree(Pad, Now))
         break;
       issueRead(Pad, InflightA, Now, Event::Act, ActIssued++);
     }
     if (Spec.PsumIn)
       while (PsumIssued < TotalRows && PsumIssued < ActIssued + Window) {
-        unsigned Pad = Spec.Acts[PsumIssued / Rows].PsumPad;
+        unsigned Pad = Spec.Acts[RowAct[PsumIssued]].PsumPad;
         if (!windowOpen(Pad, InflightP) || !portFree(Pad, Now))
           break;
         issueRead(Pad, InflightP, Now, Event::Psum, PsumIssued++);
       }
     while (!WaitAcc.empty()) {
       uint32_t R = WaitAcc.front();
-      unsigned Pad = Spec.Acts[R / Rows].PsumPad;
+      unsigned Pad = Spec.Acts[RowAct[R]].PsumPad;
       if (!windowOpen(Pad, InflightAcc) || !portFree(Pad, Now))
         break;
       WaitAcc.pop_front();
@@ -407,7 +411,7 @@ private:
   void issueStores(uint64_t Now) {
     while (!Stores.empty() && InflightS < Window) {
       uint32_t R = Stores.front();
-      unsigned Pad = Spec.Acts[R / Rows].PsumPad;
+      unsigned Pad = Spec.Acts[RowAct[R]].PsumPad;
       if (!portFree(Pad, Now))
         break;
       usePort(Pad, Now);
@@ -487,6 +491,7 @@ private:
   uint32_t RowsDone = 0, TotalRows = 0;
   uint32_t InflightW = 0, InflightA = 0, InflightP = 0, InflightAcc = 0, InflightS = 0;
   std::vector<bool> ActBackRows, PsumBackRows;
+  std::vector<uint32_t> RowAct; ///< per streamed row, its tile in Spec.Acts
   uint32_t NextToArray = 0;
   std::deque<uint32_t> WaitAcc, Adds, Stores;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> Events, Landed;
@@ -515,9 +520,13 @@ public:
 
   /// Starts a tile load (rows x the array's width) on pad \p Pad, retrying
   /// while the backend's queue is full.
-  int loadTile(unsigned Pad, uint64_t GemmPhases::*Phase) { return startTransfer(Pad, false, Mach.ArrayRows, Phase); }
+  int loadTile(unsigned Pad, uint64_t GemmPhases::*Phase, uint32_t Rows = 0) {
+    return startTransfer(Pad, false, Rows ? Rows : Mach.ArrayRows, Phase);
+  }
   /// Starts a whole-tile store (one 2-D transfer) from pad \p Pad.
-  int storeTile(unsigned Pad, uint64_t GemmPhases::*Phase) { return startTransfer(Pad, true, Mach.ArrayRows, Phase); }
+  int storeTile(unsigned Pad, uint64_t GemmPhases::*Phase, uint32_t Rows = 0) {
+    return startTransfer(Pad, true, Rows ? Rows : Mach.ArrayRows, Phase);
+  }
   /// Steps, charging \p Phase, until every transfer in \p Ids is done.
   void waitAll(const std::vector<int> &Ids, uint64_t GemmPhases::*Phase) {
     stepUntil(Phase, [&] {
@@ -770,8 +779,9 @@ GemmCycles runBlocked(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, 
 /// vector core does no adds; otherwise the vector core adds them (and its
 /// adds, not the DMA, bound the schedule). NB is the largest number of
 /// columns whose partial sums, with the two panels and weight buffers, fit
-/// the pads.
-GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
+/// the pads. The streamed side (M) need not be whole tiles: its last tile
+/// has \p LastRows rows, loaded, streamed and stored as just those rows.
+GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uint32_t LastRows) {
   Machine Mc(M);
   const uint64_t Tile = uint64_t(M.ArrayRows) * M.ArrayCols * M.ElementBytes;
   const uint64_t Capacity = uint64_t(M.NumPads) * M.PadBytes / Tile; // in tiles
@@ -802,9 +812,10 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
       const int64_t Ny = std::min<int64_t>(MB, TI - I0), Nx = std::min<int64_t>(NB, TJ - J0);
       // The panel's tiles alternate between the pads' backends so both
       // carry DRAM traffic; the weights go to the weight pad.
+      auto RowsOf = [&](int64_t A) { return I0 + A == TI - 1 ? LastRows : M.ArrayRows; };
       auto Prefetch = [&](std::vector<int> &Ids) {
         for (int64_t A = 0; A < Ny; ++A)
-          Ids.push_back(Mc.loadTile(unsigned(A) % M.NumPads, &GemmPhases::Preload));
+          Ids.push_back(Mc.loadTile(unsigned(A) % M.NumPads, &GemmPhases::Preload, RowsOf(A)));
         for (int64_t W = 0; W < Nx; ++W)
           Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload));
       };
@@ -819,7 +830,7 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
           PassSpec P;
           P.WeightPad = WPad;
           for (int64_t A = 0; A < Ny; ++A)
-            P.Acts.push_back({unsigned(A) % M.NumPads, APad});
+            P.Acts.push_back({unsigned(A) % M.NumPads, APad, RowsOf(A)});
           P.PsumIn = PsumIn && K > 0;
           P.Accumulate = K > 0;
           Mc.runPass(P);
@@ -829,8 +840,9 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK) {
       }
       // The block's partial sums, now final, go to DRAM as whole tiles
       // while the next block starts.
-      for (int64_t T = 0; T < Nx * Ny; ++T)
-        Stores.push_back(Mc.storeTile(APad, &GemmPhases::Drain));
+      for (int64_t A = 0; A < Ny; ++A)
+        for (int64_t W = 0; W < Nx; ++W)
+          Stores.push_back(Mc.storeTile(APad, &GemmPhases::Drain, RowsOf(A)));
     }
   Mc.waitAll(Stores, &GemmPhases::Drain);
   GemmCycles G = finish(Mc);
@@ -847,12 +859,14 @@ Expected<GemmCycles> atalla::sim::modelGemm(const MachineDesc &Mach, int64_t M, 
                                    Mach.ArrayCols)
                          .str());
   const int64_t T = Mach.ArrayRows;
+  // "ours" streams M's rows, so any positive M (its last tile partly full).
+  const bool AnyM = S.K == TileSchedule::Ours && M > 0;
   for (auto [Name, V] : {std::pair<const char *, int64_t>{"M", M}, {"N", N}, {"K", K}})
-    if (V <= 0 || V % T != 0)
+    if ((V <= 0 || V % T != 0) && !(AnyM && Name[0] == 'M'))
       return makeError(llvm::formatv("{0} = {1}: the tile model takes positive multiples of the array's size {2}",
                                      Name, V, T)
                            .str());
-  const int64_t TI = M / T, TJ = N / T, TK = K / T;
+  const int64_t TI = (M + T - 1) / T, TJ = N / T, TK = K / T;
   switch (S.K) {
   case TileSchedule::Tile:
     if (TI != 1 || TJ != 1 || TK != 1)
@@ -865,7 +879,7 @@ Expected<GemmCycles> atalla::sim::modelGemm(const MachineDesc &Mach, int64_t M, 
   case TileSchedule::Blocked:
     return runBlocked(Mach, TI, TJ, TK, S.WeightTiles, S.ActivationTiles);
   case TileSchedule::Ours:
-    return runOurs(Mach, TI, TJ, TK);
+    return runOurs(Mach, TI, TJ, TK, uint32_t(M - (TI - 1) * T));
   }
   return makeError("unknown schedule");
 }

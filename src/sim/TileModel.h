@@ -72,10 +72,12 @@ struct GemmCycles {
   }
 };
 
-/// Models C[M,N] = A[M,K] B[K,N] under \p S on machine \p Mach. M, N and K
+/// Models C[M,N] = A[M,K] B[K,N] under \p S on machine \p Mach. N and K
 /// must be positive multiples of the array's size (its rows and columns
-/// must be equal); "tile" needs M = N = K = that size. Errors name the
-/// offending dimension or schedule.
+/// must be equal), M too except under "ours", which streams M's rows and
+/// moves only the rows there are (an 8-row M streams 8 rows, not 32);
+/// "tile" needs M = N = K = that size. Errors name the offending dimension
+/// or schedule.
 llvm::Expected<GemmCycles> modelGemm(const target::MachineDesc &Mach, int64_t M, int64_t N, int64_t K,
                                      const TileSchedule &S);
 

@@ -54,8 +54,8 @@ struct MachineDesc {
   uint32_t VectorDivLatency = 11;   ///< vector_div_latency
   uint32_t VectorSqrtLatency = 8;   ///< vector_sqrt_latency
   uint32_t VectorShiftLatency = 3;  ///< vector_shift_latency
-  uint32_t TransposePushCycles = 9; ///< transpose_push_cycles: the transpose unit takes a row
-  uint32_t TransposePopCycles = 8;  ///< transpose_pop_cycles: and gives a column
+  uint32_t TransposePushCycles = 4; ///< transpose_push_cycles: the transpose unit takes a row
+  uint32_t TransposePopCycles = 4;  ///< transpose_pop_cycles: and gives a column
 
   /// The array's peak: 2 * rows * cols FLOP per cycle.
   double peakFlopsPerCycle() const { return 2.0 * ArrayRows * ArrayCols; }

@@ -166,7 +166,7 @@ TEST(MachineTest, GemmsArePricedByTheTileModel) {
   Ours.K = TileSchedule::Ours;
   auto Direct = modelGemm(M, 64, 96, 96, Ours), Swapped = modelGemm(M, 96, 64, 96, Ours);
   ASSERT_TRUE(Direct && Swapped);
-  const double Transposes = 2.0 * 3 * 32 * (9 + 8);
+  const double Transposes = 2.0 * 3 * 32 * (M.TransposePushCycles + M.TransposePopCycles);
   const double One = std::min(double(Direct->Cycles), double(Swapped->Cycles) + Transposes);
   EXPECT_EQ(K.ArrayCycles + K.SdmaCycles, 3 * One);
   EXPECT_EQ(K.VectorCycles, 3 * 64 * 96 / 32);

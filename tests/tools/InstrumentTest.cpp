@@ -256,12 +256,25 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
   EXPECT_EQ(O->getObject("reference")->getString("schedule").value_or(""), "blocked:m8_n32");
   EXPECT_GT(O->getNumber("speedup_over_reference").value_or(0), 1.0);
   EXPECT_EQ(O->getInteger("dram_bytes_stored").value_or(0), 256 * 256 * 2);
+  // "ours" streams M's rows, so M need not be whole tiles: 8 rows are
+  // loaded, streamed and stored as 8 rows.
+  R = run("atalla-cycles gemm 8 64 64 --schedule ours --json");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  {
+    auto J8 = llvm::json::parse(R.Out);
+    ASSERT_TRUE(bool(J8)) << R.Out;
+    const llvm::json::Object *O8 = J8->getAsObject();
+    ASSERT_NE(O8, nullptr);
+    EXPECT_EQ(O8->getInteger("dram_bytes_stored").value_or(0), 8 * 64 * 2) << R.Out;
+    EXPECT_EQ(O8->getInteger("dram_bytes_loaded").value_or(0), (8 * 64 + 64 * 64) * 2) << R.Out;
+  }
   // Another machine: a preset or a file.
   R = run("atalla-cycles gemm 64 64 64 --schedule tiled --machine atalla-rtl");
   EXPECT_EQ(R.Rc, 0) << R.Err;
   EXPECT_NE(R.Out.find("on atalla-rtl"), std::string::npos) << R.Out;
   // Bad input: one line, exit 2.
-  for (auto [Args, Msg] : {std::pair<const char *, const char *>{"gemm 33 32 32", "M = 33: the tile model takes"},
+  for (auto [Args, Msg] : {std::pair<const char *, const char *>{"gemm 33 32 32 --schedule tiled", "M = 33: the tile model takes"},
+                           {"gemm 32 33 32", "N = 33: the tile model takes"},
                            {"gemm 32 32", "expected 'gemm M N K'"},
                            {"conv 32 32 32", "expected 'gemm M N K'"},
                            {"gemm 32 x 32", "'x' is not a positive integer"},
