@@ -52,6 +52,7 @@ private:
   const int64_t VW, MR, NR, MaxAcc; ///< the plan's microkernel
   Value *ABuf = nullptr, *BBuf = nullptr, *Acc = nullptr, *BRaw = nullptr, *BStage = nullptr;
   Value *ABf = nullptr, *BBf = nullptr; ///< bf16-pair copies (P.Bf16Dot)
+  Value *Bounce = nullptr;              ///< C tiles narrower than 16 columns (P.RawBf16)
   Value *Region = nullptr, *ZeroRow = nullptr; ///< conv2d: input rows, a zero row
   Value *Padded = nullptr;                      ///< conv2d, DirectRows: the padded rows
   int64_t SBiasM = 0, SBiasN = 0;
@@ -112,7 +113,7 @@ private:
   void toBf16A(int64_t MN, int64_t KN);
   void toBf16B(int64_t NN, int64_t KN);
   void pairBf16B(int64_t NN, int64_t KN);
-  void microAmx(Value *M0, Value *Pn, int64_t NN, int64_t KN, bool Zero);
+  void microAmx(Value *M0, int64_t R, Value *Pn, int64_t Wd, int64_t NN, int64_t KN, bool Zero);
   void computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero);
   Type *bf16VecTy(int64_t L) { return FixedVectorType::get(Type::getBFloatTy(KB.Ctx), unsigned(L)); }
   /// Element \p Index (in bf16 units) of a bf16 buffer.
@@ -145,6 +146,8 @@ void GemmEmitter::run() {
     ABf = part(P.ABfOff);
     BBf = part(P.BBfOff);
   }
+  if (P.RawBf16)
+    Bounce = part(P.BounceOff);
   if (Spec.HasBias) {
     SBiasM = Spec.Operands[2].Strides[Rank - 2];
     SBiasN = Spec.Operands[2].Strides[Rank - 1];
@@ -569,13 +572,15 @@ void GemmEmitter::toBf16B(int64_t NN, int64_t KN) {
 /// (two vector loads, one shuffle, one store per pair and panel).
 void GemmEmitter::pairBf16B(int64_t NN, int64_t KN) {
   Type *H = B.getInt16Ty();
-  auto *RowTy = FixedVectorType::get(H, unsigned(NR));
-  std::vector<int> Interleave;
-  for (int I = 0; I < int(NR); ++I) {
-    Interleave.push_back(I);
-    Interleave.push_back(I + int(NR));
-  }
-  KB.forLoop(NN / NR, "bpair.p", [&](Value *Pn) {
+  // A panel of Wd columns (NR, or the narrower last one, padded to NR):
+  // pair row i at i * NR * 2, as the tile unit reads whole B tiles.
+  auto panel = [&](Value *Pn, int64_t Wd) {
+    auto *RowTy = FixedVectorType::get(H, unsigned(Wd));
+    std::vector<int> Interleave;
+    for (int I = 0; I < int(Wd); ++I) {
+      Interleave.push_back(I);
+      Interleave.push_back(I + int(Wd));
+    }
     Value *Src = B.CreateGEP(H, BBuf, mul(Pn, NR));
     Value *Dst = B.CreateGEP(H, BBf, mul(Pn, NR * KN));
     KB.forLoop(KN / 2, "bpair.k", [&](Value *I) {
@@ -583,7 +588,10 @@ void GemmEmitter::pairBf16B(int64_t NN, int64_t KN) {
       Value *Hi = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, add(mul(I, 2 * NN), NN)), Align(2));
       B.CreateAlignedStore(B.CreateShuffleVector(Lo, Hi, Interleave), B.CreateGEP(H, Dst, mul(I, 2 * NR)), Align(4));
     });
-  });
+  };
+  KB.forLoop(NN / NR, "bpair.p", [&](Value *Pn) { panel(Pn, NR); });
+  if (NN % NR)
+    panel(c64(NN / NR), NN % NR);
 }
 
 /// One 32 x 32 block of C (rows M0.., panel Pn, in Acc) updated by one K
@@ -594,41 +602,71 @@ void GemmEmitter::pairBf16B(int64_t NN, int64_t KN) {
 /// registers across it. Each product is exact in f32 and the sums round in
 /// f32 as the FMAs do; the tile unit flushes bf16 subnormals to zero
 /// (docs/bf16.md).
-void GemmEmitter::microAmx(Value *M0, Value *Pn, int64_t NN, int64_t KN, bool Zero) {
+void GemmEmitter::microAmx(Value *M0, int64_t R, Value *Pn, int64_t Wd, int64_t NN, int64_t KN, bool Zero) {
   const int64_t KNp = (KN + 31) / 32 * 32;
   Module &Mod = KB.M;
   Function *Load = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tileloadd64_internal);
   Function *Store = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tilestored64_internal);
   Function *Dot = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tdpbf16ps_internal);
   Function *ZeroT = Intrinsic::getDeclaration(&Mod, Intrinsic::x86_tilezero_internal);
+  // One tile shape throughout (16 rows x 64 bytes): LLVM configures the tile
+  // registers once per region, a shape per register. Partial blocks (raw
+  // bf16 only) compute whole tiles: rows past R come from ABf's padding and
+  // land in Acc's padding rows; a C tile narrower than 16 columns goes
+  // through Bounce, so no column past Wd is read from or written to Acc.
   Value *Rows = B.getInt16(16), *ColBytes = B.getInt16(64);
   auto bytePtr = [&](Value *Buf, Value *Elems, int64_t ElemBytes) {
     return B.CreateGEP(B.getInt8Ty(), Buf, B.CreateMul(Elems, c64(ElemBytes)));
   };
+  const int NI = R > 16 ? 2 : 1, NJ = Wd > 16 ? 2 : 1;
+  auto colsOf = [&](int J) { return std::min<int64_t>(16, Wd - 16 * J); };
   Value *N0 = mul(Pn, NR);
+  auto accAt = [&](int I, int J) { return bytePtr(Acc, B.CreateAdd(mul(add(M0, 16 * I), NN), add(N0, 16 * J)), 4); };
+  auto bounceAt = [&](int I) { return KB.elementPtr(Bounce, c64(I * 256)); };
+  // Columns [0, L) of 16 rows between Acc (row stride NN) and Bounce (16).
+  auto edgeCopy = [&](int I, int J, bool ToBounce) {
+    const int64_t L = colsOf(J);
+    Value *AccRow0 = KB.elementPtr(Acc, B.CreateAdd(mul(add(M0, 16 * I), NN), add(N0, 16 * J)));
+    for (int64_t Rw = 0; Rw < 16; ++Rw) {
+      Value *A = KB.elementPtr(AccRow0, c64(Rw * NN)), *T = KB.elementPtr(bounceAt(I), c64(Rw * 16));
+      Value *V = loadVec(ToBounce ? A : T, c64(0), L);
+      storeVec(V, ToBounce ? T : A, c64(0), L);
+    }
+  };
   Value *C[2][2];
-  for (int I = 0; I < 2; ++I)
-    for (int J = 0; J < 2; ++J) {
-      Value *At = bytePtr(Acc, B.CreateAdd(mul(add(M0, 16 * I), NN), add(N0, 16 * J)), 4);
-      C[I][J] = Zero ? B.CreateCall(ZeroT, {Rows, ColBytes})
-                     : B.CreateCall(Load, {Rows, ColBytes, At, c64(NN * 4)});
+  for (int I = 0; I < NI; ++I)
+    for (int J = 0; J < NJ; ++J) {
+      const bool Edge = colsOf(J) < 16;
+      if (Zero) {
+        C[I][J] = B.CreateCall(ZeroT, {Rows, ColBytes});
+      } else if (Edge) {
+        edgeCopy(I, J, /*ToBounce=*/true);
+        C[I][J] = B.CreateCall(Load, {Rows, ColBytes, bounceAt(I), c64(64)});
+      } else {
+        C[I][J] = B.CreateCall(Load, {Rows, ColBytes, accAt(I, J), c64(NN * 4)});
+      }
     }
   Value *Panel = bf16Ptr(BBf, mul(Pn, NR * KNp));
   for (int64_t Kc = 0; Kc < KNp / 32; ++Kc) {
     Value *A[2], *Bt[2];
-    for (int I = 0; I < 2; ++I)
+    for (int I = 0; I < NI; ++I)
       A[I] = B.CreateCall(Load, {Rows, ColBytes, bf16Ptr(ABf, B.CreateAdd(mul(add(M0, 16 * I), KNp), c64(Kc * 32))),
                                  c64(KNp * 2)});
-    for (int J = 0; J < 2; ++J) // pairs Kc*16.. of columns 16J..: bf16 (pair * NR + column) * 2
+    for (int J = 0; J < NJ; ++J) // pairs Kc*16.. of columns 16J..: bf16 (pair * NR + column) * 2
       Bt[J] = B.CreateCall(Load, {Rows, ColBytes, bf16Ptr(Panel, c64((Kc * 16 * NR + 16 * J) * 2)), c64(NR * 4)});
-    for (int I = 0; I < 2; ++I)
-      for (int J = 0; J < 2; ++J)
+    for (int I = 0; I < NI; ++I)
+      for (int J = 0; J < NJ; ++J)
         C[I][J] = B.CreateCall(Dot, {Rows, ColBytes, ColBytes, C[I][J], A[I], Bt[J]});
   }
-  for (int I = 0; I < 2; ++I)
-    for (int J = 0; J < 2; ++J)
-      B.CreateCall(Store, {Rows, ColBytes, bytePtr(Acc, B.CreateAdd(mul(add(M0, 16 * I), NN), add(N0, 16 * J)), 4),
-                           c64(NN * 4), C[I][J]});
+  for (int I = 0; I < NI; ++I)
+    for (int J = 0; J < NJ; ++J) {
+      if (colsOf(J) < 16) {
+        B.CreateCall(Store, {Rows, ColBytes, bounceAt(I), c64(64), C[I][J]});
+        edgeCopy(I, J, /*ToBounce=*/false);
+      } else {
+        B.CreateCall(Store, {Rows, ColBytes, accAt(I, J), c64(NN * 4), C[I][J]});
+      }
+    }
 }
 
 /// Whole rows by SDMA into a small staging buffer (one long copy per chunk
@@ -729,10 +767,22 @@ void GemmEmitter::micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd,
 /// tile unit, the rows and columns left over by the f32 microkernel.
 void GemmEmitter::computeAmx(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
   const int64_t FullB = MN / 32, RemM = MN % 32, FullP = NN / NR, RemN = NN % NR;
-  assert((!P.RawBf16 || (RemM == 0 && RemN == 0)) && "raw bf16 operands have no f32 copy for the f32 microkernel");
+  if (P.RawBf16) { // no f32 copies: every row and column on the tile unit, partial tiles at the edges
+    KB.forLoop(FullP, "amx.nr", [&](Value *Pn) {
+      KB.forLoop(FullB, "amx.mr", [&](Value *G) { microAmx(mul(G, 32), 32, Pn, NR, NN, KN, Zero); });
+      if (RemM)
+        microAmx(c64(FullB * 32), RemM, Pn, NR, NN, KN, Zero);
+    });
+    if (RemN) {
+      KB.forLoop(FullB, "amx.mr.e", [&](Value *G) { microAmx(mul(G, 32), 32, c64(FullP), RemN, NN, KN, Zero); });
+      if (RemM)
+        microAmx(c64(FullB * 32), RemM, c64(FullP), RemN, NN, KN, Zero);
+    }
+    return;
+  }
   if (FullB && FullP)
     KB.forLoop(FullP, "amx.nr", [&](Value *Pn) {
-      KB.forLoop(FullB, "amx.mr", [&](Value *G) { microAmx(mul(G, 32), Pn, NN, KN, Zero); });
+      KB.forLoop(FullB, "amx.mr", [&](Value *G) { microAmx(mul(G, 32), 32, Pn, NR, NN, KN, Zero); });
     });
   // The last panel when narrower, for the rows the tile unit did.
   if (RemN && FullB)

@@ -115,8 +115,15 @@ void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
     P.BiasColOff = carveBuffer(P, P.TM);
   if (P.Bf16Dot) {
     const int64_t TKp = roundUp(P.TK, 32);
-    P.ABfOff = carveBuffer(P, P.TM * TKp / 2);
-    P.BBfOff = carveBuffer(P, TKp * P.TN / 2);
+    // Raw bf16: whole 16-row tiles over the last rows and whole 32-column
+    // panels over the last columns (the extra rows and columns of C are
+    // computed from whatever the padding holds and never stored), and a
+    // bounce buffer for C tiles narrower than 16 columns.
+    const int64_t TMp = P.RawBf16 ? roundUp(P.TM, 32) : P.TM, TNp = P.RawBf16 ? roundUp(P.TN, 32) : P.TN;
+    P.ABfOff = carveBuffer(P, TMp * TKp / 2);
+    P.BBfOff = carveBuffer(P, TKp * TNp / 2);
+    if (P.RawBf16)
+      P.BounceOff = carveBuffer(P, 2 * 16 * 16);
   }
 }
 
@@ -369,15 +376,21 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.BPack = (P.SBn == 1 || N == 1)   ? Pack::Rows  // whole rows, staged into panels
             : (P.SBk == 1 || K == 1) ? Pack::Cols  // [tn][tk] -> panels
                                      : Pack::Gather; // [tk][tn], per row -> panels
-  P.DirectB = P.BPack == Pack::Rows && directB(M, Micro);
+  // Raw bf16 for AMX (RawBf16 below) wants B through panels even for few
+  // rows of C: the tile unit multiplies partial tiles too. Not below 8 rows
+  // (a GEMV): a 16-row tile would be mostly padding, and pairing B costs a
+  // pass over it as large as the f32 microkernel's dot products.
+  const bool RawCandidate = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) &&
+                            Spec.storedAsBf16(1) && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 &&
+                            K % 32 == 0 && K > 0 && M >= 8;
+  P.DirectB = P.BPack == Pack::Rows && directB(M, Micro) && !RawCandidate;
   P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) && P.APack == Pack::Rows &&
               !P.DirectB;
   // A per-row bias column: its buffer (at most MCMax floats) out of the budget first.
   const bool BiasCol = Spec.HasBias && Spec.Operands[2].Strides[Rank - 1] == 0 && N > 1;
   const uint64_t ColBytes = BiasCol ? uint64_t(MCMax) * 4 + ScratchpadAlign : 0;
   chooseBlocking(P, (P.Bf16Dot ? Budget / 3 * 2 : Budget) - ColBytes);
-  P.RawBf16 = P.Bf16Dot && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 && M % 32 == 0 && N % 32 == 0 &&
-              K % 32 == 0 && P.TM % 32 == 0 && P.TN % 32 == 0 && P.TK % 32 == 0;
+  P.RawBf16 = P.Bf16Dot && RawCandidate && P.TK % 32 == 0;
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;
 
@@ -390,7 +403,7 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.BOff = carve(P.TK * P.TN);
   P.RawOff = P.BPack != Pack::Rows ? carve(P.TK * P.TN) : 0;
   P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
-  P.AccOff = carve(P.TM * P.TN);
+  P.AccOff = carve((P.RawBf16 ? roundUp(P.TM, 32) : P.TM) * P.TN); // raw bf16: whole 16-row C tiles
   carveTail(P, Spec);
   // Pads too small for both bf16 copies (the smallest blocking already
   // takes more than two thirds): multiply in f32.

@@ -81,12 +81,14 @@ struct GemmPlan {
   /// with zeros; whole 32 x 32 blocks of C are multiplied on the tile unit
   /// (tdpbf16ps, accumulating in f32), the rest by the f32 microkernel.
   bool Bf16Dot = false;
-  /// With Bf16Dot, bf16 straight from DRAM: where M, N, K and the blocking
-  /// are whole 32s and A's and B's rows contiguous, A's blocks come in as
-  /// raw bf16 rows into the bf16 copy itself and B's rows into BBuf, from
-  /// where they are interleaved into pairs; no f32 working copy of either
-  /// operand and no conversion (the bytes are the same bf16 values the
-  /// aperture would have widened and the copies narrowed back).
+  /// With Bf16Dot, bf16 straight from DRAM: where K and its blocks are
+  /// whole 32s and A's and B's rows contiguous, A's blocks come in as raw
+  /// bf16 rows into the bf16 copy itself and B's rows into BBuf, from where
+  /// they are interleaved into pairs; no f32 working copy of either operand
+  /// and no conversion (the bytes are the same bf16 values the aperture
+  /// would have widened and the copies narrowed back). Every row and column
+  /// of C is then multiplied on the tile unit, the M and N remainders in
+  /// partial tiles (fewer rows, narrower columns).
   bool RawBf16 = false;
   /// conv2d, an implicit GEMM: B is the im2col matrix of the input X,
   /// built per tile and K block in the scratchpad from the rows of X that
@@ -118,6 +120,7 @@ struct GemmPlan {
   /// Offsets of the buffers in the one scratchpad grant, and its size.
   uint64_t AOff = 0, BOff = 0, RawOff = 0, StageOff = 0, AccOff = 0, GrantBytes = 0;
   uint64_t ABfOff = 0, BBfOff = 0; ///< the bf16 copies (Bf16Dot)
+  uint64_t BounceOff = 0;          ///< RawBf16: two 16 x 16 f32 tiles for C's narrow edge
   uint64_t RegionOff = 0;          ///< conv2d: rows of X, then one zero row
   /// A bias broadcast along N (a convolution's per-channel bias, stride 0
   /// along N): its TM values come in by one transfer into BiasColOff and

@@ -104,11 +104,15 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             // Raw bf16 operands (no f32 copies): only where every block is whole 32s.
             if (P->RawBf16) {
               EXPECT_TRUE(P->Bf16Dot);
-              for (int64_t D : {M, N, K, P->TM, P->TN, P->TK})
+              EXPECT_FALSE(P->DirectB);
+              EXPECT_TRUE(P->SAk == 1 && P->SBn == 1);
+              for (int64_t D : {K, P->TK})
                 EXPECT_EQ(D % 32, 0) << D;
             }
-            if (P->Bf16Dot && M % 32 == 0 && N % 32 == 0 && K % 32 == 0 && P->BPack == Pack::Rows)
+            if (P->Bf16Dot && K % 32 == 0 && P->SAk == 1 && P->SBn == 1 && M >= 8)
               EXPECT_TRUE(P->RawBf16);
+            if (M < 8)
+              EXPECT_FALSE(P->RawBf16);
             if (P->Bf16Dot) {
               const uint64_t TKp = uint64_t(P->TK + (P->TK & 1));
               Bufs.push_back({P->ABfOff, uint64_t(P->TM) * TKp * 2});

@@ -682,16 +682,19 @@ TEST(Gemm, RegisterBlockedMicrokernel) {
 // compile) uses the vector width of that CPU's ISA. AVX-512 cores get
 // 512-bit FMAs in the GEMM and 512-bit arithmetic in the other families,
 // whatever LLVM's tuning for the core prefers; x86-64-v3 (AVX2) gets 256-bit
-// ones and nothing wider. (The generated code has no bf16 dot-product or AMX
-// tile instructions yet: nothing of them to look for.)
+// ones and nothing wider. The bf16 GEMMs' AMX tiles are the test below.
 TEST(ObjectLevel, Bf16GemmsUseAmxTilesWhereTheTargetHasThem) {
-  // A bf16 GEMM (operands stored as bf16) multiplies whole 32 x 32 blocks
-  // on the AMX tile unit (tdpbf16ps; LLVM configures the tiles) on targets
-  // with AMX-BF16 (Sapphire Rapids), and in f32 FMAs elsewhere, including
-  // AVX512-BF16 cores without AMX (Zen 4, Cooper Lake); an f32 GEMM never
-  // uses it.
+  // A bf16 GEMM (operands stored as bf16) multiplies on the AMX tile unit
+  // (tdpbf16ps; LLVM configures the tiles) on targets with AMX-BF16
+  // (Sapphire Rapids), and in f32 FMAs elsewhere, including AVX512-BF16
+  // cores without AMX (Zen 4, Cooper Lake); an f32 GEMM never uses it. With
+  // K whole 32s the operands come in as raw bf16 and all of C is on the
+  // tile unit, the 8-wide last panel included; otherwise the tile unit takes
+  // the whole 32 x 32 blocks and that panel stays f32.
   KernelSpec Bf = gemmSpec(contiguous({128, 96}), contiguous({96, 168})); // 5 panels of 32 and one of 8
   Bf.Type = DType::BF16;
+  KernelSpec Bf100 = gemmSpec(contiguous({128, 100}), contiguous({100, 168}));
+  Bf100.Type = DType::BF16;
   const KernelSpec F = gemmSpec(contiguous({128, 96}), contiguous({96, 168}));
   for (auto [Cpu, Has] : {std::pair<const char *, bool>{"sapphirerapids", true},
                           {"znver4", false},
@@ -704,7 +707,10 @@ TEST(ObjectLevel, Bf16GemmsUseAmxTilesWhereTheTargetHasThem) {
     ASSERT_EXPECTED(Asm, kernelText(Bf, O, true));
     EXPECT_EQ(Asm.find("tdpbf16ps") != std::string::npos, Has);
     EXPECT_EQ(Asm.find("ldtilecfg") != std::string::npos, Has);
-    EXPECT_NE(Asm.find("vfmadd231ps"), std::string::npos); // the 8-wide panel stays f32
+    EXPECT_EQ(Asm.find("vfmadd231ps") != std::string::npos, !Has); // raw bf16: no f32 microkernel at all
+    ASSERT_EXPECTED(Asm100, kernelText(Bf100, O, true));
+    EXPECT_EQ(Asm100.find("tdpbf16ps") != std::string::npos, Has);
+    EXPECT_NE(Asm100.find("vfmadd231ps"), std::string::npos); // the 8-wide panel stays f32
     ASSERT_EXPECTED(AsmF, kernelText(F, O, true));
     EXPECT_EQ(AsmF.find("tdpbf16ps"), std::string::npos);
   }

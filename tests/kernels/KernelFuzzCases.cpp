@@ -177,6 +177,11 @@ void gemmCases(CaseList &L) {
   L.add(name(64, 96, 544, false, false), plain(64, 96, 544, false, false));
   L.add("amx_96x64x64_Arows128", gemm(view({96, 64}, {128, 1}), contiguous({64, 64})));
   L.add("amx_b2_64x64x64_Bbcast", gemm(contiguous({2, 64, 64}), view({2, 64, 64}, {0, 64, 1})));
+  // Partial tiles on the tile unit (raw bf16): rows and columns left over
+  // beside whole 32s, across several K blocks.
+  L.add(name(37, 64, 544, false, false), plain(37, 64, 544, false, false));
+  L.add(name(197, 96, 768, false, false), plain(197, 96, 768, false, false));
+  L.add(name(40, 72, 512, false, false), plain(40, 72, 512, false, false));
   L.add("amx_416x1024x288_bias", gemm(contiguous({416, 288}), contiguous({288, 1024}), view({416, 1024}, {0, 1})));
   // Skinny: GEMV-like M = 1 or N = 1, and K = 1.
   for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{1, 1, 1},
