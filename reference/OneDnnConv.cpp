@@ -1,7 +1,7 @@
 //===- reference/OneDnnConv.cpp - oneDNN references of the convolutions ---===//
 //
 // conv2d (oneDNN's convolution), conv_transpose2d (matmul of its GEMM and an
-// exact interleave), max_pool2d (pooling_v2) and dwconv2d (a grouped
+// exact interleave), max_pool2d and avg_pool2d (pooling_v2) and dwconv2d (a grouped
 // convolution), on the spec's views.
 //
 //===----------------------------------------------------------------------===//
@@ -98,6 +98,41 @@ void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float 
   dnnl::pooling_v2_forward Pool(dnnl::pooling_v2_forward::primitive_desc(D, R.E.Eng));
   Pool.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Out}});
   R.E.Strm.wait();
+}
+
+/// avg_pool2d: oneDNN's average pooling of In [N, C, H, W], padding
+/// included in the divisor or not (count_include_pad), the view cropped as
+/// for max_pool2d. oneDNN has no divisor override: with one, the
+/// include-padding average is scaled by KH KW / divisor afterwards (one
+/// more rounding than torch's sum / divisor, within the shape's bound).
+void avgPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  const abi::OperandSpec &X = Spec.Operands[0], &C = Spec.output();
+  if (X.Sizes.size() != 4 || C.Sizes.size() != 4 || Spec.Params.size() != 8)
+    throw SpecError{"avg_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW], 8 params"};
+  const std::vector<int64_t> &P = Spec.Params;
+  const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], Incl = P[6], Div = P[7];
+  const int64_t Nb = X.Sizes[0], Ch = X.Sizes[1], H = X.Sizes[2], W = X.Sizes[3];
+  const int64_t OH = C.Sizes[2], OW = C.Sizes[3];
+  int64_t PadR[2] = {(OH - 1) * SH + KH - H - PH, (OW - 1) * SW + KW - W - PW};
+  const int64_t Hs = PadR[0] < 0 ? H + PadR[0] : H, Ws = PadR[1] < 0 ? W + PadR[1] : W;
+  PadR[0] = std::max<int64_t>(PadR[0], 0);
+  PadR[1] = std::max<int64_t>(PadR[1], 0);
+  memory Src(memory::desc({Nb, Ch, Hs, Ws}, F32, {X.Strides[0], X.Strides[1], X.Strides[2], X.Strides[3]}), R.E.Eng,
+             const_cast<float *>(In[0]));
+  memory Out(memory::desc({Nb, Ch, OH, OW}, F32, denseStrides({Nb, Ch, OH, OW})), R.E.Eng, Dst.get_data_handle());
+  const algorithm Alg = Incl || Div ? algorithm::pooling_avg_include_padding : algorithm::pooling_avg_exclude_padding;
+  dnnl::pooling_v2_forward::desc D(dnnl::prop_kind::forward_inference, Alg, Src.get_desc(), Out.get_desc(), {SH, SW},
+                                   {KH, KW}, {0, 0}, {PH, PW}, {PadR[0], PadR[1]});
+  dnnl::pooling_v2_forward Pool(dnnl::pooling_v2_forward::primitive_desc(D, R.E.Eng));
+  Pool.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Out}});
+  R.E.Strm.wait();
+  if (Div) {
+    float *O = static_cast<float *>(Dst.get_data_handle());
+    const float Scale = float(double(KH * KW) / double(Div));
+    for (int64_t I = 0; I < Nb * Ch * OH * OW; ++I)
+      O[I] *= Scale;
+  }
 }
 
 /// conv_transpose2d (stride = kernel): oneDNN's matmul of the spec's GEMM,

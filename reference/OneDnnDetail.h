@@ -183,6 +183,7 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
 void convTranspose2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
                      std::vector<float> &Out);
 void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
+void avgPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
 void depthwise(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
 
 } // namespace atalla::reference::onednn

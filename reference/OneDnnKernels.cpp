@@ -103,6 +103,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
+  case abi::KernelId::avg_pool2d:
   case abi::KernelId::dwconv2d:
   case abi::KernelId::conv_transpose2d:
   case abi::KernelId::copy:
@@ -756,6 +757,8 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
     case abi::KernelFamily::Pool:
       if (Spec.Kernel == abi::KernelId::dwconv2d)
         depthwise(R, Spec, Inputs, Dst);
+      else if (Spec.Kernel == abi::KernelId::avg_pool2d)
+        avgPool(R, Spec, Inputs, Dst);
       else
         maxPool(R, Spec, Inputs, Dst);
       break;

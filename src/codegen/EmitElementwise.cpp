@@ -410,6 +410,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
+  case abi::KernelId::avg_pool2d:
   case abi::KernelId::dwconv2d:
   case abi::KernelId::conv_transpose2d:
   case abi::KernelId::softmax:

@@ -14,6 +14,13 @@
 // at most half the window), so -inf never reaches the output from the
 // padding.
 //
+// avg_pool2d is the same walk with -0 padding (x + -0 = x for every x):
+// each output is +0 plus its taps in tap order, as torch's CPU kernel sums
+// the window's elements from 0 (bit for bit), then divided by the window's
+// size, the divisor override, or (count_include_pad = False) the taps
+// inside the input, rows times columns (the columns' counts are constants
+// of each vector, the rows' computed per output row), as torch divides.
+//
 // dwconv2d (a depthwise convolution) is the same walk with zero padding:
 // each output vector starts from the channel's bias (or 0) and adds
 // weight(c, kh, kw) * tap in tap order (fmuladd), the fused relu or gelu
@@ -35,7 +42,7 @@ namespace {
 /// The spec's operands against its params: the pooling's (or depthwise
 /// convolution's) shapes, a unit column stride in, a contiguous out.
 Error checkPoolSpec(const abi::KernelSpec &Spec) {
-  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d;
+  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d, Avg = Spec.Kernel == abi::KernelId::avg_pool2d;
   const size_t Want = Dw ? (Spec.HasBias ? 4 : 3) : 2;
   if (Spec.Operands.size() != Want)
     return specError(Spec, "expected " + Twine(Want) + " operands, got " + Twine(Spec.Operands.size()));
@@ -43,9 +50,10 @@ Error checkPoolSpec(const abi::KernelSpec &Spec) {
     return specError(Spec, E);
   const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
   if (In.Sizes.size() != 4 || Out.Sizes.size() != 4)
-    return specError(Spec, "max_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW]");
+    return specError(Spec, "pooling operands are In [N, C, H, W] and Out [N, C, OH, OW]");
   const std::vector<int64_t> &Pm = Spec.Params;
-  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5];
+  const int64_t DH = Avg ? 1 : Pm[6], DW = Avg ? 1 : Pm[7];
   const int64_t Images = In.Sizes[0], Chans = In.Sizes[1], H = In.Sizes[2], W = In.Sizes[3];
   const int64_t OH = (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1, OW = (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
   if (OH < 1 || OW < 1 || Out.Sizes != std::vector<int64_t>{Images, Chans, OH, OW})
@@ -87,10 +95,15 @@ Value *tapVector(IRBuilder<> &B, LLVMContext &Ctx, Value *RowP, int64_t First, i
 Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
   if (Error E = checkPoolSpec(Spec))
     return E;
-  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d;
+  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d, Avg = Spec.Kernel == abi::KernelId::avg_pool2d;
   const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
   const std::vector<int64_t> &Pm = Spec.Params;
-  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5];
+  const int64_t DH = Avg ? 1 : Pm[6], DW = Avg ? 1 : Pm[7];
+  // avg_pool2d's divisor: a constant, or (count_include_pad = False with
+  // padding) the taps inside the input.
+  const bool Clipped = Avg && !Pm[6] && !Pm[7] && (PH || PW);
+  const double Divisor = Avg ? (Pm[7] ? double(Pm[7]) : double(KH * KW)) : 1.0;
   const int64_t Chans = In.Sizes[1], Planes = In.Sizes[0] * Chans, H = In.Sizes[2], W = In.Sizes[3];
   const int64_t OH = Out.Sizes[2], OW = Out.Sizes[3];
   if (Out.numel() == 0) {
@@ -133,8 +146,9 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
     else
       B.CreateAlignedStore(V, KB.elementPtr(Ptr, Index), Align(4));
   };
-  // The value of the padding: -inf for max, 0 for the convolution.
-  const float NegInf = Dw ? 0.0f : -std::numeric_limits<float>::infinity();
+  // The value of the padding: -inf for max, 0 for the convolution, -0 for
+  // the average (x + -0 = x for every x, -0 included).
+  const float NegInf = Dw ? 0.0f : Avg ? -0.0f : -std::numeric_limits<float>::infinity();
   auto negInf = [&](int64_t L) -> Value * {
     return L == 1 ? KB.f32(NegInf) : ConstantVector::getSplat(ElementCount::getFixed(unsigned(L)),
                                                                ConstantFP::get(KB.F32, NegInf));
@@ -201,6 +215,8 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
             auto splat = [&](Value *S) { return L == 1 ? S : B.CreateVectorSplat(unsigned(L), S); };
             if (Dw)
               Acc = Spec.HasBias ? splat(KB.loadF32(BiasBuf, Chan)) : splat(KB.f32(0));
+            if (Avg)
+              Acc = splat(KB.f32(0));
             for (int64_t Kh = 0; Kh < KH; ++Kh) {
               Value *RowP = KB.elementPtr(Padded, B.CreateAdd(mul(Ohi, SH * Wp), c64(Kh * DH * Wp)));
               for (int64_t Kw = 0; Kw < KW; ++Kw) {
@@ -208,10 +224,30 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
                 if (Dw) {
                   Value *Wv = splat(KB.loadF32(ChanW, c64(Kh * KW + Kw)));
                   Acc = B.CreateIntrinsic(Intrinsic::fmuladd, {Acc->getType()}, {Wv, V, Acc});
+                } else if (Avg) {
+                  Acc = B.CreateFAdd(Acc, V);
                 } else {
                   Acc = Acc ? B.CreateBinaryIntrinsic(Intrinsic::maximum, Acc, V) : V;
                 }
               }
+            }
+            if (Avg && !Clipped) {
+              Acc = B.CreateFDiv(Acc, splat(ConstantFP::get(KB.F32, Divisor)));
+            } else if (Clipped) {
+              // Rows inside In of this output row's window, times each
+              // column's (constants of the vector).
+              Value *Ih0 = B.CreateSub(mul(B.CreateAdd(Oh0, Ohi), SH), c64(PH));
+              Value *Top = B.CreateSelect(B.CreateICmpSGT(Ih0, c64(0)), Ih0, c64(0));
+              Value *End = B.CreateAdd(Ih0, c64(KH));
+              Value *Bot = B.CreateSelect(B.CreateICmpSLT(End, c64(H)), End, c64(H));
+              Value *RowsInside = B.CreateSIToFP(B.CreateSub(Bot, Top), KB.F32);
+              std::vector<Constant *> Cols;
+              for (int64_t J = 0; J < L; ++J) {
+                const int64_t W0 = (O + J) * SW - PW;
+                Cols.push_back(ConstantFP::get(KB.F32, double(std::min(W0 + KW, W) - std::max<int64_t>(W0, 0))));
+              }
+              Value *ColsInside = L == 1 ? static_cast<Value *>(Cols[0]) : ConstantVector::get(Cols);
+              Acc = B.CreateFDiv(Acc, B.CreateFMul(splat(RowsInside), ColsInside));
             }
             if (Dw && Spec.Post != abi::Epilogue::None)
               Acc = emitEpilogue(B, Spec.Post, Acc);

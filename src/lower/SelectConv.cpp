@@ -439,10 +439,11 @@ void Selector::selectMaxPool(const Node &N) {
   recordDecision(N, NodeDecision::Accelerated, "copy");
 }
 
-/// avg_pool2d (count_include_pad, or no padding) and adaptive_avg_pool2d
-/// whose windows are equal (sizes divisible): the windows' im2col matrix
-/// [N*C*OH*OW][KH*KW] (the input itself for a global pool of a contiguous
-/// input) times a constant column of 1 / divisor, as one GEMM.
+/// avg_pool2d and adaptive_avg_pool2d whose windows are equal (sizes
+/// divisible). A global pool of a contiguous input (its rows are the
+/// windows) is one GEMM with a constant column of 1 / divisor; every other
+/// pool is an avg_pool2d kernel reading the input in place (padding by
+/// bounds, count_include_pad either way, divisor_override).
 void Selector::selectAvgPool(const Node &N) {
   int X = tensorArg(N, "self");
   requireF32(X, "input");
@@ -453,24 +454,25 @@ void Selector::selectAvgPool(const Node &N) {
   std::string OutName = outputName(N);
   std::vector<int64_t> Shape = shapeOf(OutName);
   std::vector<int64_t> K, St, Pd{0, 0};
-  double Divisor;
+  bool IncludePad = true;
+  int64_t DivisorOverride = 0;
   if (N.Op == "adaptive_avg_pool2d" || N.Op == "_adaptive_avg_pool2d") {
     if (Shape.size() != 4 || Shape[2] < 1 || Shape[3] < 1 || H % Shape[2] || W % Shape[3])
       throw NoKernel{"output size does not divide the input (unequal windows)"};
     K = St = {H / Shape[2], W / Shape[3]};
-    Divisor = double(K[0] * K[1]);
   } else {
     K = intPair(N, "kernel_size", 1);
     St = K;
     if (const Argument *SA = arg(N, "stride", false); SA && !SA->isNone() && SA->asInts() && !SA->asInts()->empty())
       St = intPair(N, "stride", 1);
     Pd = intPair(N, "padding", 0);
-    const Argument *Incl = arg(N, "count_include_pad", false);
-    if ((Pd[0] || Pd[1]) && Incl && !Incl->I)
-      throw NoKernel{"count_include_pad=False with padding"};
-    Divisor = double(K[0] * K[1]);
-    if (const Argument *D = arg(N, "divisor_override", false); D && D->Kind == ArgKind::Int)
-      Divisor = double(D->I);
+    if (const Argument *Incl = arg(N, "count_include_pad", false); Incl && Incl->Kind == ArgKind::Bool)
+      IncludePad = Incl->I != 0;
+    if (const Argument *D = arg(N, "divisor_override", false); D && D->Kind == ArgKind::Int) {
+      if (D->I < 1 || D->I > (1 << 30))
+        throw NoKernel{"divisor_override " + std::to_string(D->I) + " out of range"};
+      DivisorOverride = D->I;
+    }
   }
   for (int I = 0; I < 2; ++I)
     if (K[I] < 1 || St[I] < 1 || Pd[I] < 0 || 2 * Pd[I] > K[I])
@@ -479,24 +481,27 @@ void Selector::selectAvgPool(const Node &N) {
   if (Shape != std::vector<int64_t>{Nb, C, OH, OW})
     throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
   const int64_t M = Nb * C * OH * OW, Kd = K[0] * K[1];
-  int A;
   if (OH == 1 && OW == 1 && Kd == H * W && isContiguous(XT) && Pd == std::vector<int64_t>{0, 0}) {
-    A = X; // a global pool: the input's rows are the windows
-  } else {
-    int Xp = X;
-    if (Pd[0] || Pd[1])
-      Xp = padded(N, X, {0, 0, Pd[0], Pd[1]}, {1, 1, 1, 1}, {0, 0, Pd[0], Pd[1]}, N.Name + "_padded");
-    const std::vector<int64_t> XS = P.Tensors[Xp].Strides;
-    int V = defineView(N.Name + "_windows", Xp, {Nb, C, OH, OW, K[0], K[1]},
-                       {XS[0], XS[1], St[0] * XS[2], St[1] * XS[3], XS[2], XS[3]}, 0, /*OwnStorage=*/true);
-    A = materialize(V, N.Name);
+    // A global pool: the input's rows are the windows.
+    const double Divisor = DivisorOverride ? double(DivisorOverride) : double(Kd);
+    int Wt = newConstant(N.Name + "_inv_divisor", {Kd, 1}, std::vector<float>(size_t(Kd), float(1.0 / Divisor)));
+    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::gemm;
+    Spec.Operands = {{{M, Kd}, {Kd, 1}}, {{Kd, 1}, {1, 1}}, {{M, 1}, {1, 1}}};
+    emitKernel(N, Spec, {X, Wt, Out});
+    return;
   }
-  int Wt = newConstant(N.Name + "_inv_divisor", {Kd, 1}, std::vector<float>(size_t(Kd), float(1.0 / Divisor)));
-  int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+  if (P.Tensors[X].Strides[3] != 1)
+    X = materialize(X, N.Name);
   abi::KernelSpec Spec;
-  Spec.Kernel = abi::KernelId::gemm;
-  Spec.Operands = {{{M, Kd}, {Kd, 1}}, {{Kd, 1}, {1, 1}}, {{M, 1}, {1, 1}}};
-  emitKernel(N, Spec, {A, Wt, Out});
+  Spec.Kernel = abi::KernelId::avg_pool2d;
+  Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], IncludePad ? 1 : 0, DivisorOverride};
+  Spec.Operands.push_back(operand(X));
+  int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+  Spec.Operands.push_back(operand(Out));
+  pushKernel(N, Spec, {X, Out});
+  recordDecision(N, NodeDecision::Accelerated, "avg_pool2d");
 }
 
 } // namespace atalla::lower::select

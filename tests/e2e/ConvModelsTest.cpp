@@ -311,6 +311,18 @@ TEST(ConvModelsTest, AveragePoolsAndUpsamplingMatchEager) {
        arg("padding", Argument::ints({0, 0})), arg("ceil_mode", Argument::boolean(false)),
        arg("count_include_pad", Argument::boolean(true)), arg("divisor_override", Argument::integer(5))},
       {1, 2, 6, 9}, {1, 2, 5, 4}, "avg_pool2d divisor_override");
+  // Padding left out of the divisor: each window divided by its taps inside
+  // the input (torch's divide_factor), on the device.
+  one(Avg,
+      {arg("kernel_size", Argument::ints({3, 3})), arg("stride", Argument::ints({1, 1})),
+       arg("padding", Argument::ints({1, 1})), arg("ceil_mode", Argument::boolean(false)),
+       arg("count_include_pad", Argument::boolean(false))},
+      {1, 3, 7, 9}, {1, 3, 7, 9}, "avg_pool2d 3x3 s1 p1, padding not counted");
+  one(Avg,
+      {arg("kernel_size", Argument::ints({3, 2})), arg("stride", Argument::ints({2, 1})),
+       arg("padding", Argument::ints({1, 1})), arg("ceil_mode", Argument::boolean(false)),
+       arg("count_include_pad", Argument::boolean(false)), arg("divisor_override", Argument::integer(4))},
+      {2, 2, 9, 6}, {2, 2, 5, 7}, "avg_pool2d padding not counted, divisor_override");
   const std::string Adaptive = "torch.ops.aten.adaptive_avg_pool2d.default";
   one(Adaptive, {arg("output_size", Argument::ints({1, 1}))}, {3, 5, 7, 6}, {3, 5, 1, 1}, "global average pool");
   one(Adaptive, {arg("output_size", Argument::ints({2, 3}))}, {1, 4, 8, 9}, {1, 4, 2, 3}, "adaptive 2x3");

@@ -756,6 +756,50 @@ void poolCases(CaseList &L) {
   L.add("3x3s2p1_p16_32x32_special", pool(Cases[1]), {1}, Fill::Special);
 }
 
+/// avg_pool2d against oneDNN's average pooling: densenet's 2x2 stride 2,
+/// 3x3 stride 1 and 2 with padding counted in the divisor and not (the
+/// clipped windows' counts per row and per column), odd sizes with a
+/// floor, a divisor override, rows wider than a vector, strided rows and
+/// planes, a cat's slice, special values.
+void avgPoolCases(CaseList &L) {
+  struct Geo {
+    const char *Name;
+    int64_t P, H, W, KH, KW, SH, SW, PH, PW, Incl, Div;
+    int Layout = 0; ///< as poolCases'
+  };
+  auto pool = [&](const Geo &G) {
+    const int64_t OH = (G.H + 2 * G.PH - G.KH) / G.SH + 1, OW = (G.W + 2 * G.PW - G.KW) / G.SW + 1;
+    const int64_t Nb = G.P % 2 ? 1 : 2, C = G.P / Nb;
+    OperandSpec X = contiguous({Nb, C, G.H, G.W});
+    if (G.Layout == 1)
+      X = view({Nb, C, G.H, G.W}, {C * G.H * (G.W + 5), G.H * (G.W + 5), G.W + 5, 1});
+    else if (G.Layout == 2)
+      X = view({Nb, C, G.H, G.W}, {C * (G.H * G.W + 7), G.H * G.W + 7, G.W, 1});
+    else if (G.Layout == 3)
+      X = view({Nb, C, G.H, G.W}, {2 * C * G.H * G.W, G.H * G.W, G.W, 1});
+    KernelSpec S = L.spec({X, contiguous({Nb, C, OH, OW})});
+    S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.Incl, G.Div};
+    return S;
+  };
+  const std::vector<Geo> Cases = {
+      {"2x2s2_p32_16x16", 32, 16, 16, 2, 2, 2, 2, 0, 0, 1, 0},
+      {"3x3s1p1_incl_p4_9x40", 4, 9, 40, 3, 3, 1, 1, 1, 1, 1, 0},
+      {"3x3s1p1_excl_p4_9x40", 4, 9, 40, 3, 3, 1, 1, 1, 1, 0, 0},
+      {"3x3s2p1_excl_p5_17x19", 5, 17, 19, 3, 3, 2, 2, 1, 1, 0, 0},
+      {"5x5s3p2_excl_p2_23x29", 2, 23, 29, 5, 5, 3, 3, 2, 2, 0, 0},
+      {"3x2s2x1p1x0_excl_p3_20x21", 3, 20, 21, 3, 2, 2, 1, 1, 0, 0, 0},
+      {"2x2s2_div3_p3_15x33_floor", 3, 15, 33, 2, 2, 2, 2, 0, 0, 1, 3},
+      {"3x3s2p1_div5_p4_12x12", 4, 12, 12, 3, 3, 2, 2, 1, 1, 0, 5},
+      {"2x2s2_p6_64x256", 6, 64, 256, 2, 2, 2, 2, 0, 0, 1, 0},
+      {"2x2s2_p6_12x34_rows", 6, 12, 34, 2, 2, 2, 2, 0, 0, 1, 0, 1},
+      {"3x3s2p1_excl_p6_13x18_planes", 6, 13, 18, 3, 3, 2, 2, 1, 1, 0, 0, 2},
+      {"2x2s2_p8_16x64_catslice", 8, 16, 64, 2, 2, 2, 2, 0, 0, 1, 0, 3},
+  };
+  for (const Geo &G : Cases)
+    L.add(G.Name, pool(G), {1, 2});
+  L.add("3x3s1p1_excl_p4_9x40_special", pool(Cases[2]), {1}, Fill::Special);
+}
+
 /// conv_transpose2d (stride = kernel) against oneDNN's matmul of its GEMM
 /// and an exact interleave: 2x2 (the UNet's, vectors shuffled), 3x1 and
 /// 1x3 (element by element), channels few (B read in place) and many (B in
@@ -889,6 +933,8 @@ void familyCases(CaseList &L, KernelFamily F) {
   case KernelFamily::Pool:
     if (L.Kernel == KernelId::dwconv2d)
       depthwiseCases(L);
+    else if (L.Kernel == KernelId::avg_pool2d)
+      avgPoolCases(L);
     else
       poolCases(L);
     return;

@@ -467,6 +467,11 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Pool: // max: comparisons, exact; depthwise: a sum of KH*KW products
     if (S.Kernel == KernelId::dwconv2d)
       return sumThreshold(S, S.Params.size() == 8 ? double(S.Params[0] * S.Params[1]) : 1);
+    // average: a sum of KH*KW terms and a division against oneDNN's
+    // average (its own order and scaling), and the reference's extra
+    // rounding where a divisor override rescales it: 2 more ulps.
+    if (S.Kernel == KernelId::avg_pool2d)
+      return sumThreshold(S, S.Params.size() == 8 ? double(S.Params[0] * S.Params[1]) : 1) + 2 * Ulp;
     return 0;
   case KernelFamily::Norm: {
     double D = double(S.output().Sizes[1]);

@@ -93,6 +93,20 @@ std::string KernelSpec::paramsError() const {
       if (P < 1 || P > (1 << 20))
         return "a conv_transpose2d param is out of range";
     return "";
+  case KernelId::avg_pool2d:
+    if (Params.size() != 8)
+      return "avg_pool2d takes 8 params (kernel h, w, stride h, w, padding h, w, count_include_pad, "
+             "divisor_override), got " + std::to_string(Params.size());
+    for (size_t I = 0; I < 6; ++I)
+      if ((I >= 4 ? Params[I] < 0 : Params[I] < 1) || Params[I] > (1 << 20))
+        return "avg_pool2d param " + std::to_string(I) + " out of range";
+    if (2 * Params[4] > Params[0] || 2 * Params[5] > Params[1])
+      return "avg_pool2d's padding is at most half its window";
+    if (Params[6] != 0 && Params[6] != 1)
+      return "avg_pool2d's count_include_pad is 0 or 1";
+    if (Params[7] < 0 || Params[7] > (1 << 30))
+      return "avg_pool2d's divisor_override is out of range";
+    return "";
   case KernelId::max_pool2d:
   case KernelId::dwconv2d:
   case KernelId::conv2d: {
@@ -110,7 +124,7 @@ std::string KernelSpec::paramsError() const {
   default:
     if (!Params.empty())
       return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d, conv_transpose2d, "
-             "max_pool2d and dwconv2d kernels";
+             "max_pool2d, avg_pool2d and dwconv2d kernels";
     return "";
   }
   if (Params.size() != Want)
@@ -410,11 +424,12 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
     W.Flops = Out;
     return W;
   case KernelFamily::Pool: // max: one comparison per element of the window but the first;
+                          // average: as many adds and the division;
                           // depthwise: a multiply-add per tap (vector core), the epilogue
     if (S.Params.size() == 8)
       W.Flops = S.Kernel == KernelId::dwconv2d
                     ? Out * double(2 * S.Params[0] * S.Params[1] + (S.Post != Epilogue::None ? 1 : 0))
-                    : Out * double(S.Params[0] * S.Params[1] - 1);
+                    : Out * double(S.Params[0] * S.Params[1] - (S.Kernel == KernelId::avg_pool2d ? 0 : 1));
     return W;
   case KernelFamily::Copy:
   case KernelFamily::Pad:

@@ -22,6 +22,8 @@
 //            Params as Conv2d's; every window holds an element of In
 //            (padding at most half the window). dwconv2d: In, W [C, KH*KW]
 //            (rows contiguous), (Bias [C],) Out; zero padding, any padding.
+//            avg_pool2d: Params 6 and 7 are count_include_pad (0, 1) and
+//            divisor_override (0: none) instead of the dilations (1).
 //   Unary:   In [out shape], Out.
 //   Binary:  A [out shape], B [out shape] (absent when HasScalar), Out;
 //            Out = A op (Alpha * B) or A op Scalar.
