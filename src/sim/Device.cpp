@@ -466,8 +466,11 @@ int32_t Device::sdmaLoadBf16(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, ui
     return St;
   uint8_t *D = static_cast<uint8_t *>(ScpadDst);
   const uint8_t *S = P->Dram.data() + Span.Addr;
-  for (uint32_t R = 0; R < Rows; ++R)
-    widenRow(D + uint64_t(R) * RowBytes, S + uint64_t(R) * Span.Stride, RowBytes / 4);
+  if (Span.Stride == Span.RowBytes) // dense rows: one conversion
+    widenRow(D, S, uint64_t(Rows) * RowBytes / 4);
+  else
+    for (uint32_t R = 0; R < Rows; ++R)
+      widenRow(D + uint64_t(R) * RowBytes, S + uint64_t(R) * Span.Stride, RowBytes / 4);
   ++P->C.SdmaLoads;
   P->C.SdmaBytesIn += uint64_t(Rows) * Span.RowBytes;
   return atalla::abi::ATALLA_OK;
@@ -482,8 +485,11 @@ int32_t Device::sdmaStoreBf16(uint64_t DramDst, const void *ScpadSrc, uint32_t R
   const uint8_t *S = static_cast<const uint8_t *>(ScpadSrc);
   uint8_t *D = P->Dram.data() + Span.Addr;
   // In order, row by row: with stride 0 the last row wins, as for f32.
-  for (uint32_t R = 0; R < Rows; ++R)
-    narrowRow(D + uint64_t(R) * Span.Stride, S + uint64_t(R) * RowBytes, RowBytes / 4);
+  if (Span.Stride == Span.RowBytes) // dense rows: one conversion
+    narrowRow(D, S, uint64_t(Rows) * RowBytes / 4);
+  else
+    for (uint32_t R = 0; R < Rows; ++R)
+      narrowRow(D + uint64_t(R) * Span.Stride, S + uint64_t(R) * RowBytes, RowBytes / 4);
   P->InvokeBytesOut += uint64_t(Rows) * Span.RowBytes;
   ++P->C.SdmaStores;
   P->C.SdmaBytesOut += uint64_t(Rows) * Span.RowBytes;
