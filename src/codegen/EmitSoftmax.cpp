@@ -11,7 +11,11 @@
 //  - column layout, used when inner > 1 and the input is unit-stride there:
 //    a [D][nc] tile of nc neighbouring columns, reduced along D with the
 //    vector lanes across columns (max and sum per column in small buffers).
-// The whole reduction vector must fit the scratchpad: D * 4 bytes <= ~700 KiB.
+// A contiguous row longer than the scratchpad (a large vocabulary's logits)
+// is walked in chunks of LongChunk elements, three times from DRAM: the
+// max, the sum of exp(x - max), then the outputs, the same formulas as a
+// row in the scratchpad (the sum's partial results split differently).
+// Other long reduction vectors do not fit: D * 4 bytes <= ~700 KiB.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/EmitterSupport.h"
@@ -29,6 +33,8 @@ namespace {
 constexpr int64_t TileElems = 8192;
 /// Independent partial results per reduction.
 constexpr unsigned NumAcc = 4;
+/// Elements per chunk of a row too long for the scratchpad (128 KiB).
+constexpr int64_t LongChunk = codegen::SoftmaxChunk;
 
 struct Dims {
   std::vector<int64_t> Sizes;
@@ -222,6 +228,56 @@ struct SoftmaxEmitter {
     });
   }
 
+  /// Softmax of a contiguous row of D elements at DRAM byte address Src
+  /// into Dst, through Buf (LongChunk floats): three walks over its chunks
+  /// (max; sum of exp(x - max); the outputs), each chunk by one SDMA
+  /// transfer, so the row needs no room in the scratchpad.
+  void longRowSoftmax(Value *Src, Value *Dst, int64_t D, Value *Buf) {
+    const int64_t Full = D / LongChunk, Rem = D % LongChunk;
+    auto walk = [&](const std::function<void(int64_t Len)> &Fn, bool Store) {
+      auto one = [&](Value *Ci, int64_t Len) {
+        Value *Off = B.CreateShl(B.CreateMul(Ci, KB.i64(LongChunk)), 2);
+        KB.sdmaLoad(Buf, B.CreateAdd(Src, Off), KB.i64(1), KB.i64(Len * 4), KB.i64(Len * 4));
+        Fn(Len);
+        if (Store)
+          KB.sdmaStore(B.CreateAdd(Dst, Off), Buf, KB.i64(1), KB.i64(Len * 4), KB.i64(Len * 4));
+      };
+      if (Full)
+        KB.forLoop(Full, "long.chunk", [&](Value *Ci) { one(Ci, LongChunk); });
+      if (Rem)
+        one(KB.i64(Full), Rem);
+    };
+    auto Max = accumulators(NegInf, "lmax");
+    walk([&](int64_t Len) {
+      chunks(Len, NumAcc, [&](Value *I, unsigned Lanes, unsigned Ai) {
+        Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+        B.CreateStore(fastMax(loadN(Buf, I, Lanes), B.CreateLoad(Ty, Max[Ai])), Max[Ai]);
+      });
+    }, false);
+    Value *M = reduce(Max, [&](Value *X, Value *Y) { return fastMax(X, Y); });
+    auto Sum = accumulators(Zero, "lsum");
+    walk([&](int64_t Len) {
+      chunks(Len, 1, [&](Value *I, unsigned Lanes, unsigned Ai) {
+        Type *Ty = Lanes == 1 ? KB.F32 : FixedVectorType::get(KB.F32, Lanes);
+        Value *Mv = Lanes == 1 ? M : B.CreateVectorSplat(Lanes, M);
+        Value *E = expNonPositive(B.CreateFSub(loadN(Buf, I, Lanes), Mv));
+        B.CreateStore(B.CreateFAdd(B.CreateLoad(Ty, Sum[Ai]), E), Sum[Ai]);
+      });
+    }, false);
+    Value *Total = reduce(Sum, [&](Value *X, Value *Y) { return B.CreateFAdd(X, Y); });
+    Value *LogSum = Log ? emitLog(B, Total) : nullptr;
+    Value *Inv = Log ? nullptr : B.CreateFDiv(One, Total, "inv");
+    walk([&](int64_t Len) {
+      chunks(Len, NumAcc, [&](Value *I, unsigned Lanes, unsigned) {
+        auto splat = [&](Value *S) { return Lanes == 1 ? S : B.CreateVectorSplat(Lanes, S); };
+        Value *X = loadN(Buf, I, Lanes);
+        Value *Y = Log ? B.CreateFSub(B.CreateFSub(X, splat(M)), splat(LogSum))
+                       : B.CreateFMul(expNonPositive(B.CreateFSub(X, splat(M))), splat(Inv));
+        storeN(Y, Buf, I);
+      });
+    }, true);
+  }
+
   /// Layer norm of the D contiguous elements at Row, in place: the mean,
   /// then the variance as the mean of (x - mean)^2 (two passes, no
   /// cancellation), then (x - mean) * rstd * w + b.
@@ -367,9 +423,34 @@ Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelS
   int64_t Inner = 1;
   for (size_t I = Dim + 1; I < Out.Sizes.size(); ++I)
     Inner *= Out.Sizes[I];
-  if (uint64_t(D) * 4 + 4096 > KB.Budget)
-    return specError(Spec, "a softmax row of " + Twine(D) +
-                               " elements does not fit the scratchpad");
+  if (uint64_t(D) * 4 + 4096 > KB.Budget) {
+    // A row longer than the scratchpad: in chunks, where it is contiguous.
+    bool Contig = RedIn == 1;
+    for (size_t I = Dim + 1; I < Out.Sizes.size(); ++I)
+      Contig &= Out.Sizes[I] == 1;
+    if (!Contig || Out.Strides[Dim] != 1 || uint64_t(LongChunk) * 4 + 4096 > KB.Budget)
+      return specError(Spec, "a softmax row of " + Twine(D) +
+                                 " elements that is not contiguous does not fit the scratchpad");
+    std::vector<int64_t> NSizes, NIn, NOut;
+    for (size_t I = 0; I < Dim; ++I) {
+      NSizes.push_back(Out.Sizes[I]);
+      NIn.push_back(In.Strides[I]);
+      NOut.push_back(Out.Strides[I]);
+    }
+    Dims N = simplify(NSizes, NIn, NOut);
+    int64_t Rows = 1;
+    for (int64_t S : N.Sizes)
+      Rows *= S;
+    Value *Buf = KB.alloc(uint64_t(LongChunk) * 4, "chunk");
+    Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(1);
+    KB.forLoop(Rows, "longrow", [&](Value *Ri) {
+      std::vector<Value *> Off = stridedOffsets(B, Ri, N.Sizes, N.Strides);
+      SE.longRowSoftmax(B.CreateAdd(InAddr, B.CreateShl(Off[0], 2)), B.CreateAdd(OutAddr, B.CreateShl(Off[1], 2)),
+                        D, Buf);
+    });
+    KB.finish();
+    return Error::success();
+  }
 
   // The input's inner dims as one unit-stride dim? Then use column tiles.
   bool InnerUnit = true;

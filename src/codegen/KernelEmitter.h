@@ -33,6 +33,13 @@ constexpr uint64_t scratchpadBudget(uint64_t PadBytes) { return PadBytes / 4 * 3
 /// (row, weight and bias buffers). The lowering falls back beyond them.
 constexpr int64_t maxSoftmaxRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 4); }
 constexpr int64_t maxNormRow(uint64_t PadBytes) { return int64_t((scratchpadBudget(PadBytes) - 4096) / 12); }
+/// Elements per chunk of a softmax row longer than maxSoftmaxRow (a
+/// contiguous last dim: walked from DRAM in chunks), and whether a
+/// scratchpad of this size holds a chunk.
+constexpr int64_t SoftmaxChunk = 32768;
+constexpr bool longSoftmaxRows(uint64_t PadBytes) {
+  return scratchpadBudget(PadBytes) >= uint64_t(SoftmaxChunk) * 4 + 4096;
+}
 /// Floats a conv2d kernel's buffers may take (its plan's budget, less the
 /// alignment of its buffers and a bias column of up to 384 rows).
 constexpr int64_t convBudgetFloats(uint64_t PadBytes) {

@@ -100,6 +100,9 @@ llvm::Error markCatSlots(LoweringState &S);
 struct SelectOptions {
   /// Largest softmax row (elements) a kernel keeps in scratchpad.
   int64_t MaxSoftmaxRow = 64 * 1024;
+  /// Longer softmax rows along a contiguous last dim are walked from DRAM
+  /// in chunks (codegen::longSoftmaxRows: the pads hold a chunk).
+  bool LongSoftmaxRows = true;
   /// Largest layer-norm row (elements): row, weight and bias in scratchpad.
   /// Both defaults fit the 1 MiB pads of atalla-rtl; atalla-gen sets them
   /// from the target machine (codegen::maxSoftmaxRow / maxNormRow).

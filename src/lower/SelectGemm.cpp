@@ -115,7 +115,7 @@ void Selector::selectAttention(const Node &N) {
   const std::vector<int64_t> Shape = shapeOf(OutName);
   if (Shape.size() < 2 || Shape[Shape.size() - 2] != L || Shape.back() != Ev)
     throw NoKernel{"result shape"};
-  if (Sk > Opts.MaxSoftmaxRow)
+  if (Sk > Opts.MaxSoftmaxRow && !Opts.LongSoftmaxRows) // longer: the softmax walks its rows in chunks
     throw NoKernel{"key length exceeds the softmax row limit"};
   const std::vector<int64_t> Batch(Shape.begin(), Shape.end() - 2);
   std::vector<int64_t> SShape = Batch;

@@ -21,14 +21,21 @@ void Selector::selectSoftmax(const Node &N, abi::KernelId K) {
   std::string OutName = outputName(N);
   std::vector<int64_t> Shape = shapeOf(OutName);
   int64_t Dim = normDim(arg(N, "dim")->I, Shape.size());
-  if (!Shape.empty() && Shape[Dim] > Opts.MaxSoftmaxRow)
-    throw NoKernel{"softmax row of " + std::to_string(Shape[Dim]) + " elements exceeds the scratchpad row limit " +
-                   std::to_string(Opts.MaxSoftmaxRow)};
+  abi::OperandSpec InOp = broadcastOperand(In, Shape);
+  if (!Shape.empty() && Shape[Dim] > Opts.MaxSoftmaxRow) {
+    // Longer rows are walked from DRAM in chunks where they are contiguous.
+    bool Last = true;
+    for (size_t I = size_t(Dim) + 1; I < Shape.size(); ++I)
+      Last &= Shape[I] == 1;
+    if (!Opts.LongSoftmaxRows || !Last || InOp.Strides[size_t(Dim)] != 1)
+      throw NoKernel{"softmax row of " + std::to_string(Shape[Dim]) + " elements exceeds the scratchpad row limit " +
+                     std::to_string(Opts.MaxSoftmaxRow) + " and is not a contiguous last dim"};
+  }
   int Out = defineOutput(OutName, ScalarType::Float32, Shape);
   abi::KernelSpec Spec;
   Spec.Kernel = K;
   Spec.Dim = Shape.empty() ? 0 : Dim;
-  Spec.Operands = {broadcastOperand(In, Shape), operand(Out)};
+  Spec.Operands = {InOp, operand(Out)};
   emitKernel(N, Spec, {In, Out});
 }
 

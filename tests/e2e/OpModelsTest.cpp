@@ -647,3 +647,37 @@ TEST(OpModelsTest, NotOfALargeMaskFoldsUpToItsSourcesSize) {
   for (const lower::NodeDecision &D : P->Decisions)
     EXPECT_NE(D.K, lower::NodeDecision::Fallback) << D.Node << ": " << D.Reason;
 }
+
+TEST(OpModelsTest, SoftmaxRowsLongerThanTheScratchpadRunInChunks) {
+  // A 256 Ki vocabulary's logits: rows of 262147 floats (1 MiB, more than a
+  // pad) along the last dim run on the device, walked from DRAM in chunks,
+  // softmax and log_softmax, and match eager; the same length along a dim
+  // that is not the last (rows not contiguous) falls back and says why.
+  const int64_t V = 262147;
+  {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({2, V}, 200));
+    B.addOutput(B.addNode("torch.ops.aten._softmax.default",
+                          {arg("self", Argument::tensor(X)), arg("dim", Argument::integer(-1)),
+                           arg("half_to_float", Argument::boolean(false))},
+                          ScalarType::Float32, {2, V}));
+    B.addOutput(B.addNode("torch.ops.aten._log_softmax.default",
+                          {arg("self", Argument::tensor(X)), arg("dim", Argument::integer(1)),
+                           arg("half_to_float", Argument::boolean(false))},
+                          ScalarType::Float32, {2, V}));
+    expectRunsOnTheAccelerator(B.take(), 200, "softmax over 262147 logits");
+  }
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({V, 2}, 201));
+  B.addOutput(B.addNode("torch.ops.aten._softmax.default",
+                        {arg("self", Argument::tensor(X)), arg("dim", Argument::integer(0)),
+                         arg("half_to_float", Argument::boolean(false))},
+                        ScalarType::Float32, {V, 2}));
+  Model M = B.take();
+  M.Path = "long_column_softmax.pt2";
+  auto P = lower::lowerModel(M, lower::PipelineOptions());
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  ASSERT_EQ(P->Decisions.size(), 1u);
+  EXPECT_EQ(P->Decisions[0].K, lower::NodeDecision::Fallback);
+  EXPECT_NE(P->Decisions[0].Reason.find("is not a contiguous last dim"), std::string::npos) << P->Decisions[0].Reason;
+}

@@ -392,6 +392,12 @@ void softmaxCases(CaseList &L) {
   }
   L.add("5000x7_d1", softmax(contiguous({5000, 7}), 1));
   L.add("3x70000_d1", softmax(contiguous({3, 70000}), 1));
+  // Rows longer than the scratchpad (a 256 Ki vocabulary's logits): walked
+  // in chunks from DRAM; a remainder chunk, leading dims, NaN/inf rows.
+  L.add("2x262147_d1", softmax(contiguous({2, 262147}), 1));
+  L.add("2x2x200003_d2", softmax(contiguous({2, 2, 200003}), 2));
+  L.add("4x200003_d1_rows", softmax(contiguous({4, 200003}), 1), {1}, Fill::Rows);
+  L.add("2x262147_d1_large", softmax(contiguous({2, 262147}), 1), {1}, Fill::Large);
   L.add("65_d0", softmax(contiguous({65}), 0));
   L.add("1_d0", softmax(contiguous({1}), 0));
   L.add("scalar", softmax(contiguous({}), 0));
