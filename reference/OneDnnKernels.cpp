@@ -104,6 +104,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
   case abi::KernelId::avg_pool2d:
+  case abi::KernelId::attention:
   case abi::KernelId::dwconv2d:
   case abi::KernelId::conv_transpose2d:
   case abi::KernelId::copy:
@@ -288,6 +289,63 @@ void softmax(Run &R, const abi::KernelSpec &Spec, const std::vector<const float 
   dnnl::softmax_v2_forward P(dnnl::softmax_v2_forward::primitive_desc(D, R.E.Eng));
   P.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Dst}});
   R.E.Strm.wait();
+}
+
+/// attention: the unfused computation the kernel replaces: scores = q k^T
+/// (oneDNN's matmul on the views, k^T a view), then s * scale (+ mask) and
+/// -inf right of the diagonal (causal) as the same IEEE operations, softmax
+/// along the keys (softmax_accurate), out = p v (matmul).
+void attention(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  const bool HasMask = Spec.Operands.size() == 5;
+  checkInputs(Spec, HasMask ? 4 : 3, In.size());
+  const abi::OperandSpec &Q = Spec.Operands[0], &K = Spec.Operands[1], &V = Spec.Operands[2], &O = Spec.output();
+  const size_t Rank = O.Sizes.size();
+  if (Rank < 2 || Spec.Params.size() != 1)
+    throw SpecError{"attention operands have rank >= 2 and one param"};
+  const int64_t L = O.Sizes[Rank - 2], Sk = K.Sizes[Rank - 2];
+  std::vector<int64_t> SShape(O.Sizes.begin(), O.Sizes.end() - 2);
+  SShape.push_back(L);
+  SShape.push_back(Sk);
+  abi::OperandSpec Scores{SShape, {}};
+  Scores.Strides.assign(Rank, 0);
+  for (size_t D = Rank, Step = 1; D-- > 0;) {
+    Scores.Strides[D] = int64_t(Step);
+    Step *= size_t(SShape[D]);
+  }
+  abi::OperandSpec KT = K;
+  std::swap(KT.Sizes[Rank - 1], KT.Sizes[Rank - 2]);
+  std::swap(KT.Strides[Rank - 1], KT.Strides[Rank - 2]);
+  abi::KernelSpec G1;
+  G1.Kernel = abi::KernelId::gemm;
+  G1.Operands = {Q, KT, Scores};
+  std::vector<float> S(size_t(Scores.numel()));
+  memory SM(R.dense(shapeOf(Scores)), R.E.Eng, S.data());
+  gemm(R, G1, {In[0], In[1]}, SM);
+  const float *Mask = nullptr;
+  if (HasMask) {
+    memory M = R.materialise(Spec.Operands[3], In[3], shapeOf(Scores));
+    Mask = static_cast<const float *>(M.get_data_handle());
+  }
+  const float Scale = float(Spec.Scalar);
+  for (size_t I = 0; I < S.size(); ++I) {
+    S[I] = S[I] * Scale;
+    if (Mask)
+      S[I] = S[I] + Mask[I];
+    const int64_t Row = int64_t(I / size_t(Sk)) % L, Col = int64_t(I % size_t(Sk));
+    if (Spec.Params[0] && Col > Row)
+      S[I] = -std::numeric_limits<float>::infinity();
+  }
+  std::vector<float> P(S.size());
+  memory PM(R.dense(shapeOf(Scores)), R.E.Eng, P.data());
+  dnnl::softmax_v2_forward::desc D(dnnl::prop_kind::forward_inference, algorithm::softmax_accurate, SM.get_desc(),
+                                   PM.get_desc(), int(Rank - 1));
+  dnnl::softmax_v2_forward Sm(dnnl::softmax_v2_forward::primitive_desc(D, R.E.Eng));
+  Sm.execute(R.E.Strm, {{DNNL_ARG_SRC, SM}, {DNNL_ARG_DST, PM}});
+  R.E.Strm.wait();
+  abi::KernelSpec G2;
+  G2.Kernel = abi::KernelId::gemm;
+  G2.Operands = {Scores, V, O};
+  gemm(R, G2, {P.data(), In[2]}, Dst);
 }
 
 void copy(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
@@ -753,6 +811,9 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
       break;
     case abi::KernelFamily::Chain:
       chain(R, Spec, Inputs, Dst);
+      break;
+    case abi::KernelFamily::Attention:
+      attention(R, Spec, Inputs, Dst);
       break;
     case abi::KernelFamily::Pool:
       if (Spec.Kernel == abi::KernelId::dwconv2d)

@@ -166,6 +166,7 @@ llvm::Error emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitLayerNorm(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitReduce(KernelBuilder &KB, const abi::KernelSpec &Spec);
 llvm::Error emitGather(KernelBuilder &KB, const abi::KernelSpec &Spec);
+llvm::Error emitAttention(KernelBuilder &KB, const abi::KernelSpec &Spec);
 
 /// Optimises \p M and compiles it for the options' target (shared by the
 /// public entry points and by tests of internal building blocks).

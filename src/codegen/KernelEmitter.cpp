@@ -452,6 +452,9 @@ Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::K
   case abi::KernelFamily::Gather:
     E = emitGather(KB, Spec);
     break;
+  case abi::KernelFamily::Attention:
+    E = emitAttention(KB, Spec);
+    break;
   }
   if (E)
     return E;

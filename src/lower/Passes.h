@@ -103,6 +103,11 @@ struct SelectOptions {
   /// Longer softmax rows along a contiguous last dim are walked from DRAM
   /// in chunks (codegen::longSoftmaxRows: the pads hold a chunk).
   bool LongSoftmaxRows = true;
+  /// scaled_dot_product_attention whose scores (batch x L x S floats) take
+  /// more bytes than this is one attention kernel, the scores kept in the
+  /// scratchpad (flash-attention style); smaller ones are GEMMs around a
+  /// softmax, faster where the scores fit the host's caches.
+  int64_t FlashAttentionScoreBytes = 16 << 20;
   /// Largest layer-norm row (elements): row, weight and bias in scratchpad.
   /// Both defaults fit the 1 MiB pads of atalla-rtl; atalla-gen sets them
   /// from the target machine (codegen::maxSoftmaxRow / maxNormRow).

@@ -124,6 +124,13 @@ void Selector::selectAttention(const Node &N) {
   double Scale = 1.0 / std::sqrt(double(E));
   if (const Argument *Sc = arg(N, "scale", false); Sc && !Sc->isNone())
     Scale = Sc->Kind == ArgKind::Float ? Sc->F : Sc->Kind == ArgKind::Int ? double(Sc->I) : Scale;
+  // Long sequences: one attention kernel, the scores never in DRAM.
+  int64_t BatchElems = 1;
+  for (int64_t Bd : Batch)
+    BatchElems *= Bd;
+  if (double(BatchElems) * double(L) * double(Sk) * 4 > double(Opts.FlashAttentionScoreBytes) &&
+      selectFlashAttention(N, Q, K, V, Batch, L, E, Sk, Ev, Scale, OutName, Shape))
+    return;
   // q k^T.
   const PTensor KT = P.Tensors[K];
   std::vector<int64_t> TSz = KT.Sizes, TSt = KT.Strides;
@@ -184,6 +191,46 @@ void Selector::selectAttention(const Node &N) {
   int Out = defineOutput(OutName, ScalarType::Float32, Shape);
   G2.Operands.push_back(operand(Out));
   emitKernel(N, G2, {Probs, V, Out});
+}
+
+/// The attention kernel for scaled_dot_product_attention (q, k, v rows
+/// contiguous, a float mask whose rows are, or none); false where the
+/// operands do not allow it (the caller then decomposes).
+bool Selector::selectFlashAttention(const Node &N, int Q, int K, int V, const std::vector<int64_t> &Batch,
+                                    int64_t L, int64_t E, int64_t Sk, int64_t Ev, double Scale,
+                                    const std::string &OutName, const std::vector<int64_t> &Shape) {
+  auto shaped = [&](int64_t Rows, int64_t Cols) {
+    std::vector<int64_t> S = Batch;
+    S.push_back(Rows);
+    S.push_back(Cols);
+    return S;
+  };
+  std::vector<abi::OperandSpec> Ops = {broadcastOperand(Q, shaped(L, E)), broadcastOperand(K, shaped(Sk, E)),
+                                       broadcastOperand(V, shaped(Sk, Ev))};
+  std::vector<int> Ins = {Q, K, V};
+  if (const Argument *Mask = arg(N, "attn_mask", false); Mask && Mask->Kind == ArgKind::Tensor) {
+    int Mk = tensorArg(N, "attn_mask");
+    if (P.Tensors[Mk].Dtype != ScalarType::Float32)
+      return false;
+    Ops.push_back(broadcastOperand(Mk, shaped(L, Sk)));
+    Ins.push_back(Mk);
+  }
+  for (const abi::OperandSpec &O : Ops)
+    if (O.Sizes.back() > 1 && O.Strides.back() != 1)
+      return false;
+  abi::KernelSpec Spec;
+  Spec.Kernel = abi::KernelId::attention;
+  Spec.Operands = Ops;
+  const Argument *Causal = arg(N, "is_causal", false);
+  Spec.Params = {Causal && Causal->Kind == ArgKind::Bool && Causal->I ? 1 : 0};
+  Spec.HasScalar = true;
+  Spec.Scalar = Scale;
+  int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+  Spec.Operands.push_back(operand(Out));
+  Ins.push_back(Out);
+  pushKernel(N, Spec, Ins);
+  recordDecision(N, NodeDecision::Accelerated, "attention");
+  return true;
 }
 
 /// When a relu or gelu alone reads \p Result (and it is no graph output),

@@ -191,6 +191,9 @@ private:
   /// S * scale + mask (a float mask, and -inf above the diagonal when
   /// causal: one chain kernel), softmax along the last dim, then P v.
   void selectAttention(const Node &N);
+  bool selectFlashAttention(const Node &N, int Q, int K, int V, const std::vector<int64_t> &Batch, int64_t L,
+                            int64_t E, int64_t Sk, int64_t Ev, double Scale, const std::string &OutName,
+                            const std::vector<int64_t> &Shape);
 
   // --- convolutions through the GEMM --------------------------------------
   /// An int[2] argument (a single value repeats), or Default when absent.

@@ -681,3 +681,51 @@ TEST(OpModelsTest, SoftmaxRowsLongerThanTheScratchpadRunInChunks) {
   EXPECT_EQ(P->Decisions[0].K, lower::NodeDecision::Fallback);
   EXPECT_NE(P->Decisions[0].Reason.find("is not a contiguous last dim"), std::string::npos) << P->Decisions[0].Reason;
 }
+
+TEST(OpModelsTest, LongAttentionKeepsItsScoresInTheScratchpad) {
+  // Where the scores would take more than 16 MiB of DRAM (2 heads x 2048 x
+  // 2048 floats: 32 MiB), scaled_dot_product_attention is one attention
+  // kernel (flash-attention style: no scores, logits or probabilities in
+  // DRAM), causal or with a float mask broadcast over the heads; short
+  // sequences stay GEMMs around a softmax. Each matches eager.
+  struct Case {
+    std::vector<int64_t> Q, K;
+    bool Causal, Mask;
+    bool Flash;
+  };
+  const Case Cases[] = {
+      {{1, 2, 2048, 32}, {1, 2, 2048, 32}, true, false, true},
+      {{2, 256, 16}, {2, 8200, 16}, false, true, true},
+      {{1, 2, 64, 16}, {1, 2, 64, 16}, true, false, false},
+  };
+  uint64_t Seed = 210;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    std::string Q = B.addUserInput("q", randn(C.Q, Seed)), K = B.addUserInput("k", randn(C.K, Seed + 1)),
+                V = B.addUserInput("v", randn(C.K, Seed + 2));
+    std::vector<NamedArgument> Args = {arg("query", Argument::tensor(Q)), arg("key", Argument::tensor(K)),
+                                       arg("value", Argument::tensor(V))};
+    if (C.Mask) // [L, S], broadcast over the batch
+      Args.push_back(arg("attn_mask", Argument::tensor(B.addUserInput(
+                                          "mask", randn({C.Q[C.Q.size() - 2], C.K[C.K.size() - 2]}, Seed + 3)))));
+    if (C.Causal)
+      Args.push_back(arg("is_causal", Argument::boolean(true)));
+    B.addOutput(B.addNode("torch.ops.aten.scaled_dot_product_attention.default", std::move(Args), ScalarType::Float32,
+                          C.Q));
+    Model M = B.take();
+    const std::string What = "attention q " + frontend::formatShape(C.Q) + " k " + frontend::formatShape(C.K);
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+      unsigned Flash = 0, Kernels = 0;
+      for (const lower::PInstr &I : P.Instrs) {
+        Kernels += I.Op == atalla::abi::Opcode::Kernel;
+        Flash += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::attention;
+      }
+      EXPECT_EQ(Flash, C.Flash ? 1u : 0u) << What;
+      if (C.Flash)
+        EXPECT_EQ(Kernels, 1u) << What;
+    }
+    expectRunsOnTheAccelerator(std::move(M), Seed, What);
+    Seed += 10;
+  }
+}

@@ -806,6 +806,45 @@ void avgPoolCases(CaseList &L) {
   L.add("3x3s1p1_excl_p4_9x40_special", pool(Cases[2]), {1}, Fill::Special);
 }
 
+/// attention against the unfused computation on oneDNN (matmul, scale and
+/// mask, softmax, matmul): blocks of queries and keys with remainders,
+/// heads as a batch dim, causal with L = S and L < S, a float mask
+/// broadcast over the batch, q as a permuted view (heads split from the
+/// rows), wide heads.
+void attentionCases(CaseList &L) {
+  auto att = [&](OperandSpec Q, OperandSpec K, OperandSpec V, std::optional<OperandSpec> Mask, bool Causal,
+                 float Scale) {
+    std::vector<int64_t> OS = Q.Sizes;
+    OS.back() = V.Sizes.back();
+    std::vector<OperandSpec> Ops = {Q, K, V};
+    if (Mask)
+      Ops.push_back(*Mask);
+    Ops.push_back(contiguous(OS));
+    KernelSpec S = L.spec(Ops);
+    S.Params = {Causal ? 1 : 0};
+    S.HasScalar = true;
+    S.Scalar = Scale;
+    return S;
+  };
+  L.add("b2h2_37x53_e16_ev24", att(contiguous({2, 2, 37, 16}), contiguous({2, 2, 53, 16}), contiguous({2, 2, 53, 24}),
+                                    std::nullopt, false, 0.25f), {1, 2});
+  L.add("45x200_e32_blocks", att(contiguous({45, 32}), contiguous({200, 32}), contiguous({200, 32}), std::nullopt,
+                                 false, 0.17677669f));
+  L.add("h3_70x70_e32_causal", att(contiguous({3, 70, 32}), contiguous({3, 70, 32}), contiguous({3, 70, 32}),
+                                   std::nullopt, true, 0.17677669f), {1, 2});
+  L.add("h2_33x129_e8_causal", att(contiguous({2, 33, 8}), contiguous({2, 129, 8}), contiguous({2, 129, 8}),
+                                   std::nullopt, true, 0.35355339f));
+  L.add("h2_37x53_e16_mask", att(contiguous({2, 37, 16}), contiguous({2, 53, 16}), contiguous({2, 53, 16}),
+                                 view({2, 37, 53}, {0, 53, 1}), false, 0.25f));
+  L.add("h2_40x40_e16_mask_causal", att(contiguous({2, 40, 16}), contiguous({2, 40, 16}), contiguous({2, 40, 16}),
+                                        contiguous({2, 40, 40}), true, 0.25f));
+  // q [b, L, h, e] seen as [b, h, L, e]: rows h * e apart.
+  L.add("b2h4_31x31_e16_qperm", att(permuted({2, 31, 4, 16}, {0, 2, 1, 3}), contiguous({2, 4, 31, 16}),
+                                    contiguous({2, 4, 31, 16}), std::nullopt, false, 0.25f));
+  L.add("65x65_e128_ev64", att(contiguous({65, 128}), contiguous({65, 128}), contiguous({65, 64}), std::nullopt, true,
+                               0.088388348f));
+}
+
 /// conv_transpose2d (stride = kernel) against oneDNN's matmul of its GEMM
 /// and an exact interleave: 2x2 (the UNet's, vectors shuffled), 3x1 and
 /// 1x3 (element by element), channels few (B read in place) and many (B in
@@ -935,6 +974,9 @@ void familyCases(CaseList &L, KernelFamily F) {
     return;
   case KernelFamily::Select:
     selectCases(L);
+    return;
+  case KernelFamily::Attention:
+    attentionCases(L);
     return;
   case KernelFamily::Pool:
     if (L.Kernel == KernelId::dwconv2d)

@@ -486,6 +486,15 @@ double threshold(const KernelSpec &S) {
   case KernelFamily::Gather:
   case KernelFamily::Select:
     return 0;
+  case KernelFamily::Attention: {
+    // q k^T (E products), the softmax over S keys, p v (S products), as
+    // the model-level tolerance counts attention (driver/Compare.cpp):
+    // 2 E + 4 S + 16 units, the online softmax's rescaling of the running
+    // sum and output (one multiply per key block) inside the 4 S.
+    const OperandSpec &K = S.Operands[1];
+    const size_t R = K.Sizes.size();
+    return Ulp * (2.0 * double(K.Sizes[R - 1]) + 4.0 * double(K.Sizes[R - 2]) + 16);
+  }
   case KernelFamily::Chain: {
     // Each math step's own bound (as a unary kernel), doubled for the
     // steps after it (slopes of at most ~1 on these inputs); the

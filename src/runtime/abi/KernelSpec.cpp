@@ -93,6 +93,10 @@ std::string KernelSpec::paramsError() const {
       if (P < 1 || P > (1 << 20))
         return "a conv_transpose2d param is out of range";
     return "";
+  case KernelId::attention:
+    if (Params.size() != 1 || (Params[0] != 0 && Params[0] != 1))
+      return "attention takes one param, causal (0 or 1)";
+    return "";
   case KernelId::avg_pool2d:
     if (Params.size() != 8)
       return "avg_pool2d takes 8 params (kernel h, w, stride h, w, padding h, w, count_include_pad, "
@@ -124,7 +128,7 @@ std::string KernelSpec::paramsError() const {
   default:
     if (!Params.empty())
       return "params are only meaningful for pad, chain, leaky_relu, clamp, powi, conv2d, conv_transpose2d, "
-             "max_pool2d, avg_pool2d and dwconv2d kernels";
+             "max_pool2d, avg_pool2d, dwconv2d and attention kernels";
     return "";
   }
   if (Params.size() != Want)
@@ -431,6 +435,22 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
                     ? Out * double(2 * S.Params[0] * S.Params[1] + (S.Post != Epilogue::None ? 1 : 0))
                     : Out * double(S.Params[0] * S.Params[1] - (S.Kernel == KernelId::avg_pool2d ? 0 : 1));
     return W;
+  case KernelFamily::Attention: { // q k^T and p v on the array; scale, exp, the sums on the vector core
+    const OperandSpec &K = S.Operands[1], &C = S.output();
+    const size_t Rank = C.Sizes.size();
+    if (Rank < 2 || K.Sizes.size() != Rank)
+      return W;
+    const double L = double(C.Sizes[Rank - 2]), Ev = double(C.Sizes[Rank - 1]), Sk = double(K.Sizes[Rank - 2]),
+                 E = double(K.Sizes[Rank - 1]), Bt = Out / std::max(1.0, L * Ev);
+    W.ArrayFlops = 2 * Bt * L * Sk * (E + Ev);
+    W.Flops = W.ArrayFlops + 6 * Bt * L * Sk;
+    // The array sees q k^T and p v as one GEMM of L x S with E + Ev of K.
+    W.Batch = int64_t(Bt);
+    W.M = int64_t(L);
+    W.N = int64_t(Sk);
+    W.K = int64_t(E + Ev);
+    return W;
+  }
   case KernelFamily::Copy:
   case KernelFamily::Pad:
   case KernelFamily::Gather:

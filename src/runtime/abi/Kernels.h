@@ -13,7 +13,21 @@
 
 namespace atalla::abi {
 
-enum class KernelFamily : uint32_t { Gemm, Unary, Binary, Softmax, Copy, Pad, Norm, Reduce, Gather, Chain, Select, Pool };
+enum class KernelFamily : uint32_t {
+  Gemm,
+  Unary,
+  Binary,
+  Softmax,
+  Copy,
+  Pad,
+  Norm,
+  Reduce,
+  Gather,
+  Chain,
+  Select,
+  Pool,
+  Attention
+};
 
 enum class KernelId : uint32_t {
 #define ATALLA_KERNEL(Id, Name, Family) Name = Id,
@@ -105,6 +119,7 @@ constexpr std::string_view familyName(KernelFamily F) {
   case KernelFamily::Chain: return "chain";
   case KernelFamily::Select: return "select";
   case KernelFamily::Pool: return "pool";
+  case KernelFamily::Attention: return "attention";
   }
   return "";
 }
