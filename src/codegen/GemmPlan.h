@@ -87,8 +87,10 @@ struct GemmPlan {
   /// they are interleaved into pairs; no f32 working copy of either operand
   /// and no conversion (the bytes are the same bf16 values the aperture
   /// would have widened and the copies narrowed back). Every row and column
-  /// of C is then multiplied on the tile unit, the M and N remainders in
-  /// partial tiles (fewer rows, narrower columns).
+  /// of C is then multiplied on the tile unit in whole 16 x 16 tiles: the
+  /// last rows over padding rows of the A copy and of Acc (never stored),
+  /// the last columns over a panel padded to 32 and, where a C tile is
+  /// narrower than 16 columns, through the bounce buffer.
   bool RawBf16 = false;
   /// conv2d, an implicit GEMM: B is the im2col matrix of the input X,
   /// built per tile and K block in the scratchpad from the rows of X that
