@@ -334,7 +334,7 @@ struct EagerInterpreter::Impl {
     if (N.Ns == "aten" && (N.Op == "_assert_scalar" || N.Op == "sym_constrain_range" ||
                            N.Op == "sym_constrain_range_for_size" || N.Op == "_assert_async"))
       return true; // Runtime assertions on symbolic values; shapes are checked at the inputs.
-    if (N.Ns == "aten" && N.Op == "scaled_dot_product_attention")
+    if (N.Ns == "aten" && (N.Op == "scaled_dot_product_attention" || N.Op == "_scaled_dot_product_flash_attention_for_cpu"))
       return attention(N);
     if (N.Target == "torch.ops.higher_order.cond")
       return cond(N);
@@ -415,6 +415,10 @@ struct EagerInterpreter::Impl {
       if (!Mask)
         return Mask.takeError();
       Args.Mask = *Mask;
+    }
+    if (N.Op == "_scaled_dot_product_flash_attention_for_cpu") { // torch >= 2.2's CPU form: (output, logsumexp)
+      auto [Out, Lse] = torchglue::attentionMathWithLogSumExp(Args);
+      return bindOutputs(N, {c10::IValue(Out), c10::IValue(Lse)});
     }
     return bindOutputs(N, {c10::IValue(torchglue::attentionMath(Args))});
   }

@@ -97,6 +97,16 @@ void Selector::selectGemm(const Node &N) {
 /// S * scale + mask (a float mask, and -inf above the diagonal when
 /// causal: one chain kernel), softmax along the last dim, then P v.
 void Selector::selectAttention(const Node &N) {
+  if (N.Op == "_scaled_dot_product_flash_attention_for_cpu") { // (output, logsumexp)
+    std::vector<std::string> Names;
+    for (const Argument &O : N.Outputs)
+      O.collectTensorNames(Names);
+    if (Names.size() >= 2) {
+      const std::string Lse = S.resolve(Names[1]);
+      if (!readersOf(Lse).empty() || isGraphOutput(Lse))
+        throw NoKernel{"its logsumexp is read"};
+    }
+  }
   int Q = tensorArg(N, "query"), K = tensorArg(N, "key"), V = tensorArg(N, "value");
   for (auto [T, What] : {std::pair{Q, "query"}, {K, "key"}, {V, "value"}})
     requireF32(T, What);

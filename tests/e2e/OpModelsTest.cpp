@@ -729,3 +729,52 @@ TEST(OpModelsTest, LongAttentionKeepsItsScoresInTheScratchpad) {
     Seed += 10;
   }
 }
+
+TEST(OpModelsTest, TorchCpuFlashAttentionOpRunsOnTheDeviceUnlessItsLogSumExpIsRead) {
+  // torch >= 2.2's export records scaled_dot_product_attention on CPU as
+  // _scaled_dot_product_flash_attention_for_cpu -> (output, logsumexp).
+  // Where nothing reads the logsumexp, the output runs on the device (GEMMs
+  // around a softmax, or the attention kernel for long sequences); where
+  // something does, the node falls back (LibTorch 1.13 lacks the op: the
+  // fallback computes both as torch's math reference does) and still
+  // matches eager.
+  struct Case {
+    std::vector<int64_t> Q, K;
+    bool Causal, LseRead;
+  };
+  const Case Cases[] = {
+      {{1, 2, 9, 16}, {1, 2, 13, 16}, false, false},
+      {{1, 2, 2048, 32}, {1, 2, 2048, 32}, true, false},
+      {{1, 2, 9, 16}, {1, 2, 9, 16}, true, true},
+  };
+  uint64_t Seed = 240;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    std::string Q = B.addUserInput("q", randn(C.Q, Seed)), K = B.addUserInput("k", randn(C.K, Seed + 1)),
+                V = B.addUserInput("v", randn(C.K, Seed + 2));
+    std::vector<int64_t> Lse(C.Q.begin(), C.Q.end() - 1);
+    std::vector<std::string> R = B.addMultiNode(
+        "torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default",
+        {arg("query", Argument::tensor(Q)), arg("key", Argument::tensor(K)), arg("value", Argument::tensor(V)),
+         arg("dropout_p", Argument::real(0.0)), arg("is_causal", Argument::boolean(C.Causal))},
+        {{ScalarType::Float32, C.Q}, {ScalarType::Float32, Lse}});
+    B.addOutput(R[0]);
+    if (C.LseRead)
+      B.addOutput(R[1]);
+    Model M = B.take();
+    const std::string What = "flash_attention_for_cpu q " + frontend::formatShape(C.Q) + (C.LseRead ? ", lse read" : "");
+    if (!C.LseRead) {
+      expectRunsOnTheAccelerator(std::move(M), Seed, What);
+    } else {
+      M.Path = "flash_for_cpu_lse.pt2";
+      auto P = lower::lowerModel(M, lower::PipelineOptions());
+      ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+      ASSERT_EQ(P->Decisions.size(), 1u);
+      EXPECT_NE(P->Decisions[0].Reason.find("its logsumexp is read"), std::string::npos) << P->Decisions[0].Reason;
+      tools::FuzzOutcome O = tools::checkProgram(M, Seed);
+      EXPECT_TRUE(O.Passed) << What << ": " << O.Message;
+      EXPECT_EQ(O.Fallbacks, 1u) << What;
+    }
+    Seed += 10;
+  }
+}

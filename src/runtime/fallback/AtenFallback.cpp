@@ -299,6 +299,10 @@ llvm::Expected<std::vector<at::Tensor>> attention(const CallContext &C) {
       return Mask.takeError();
     A.Mask = *Mask;
   }
+  if (llvm::StringRef(C.Op).starts_with("aten::_scaled_dot_product_flash_attention_for_cpu")) { // torch >= 2.2: (output, logsumexp)
+    auto [Out, Lse] = torchglue::attentionMathWithLogSumExp(A);
+    return std::vector<at::Tensor>{Out, Lse};
+  }
   return std::vector<at::Tensor>{torchglue::attentionMath(A)};
 }
 
@@ -334,7 +338,7 @@ std::optional<llvm::Expected<std::vector<at::Tensor>>> special(const CallContext
       return llvm::Expected<std::vector<at::Tensor>>(T.takeError());
     return llvm::Expected<std::vector<at::Tensor>>(std::vector<at::Tensor>{T->clone()});
   }
-  if (Op == "aten::scaled_dot_product_attention")
+  if (Op == "aten::scaled_dot_product_attention" || Op == "aten::_scaled_dot_product_flash_attention_for_cpu")
     return attention(C);
   if (Op == "aten::_native_batch_norm_legit_no_training") {
     // torch 2.x's inference batch norm (1.13 lacks it): native_batch_norm

@@ -50,7 +50,7 @@ std::optional<int64_t> torchglue::c10MemoryFormat(int64_t F) {
   }
 }
 
-at::Tensor torchglue::attentionMath(const AttentionArgs &A) {
+std::pair<at::Tensor, at::Tensor> torchglue::attentionMathWithLogSumExp(const AttentionArgs &A) {
   at::Tensor Key = A.Key, Value = A.Value;
   if (A.EnableGqa) {
     int64_t Rep = A.Query.size(-3) / Key.size(-3);
@@ -71,6 +71,9 @@ at::Tensor torchglue::attentionMath(const AttentionArgs &A) {
     else
       Attn = Attn + *A.Mask;
   }
+  at::Tensor Lse = at::logsumexp(Attn, {-1});
   Attn = at::softmax(Attn, -1);
-  return at::matmul(Attn, Value);
+  return {at::matmul(Attn, Value), Lse};
 }
+
+at::Tensor torchglue::attentionMath(const AttentionArgs &A) { return attentionMathWithLogSumExp(A).first; }

@@ -45,6 +45,10 @@ struct AttentionArgs {
 /// scaled by sqrt(scale), the causal and given masks as -inf (bool) or
 /// added, softmax over the keys, times v.
 at::Tensor attentionMath(const AttentionArgs &A);
+/// The same, and the log-sum-exp of each row of the masked, scaled scores
+/// over the keys ([..., L]): what torch >= 2.2's
+/// _scaled_dot_product_flash_attention_for_cpu returns beside the output.
+std::pair<at::Tensor, at::Tensor> attentionMathWithLogSumExp(const AttentionArgs &A);
 
 } // namespace atalla::torchglue
 
