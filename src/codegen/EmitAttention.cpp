@@ -85,6 +85,8 @@ Error atalla::codegen::detail::emitAttention(KernelBuilder &KB, const abi::Kerne
   auto floatsFor = [&](int64_t Bq, int64_t Bk) {
     return Bq * E + 2 * Bk * E + Bk * Ev + 2 * Bq * Bk + VW + Bq * Ev + 2 * Bq;
   };
+  // codegen::attentionBudgetFloats; at BQ = 1, BK = 16 the blocks take
+  // attentionMinFloats(E, Ev), the bound the lowering checks.
   const int64_t Avail = int64_t(KB.Budget - 10 * ScratchpadAlign) / 4;
   while (floatsFor(BQ, BK) > Avail && (BQ > 1 || BK > VW)) {
     if (BK > VW)

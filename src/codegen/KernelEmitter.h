@@ -37,6 +37,13 @@ constexpr int64_t maxNormRow(uint64_t PadBytes) { return int64_t((scratchpadBudg
 /// contiguous last dim: walked from DRAM in chunks), and whether a
 /// scratchpad of this size holds a chunk.
 constexpr int64_t SoftmaxChunk = 32768;
+/// Floats the attention kernel may hold at once (its blocks shrink to fit):
+/// its smallest blocks, one query row by 16 keys, need 33 E + 17 Ev + 50
+/// for heads of E (q, k) and Ev (v) columns (EmitAttention.cpp).
+constexpr int64_t attentionBudgetFloats(uint64_t PadBytes) {
+  return int64_t((scratchpadBudget(PadBytes) - 10 * 256) / 4);
+}
+constexpr int64_t attentionMinFloats(int64_t E, int64_t Ev) { return 33 * E + 17 * Ev + 50; }
 constexpr bool longSoftmaxRows(uint64_t PadBytes) {
   return scratchpadBudget(PadBytes) >= uint64_t(SoftmaxChunk) * 4 + 4096;
 }

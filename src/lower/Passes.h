@@ -108,6 +108,9 @@ struct SelectOptions {
   /// scratchpad (flash-attention style); smaller ones are GEMMs around a
   /// softmax, faster where the scores fit the host's caches.
   int64_t FlashAttentionScoreBytes = 16 << 20;
+  /// The attention kernel's scratchpad (codegen::attentionBudgetFloats):
+  /// heads too wide for its smallest blocks stay GEMMs around a softmax.
+  int64_t AttentionBudgetFloats = (768 * 1024 - 10 * 256) / 4;
   /// Largest layer-norm row (elements): row, weight and bias in scratchpad.
   /// Both defaults fit the 1 MiB pads of atalla-rtl; atalla-gen sets them
   /// from the target machine (codegen::maxSoftmaxRow / maxNormRow).

@@ -849,6 +849,31 @@ TEST(KernelAbi, BadSpecsAreErrors) {
   EXPECT_ERROR_CONTAINS(compileKernel(S, O), "optimisation level");
 }
 
+TEST(KernelAbi, AttentionHeadsUpToTheLoweringsBoundFitTheSmallestPads) {
+  // The lowering picks the attention kernel only for heads whose smallest
+  // blocks fit (codegen::attentionMinFloats <= attentionBudgetFloats); at
+  // the smallest pads, with the AVX-512 blocking's 16-key blocks, the
+  // widest such head compiles and one column more does not, with an error
+  // that says so.
+  CodegenOptions O;
+  O.PadBytes = MinPadBytes;
+  O.Isa = VectorIsa::Avx512;
+  int64_t E = 1;
+  while (attentionMinFloats(E + 1, E + 1) <= attentionBudgetFloats(MinPadBytes))
+    ++E;
+  auto spec = [](int64_t H) {
+    KernelSpec S = makeSpec(KernelId::attention, {contiguous({2, 40, H}), contiguous({2, 40, H}),
+                                                  contiguous({2, 40, H}), contiguous({2, 40, H})});
+    S.Params = {1};
+    S.HasScalar = true;
+    S.Scalar = 0.125;
+    return S;
+  };
+  ASSERT_EXPECTED(K, compileKernel(spec(E), O));
+  EXPECT_FALSE(K.Object.empty());
+  EXPECT_ERROR_CONTAINS(compileKernel(spec(E + 1), O), "does not fit the scratchpad");
+}
+
 TEST(KernelAbi, DeterministicObjects) {
   KernelSpec S = makeSpec(KernelId::add, {contiguous({37, 129}), view({37, 129}, {0, 1}),
                                           contiguous({37, 129})});
