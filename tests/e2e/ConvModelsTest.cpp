@@ -464,3 +464,24 @@ TEST(ConvModelsTest, Relu6AfterAConvolutionIsItsEpilogue) {
     expectRunsOnTheAccelerator(std::move(M), 1000 + uint64_t(Lo == 0), "conv + hardtanh");
   }
 }
+
+TEST(ConvModelsTest, PoolsWhoseRowsDoNotFitTheScratchpadFallBackWithTheReason) {
+  // A pool kernel holds one output row's input rows and the output row in
+  // the scratchpad; an image 200,000 wide does not fit (3 rows of it are
+  // 2.4 MB), so max and average pools of it fall back and say why instead
+  // of failing to compile. (Lowering only.)
+  for (const char *Op : {"torch.ops.aten.max_pool2d.default", "torch.ops.aten.avg_pool2d.default"}) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({1, 1, 3, 200000}, 1300));
+    B.addOutput(B.addNode(Op,
+                          {arg("self", Argument::tensor(X)), arg("kernel_size", Argument::ints({3, 3})),
+                           arg("stride", Argument::ints({1, 1}))},
+                          ScalarType::Float32, {1, 1, 1, 199998}));
+    Model M = B.take();
+    ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+    ASSERT_EQ(P.Decisions.size(), 1u);
+    EXPECT_EQ(P.Decisions[0].K, lower::NodeDecision::Fallback) << Op;
+    EXPECT_NE(P.Decisions[0].Reason.find("input rows do not fit the scratchpad"), std::string::npos)
+        << Op << ": " << P.Decisions[0].Reason;
+  }
+}
