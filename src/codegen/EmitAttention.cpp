@@ -2,7 +2,8 @@
 //
 // out = softmax(q k^T * scale + mask) v, flash-attention style: the scores
 // never leave the scratchpad, so memory grows with the sequence, not with
-// its square. Per batch entry and block of BQ query rows (q in the pad):
+// its square. Per batch entry and block of BQ query rows (128, fewer where
+// the head is wide; q in the pad):
 // for each block of BK keys (causal: only the blocks at or left of the
 // block's last query row), k's rows by one SDMA transfer, transposed in
 // the pad; v's rows by another; the mask's block by a third. Per query
@@ -79,9 +80,12 @@ Error atalla::codegen::detail::emitAttention(KernelBuilder &KB, const abi::Kerne
   }
   IRBuilder<> &B = KB.B;
   const int64_t VW = KB.Isa == codegen::VectorIsa::Avx512 ? 16 : 8;
-  // Blocks: BQ query rows by BK keys (multiples of the vector width),
-  // halved until the buffers fit the budget.
-  int64_t BQ = 32, BK = 64;
+  // Blocks: BQ query rows by BK keys (a multiple of the vector width),
+  // halved until the buffers fit the budget: BQ down to 32 first, then BK
+  // down to a vector, then BQ. Each k block is transposed once per q
+  // block, so more query rows amortise it (128 rows: 18.2 against 21.7 ms
+  // at 32 for 4 heads x 1024 x 64, non-causal, on the Xeon of docs/).
+  int64_t BQ = 128, BK = 64;
   auto floatsFor = [&](int64_t Bq, int64_t Bk) {
     return Bq * E + 2 * Bk * E + Bk * Ev + 2 * Bq * Bk + VW + Bq * Ev + 2 * Bq;
   };
@@ -89,7 +93,9 @@ Error atalla::codegen::detail::emitAttention(KernelBuilder &KB, const abi::Kerne
   // attentionMinFloats(E, Ev), the bound the lowering checks.
   const int64_t Avail = int64_t(KB.Budget - 10 * ScratchpadAlign) / 4;
   while (floatsFor(BQ, BK) > Avail && (BQ > 1 || BK > VW)) {
-    if (BK > VW)
+    if (BQ > 32)
+      BQ /= 2;
+    else if (BK > VW)
       BK /= 2;
     else
       BQ /= 2;

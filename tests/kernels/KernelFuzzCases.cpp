@@ -841,6 +841,10 @@ void attentionCases(CaseList &L) {
   // q [b, L, h, e] seen as [b, h, L, e]: rows h * e apart.
   L.add("b2h4_31x31_e16_qperm", att(permuted({2, 31, 4, 16}, {0, 2, 1, 3}), contiguous({2, 4, 31, 16}),
                                     contiguous({2, 4, 31, 16}), std::nullopt, false, 0.25f));
+  // Several query blocks (128 rows each) and a remainder, causal: the key
+  // blocks each query block reaches end at its last row.
+  L.add("300x300_e16_causal", att(contiguous({300, 16}), contiguous({300, 16}), contiguous({300, 16}), std::nullopt,
+                                  true, 0.25f));
   L.add("65x65_e128_ev64", att(contiguous({65, 128}), contiguous({65, 128}), contiguous({65, 64}), std::nullopt, true,
                                0.088388348f));
 }
