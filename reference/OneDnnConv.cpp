@@ -58,10 +58,9 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
                                                      Src.get_desc(), Wei.get_desc(), Out.get_desc(), Strides, Dil,
                                                      PadL, PadRv);
   dnnl::primitive_attr Attr;
-  if (Spec.Post != abi::Epilogue::None) {
+  if (epilogueIsPostOp(Spec.Post)) {
     dnnl::post_ops Ops;
-    Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), Spec.Post == abi::Epilogue::Silu ? 1.0f : 0.0f,
-                       Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
+    appendEpilogue(Ops, Spec.Post);
     Attr.set_post_ops(Ops);
   }
   dnnl::convolution_forward Conv(dnnl::convolution_forward::primitive_desc(D, Attr, R.E.Eng));
@@ -70,6 +69,7 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
     Args[DNNL_ARG_BIAS] = Bias;
   Conv.execute(R.E.Strm, Args);
   R.E.Strm.wait();
+  applyEpilogueAfter(R, Spec.Post, Dst);
 }
 
 /// max_pool2d: oneDNN's max pooling (pooling_v2, for dilation) of In [N, C,

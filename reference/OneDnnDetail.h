@@ -149,6 +149,17 @@ public:
   std::deque<std::vector<float>> Buffers;
 };
 
+/// An epilogue that is no single post-op, on the primitive's dense result
+/// \p Dst in place: hardsigmoid as its kernel's reference composes it, x +
+/// 3 (linear), clip to [0, 6] (clip_v2), x (1 / 6) (linear).
+inline void applyEpilogueAfter(Run &R, abi::Epilogue E, const memory &Dst) {
+  if (E != abi::Epilogue::Hardsigmoid)
+    return;
+  R.eltwise(algorithm::eltwise_linear, 1.0f, 3.0f, Dst, Dst);
+  R.eltwise(algorithm::eltwise_clip_v2, 0.0f, 6.0f, Dst, Dst);
+  R.eltwise(algorithm::eltwise_linear, 1.0f / 6.0f, 0.0f, Dst, Dst);
+}
+
 //===----------------------------------------------------------------------===//
 // The families
 //===----------------------------------------------------------------------===//
@@ -162,9 +173,22 @@ inline algorithm epilogueAlgorithm(abi::Epilogue E) {
   case abi::Epilogue::Relu6: return algorithm::eltwise_clip;
   case abi::Epilogue::Hardswish: return algorithm::eltwise_hardswish;
   case abi::Epilogue::Silu: return algorithm::eltwise_swish;
+  case abi::Epilogue::Sigmoid: return algorithm::eltwise_logistic;
+  case abi::Epilogue::Hardsigmoid: break; // not one post-op: applyEpilogueAfter
   case abi::Epilogue::None: break;
   }
   throw SpecError{"no epilogue"};
+}
+
+/// Whether the epilogue is one oneDNN eltwise post-op. hardsigmoid is not
+/// (oneDNN 2.6 has none): the references apply it after the primitive with
+/// applyEpilogueAfter.
+inline bool epilogueIsPostOp(abi::Epilogue E) { return E != abi::Epilogue::None && E != abi::Epilogue::Hardsigmoid; }
+
+/// The epilogue as oneDNN's eltwise post-op (epilogueIsPostOp(E)).
+inline void appendEpilogue(dnnl::post_ops &Ops, abi::Epilogue E) {
+  Ops.append_eltwise(1.0f, epilogueAlgorithm(E), E == abi::Epilogue::Silu ? 1.0f : 0.0f,
+                     E == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
 }
 
 inline void checkInputs(const abi::KernelSpec &Spec, size_t Want, size_t Got) {

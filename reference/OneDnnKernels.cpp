@@ -156,10 +156,9 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
                                     : dnnl::matmul::desc(S.get_desc(), W.get_desc(),
                                                          Dst.get_desc());
     dnnl::primitive_attr Attr;
-    if (Spec.Post != abi::Epilogue::None) { // the epilogue as oneDNN's eltwise post-op
+    if (epilogueIsPostOp(Spec.Post)) { // the epilogue as oneDNN's eltwise post-op
       dnnl::post_ops Ops;
-      Ops.append_eltwise(1.0f, epilogueAlgorithm(Spec.Post), Spec.Post == abi::Epilogue::Silu ? 1.0f : 0.0f,
-                         Spec.Post == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
+      appendEpilogue(Ops, Spec.Post);
       Attr.set_post_ops(Ops);
     }
     dnnl::matmul P(dnnl::matmul::primitive_desc(D, Attr, R.E.Eng));
@@ -176,6 +175,7 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
   // after the whole K sum exactly as the fused bias does.
   try {
     matmul(Src, Wei, Spec.HasBias);
+    applyEpilogueAfter(R, Spec.Post, Dst);
     return;
   } catch (const dnnl::error &E) {
     if (E.status != dnnl_unimplemented)
@@ -183,11 +183,12 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
   }
   memory DSrc = R.materialise(A, In[0], shapeOf(A));
   memory DWei = R.materialise(B, In[1], shapeOf(B));
-  if (Spec.Post != abi::Epilogue::None && Spec.HasBias)
+  if (epilogueIsPostOp(Spec.Post) && Spec.HasBias)
     throw SpecError{"the dense fallback cannot add the bias before a fused epilogue"};
   matmul(DSrc, DWei, false);
   if (Spec.HasBias)
     R.binary(algorithm::binary_add, Dst, Bias, Dst);
+  applyEpilogueAfter(R, Spec.Post, Dst);
 }
 
 namespace {

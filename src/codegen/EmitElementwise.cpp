@@ -265,6 +265,14 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
     return B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
   case abi::Epilogue::Silu: // x / (1 + exp(-x)), as the silu kernel
     return B.CreateFDiv(X, B.CreateFAdd(C(1), emitExp(B, B.CreateFNeg(X))));
+  case abi::Epilogue::Sigmoid: // 1 / (1 + exp(-x)), as the sigmoid kernel
+    return B.CreateFDiv(C(1), B.CreateFAdd(C(1), emitExp(B, B.CreateFNeg(X))));
+  case abi::Epilogue::Hardsigmoid: { // min(max(x + 3, 0), 6) / 6, as the hardsigmoid kernel
+    Value *R6 = B.CreateFAdd(X, C(3));
+    R6 = B.CreateSelect(B.CreateFCmpOLT(R6, C(0)), C(0), R6);
+    R6 = B.CreateSelect(B.CreateFCmpOGT(R6, C(6)), C(6), R6);
+    return B.CreateFDiv(R6, C(6));
+  }
   case abi::Epilogue::Hardswish: { // x * min(max(x + 3, 0), 6) / 6, as the hardswish kernel
     Value *R6 = B.CreateFAdd(X, C(3));
     R6 = B.CreateSelect(B.CreateFCmpOLT(R6, C(0)), C(0), R6);

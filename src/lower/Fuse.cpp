@@ -94,7 +94,8 @@ llvm::Error lower::markEpilogues(LoweringState &S) {
     if (!R || R->Ns != "aten" || R->Outputs.size() != 1 || !readsFirst(S, *R, *V))
       continue;
     const std::optional<abi::KernelId> K = kernelFor(*R);
-    if (isRelu6(*R) || K == abi::KernelId::hardswish || K == abi::KernelId::silu) {
+    if (isRelu6(*R) || K == abi::KernelId::hardswish || K == abi::KernelId::silu || K == abi::KernelId::sigmoid ||
+        K == abi::KernelId::hardsigmoid) {
     } else if (K == abi::KernelId::gelu) {
       const frontend::NamedArgument *A = R->input("approximate");
       const std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";

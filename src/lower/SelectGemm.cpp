@@ -267,6 +267,10 @@ std::string Selector::fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const s
     E = abi::Epilogue::Hardswish;
   } else if (K == abi::KernelId::silu) {
     E = abi::Epilogue::Silu;
+  } else if (K == abi::KernelId::sigmoid) { // a squeeze-and-excitation gate
+    E = abi::Epilogue::Sigmoid;
+  } else if (K == abi::KernelId::hardsigmoid) {
+    E = abi::Epilogue::Hardsigmoid;
   } else if (K == abi::KernelId::gelu) {
     const frontend::NamedArgument *A = R.input("approximate");
     std::string Approx = A && A->Arg.Kind == ArgKind::String ? A->Arg.S : "none";

@@ -245,8 +245,7 @@ llvm::Error Selector::run() {
     if (auto F = FusedEpilogue.find(N.Name); F != FusedEpilogue.end()) {
       // The GEMM before it applied it to its result: same tensor.
       S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
-      recordDecision(N, NodeDecision::Fused, "gemm",
-                     std::string(kernelFor(N) == abi::KernelId::gelu ? "gelu" : "relu") + " epilogue of " + F->second);
+      recordDecision(N, NodeDecision::Fused, "gemm", N.Op + " epilogue of " + F->second);
       continue;
     }
     if (isBatchNormOp(N)) {

@@ -485,3 +485,44 @@ TEST(ConvModelsTest, PoolsWhoseRowsDoNotFitTheScratchpadFallBackWithTheReason) {
         << Op << ": " << P.Decisions[0].Reason;
   }
 }
+
+TEST(ConvModelsTest, SqueezeAndExcitationGatesAreTheirConvolutionsEpilogues) {
+  // efficientnet's and mobilenet_v3's squeeze-and-excitation: mean over the
+  // image, a 1x1 convolution, relu, a 1x1 convolution and the gate (sigmoid
+  // or hardsigmoid), times the input. Both convolutions carry their
+  // activation as an epilogue (no sigmoid or hardsigmoid kernel remains),
+  // and the block matches eager.
+  uint64_t Seed = 1400;
+  for (const char *Gate : {"torch.ops.aten.sigmoid.default", "torch.ops.aten.hardsigmoid.default"}) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({2, 16, 7, 9}, Seed));
+    std::string M = B.addNode("torch.ops.aten.mean.dim",
+                              {arg("self", Argument::tensor(X)), arg("dim", Argument::ints({-1, -2})),
+                               arg("keepdim", Argument::boolean(true))},
+                              ScalarType::Float32, {2, 16, 1, 1});
+    std::string R = B.addNode("torch.ops.aten.relu.default",
+                              {arg("self", Argument::tensor(addConv(B, M, Conv{2, 16, 1, 1, 4, 1, 1, 1, 1, 0, 0}, false,
+                                                                    Seed + 1, "reduce")))},
+                              ScalarType::Float32, {2, 4, 1, 1});
+    std::string G = B.addNode(Gate,
+                              {arg("self", Argument::tensor(addConv(B, R, Conv{2, 4, 1, 1, 16, 1, 1, 1, 1, 0, 0}, false,
+                                                                    Seed + 2, "expand")))},
+                              ScalarType::Float32, {2, 16, 1, 1});
+    B.addOutput(B.addNode("torch.ops.aten.mul.Tensor", {arg("self", Argument::tensor(X)), arg("other", Argument::tensor(G))},
+                          ScalarType::Float32, {2, 16, 7, 9}));
+    Model Mo = B.take();
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(Mo, {}));
+      unsigned Gates = 0, GateKernels = 0;
+      for (const lower::PInstr &I : P.Instrs) {
+        Gates += I.Spec.Post == atalla::abi::Epilogue::Sigmoid || I.Spec.Post == atalla::abi::Epilogue::Hardsigmoid;
+        GateKernels += I.Op == atalla::abi::Opcode::Kernel && (I.Spec.Kernel == atalla::abi::KernelId::sigmoid ||
+                                                               I.Spec.Kernel == atalla::abi::KernelId::hardsigmoid);
+      }
+      EXPECT_EQ(Gates, 1u) << Gate;
+      EXPECT_EQ(GateKernels, 0u) << Gate;
+    }
+    expectRunsOnTheAccelerator(std::move(Mo), Seed, std::string("squeeze-and-excitation, ") + Gate);
+    Seed += 10;
+  }
+}

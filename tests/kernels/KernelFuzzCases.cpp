@@ -254,6 +254,14 @@ void gemmCases(CaseList &L) {
   // hardswish (mobilenet_v3's): oneDNN's eltwise_hardswish post-op.
   L.add("33x65x64_rowbias_hardswish", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardswish),
         {1, 2});
+  // Squeeze-and-excitation gates: sigmoid (efficientnet's; oneDNN's
+  // eltwise_logistic post-op) and hardsigmoid (mobilenet_v3's; x + 3,
+  // clip, x / 6 as post-ops), on a per-row bias (the 1x1 convolution's).
+  L.add("33x65x64_rowbias_sigmoid", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Sigmoid),
+        {1, 2});
+  L.add("33x65x64_rowbias_hardsigmoid",
+        relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardsigmoid), {1, 2});
+  L.add("64x64x64_hardsigmoid_large", relu(plain(64, 64, 64, false, false), Epilogue::Hardsigmoid), {1}, Fill::Large);
   // gelu epilogues (linear + gelu, oneDNN: eltwise_gelu_erf / _tanh post-ops).
   for (Epilogue E : {Epilogue::Gelu, Epilogue::GeluTanh}) {
     const std::string G = epilogueName(E);
@@ -712,6 +720,10 @@ void conv2dCases(CaseList &L) {
       {"3x3s1p1_g2_c3_10x40_o5_dr_chans", 1, 2, 3, 10, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::None, 2},
       {"3x3s1p1_c8_64x256_o8_dr_unet", 1, 1, 8, 64, 256, 8, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu},
       {"3x3s2p1_c16_17x17_o24_relu6", 1, 1, 16, 17, 17, 24, 3, 3, 2, 2, 1, 1, 1, 1, true, Epilogue::Relu6},
+      // Squeeze-and-excitation gates after a 1x1 convolution (the reduce
+      // side's output: a 1x1 image of many channels).
+      {"1x1_c40_1x1_o96_bias_hardsigmoid", 2, 1, 40, 1, 1, 96, 1, 1, 1, 1, 0, 0, 1, 1, true, Epilogue::Hardsigmoid},
+      {"1x1_c24_1x1_o64_bias_sigmoid", 2, 1, 24, 1, 1, 64, 1, 1, 1, 1, 0, 0, 1, 1, true, Epilogue::Sigmoid},
   };
   for (const Geo &G : Cases)
     L.add(G.Name, conv(G), {1, 2});

@@ -443,12 +443,19 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
 /// carries the sum's with a slope of at most 1.13; hardswish adds its x / 6
 /// against oneDNN's x * (1 / 6) (4 ulp) with a slope of at most 1.5; silu
 /// its own bound (the silu kernel's, 8 ulp) with a slope of at most 1.1;
-/// relu and relu6 are exact (slope at most 1).
+/// the gates sigmoid (its kernel's 8 ulp, slope at most 1/4) and
+/// hardsigmoid (its kernel's 4 ulp: x / 6 against x * (1 / 6); slope 1/6)
+/// squeeze their output into [0, 1], so the sum's error, at the scale of
+/// max|C|, is normalised by max|out| >= 1/2 instead: for the standard-normal
+/// fills max|C| is about 3 sqrt(K) (three standard deviations of a sum of K
+/// products), a factor slope x 6 sqrt(K); relu and relu6 are exact (slope
+/// at most 1).
 double sumThreshold(const KernelSpec &S, double K) {
   const double Ulp = std::ldexp(1.0, -23);
   const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh, Hs = S.Post == Epilogue::Hardswish,
-             Si = S.Post == Epilogue::Silu;
-  const double Slope = Gelu ? 1.13 : Hs ? 1.5 : Si ? 1.1 : 1.0, Own = Gelu ? 16 : Hs ? 4 : Si ? 8 : 0;
+             Si = S.Post == Epilogue::Silu, Sg = S.Post == Epilogue::Sigmoid, Hsg = S.Post == Epilogue::Hardsigmoid;
+  const double Slope = Gelu ? 1.13 : Hs ? 1.5 : Si ? 1.1 : Sg ? std::max(1.0, 1.5 * std::sqrt(K)) : Hsg ? std::max(1.0, std::sqrt(K)) : 1.0,
+               Own = Gelu ? 16 : Hs ? 4 : (Si || Sg) ? 8 : Hsg ? 4 : 0;
   return Ulp * (K + 2) * Slope + Ulp * Own;
 }
 

@@ -355,6 +355,10 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
       S.Post = Epilogue::Hardswish;
     else if (A == "silu")
       S.Post = Epilogue::Silu;
+    else if (A == "sigmoid")
+      S.Post = Epilogue::Sigmoid;
+    else if (A == "hardsigmoid")
+      S.Post = Epilogue::Hardsigmoid;
     else if (A.rfind("dim=", 0) == 0)
       S.Dim = strtoll(A.c_str() + 4, nullptr, 10);
     else if (A.rfind("scalar=", 0) == 0) {

@@ -119,10 +119,10 @@ struct OperandSpec {
 };
 
 /// A GEMM's fused epilogue, applied to the finished C tile (after the bias).
-enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh, Relu6, Hardswish, Silu };
+enum class Epilogue : uint32_t { None, Relu, Gelu, GeluTanh, Relu6, Hardswish, Silu, Sigmoid, Hardsigmoid };
 
 /// "relu", "gelu", "gelu_tanh", "relu6" (hardtanh(x, 0, 6)), "hardswish",
-/// "silu" as keys spell them ("" for None).
+/// "silu", "sigmoid", "hardsigmoid" as keys spell them ("" for None).
 constexpr const char *epilogueName(Epilogue E) {
   switch (E) {
   case Epilogue::None: return "";
@@ -132,6 +132,8 @@ constexpr const char *epilogueName(Epilogue E) {
   case Epilogue::Relu6: return "relu6";
   case Epilogue::Hardswish: return "hardswish";
   case Epilogue::Silu: return "silu";
+  case Epilogue::Sigmoid: return "sigmoid";
+  case Epilogue::Hardsigmoid: return "hardsigmoid";
   }
   return "";
 }
