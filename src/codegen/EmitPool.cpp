@@ -90,6 +90,72 @@ Value *tapVector(IRBuilder<> &B, LLVMContext &Ctx, Value *RowP, int64_t First, i
   return B.CreateShuffleVector(load((L - 1) * SW + 1), Pick);
 }
 
+/// avg_pool2d's division of the L window sums \p Sum for output row \p Oh
+/// (runtime) and columns O.. (constants): by the window's size or the
+/// divisor override, or (count_include_pad = False with padding) by the
+/// taps inside the input, rows times columns, as torch divides.
+Value *averageOf(KernelBuilder &KB, const abi::KernelSpec &Spec, Value *Sum, Value *Oh, int64_t O, int64_t L) {
+  IRBuilder<> &B = KB.B;
+  const std::vector<int64_t> &Pm = Spec.Params;
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5];
+  const int64_t H = Spec.Operands[0].Sizes[2], W = Spec.Operands[0].Sizes[3];
+  auto splat = [&](Value *S) { return L == 1 ? S : B.CreateVectorSplat(unsigned(L), S); };
+  if (Pm[6] || Pm[7] || !(PH || PW)) // a constant divisor
+    return B.CreateFDiv(Sum, splat(ConstantFP::get(KB.F32, Pm[7] ? double(Pm[7]) : double(KH * KW))));
+  // Rows inside In of this output row's window, times each column's.
+  Value *Ih0 = B.CreateSub(B.CreateMul(Oh, KB.i64(uint64_t(SH))), KB.i64(uint64_t(PH)));
+  Value *Top = B.CreateSelect(B.CreateICmpSGT(Ih0, KB.i64(0)), Ih0, KB.i64(0));
+  Value *End = B.CreateAdd(Ih0, KB.i64(uint64_t(KH)));
+  Value *Bot = B.CreateSelect(B.CreateICmpSLT(End, KB.i64(uint64_t(H))), End, KB.i64(uint64_t(H)));
+  Value *RowsInside = B.CreateSIToFP(B.CreateSub(Bot, Top), KB.F32);
+  std::vector<Constant *> Cols;
+  for (int64_t J = 0; J < L; ++J) {
+    const int64_t W0 = (O + J) * SW - PW;
+    Cols.push_back(ConstantFP::get(KB.F32, double(std::min(W0 + KW, W) - std::max<int64_t>(W0, 0))));
+  }
+  Value *ColsInside = L == 1 ? static_cast<Value *>(Cols[0]) : ConstantVector::get(Cols);
+  return B.CreateFDiv(Sum, B.CreateFMul(splat(RowsInside), ColsInside));
+}
+
+/// The L outputs from column O of window row \p Ohi of the block at \p Oh0:
+/// the taps of the padded rows at \p Padded (Wp wide) reduced in tap order
+/// (max; the average's sum, then its division; the depthwise convolution's
+/// multiply-adds from the channel's bias, then its epilogue).
+Value *windowVector(KernelBuilder &KB, const abi::KernelSpec &Spec, Value *Padded, int64_t Wp, Value *Oh0, Value *Ohi,
+                    int64_t O, int64_t L, Value *ChanW, Value *Bias) {
+  IRBuilder<> &B = KB.B;
+  const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d, Avg = Spec.Kernel == abi::KernelId::avg_pool2d;
+  const std::vector<int64_t> &Pm = Spec.Params;
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3];
+  const int64_t DH = Avg ? 1 : Pm[6], DW = Avg ? 1 : Pm[7];
+  auto splat = [&](Value *S) { return L == 1 ? S : B.CreateVectorSplat(unsigned(L), S); };
+  Value *Acc = nullptr;
+  if (Dw)
+    Acc = splat(Bias ? Bias : KB.f32(0));
+  if (Avg)
+    Acc = splat(KB.f32(0));
+  for (int64_t Kh = 0; Kh < KH; ++Kh) {
+    Value *RowP = KB.elementPtr(Padded, B.CreateAdd(B.CreateMul(Ohi, KB.i64(uint64_t(SH * Wp))),
+                                                    KB.i64(uint64_t(Kh * DH * Wp))));
+    for (int64_t Kw = 0; Kw < KW; ++Kw) {
+      Value *V = tapVector(B, KB.Ctx, RowP, O * SW + Kw * DW, L, SW);
+      if (Dw) {
+        Value *Wv = splat(KB.loadF32(ChanW, KB.i64(uint64_t(Kh * KW + Kw))));
+        Acc = B.CreateIntrinsic(Intrinsic::fmuladd, {Acc->getType()}, {Wv, V, Acc});
+      } else if (Avg) {
+        Acc = B.CreateFAdd(Acc, V);
+      } else {
+        Acc = Acc ? B.CreateBinaryIntrinsic(Intrinsic::maximum, Acc, V) : V;
+      }
+    }
+  }
+  if (Avg)
+    Acc = averageOf(KB, Spec, Acc, B.CreateAdd(Oh0, Ohi), O, L);
+  if (Dw && Spec.Post != abi::Epilogue::None)
+    Acc = emitEpilogue(B, Spec.Post, Acc);
+  return Acc;
+}
+
 } // namespace
 
 Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
@@ -100,10 +166,6 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   const std::vector<int64_t> &Pm = Spec.Params;
   const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5];
   const int64_t DH = Avg ? 1 : Pm[6], DW = Avg ? 1 : Pm[7];
-  // avg_pool2d's divisor: a constant, or (count_include_pad = False with
-  // padding) the taps inside the input.
-  const bool Clipped = Avg && !Pm[6] && !Pm[7] && (PH || PW);
-  const double Divisor = Avg ? (Pm[7] ? double(Pm[7]) : double(KH * KW)) : 1.0;
   const int64_t Chans = In.Sizes[1], Planes = In.Sizes[0] * Chans, H = In.Sizes[2], W = In.Sizes[3];
   const int64_t OH = Out.Sizes[2], OW = Out.Sizes[3];
   if (Out.numel() == 0) {
@@ -206,52 +268,14 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
         /*Parallel=*/false, /*Rolled=*/true);
     Value *Chan = B.CreateURem(Pl, c64(Chans));
     Value *ChanW = KB.elementPtr(WBuf, mul(Chan, KH * KW));
+    Value *Bias = Dw && Spec.HasBias ? KB.loadF32(BiasBuf, Chan) : nullptr;
     KB.forLoop(
         KB.i64(0), KB.i64(Rows), "pool.oh",
         [&](Value *Ohi) {
           for (int64_t O = 0; O < OW; O += VW) {
             const int64_t L = std::min<int64_t>(VW, OW - O);
-            Value *Acc = nullptr;
-            auto splat = [&](Value *S) { return L == 1 ? S : B.CreateVectorSplat(unsigned(L), S); };
-            if (Dw)
-              Acc = Spec.HasBias ? splat(KB.loadF32(BiasBuf, Chan)) : splat(KB.f32(0));
-            if (Avg)
-              Acc = splat(KB.f32(0));
-            for (int64_t Kh = 0; Kh < KH; ++Kh) {
-              Value *RowP = KB.elementPtr(Padded, B.CreateAdd(mul(Ohi, SH * Wp), c64(Kh * DH * Wp)));
-              for (int64_t Kw = 0; Kw < KW; ++Kw) {
-                Value *V = tapVector(B, KB.Ctx, RowP, O * SW + Kw * DW, L, SW);
-                if (Dw) {
-                  Value *Wv = splat(KB.loadF32(ChanW, c64(Kh * KW + Kw)));
-                  Acc = B.CreateIntrinsic(Intrinsic::fmuladd, {Acc->getType()}, {Wv, V, Acc});
-                } else if (Avg) {
-                  Acc = B.CreateFAdd(Acc, V);
-                } else {
-                  Acc = Acc ? B.CreateBinaryIntrinsic(Intrinsic::maximum, Acc, V) : V;
-                }
-              }
-            }
-            if (Avg && !Clipped) {
-              Acc = B.CreateFDiv(Acc, splat(ConstantFP::get(KB.F32, Divisor)));
-            } else if (Clipped) {
-              // Rows inside In of this output row's window, times each
-              // column's (constants of the vector).
-              Value *Ih0 = B.CreateSub(mul(B.CreateAdd(Oh0, Ohi), SH), c64(PH));
-              Value *Top = B.CreateSelect(B.CreateICmpSGT(Ih0, c64(0)), Ih0, c64(0));
-              Value *End = B.CreateAdd(Ih0, c64(KH));
-              Value *Bot = B.CreateSelect(B.CreateICmpSLT(End, c64(H)), End, c64(H));
-              Value *RowsInside = B.CreateSIToFP(B.CreateSub(Bot, Top), KB.F32);
-              std::vector<Constant *> Cols;
-              for (int64_t J = 0; J < L; ++J) {
-                const int64_t W0 = (O + J) * SW - PW;
-                Cols.push_back(ConstantFP::get(KB.F32, double(std::min(W0 + KW, W) - std::max<int64_t>(W0, 0))));
-              }
-              Value *ColsInside = L == 1 ? static_cast<Value *>(Cols[0]) : ConstantVector::get(Cols);
-              Acc = B.CreateFDiv(Acc, B.CreateFMul(splat(RowsInside), ColsInside));
-            }
-            if (Dw && Spec.Post != abi::Epilogue::None)
-              Acc = emitEpilogue(B, Spec.Post, Acc);
-            storeVec(Acc, OutBuf, B.CreateAdd(mul(Ohi, OW), c64(O)), L);
+            storeVec(windowVector(KB, Spec, Padded, Wp, Oh0, Ohi, O, L, ChanW, Bias), OutBuf,
+                     B.CreateAdd(mul(Ohi, OW), c64(O)), L);
           }
         },
         /*Parallel=*/false, /*Rolled=*/true);
