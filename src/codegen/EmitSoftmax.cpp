@@ -394,6 +394,40 @@ Error atalla::codegen::detail::emitLayerNorm(KernelBuilder &KB, const abi::Kerne
   return Error::success();
 }
 
+/// emitSoftmax for rows along \p Dim longer than the scratchpad: each
+/// contiguous row walked from DRAM by SoftmaxEmitter::longRowSoftmax (every
+/// index of the dims before Dim, the dims after it all of size 1); an
+/// error for rows that are not contiguous.
+static Error emitLongRows(KernelBuilder &KB, const abi::KernelSpec &Spec, SoftmaxEmitter &SE, size_t Dim) {
+  IRBuilder<> &B = KB.B;
+  const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
+  const int64_t D = Out.Sizes[Dim];
+  bool Contig = In.Strides[Dim] == 1;
+  for (size_t I = Dim + 1; I < Out.Sizes.size(); ++I)
+    Contig &= Out.Sizes[I] == 1;
+  if (!Contig || Out.Strides[Dim] != 1 || uint64_t(LongChunk) * 4 + 4096 > KB.Budget)
+    return specError(Spec, "a softmax row of " + Twine(D) + " elements that is not contiguous does not fit the scratchpad");
+  std::vector<int64_t> NSizes, NIn, NOut;
+  for (size_t I = 0; I < Dim; ++I) {
+    NSizes.push_back(Out.Sizes[I]);
+    NIn.push_back(In.Strides[I]);
+    NOut.push_back(Out.Strides[I]);
+  }
+  Dims N = simplify(NSizes, NIn, NOut);
+  int64_t Rows = 1;
+  for (int64_t S : N.Sizes)
+    Rows *= S;
+  Value *Buf = KB.alloc(uint64_t(LongChunk) * 4, "chunk");
+  Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(1);
+  KB.forLoop(Rows, "longrow", [&](Value *Ri) {
+    std::vector<Value *> Off = stridedOffsets(B, Ri, N.Sizes, N.Strides);
+    SE.longRowSoftmax(B.CreateAdd(InAddr, B.CreateShl(Off[0], 2)), B.CreateAdd(OutAddr, B.CreateShl(Off[1], 2)), D,
+                      Buf);
+  });
+  KB.finish();
+  return Error::success();
+}
+
 Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelSpec &Spec) {
   if (Spec.Operands.size() != 2)
     return specError(Spec, "expected 2 operands, got " + Twine(Spec.Operands.size()));
@@ -423,34 +457,8 @@ Error atalla::codegen::detail::emitSoftmax(KernelBuilder &KB, const abi::KernelS
   int64_t Inner = 1;
   for (size_t I = Dim + 1; I < Out.Sizes.size(); ++I)
     Inner *= Out.Sizes[I];
-  if (uint64_t(D) * 4 + 4096 > KB.Budget) {
-    // A row longer than the scratchpad: in chunks, where it is contiguous.
-    bool Contig = RedIn == 1;
-    for (size_t I = Dim + 1; I < Out.Sizes.size(); ++I)
-      Contig &= Out.Sizes[I] == 1;
-    if (!Contig || Out.Strides[Dim] != 1 || uint64_t(LongChunk) * 4 + 4096 > KB.Budget)
-      return specError(Spec, "a softmax row of " + Twine(D) +
-                                 " elements that is not contiguous does not fit the scratchpad");
-    std::vector<int64_t> NSizes, NIn, NOut;
-    for (size_t I = 0; I < Dim; ++I) {
-      NSizes.push_back(Out.Sizes[I]);
-      NIn.push_back(In.Strides[I]);
-      NOut.push_back(Out.Strides[I]);
-    }
-    Dims N = simplify(NSizes, NIn, NOut);
-    int64_t Rows = 1;
-    for (int64_t S : N.Sizes)
-      Rows *= S;
-    Value *Buf = KB.alloc(uint64_t(LongChunk) * 4, "chunk");
-    Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(1);
-    KB.forLoop(Rows, "longrow", [&](Value *Ri) {
-      std::vector<Value *> Off = stridedOffsets(B, Ri, N.Sizes, N.Strides);
-      SE.longRowSoftmax(B.CreateAdd(InAddr, B.CreateShl(Off[0], 2)), B.CreateAdd(OutAddr, B.CreateShl(Off[1], 2)),
-                        D, Buf);
-    });
-    KB.finish();
-    return Error::success();
-  }
+  if (uint64_t(D) * 4 + 4096 > KB.Budget) // a row longer than the scratchpad: in chunks, where it is contiguous
+    return emitLongRows(KB, Spec, SE, Dim);
 
   // The input's inner dims as one unit-stride dim? Then use column tiles.
   bool InnerUnit = true;
