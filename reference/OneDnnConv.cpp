@@ -72,17 +72,15 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
   applyEpilogueAfter(R, Spec.Post, Dst);
 }
 
-/// max_pool2d: oneDNN's max pooling (pooling_v2, for dilation) of In [N, C,
-/// H, W]; rows or columns past the last window cropped
-/// from the view (oneDNN wants a non-negative right padding). oneDNN's max
-/// pooling ignores the padding, as the kernel's -inf padding does.
-void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
-  checkInputs(Spec, 1, In.size());
+namespace {
+
+/// oneDNN's pooling_v2 with \p Alg of In [N, C, H, W] into Dst [N, C, OH,
+/// OW]: rows or columns past the last window cropped from the view (oneDNN
+/// wants a non-negative right padding).
+void pooling(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst,
+             algorithm Alg, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int64_t DH,
+             int64_t DW) {
   const abi::OperandSpec &X = Spec.Operands[0], &C = Spec.output();
-  if (X.Sizes.size() != 4 || C.Sizes.size() != 4)
-    throw SpecError{"max_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW]"};
-  const std::vector<int64_t> &P = Spec.Params;
-  const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], DH = P[6], DW = P[7];
   const int64_t Nb = X.Sizes[0], Ch = X.Sizes[1], H = X.Sizes[2], W = X.Sizes[3];
   const int64_t OH = C.Sizes[2], OW = C.Sizes[3];
   int64_t PadR[2] = {(OH - 1) * SH + (KH - 1) * DH + 1 - H - PH, (OW - 1) * SW + (KW - 1) * DW + 1 - W - PW};
@@ -92,45 +90,41 @@ void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float 
   memory Src(memory::desc({Nb, Ch, Hs, Ws}, F32, {X.Strides[0], X.Strides[1], X.Strides[2], X.Strides[3]}), R.E.Eng,
              const_cast<float *>(In[0]));
   memory Out(memory::desc({Nb, Ch, OH, OW}, F32, denseStrides({Nb, Ch, OH, OW})), R.E.Eng, Dst.get_data_handle());
-  dnnl::pooling_v2_forward::desc D(dnnl::prop_kind::forward_inference, algorithm::pooling_max, Src.get_desc(),
-                                   Out.get_desc(), {SH, SW}, {KH, KW}, {DH - 1, DW - 1}, {PH, PW},
-                                   {PadR[0], PadR[1]});
+  dnnl::pooling_v2_forward::desc D(dnnl::prop_kind::forward_inference, Alg, Src.get_desc(), Out.get_desc(), {SH, SW},
+                                   {KH, KW}, {DH - 1, DW - 1}, {PH, PW}, {PadR[0], PadR[1]});
   dnnl::pooling_v2_forward Pool(dnnl::pooling_v2_forward::primitive_desc(D, R.E.Eng));
   Pool.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Out}});
   R.E.Strm.wait();
 }
 
-/// avg_pool2d: oneDNN's average pooling of In [N, C, H, W], padding
-/// included in the divisor or not (count_include_pad), the view cropped as
-/// for max_pool2d. oneDNN has no divisor override: with one, the
-/// include-padding average is scaled by KH KW / divisor afterwards (one
+} // namespace
+
+/// max_pool2d: oneDNN's max pooling (pooling_v2, for dilation). oneDNN's
+/// max pooling ignores the padding, as the kernel's -inf padding does.
+void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  if (Spec.Operands[0].Sizes.size() != 4 || Spec.output().Sizes.size() != 4)
+    throw SpecError{"max_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW]"};
+  const std::vector<int64_t> &P = Spec.Params;
+  pooling(R, Spec, In, Dst, algorithm::pooling_max, P[0], P[1], P[2], P[3], P[4], P[5], P[6], P[7]);
+}
+
+/// avg_pool2d: oneDNN's average pooling, padding included in the divisor
+/// or not (count_include_pad). oneDNN has no divisor override: with one,
+/// the include-padding average is scaled by KH KW / divisor afterwards (one
 /// more rounding than torch's sum / divisor, within the shape's bound).
 void avgPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
   checkInputs(Spec, 1, In.size());
-  const abi::OperandSpec &X = Spec.Operands[0], &C = Spec.output();
-  if (X.Sizes.size() != 4 || C.Sizes.size() != 4 || Spec.Params.size() != 8)
+  if (Spec.Operands[0].Sizes.size() != 4 || Spec.output().Sizes.size() != 4 || Spec.Params.size() != 8)
     throw SpecError{"avg_pool2d operands are In [N, C, H, W] and Out [N, C, OH, OW], 8 params"};
   const std::vector<int64_t> &P = Spec.Params;
-  const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], Incl = P[6], Div = P[7];
-  const int64_t Nb = X.Sizes[0], Ch = X.Sizes[1], H = X.Sizes[2], W = X.Sizes[3];
-  const int64_t OH = C.Sizes[2], OW = C.Sizes[3];
-  int64_t PadR[2] = {(OH - 1) * SH + KH - H - PH, (OW - 1) * SW + KW - W - PW};
-  const int64_t Hs = PadR[0] < 0 ? H + PadR[0] : H, Ws = PadR[1] < 0 ? W + PadR[1] : W;
-  PadR[0] = std::max<int64_t>(PadR[0], 0);
-  PadR[1] = std::max<int64_t>(PadR[1], 0);
-  memory Src(memory::desc({Nb, Ch, Hs, Ws}, F32, {X.Strides[0], X.Strides[1], X.Strides[2], X.Strides[3]}), R.E.Eng,
-             const_cast<float *>(In[0]));
-  memory Out(memory::desc({Nb, Ch, OH, OW}, F32, denseStrides({Nb, Ch, OH, OW})), R.E.Eng, Dst.get_data_handle());
+  const int64_t KH = P[0], KW = P[1], Incl = P[6], Div = P[7];
   const algorithm Alg = Incl || Div ? algorithm::pooling_avg_include_padding : algorithm::pooling_avg_exclude_padding;
-  dnnl::pooling_v2_forward::desc D(dnnl::prop_kind::forward_inference, Alg, Src.get_desc(), Out.get_desc(), {SH, SW},
-                                   {KH, KW}, {0, 0}, {PH, PW}, {PadR[0], PadR[1]});
-  dnnl::pooling_v2_forward Pool(dnnl::pooling_v2_forward::primitive_desc(D, R.E.Eng));
-  Pool.execute(R.E.Strm, {{DNNL_ARG_SRC, Src}, {DNNL_ARG_DST, Out}});
-  R.E.Strm.wait();
+  pooling(R, Spec, In, Dst, Alg, KH, KW, P[2], P[3], P[4], P[5], 1, 1);
   if (Div) {
     float *O = static_cast<float *>(Dst.get_data_handle());
     const float Scale = float(double(KH * KW) / double(Div));
-    for (int64_t I = 0; I < Nb * Ch * OH * OW; ++I)
+    for (int64_t I = 0; I < Spec.output().numel(); ++I)
       O[I] *= Scale;
   }
 }
