@@ -88,6 +88,18 @@ void conv2dCases(CaseList &L) {
   L.add("3x3s1p1_c16_16x16_o16_special", conv(Cases[0]), {1}, Fill::Special);
 }
 
+/// The Pool family's input [Nb, C, H, W] laid out as \p Layout says: 0
+/// packed; 1 rows 5 floats apart; 2 planes 7 floats apart; 3 the channels
+/// of a cat of twice as many.
+OperandSpec poolInput(int64_t Nb, int64_t C, int64_t H, int64_t W, int Layout) {
+  switch (Layout) {
+  case 1: return view({Nb, C, H, W}, {C * H * (W + 5), H * (W + 5), W + 5, 1});
+  case 2: return view({Nb, C, H, W}, {C * (H * W + 7), H * W + 7, W, 1});
+  case 3: return view({Nb, C, H, W}, {2 * C * H * W, H * W, W, 1});
+  default: return contiguous({Nb, C, H, W});
+  }
+}
+
 /// max_pool2d against oneDNN's max pooling: 2x2 stride 2 (the UNet's), 3x3
 /// stride 2 padding 1 (resnet's), odd sizes with a floor, dilation, stride
 /// 1, rows wider than a vector, strided input planes and rows, special
@@ -96,21 +108,14 @@ void poolCases(CaseList &L) {
   struct Geo {
     const char *Name;
     int64_t P, H, W, KH, KW, SH, SW, PH, PW, DH, DW;
-    int Layout = 0; ///< 0 packed; 1 rows 5 floats apart; 2 planes 7 floats apart; 3 a cat's slice
+    int Layout = 0; ///< poolInput's
   };
   auto pool = [&](const Geo &G) {
     const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
                   OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1;
     // P planes as 2 images x P / 2 channels where P is even.
     const int64_t Nb = G.P % 2 ? 1 : 2, C = G.P / Nb;
-    OperandSpec X = contiguous({Nb, C, G.H, G.W});
-    if (G.Layout == 1)
-      X = view({Nb, C, G.H, G.W}, {C * G.H * (G.W + 5), G.H * (G.W + 5), G.W + 5, 1});
-    else if (G.Layout == 2)
-      X = view({Nb, C, G.H, G.W}, {C * (G.H * G.W + 7), G.H * G.W + 7, G.W, 1});
-    else if (G.Layout == 3) // channels of a cat of twice as many
-      X = view({Nb, C, G.H, G.W}, {2 * C * G.H * G.W, G.H * G.W, G.W, 1});
-    KernelSpec S = L.spec({X, contiguous({Nb, C, OH, OW})});
+    KernelSpec S = L.spec({poolInput(Nb, C, G.H, G.W, G.Layout), contiguous({Nb, C, OH, OW})});
     S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
     return S;
   };
@@ -141,19 +146,12 @@ void avgPoolCases(CaseList &L) {
   struct Geo {
     const char *Name;
     int64_t P, H, W, KH, KW, SH, SW, PH, PW, Incl, Div;
-    int Layout = 0; ///< as poolCases'
+    int Layout = 0; ///< poolInput's
   };
   auto pool = [&](const Geo &G) {
     const int64_t OH = (G.H + 2 * G.PH - G.KH) / G.SH + 1, OW = (G.W + 2 * G.PW - G.KW) / G.SW + 1;
     const int64_t Nb = G.P % 2 ? 1 : 2, C = G.P / Nb;
-    OperandSpec X = contiguous({Nb, C, G.H, G.W});
-    if (G.Layout == 1)
-      X = view({Nb, C, G.H, G.W}, {C * G.H * (G.W + 5), G.H * (G.W + 5), G.W + 5, 1});
-    else if (G.Layout == 2)
-      X = view({Nb, C, G.H, G.W}, {C * (G.H * G.W + 7), G.H * G.W + 7, G.W, 1});
-    else if (G.Layout == 3)
-      X = view({Nb, C, G.H, G.W}, {2 * C * G.H * G.W, G.H * G.W, G.W, 1});
-    KernelSpec S = L.spec({X, contiguous({Nb, C, OH, OW})});
+    KernelSpec S = L.spec({poolInput(Nb, C, G.H, G.W, G.Layout), contiguous({Nb, C, OH, OW})});
     S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.Incl, G.Div};
     return S;
   };
@@ -268,17 +266,12 @@ void depthwiseCases(CaseList &L) {
     int64_t Nb, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW;
     bool Bias = false;
     Epilogue Post = Epilogue::None;
-    int Layout = 0; ///< 0 packed; 1 rows 5 floats apart; 3 a cat's slice
+    int Layout = 0; ///< poolInput's
   };
   auto dw = [&](const Geo &G) {
     const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
                   OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1;
-    OperandSpec X = contiguous({G.Nb, G.C, G.H, G.W});
-    if (G.Layout == 1)
-      X = view({G.Nb, G.C, G.H, G.W}, {G.C * G.H * (G.W + 5), G.H * (G.W + 5), G.W + 5, 1});
-    else if (G.Layout == 3)
-      X = view({G.Nb, G.C, G.H, G.W}, {2 * G.C * G.H * G.W, G.H * G.W, G.W, 1});
-    std::vector<OperandSpec> Ops = {X, contiguous({G.C, G.KH * G.KW})};
+    std::vector<OperandSpec> Ops = {poolInput(G.Nb, G.C, G.H, G.W, G.Layout), contiguous({G.C, G.KH * G.KW})};
     if (G.Bias)
       Ops.push_back(contiguous({G.C}));
     Ops.push_back(contiguous({G.Nb, G.C, OH, OW}));
