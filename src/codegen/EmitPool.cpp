@@ -158,6 +158,21 @@ Value *windowVector(KernelBuilder &KB, const abi::KernelSpec &Spec, Value *Padde
 
 } // namespace
 
+int64_t atalla::codegen::poolFloats(const abi::KernelSpec &Spec, int64_t Rows) {
+  const bool Avg = Spec.Kernel == abi::KernelId::avg_pool2d;
+  const std::vector<int64_t> &Pm = Spec.Params;
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], DH = Avg ? 1 : Pm[6], DW = Avg ? 1 : Pm[7];
+  const int64_t H = Spec.Operands[0].Sizes[2], W = Spec.Operands[0].Sizes[3], OW = Spec.output().Sizes[3];
+  const int64_t RowsIn = (Rows - 1) * SH + (KH - 1) * DH + 1, Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
+  return std::min(RowsIn, H) * W + W + RowsIn * Wp + Rows * OW;
+}
+
+int64_t atalla::codegen::poolBudgetFloats(const abi::KernelSpec &Spec, uint64_t BudgetBytes) {
+  const int64_t Chans = Spec.Operands[0].Sizes[1], KH = Spec.Params[0], KW = Spec.Params[1];
+  const int64_t WFloats = Spec.Kernel == abi::KernelId::dwconv2d ? Chans * KH * KW + Chans : 0; // weights, bias
+  return int64_t(BudgetBytes - 6 * ScratchpadAlign) / 4 - WFloats;
+}
+
 Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
   if (Error E = checkPoolSpec(Spec))
     return E;
@@ -176,14 +191,13 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   const int64_t VW = KB.Isa == codegen::VectorIsa::Avx512 ? 16 : 8;
   const int64_t Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
   auto rowsIn = [&](int64_t R) { return (R - 1) * SH + (KH - 1) * DH + 1; };
-  auto need = [&](int64_t R) { return std::min(rowsIn(R), H) * W + W + rowsIn(R) * Wp + R * OW; };
-  const int64_t WFloats = Dw ? Chans * KH * KW + Chans : 0; // the weights and the bias, once
-  const int64_t Floats = int64_t(KB.Budget - 6 * ScratchpadAlign) / 4 - WFloats;
+  const int64_t Floats = codegen::poolBudgetFloats(Spec, KB.Budget);
   int64_t R = OH;
-  while (R > 1 && need(R) > Floats)
+  while (R > 1 && codegen::poolFloats(Spec, R) > Floats)
     R = (R + 1) / 2;
-  if (need(R) > Floats)
-    return specError(Spec, "one output row's input rows (" + Twine(need(1)) + " floats) exceed the scratchpad budget");
+  if (codegen::poolFloats(Spec, R) > Floats)
+    return specError(Spec, "one output row's input rows (" + Twine(codegen::poolFloats(Spec, 1)) +
+                               " floats) exceed the scratchpad budget");
   const int64_t RowsIn = rowsIn(R), Landing = std::min(RowsIn, H);
   auto carve = [](int64_t Fl) { return (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign; };
   const uint64_t LandOff = 0, NegOff = carve(Landing * W), PadOff = NegOff + carve(W), OutOff = PadOff + carve(RowsIn * Wp),

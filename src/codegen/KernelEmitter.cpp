@@ -408,6 +408,18 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   return Error::success();
 }
 
+bool atalla::codegen::kernelFits(const abi::KernelSpec &Spec, uint64_t PadBytes) {
+  if (Spec.Operands.size() < 2)
+    return true;
+  if (Spec.Kernel == abi::KernelId::attention && Spec.Operands.size() >= 3) // q, k, v: the output is not needed
+    return attentionMinFloats(Spec.Operands[0].Sizes.back(), Spec.Operands[2].Sizes.back()) <=
+           attentionBudgetFloats(PadBytes);
+  if (Spec.family() == abi::KernelFamily::Pool && Spec.Params.size() == 8 && Spec.Operands[0].Sizes.size() == 4 &&
+      Spec.output().Sizes.size() == 4)
+    return poolFloats(Spec, 1) <= poolBudgetFloats(Spec, scratchpadBudget(PadBytes));
+  return true;
+}
+
 Expected<std::unique_ptr<Module>> atalla::codegen::emitKernelModule(const abi::KernelSpec &Spec,
                                                                     LLVMContext &Ctx, uint64_t PadBytes,
                                                                     VectorIsa Isa, bool Bf16Dot) {

@@ -44,6 +44,18 @@ constexpr int64_t attentionBudgetFloats(uint64_t PadBytes) {
   return int64_t((scratchpadBudget(PadBytes) - 10 * 256) / 4);
 }
 constexpr int64_t attentionMinFloats(int64_t E, int64_t Ev) { return 33 * E + 17 * Ev + 50; }
+/// The Pool family's scratchpad for blocks of \p Rows output rows (floats):
+/// the input rows their windows reach and those rows again with their
+/// padding, a row of padding values and the output rows; and what its
+/// budget leaves for them (less the depthwise weights and bias).
+int64_t poolFloats(const abi::KernelSpec &Spec, int64_t Rows);
+int64_t poolBudgetFloats(const abi::KernelSpec &Spec, uint64_t BudgetBytes);
+/// Whether \p Spec's kernel can be generated for pads of \p PadBytes: the
+/// kernels whose least scratchpad grows with a dimension they do not tile
+/// (attention's head width, a pool's image width) against it, every other
+/// kernel true. The lowering asks before picking one (SelectOptions::
+/// KernelFits), so such a node falls back instead of failing to compile.
+bool kernelFits(const abi::KernelSpec &Spec, uint64_t PadBytes);
 constexpr bool longSoftmaxRows(uint64_t PadBytes) {
   return scratchpadBudget(PadBytes) >= uint64_t(SoftmaxChunk) * 4 + 4096;
 }

@@ -28,7 +28,7 @@ llvm::Expected<lower::PipelineOptions> driver::pipelineOptions(const CompileOpti
   PO.Shapes.InputShapes = O.InputShapes;
   PO.Select.MaxSoftmaxRow = std::min<int64_t>(PO.Select.MaxSoftmaxRow, codegen::maxSoftmaxRow(O.Machine.PadBytes));
   PO.Select.LongSoftmaxRows = codegen::longSoftmaxRows(O.Machine.PadBytes);
-  PO.Select.AttentionBudgetFloats = codegen::attentionBudgetFloats(O.Machine.PadBytes);
+  PO.Select.KernelFits = [Pad = O.Machine.PadBytes](const abi::KernelSpec &S) { return codegen::kernelFits(S, Pad); };
   PO.Select.ConvBudgetFloats = codegen::convBudgetFloats(O.Machine.PadBytes);
   PO.Select.MaxNormRow = std::min<int64_t>(PO.Select.MaxNormRow, codegen::maxNormRow(O.Machine.PadBytes));
   PO.Select.FuseElementwise = O.FuseElementwise;

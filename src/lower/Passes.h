@@ -18,6 +18,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -108,9 +109,11 @@ struct SelectOptions {
   /// scratchpad (flash-attention style); smaller ones are GEMMs around a
   /// softmax, faster where the scores fit the host's caches.
   int64_t FlashAttentionScoreBytes = 16 << 20;
-  /// The attention kernel's scratchpad (codegen::attentionBudgetFloats):
-  /// heads too wide for its smallest blocks stay GEMMs around a softmax.
-  int64_t AttentionBudgetFloats = (768 * 1024 - 10 * 256) / 4;
+  /// Whether the code generator can build a kernel whose least scratchpad
+  /// grows with a dimension it does not tile (codegen::kernelFits for the
+  /// target's pads; empty: every kernel fits). An attention kernel that
+  /// does not stays GEMMs around a softmax; a pool falls back.
+  std::function<bool(const abi::KernelSpec &)> KernelFits;
   /// Largest layer-norm row (elements): row, weight and bias in scratchpad.
   /// Both defaults fit the 1 MiB pads of atalla-rtl; atalla-gen sets them
   /// from the target machine (codegen::maxSoftmaxRow / maxNormRow).

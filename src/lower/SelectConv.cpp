@@ -383,13 +383,18 @@ void Selector::selectBatchNorm(const Node &N) {
 /// max_pool2d as max over the window: the input padded with -inf (when
 /// padded), then one maximum kernel per further tap, each reading the
 /// tap's strided view [N, C, OH, OW] of it.
-/// Whether the Pool family's kernels (EmitPool.cpp) hold one output row's
-/// input rows, laid out again with their padding, and the output row: the
-/// least they need, within the convolutions' scratchpad budget.
-static bool poolRowFits(int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW, int64_t OW,
-                        int64_t BudgetFloats) {
-  const int64_t RowsIn = (KH - 1) * DH + 1, Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
-  return std::min(RowsIn, H) * W + W + RowsIn * Wp + OW <= BudgetFloats;
+/// A pool kernel holds one output row's input rows, laid out again with
+/// their padding, and the output row (codegen::kernelFits, on the sizes
+/// of a spec whose operands are not chosen yet): NoKernel where they do
+/// not fit the target's pads.
+void Selector::requirePoolFits(const abi::KernelSpec &Spec, const std::vector<int64_t> &In,
+                               const std::vector<int64_t> &Out) const {
+  if (!Opts.KernelFits)
+    return;
+  abi::KernelSpec Probe = Spec;
+  Probe.Operands = {abi::OperandSpec{In, {}}, abi::OperandSpec{Out, {}}};
+  if (!Opts.KernelFits(Probe))
+    throw NoKernel{"one output row's input rows do not fit the scratchpad"};
 }
 
 void Selector::selectMaxPool(const Node &N) {
@@ -417,15 +422,14 @@ void Selector::selectMaxPool(const Node &N) {
   if (Shape != std::vector<int64_t>{XT.Sizes[0], XT.Sizes[1], OH, OW})
     throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
   if (K[0] * K[1] > 1) {
-    if (!poolRowFits(XT.Sizes[2], XT.Sizes[3], K[0], K[1], St[1], Dl[0], Dl[1], OW, Opts.ConvBudgetFloats))
-      throw NoKernel{"one output row's input rows do not fit the scratchpad"};
     // The max_pool2d kernel: the input's planes read in place (padding by
     // bounds; any image and channel strides, a cat's slice too), one pass.
-    if (P.Tensors[X].Strides[3] != 1)
-      X = materialize(X, N.Name);
     abi::KernelSpec Spec;
     Spec.Kernel = abi::KernelId::max_pool2d;
     Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
+    requirePoolFits(Spec, XT.Sizes, Shape);
+    if (P.Tensors[X].Strides[3] != 1)
+      X = materialize(X, N.Name);
     Spec.Operands.push_back(operand(X));
     int Out = defineOutput(OutName, ScalarType::Float32, Shape);
     Spec.Operands.push_back(operand(Out));
@@ -503,13 +507,12 @@ void Selector::selectAvgPool(const Node &N) {
     emitKernel(N, Spec, {X, Wt, Out});
     return;
   }
-  if (!poolRowFits(H, W, K[0], K[1], St[1], 1, 1, OW, Opts.ConvBudgetFloats))
-    throw NoKernel{"one output row's input rows do not fit the scratchpad"};
-  if (P.Tensors[X].Strides[3] != 1)
-    X = materialize(X, N.Name);
   abi::KernelSpec Spec;
   Spec.Kernel = abi::KernelId::avg_pool2d;
   Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], IncludePad ? 1 : 0, DivisorOverride};
+  requirePoolFits(Spec, XT.Sizes, Shape);
+  if (P.Tensors[X].Strides[3] != 1)
+    X = materialize(X, N.Name);
   Spec.Operands.push_back(operand(X));
   int Out = defineOutput(OutName, ScalarType::Float32, Shape);
   Spec.Operands.push_back(operand(Out));

@@ -209,8 +209,6 @@ void Selector::selectAttention(const Node &N) {
 bool Selector::selectFlashAttention(const Node &N, int Q, int K, int V, const std::vector<int64_t> &Batch,
                                     int64_t L, int64_t E, int64_t Sk, int64_t Ev, double Scale,
                                     const std::string &OutName, const std::vector<int64_t> &Shape) {
-  if (33 * E + 17 * Ev + 50 > Opts.AttentionBudgetFloats) // codegen::attentionMinFloats: too wide a head for the pads
-    return false;
   auto shaped = [&](int64_t Rows, int64_t Cols) {
     std::vector<int64_t> S = Batch;
     S.push_back(Rows);
@@ -237,6 +235,8 @@ bool Selector::selectFlashAttention(const Node &N, int Q, int K, int V, const st
   Spec.Params = {Causal && Causal->Kind == ArgKind::Bool && Causal->I ? 1 : 0};
   Spec.HasScalar = true;
   Spec.Scalar = Scale;
+  if (Opts.KernelFits && !Opts.KernelFits(Spec)) // too wide a head for the pads
+    return false;
   int Out = defineOutput(OutName, ScalarType::Float32, Shape);
   Spec.Operands.push_back(operand(Out));
   Ins.push_back(Out);

@@ -191,6 +191,8 @@ private:
   /// S * scale + mask (a float mask, and -inf above the diagonal when
   /// causal: one chain kernel), softmax along the last dim, then P v.
   void selectAttention(const Node &N);
+  void requirePoolFits(const abi::KernelSpec &Spec, const std::vector<int64_t> &In,
+                       const std::vector<int64_t> &Out) const;
   bool selectFlashAttention(const Node &N, int Q, int K, int V, const std::vector<int64_t> &Batch, int64_t L,
                             int64_t E, int64_t Sk, int64_t Ev, double Scale, const std::string &OutName,
                             const std::vector<int64_t> &Shape);

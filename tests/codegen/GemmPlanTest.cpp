@@ -109,10 +109,12 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
               for (int64_t D : {K, P->TK})
                 EXPECT_EQ(D % 32, 0) << D;
             }
-            if (P->Bf16Dot && K % 32 == 0 && P->SAk == 1 && P->SBn == 1 && M >= 8)
+            if (P->Bf16Dot && K % 32 == 0 && P->SAk == 1 && P->SBn == 1 && M >= 8) {
               EXPECT_TRUE(P->RawBf16);
-            if (M < 8)
+            }
+            if (M < 8) {
               EXPECT_FALSE(P->RawBf16);
+            }
             if (P->Bf16Dot) {
               const uint64_t TKp = uint64_t(P->TK + (P->TK & 1));
               Bufs.push_back({P->ABfOff, uint64_t(P->TM) * TKp * 2});

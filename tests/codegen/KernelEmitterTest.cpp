@@ -872,6 +872,29 @@ TEST(KernelAbi, AttentionHeadsUpToTheLoweringsBoundFitTheSmallestPads) {
   ASSERT_EXPECTED(K, compileKernel(spec(E), O));
   EXPECT_FALSE(K.Object.empty());
   EXPECT_ERROR_CONTAINS(compileKernel(spec(E + 1), O), "does not fit the scratchpad");
+  // kernelFits, what the lowering asks, says the same.
+  EXPECT_TRUE(kernelFits(spec(E), MinPadBytes));
+  EXPECT_FALSE(kernelFits(spec(E + 1), MinPadBytes));
+}
+
+TEST(KernelAbi, PoolsFitWhereKernelFitsSaysSo) {
+  // A pool kernel holds one output row's input rows laid out with their
+  // padding: the widest image kernelFits accepts at the smallest pads
+  // compiles, one column more is refused by both.
+  CodegenOptions O;
+  O.PadBytes = MinPadBytes;
+  auto spec = [](int64_t W) {
+    KernelSpec S = makeSpec(KernelId::max_pool2d, {contiguous({1, 2, 6, W}), contiguous({1, 2, 4, W - 2})});
+    S.Params = {3, 3, 1, 1, 0, 0, 1, 1};
+    return S;
+  };
+  int64_t W = 3;
+  while (kernelFits(spec(W + 1), MinPadBytes))
+    ++W;
+  ASSERT_GT(W, 3);
+  ASSERT_EXPECTED(K, compileKernel(spec(W), O));
+  EXPECT_FALSE(K.Object.empty());
+  EXPECT_ERROR_CONTAINS(compileKernel(spec(W + 1), O), "exceed the scratchpad budget");
 }
 
 TEST(KernelAbi, DeterministicObjects) {

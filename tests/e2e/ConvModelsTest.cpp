@@ -9,6 +9,7 @@
 // no fallback. To add a case: a line in the table of the test it belongs to.
 //
 //===----------------------------------------------------------------------===//
+#include "driver/Compile.h"
 #include "frontend/ModelBuilder.h"
 #include "lower/Pipeline.h"
 #include "tools/Fuzz.h"
@@ -469,7 +470,9 @@ TEST(ConvModelsTest, PoolsWhoseRowsDoNotFitTheScratchpadFallBackWithTheReason) {
   // A pool kernel holds one output row's input rows and the output row in
   // the scratchpad; an image 200,000 wide does not fit (3 rows of it are
   // 2.4 MB), so max and average pools of it fall back and say why instead
-  // of failing to compile. (Lowering only.)
+  // of failing to compile. (Lowering only, with the options the driver
+  // gives the lowering for the atalla-rtl pads: the code generator says
+  // what fits.)
   for (const char *Op : {"torch.ops.aten.max_pool2d.default", "torch.ops.aten.avg_pool2d.default"}) {
     ModelBuilder B;
     std::string X = B.addUserInput("x", randn({1, 1, 3, 200000}, 1300));
@@ -478,7 +481,8 @@ TEST(ConvModelsTest, PoolsWhoseRowsDoNotFitTheScratchpadFallBackWithTheReason) {
                            arg("stride", Argument::ints({1, 1}))},
                           ScalarType::Float32, {1, 1, 1, 199998}));
     Model M = B.take();
-    ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+    ASSERT_EXPECTED(PO, driver::pipelineOptions(driver::CompileOptions()));
+    ASSERT_EXPECTED(P, lower::lowerModel(M, PO));
     ASSERT_EQ(P.Decisions.size(), 1u);
     EXPECT_EQ(P.Decisions[0].K, lower::NodeDecision::Fallback) << Op;
     EXPECT_NE(P.Decisions[0].Reason.find("input rows do not fit the scratchpad"), std::string::npos)

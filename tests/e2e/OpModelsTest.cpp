@@ -722,8 +722,9 @@ TEST(OpModelsTest, LongAttentionKeepsItsScoresInTheScratchpad) {
         Flash += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::attention;
       }
       EXPECT_EQ(Flash, C.Flash ? 1u : 0u) << What;
-      if (C.Flash)
+      if (C.Flash) {
         EXPECT_EQ(Kernels, 1u) << What;
+      }
     }
     expectRunsOnTheAccelerator(std::move(M), Seed, What);
     Seed += 10;
