@@ -1,6 +1,7 @@
 //===- tools/atalla-cycles.cpp - GEMM schedules on the tile model --------===//
 //
 //   atalla-cycles gemm M N K --schedule tile|tiled|blocked:mX_nY|ours [--machine NAME|FILE] [--json]
+//   atalla-cycles conv OC C H W KH KW [--stride S] [--pad P] [--dilation D] [--machine ...] [--json]
 //
 // Runs a GEMM schedule on the cycle-by-cycle tile model of a machine
 // (sim/TileModel.h; default atalla-sim-tpu, the configuration of
@@ -8,7 +9,11 @@
 // phases and the DRAM bytes. atalla-sim's own schedules (tile, tiled,
 // blocked) check the machine model against atalla-sim independently of
 // the compiler's; "ours" is the compiler's schedule, printed next to
-// atalla-sim's best published one on the same machine.
+// atalla-sim's best published one on the same machine. "conv" models a
+// convolution's implicit GEMM (OC x OH OW x C KH KW, column stride 1)
+// under "ours" with the weights streamed past the input's rows as its
+// kernel reads them (sim::StationarySource), beside the same GEMM whose
+// im2col tiles come from DRAM.
 //
 // Exit codes: 0 success, 2 usage error (bad arguments, schedule or machine).
 //
@@ -26,7 +31,8 @@ using namespace atalla;
 using namespace llvm;
 
 static cl::OptionCategory Cat("atalla-cycles options");
-static cl::list<std::string> Args(cl::Positional, cl::desc("gemm <M> <N> <K>"), cl::cat(Cat));
+static cl::list<std::string> Args(cl::Positional, cl::desc("gemm <M> <N> <K> | conv <OC> <C> <H> <W> <KH> <KW>"),
+                                  cl::cat(Cat));
 static cl::opt<std::string> Schedule("schedule",
                                      cl::desc("tile (one 32x32x32 tile), tiled (atalla-sim's naive schedule), "
                                               "blocked:mX_nY (X weight tiles resident, Y activation tiles streamed "
@@ -37,6 +43,10 @@ static cl::opt<std::string> MachineName("machine",
                                                  "atalla-sim4) or a JSON description"),
                                         cl::value_desc("NAME|FILE"), cl::init("atalla-sim-tpu"), cl::cat(Cat));
 static cl::opt<bool> Json("json", cl::desc("Print one JSON object instead of the table"), cl::cat(Cat));
+static cl::opt<int64_t> Stride("stride", cl::desc("conv: the row stride (columns are stride 1)"), cl::init(1),
+                               cl::cat(Cat));
+static cl::opt<int64_t> Pad("pad", cl::desc("conv: zero padding on every side"), cl::init(0), cl::cat(Cat));
+static cl::opt<int64_t> Dilation("dilation", cl::desc("conv: the window's dilation"), cl::init(1), cl::cat(Cat));
 
 namespace {
 
@@ -80,6 +90,56 @@ int usage(const Twine &Msg) {
   return 2;
 }
 
+/// `conv OC C H W KH KW`: the convolution's GEMM under "ours", with its
+/// input rows and with im2col tiles from DRAM.
+int runConv(const target::MachineDesc &Mach) {
+  int64_t V[6];
+  for (int I = 0; I < 6; ++I)
+    if (StringRef(Args[I + 1]).getAsInteger(10, V[I]) || V[I] <= 0)
+      return usage("'" + Args[I + 1] + "' is not a positive integer (conv OC C H W KH KW)");
+  if (Stride <= 0 || Pad < 0 || Dilation <= 0)
+    return usage("--stride and --dilation must be positive and --pad not negative");
+  sim::StationarySource Src;
+  Src.Conv = true;
+  Src.C = V[1], Src.H = V[2], Src.W = V[3], Src.KH = V[4], Src.KW = V[5];
+  Src.SH = Stride, Src.PH = Src.PW = Pad, Src.DH = Src.DW = Dilation;
+  Src.OH = (Src.H + 2 * Pad - Dilation * (Src.KH - 1) - 1) / Stride + 1;
+  Src.OW = Src.W + 2 * Pad - Dilation * (Src.KW - 1);
+  if (Src.OH <= 0 || Src.OW <= 0)
+    return usage("the window does not fit the padded input");
+  const int64_t T = Mach.ArrayRows, KReal = Src.C * Src.KH * Src.KW, N = Src.OH * Src.OW;
+  const int64_t K = (KReal + T - 1) / T * T;
+  Src.KValid = KReal;
+  sim::TileSchedule S;
+  S.K = sim::TileSchedule::Ours;
+  auto G = sim::modelGemm(Mach, V[0], N, K, S, Src);
+  if (!G)
+    return usage(toString(G.takeError()));
+  sim::StationarySource Tiles;
+  Tiles.KValid = KReal;
+  auto R = sim::modelGemm(Mach, V[0], N, K, S, Tiles);
+  if (!R)
+    return usage(toString(R.takeError()));
+  if (Json) {
+    json::Object O = toJson(*G, S);
+    O["m"] = V[0];
+    O["n"] = N;
+    O["k"] = KReal;
+    O["machine"] = Mach.Name;
+    O["im2col_tiles"] = toJson(*R, S);
+    outs() << formatv("{0:2}", json::Value(std::move(O))) << "\n";
+    return 0;
+  }
+  outs() << formatv("conv {0} -> {1} channels, {2}x{3} -> {4}x{5}, {6}x{7} window: gemm {1}x{8}x{9} on {10} (tile "
+                    "model)\n",
+                    Src.C, V[0], Src.H, Src.W, Src.OH, Src.OW, Src.KH, Src.KW, N, KReal, Mach.Name);
+  outs() << "input rows (the kernel's):\n";
+  printTable(outs(), *G, S, V[0], N, KReal, Mach);
+  outs() << "im2col tiles from DRAM:\n";
+  printTable(outs(), *R, S, V[0], N, KReal, Mach);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -88,9 +148,17 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-cycles: GEMM schedules on the cycle-by-cycle tile model of an Atalla\n\n"
                               "  atalla-cycles gemm 1024 1024 1024 --schedule blocked:m8_n32\n"
-                              "  atalla-cycles gemm 1024 1024 1024 --schedule ours\n");
+                              "  atalla-cycles gemm 1024 1024 1024 --schedule ours\n"
+                              "  atalla-cycles conv 8 16 64 256 3 3 --pad 1 --machine atalla-rtl\n");
+  if (Args.size() == 7 && Args[0] == "conv") {
+    auto Mach = target::loadMachine(MachineName);
+    if (!Mach)
+      return usage(toString(Mach.takeError()));
+    return runConv(*Mach);
+  }
   if (Args.size() != 4 || Args[0] != "gemm")
-    return usage("expected 'gemm M N K' (N, K positive multiples of the array's size; M too except under 'ours')");
+    return usage("expected 'gemm M N K' (N, K positive multiples of the array's size; M too except under 'ours') "
+                 "or 'conv OC C H W KH KW'");
   int64_t Dims[3];
   for (int I = 0; I < 3; ++I)
     if (StringRef(Args[I + 1]).getAsInteger(10, Dims[I]) || Dims[I] <= 0)

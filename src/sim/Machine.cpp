@@ -26,19 +26,19 @@ DeviceConfig atalla::sim::deviceConfig(const MachineDesc &M) {
 namespace {
 
 /// The tile model's "ours" on one GEMM of M x N x K (multiples of the
-/// array's size), cached: a profile prices every call, and a model repeats
-/// its shapes.
-const GemmCycles *tileGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K) {
+/// array's size) whose stationary operand comes in as \p Src says, cached:
+/// a profile prices every call, and a model repeats its shapes.
+const GemmCycles *tileGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, const StationarySource &Src) {
   static std::mutex Lock;
-  static std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, GemmCycles> Cache;
-  auto Key = std::make_tuple(Mach.toJson(), M, N, K);
+  static std::map<std::tuple<std::string, int64_t, int64_t, int64_t, std::string>, GemmCycles> Cache;
+  auto Key = std::make_tuple(Mach.toJson(), M, N, K, Src.key());
   std::lock_guard<std::mutex> G(Lock);
   auto It = Cache.find(Key);
   if (It != Cache.end())
     return &It->second;
   TileSchedule S;
   S.K = TileSchedule::Ours;
-  auto R = modelGemm(Mach, M, N, K, S);
+  auto R = modelGemm(Mach, M, N, K, S, Src);
   if (!R) {
     llvm::consumeError(R.takeError());
     return nullptr;
@@ -51,7 +51,8 @@ const GemmCycles *tileGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_
 /// exceeds 64 Ki tile products (the schedule streams M past resident
 /// weights, so its cycles grow linearly in M), scaled; the waits for DMA
 /// separately.
-bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, double &Total, double &Wait) {
+bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, const StationarySource &Src, double &Total,
+                double &Wait) {
   const int64_t T = Mach.ArrayRows;
   constexpr double MaxProducts = 65536;
   double Scale = 1;
@@ -64,7 +65,7 @@ bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, double
       M = Tiles * T;
     }
   }
-  const GemmCycles *G = tileGemm(Mach, M, N, K);
+  const GemmCycles *G = tileGemm(Mach, M, N, K, Src);
   if (!G)
     return false;
   Total = Scale * double(G->Cycles);
@@ -79,21 +80,43 @@ bool oursCycles(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K, double
 /// latter's output tiles come out transposed and go through the vector
 /// core's transpose unit (a row pushed, a column popped per row of each
 /// tile, serial with the rest: an upper bound). The cheaper is taken. The
-/// stationary side is padded to whole tiles (the array's width); the
-/// streamed side moves only its rows.
+/// stationary side is padded to whole tiles (the array's width), the
+/// padding never loaded; the streamed side moves only its rows. A
+/// convolution with unit column stride and output rows of whole tiles
+/// streams its weights past its input's rows (StationarySource::Conv), as
+/// its kernel reads them; any other streams its im2col matrix's tiles from
+/// DRAM (an upper bound: the kernel builds them in the pad). Streaming a
+/// convolution's pixels instead also transposes its input.
 bool tileModelCost(const MachineDesc &Mach, const abi::KernelWork &W, KernelCost &K) {
   if (Mach.ArrayRows != Mach.ArrayCols || W.Batch <= 0 || W.M <= 0 || W.N <= 0 || W.K <= 0)
     return false;
   const int64_t T = Mach.ArrayRows;
   auto Up = [&](int64_t V) { return (V + T - 1) / T * T; };
   const int64_t M = Up(W.M), N = Up(W.N), Kd = Up(W.K);
+  StationarySource Plain;
+  Plain.KValid = W.K;
+  StationarySource Src = Plain;
+  const abi::KernelWork::ConvShape &Cv = W.Conv;
+  Src.C = Cv.C, Src.H = Cv.H, Src.W = Cv.W, Src.KH = Cv.KH, Src.KW = Cv.KW, Src.SH = Cv.SH, Src.PH = Cv.PH;
+  Src.PW = Cv.PW, Src.DH = Cv.DH, Src.DW = Cv.DW, Src.OH = Cv.OH, Src.OW = Cv.OW;
+  Src.Conv = Cv.SW == 1 && Src.convFits(W.N, W.K, T);
+  if (!Src.Conv)
+    Src = Plain;
   double Total = 0, Wait = 0;
-  if (!oursCycles(Mach, W.M, N, Kd, Total, Wait))
+  if (!oursCycles(Mach, W.M, N, Kd, Src, Total, Wait))
     return false;
   double TTotal = 0, TWait = 0;
-  if (N > M && oursCycles(Mach, W.N, M, Kd, TTotal, TWait)) {
-    const double Transposes =
+  if (N > M && oursCycles(Mach, W.N, M, Kd, Plain, TTotal, TWait)) {
+    double Transposes =
         double(M / T) * double(N / T) * double(T) * double(Mach.TransposePushCycles + Mach.TransposePopCycles);
+    // A convolution's streamed rows are pixels' (c, kh, kw) values, and
+    // its input is stored channel-major: each block of up to T channels by
+    // T columns of an input row goes through the transpose unit once (its
+    // channels pushed, its columns popped), at the least.
+    if (Cv.C > 0 && Cv.H > 0 && Cv.W > 0)
+      for (int64_t C0 = 0; C0 < Cv.C; C0 += T)
+        Transposes += double(Cv.H) * double((Cv.W + T - 1) / T) *
+                      double(std::min(T, Cv.C - C0) * Mach.TransposePushCycles + T * Mach.TransposePopCycles);
     if (TTotal + Transposes < Total) {
       Total = TTotal + Transposes;
       Wait = TWait;

@@ -523,6 +523,10 @@ public:
   int loadTile(unsigned Pad, uint64_t GemmPhases::*Phase, uint32_t Rows = 0) {
     return startTransfer(Pad, false, Rows ? Rows : Mach.ArrayRows, Phase);
   }
+  /// Starts a load of \p Rows rows of \p RowBytes each (at most a tile).
+  int loadRows(unsigned Pad, uint64_t GemmPhases::*Phase, uint32_t Rows, uint32_t RowBytes) {
+    return startTransfer(Pad, false, Rows, Phase, RowBytes);
+  }
   /// Starts a whole-tile store (one 2-D transfer) from pad \p Pad.
   int storeTile(unsigned Pad, uint64_t GemmPhases::*Phase, uint32_t Rows = 0) {
     return startTransfer(Pad, true, Rows ? Rows : Mach.ArrayRows, Phase);
@@ -635,9 +639,9 @@ public:
   const uint64_t TileBytes; ///< one row of a tile
 
 private:
-  int startTransfer(unsigned Pad, bool Store, uint32_t Rows, uint64_t GemmPhases::*Phase) {
+  int startTransfer(unsigned Pad, bool Store, uint32_t Rows, uint64_t GemmPhases::*Phase, uint32_t RowBytes = 0) {
     for (;;) {
-      int Id = Dma.start(Pad, Store, Rows, uint32_t(TileBytes));
+      int Id = Dma.start(Pad, Store, Rows, RowBytes ? RowBytes : uint32_t(TileBytes));
       if (Id >= 0)
         return Id;
       Core.tick(Now);
@@ -769,6 +773,44 @@ GemmCycles runBlocked(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, 
   return G;
 }
 
+/// The input rows a convolution's block of output pixels [P0, P1) reads
+/// for K indices [K0, K1) (StationarySource::Conv): per (c, kw) those
+/// indices hold, the number of distinct input rows inside X and the
+/// columns of each inside X, in the order the indices first name them.
+std::vector<std::pair<int64_t, int64_t>> convRegion(const StationarySource &S, int64_t P0, int64_t P1, int64_t K0,
+                                                    int64_t K1) {
+  std::vector<std::pair<int64_t, int64_t>> Out;
+  if (P1 <= P0 || K1 <= K0)
+    return Out;
+  const int64_t Oh0 = P0 / S.OW, Oh1 = (P1 - 1) / S.OW;
+  const int64_t Ow0 = Oh0 == Oh1 ? P0 % S.OW : 0, Ow1 = Oh0 == Oh1 ? (P1 - 1) % S.OW : S.OW - 1;
+  const int64_t KHW = S.KH * S.KW;
+  std::vector<int64_t> Seen; // c * KW + kw, in first-seen order
+  for (int64_t Kx = K0; Kx < K1; ++Kx) {
+    const int64_t Key = (Kx / KHW) * S.KW + Kx % S.KW;
+    if (std::find(Seen.begin(), Seen.end(), Key) != Seen.end())
+      continue;
+    Seen.push_back(Key);
+    const int64_t C = Key / S.KW, Kw = Key % S.KW;
+    std::vector<bool> Row(size_t(S.H), false);
+    for (int64_t Kh = 0; Kh < S.KH; ++Kh) {
+      const int64_t Idx = (C * S.KH + Kh) * S.KW + Kw;
+      if (Idx < K0 || Idx >= K1)
+        continue;
+      for (int64_t Oh = Oh0; Oh <= Oh1; ++Oh) {
+        const int64_t H = Oh * S.SH + Kh * S.DH - S.PH;
+        if (H >= 0 && H < S.H)
+          Row[size_t(H)] = true;
+      }
+    }
+    const int64_t Rows = std::count(Row.begin(), Row.end(), true);
+    const int64_t Lo = std::max<int64_t>(0, Ow0 + Kw * S.DW - S.PW), Hi = std::min(S.W - 1, Ow1 + Kw * S.DW - S.PW);
+    if (Rows > 0 && Hi >= Lo)
+      Out.push_back({Rows, Hi - Lo + 1});
+  }
+  return Out;
+}
+
 /// The compiler's schedule on this machine. Weight-stationary: a block of
 /// NB weight-tile columns of C stays in the pads as partial sums while K is
 /// walked; per K step the activation panel (all of M, one tile of K) and
@@ -781,7 +823,9 @@ GemmCycles runBlocked(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, 
 /// columns whose partial sums, with the two panels and weight buffers, fit
 /// the pads. The streamed side (M) need not be whole tiles: its last tile
 /// has \p LastRows rows, loaded, streamed and stored as just those rows.
-GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uint32_t LastRows) {
+/// The weights come in as \p Src says (StationarySource).
+GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uint32_t LastRows,
+                   const StationarySource &Src) {
   Machine Mc(M);
   const uint64_t Tile = uint64_t(M.ArrayRows) * M.ArrayCols * M.ElementBytes;
   const uint64_t Capacity = uint64_t(M.NumPads) * M.PadBytes / Tile; // in tiles
@@ -805,6 +849,7 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uin
     }
   }
   const unsigned WPad = padFor(M, true), APad = padFor(M, false);
+  const int64_t KValid = Src.KValid ? Src.KValid : TK * M.ArrayRows;
   uint64_t Products = 0;
   std::vector<int> Stores;
   for (int64_t I0 = 0; I0 < TI; I0 += MB)
@@ -813,19 +858,32 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uin
       // The panel's tiles alternate between the pads' backends so both
       // carry DRAM traffic; the weights go to the weight pad.
       auto RowsOf = [&](int64_t A) { return I0 + A == TI - 1 ? LastRows : M.ArrayRows; };
-      auto Prefetch = [&](std::vector<int> &Ids) {
+      // K step K's valid extent: the last one may be partly padding.
+      auto KRows = [&](int64_t K) { return uint32_t(std::min<int64_t>(M.ArrayRows, KValid - K * M.ArrayRows)); };
+      auto Prefetch = [&](std::vector<int> &Ids, int64_t K) {
         for (int64_t A = 0; A < Ny; ++A)
-          Ids.push_back(Mc.loadTile(unsigned(A) % M.NumPads, &GemmPhases::Preload, RowsOf(A)));
-        for (int64_t W = 0; W < Nx; ++W)
-          Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload));
+          Ids.push_back(Mc.loadRows(unsigned(A) % M.NumPads, &GemmPhases::Preload, RowsOf(A),
+                                    KRows(K) * M.ElementBytes));
+        if (!Src.Conv) {
+          for (int64_t W = 0; W < Nx; ++W)
+            Ids.push_back(Mc.loadTile(WPad, &GemmPhases::Preload, KRows(K)));
+          return;
+        }
+        const int64_t T = M.ArrayRows;
+        for (auto [Rows, Cols] : convRegion(Src, J0 * T, std::min((J0 + Nx) * T, Src.OH * Src.OW), K * T,
+                                            K * T + KRows(K)))
+          for (int64_t R = 0; R < Rows; R += T)
+            for (int64_t Cl = 0; Cl < Cols; Cl += T)
+              Ids.push_back(Mc.loadRows(WPad, &GemmPhases::Preload, uint32_t(std::min(T, Rows - R)),
+                                        uint32_t(std::min(T, Cols - Cl) * M.ElementBytes)));
       };
       std::vector<int> Cur;
-      Prefetch(Cur);
+      Prefetch(Cur, 0);
       for (int64_t K = 0; K < TK; ++K) {
         Mc.waitAll(Cur, &GemmPhases::Preload);
         std::vector<int> Next;
         if (K + 1 < TK)
-          Prefetch(Next);
+          Prefetch(Next, K + 1);
         for (int64_t W = 0; W < Nx; ++W) {
           PassSpec P;
           P.WeightPad = WPad;
@@ -852,8 +910,21 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uin
 
 } // namespace
 
+bool StationarySource::convFits(int64_t N, int64_t K, int64_t Tile) const {
+  return C > 0 && H > 0 && W > 0 && KH > 0 && KW > 0 && SH > 0 && DH > 0 && DW > 0 && PH >= 0 && PW >= 0 &&
+         OH > 0 && OW > 0 && Tile > 0 && OW % Tile == 0 && OH * OW == N && C * KH * KW == K;
+}
+
+std::string StationarySource::key() const {
+  if (!Conv)
+    return llvm::formatv("k{0}", KValid).str();
+  return llvm::formatv("k{0} conv {1} {2} {3} {4} {5} {6} {7} {8} {9} {10} {11} {12}", KValid, C, H, W, KH, KW, SH,
+                       PH, PW, DH, DW, OH, OW)
+      .str();
+}
+
 Expected<GemmCycles> atalla::sim::modelGemm(const MachineDesc &Mach, int64_t M, int64_t N, int64_t K,
-                                            const TileSchedule &S) {
+                                            const TileSchedule &S, const StationarySource &Src) {
   if (Mach.ArrayRows != Mach.ArrayCols)
     return makeError(llvm::formatv("the tile model needs a square array (this machine's is {0}x{1})", Mach.ArrayRows,
                                    Mach.ArrayCols)
@@ -879,7 +950,15 @@ Expected<GemmCycles> atalla::sim::modelGemm(const MachineDesc &Mach, int64_t M, 
   case TileSchedule::Blocked:
     return runBlocked(Mach, TI, TJ, TK, S.WeightTiles, S.ActivationTiles);
   case TileSchedule::Ours:
-    return runOurs(Mach, TI, TJ, TK, uint32_t(M - (TI - 1) * T));
+    if (Src.KValid && (Src.KValid > K || Src.KValid <= K - T))
+      return makeError(
+          llvm::formatv("K's valid extent {0} is not within the last of K = {1}'s tiles", Src.KValid, K).str());
+    if (Src.Conv && !Src.convFits(N, Src.KValid ? Src.KValid : K, T))
+      return makeError(llvm::formatv("the convolution (C = {0}, {1}x{2} window, {3}x{4} output) is not a "
+                                     "{5} x {6} GEMM with output rows of whole {7}-column tiles",
+                                     Src.C, Src.KH, Src.KW, Src.OH, Src.OW, Src.KValid ? Src.KValid : K, N, T)
+                           .str());
+    return runOurs(Mach, TI, TJ, TK, uint32_t(M - (TI - 1) * T), Src);
   }
   return makeError("unknown schedule");
 }

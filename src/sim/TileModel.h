@@ -72,14 +72,40 @@ struct GemmCycles {
   }
 };
 
+/// Where the stationary operand B (K x N) of an "ours" GEMM comes from.
+/// By default from DRAM as whole tiles, each 32 rows of K; \p KValid < K
+/// says K was padded up to whole tiles and only the first KValid rows (and
+/// A's first KValid columns) exist in DRAM: the last K tile's padding is
+/// zeros in the pad, never loaded.
+///
+/// \p Conv: B is the im2col matrix of a stride-1-column convolution's input
+/// X [C, H, W] (K = C KH KW in (c, kh, kw) order, N = OH OW output pixels,
+/// OW a whole number of tiles). Per block and K step the kernel loads X's
+/// rows rather than B's tiles: one copy of input row h per (c, kw) the K
+/// step holds, shifted by kw so that B's rows are whole pad rows (the pad
+/// reads whole rows, atalla-sim's scratchpad), each as wide as the
+/// block's output columns; one such row serves every kh and output row
+/// that reads it. Rows and columns outside X (the padding) are zeros in
+/// the pad, never loaded. Transfers are at most one tile (SDMA's rows and
+/// columns are 5-bit fields).
+struct StationarySource {
+  int64_t KValid = 0; ///< 0: K
+  bool Conv = false;
+  int64_t C = 0, H = 0, W = 0, KH = 1, KW = 1, SH = 1, PH = 0, PW = 0, DH = 1, DW = 1, OH = 0, OW = 0;
+  /// Whether \p Conv's mapping applies to these sizes on an array of \p
+  /// Tile columns (OW a positive multiple of it, K = C KH KW, N = OH OW).
+  bool convFits(int64_t N, int64_t K, int64_t Tile) const;
+  std::string key() const; ///< for caches
+};
+
 /// Models C[M,N] = A[M,K] B[K,N] under \p S on machine \p Mach. N and K
 /// must be positive multiples of the array's size (its rows and columns
 /// must be equal), M too except under "ours", which streams M's rows and
 /// moves only the rows there are (an 8-row M streams 8 rows, not 32);
 /// "tile" needs M = N = K = that size. Errors name the offending dimension
-/// or schedule.
+/// or schedule. \p Src applies to "ours" only.
 llvm::Expected<GemmCycles> modelGemm(const target::MachineDesc &Mach, int64_t M, int64_t N, int64_t K,
-                                     const TileSchedule &S);
+                                     const TileSchedule &S, const StationarySource &Src = {});
 
 /// The cycles a vector operation of \p Fn ("add", "mul", "max", "exp",
 /// "div", "sqrt", "shift") takes on one vector of the array's width: one

@@ -231,3 +231,84 @@ TEST(TileModelTest, BadShapesAndSchedulesAreOneLineErrors) {
   ASSERT_TRUE(bool(Ok));
   EXPECT_EQ(Ok->name(), "blocked:m8_n32");
 }
+
+namespace {
+
+GemmCycles ours(const target::MachineDesc &Mach, int64_t M, int64_t N, int64_t K, const StationarySource &Src) {
+  TileSchedule S;
+  S.K = TileSchedule::Ours;
+  auto G = modelGemm(Mach, M, N, K, S, Src);
+  EXPECT_TRUE(bool(G)) << (G ? "" : llvm::toString(G.takeError()));
+  return G ? *G : GemmCycles();
+}
+
+/// A 3x3 convolution of a one-channel 64 x 64 image with one pixel of
+/// zero padding: K = 9 of one 32-row tile, N = 64 x 64 pixels.
+StationarySource convOneChannel() {
+  StationarySource S;
+  S.Conv = true;
+  S.KValid = 9;
+  S.C = 1, S.H = 64, S.W = 64, S.KH = 3, S.KW = 3, S.SH = 1, S.PH = 1, S.PW = 1, S.OH = 64, S.OW = 64;
+  return S;
+}
+
+} // namespace
+
+TEST(TileModelTest, PaddedKIsNeverLoaded) {
+  // K = 40 padded to two tiles: the second K step loads A's 8 valid columns
+  // (16-byte rows) and B's 8 valid rows; the padding is zeros in the pad.
+  const target::MachineDesc Mach = simTpu();
+  StationarySource Src;
+  Src.KValid = 40;
+  GemmCycles G = ours(Mach, 32, 32, 64, Src);
+  EXPECT_EQ(G.DramBytesLoaded, uint64_t(32 * 64 + 32 * 16) + uint64_t(32 * 64 + 8 * 64));
+  GemmCycles Full = ours(Mach, 32, 32, 64, {});
+  EXPECT_EQ(Full.DramBytesLoaded, uint64_t(4 * 32 * 64));
+  EXPECT_EQ(G.TileProducts, Full.TileProducts);
+  EXPECT_LE(G.Cycles, Full.Cycles);
+}
+
+TEST(TileModelTest, AConvolutionLoadsEachInputRowOncePerColumnShift) {
+  // atalla-rtl: its pads hold all 128 pixel tiles in one block. The kernel
+  // loads, per kw, the image's 64 rows shifted by kw - 1 (63, 64 and 63
+  // columns inside the image), each in transfers of at most 32 columns,
+  // plus the 8 weight rows of 9 values: 64 * (63 + 64 + 63) * 2 + 8 * 18
+  // bytes. Its im2col matrix as tiles would be 128 tiles of 9 rows of 64
+  // bytes, three times as many.
+  auto Mach = target::machinePreset("atalla-rtl");
+  ASSERT_TRUE(bool(Mach));
+  const StationarySource Src = convOneChannel();
+  GemmCycles Rows = ours(*Mach, 8, 4096, 32, Src);
+  EXPECT_EQ(Rows.DramBytesLoaded, uint64_t(64 * (63 + 64 + 63) * 2 + 8 * 18));
+  StationarySource Tiles;
+  Tiles.KValid = 9;
+  GemmCycles Im2col = ours(*Mach, 8, 4096, 32, Tiles);
+  EXPECT_EQ(Im2col.DramBytesLoaded, uint64_t(128 * 9 * 64 + 8 * 18));
+  EXPECT_EQ(Rows.TileProducts, Im2col.TileProducts);
+  EXPECT_EQ(Rows.DramBytesStored, Im2col.DramBytesStored);
+  EXPECT_LT(Rows.Cycles, Im2col.Cycles);
+  // Two rows of the window (kh) in one K step share the input rows they
+  // read: a 2x1 window over rows 0..63 loads 64 distinct rows (65 - 1
+  // outside the image), not 2 x 64.
+  StationarySource Tall = Src;
+  Tall.KH = 2, Tall.KW = 1, Tall.PW = 0, Tall.KValid = 2, Tall.OH = 65;
+  GemmCycles T = ours(*Mach, 8, 65 * 64, 32, Tall);
+  EXPECT_EQ(T.DramBytesLoaded, uint64_t(64 * 64 * 2 + 8 * 4));
+}
+
+TEST(TileModelTest, ConvolutionsThatDoNotMapAreOneLineErrors) {
+  const target::MachineDesc Mach = simTpu();
+  TileSchedule S;
+  S.K = TileSchedule::Ours;
+  StationarySource Narrow = convOneChannel();
+  Narrow.W = 48, Narrow.OW = 48; // output rows of one and a half tiles
+  auto G = modelGemm(Mach, 8, 64 * 48, 32, S, Narrow);
+  ASSERT_FALSE(bool(G));
+  EXPECT_EQ(llvm::toString(G.takeError()), "the convolution (C = 1, 3x3 window, 64x48 output) is not a 9 x 3072 "
+                                           "GEMM with output rows of whole 32-column tiles");
+  StationarySource Over = convOneChannel();
+  Over.KValid = 33;
+  auto G2 = modelGemm(Mach, 8, 4096, 32, S, Over);
+  ASSERT_FALSE(bool(G2));
+  EXPECT_EQ(llvm::toString(G2.takeError()), "K's valid extent 33 is not within the last of K = 32's tiles");
+}

@@ -410,6 +410,17 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
     W.Batch = 1;
     for (size_t D = 0; D + 2 < Rank; ++D)
       W.Batch *= C.Sizes[D];
+    if (S.Kernel == KernelId::conv2d && S.Operands.size() >= 3 && S.Operands[1].Sizes.size() == 5 &&
+        S.Params.size() == 8) {
+      const std::vector<int64_t> &X = S.Operands[1].Sizes, &P = S.Params;
+      KernelWork::ConvShape &Cv = W.Conv;
+      Cv.C = X[2], Cv.H = X[3], Cv.W = X[4];
+      Cv.KH = P[0], Cv.KW = P[1], Cv.SH = P[2], Cv.SW = P[3], Cv.PH = P[4], Cv.PW = P[5], Cv.DH = P[6], Cv.DW = P[7];
+      if (Cv.SH > 0 && Cv.SW > 0) {
+        Cv.OH = (Cv.H + 2 * Cv.PH - Cv.DH * (Cv.KH - 1) - 1) / Cv.SH + 1;
+        Cv.OW = (Cv.W + 2 * Cv.PW - Cv.DW * (Cv.KW - 1) - 1) / Cv.SW + 1;
+      }
+    }
     W.ArrayFlops = 2.0 * double(W.Batch) * double(W.M) * double(W.N) * double(W.K);
     W.Flops = W.ArrayFlops + (S.HasBias ? Out : 0) + (S.Post != Epilogue::None ? Out : 0);
     return W;

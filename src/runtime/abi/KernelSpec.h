@@ -217,6 +217,12 @@ struct KernelWork {
   double ArrayFlops = 0; ///< of which the systolic array does (a GEMM's multiply-adds)
   /// A GEMM's problem as the array sees it (all 0 for other kernels).
   int64_t Batch = 0, M = 0, N = 0, K = 0;
+  /// conv2d (N = OH OW output pixels, K = C KH KW): the input's channels
+  /// (per group), rows and columns, the window, strides, padding and
+  /// dilation; all 0 for other kernels.
+  struct ConvShape {
+    int64_t C = 0, H = 0, W = 0, KH = 0, KW = 0, SH = 0, SW = 0, PH = 0, PW = 0, DH = 0, DW = 0, OH = 0, OW = 0;
+  } Conv;
 };
 /// The work of one call of \p S; a spec too malformed to tell is no work.
 KernelWork kernelWork(const KernelSpec &S);
