@@ -97,10 +97,12 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             // (and where the pad has room for both copies: always at the
             // machines' pads, not always at the smallest).
             const bool Eligible = Bf16Dot && Micro.VW == 16 && P->APack == Pack::Rows && !P->DirectB;
-            if (P->Bf16Dot)
+            if (P->Bf16Dot) {
               EXPECT_TRUE(Eligible);
-            if (Eligible && Pad >= (uint64_t(512) << 10))
+            }
+            if (Eligible && Pad >= (uint64_t(512) << 10)) {
               EXPECT_TRUE(P->Bf16Dot);
+            }
             // Raw bf16 operands (no f32 copies): only where every block is whole 32s.
             if (P->RawBf16) {
               EXPECT_TRUE(P->Bf16Dot);

@@ -747,11 +747,12 @@ TEST(ObjectLevel, EachFamilyUsesItsTargetsVectorWidth) {
       ASSERT_EXPECTED(Asm, kernelText(S, O, true));
       const bool Zmm = Asm.find("%zmm") != std::string::npos, Ymm = Asm.find("%ymm") != std::string::npos;
       EXPECT_EQ(Zmm, Wide);
-      if (!Wide)
+      if (!Wide) {
         EXPECT_TRUE(Ymm);
+      }
       if (std::string(Name) == "gemm") {
         const bool Fma512 = Asm.find("vfmadd231ps\t%zmm") != std::string::npos ||
-                            Asm.find("vfmadd231ps\t(") != std::string::npos && Zmm;
+                            (Asm.find("vfmadd231ps\t(") != std::string::npos && Zmm);
         EXPECT_EQ(Fma512, Wide);
         // The register blocking uses what the ISA has: more than AVX2's 16
         // vector registers where there are 32.
