@@ -218,63 +218,92 @@ llvm::Error Selector::run() {
     P.Tensors[T].UserIndex = Index++;
     P.Inputs.push_back(T);
   }
-  for (const Node &N : S.Nodes) {
-    if (auto F = FusedChain.find(N.Name); F != FusedChain.end()) {
-      // Computed inside the chain kernel of an earlier node (its value is
-      // that kernel's output when it is the chain's last node).
-      recordDecision(N, NodeDecision::Fused, "chain", "in the elementwise chain of " + F->second);
-      continue;
-    }
-    // canonicalize made in-place ops functional; that is only right when the
-    // overwritten tensor shares its storage with no view, as eager would
-    // change every alias.
-    if (N.Ns == "aten" && !N.Op.empty() && N.Op.back() == '_' && N.Op.front() != '_' && !N.Inputs.empty() &&
-        N.Inputs[0].Name == "self" && N.Inputs[0].Arg.Kind == ArgKind::Tensor) {
-      auto Self = tensorFor(N.Inputs[0].Arg.S, &N);
-      if (!Self)
-        return Self.takeError();
-      int Storage = P.Tensors[*Self].SemanticStorage;
-      bool Aliased = false;
-      for (size_t T = 0; T < P.Tensors.size(); ++T)
-        Aliased |= static_cast<int>(T) != *Self && P.Tensors[T].SemanticStorage == Storage;
-      if (Aliased)
-        return makeError(M.Path + ": node '" + N.Name + "': in-place " + N.Target + " writes '" +
-                         N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
-                         "and in-place ops on views are not supported yet");
-    }
-    if (auto F = FusedEpilogue.find(N.Name); F != FusedEpilogue.end()) {
-      // The GEMM before it applied it to its result: same tensor.
-      S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
-      recordDecision(N, NodeDecision::Fused, "gemm", N.Op + " epilogue of " + F->second);
-      continue;
-    }
-    if (isBatchNormOp(N)) {
-      if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {
-        // The convolution before it computed its result: same tensor.
-        S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
-        recordDecision(N, NodeDecision::Fused, "gemm", "folded into " + F->second);
-        continue;
-      }
-    }
-    const OpRow *Row = opRowFor(N);
-    std::string Reason = "no device kernel for " + (N.Ns == "aten" ? opKey(N) : N.Target);
-    if (Row) {
-      Checkpoint C = checkpoint();
-      try {
-        lowerByRow(N, *Row);
-        continue;
-      } catch (const ModelError &E) {
-        return makeError(E.Message);
-      } catch (const NoKernel &E) {
-        // Undo what this node began; it goes to the fallback instead.
-        rollback(C);
-        Reason = (Row->Kernel ? std::string(abi::kernelName(*Row->Kernel)) + " kernel: " : N.Op + ": ") + E.Reason;
-      }
-    }
-    if (llvm::Error E = selectFallback(N, Reason))
+  planHandWrittenAttention();
+  for (const Node &N : S.Nodes)
+    if (llvm::Error E = lowerNode(N))
       return E;
-  }
   return finishOutputs();
+}
+
+/// Lowers one node: as part of a fusion an earlier node made, as a
+/// hand-written attention's last matmul (the attention kernel, or the
+/// pattern's nodes one by one where it can not apply), by its Kernels.def
+/// row, or to the fallback.
+llvm::Error Selector::lowerNode(const Node &N) {
+  if (DeferredToAttention.count(N.Name)) // lowered at the attention's last matmul
+    return llvm::Error::success();
+  if (auto Pl = AttentionPlans.find(N.Name); Pl != AttentionPlans.end()) {
+    const AttentionPattern Pattern = Pl->second;
+    AttentionPlans.erase(Pl);
+    Checkpoint C = checkpoint();
+    try {
+      selectHandWrittenAttention(N, Pattern);
+      return llvm::Error::success();
+    } catch (const ModelError &E) {
+      return makeError(E.Message);
+    } catch (const NoKernel &) {
+      rollback(C);
+    }
+    // The pattern's nodes the usual way, then this matmul.
+    for (const std::string &Name : Pattern.Nodes) {
+      DeferredToAttention.erase(Name);
+      if (llvm::Error E = lowerNode(*nodeNamed(Name)))
+        return E;
+    }
+  }
+  if (auto F = FusedChain.find(N.Name); F != FusedChain.end()) {
+    // Computed inside the chain kernel of an earlier node (its value is
+    // that kernel's output when it is the chain's last node).
+    recordDecision(N, NodeDecision::Fused, "chain", "in the elementwise chain of " + F->second);
+    return llvm::Error::success();
+  }
+  // canonicalize made in-place ops functional; that is only right when the
+  // overwritten tensor shares its storage with no view, as eager would
+  // change every alias.
+  if (N.Ns == "aten" && !N.Op.empty() && N.Op.back() == '_' && N.Op.front() != '_' && !N.Inputs.empty() &&
+      N.Inputs[0].Name == "self" && N.Inputs[0].Arg.Kind == ArgKind::Tensor) {
+    auto Self = tensorFor(N.Inputs[0].Arg.S, &N);
+    if (!Self)
+      return Self.takeError();
+    int Storage = P.Tensors[*Self].SemanticStorage;
+    bool Aliased = false;
+    for (size_t T = 0; T < P.Tensors.size(); ++T)
+      Aliased |= static_cast<int>(T) != *Self && P.Tensors[T].SemanticStorage == Storage;
+    if (Aliased)
+      return makeError(M.Path + ": node '" + N.Name + "': in-place " + N.Target + " writes '" +
+                       N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
+                       "and in-place ops on views are not supported yet");
+  }
+  if (auto F = FusedEpilogue.find(N.Name); F != FusedEpilogue.end()) {
+    // The GEMM before it applied it to its result: same tensor.
+    S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
+    recordDecision(N, NodeDecision::Fused, "gemm", N.Op + " epilogue of " + F->second);
+    return llvm::Error::success();
+  }
+  if (isBatchNormOp(N)) {
+    if (auto F = FoldedBatchNorm.find(N.Name); F != FoldedBatchNorm.end()) {
+      // The convolution before it computed its result: same tensor.
+      S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(S.resolve(N.Inputs[0].Arg.S));
+      recordDecision(N, NodeDecision::Fused, "gemm", "folded into " + F->second);
+      return llvm::Error::success();
+    }
+  }
+  const OpRow *Row = opRowFor(N);
+  std::string Reason = "no device kernel for " + (N.Ns == "aten" ? opKey(N) : N.Target);
+  if (Row) {
+    Checkpoint C = checkpoint();
+    try {
+      lowerByRow(N, *Row);
+      return llvm::Error::success();
+    } catch (const ModelError &E) {
+      return makeError(E.Message);
+    } catch (const NoKernel &E) {
+      // Undo what this node began; it goes to the fallback instead.
+      rollback(C);
+      Reason = (Row->Kernel ? std::string(abi::kernelName(*Row->Kernel)) + " kernel: " : N.Op + ": ") + E.Reason;
+    }
+  }
+  return selectFallback(N, Reason);
 }
 
 /// Lowers \p N as its Kernels.def row says (throws NoKernel where it can

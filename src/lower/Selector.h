@@ -197,6 +197,29 @@ private:
                             int64_t E, int64_t Sk, int64_t Ev, double Scale, const std::string &OutName,
                             const std::vector<int64_t> &Shape);
 
+  /// Attention written out as ops (what torch 1.13 traces of a GPT-2 or
+  /// BERT block, and what exports of such code record): bmm(q, k^T), the
+  /// views back to heads, an optional scale (mul or div by a number), an
+  /// optional mask (masked_fill of -inf, or add of a float mask), softmax
+  /// along the keys, the views to bmm, bmm(p, v). Each value between the
+  /// two matmuls read only by the next op and no graph output.
+  struct AttentionPattern {
+    std::string First, Scale, Mask, Softmax; ///< node names (Scale, Mask: "" when absent)
+    std::vector<std::string> Nodes;         ///< every node before the last matmul, in graph order
+  };
+  /// Before selection: the hand-written attentions whose scores would take
+  /// more DRAM than SelectOptions::FlashAttentionScoreBytes, by their last
+  /// matmul; their other nodes wait for it (DeferredToAttention).
+  void planHandWrittenAttention();
+  /// The attention kernel for \p Pl at its last matmul \p N; throws
+  /// NoKernel where it does not apply (the caller then lowers the
+  /// pattern's nodes one by one).
+  void selectHandWrittenAttention(const Node &N, const AttentionPattern &Pl);
+  std::map<std::string, AttentionPattern> AttentionPlans;
+  std::map<std::string, std::string> DeferredToAttention; ///< node -> the pattern's last matmul
+  /// Lowers one node (SelectKernels.cpp).
+  llvm::Error lowerNode(const Node &N);
+
   // --- convolutions through the GEMM --------------------------------------
   /// An int[2] argument (a single value repeats), or Default when absent.
   std::vector<int64_t> intPair(const Node &N, const char *Name, int64_t Default);

@@ -779,3 +779,134 @@ TEST(OpModelsTest, TorchCpuFlashAttentionOpRunsOnTheDeviceUnlessItsLogSumExpIsRe
     Seed += 10;
   }
 }
+
+namespace {
+
+/// Attention written out as a GPT-2 or BERT block traces it: bmm of the
+/// expanded and flattened q and k^T, the scores viewed back to heads, a
+/// scale (div or mul), a mask (masked_fill of -inf with \p BoolMask, or add
+/// of \p FloatMask), softmax, then bmm with v and the view back. Returns
+/// the output's name.
+std::string handWrittenAttention(ModelBuilder &B, const std::string &Q, const std::string &K, const std::string &V,
+                                 std::vector<int64_t> QS, int64_t S, bool Div, const std::string &BoolMask,
+                                 const std::string &FloatMask) {
+  const int64_t Bt = QS[0], H = QS[1], L = QS[2], E = QS[3], BH = Bt * H;
+  auto node = [&](const char *Op, std::vector<NamedArgument> Args, std::vector<int64_t> Out) {
+    return B.addNode(std::string("torch.ops.aten.") + Op, std::move(Args), ScalarType::Float32, std::move(Out));
+  };
+  auto reshape = [&](const char *Op, const std::string &X, std::vector<int64_t> Out) {
+    return node(Op, {arg("self", Argument::tensor(X)), arg("size", Argument::ints(Out))}, Out);
+  };
+  std::string Kt = node("transpose.int",
+                        {arg("self", Argument::tensor(K)), arg("dim0", Argument::integer(-2)),
+                         arg("dim1", Argument::integer(-1))},
+                        {Bt, H, E, S});
+  std::string Qv = reshape("view.default", reshape("expand.default", Q, {Bt, H, L, E}), {BH, L, E});
+  std::string Kv = reshape("view.default", reshape("expand.default", Kt, {Bt, H, E, S}), {BH, E, S});
+  std::string S3 = node("bmm.default", {arg("self", Argument::tensor(Qv)), arg("mat2", Argument::tensor(Kv))},
+                        {BH, L, S});
+  std::string S4 = reshape("_unsafe_view.default", S3, {Bt, H, L, S});
+  std::string Scaled =
+      Div ? node("div.Tensor", {arg("self", Argument::tensor(S4)), arg("other", Argument::real(std::sqrt(double(E))))},
+                 {Bt, H, L, S})
+          : node("mul.Tensor", {arg("self", Argument::tensor(S4)), arg("other", Argument::real(0.25))}, {Bt, H, L, S});
+  std::string Masked =
+      !BoolMask.empty()
+          ? node("masked_fill.Scalar",
+                 {arg("self", Argument::tensor(Scaled)), arg("mask", Argument::tensor(BoolMask)),
+                  arg("value", Argument::real(-std::numeric_limits<double>::infinity()))},
+                 {Bt, H, L, S})
+          : node("add.Tensor", {arg("self", Argument::tensor(Scaled)), arg("other", Argument::tensor(FloatMask))},
+                 {Bt, H, L, S});
+  std::string Probs = node("_softmax.default",
+                           {arg("self", Argument::tensor(Masked)), arg("dim", Argument::integer(-1)),
+                            arg("half_to_float", Argument::boolean(false))},
+                           {Bt, H, L, S});
+  std::string Pv = reshape("view.default", reshape("expand.default", Probs, {Bt, H, L, S}), {BH, L, S});
+  const int64_t Ev = QS[3];
+  std::string Vv = reshape("view.default", reshape("expand.default", V, {Bt, H, S, Ev}), {BH, S, Ev});
+  std::string O3 = node("bmm.default", {arg("self", Argument::tensor(Pv)), arg("mat2", Argument::tensor(Vv))},
+                        {BH, L, Ev});
+  return reshape("_unsafe_view.default", O3, {Bt, H, L, Ev});
+}
+
+} // namespace
+
+TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
+  // Attention written out as ops (torch 1.13's trace of a GPT-2 block, with
+  // its ~causal[:, :, :T, :T] buffer; a BERT block's float padding mask; a
+  // constant bool mask that is not causal, L != S) is one attention kernel
+  // where its scores would take more than 16 MiB of DRAM: no scores in
+  // DRAM, and every node between the matmuls fused. Short ones, and a long
+  // one whose mask is computed at run time (the kernel takes a constant or
+  // float mask), stay GEMMs around a softmax. Each matches eager.
+  struct Case {
+    std::vector<int64_t> Q;
+    int64_t S;
+    enum { Causal, Padding, Random, Runtime } Mask;
+    bool Flash;
+  };
+  const Case Cases[] = {
+      {{1, 2, 2048, 32}, 2048, Case::Causal, true},
+      {{2, 4, 1024, 16}, 1024, Case::Padding, true},
+      {{1, 2, 512, 16}, 4200, Case::Random, true},
+      {{1, 2, 64, 16}, 64, Case::Causal, false},
+      {{1, 2, 512, 16}, 4200, Case::Runtime, false},
+  };
+  uint64_t Seed = 260;
+  for (const Case &C : Cases) {
+    ModelBuilder B;
+    const int64_t Bt = C.Q[0], H = C.Q[1], L = C.Q[2], E = C.Q[3];
+    std::string Q = B.addUserInput("q", randn(C.Q, Seed)), K = B.addUserInput("k", randn({Bt, H, C.S, E}, Seed + 1)),
+                V = B.addUserInput("v", randn({Bt, H, C.S, E}, Seed + 2));
+    std::string BoolMask, FloatMask;
+    if (C.Mask == Case::Causal) {
+      BoolMask = B.addNode("torch.ops.aten.bitwise_not.default",
+                           {arg("self", Argument::tensor(causalMaskSlice(B, C.S + 8, C.S)))}, ScalarType::Bool,
+                           {1, 1, L, C.S});
+    } else if (C.Mask == Case::Padding) { // [B, 1, 1, S]: 0, or -10000 for the padding keys
+      std::vector<float> Pad(size_t(Bt * C.S), 0.0f);
+      for (int64_t I = 0; I < Bt; ++I)
+        for (int64_t J = C.S - 100 * (I + 1); J < C.S; ++J)
+          Pad[size_t(I * C.S + J)] = -10000.0f;
+      std::vector<uint8_t> Bytes(Pad.size() * 4);
+      std::memcpy(Bytes.data(), Pad.data(), Bytes.size());
+      FloatMask = B.addUserInput("mask", TensorData::fromBytes(ScalarType::Float32, {Bt, 1, 1, C.S}, Bytes));
+    } else { // a third of the keys masked at random (never a whole row), a buffer or an input
+      std::vector<uint8_t> Bits(size_t(L * C.S));
+      uint64_t X = Seed;
+      for (size_t I = 0; I < Bits.size(); ++I) {
+        X = X * 6364136223846793005ull + 1442695040888963407ull;
+        Bits[I] = (X >> 33) % 3 == 0 && I % size_t(C.S) != 0;
+      }
+      TensorData D = TensorData::fromBytes(ScalarType::Bool, {1, 1, L, C.S}, Bits);
+      BoolMask = C.Mask == Case::Random ? B.addBuffer("mask", std::move(D)) : B.addUserInput("mask", std::move(D));
+    }
+    B.addOutput(handWrittenAttention(B, Q, K, V, C.Q, C.S, /*Div=*/C.Mask != Case::Padding, BoolMask, FloatMask));
+    Model M = B.take();
+    const std::string What = "hand-written attention q " + frontend::formatShape(C.Q) + " S " + std::to_string(C.S);
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+      unsigned Flash = 0, Gemms = 0;
+      int64_t Causal = -1;
+      for (const lower::PInstr &I : P.Instrs) {
+        if (I.Op != atalla::abi::Opcode::Kernel)
+          continue;
+        Gemms += I.Spec.Kernel == atalla::abi::KernelId::gemm;
+        if (I.Spec.Kernel == atalla::abi::KernelId::attention) {
+          ++Flash;
+          Causal = I.Spec.Params.at(0);
+        }
+      }
+      EXPECT_EQ(Flash, C.Flash ? 1u : 0u) << What;
+      EXPECT_EQ(Gemms, C.Flash ? 0u : 2u) << What;
+      if (C.Flash) {
+        EXPECT_EQ(Causal, C.Mask == Case::Causal ? 1 : 0) << What;
+      }
+      for (const lower::NodeDecision &D : P.Decisions)
+        EXPECT_NE(D.K, lower::NodeDecision::Fallback) << What << ": " << D.Node << ": " << D.Reason;
+    }
+    expectRunsOnTheAccelerator(std::move(M), Seed, What);
+    Seed += 10;
+  }
+}
