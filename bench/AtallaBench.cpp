@@ -404,6 +404,7 @@ void runAtallaCase(benchmark::State &State, Case C) {
   const sim::Counters &K = Dev.counters();
   double Calls = double(std::max<uint64_t>(K.KernelCalls, 1));
   State.counters["sdma_bytes"] = double(K.SdmaBytesIn + K.SdmaBytesOut) / Calls;
+  State.counters["sdma_transfers"] = double(K.SdmaLoads + K.SdmaStores) / Calls;
   State.counters["compile_ms"] = CompileMs;
   auto &T = secondsPerCall();
   auto Mine = T.find(C.name("atalla")), Ref = T.find(C.name("onednn"));

@@ -15,16 +15,20 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> Input(cl::Positional, cl::desc("<model.fx.json>"), cl::Required);
-static cl::opt<std::string> Output("o", cl::desc("the .pt2 archive to write"), cl::value_desc("file"), cl::Required);
+static cl::OptionCategory Cat("atalla-import-fx options");
+
+static cl::opt<std::string> Input(cl::Positional, cl::desc("<model.fx.json>"), cl::Required, cl::cat(Cat));
+static cl::opt<std::string> Output("o", cl::desc("the .pt2 archive to write"), cl::value_desc("file"), cl::Required,
+                                   cl::cat(Cat));
 static cl::opt<std::string> Payload("payload",
                                     cl::desc("the raw payload file (default: <model.fx>.bin beside the JSON)"),
-                                    cl::value_desc("file"));
+                                    cl::value_desc("file"), cl::cat(Cat));
 static cl::opt<std::string> Layout("layout",
                                    cl::desc("container: raw (torch >= 2.9, default), pickled (2.8), legacy (2.1-2.7)"),
-                                   cl::init("raw"));
+                                   cl::init("raw"), cl::cat(Cat));
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(Cat);
   atalla::tools::installVersionPrinter("atalla-import-fx");
   cl::ParseCommandLineOptions(argc, argv,
                               "atalla-import-fx: write an atalla-fx interchange graph (tools/make_zoo.py) as .pt2\n");

@@ -14,9 +14,12 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> Output(cl::Positional, cl::desc("<output.pt2>"), cl::Required);
+static cl::OptionCategory Cat("atalla-make-example options");
+
+static cl::opt<std::string> Output(cl::Positional, cl::desc("<output.pt2>"), cl::Required, cl::cat(Cat));
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(Cat);
   atalla::tools::installVersionPrinter("atalla-make-example");
   cl::ParseCommandLineOptions(argc, argv, "atalla-make-example: write the seed demo model as a .pt2\n");
   atalla::frontend::Model M = atalla::tools::buildSeedAccelDemo();

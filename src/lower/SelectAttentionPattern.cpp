@@ -37,6 +37,11 @@ bool isViewLike(const LoweringState &S, const Node &N) {
 
 bool isNumber(const Argument &A) { return A.Kind == ArgKind::Float || A.Kind == ArgKind::Int; }
 
+/// An absent alpha, or one of 1.
+bool isOne(const frontend::NamedArgument *A) {
+  return !A || (A->Arg.Kind == ArgKind::Int && A->Arg.I == 1) || (A->Arg.Kind == ArgKind::Float && A->Arg.F == 1.0);
+}
+
 /// The tensor input \p Name of \p N, resolved, or "".
 std::string tensorInput(const LoweringState &S, const Node &N, const char *Name) {
   const frontend::NamedArgument *A = N.input(Name);
@@ -94,10 +99,7 @@ void Selector::planHandWrittenAttention() {
           Fill->Arg.F == -std::numeric_limits<double>::infinity() && !tensorInput(S, *N, "mask").empty()) {
         Pl.Mask = N->Name;
       } else if (Pl.Mask.empty() && N->Op == "add" && N->Overload == "Tensor" &&
-                 !tensorInput(S, *N, "other").empty() &&
-                 (!N->input("alpha") || (isNumber(N->input("alpha")->Arg) &&
-                                         (N->input("alpha")->Arg.Kind == ArgKind::Int ? double(N->input("alpha")->Arg.I)
-                                                                                      : N->input("alpha")->Arg.F) == 1.0))) {
+                 !tensorInput(S, *N, "other").empty() && isOne(N->input("alpha"))) {
         Pl.Mask = N->Name;
       } else if (Pl.Scale.empty() && (N->Op == "mul" || N->Op == "div") && N->input("other") &&
                  (isNumber(N->input("other")->Arg) ||
