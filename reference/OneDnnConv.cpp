@@ -16,7 +16,8 @@ namespace atalla::reference::onednn {
 /// window (torch's floor in the output size) are cropped from the view, as
 /// oneDNN wants a non-negative right padding.
 void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
-  checkInputs(Spec, Spec.HasBias ? 3 : 2, In.size());
+  const size_t NumIn = 2 + Spec.HasBias + Spec.HasResidual;
+  checkInputs(Spec, NumIn, In.size());
   const abi::OperandSpec &Wt = Spec.Operands[0], &X = Spec.Operands[1], &C = Spec.output();
   if (Wt.Sizes.size() != 4 || X.Sizes.size() != 5 || C.Sizes.size() != 4)
     throw SpecError{"conv2d operands are W [b, g, Cog, K], X [b, g, Cg, H, W], C [b, g, Cog, OH*OW]"};
@@ -58,7 +59,9 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
                                                      Src.get_desc(), Wei.get_desc(), Out.get_desc(), Strides, Dil,
                                                      PadL, PadRv);
   dnnl::primitive_attr Attr;
-  if (epilogueIsPostOp(Spec.Post)) {
+  // A residual is added after the bias and before the epilogue (torch's
+  // order): separate primitives, in that order.
+  if (epilogueIsPostOp(Spec.Post) && !Spec.HasResidual) {
     dnnl::post_ops Ops;
     appendEpilogue(Ops, Spec.Post);
     Attr.set_post_ops(Ops);
@@ -69,7 +72,17 @@ void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *
     Args[DNNL_ARG_BIAS] = Bias;
   Conv.execute(R.E.Strm, Args);
   R.E.Strm.wait();
-  applyEpilogueAfter(R, Spec.Post, Dst);
+  if (!Spec.HasResidual) {
+    applyEpilogueAfter(R, Spec.Post, Dst);
+    return;
+  }
+  const abi::OperandSpec &Ro = Spec.Operands[NumIn - 1];
+  if (Ro.Sizes != C.Sizes || (G > 1 && Ro.Strides[1] != Cog * Ro.Strides[2]))
+    throw SpecError{"conv2d reference: the residual must be the output's shape, its groups adjacent channels"};
+  memory Res(memory::desc({Nb, G * Cog, OH, OW}, F32, {Ro.Strides[0], Ro.Strides[2], OW * Ro.Strides[3], Ro.Strides[3]}),
+             R.E.Eng, const_cast<float *>(In[NumIn - 1]));
+  R.binary(algorithm::binary_add, Out, Res, Out);
+  applyEpilogueAlone(R, Spec.Post, Out);
 }
 
 namespace {

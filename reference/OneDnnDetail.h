@@ -185,10 +185,22 @@ inline algorithm epilogueAlgorithm(abi::Epilogue E) {
 /// applyEpilogueAfter.
 inline bool epilogueIsPostOp(abi::Epilogue E) { return E != abi::Epilogue::None && E != abi::Epilogue::Hardsigmoid; }
 
+/// The epilogue applied on its own after the primitive (where a residual
+/// add comes between the bias and the epilogue): its eltwise primitive,
+/// then what applyEpilogueAfter adds.
+inline void applyEpilogueAlone(Run &R, abi::Epilogue E, const memory &Dst);
+
 /// The epilogue as oneDNN's eltwise post-op (epilogueIsPostOp(E)).
 inline void appendEpilogue(dnnl::post_ops &Ops, abi::Epilogue E) {
   Ops.append_eltwise(1.0f, epilogueAlgorithm(E), E == abi::Epilogue::Silu ? 1.0f : 0.0f,
                      E == abi::Epilogue::Relu6 ? 6.0f : 0.0f);
+}
+
+inline void applyEpilogueAlone(Run &R, abi::Epilogue E, const memory &Dst) {
+  if (epilogueIsPostOp(E))
+    R.eltwise(epilogueAlgorithm(E), E == abi::Epilogue::Silu ? 1.0f : 0.0f, E == abi::Epilogue::Relu6 ? 6.0f : 0.0f,
+              Dst, Dst);
+  applyEpilogueAfter(R, E, Dst);
 }
 
 inline void checkInputs(const abi::KernelSpec &Spec, size_t Want, size_t Got) {

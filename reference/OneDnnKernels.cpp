@@ -137,11 +137,26 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
 
 void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
           const memory &Dst) {
-  checkInputs(Spec, Spec.HasBias ? 3 : 2, In.size());
+  const size_t NumIn = 2 + Spec.HasBias + Spec.HasResidual;
+  checkInputs(Spec, NumIn, In.size());
   const abi::OperandSpec &A = Spec.Operands[0], &B = Spec.Operands[1], &C = Spec.output();
   const size_t Rank = C.Sizes.size();
   if (Rank < 2 || A.Sizes.size() != Rank || B.Sizes.size() != Rank)
     throw SpecError{"gemm operands need the output's rank, >= 2"};
+  // A residual is added after the bias and before the epilogue (torch's
+  // order): separate primitives, in that order.
+  memory Res;
+  if (Spec.HasResidual)
+    Res = R.user(viewOf(Spec.Operands[NumIn - 1]), In[NumIn - 1]);
+  const bool PostOp = epilogueIsPostOp(Spec.Post) && !Spec.HasResidual;
+  auto finish = [&] {
+    if (Spec.HasResidual) {
+      R.binary(algorithm::binary_add, Dst, Res, Dst);
+      applyEpilogueAlone(R, Spec.Post, Dst);
+    } else {
+      applyEpilogueAfter(R, Spec.Post, Dst);
+    }
+  };
   // Batch dims broadcast natively (size 1); a broadcast M, K or N dim is
   // materialised.
   memory Src = R.operand(A, In[0], Rank - 2);
@@ -156,7 +171,7 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
                                     : dnnl::matmul::desc(S.get_desc(), W.get_desc(),
                                                          Dst.get_desc());
     dnnl::primitive_attr Attr;
-    if (epilogueIsPostOp(Spec.Post)) { // the epilogue as oneDNN's eltwise post-op
+    if (PostOp) { // the epilogue as oneDNN's eltwise post-op
       dnnl::post_ops Ops;
       appendEpilogue(Ops, Spec.Post);
       Attr.set_post_ops(Ops);
@@ -175,7 +190,7 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
   // after the whole K sum exactly as the fused bias does.
   try {
     matmul(Src, Wei, Spec.HasBias);
-    applyEpilogueAfter(R, Spec.Post, Dst);
+    finish();
     return;
   } catch (const dnnl::error &E) {
     if (E.status != dnnl_unimplemented)
@@ -183,12 +198,12 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
   }
   memory DSrc = R.materialise(A, In[0], shapeOf(A));
   memory DWei = R.materialise(B, In[1], shapeOf(B));
-  if (epilogueIsPostOp(Spec.Post) && Spec.HasBias)
+  if (PostOp && Spec.HasBias)
     throw SpecError{"the dense fallback cannot add the bias before a fused epilogue"};
   matmul(DSrc, DWei, false);
   if (Spec.HasBias)
     R.binary(algorithm::binary_add, Dst, Bias, Dst);
-  applyEpilogueAfter(R, Spec.Post, Dst);
+  finish();
 }
 
 namespace {

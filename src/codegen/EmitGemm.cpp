@@ -122,6 +122,7 @@ private:
   }
   void compute(int64_t MN, int64_t NN, int64_t KN, bool Zero);
   void tile(Value *M0, int64_t MN, Value *N0, int64_t NN);
+  Value *loadResidual(Value *M0, int64_t MN, Value *N0, int64_t NN);
   void rowBlock(Value *M0, int64_t MN);
 };
 
@@ -870,10 +871,18 @@ void GemmEmitter::tile(Value *M0, int64_t MN, Value *N0, int64_t NN) {
     KB.forLoop(c64(1), c64(FullK), "kblk", [&](Value *KBi) { kblock(mul(KBi, TK), TK, false); });
   if (RemK)
     kblock(c64(FullK * TK), RemK, false);
-  if (Spec.Post != abi::Epilogue::None) // the fused epilogue, on the tile in scratchpad
+  Value *Res = P.Residual ? loadResidual(M0, MN, N0, NN) : nullptr;
+  if (Res || Spec.Post != abi::Epilogue::None) // the fused residual and epilogue, on the tile in scratchpad
     KB.forLoop(
         KB.i64(0), KB.i64(MN * NN), "epilogue",
-        [&](Value *I) { KB.storeF32(emitEpilogue(B, Spec.Post, KB.loadF32(Acc, I)), Acc, I); },
+        [&](Value *I) {
+          Value *V = KB.loadF32(Acc, I);
+          if (Res)
+            V = B.CreateFAdd(V, KB.loadF32(Res, I));
+          if (Spec.Post != abi::Epilogue::None)
+            V = emitEpilogue(B, Spec.Post, V);
+          KB.storeF32(V, Acc, I);
+        },
         /*Parallel=*/true);
   if (P.ConvT)
     return storeInterleaved(M0, MN, N0, NN);
@@ -881,6 +890,24 @@ void GemmEmitter::tile(Value *M0, int64_t MN, Value *N0, int64_t NN) {
   const int64_t SCm = C.Strides[Rank - 2], SCn = C.Strides[Rank - 1];
   Value *CDst = at(COp, B.CreateAdd(Base[COp], B.CreateAdd(mul(M0, SCm), mul(N0, SCn))));
   KB.sdmaStore(CDst, Acc, c64(MN), c64(NN * 4), c64(SCm * 4));
+}
+
+/// The residual's C tile (m0.., n0..) of MN x NN into its buffer, rows of NN.
+Value *GemmEmitter::loadResidual(Value *M0, int64_t MN, Value *N0, int64_t NN) {
+  const unsigned ROp = unsigned(P.NumOps - 2);
+  const abi::OperandSpec &R = Spec.Operands[ROp];
+  const int64_t SRm = R.Strides[P.Rank - 2], SRn = R.Strides[P.Rank - 1];
+  Value *Res = B.CreateConstInBoundsGEP1_64(Type::getInt8Ty(KB.Ctx), Acc, P.ResOff - P.AccOff);
+  Value *Src = at(ROp, B.CreateAdd(Base[ROp], B.CreateAdd(mul(M0, SRm), mul(N0, SRn))));
+  if (SRn == 1 || NN == 1) {
+    KB.sdmaLoad(Res, Src, c64(MN), c64(NN * 4), c64(SRm * 4));
+  } else {
+    KB.forLoop(MN, "resgather", [&](Value *Mi) {
+      KB.sdmaLoad(KB.elementPtr(Res, mul(Mi, NN)), B.CreateAdd(Src, mul(Mi, SRm * 4)), c64(NN), c64(4),
+                  c64(SRn * 4));
+    });
+  }
+  return Res;
 }
 
 void GemmEmitter::rowBlock(Value *M0, int64_t MN) {

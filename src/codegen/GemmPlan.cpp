@@ -72,7 +72,7 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
     const bool OneK = NKB == 1;
     for (int64_t CN : candidates(N, P.Micro.NR, N))
       for (int64_t CM : candidates(M, P.Bf16Dot ? 32 : P.Micro.MR, MCMax)) { // AMX: whole 32-row blocks
-        if (CK * CN * BFactor + CM * CK + CM * CN + std::max(StageFloats, CN) > Floats)
+        if (CK * CN * BFactor + CM * CK + CM * CN * (P.Residual ? 2 : 1) + std::max(StageFloats, CN) > Floats)
           continue;
         if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16)
           continue;
@@ -110,6 +110,8 @@ uint64_t carveBuffer(GemmPlan &P, int64_t Floats) {
 /// broadcast along N), and for AMX the bf16-pair copies of A and B (two
 /// bf16 per float, K padded to the tiles' 32).
 void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
+  if (P.Residual)
+    P.ResOff = carveBuffer(P, P.TM * P.TN);
   P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
   if (P.BiasCol)
     P.BiasColOff = carveBuffer(P, P.TM);
@@ -131,20 +133,23 @@ void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
 
 Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
                                   bool Bf16Dot) {
-  const size_t NumOps = Spec.HasBias ? 4 : 3;
+  const size_t NumOps = 3 + Spec.HasBias + Spec.HasResidual;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " + Twine(Spec.Operands.size()));
   if (std::string E = Spec.paramsError(); !E.empty())
     return specError(Spec, E);
   const abi::OperandSpec &Wt = Spec.Operands[0], &X = Spec.Operands[1], &C = Spec.output();
   if (Wt.Sizes.size() != 4 || X.Sizes.size() != 5 || C.Sizes.size() != 4 ||
-      (Spec.HasBias && Spec.Operands[2].Sizes.size() != 4))
-    return specError(Spec, "conv2d operands are W [b, g, Cog, K], X [b, g, Cg, H, W], (bias,) C [b, g, Cog, OH*OW]");
+      (Spec.HasBias && Spec.Operands[2].Sizes.size() != 4) ||
+      (Spec.HasResidual && Spec.Operands[NumOps - 2].Sizes != C.Sizes))
+    return specError(Spec, "conv2d operands are W [b, g, Cog, K], X [b, g, Cg, H, W], (bias,) (residual [b, g, Cog, "
+                           "OH*OW],) C [b, g, Cog, OH*OW]");
   GemmPlan P;
   P.Micro = Micro;
   P.Rank = 4;
   P.NumOps = NumOps;
   P.Conv = true;
+  P.Residual = Spec.HasResidual;
   const std::vector<int64_t> &Pm = Spec.Params;
   P.KH = Pm[0], P.KW = Pm[1], P.SH = Pm[2], P.SW = Pm[3], P.PH = Pm[4], P.PW = Pm[5], P.DH = Pm[6], P.DW = Pm[7];
   P.Cg = X.Sizes[2], P.H = X.Sizes[3], P.W = X.Sizes[4];
@@ -204,7 +209,7 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
     for (int64_t R : candidates(P.OH, 1, P.OH))
       for (int64_t CM : candidates(P.M, Micro.MR, MCMax)) {
         const int64_t CK = Cb * KHW, CN = R * P.OW, RI = std::min(rowsIn(R), P.H);
-        const int64_t Need = CM * CK + CM * CN + Cb * RI * P.W + P.W +
+        const int64_t Need = CM * CK + CM * CN * (P.Residual ? 2 : 1) + Cb * RI * P.W + P.W +
                              (P.DirectRows ? Cb * rowsIn(R) * P.Wp : CK * CN * (P.DirectB ? 1 : 2));
         if (Need > Floats)
           continue;
@@ -248,6 +253,8 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
 }
 
 Expected<GemmPlan> gemm::planConvTranspose(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro) {
+  if (Spec.HasResidual)
+    return specError(Spec, "conv_transpose2d takes no residual");
   const size_t NumOps = Spec.HasBias ? 4 : 3;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " + Twine(Spec.Operands.size()));
@@ -330,7 +337,7 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
     return planConv(Spec, Budget, Micro, Bf16Dot);
   if (Spec.Kernel == abi::KernelId::conv_transpose2d)
     return planConvTranspose(Spec, Budget, Micro);
-  const size_t NumOps = Spec.HasBias ? 4 : 3;
+  const size_t NumOps = 3 + Spec.HasBias + Spec.HasResidual;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +
                                Twine(Spec.Operands.size()));
@@ -354,11 +361,14 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
         return specError(Spec, "operand " + Twine(I) + " is not in the output's batch shape");
     if (Spec.HasBias && I == 2 && (O.Sizes[Rank - 2] != M || O.Sizes[Rank - 1] != N))
       return specError(Spec, "the bias is not [.., M, N]");
+    if (Spec.HasResidual && I == NumOps - 2 && (O.Sizes[Rank - 2] != M || O.Sizes[Rank - 1] != N))
+      return specError(Spec, "the residual is not [.., M, N]");
   }
   GemmPlan P;
   P.Micro = Micro;
   P.Rank = Rank;
   P.NumOps = NumOps;
+  P.Residual = Spec.HasResidual;
   P.M = M;
   P.N = N;
   P.K = K;

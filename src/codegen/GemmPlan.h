@@ -130,6 +130,11 @@ struct GemmPlan {
   /// SDMA element per value of C).
   bool BiasCol = false;
   uint64_t BiasColOff = 0;
+  /// A residual (KernelSpec::HasResidual, the operand before C): its C tile
+  /// comes in by SDMA into ResOff after the K blocks and is added to the
+  /// accumulators (after the bias, before the epilogue: torch's order).
+  bool Residual = false;
+  uint64_t ResOff = 0;
 };
 
 /// The plan for \p Spec (a gemm kernel) within \p BudgetBytes of

@@ -193,6 +193,25 @@ void gemmCases(CaseList &L) {
     L.add("33x65x64_rowbias_" + G, relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), E), {1, 2});
     L.add("b2_17x16x31_" + G, relu(gemm(contiguous({2, 17, 31}), contiguous({2, 31, 16})), E));
   }
+  // A residual connection's add, fused (C = post(A B + bias + R)): plain, on
+  // a row bias with relu (a transformer's linear + x; resnet's add + relu),
+  // on a per-row bias in a batch (a 1x1 convolution's), a residual whose
+  // rows are not contiguous (gathered), and tiles at the edges.
+  auto residual = [&](KernelSpec S, OperandSpec R, Epilogue E = Epilogue::None) {
+    S.Operands.insert(S.Operands.end() - 1, R);
+    S.HasResidual = true;
+    S.Post = E;
+    return S;
+  };
+  L.add("64x64x64_residual", residual(plain(64, 64, 64, false, false), contiguous({64, 64})), {1, 2});
+  L.add("33x65x64_rowbias_residual_relu",
+        residual(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), contiguous({33, 65}), Epilogue::Relu),
+        {1, 2});
+  L.add("b2_8x300x27_colbias_residual_relu6",
+        residual(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0})),
+                 contiguous({2, 8, 300}), Epilogue::Relu6));
+  L.add("31x17x16_residual_gather", residual(plain(31, 17, 16, false, false), transposed(31, 17)));
+  L.add("7x13x5_residual_gelu", residual(plain(7, 13, 5, true, true), contiguous({7, 13}), Epilogue::Gelu));
 }
 
 /// A view with element type \p T.

@@ -23,6 +23,7 @@ void conv2dCases(CaseList &L) {
     bool Bias = false;
     Epilogue Post = Epilogue::None;
     int Layout = 0; ///< 0 packed; 1 rows 3 floats apart; 2 channels 5 floats apart
+    bool Residual = false; ///< a residual connection's add (the output's shape), fused
   };
   auto conv = [&](const Geo &G) {
     const int64_t OH = (G.H + 2 * G.PH - G.DH * (G.KH - 1) - 1) / G.SH + 1,
@@ -38,9 +39,13 @@ void conv2dCases(CaseList &L) {
     std::vector<OperandSpec> Ops = {view({G.Nb, G.G, G.Cog, Kd}, {0, G.Cog * Kd, Kd, 1}), X};
     if (G.Bias)
       Ops.push_back(view({G.Nb, G.G, G.Cog, OH * OW}, {0, G.Cog, 1, 0}));
+    if (G.Residual) // the output's shape, its planes 3 floats apart
+      Ops.push_back(view({G.Nb, G.G, G.Cog, OH * OW},
+                         {G.G * G.Cog * (OH * OW + 3), G.Cog * (OH * OW + 3), OH * OW + 3, 1}));
     Ops.push_back(contiguous({G.Nb, G.G, G.Cog, OH * OW}));
     KernelSpec S = L.spec(Ops);
     S.HasBias = G.Bias;
+    S.HasResidual = G.Residual;
     S.Post = G.Post;
     S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
     return S;
@@ -82,6 +87,17 @@ void conv2dCases(CaseList &L) {
       // side's output: a 1x1 image of many channels).
       {"1x1_c40_1x1_o96_bias_hardsigmoid", 2, 1, 40, 1, 1, 96, 1, 1, 1, 1, 0, 0, 1, 1, true, Epilogue::Hardsigmoid},
       {"1x1_c24_1x1_o64_bias_sigmoid", 2, 1, 24, 1, 1, 64, 1, 1, 1, 1, 0, 0, 1, 1, true, Epilogue::Sigmoid},
+      // Residual connections' adds, fused: resnet's (bias, residual, relu),
+      // on the padded-row microkernel, a 1x1 projection (mobilenet_v2's: no
+      // activation), a batch, groups, K in several blocks.
+      {"3x3s1p1_c16_16x16_o16_bias_residual_relu", 1, 1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu, 0,
+       true},
+      {"3x3s1p1_c8_40x70_o8_dr_bias_residual_relu", 1, 1, 8, 40, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, true, Epilogue::Relu,
+       0, true},
+      {"1x1_c24_14x14_o16_bias_residual", 2, 1, 24, 14, 14, 16, 1, 1, 1, 1, 0, 0, 1, 1, true, Epilogue::None, 0, true},
+      {"3x3s1p1_g2_c4_10x10_o6_residual", 1, 2, 4, 10, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, false, Epilogue::None, 0, true},
+      {"3x3s1p1_c40_20x21_o70_kblocks_bias_residual_relu", 1, 1, 40, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, true,
+       Epilogue::Relu, 0, true},
   };
   for (const Geo &G : Cases)
     L.add(G.Name, conv(G), {1, 2});

@@ -164,6 +164,9 @@ struct KernelSpec {
   std::vector<OperandSpec> Operands; ///< inputs..., output (last)
   int64_t Dim = -1;                  ///< Softmax: reduced dimension, >= 0
   bool HasBias = false;              ///< Gemm
+  /// gemm, conv2d: C = Post(A B + bias + R), R (C's shape) the operand
+  /// before the output: a residual connection's add, fused.
+  bool HasResidual = false;
   Epilogue Post = Epilogue::None;    ///< Gemm: relu (NaN kept) or gelu of C, fused
   bool HasScalar = false;            ///< Binary: B is the constant Scalar
   double Scalar = 0;
