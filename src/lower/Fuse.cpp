@@ -15,6 +15,9 @@
 #include "lower/GraphQueries.h"
 #include "lower/Passes.h"
 
+#include <optional>
+#include <set>
+
 using namespace atalla;
 using namespace atalla::lower;
 using frontend::ArgKind;
@@ -85,10 +88,76 @@ llvm::Error lower::markBatchNormFolding(LoweringState &S) {
   return llvm::Error::success();
 }
 
+llvm::Error lower::markResiduals(LoweringState &S) {
+  std::map<std::string, size_t> Produced; // value -> its producer's position
+  for (size_t I = 0; I < S.Nodes.size(); ++I) {
+    for (const frontend::Argument &O : S.Nodes[I].Outputs)
+      if (O.Kind == ArgKind::Tensor)
+        Produced[O.S] = I;
+  }
+  auto F32 = [&](const std::string &V) {
+    const frontend::TensorMeta *M = S.M->G.meta(V);
+    return M && M->Dtype == frontend::ScalarType::Float32;
+  };
+  // Where the kernel computing value V runs: its GEMM's node (the
+  // convolution's, for a folded batch norm's result); none for others.
+  auto kernelAt = [&](const std::string &V) -> std::optional<size_t> {
+    auto P = Produced.find(V);
+    if (P == Produced.end())
+      return std::nullopt;
+    const Node &N = S.Nodes[P->second];
+    if (isGemm(N))
+      return P->second;
+    if (!isBatchNormOp(N) || N.Inputs.empty() || N.Inputs[0].Arg.Kind != ArgKind::Tensor)
+      return std::nullopt;
+    const std::string In = S.resolve(N.Inputs[0].Arg.S);
+    auto Mark = S.Fusion.BatchNormInto.find(In);
+    if (Mark == S.Fusion.BatchNormInto.end() || Mark->second != N.Name || !Produced.count(In))
+      return std::nullopt;
+    return Produced[In];
+  };
+  for (const Node &A : S.Nodes) {
+    if (A.Ns != "aten" || A.Op != "add" || A.Overload != "Tensor" || A.Outputs.size() != 1 || !firstResult(A))
+      continue;
+    const frontend::NamedArgument *X = A.input("self"), *Y = A.input("other"), *Alpha = A.input("alpha");
+    if (!X || !Y || X->Arg.Kind != ArgKind::Tensor || Y->Arg.Kind != ArgKind::Tensor ||
+        (Alpha && !((Alpha->Arg.Kind == ArgKind::Int && Alpha->Arg.I == 1) ||
+                    (Alpha->Arg.Kind == ArgKind::Float && Alpha->Arg.F == 1.0))))
+      continue;
+    const std::string Xv = S.resolve(X->Arg.S), Yv = S.resolve(Y->Arg.S), &Out = A.Outputs[0].S;
+    auto Shape = [&](const std::string &V) {
+      auto It = S.Shapes.find(V);
+      return It == S.Shapes.end() ? std::vector<int64_t>{-1} : It->second;
+    };
+    if (Xv == Yv || !F32(Xv) || !F32(Yv) || !F32(Out) || Shape(Xv) != Shape(Out) || Shape(Yv) != Shape(Out))
+      continue;
+    // The later GEMM first; the other operand must exist when it runs.
+    std::optional<size_t> Kx = kernelAt(Xv), Ky = kernelAt(Yv);
+    std::vector<std::pair<std::string, std::string>> Tries; // (GEMM result, residual)
+    if (Kx && (!Ky || *Kx > *Ky))
+      Tries = {{Xv, Yv}, {Yv, Xv}};
+    else
+      Tries = {{Yv, Xv}, {Xv, Yv}};
+    for (const auto &[V, R] : Tries) {
+      std::optional<size_t> K = kernelAt(V);
+      const Node *Only = soleReader(S, V);
+      auto RP = Produced.find(R);
+      if (K && Only == &A && !S.Mutated.count(V) && (RP == Produced.end() || RP->second < *K)) {
+        S.Fusion.Residual[V] = A.Name;
+        break;
+      }
+    }
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error lower::markEpilogues(LoweringState &S) {
+  std::set<std::string> ResidualAdds;
+  for (const auto &[V, Add] : S.Fusion.Residual)
+    ResidualAdds.insert(Add);
   for (const Node &N : S.Nodes) {
     const std::string *V = firstResult(N);
-    if (!V || !(isGemm(N) || isBatchNormOp(N)))
+    if (!V || !(isGemm(N) || isBatchNormOp(N) || ResidualAdds.count(N.Name)))
       continue;
     const Node *R = soleReader(S, *V);
     if (!R || R->Ns != "aten" || R->Outputs.size() != 1 || !readsFirst(S, *R, *V))

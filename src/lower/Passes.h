@@ -45,6 +45,12 @@ struct FusionMarks {
   /// the cat copies nothing for it. No reader of the value overwrites it
   /// in place, and it is no graph output.
   std::map<std::string, std::string> CatSlot;
+  /// A GEMM's or convolution's (or its folded batch norm's) result -> the
+  /// add, its only reader, whose other operand exists before the GEMM's
+  /// kernel runs: a residual connection the kernel may add itself
+  /// (KernelSpec::HasResidual). The add's result may then take an
+  /// epilogue mark of its own.
+  std::map<std::string, std::string> Residual;
 };
 
 struct LoweringState {
@@ -77,6 +83,12 @@ llvm::Error specializeShapes(LoweringState &S, const ShapeOptions &Opts);
 /// fuse-batch-norm: marks inference batch norms that alone read a
 /// convolution's result (FusionMarks::BatchNormInto).
 llvm::Error markBatchNormFolding(LoweringState &S);
+
+/// fuse-residuals: marks adds of two float32 tensors of one shape where
+/// one is a GEMM's or convolution's result that only the add reads and the
+/// other exists before that GEMM's node (FusionMarks::Residual). Of two
+/// such results, the later GEMM takes the add.
+llvm::Error markResiduals(LoweringState &S);
 
 /// fuse-epilogues: marks relu, relu6 (hardtanh or clamp to [0, 6]),
 /// hardswish, silu and gelu (exact or tanh) nodes that alone read a GEMM's, convolution's or batch

@@ -33,6 +33,7 @@ llvm::Expected<Program> atalla::lower::lowerModel(const frontend::Model &M, cons
       {"canonicalize", [&] { return canonicalize(S); }},
       {"specialize-shapes", [&] { return specializeShapes(S, Opts.Shapes); }},
       {"fuse-batch-norm", [&] { return markBatchNormFolding(S); }},
+      {"fuse-residuals", [&] { return markResiduals(S); }},
       {"fuse-epilogues", [&] { return markEpilogues(S); }},
       {"fuse-elementwise", [&] { return markElementwiseChains(S, {Opts.Select.FuseElementwise}); }},
       {"fuse-cat", [&] { return markCatSlots(S); }},

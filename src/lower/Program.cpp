@@ -124,6 +124,7 @@ void LoweringState::print(llvm::raw_ostream &OS) const {
     OS << "\n";
   };
   PrintMarks("fusion marks, batch norm folding (result <- batch_norm)", Fusion.BatchNormInto);
+  PrintMarks("fusion marks, residual adds (result <- add)", Fusion.Residual);
   PrintMarks("fusion marks, GEMM epilogues (result <- relu/gelu)", Fusion.Epilogue);
   PrintMarks("fusion marks, elementwise chains (result <- next op)", Fusion.ChainNext);
   PrintMarks("fusion marks, written in place into a cat (value <- cat)", Fusion.CatSlot);

@@ -221,9 +221,14 @@ void Selector::finishConvKernel(const Node &N, abi::KernelSpec &Spec, std::vecto
     Spec.Operands.push_back({{Nb, G, Cog, OHW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
     Ops.push_back(Bias);
   }
+  const std::string Conv = ResultName;
+  ResultName = fuseResidual(N, Spec, Ops, ResultName, [&](int T) { return convOutputOperand(T, G); });
+  const std::string Summed = ResultName;
   ResultName = fuseEpilogue(N, Spec, ResultName);
   int Out = defineOutputOrCatSlot(ResultName, OutShape);
   S.TensorOf[OutName] = Out;
+  S.TensorOf[Conv] = Out;
+  S.TensorOf[Summed] = Out;
   Spec.Operands.push_back(convOutputOperand(Out, G));
   Ops.push_back(Out);
   emitKernel(N, Spec, Ops);

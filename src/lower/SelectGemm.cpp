@@ -86,8 +86,10 @@ void Selector::selectGemm(const Node &N) {
     Spec.Operands.push_back(broadcastOperand(Bias, Shape));
     Ops.push_back(Bias);
   }
-  int Out = defineOutput(fuseEpilogue(N, Spec, OutName), ScalarType::Float32, Shape);
+  const std::string Summed = fuseResidual(N, Spec, Ops, OutName, [&](int T) { return broadcastOperand(T, Shape); });
+  int Out = defineOutput(fuseEpilogue(N, Spec, Summed), ScalarType::Float32, Shape);
   S.TensorOf[OutName] = Out;
+  S.TensorOf[Summed] = Out;
   Spec.Operands.push_back(operand(Out));
   Ops.push_back(Out);
   emitKernel(N, Spec, Ops);
@@ -243,6 +245,32 @@ bool Selector::selectFlashAttention(const Node &N, int Q, int K, int V, const st
   pushKernel(N, Spec, Ins);
   recordDecision(N, NodeDecision::Accelerated, "attention");
   return true;
+}
+
+std::string Selector::fuseResidual(const Node &N, abi::KernelSpec &Spec, std::vector<int> &Ops,
+                                   const std::string &Result, const std::function<abi::OperandSpec(int)> &Operand) {
+  auto Mark = S.Fusion.Residual.find(Result); // fuse-residuals: its only reader may be fused
+  if (Mark == S.Fusion.Residual.end())
+    return Result;
+  const Node &A = *nodeNamed(Mark->second);
+  const std::string X = S.resolve(A.input("self")->Arg.S), Y = S.resolve(A.input("other")->Arg.S);
+  auto It = S.TensorOf.find(X == Result ? Y : X);
+  if (It == S.TensorOf.end()) // not computed yet (the mark's order check makes this rare)
+    return Result;
+  const int R = It->second;
+  if (P.Tensors[R].Dtype != ScalarType::Float32 || P.Tensors[R].Sizes != shapeOf(A.Outputs[0].S))
+    return Result;
+  abi::OperandSpec O;
+  try {
+    O = Operand(R);
+  } catch (const NoKernel &) {
+    return Result;
+  }
+  Spec.HasResidual = true;
+  Spec.Operands.push_back(O);
+  Ops.push_back(R);
+  FusedResidual[A.Name] = Result;
+  return A.Outputs[0].S;
 }
 
 /// When a relu or gelu alone reads \p Result (and it is no graph output),

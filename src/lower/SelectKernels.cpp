@@ -179,6 +179,7 @@ void Selector::rollback(const Checkpoint &C) {
   FoldedBatchNorm = C.Folded;
   FusedEpilogue = C.Epilogues;
   FusedChain = C.Chains;
+  FusedResidual = C.Residuals;
 }
 
 /// The node a fusion mark names (marks name nodes of S.Nodes).
@@ -273,6 +274,12 @@ llvm::Error Selector::lowerNode(const Node &N) {
       return makeError(M.Path + ": node '" + N.Name + "': in-place " + N.Target + " writes '" +
                        N.Inputs[0].Arg.S + "', which shares storage with a view; eager would change every alias, "
                        "and in-place ops on views are not supported yet");
+  }
+  if (auto F = FusedResidual.find(N.Name); F != FusedResidual.end()) {
+    // The GEMM before it added the residual to its result: same tensor.
+    S.TensorOf[N.Outputs[0].S] = S.TensorOf.at(F->second);
+    recordDecision(N, NodeDecision::Fused, "gemm", "residual add of " + F->second);
+    return llvm::Error::success();
   }
   if (auto F = FusedEpilogue.find(N.Name); F != FusedEpilogue.end()) {
     // The GEMM before it applied it to its result: same tensor.

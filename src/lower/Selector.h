@@ -22,6 +22,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -142,10 +143,11 @@ private:
   /// What a node's selection may add, so that a NoKernel can undo it.
   struct Checkpoint {
     size_t Tensors, Instrs, Owned;
-    std::map<std::string, std::string> Folded, Epilogues, Chains;
+    std::map<std::string, std::string> Folded, Epilogues, Chains, Residuals;
   };
   Checkpoint checkpoint() const {
-    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedEpilogue, FusedChain};
+    return {P.Tensors.size(), P.Instrs.size(), P.OwnedConstants.size(), FoldedBatchNorm, FusedEpilogue, FusedChain,
+            FusedResidual};
   }
   void rollback(const Checkpoint &C);
 
@@ -257,6 +259,17 @@ private:
   /// fuses it into \p Spec's epilogue and returns its value, which the
   /// GEMM's output then holds (and is named after); otherwise \p Result.
   std::string fuseEpilogue(const Node &N, abi::KernelSpec &Spec, const std::string &Result);
+  /// When an add alone reads \p Result and its other operand already has a
+  /// tensor of the output's shape (FusionMarks::Residual), makes it \p
+  /// Spec's residual (\p Operand lays it out as the output is laid out;
+  /// it throws NoKernel where it can not, and then nothing is fused) and
+  /// returns the add's value, which the GEMM's output then holds; otherwise
+  /// \p Result.
+  std::string fuseResidual(const Node &N, abi::KernelSpec &Spec, std::vector<int> &Ops, const std::string &Result,
+                           const std::function<abi::OperandSpec(int)> &Operand);
+  /// add nodes fused into the GEMM before them as its residual -> the
+  /// GEMM's result they read.
+  std::map<std::string, std::string> FusedResidual;
 
   void pushKernel(const Node &N, abi::KernelSpec Spec, std::vector<int> Operands);
 

@@ -530,3 +530,75 @@ TEST(ConvModelsTest, SqueezeAndExcitationGatesAreTheirConvolutionsEpilogues) {
     Seed += 10;
   }
 }
+
+TEST(ConvModelsTest, ResidualAddsAreTheirConvolutionsEpilogues) {
+  // Two resnet BasicBlocks: conv-bn-relu-conv-bn, + identity, relu. In the
+  // first, the identity is a 1x1 stride-2 downsample (conv-bn) that the
+  // graph computes after the second conv, so the add goes into the
+  // downsample's kernel with the block's result as its residual; in the
+  // second, the identity is the block's input and the add goes into its
+  // second conv. Then mobilenet_v2's projection (1x1 conv-bn, no
+  // activation) + input, and a transformer's x + linear(x). No add kernel
+  // remains, and each matches eager.
+  ModelBuilder B;
+  uint64_t Seed = 1300;
+  std::string X = B.addUserInput("x", randn({2, 8, 12, 12}, Seed++));
+  auto convBn = [&](const std::string &In, const Conv &K, std::vector<int64_t> Out, bool Relu) {
+    std::string C = addConv(B, In, K, false, Seed, "c" + std::to_string(Seed));
+    Seed += 2;
+    std::string Bn = addBatchNorm(B, C, K.Co, Out, Seed, "bn" + std::to_string(Seed));
+    Seed += 4;
+    return Relu ? B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(Bn))}, ScalarType::Float32,
+                            Out)
+                : Bn;
+  };
+  auto add = [&](const std::string &L, const std::string &R, std::vector<int64_t> Out) {
+    return B.addNode("torch.ops.aten.add.Tensor", {arg("self", Argument::tensor(L)), arg("other", Argument::tensor(R))},
+                     ScalarType::Float32, Out);
+  };
+  auto relu = [&](const std::string &In, std::vector<int64_t> Out) {
+    return B.addNode("torch.ops.aten.relu.default", {arg("self", Argument::tensor(In))}, ScalarType::Float32, Out);
+  };
+  const std::vector<int64_t> Half = {2, 16, 6, 6};
+  Conv C1{2, 8, 12, 12, 16, 3, 3, 2, 2, 1, 1}, C2{2, 16, 6, 6, 16, 3, 3, 1, 1, 1, 1}, Down{2, 8, 12, 12, 16, 1, 1, 2, 2};
+  C1.Bias = C2.Bias = Down.Bias = false;
+  std::string Y = convBn(convBn(X, C1, Half, true), C2, Half, false);
+  std::string Id = convBn(X, Down, Half, false);
+  std::string Block1 = relu(add(Y, Id, Half), Half);
+  std::string Z = convBn(convBn(Block1, C2, Half, true), C2, Half, false);
+  std::string Block2 = relu(add(Block1, Z, Half), Half);
+  Conv Proj{2, 16, 6, 6, 16, 1, 1};
+  std::string Inverted = add(Block2, convBn(Block2, Proj, Half, false), Half);
+  B.addOutput(Inverted);
+  // x [5, 16] + linear(x).
+  std::string T = B.addUserInput("t", randn({5, 16}, Seed++));
+  std::string Wl = B.addParameter("lin.weight", randn({16, 16}, Seed++)), Bl = B.addParameter("lin.bias", randn({16}, Seed++));
+  std::string Lin = B.addNode("torch.ops.aten.linear.default",
+                              {arg("input", Argument::tensor(T)), arg("weight", Argument::tensor(Wl)),
+                               arg("bias", Argument::tensor(Bl))},
+                              ScalarType::Float32, {5, 16});
+  B.addOutput(add(T, Lin, {5, 16}));
+  Model M = B.take();
+  {
+    ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+    unsigned Convs = 0, Residual = 0, ResidualRelu = 0, Gemms = 0, Others = 0;
+    for (const lower::PInstr &I : P.Instrs) {
+      if (I.Op != atalla::abi::Opcode::Kernel)
+        continue;
+      if (I.Spec.Kernel == atalla::abi::KernelId::conv2d || I.Spec.Kernel == atalla::abi::KernelId::gemm) {
+        (I.Spec.Kernel == atalla::abi::KernelId::conv2d ? Convs : Gemms)++;
+        Residual += I.Spec.HasResidual;
+        ResidualRelu += I.Spec.HasResidual && I.Spec.Post == atalla::abi::Epilogue::Relu;
+      } else {
+        ++Others;
+      }
+    }
+    EXPECT_EQ(Convs + Gemms, 7u); // six convolutions (the 1x1 projection a GEMM) and the linear
+    EXPECT_EQ(Residual, 4u);     // the downsample, block 2's second conv, the projection, the linear
+    EXPECT_EQ(ResidualRelu, 2u); // the two blocks' adds with their relus
+    EXPECT_EQ(Others, 0u);       // no add, relu or chain kernel
+    for (const lower::NodeDecision &D : P.Decisions)
+      EXPECT_NE(D.K, lower::NodeDecision::Fallback) << D.Node << ": " << D.Reason;
+  }
+  expectRunsOnTheAccelerator(std::move(M), 1300, "residual blocks");
+}

@@ -173,8 +173,9 @@ TEST(OpModelsTest, LinearGeluFusesIntoTheGemmAndMatchesEager) {
 TEST(OpModelsTest, ElementwiseChainsFuseAndMatchEager) {
   // a = x * 2 + b (b a broadcast row); relu_ in place; y - a (a swapped
   // sub); + 3 with alpha 2 (the constant 6); sigmoid: one chain kernel of
-  // six steps. c = a2 + m where m = x @ w comes after the chain started: c
-  // is not fused. d = e * 0.5 where e is also a graph output: not fused.
+  // six steps. c = a6 + m where m = x @ w comes after the chain: the mm adds
+  // a6 itself (a residual add). e = c * y is a kernel of its own; d = e *
+  // 0.5 where e is also a graph output: not fused.
   ModelBuilder B;
   std::string X = B.addUserInput("x", randn({6, 20}, 101));
   std::string Y = B.addUserInput("y", randn({6, 20}, 102));
@@ -205,15 +206,17 @@ TEST(OpModelsTest, ElementwiseChainsFuseAndMatchEager) {
   auto P = lower::lowerModel(Mo, lower::PipelineOptions());
   ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
   std::vector<size_t> ChainSteps;
-  unsigned Kernels = 0;
+  unsigned Kernels = 0, Residuals = 0;
   for (const lower::PInstr &I : P->Instrs) {
     Kernels += I.Op == atalla::abi::Opcode::Kernel;
+    Residuals += I.Spec.Kernel == atalla::abi::KernelId::gemm && I.Spec.HasResidual;
     if (I.Spec.Kernel == atalla::abi::KernelId::chain)
       ChainSteps.push_back(I.Spec.Params.size() / 4);
   }
-  // mul..sigmoid (6 steps); add(c) + mul(e) (2 steps: e is an output, d is not fused).
-  EXPECT_EQ(ChainSteps, (std::vector<size_t>{6, 2}));
-  EXPECT_EQ(Kernels, 4u); // two chains, the mm, the last mul
+  // mul..sigmoid (6 steps); add(c) into the mm; mul(e) and mul(d) alone.
+  EXPECT_EQ(ChainSteps, (std::vector<size_t>{6}));
+  EXPECT_EQ(Residuals, 1u);
+  EXPECT_EQ(Kernels, 4u); // the chain, the mm with its residual, the two muls
   // --no-fuse-elementwise's option: every op a kernel of its own.
   lower::PipelineOptions NoFuse;
   NoFuse.Select.FuseElementwise = false;

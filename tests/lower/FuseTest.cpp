@@ -1,6 +1,6 @@
 //===- tests/lower/FuseTest.cpp - the fusion passes' marks ----------------===//
 //
-// The fuse-batch-norm, fuse-epilogues and fuse-elementwise passes look at
+// The fuse-batch-norm, fuse-residuals, fuse-epilogues and fuse-elementwise passes look at
 // the graph alone and mark what may be fused (FusionMarks); these tests
 // build small graphs, run the passes and check the marks, then lower the
 // whole model and check that selection fused exactly what was marked and
@@ -39,7 +39,7 @@ TensorData filled(const std::vector<int64_t> &Sizes, float V) {
   return TensorData::fromBytes(ScalarType::Float32, Sizes, B);
 }
 
-/// canonicalize, specialize-shapes and the three fusion passes.
+/// canonicalize, specialize-shapes and the four fusion passes.
 LoweringState passes(const Model &M, bool FuseElementwise = true) {
   LoweringState S;
   S.M = &M;
@@ -47,6 +47,7 @@ LoweringState passes(const Model &M, bool FuseElementwise = true) {
   EXPECT_FALSE(bool(canonicalize(S)));
   EXPECT_FALSE(bool(specializeShapes(S, {})));
   EXPECT_FALSE(bool(markBatchNormFolding(S)));
+  EXPECT_FALSE(bool(markResiduals(S)));
   EXPECT_FALSE(bool(markEpilogues(S)));
   EXPECT_FALSE(bool(markElementwiseChains(S, {FuseElementwise})));
   return S;
@@ -145,4 +146,49 @@ TEST(FuseTest, GemmEpiloguesNeedTheActivationToBeTheOnlyReader) {
   LoweringState S = passes(M);
   EXPECT_EQ(S.Fusion.Epilogue.size(), 1u);
   EXPECT_EQ(S.Fusion.Epilogue.at(Mm), R); // mm_1 is read by gelu and add: no epilogue
+}
+
+TEST(FuseTest, AResidualAddGoesToTheLaterGemmWhoseOtherOperandExists) {
+  // a = x @ w; b = relu(x) @ w; c = a + b, then relu: c goes into b's GEMM
+  // (the later one; a exists by then), and the relu after c becomes its
+  // epilogue. d = a2 + y2 where y2 is computed after a2's GEMM by a
+  // non-GEMM op: no mark. e = m + m2 where m is also read elsewhere: only
+  // m2 may take it.
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", filled({4, 8}, 0.5f));
+  std::string W = B.addParameter("w", filled({8, 8}, 0.1f));
+  auto mm = [&](const std::string &L) {
+    return B.addNode("torch.ops.aten.mm.default", {arg("self", T(L)), arg("mat2", T(W))}, ScalarType::Float32, {4, 8});
+  };
+  auto op = [&](const char *Op, std::vector<NamedArgument> Args) {
+    return B.addNode(std::string("torch.ops.aten.") + Op, std::move(Args), ScalarType::Float32, {4, 8});
+  };
+  std::string A = mm(X);
+  std::string Bm = mm(op("relu.default", {arg("self", T(X))}));
+  std::string C = op("add.Tensor", {arg("self", T(A)), arg("other", T(Bm))});
+  std::string Cr = op("relu.default", {arg("self", T(C))});
+  std::string A2 = mm(Cr);
+  std::string Y2 = op("sigmoid.default", {arg("self", T(X))});
+  std::string D = op("add.Tensor", {arg("self", T(A2)), arg("other", T(Y2))});
+  std::string Mv = mm(D), M2 = mm(X);
+  std::string E = op("add.Tensor", {arg("self", T(Mv)), arg("other", T(M2))});
+  B.addOutput(E);
+  B.addOutput(op("mul.Tensor", {arg("self", T(Mv)), arg("other", Argument::real(2.0))}));
+  Model M = B.take();
+  LoweringState S = passes(M);
+  ASSERT_EQ(S.Fusion.Residual.size(), 2u);
+  EXPECT_EQ(S.Fusion.Residual.at(Bm), C);
+  EXPECT_EQ(S.Fusion.Residual.at(M2), E);
+  EXPECT_EQ(S.Fusion.Residual.count(A2), 0u);
+  EXPECT_EQ(S.Fusion.Epilogue.at(C), Cr);
+  // Selection fuses both: no add kernel, and each GEMM that took one has it.
+  auto P = lowerModel(M, {});
+  ASSERT_TRUE(bool(P)) << llvm::toString(P.takeError());
+  unsigned Residuals = 0, Adds = 0;
+  for (const PInstr &I : P->Instrs) {
+    Residuals += I.Spec.HasResidual;
+    Adds += I.Spec.Kernel == atalla::abi::KernelId::add || I.Spec.Kernel == atalla::abi::KernelId::chain;
+  }
+  EXPECT_EQ(Residuals, 2u);
+  EXPECT_EQ(Adds, 1u); // d (with the sigmoid before it, a chain)
 }

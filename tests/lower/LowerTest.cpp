@@ -188,7 +188,8 @@ TEST(LowerTest, PrintAfterAllShowsEveryPass) {
   ASSERT_EXPECTED(P, lowerModel(M, O));
   EXPECT_FALSE(P.Instrs.empty());
   OS.flush();
-  for (const char *Pass : {"canonicalize", "specialize-shapes", "fuse-batch-norm", "fuse-epilogues", "fuse-elementwise",
+  for (const char *Pass : {"canonicalize", "specialize-shapes", "fuse-batch-norm", "fuse-residuals", "fuse-epilogues",
+                           "fuse-elementwise",
                            "select-kernels", "partition", "plan-memory"})
     EXPECT_NE(Text.find(std::string("*** IR after ") + Pass + " ***"), std::string::npos) << Pass;
   EXPECT_NE(Text.find("kernel gemm f32"), std::string::npos);
