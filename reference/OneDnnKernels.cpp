@@ -21,6 +21,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <deque>
 #include <optional>
 #include <string>
@@ -103,6 +104,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::gemm:
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
+  case abi::KernelId::max_pool2d_index: // no oneDNN index output: see poolIndex()
   case abi::KernelId::avg_pool2d:
   case abi::KernelId::attention:
   case abi::KernelId::dwconv2d:
@@ -638,6 +640,43 @@ void argReduce(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
   }
 }
 
+/// max_pool2d_index: oneDNN 2.6's max pooling keeps its argmax in an
+/// opaque workspace, so the input [N, C, H, W] is made dense by a oneDNN
+/// reorder (exact) and each window scanned on the host in tap order, as
+/// torch's CPU kernel scans it: a tap replaces the best when it is greater
+/// or NaN; the first tap inside the input to start.
+void poolIndex(Run &R, const abi::KernelSpec &Spec, const void *In, void *Out) {
+  const abi::OperandSpec &I = Spec.Operands[0], &O = Spec.output();
+  if (I.Sizes.size() != 4 || O.Sizes.size() != 4 || Spec.Params.size() != 8)
+    throw SpecError{"max_pool2d_index takes In [N, C, H, W], Out [N, C, OH, OW] and 8 params"};
+  const std::vector<int64_t> &P = Spec.Params;
+  const int64_t KH = P[0], KW = P[1], SH = P[2], SW = P[3], PH = P[4], PW = P[5], DH = P[6], DW = P[7];
+  const int64_t Planes = I.Sizes[0] * I.Sizes[1], H = I.Sizes[2], W = I.Sizes[3], OH = O.Sizes[2], OW = O.Sizes[3];
+  memory Dense = R.materialise(I, static_cast<const float *>(In), shapeOf(I));
+  const float *X = static_cast<const float *>(Dense.get_data_handle());
+  int64_t *Idx = static_cast<int64_t *>(Out);
+  for (int64_t Pl = 0; Pl < Planes; ++Pl)
+    for (int64_t Oh = 0; Oh < OH; ++Oh)
+      for (int64_t Ow = 0; Ow < OW; ++Ow) {
+        int64_t H0 = Oh * SH - PH, W0 = Ow * SW - PW;
+        while (H0 < 0)
+          H0 += DH;
+        while (W0 < 0)
+          W0 += DW;
+        int64_t Best = H0 * W + W0;
+        float Max = -std::numeric_limits<float>::infinity();
+        for (int64_t Ih = H0; Ih < std::min(H, Oh * SH - PH + (KH - 1) * DH + 1); Ih += DH)
+          for (int64_t Iw = W0; Iw < std::min(W, Ow * SW - PW + (KW - 1) * DW + 1); Iw += DW) {
+            const float V = X[(Pl * H + Ih) * W + Iw];
+            if (V > Max || std::isnan(V)) {
+              Max = V;
+              Best = Ih * W + Iw;
+            }
+          }
+        Idx[(Pl * OH + Oh) * OW + Ow] = Best;
+      }
+}
+
 /// where: oneDNN 2.6 has no select (binary_select came in 3.x), and no
 /// arithmetic form is exact with infinities and NaN (x * c + y * (1 - c)
 /// makes 0 * inf = NaN). The f32 operands are made dense by oneDNN (exact
@@ -915,6 +954,9 @@ atalla::reference::runOneDnnTyped(const abi::KernelSpec &Spec, const std::vector
     } else if (Spec.Kernel == abi::KernelId::argmax || Spec.Kernel == abi::KernelId::argmin) {
       checkInputs(Spec, 1, Inputs.size());
       argReduce(R, Spec, Inputs[0], Result.data());
+    } else if (Spec.Kernel == abi::KernelId::max_pool2d_index) {
+      checkInputs(Spec, 1, Inputs.size());
+      poolIndex(R, Spec, Inputs[0], Result.data());
     } else if (Spec.Kernel == abi::KernelId::where) {
       checkInputs(Spec, Spec.HasScalar ? 2 : 3, Inputs.size());
       select(R, Spec, Inputs, Result.data());

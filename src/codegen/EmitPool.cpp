@@ -21,6 +21,12 @@
 // inside the input, rows times columns (the columns' counts are constants
 // of each vector, the rows' computed per output row), as torch divides.
 //
+// max_pool2d_index is max_pool2d's walk that keeps, per output, the flat
+// input index ih * W + iw of the tap torch's CPU kernel keeps: a tap
+// replaces the best so far when it is greater or NaN (ordered greater, or
+// unordered with itself), starting from -inf at the window's first tap
+// inside the input; the -inf padding never replaces anything. i64 outputs.
+//
 // dwconv2d (a depthwise convolution) is the same walk with zero padding:
 // each output vector starts from the channel's bias (or 0) and adds
 // weight(c, kh, kw) * tap in tap order (fmuladd), the fused relu or gelu
@@ -156,6 +162,55 @@ Value *windowVector(KernelBuilder &KB, const abi::KernelSpec &Spec, Value *Padde
   return Acc;
 }
 
+/// max_pool2d_index's L outputs from column O of window row \p Ohi of the
+/// block at \p Oh0 (i64 lanes): the kept tap's flat index into the plane.
+Value *windowIndex(KernelBuilder &KB, const abi::KernelSpec &Spec, Value *Padded, int64_t Wp, Value *Oh0, Value *Ohi,
+                   int64_t O, int64_t L) {
+  IRBuilder<> &B = KB.B;
+  const std::vector<int64_t> &Pm = Spec.Params;
+  const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5], DH = Pm[6], DW = Pm[7];
+  const int64_t W = Spec.Operands[0].Sizes[3];
+  Type *I64 = B.getInt64Ty();
+  auto splat = [&](Value *S) { return L == 1 ? S : B.CreateVectorSplat(unsigned(L), S); };
+  auto lanes = [&](const std::vector<int64_t> &V) -> Value * {
+    if (L == 1)
+      return ConstantInt::get(I64, uint64_t(V[0]));
+    std::vector<Constant *> C;
+    for (int64_t X : V)
+      C.push_back(ConstantInt::get(I64, uint64_t(X)));
+    return ConstantVector::get(C);
+  };
+  Value *Ih0 = B.CreateSub(B.CreateMul(B.CreateAdd(Oh0, Ohi), KB.i64(uint64_t(SH))), KB.i64(uint64_t(PH)));
+  // The window's first row inside the input: Ih0 + ceil(-Ih0 / DH) DH when Ih0 < 0.
+  Value *Up = B.CreateMul(B.CreateSDiv(B.CreateSub(KB.i64(uint64_t(DH - 1)), Ih0), KB.i64(uint64_t(DH))),
+                          KB.i64(uint64_t(DH)));
+  Value *IhFirst = B.CreateSelect(B.CreateICmpSLT(Ih0, KB.i64(0)), B.CreateAdd(Ih0, Up), Ih0);
+  std::vector<int64_t> WFirst;
+  for (int64_t J = 0; J < L; ++J) {
+    int64_t W0 = (O + J) * SW - PW;
+    while (W0 < 0)
+      W0 += DW;
+    WFirst.push_back(W0);
+  }
+  Value *Best = B.CreateAdd(splat(B.CreateMul(IhFirst, KB.i64(uint64_t(W)))), lanes(WFirst));
+  Value *Max = splat(KB.f32(-std::numeric_limits<float>::infinity()));
+  for (int64_t Kh = 0; Kh < KH; ++Kh) {
+    Value *RowP = KB.elementPtr(Padded, B.CreateAdd(B.CreateMul(Ohi, KB.i64(uint64_t(SH * Wp))),
+                                                    KB.i64(uint64_t(Kh * DH * Wp))));
+    Value *RowIdx = splat(B.CreateMul(B.CreateAdd(Ih0, KB.i64(uint64_t(Kh * DH))), KB.i64(uint64_t(W))));
+    for (int64_t Kw = 0; Kw < KW; ++Kw) {
+      Value *V = tapVector(B, KB.Ctx, RowP, O * SW + Kw * DW, L, SW);
+      Value *Take = B.CreateOr(B.CreateFCmpOGT(V, Max), B.CreateFCmpUNO(V, V));
+      std::vector<int64_t> Cols;
+      for (int64_t J = 0; J < L; ++J)
+        Cols.push_back((O + J) * SW - PW + Kw * DW);
+      Max = B.CreateSelect(Take, V, Max);
+      Best = B.CreateSelect(Take, B.CreateAdd(RowIdx, lanes(Cols)), Best);
+    }
+  }
+  return Best;
+}
+
 } // namespace
 
 int64_t atalla::codegen::poolFloats(const abi::KernelSpec &Spec, int64_t Rows) {
@@ -164,7 +219,8 @@ int64_t atalla::codegen::poolFloats(const abi::KernelSpec &Spec, int64_t Rows) {
   const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], DH = Avg ? 1 : Pm[6], DW = Avg ? 1 : Pm[7];
   const int64_t H = Spec.Operands[0].Sizes[2], W = Spec.Operands[0].Sizes[3], OW = Spec.output().Sizes[3];
   const int64_t RowsIn = (Rows - 1) * SH + (KH - 1) * DH + 1, Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
-  return std::min(RowsIn, H) * W + W + RowsIn * Wp + Rows * OW;
+  const int64_t OutFloats = Spec.Kernel == abi::KernelId::max_pool2d_index ? 2 : 1; // i64 indices
+  return std::min(RowsIn, H) * W + W + RowsIn * Wp + Rows * OW * OutFloats;
 }
 
 int64_t atalla::codegen::poolBudgetFloats(const abi::KernelSpec &Spec, uint64_t BudgetBytes) {
@@ -177,6 +233,8 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   if (Error E = checkPoolSpec(Spec))
     return E;
   const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d, Avg = Spec.Kernel == abi::KernelId::avg_pool2d;
+  const bool Index = Spec.Kernel == abi::KernelId::max_pool2d_index;
+  const int64_t OutBytes = Index ? 8 : 4;
   const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
   const std::vector<int64_t> &Pm = Spec.Params;
   const int64_t KH = Pm[0], KW = Pm[1], SH = Pm[2], SW = Pm[3], PH = Pm[4], PW = Pm[5];
@@ -201,7 +259,7 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
   const int64_t RowsIn = rowsIn(R), Landing = std::min(RowsIn, H);
   auto carve = [](int64_t Fl) { return (uint64_t(Fl) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign; };
   const uint64_t LandOff = 0, NegOff = carve(Landing * W), PadOff = NegOff + carve(W), OutOff = PadOff + carve(RowsIn * Wp),
-                 WOff = OutOff + carve(R * OW), BOff = WOff + carve(Dw ? Chans * KH * KW : 0),
+                 WOff = OutOff + carve(R * OW * (OutBytes / 4)), BOff = WOff + carve(Dw ? Chans * KH * KW : 0),
                  Grant = BOff + carve(Dw ? Chans : 0);
   Value *Buf = KB.alloc(Grant, "pool.buffers");
   auto part = [&](uint64_t Off) { return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Buf, Off); };
@@ -288,13 +346,18 @@ Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec
         [&](Value *Ohi) {
           for (int64_t O = 0; O < OW; O += VW) {
             const int64_t L = std::min<int64_t>(VW, OW - O);
-            storeVec(windowVector(KB, Spec, Padded, Wp, Oh0, Ohi, O, L, ChanW, Bias), OutBuf,
-                     B.CreateAdd(mul(Ohi, OW), c64(O)), L);
+            Value *At = B.CreateAdd(mul(Ohi, OW), c64(O));
+            if (Index) {
+              Value *V = windowIndex(KB, Spec, Padded, Wp, Oh0, Ohi, O, L);
+              B.CreateAlignedStore(V, B.CreateGEP(B.getInt64Ty(), OutBuf, At), Align(8));
+            } else {
+              storeVec(windowVector(KB, Spec, Padded, Wp, Oh0, Ohi, O, L, ChanW, Bias), OutBuf, At, L);
+            }
           }
         },
         /*Parallel=*/false, /*Rolled=*/true);
-    Value *Dst = B.CreateAdd(OutAddr, B.CreateShl(B.CreateAdd(mul(Pl, OH * OW), mul(Oh0, OW)), 2));
-    KB.sdmaStore(Dst, OutBuf, c64(1), c64(Rows * OW * 4), c64(Rows * OW * 4));
+    Value *Dst = B.CreateAdd(OutAddr, mul(B.CreateAdd(mul(Pl, OH * OW), mul(Oh0, OW)), OutBytes));
+    KB.sdmaStore(Dst, OutBuf, c64(1), c64(Rows * OW * OutBytes), c64(Rows * OW * OutBytes));
   };
   const int64_t Full = OH / R, Rem = OH % R;
   KB.forLoop(Planes, "pool.p", [&](Value *Pl) {

@@ -419,13 +419,46 @@ void Selector::selectMaxPool(const Node &N) {
   for (int I = 0; I < 2; ++I)
     if (K[I] < 1 || St[I] < 1 || Dl[I] < 1 || Pd[I] < 0 || 2 * Pd[I] > K[I])
       throw NoKernel{"kernel, stride, padding or dilation out of range"};
-  std::string OutName = outputName(N);
+  // max_pool2d_with_indices: the values and the indices, each computed
+  // only where something reads it.
+  std::vector<std::string> Names;
+  for (const Argument &O : N.Outputs)
+    O.collectTensorNames(Names);
+  if (Names.empty() || Names.size() > 2)
+    throw NoKernel{"results other than values and indices"};
+  auto used = [&](size_t I) {
+    const std::string R = S.resolve(Names[I]);
+    return !readersOf(R).empty() || isGraphOutput(R);
+  };
+  const bool Indices = Names.size() == 2 && used(1), Values = !Indices || used(0);
+  std::string OutName = Names[0];
   std::vector<int64_t> Shape = shapeOf(OutName);
   const int64_t OH = (XT.Sizes[2] + 2 * Pd[0] - Dl[0] * (K[0] - 1) - 1) / St[0] + 1,
                 OW = (XT.Sizes[3] + 2 * Pd[1] - Dl[1] * (K[1] - 1) - 1) / St[1] + 1;
   // ceil_mode may add a last, partial window; only the shapes where it does not are taken.
   if (Shape != std::vector<int64_t>{XT.Sizes[0], XT.Sizes[1], OH, OW})
     throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
+  if (Indices) {
+    // The maxima's flat indices into each input plane (i64), by the
+    // max_pool2d_index kernel, beside the values' kernel where those are read.
+    const frontend::TensorMeta *IM = meta(Names[1]);
+    if (!IM || IM->Dtype != ScalarType::Int64 || shapeOf(Names[1]) != Shape)
+      throw NoKernel{"indices that are not int64 of the output's shape"};
+    abi::KernelSpec Spec;
+    Spec.Kernel = abi::KernelId::max_pool2d_index;
+    Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
+    requirePoolFits(Spec, XT.Sizes, Shape);
+    if (P.Tensors[X].Strides[3] != 1)
+      X = materialize(X, N.Name);
+    Spec.Operands.push_back(operand(X));
+    int Idx = defineOutput(Names[1], ScalarType::Int64, Shape);
+    Spec.Operands.push_back(operand(Idx));
+    pushKernel(N, Spec, {X, Idx});
+    if (!Values) {
+      recordDecision(N, NodeDecision::Accelerated, "max_pool2d_index");
+      return;
+    }
+  }
   if (K[0] * K[1] > 1) {
     // The max_pool2d kernel: the input's planes read in place (padding by
     // bounds; any image and channel strides, a cat's slice too), one pass.
@@ -439,7 +472,7 @@ void Selector::selectMaxPool(const Node &N) {
     int Out = defineOutput(OutName, ScalarType::Float32, Shape);
     Spec.Operands.push_back(operand(Out));
     pushKernel(N, Spec, {X, Out});
-    recordDecision(N, NodeDecision::Accelerated, "max_pool2d");
+    recordDecision(N, NodeDecision::Accelerated, Indices ? "max_pool2d, max_pool2d_index" : "max_pool2d");
     return;
   }
   int Xp = X;
@@ -456,7 +489,7 @@ void Selector::selectMaxPool(const Node &N) {
   Spec.Kernel = abi::KernelId::copy;
   Spec.Operands = {operand(Acc), operand(Out)};
   pushKernel(N, Spec, {Acc, Out});
-  recordDecision(N, NodeDecision::Accelerated, "copy");
+  recordDecision(N, NodeDecision::Accelerated, Indices ? "copy, max_pool2d_index" : "copy");
 }
 
 /// avg_pool2d and adaptive_avg_pool2d whose windows are equal (sizes

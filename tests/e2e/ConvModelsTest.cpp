@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "driver/Compile.h"
 #include "frontend/ModelBuilder.h"
+#include "frontend/Printers.h"
 #include "lower/Pipeline.h"
 #include "tools/Fuzz.h"
 #include "tools/ToolSupport.h"
@@ -19,6 +20,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 using namespace atalla;
 using namespace atalla::frontend;
@@ -259,33 +261,70 @@ TEST(ConvModelsTest, MaxPool2dMatchesEager) {
   }
 }
 
-TEST(ConvModelsTest, MaxPool2dWithIndicesRunsOnTheDeviceWhenTheIndicesAreUnused) {
+TEST(ConvModelsTest, MaxPool2dWithIndicesRunsOnTheDevice) {
   // What torch.export and the core-ATen decompositions emit for max_pool2d:
-  // max_pool2d_with_indices, its indices unused. The values run on the
-  // device as max_pool2d's; when the indices are read, the op falls back
-  // (and still matches eager).
+  // max_pool2d_with_indices. The values are max_pool2d's kernel; the
+  // indices, where something reads them, max_pool2d_index's: each only
+  // where read. Inputs with many ties (small integers: torch keeps the
+  // first maximum in tap order), NaN (the last NaN's index), a plane of
+  // -inf (the window's first tap inside the input), padding, dilation and
+  // a 1x1 window; each matches eager, indices exactly, with no fallback.
+  struct Case {
+    std::vector<int64_t> In, K, St, Pd, Dl;
+    bool Values, Indices;
+  };
+  const Case Cases[] = {
+      {{2, 3, 9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, false},
+      {{2, 3, 9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, true},
+      {{1, 4, 16, 40}, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false, true},
+      {{1, 2, 13, 19}, {3, 2}, {2, 1}, {1, 0}, {2, 1}, true, true},
+      {{1, 2, 7, 9}, {1, 1}, {2, 2}, {0, 0}, {1, 1}, true, true},
+  };
   uint64_t Seed = 1050;
-  for (bool IndicesRead : {false, true}) {
+  for (const Case &C : Cases) {
+    // Small integers, then a NaN every 23rd element and the last plane -inf.
+    const int64_t N = C.In[0] * C.In[1] * C.In[2] * C.In[3], Plane = C.In[2] * C.In[3];
+    std::vector<float> V(static_cast<size_t>(N));
+    uint64_t Xs = Seed;
+    for (int64_t I = 0; I < N; ++I) {
+      Xs = Xs * 6364136223846793005ull + 1442695040888963407ull;
+      V[size_t(I)] = float((Xs >> 33) % 4) - 1.0f;
+      if (I % 23 == 7)
+        V[size_t(I)] = std::nanf("");
+      if (I >= N - Plane)
+        V[size_t(I)] = -std::numeric_limits<float>::infinity();
+    }
+    std::vector<uint8_t> Bytes(V.size() * 4);
+    std::memcpy(Bytes.data(), V.data(), Bytes.size());
     ModelBuilder B;
-    std::string X = B.addUserInput("x", randn({2, 3, 9, 8}, Seed));
+    std::string X = B.addUserInput("x", TensorData::fromBytes(ScalarType::Float32, C.In, Bytes));
+    const int64_t OH = (C.In[2] + 2 * C.Pd[0] - C.Dl[0] * (C.K[0] - 1) - 1) / C.St[0] + 1,
+                  OW = (C.In[3] + 2 * C.Pd[1] - C.Dl[1] * (C.K[1] - 1) - 1) / C.St[1] + 1;
+    const std::vector<int64_t> Out = {C.In[0], C.In[1], OH, OW};
     std::vector<std::string> R = B.addMultiNode(
         "torch.ops.aten.max_pool2d_with_indices.default",
-        {arg("self", Argument::tensor(X)), arg("kernel_size", Argument::ints({3, 3})),
-         arg("stride", Argument::ints({2, 2})), arg("padding", Argument::ints({1, 1})),
-         arg("dilation", Argument::ints({1, 1})), arg("ceil_mode", Argument::boolean(false))},
-        {{ScalarType::Float32, {2, 3, 5, 4}}, {ScalarType::Int64, {2, 3, 5, 4}}});
-    B.addOutput(R[0]);
-    if (IndicesRead)
+        {arg("self", Argument::tensor(X)), arg("kernel_size", Argument::ints(C.K)), arg("stride", Argument::ints(C.St)),
+         arg("padding", Argument::ints(C.Pd)), arg("dilation", Argument::ints(C.Dl)),
+         arg("ceil_mode", Argument::boolean(false))},
+        {{ScalarType::Float32, Out}, {ScalarType::Int64, Out}});
+    if (C.Values)
+      B.addOutput(R[0]);
+    if (C.Indices)
       B.addOutput(R[1]);
     Model M = B.take();
-    if (!IndicesRead) {
-      expectRunsOnTheAccelerator(std::move(M), Seed++, "max_pool2d_with_indices, indices unused");
-      continue;
+    const std::string What = "max_pool2d_with_indices " + frontend::formatShape(C.In) + " k" +
+                             frontend::formatShape(C.K) + (C.Values ? " values" : "") + (C.Indices ? " indices" : "");
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(M, {}));
+      unsigned Index = 0, Kernels = 0;
+      for (const lower::PInstr &I : P.Instrs) {
+        Kernels += I.Op == atalla::abi::Opcode::Kernel;
+        Index += I.Spec.Kernel == atalla::abi::KernelId::max_pool2d_index;
+      }
+      EXPECT_EQ(Index, C.Indices ? 1u : 0u) << What;
+      EXPECT_EQ(Kernels, unsigned(C.Values) + unsigned(C.Indices)) << What;
     }
-    M.Path = "conv_" + std::to_string(Seed) + ".pt2";
-    tools::FuzzOutcome O = tools::checkProgram(M, Seed++);
-    EXPECT_TRUE(O.Passed) << "max_pool2d_with_indices, indices read: " << O.Message;
-    EXPECT_EQ(O.Fallbacks, 1u);
+    expectRunsOnTheAccelerator(std::move(M), Seed++, What);
   }
 }
 

@@ -116,7 +116,9 @@ OperandSpec poolInput(int64_t Nb, int64_t C, int64_t H, int64_t W, int Layout) {
   }
 }
 
-/// max_pool2d against oneDNN's max pooling: 2x2 stride 2 (the UNet's), 3x3
+/// max_pool2d against oneDNN's max pooling (max_pool2d_index, the maxima's
+/// indices, against a host scan of the windows in torch's order: oneDNN
+/// keeps them in an opaque workspace): 2x2 stride 2 (the UNet's), 3x3
 /// stride 2 padding 1 (resnet's), odd sizes with a floor, dilation, stride
 /// 1, rows wider than a vector, strided input planes and rows, special
 /// values (NaN, inf, -0) where oneDNN agrees.
@@ -131,7 +133,10 @@ void poolCases(CaseList &L) {
                   OW = (G.W + 2 * G.PW - G.DW * (G.KW - 1) - 1) / G.SW + 1;
     // P planes as 2 images x P / 2 channels where P is even.
     const int64_t Nb = G.P % 2 ? 1 : 2, C = G.P / Nb;
-    KernelSpec S = L.spec({poolInput(Nb, C, G.H, G.W, G.Layout), contiguous({Nb, C, OH, OW})});
+    OperandSpec Out = contiguous({Nb, C, OH, OW});
+    if (L.Kernel == KernelId::max_pool2d_index) // the maxima's flat indices
+      Out.Type = DType::I64;
+    KernelSpec S = L.spec({poolInput(Nb, C, G.H, G.W, G.Layout), Out});
     S.Params = {G.KH, G.KW, G.SH, G.SW, G.PH, G.PW, G.DH, G.DW};
     return S;
   };

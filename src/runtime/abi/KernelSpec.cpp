@@ -114,6 +114,7 @@ std::string KernelSpec::paramsError() const {
       return "avg_pool2d's divisor_override is out of range";
     return "";
   case KernelId::max_pool2d:
+  case KernelId::max_pool2d_index:
   case KernelId::dwconv2d:
   case KernelId::conv2d: {
     if (Params.size() != 8)
@@ -123,8 +124,9 @@ std::string KernelSpec::paramsError() const {
     for (size_t I = 0; I < 8; ++I)
       if ((I / 2 == 2 ? Params[I] < 0 : Params[I] < 1) || Params[I] > (1 << 20))
         return std::string(kernelName(Kernel)) + " param " + std::to_string(I) + " out of range";
-    if (Kernel == KernelId::max_pool2d && (2 * Params[4] > Params[0] || 2 * Params[5] > Params[1]))
-      return "max_pool2d's padding is at most half its window";
+    if ((Kernel == KernelId::max_pool2d || Kernel == KernelId::max_pool2d_index) &&
+        (2 * Params[4] > Params[0] || 2 * Params[5] > Params[1]))
+      return std::string(kernelName(Kernel)) + "'s padding is at most half its window";
     return "";
   }
   default:
@@ -216,9 +218,9 @@ std::string KernelSpec::typeError() const {
   const DType Out = output().Type;
   if (Kernel == KernelId::convert)
     return "";
-  if (Kernel == KernelId::argmax || Kernel == KernelId::argmin) {
+  if (Kernel == KernelId::argmax || Kernel == KernelId::argmin || Kernel == KernelId::max_pool2d_index) {
     if (Operands.size() == 2 && (Operands[0].Type != DType::F32 || Out != DType::I64))
-      return "arg reductions take f32 and give i64";
+      return std::string(kernelName(Kernel)) + " takes f32 and gives i64";
     return "";
   }
   if (Kernel == KernelId::where) {
@@ -452,7 +454,8 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
     if (S.Params.size() == 8)
       W.Flops = S.Kernel == KernelId::dwconv2d
                     ? Out * double(2 * S.Params[0] * S.Params[1] + (S.Post != Epilogue::None ? 1 : 0))
-                    : Out * double(S.Params[0] * S.Params[1] - (S.Kernel == KernelId::avg_pool2d ? 0 : 1));
+                    : Out * double(S.Params[0] * S.Params[1] - (S.Kernel == KernelId::avg_pool2d ? 0 : 1)) *
+                          (S.Kernel == KernelId::max_pool2d_index ? 2 : 1); // a compare and a select
     return W;
   case KernelFamily::Attention: { // q k^T and p v on the array; scale, exp, the sums on the vector core
     const OperandSpec &K = S.Operands[1], &C = S.output();
