@@ -272,8 +272,27 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
   R = run("atalla-cycles gemm 64 64 64 --schedule tiled --machine atalla-rtl");
   EXPECT_EQ(R.Rc, 0) << R.Err;
   EXPECT_NE(R.Out.find("on atalla-rtl"), std::string::npos) << R.Out;
+  // A convolution as its kernel moves data (its input's rows per kw), beside
+  // its im2col tiles from DRAM: a 1-channel 3x3 over 64 x 64 with padding 1
+  // loads 64 rows of 63, 64 and 63 columns (2-byte elements) and 8 weight
+  // rows of 9 values.
+  R = run("atalla-cycles conv 8 1 64 64 3 3 --pad 1 --machine atalla-rtl --json");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  {
+    auto J = llvm::json::parse(R.Out);
+    ASSERT_TRUE(bool(J)) << R.Out;
+    const llvm::json::Object *Oc = J->getAsObject();
+    ASSERT_NE(Oc, nullptr);
+    EXPECT_EQ(Oc->getInteger("dram_bytes_loaded").value_or(0), 64 * (63 + 64 + 63) * 2 + 8 * 18) << R.Out;
+    ASSERT_NE(Oc->getObject("im2col_tiles"), nullptr);
+    EXPECT_LT(Oc->getInteger("cycles").value_or(0), Oc->getObject("im2col_tiles")->getInteger("cycles").value_or(0));
+  }
   // Bad input: one line, exit 2.
   for (auto [Args, Msg] : {std::pair<const char *, const char *>{"gemm 33 32 32 --schedule tiled", "M = 33: the tile model takes"},
+                           {"conv 8 1 48 48 3 3 --pad 1", "the convolution (C = 1, 3x3 window, 48x48 output) is not a"},
+                           {"conv 8 1 4 64 9 3", "the window does not fit the padded input"},
+                           {"conv 8 0 64 64 3 3", "'0' is not a positive integer (conv OC C H W KH KW)"},
+                           {"conv 8 1 64 64 3 3 --stride 0", "--stride and --dilation must be positive"},
                            {"gemm 32 33 32", "N = 33: the tile model takes"},
                            {"gemm 32 32", "expected 'gemm M N K'"},
                            {"conv 32 32 32", "expected 'gemm M N K'"},
