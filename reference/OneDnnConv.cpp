@@ -142,6 +142,32 @@ void avgPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float 
   }
 }
 
+/// adaptive_avg_pool2d with unequal windows: oneDNN 2.6's pooling takes one
+/// window size, so the input is made dense by a oneDNN reorder (exact) and
+/// each of torch's windows ([floor(i N / M), ceil((i + 1) N / M)) per dim)
+/// averaged on the host in double, rounded once to f32.
+void adaptivePool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
+  checkInputs(Spec, 1, In.size());
+  const abi::OperandSpec &I = Spec.Operands[0], &O = Spec.output();
+  if (I.Sizes.size() != 4 || O.Sizes.size() != 4)
+    throw SpecError{"adaptive pooling's operands are In [N, C, H, W] and Out [N, C, OH, OW]"};
+  const int64_t Planes = I.Sizes[0] * I.Sizes[1], H = I.Sizes[2], W = I.Sizes[3], OH = O.Sizes[2], OW = O.Sizes[3];
+  memory Dense = R.materialise(I, In[0], {I.Sizes[0], I.Sizes[1], H, W});
+  const float *X = static_cast<const float *>(Dense.get_data_handle());
+  float *Y = static_cast<float *>(Dst.get_data_handle());
+  for (int64_t Pl = 0; Pl < Planes; ++Pl)
+    for (int64_t Oh = 0; Oh < OH; ++Oh)
+      for (int64_t Ow = 0; Ow < OW; ++Ow) {
+        const int64_t H0 = Oh * H / OH, H1 = ((Oh + 1) * H + OH - 1) / OH;
+        const int64_t W0 = Ow * W / OW, W1 = ((Ow + 1) * W + OW - 1) / OW;
+        double Sum = 0;
+        for (int64_t Ih = H0; Ih < H1; ++Ih)
+          for (int64_t Iw = W0; Iw < W1; ++Iw)
+            Sum += double(X[(Pl * H + Ih) * W + Iw]);
+        Y[(Pl * OH + Oh) * OW + Ow] = float(Sum / double((H1 - H0) * (W1 - W0)));
+      }
+}
+
 /// conv_transpose2d (stride = kernel): oneDNN's matmul of the spec's GEMM,
 /// Y [b, M, N] = W' @ X (+ bias, epilogue), then Y's rows interleaved into
 /// the dense output [b, Co, OH * OW] (an exact copy).

@@ -220,6 +220,7 @@ void convTranspose2d(Run &R, const abi::KernelSpec &Spec, const std::vector<cons
                      std::vector<float> &Out);
 void maxPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
 void avgPool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
+void adaptivePool(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
 void depthwise(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst);
 
 } // namespace atalla::reference::onednn

@@ -105,6 +105,7 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
   case abi::KernelId::max_pool2d_index: // no oneDNN index output: see poolIndex()
+  case abi::KernelId::adaptive_avg_pool2d: // one window size in oneDNN's pooling: see adaptivePool()
   case abi::KernelId::avg_pool2d:
   case abi::KernelId::attention:
   case abi::KernelId::dwconv2d:
@@ -875,6 +876,8 @@ atalla::reference::runOneDnn(const abi::KernelSpec &Spec,
         depthwise(R, Spec, Inputs, Dst);
       else if (Spec.Kernel == abi::KernelId::avg_pool2d)
         avgPool(R, Spec, Inputs, Dst);
+      else if (Spec.Kernel == abi::KernelId::adaptive_avg_pool2d)
+        adaptivePool(R, Spec, Inputs, Dst);
       else
         maxPool(R, Spec, Inputs, Dst);
       break;

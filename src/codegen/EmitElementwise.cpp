@@ -419,6 +419,7 @@ Value *applyOp(KernelBuilder &KB, const abi::KernelSpec &Spec, ArrayRef<Value *>
   case abi::KernelId::conv2d:
   case abi::KernelId::max_pool2d:
   case abi::KernelId::max_pool2d_index:
+  case abi::KernelId::adaptive_avg_pool2d:
   case abi::KernelId::avg_pool2d:
   case abi::KernelId::attention:
   case abi::KernelId::dwconv2d:

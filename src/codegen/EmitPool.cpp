@@ -27,6 +27,11 @@
 // unordered with itself), starting from -inf at the window's first tap
 // inside the input; the -inf padding never replaces anything. i64 outputs.
 //
+// adaptive_avg_pool2d (windows of unequal sizes) is a plain walk instead:
+// per plane, the plane in by one SDMA transfer, each output the sum from +0
+// of its window in row-major order, divided by its rows, then its columns,
+// as torch's CPU kernel computes it.
+//
 // dwconv2d (a depthwise convolution) is the same walk with zero padding:
 // each output vector starts from the channel's bias (or 0) and adds
 // weight(c, kh, kw) * tap in tap order (fmuladd), the fused relu or gelu
@@ -223,6 +228,78 @@ int64_t atalla::codegen::poolFloats(const abi::KernelSpec &Spec, int64_t Rows) {
   return std::min(RowsIn, H) * W + W + RowsIn * Wp + Rows * OW * OutFloats;
 }
 
+int64_t atalla::codegen::adaptivePoolFloats(const abi::KernelSpec &Spec) {
+  const std::vector<int64_t> &I = Spec.Operands[0].Sizes, &O = Spec.output().Sizes;
+  return I[2] * I[3] + O[2] * O[3];
+}
+
+namespace {
+
+/// adaptive_avg_pool2d of In [N, C, H, W] into Out [N, C, OH, OW].
+Error emitAdaptivePool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  if (Spec.Operands.size() != 2)
+    return specError(Spec, "expected 2 operands, got " + Twine(Spec.Operands.size()));
+  if (std::string E = Spec.paramsError(); !E.empty())
+    return specError(Spec, E);
+  const abi::OperandSpec &In = Spec.Operands[0], &Out = Spec.output();
+  if (In.Sizes.size() != 4 || Out.Sizes.size() != 4 || In.Sizes[0] != Out.Sizes[0] || In.Sizes[1] != Out.Sizes[1])
+    return specError(Spec, "adaptive pooling's operands are In [N, C, H, W] and Out [N, C, OH, OW]");
+  const int64_t Chans = In.Sizes[1], Planes = In.Sizes[0] * Chans, H = In.Sizes[2], W = In.Sizes[3];
+  const int64_t OH = Out.Sizes[2], OW = Out.Sizes[3];
+  if (In.Strides[3] != 1 && W > 1)
+    return specError(Spec, "the input needs a unit column stride");
+  if (Out.Strides != std::vector<int64_t>{Chans * OH * OW, OH * OW, OW, 1})
+    return specError(Spec, "the output is contiguous");
+  if (Out.numel() == 0 || In.numel() == 0) {
+    if (Out.numel() != 0)
+      return specError(Spec, "an empty input has no windows");
+    KB.finish();
+    return Error::success();
+  }
+  if (codegen::adaptivePoolFloats(Spec) > codegen::adaptivePoolBudgetFloats(KB.Budget))
+    return specError(Spec, "one plane and its outputs (" + Twine(codegen::adaptivePoolFloats(Spec)) +
+                               " floats) exceed the scratchpad budget");
+  IRBuilder<> &B = KB.B;
+  const uint64_t OutOff = (uint64_t(H * W) * 4 + ScratchpadAlign - 1) / ScratchpadAlign * ScratchpadAlign;
+  Value *Buf = KB.alloc(OutOff + uint64_t(OH * OW) * 4, "adaptive.buffers");
+  Value *Plane = Buf, *OutBuf = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Buf, OutOff);
+  Value *InAddr = KB.operandAddr(0), *OutAddr = KB.operandAddr(1);
+  auto c64 = [&](int64_t V) { return KB.i64(uint64_t(V)); };
+  // [floor(i N / M), ceil((i + 1) N / M)): torch's adaptive window.
+  auto window = [&](Value *I, int64_t N, int64_t M) {
+    Value *Lo = B.CreateUDiv(B.CreateMul(I, c64(N)), c64(M));
+    Value *Hi = B.CreateUDiv(B.CreateAdd(B.CreateMul(B.CreateAdd(I, c64(1)), c64(N)), c64(M - 1)), c64(M));
+    return std::pair{Lo, Hi};
+  };
+  KB.forLoop(Planes, "adaptive.p", [&](Value *Pl) {
+    Value *PlaneOff = B.CreateAdd(B.CreateMul(B.CreateUDiv(Pl, c64(Chans)), c64(In.Strides[0])),
+                                  B.CreateMul(B.CreateURem(Pl, c64(Chans)), c64(In.Strides[1])));
+    KB.sdmaLoad(Plane, B.CreateAdd(InAddr, B.CreateShl(PlaneOff, 2)), c64(H), c64(W * 4), c64(In.Strides[2] * 4));
+    KB.forLoop(OH, "adaptive.oh", [&](Value *Oh) {
+      auto [H0, H1] = window(Oh, H, OH);
+      KB.forLoop(OW, "adaptive.ow", [&](Value *Ow) {
+        auto [W0, W1] = window(Ow, W, OW);
+        Value *At = B.CreateAdd(B.CreateMul(Oh, c64(OW)), Ow);
+        KB.storeF32(KB.f32(0), OutBuf, At);
+        KB.forLoop(H0, H1, "adaptive.ih", [&](Value *Ih) {
+          KB.forLoop(W0, W1, "adaptive.iw", [&](Value *Iw) {
+            Value *X = KB.loadF32(Plane, B.CreateAdd(B.CreateMul(Ih, c64(W)), Iw));
+            KB.storeF32(B.CreateFAdd(KB.loadF32(OutBuf, At), X), OutBuf, At);
+          });
+        });
+        Value *Kh = B.CreateSIToFP(B.CreateSub(H1, H0), KB.F32), *Kw = B.CreateSIToFP(B.CreateSub(W1, W0), KB.F32);
+        KB.storeF32(B.CreateFDiv(B.CreateFDiv(KB.loadF32(OutBuf, At), Kh), Kw), OutBuf, At);
+      });
+    });
+    KB.sdmaStore(B.CreateAdd(OutAddr, B.CreateShl(B.CreateMul(Pl, c64(OH * OW)), 2)), OutBuf, c64(1),
+                 c64(OH * OW * 4), c64(OH * OW * 4));
+  });
+  KB.finish();
+  return Error::success();
+}
+
+} // namespace
+
 int64_t atalla::codegen::poolBudgetFloats(const abi::KernelSpec &Spec, uint64_t BudgetBytes) {
   const int64_t Chans = Spec.Operands[0].Sizes[1], KH = Spec.Params[0], KW = Spec.Params[1];
   const int64_t WFloats = Spec.Kernel == abi::KernelId::dwconv2d ? Chans * KH * KW + Chans : 0; // weights, bias
@@ -230,6 +307,8 @@ int64_t atalla::codegen::poolBudgetFloats(const abi::KernelSpec &Spec, uint64_t 
 }
 
 Error atalla::codegen::detail::emitPool(KernelBuilder &KB, const abi::KernelSpec &Spec) {
+  if (Spec.Kernel == abi::KernelId::adaptive_avg_pool2d)
+    return emitAdaptivePool(KB, Spec);
   if (Error E = checkPoolSpec(Spec))
     return E;
   const bool Dw = Spec.Kernel == abi::KernelId::dwconv2d, Avg = Spec.Kernel == abi::KernelId::avg_pool2d;

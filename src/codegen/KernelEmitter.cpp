@@ -414,6 +414,9 @@ bool atalla::codegen::kernelFits(const abi::KernelSpec &Spec, uint64_t PadBytes)
   if (Spec.Kernel == abi::KernelId::attention && Spec.Operands.size() >= 3) // q, k, v: the output is not needed
     return attentionMinFloats(Spec.Operands[0].Sizes.back(), Spec.Operands[2].Sizes.back()) <=
            attentionBudgetFloats(PadBytes);
+  if (Spec.Kernel == abi::KernelId::adaptive_avg_pool2d && Spec.Operands[0].Sizes.size() == 4 &&
+      Spec.output().Sizes.size() == 4)
+    return adaptivePoolFloats(Spec) <= adaptivePoolBudgetFloats(scratchpadBudget(PadBytes));
   if (Spec.family() == abi::KernelFamily::Pool && Spec.Params.size() == 8 && Spec.Operands[0].Sizes.size() == 4 &&
       Spec.output().Sizes.size() == 4)
     return poolFloats(Spec, 1) <= poolBudgetFloats(Spec, scratchpadBudget(PadBytes));

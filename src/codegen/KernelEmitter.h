@@ -50,6 +50,10 @@ constexpr int64_t attentionMinFloats(int64_t E, int64_t Ev) { return 33 * E + 17
 /// budget leaves for them (less the depthwise weights and bias).
 int64_t poolFloats(const abi::KernelSpec &Spec, int64_t Rows);
 int64_t poolBudgetFloats(const abi::KernelSpec &Spec, uint64_t BudgetBytes);
+/// adaptive_avg_pool2d's scratchpad (floats): one input plane and its
+/// outputs; what its budget leaves for them.
+int64_t adaptivePoolFloats(const abi::KernelSpec &Spec);
+constexpr int64_t adaptivePoolBudgetFloats(uint64_t BudgetBytes) { return int64_t(BudgetBytes - 4 * 256) / 4; }
 /// Whether \p Spec's kernel can be generated for pads of \p PadBytes: the
 /// kernels whose least scratchpad grows with a dimension they do not tile
 /// (attention's head width, a pool's image width) against it, every other

@@ -492,9 +492,10 @@ void Selector::selectMaxPool(const Node &N) {
   recordDecision(N, NodeDecision::Accelerated, Indices ? "copy, max_pool2d_index" : "copy");
 }
 
-/// avg_pool2d and adaptive_avg_pool2d whose windows are equal (sizes
-/// divisible). A global pool of a contiguous input (its rows are the
-/// windows) is one GEMM with a constant column of 1 / divisor; every other
+/// avg_pool2d and adaptive_avg_pool2d (whose unequal windows, sizes not
+/// divisible, are an adaptive_avg_pool2d kernel). A global pool of a
+/// contiguous input (its rows are the windows) is one GEMM with a constant
+/// column of 1 / divisor; every other
 /// pool is an avg_pool2d kernel reading the input in place (padding by
 /// bounds, count_include_pad either way, divisor_override).
 void Selector::selectAvgPool(const Node &N) {
@@ -510,8 +511,24 @@ void Selector::selectAvgPool(const Node &N) {
   bool IncludePad = true;
   int64_t DivisorOverride = 0;
   if (N.Op == "adaptive_avg_pool2d" || N.Op == "_adaptive_avg_pool2d") {
-    if (Shape.size() != 4 || Shape[2] < 1 || Shape[3] < 1 || H % Shape[2] || W % Shape[3])
-      throw NoKernel{"output size does not divide the input (unequal windows)"};
+    if (Shape.size() != 4 || Shape[0] != Nb || Shape[1] != C || Shape[2] < 1 || Shape[3] < 1)
+      throw NoKernel{"output shape " + frontend::formatShape(Shape)};
+    if (H % Shape[2] || W % Shape[3]) {
+      // Unequal windows (the output size does not divide the input's):
+      // the adaptive_avg_pool2d kernel, torch's windows per output.
+      abi::KernelSpec Spec;
+      Spec.Kernel = abi::KernelId::adaptive_avg_pool2d;
+      Spec.Operands = {abi::OperandSpec{XT.Sizes, {}}, abi::OperandSpec{Shape, {}}};
+      if (Opts.KernelFits && !Opts.KernelFits(Spec))
+        throw NoKernel{"one input plane does not fit the scratchpad"};
+      if (XT.Strides[3] != 1 && W > 1)
+        X = materialize(X, N.Name);
+      Spec.Operands = {operand(X)};
+      int Out = defineOutput(OutName, ScalarType::Float32, Shape);
+      Spec.Operands.push_back(operand(Out));
+      emitKernel(N, Spec, {X, Out});
+      return;
+    }
     K = St = {H / Shape[2], W / Shape[3]};
   } else {
     K = intPair(N, "kernel_size", 1);

@@ -366,6 +366,14 @@ TEST(ConvModelsTest, AveragePoolsAndUpsamplingMatchEager) {
   const std::string Adaptive = "torch.ops.aten.adaptive_avg_pool2d.default";
   one(Adaptive, {arg("output_size", Argument::ints({1, 1}))}, {3, 5, 7, 6}, {3, 5, 1, 1}, "global average pool");
   one(Adaptive, {arg("output_size", Argument::ints({2, 3}))}, {1, 4, 8, 9}, {1, 4, 2, 3}, "adaptive 2x3");
+  // Unequal windows (the output size does not divide the input's): VGG's
+  // 7x7 of 10x10 features, AlexNet's 6x6 of 13x13, more outputs than
+  // inputs (overlapping windows), on the adaptive_avg_pool2d kernel.
+  one(Adaptive, {arg("output_size", Argument::ints({7, 7}))}, {2, 3, 10, 10}, {2, 3, 7, 7}, "adaptive 7x7 of 10x10");
+  one(Adaptive, {arg("output_size", Argument::ints({6, 6}))}, {1, 5, 13, 13}, {1, 5, 6, 6}, "adaptive 6x6 of 13x13");
+  one(Adaptive, {arg("output_size", Argument::ints({7, 5}))}, {1, 2, 5, 9}, {1, 2, 7, 5}, "adaptive 7x5 of 5x9");
+  one("torch.ops.aten._adaptive_avg_pool2d.default", {arg("output_size", Argument::ints({3, 4}))}, {1, 4, 8, 11},
+      {1, 4, 3, 4}, "_adaptive_avg_pool2d 3x4 of 8x11 (core ATen)");
   // What core-ATen decompositions emit for it.
   one("torch.ops.aten._adaptive_avg_pool2d.default", {arg("output_size", Argument::ints({1, 1}))}, {2, 6, 5, 7},
       {2, 6, 1, 1}, "_adaptive_avg_pool2d (core ATen)");

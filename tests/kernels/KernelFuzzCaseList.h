@@ -104,6 +104,7 @@ inline const std::vector<int64_t> Primes = {7, 13, 97, 127, 257};
 void conv2dCases(CaseList &L);
 void poolCases(CaseList &L);
 void avgPoolCases(CaseList &L);
+void adaptivePoolCases(CaseList &L);
 void attentionCases(CaseList &L);
 void convTransposeCases(CaseList &L);
 void depthwiseCases(CaseList &L);

@@ -645,6 +645,8 @@ void familyCases(CaseList &L, KernelFamily F) {
       depthwiseCases(L);
     else if (L.Kernel == KernelId::avg_pool2d)
       avgPoolCases(L);
+    else if (L.Kernel == KernelId::adaptive_avg_pool2d)
+      adaptivePoolCases(L);
     else
       poolCases(L);
     return;

@@ -480,6 +480,13 @@ double threshold(const KernelSpec &S) {
     // rounding where a divisor override rescales it: 2 more ulps.
     if (S.Kernel == KernelId::avg_pool2d)
       return sumThreshold(S, S.Params.size() == 8 ? double(S.Params[0] * S.Params[1]) : 1) + 2 * Ulp;
+    // adaptive: a sum of at most (ceil(H / OH) + 1) (ceil(W / OW) + 1)
+    // terms and two divisions against the host's double sum, rounded once.
+    if (S.Kernel == KernelId::adaptive_avg_pool2d) {
+      const std::vector<int64_t> &I = S.Operands[0].Sizes, &O = S.output().Sizes;
+      const double Kh = double((I[2] + O[2] - 1) / O[2] + 1), Kw = double((I[3] + O[3] - 1) / O[3] + 1);
+      return sumThreshold(S, Kh * Kw) + 2 * Ulp;
+    }
     return 0;
   case KernelFamily::Norm: {
     double D = double(S.output().Sizes[1]);

@@ -163,6 +163,31 @@ void poolCases(CaseList &L) {
 /// clipped windows' counts per row and per column), odd sizes with a
 /// floor, a divisor override, rows wider than a vector, strided rows and
 /// planes, a cat's slice, special values.
+/// adaptive_avg_pool2d with unequal windows against the host's double sum
+/// of torch's windows: VGG's 7 x 7 of 10 x 10 features, AlexNet's 6 x 6 of
+/// 13 x 13, more outputs than inputs (overlapping windows of one and two),
+/// one column, strided rows and planes, a cat's slice, special values.
+void adaptivePoolCases(CaseList &L) {
+  struct Geo {
+    const char *Name;
+    int64_t P, H, W, OH, OW;
+    int Layout = 0; ///< poolInput's
+  };
+  auto pool = [&](const Geo &G) {
+    const int64_t Nb = G.P % 2 ? 1 : 2, C = G.P / Nb;
+    return L.spec({poolInput(Nb, C, G.H, G.W, G.Layout), contiguous({Nb, C, G.OH, G.OW})});
+  };
+  const std::vector<Geo> Cases = {
+      {"10x10_to_7x7_p4", 4, 10, 10, 7, 7},   {"13x13_to_6x6_p3", 3, 13, 13, 6, 6},
+      {"8x11_to_3x5_p2", 2, 8, 11, 3, 5},     {"5x5_to_7x7_p2", 2, 5, 5, 7, 7},
+      {"9x1_to_4x1_p3", 3, 9, 1, 4, 1},       {"20x37_to_6x7_p6_rows", 6, 20, 37, 6, 7, 1},
+      {"11x12_to_5x5_p6_planes", 6, 11, 12, 5, 5, 2}, {"16x18_to_7x7_p8_catslice", 8, 16, 18, 7, 7, 3},
+  };
+  for (const Geo &G : Cases)
+    L.add(G.Name, pool(G), {1, 2});
+  L.add("10x10_to_7x7_p4_special", pool(Cases[0]), {1}, Fill::Special);
+}
+
 void avgPoolCases(CaseList &L) {
   struct Geo {
     const char *Name;

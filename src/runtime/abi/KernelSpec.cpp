@@ -449,6 +449,10 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
     W.Flops = Out;
     return W;
   case KernelFamily::Pool: // max: one comparison per element of the window but the first;
+    if (S.Kernel == KernelId::adaptive_avg_pool2d) { // every input element once (about), two divisions
+      W.Flops = double(S.Operands[0].numel()) + 2 * Out;
+      return W;
+    }
                           // average: as many adds and the division;
                           // depthwise: a multiply-add per tap (vector core), the epilogue
     if (S.Params.size() == 8)
