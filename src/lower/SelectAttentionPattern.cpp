@@ -37,6 +37,14 @@ bool isViewLike(const LoweringState &S, const Node &N) {
 
 bool isNumber(const Argument &A) { return A.Kind == ArgKind::Float || A.Kind == ArgKind::Int; }
 
+/// The fill of a masked score (masked_fill's value, where's other) the
+/// kernel's additive mask can stand for: -inf, or a finite value at most
+/// this (torch.finfo(float32).min, what transformers' GPT-2 uses). Then s +
+/// fill rounds to fill itself for every |s| under 1e22, and its softmax
+/// weight is 0 either way; a row masked whole gets fill everywhere, and
+/// softmax's uniform weights, either way.
+constexpr double MaskFill = -1e30;
+
 /// An absent alpha, or one of 1.
 bool isOne(const frontend::NamedArgument *A) {
   return !A || (A->Arg.Kind == ArgKind::Int && A->Arg.I == 1) || (A->Arg.Kind == ArgKind::Float && A->Arg.F == 1.0);
@@ -94,9 +102,14 @@ void Selector::planHandWrittenAttention() {
     N = ProducerOf(tensorInput(S, *N, "self"));
     // At most one mask and one scale, in either order.
     for (int Step = 0; Step < 2 && N && N->Ns == "aten"; ++Step) {
-      const frontend::NamedArgument *Fill = N->input("value");
+      const frontend::NamedArgument *Fill = N->input("value"), *Other = N->input("other");
       if (Pl.Mask.empty() && N->Op == "masked_fill" && Fill && Fill->Arg.Kind == ArgKind::Float &&
-          Fill->Arg.F == -std::numeric_limits<double>::infinity() && !tensorInput(S, *N, "mask").empty()) {
+          Fill->Arg.F <= MaskFill && !tensorInput(S, *N, "mask").empty()) {
+        Pl.Mask = N->Name;
+      } else if (Pl.Mask.empty() && N->Op == "where" && N->Overload == "self" &&
+                 !tensorInput(S, *N, "condition").empty() && Other &&
+                 ((Other->Arg.Kind == ArgKind::Float && Other->Arg.F <= MaskFill) ||
+                  (Other->Arg.Kind == ArgKind::Tensor && shapeOf(S.resolve(Other->Arg.S)).empty()))) {
         Pl.Mask = N->Name;
       } else if (Pl.Mask.empty() && N->Op == "add" && N->Overload == "Tensor" &&
                  !tensorInput(S, *N, "other").empty() && isOne(N->input("alpha"))) {
@@ -181,11 +194,16 @@ void Selector::selectHandWrittenAttention(const Node &N, const AttentionPattern 
   if (!Pl.Mask.empty()) {
     const Node &Mn = *nodeNamed(Pl.Mask);
     int Mk = -1;
-    if (Mn.Op == "masked_fill") {
-      // masked_fill(s, cond, -inf) is s + (cond ? -inf : 0) for finite s: a
-      // float mask computed here from a constant condition, or the kernel's
-      // causal mask where the condition is exactly j > i.
-      const int Cond = tensorArg(Mn, "mask");
+    if (Mn.Op == "masked_fill" || Mn.Op == "where") {
+      // masked_fill(s, masked, fill) and where(kept, s, fill) are s + (masked
+      // ? fill : 0) for finite s (MaskFill): a float mask computed here from
+      // a constant condition, or the kernel's causal mask where what is
+      // masked is exactly j > i.
+      const bool Where = Mn.Op == "where";
+      const int Cond = tensorArg(Mn, Where ? "condition" : "mask");
+      std::optional<double> Fill = scalarOf(Mn.input(Where ? "other" : "value")->Arg);
+      if (!Fill || !(*Fill <= MaskFill))
+        throw NoKernel{"a masked score's fill that is not at most -1e30"};
       const PTensor &C = P.Tensors[Cond];
       std::optional<std::vector<uint8_t>> Bits = C.Dtype == ScalarType::Bool ? constantElements(Cond) : std::nullopt;
       if (!Bits)
@@ -198,13 +216,13 @@ void Selector::selectHandWrittenAttention(const Node &N, const AttentionPattern 
       bool IsCausal = Leading1 && Rows == L && Cols == Sk && L == Sk;
       for (int64_t I = 0; IsCausal && I < Rows; ++I)
         for (int64_t J = 0; IsCausal && J < Cols; ++J)
-          IsCausal = ((*Bits)[size_t(I * Cols + J)] != 0) == (J > I);
+          IsCausal = (((*Bits)[size_t(I * Cols + J)] != 0) != Where) == (J > I);
       if (IsCausal) {
         Causal = true;
       } else {
         std::vector<float> Add(Bits->size());
         for (size_t I = 0; I < Add.size(); ++I)
-          Add[I] = (*Bits)[I] ? -std::numeric_limits<float>::infinity() : 0.0f;
+          Add[I] = ((*Bits)[I] != 0) != Where ? float(*Fill) : 0.0f;
         Mk = newConstant(Mn.Name + "_additive", MS, Add);
       }
     } else { // add: the float mask itself

@@ -202,7 +202,8 @@ private:
   /// Attention written out as ops (what torch 1.13 traces of a GPT-2 or
   /// BERT block, and what exports of such code record): bmm(q, k^T), the
   /// views back to heads, an optional scale (mul or div by a number), an
-  /// optional mask (masked_fill of -inf, or add of a float mask), softmax
+  /// optional mask (masked_fill or where with a fill of at most -1e30, or
+  /// add of a float mask), softmax
   /// along the keys, the views to bmm, bmm(p, v). Each value between the
   /// two matmuls read only by the next op and no graph output.
   struct AttentionPattern {

@@ -787,12 +787,13 @@ namespace {
 
 /// Attention written out as a GPT-2 or BERT block traces it: bmm of the
 /// expanded and flattened q and k^T, the scores viewed back to heads, a
-/// scale (div or mul), a mask (masked_fill of -inf with \p BoolMask, or add
-/// of \p FloatMask), softmax, then bmm with v and the view back. Returns
-/// the output's name.
+/// scale (div or mul), a mask (masked_fill of -inf with \p BoolMask, or,
+/// with \p Where, transformers' GPT-2 form where(BoolMask, s, finfo.min) with
+/// \p BoolMask what is kept; or add of \p FloatMask), softmax, then bmm with
+/// v and the view back. Returns the output's name.
 std::string handWrittenAttention(ModelBuilder &B, const std::string &Q, const std::string &K, const std::string &V,
                                  std::vector<int64_t> QS, int64_t S, bool Div, const std::string &BoolMask,
-                                 const std::string &FloatMask) {
+                                 const std::string &FloatMask, bool Where = false) {
   const int64_t Bt = QS[0], H = QS[1], L = QS[2], E = QS[3], BH = Bt * H;
   auto node = [&](const char *Op, std::vector<NamedArgument> Args, std::vector<int64_t> Out) {
     return B.addNode(std::string("torch.ops.aten.") + Op, std::move(Args), ScalarType::Float32, std::move(Out));
@@ -814,7 +815,14 @@ std::string handWrittenAttention(ModelBuilder &B, const std::string &Q, const st
                  {Bt, H, L, S})
           : node("mul.Tensor", {arg("self", Argument::tensor(S4)), arg("other", Argument::real(0.25))}, {Bt, H, L, S});
   std::string Masked =
-      !BoolMask.empty()
+      Where ? node("where.self",
+                   {arg("condition", Argument::tensor(BoolMask)), arg("self", Argument::tensor(Scaled)),
+                    arg("other", Argument::tensor(B.addNode("torch.ops.aten.full.default",
+                                                            {arg("size", Argument::ints({})),
+                                                             arg("fill_value", Argument::real(-3.4028234663852886e38))},
+                                                            ScalarType::Float32, {})))},
+                   {Bt, H, L, S})
+      : !BoolMask.empty()
           ? node("masked_fill.Scalar",
                  {arg("self", Argument::tensor(Scaled)), arg("mask", Argument::tensor(BoolMask)),
                   arg("value", Argument::real(-std::numeric_limits<double>::infinity()))},
@@ -837,7 +845,8 @@ std::string handWrittenAttention(ModelBuilder &B, const std::string &Q, const st
 
 TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
   // Attention written out as ops (torch 1.13's trace of a GPT-2 block, with
-  // its ~causal[:, :, :T, :T] buffer; a BERT block's float padding mask; a
+  // its ~causal[:, :, :T, :T] buffer; transformers' GPT-2, where(causal, s,
+  // finfo.min); a BERT block's float padding mask; a
   // constant bool mask that is not causal, L != S) is one attention kernel
   // where its scores would take more than 16 MiB of DRAM: no scores in
   // DRAM, and every node between the matmuls fused. Short ones, and a long
@@ -846,7 +855,7 @@ TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
   struct Case {
     std::vector<int64_t> Q;
     int64_t S;
-    enum { Causal, Padding, Random, Runtime } Mask;
+    enum { Causal, Padding, Random, Runtime, HfCausal } Mask;
     bool Flash;
   };
   const Case Cases[] = {
@@ -855,6 +864,7 @@ TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
       {{1, 2, 512, 16}, 4200, Case::Random, true},
       {{1, 2, 64, 16}, 64, Case::Causal, false},
       {{1, 2, 512, 16}, 4200, Case::Runtime, false},
+      {{1, 2, 2048, 32}, 2048, Case::HfCausal, true},
   };
   uint64_t Seed = 260;
   for (const Case &C : Cases) {
@@ -863,7 +873,9 @@ TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
     std::string Q = B.addUserInput("q", randn(C.Q, Seed)), K = B.addUserInput("k", randn({Bt, H, C.S, E}, Seed + 1)),
                 V = B.addUserInput("v", randn({Bt, H, C.S, E}, Seed + 2));
     std::string BoolMask, FloatMask;
-    if (C.Mask == Case::Causal) {
+    if (C.Mask == Case::HfCausal) { // what is kept: the causal buffer itself
+      BoolMask = causalMaskSlice(B, C.S + 8, C.S);
+    } else if (C.Mask == Case::Causal) {
       BoolMask = B.addNode("torch.ops.aten.bitwise_not.default",
                            {arg("self", Argument::tensor(causalMaskSlice(B, C.S + 8, C.S)))}, ScalarType::Bool,
                            {1, 1, L, C.S});
@@ -885,7 +897,8 @@ TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
       TensorData D = TensorData::fromBytes(ScalarType::Bool, {1, 1, L, C.S}, Bits);
       BoolMask = C.Mask == Case::Random ? B.addBuffer("mask", std::move(D)) : B.addUserInput("mask", std::move(D));
     }
-    B.addOutput(handWrittenAttention(B, Q, K, V, C.Q, C.S, /*Div=*/C.Mask != Case::Padding, BoolMask, FloatMask));
+    B.addOutput(handWrittenAttention(B, Q, K, V, C.Q, C.S, /*Div=*/C.Mask != Case::Padding, BoolMask, FloatMask,
+                                     /*Where=*/C.Mask == Case::HfCausal));
     Model M = B.take();
     const std::string What = "hand-written attention q " + frontend::formatShape(C.Q) + " S " + std::to_string(C.S);
     {
@@ -904,7 +917,7 @@ TEST(OpModelsTest, HandWrittenLongAttentionBecomesTheAttentionKernel) {
       EXPECT_EQ(Flash, C.Flash ? 1u : 0u) << What;
       EXPECT_EQ(Gemms, C.Flash ? 0u : 2u) << What;
       if (C.Flash) {
-        EXPECT_EQ(Causal, C.Mask == Case::Causal ? 1 : 0) << What;
+        EXPECT_EQ(Causal, C.Mask == Case::Causal || C.Mask == Case::HfCausal ? 1 : 0) << What;
       }
       for (const lower::NodeDecision &D : P.Decisions)
         EXPECT_NE(D.K, lower::NodeDecision::Fallback) << What << ": " << D.Node << ": " << D.Reason;
