@@ -86,8 +86,11 @@ int64_t convolutionK(const Model &M, const Node &N) {
   return K;
 }
 
-/// The window of an average pool: kernel_size, or input / output pixels
-/// for an adaptive one.
+/// The window of an average pool: kernel_size, or for an adaptive one its
+/// largest window, per dim the longest of torch's [floor(o I / O),
+/// ceil((o + 1) I / O)) (I / O where O divides I; up to ceil(I / O) + 1
+/// elements where it does not: the adaptive_avg_pool2d kernel sums that
+/// many).
 int64_t poolWindow(const Model &M, const Node &N) {
   int64_t K = 1;
   if (const frontend::NamedArgument *KS = N.input("kernel_size")) {
@@ -98,8 +101,13 @@ int64_t poolWindow(const Model &M, const Node &N) {
   const TensorMeta *In = metaOf(M, N, "self");
   const TensorMeta *Out = N.Outputs.empty() ? nullptr : M.G.meta(N.Outputs[0].S);
   if (In && Out && In->Sizes.size() == 4 && Out->Sizes.size() == 4)
-    for (size_t D = 2; D < 4; ++D)
-      K *= In->Sizes[D].valueOrHint() / std::max<int64_t>(Out->Sizes[D].valueOrHint(), 1);
+    for (size_t D = 2; D < 4; ++D) {
+      const int64_t I = In->Sizes[D].valueOrHint(), O = std::max<int64_t>(Out->Sizes[D].valueOrHint(), 1);
+      int64_t Longest = 0;
+      for (int64_t Ix = 0; Ix < O; ++Ix)
+        Longest = std::max(Longest, ((Ix + 1) * I + O - 1) / O - Ix * I / O);
+      K *= Longest;
+    }
   return K;
 }
 
