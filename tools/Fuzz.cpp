@@ -51,8 +51,9 @@ const std::vector<std::string> &atalla::tools::fuzzUnaryTargets() {
 }
 
 /// Ops no device kernel implements (they run in the LibTorch fallback),
-/// with slopes of at most 1: the candidates less those Kernels.def has
-/// since given a kernel.
+/// with slopes of at most 1 (sign's is 0 but for its jump at 0: it takes
+/// exact values only, Generator::fallback): the candidates less those
+/// Kernels.def has since given a kernel.
 static const std::vector<std::string> &fallbackTargets() {
   static const std::vector<std::string> Targets = [] {
     std::vector<std::string> T;
@@ -527,8 +528,23 @@ private:
 
   std::string fallback() {
     const std::vector<std::string> &Ops = fallbackTargets();
-    Value X = operand();
-    return node(Ops[pick(Ops.size())], {arg("self", T(X.Name))}, X.Sizes, X.Contiguous);
+    const std::string &Op = Ops[pick(Ops.size())];
+    // sign jumps at 0: a value within rounding of 0 on one side and 0 (or
+    // of the other sign) on the other differs by 1, whatever the tolerance.
+    // It takes only values both sides hold bit for bit (inputs, parameters).
+    Value X = Op == "torch.ops.aten.sign.default" ? exactOperand() : operand();
+    return node(Op, {arg("self", T(X.Name))}, X.Sizes, X.Contiguous);
+  }
+
+  /// An input or parameter (Value::Exact), a new input if there is none.
+  Value exactOperand() {
+    std::vector<size_t> Ok;
+    for (size_t I = 0; I < Pool.size(); ++I)
+      if (Pool[I].Exact && numel(Pool[I].Sizes) > 0)
+        Ok.push_back(I);
+    if (Ok.empty())
+      return newInput(randomShape(1u + static_cast<unsigned>(pick(2))));
+    return Pool[Ok[pick(Ok.size())]];
   }
 };
 
