@@ -145,6 +145,45 @@ void Selector::planHandWrittenAttention() {
   }
 }
 
+int Selector::attentionMask(const Node &Mn, size_t Rank, int64_t L, int64_t Sk, bool &Causal) {
+  if (Mn.Op != "masked_fill" && Mn.Op != "where") { // add: the float mask itself
+    const int Mk = tensorArg(Mn, "other");
+    if (P.Tensors[Mk].Dtype != ScalarType::Float32)
+      throw NoKernel{"a mask that is not float32"};
+    return Mk;
+  }
+  // masked_fill(s, masked, fill) and where(kept, s, fill) are s + (masked ?
+  // fill : 0) for finite s (MaskFill): a float mask computed here from a
+  // constant condition, or the kernel's causal mask where what is masked is
+  // exactly j > i.
+  const bool Where = Mn.Op == "where";
+  const int Cond = tensorArg(Mn, Where ? "condition" : "mask");
+  std::optional<double> Fill = scalarOf(Mn.input(Where ? "other" : "value")->Arg);
+  if (!Fill || !(*Fill <= MaskFill))
+    throw NoKernel{"a masked score's fill that is not at most -1e30"};
+  const PTensor &C = P.Tensors[Cond];
+  std::optional<std::vector<uint8_t>> Bits = C.Dtype == ScalarType::Bool ? constantElements(Cond) : std::nullopt;
+  if (!Bits)
+    throw NoKernel{"a mask computed at run time"};
+  const std::vector<int64_t> MS = C.Sizes;
+  if (MS.size() < 2 || MS.size() > Rank)
+    throw NoKernel{"the mask's shape"};
+  const int64_t Rows = MS[MS.size() - 2], Cols = MS.back();
+  const bool Leading1 = std::all_of(MS.begin(), MS.end() - 2, [](int64_t D) { return D == 1; });
+  bool IsCausal = Leading1 && Rows == L && Cols == Sk && L == Sk;
+  for (int64_t I = 0; IsCausal && I < Rows; ++I)
+    for (int64_t J = 0; IsCausal && J < Cols; ++J)
+      IsCausal = (((*Bits)[size_t(I * Cols + J)] != 0) != Where) == (J > I);
+  if (IsCausal) {
+    Causal = true;
+    return -1;
+  }
+  std::vector<float> Add(Bits->size());
+  for (size_t I = 0; I < Add.size(); ++I)
+    Add[I] = ((*Bits)[I] != 0) != Where ? float(*Fill) : 0.0f;
+  return newConstant(Mn.Name + "_additive", MS, Add);
+}
+
 void Selector::selectHandWrittenAttention(const Node &N, const AttentionPattern &Pl) {
   const Node &First = *nodeNamed(Pl.First), &Sm = *nodeNamed(Pl.Softmax);
   int Q = tensorArg(First, "self"), Kt = tensorArg(First, "mat2"), V = tensorArg(N, "mat2");
@@ -191,50 +230,11 @@ void Selector::selectHandWrittenAttention(const Node &N, const AttentionPattern 
                                        broadcastOperand(V4, shaped(Sk, Ev))};
   std::vector<int> Ins = {Q4, K4, V4};
   bool Causal = false;
-  if (!Pl.Mask.empty()) {
-    const Node &Mn = *nodeNamed(Pl.Mask);
-    int Mk = -1;
-    if (Mn.Op == "masked_fill" || Mn.Op == "where") {
-      // masked_fill(s, masked, fill) and where(kept, s, fill) are s + (masked
-      // ? fill : 0) for finite s (MaskFill): a float mask computed here from
-      // a constant condition, or the kernel's causal mask where what is
-      // masked is exactly j > i.
-      const bool Where = Mn.Op == "where";
-      const int Cond = tensorArg(Mn, Where ? "condition" : "mask");
-      std::optional<double> Fill = scalarOf(Mn.input(Where ? "other" : "value")->Arg);
-      if (!Fill || !(*Fill <= MaskFill))
-        throw NoKernel{"a masked score's fill that is not at most -1e30"};
-      const PTensor &C = P.Tensors[Cond];
-      std::optional<std::vector<uint8_t>> Bits = C.Dtype == ScalarType::Bool ? constantElements(Cond) : std::nullopt;
-      if (!Bits)
-        throw NoKernel{"a mask computed at run time"};
-      const std::vector<int64_t> MS = C.Sizes;
-      if (MS.size() < 2 || MS.size() > SmShape.size())
-        throw NoKernel{"the mask's shape"};
-      const int64_t Rows = MS[MS.size() - 2], Cols = MS.back();
-      const bool Leading1 = std::all_of(MS.begin(), MS.end() - 2, [](int64_t D) { return D == 1; });
-      bool IsCausal = Leading1 && Rows == L && Cols == Sk && L == Sk;
-      for (int64_t I = 0; IsCausal && I < Rows; ++I)
-        for (int64_t J = 0; IsCausal && J < Cols; ++J)
-          IsCausal = (((*Bits)[size_t(I * Cols + J)] != 0) != Where) == (J > I);
-      if (IsCausal) {
-        Causal = true;
-      } else {
-        std::vector<float> Add(Bits->size());
-        for (size_t I = 0; I < Add.size(); ++I)
-          Add[I] = ((*Bits)[I] != 0) != Where ? float(*Fill) : 0.0f;
-        Mk = newConstant(Mn.Name + "_additive", MS, Add);
-      }
-    } else { // add: the float mask itself
-      Mk = tensorArg(Mn, "other");
-      if (P.Tensors[Mk].Dtype != ScalarType::Float32)
-        throw NoKernel{"a mask that is not float32"};
-    }
-    if (Mk >= 0) {
+  if (!Pl.Mask.empty())
+    if (const int Mk = attentionMask(*nodeNamed(Pl.Mask), SmShape.size(), L, Sk, Causal); Mk >= 0) {
       Ops.push_back(broadcastOperand(Mk, shaped(L, Sk)));
       Ins.push_back(Mk);
     }
-  }
   double Scale = 1.0;
   if (!Pl.Scale.empty()) {
     const Node &Sn = *nodeNamed(Pl.Scale);

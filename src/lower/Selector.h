@@ -218,6 +218,11 @@ private:
   /// NoKernel where it does not apply (the caller then lowers the
   /// pattern's nodes one by one).
   void selectHandWrittenAttention(const Node &N, const AttentionPattern &Pl);
+  /// The pattern's mask node \p Mn as the attention kernel takes it: a float
+  /// mask tensor (added, or made here from a constant condition and fill),
+  /// or -1 with \p Causal set where what it masks is exactly j > i of an L
+  /// x Sk square; throws NoKernel where it can not (\p Rank: the scores').
+  int attentionMask(const Node &Mn, size_t Rank, int64_t L, int64_t Sk, bool &Causal);
   std::map<std::string, AttentionPattern> AttentionPlans;
   std::map<std::string, std::string> DeferredToAttention; ///< node -> the pattern's last matmul
   /// Lowers one node (SelectKernels.cpp).
