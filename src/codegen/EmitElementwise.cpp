@@ -109,7 +109,7 @@ Value *emitTanh(IRBuilder<> &B, Value *X) {
   return B.CreateSelect(B.CreateFCmpOLT(A, C(0.625f)), Small, Large);
 }
 
-/// erf(x) as the gelu kernel and epilogue compute it: Abramowitz & Stegun
+/// erf(x) as the gelu kernel and epilogue compute it for x >= 0: Abramowitz & Stegun
 /// 7.1.26, 1 - t P(t) exp(-x^2) with t = 1 / (1 + p|x|), absolute error
 /// under 1.5e-7, odd in x (the erf kernel's detail::emitErf is accurate
 /// relatively too).
@@ -121,6 +121,36 @@ Value *emitErfGelu(IRBuilder<> &B, Value *X) {
   Value *P = B.CreateFMul(T, poly(B, T, {1.061405429f, -1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f}));
   Value *Y = B.CreateFSub(C(1.0f), B.CreateFMul(P, emitExp(B, B.CreateFNeg(B.CreateFMul(A, A)))));
   return B.CreateBinaryIntrinsic(Intrinsic::copysign, Y, X);
+}
+
+/// gelu(x) = x/2 (1 + erf(x / sqrt 2)). For x >= 0, 1 + erf lies in [1,
+/// 2] and emitErfGelu's 1.5e-7 absolute error is that relative to the
+/// result. For x < 0, 1 + erf(x / sqrt 2) = erfc(|x| / sqrt 2) cancels (at
+/// x = -3.5 the old form was 3e-4 off relatively, at -5 30 %), so that side
+/// computes erfc itself with relative accuracy: Numerical Recipes' erfcc,
+/// t exp(-z^2 - 1.26551223 + t P(t)) with t = 1 / (1 + z / 2), fractional
+/// error under 1.2e-7 everywhere (Press et al., Numerical Recipes, 6.2),
+/// with z^2 = x^2 / 2 split exactly (Dekker's product of |x|'s halves):
+/// exp(-z^2) is exp(-hi) exp(-lo), so z^2's rounding (up to 86 units of
+/// the exponent near the underflow) does not reach the result.
+Value *emitGelu(IRBuilder<> &B, Value *X) {
+  Type *F = X->getType();
+  auto C = [&](float V) { return ConstantFP::get(F, V); };
+  Value *Half = B.CreateFMul(C(0.5f), X);
+  Value *Pos = fmaF(B, Half, emitErfGelu(B, B.CreateFMul(X, C(0.70710678118654752f))), Half);
+  Value *A = B.CreateUnaryIntrinsic(Intrinsic::fabs, X);
+  Value *T = B.CreateFDiv(C(1.0f), fmaF(B, C(0.5f), B.CreateFMul(A, C(0.70710678118654752f)), C(1.0f)));
+  Value *Q = poly(B, T, {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f,
+                         0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f});
+  // |x|^2 = Hi + Lo exactly: |x| = Ah + Al, halves of 12 bits (Veltkamp).
+  Value *Cv = B.CreateFMul(A, C(4097.0f));
+  Value *Ah = B.CreateFSub(Cv, B.CreateFSub(Cv, A)), *Al = B.CreateFSub(A, Ah);
+  Value *Hi = B.CreateFMul(A, A);
+  Value *Lo = B.CreateFAdd(B.CreateFAdd(B.CreateFSub(B.CreateFMul(Ah, Ah), Hi), B.CreateFMul(C(2.0f), B.CreateFMul(Ah, Al))),
+                           B.CreateFMul(Al, Al));
+  Value *Erfc = B.CreateFMul(B.CreateFMul(T, emitExp(B, B.CreateFMul(C(-0.5f), Hi))),
+                             emitExp(B, B.CreateFSub(Q, B.CreateFMul(C(0.5f), Lo))));
+  return B.CreateSelect(B.CreateFCmpOLT(X, C(0.0f)), B.CreateFMul(Half, Erfc), Pos);
 }
 
 /// erf(x) for the erf kernel, to within 2.3 ulp everywhere (where the
@@ -283,11 +313,8 @@ Value *atalla::codegen::detail::emitEpilogue(IRBuilder<> &B, abi::Epilogue E, Va
     Value *Lo = B.CreateSelect(B.CreateFCmpOLT(X, C(0)), C(0), X);
     return B.CreateSelect(B.CreateFCmpOGT(Lo, C(6)), C(6), Lo);
   }
-  case abi::Epilogue::Gelu: { // x/2 (1 + erf(x / sqrt 2))
-    Value *Half = B.CreateFMul(C(0.5f), X);
-    Value *Erf = emitErfGelu(B, B.CreateFMul(X, C(0.70710678118654752f)));
-    return fmaF(B, Half, Erf, Half);
-  }
+  case abi::Epilogue::Gelu: // x/2 (1 + erf(x / sqrt 2)); x < 0: x/2 erfc(|x| / sqrt 2)
+    return emitGelu(B, X);
   case abi::Epilogue::GeluTanh: { // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
     Value *Inner = B.CreateFMul(C(0.79788456080286536f), fmaF(B, B.CreateFMul(C(0.044715f), B.CreateFMul(X, X)), X, X));
     Value *Half = B.CreateFMul(C(0.5f), X);
