@@ -45,27 +45,106 @@ void PrintTo(const FuzzCase &C, std::ostream *OS) { *OS << C.Name; }
 
 namespace cases {
 
-void gemmCases(CaseList &L) {
+namespace {
+
+/// C = A B (+ Bias), C contiguous.
+KernelSpec gemmSpec(const CaseList &L, OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
+  std::vector<int64_t> CSizes = A.Sizes;
+  CSizes.back() = B.Sizes.back();
+  std::vector<OperandSpec> Ops = {A, B};
+  if (Bias)
+    Ops.push_back(*Bias);
+  Ops.push_back(contiguous(CSizes));
+  KernelSpec S = L.spec(Ops);
+  S.HasBias = Bias.has_value();
+  return S;
+}
+
+/// A [M, K] and B [K, N], either given transposed (strides (1, rows)).
+KernelSpec plainSpec(const CaseList &L, int64_t M, int64_t N, int64_t K, bool TA, bool TB,
+                     std::optional<OperandSpec> Bias = {}) {
+  return gemmSpec(L, TA ? transposed(M, K) : contiguous({M, K}), TB ? transposed(K, N) : contiguous({K, N}), Bias);
+}
+
+std::string gemmName(int64_t M, int64_t N, int64_t K, bool TA, bool TB) {
+  return dimsText({M, N, K}) + (TA ? "_tA" : "") + (TB ? "_tB" : "");
+}
+
+/// Fused epilogues (relu, relu6, silu, hardswish, the gates, gelu) and
+/// residual adds, against oneDNN's post-ops and binary primitive.
+void gemmEpilogueCases(CaseList &L) {
   auto gemm = [&](OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
-    std::vector<int64_t> CSizes = A.Sizes;
-    CSizes.back() = B.Sizes.back();
-    std::vector<OperandSpec> Ops = {A, B};
-    if (Bias)
-      Ops.push_back(*Bias);
-    Ops.push_back(contiguous(CSizes));
-    KernelSpec S = L.spec(Ops);
-    S.HasBias = Bias.has_value();
+    return gemmSpec(L, A, B, Bias);
+  };
+  auto plain = [&](int64_t M, int64_t N, int64_t K, bool TA, bool TB, std::optional<OperandSpec> Bias = {}) {
+    return plainSpec(L, M, N, K, TA, TB, Bias);
+  };
+  // The fused relu epilogue (oneDNN: an eltwise_relu post-op): plain, with a
+  // row bias, with a per-row bias in a batch (a convolution's shape), and on
+  // an edge-sized tile.
+  auto relu = [](KernelSpec S, Epilogue E = Epilogue::Relu) {
+    S.Post = E;
     return S;
   };
-  // A [M, K] and B [K, N], either given transposed (strides (1, rows)).
-  auto plain = [&](int64_t M, int64_t N, int64_t K, bool TA, bool TB,
-                   std::optional<OperandSpec> Bias = {}) {
-    return gemm(TA ? transposed(M, K) : contiguous({M, K}), TB ? transposed(K, N) : contiguous({K, N}),
-                Bias);
+  L.add("64x64x64_relu", relu(plain(64, 64, 64, false, false)), {1, 2});
+  L.add("17x33x65_rowbias_relu", relu(plain(17, 33, 65, false, true, view({17, 33}, {0, 1}))));
+  L.add("b2_8x300x27_colbias_relu",
+        relu(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0}))));
+  L.add("7x13x5_relu", relu(plain(7, 13, 5, true, true)));
+  // relu6 (hardtanh(x, 0, 6), mobilenet's): oneDNN's eltwise_clip post-op.
+  L.add("33x65x64_rowbias_relu6", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Relu6),
+        {1, 2});
+  L.add("64x64x64_relu6_large", relu(plain(64, 64, 64, false, false), Epilogue::Relu6), {1}, Fill::Large);
+  // silu (efficientnet's): oneDNN's eltwise_swish post-op.
+  L.add("33x65x64_rowbias_silu", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Silu), {1, 2});
+  // hardswish (mobilenet_v3's): oneDNN's eltwise_hardswish post-op.
+  L.add("33x65x64_rowbias_hardswish", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardswish),
+        {1, 2});
+  // Squeeze-and-excitation gates: sigmoid (efficientnet's; oneDNN's
+  // eltwise_logistic post-op) and hardsigmoid (mobilenet_v3's; x + 3,
+  // clip, x / 6 as post-ops), on a per-row bias (the 1x1 convolution's).
+  L.add("33x65x64_rowbias_sigmoid", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Sigmoid),
+        {1, 2});
+  L.add("33x65x64_rowbias_hardsigmoid",
+        relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardsigmoid), {1, 2});
+  L.add("64x64x64_hardsigmoid_large", relu(plain(64, 64, 64, false, false), Epilogue::Hardsigmoid), {1}, Fill::Large);
+  // gelu epilogues (linear + gelu, oneDNN: eltwise_gelu_erf / _tanh post-ops).
+  for (Epilogue E : {Epilogue::Gelu, Epilogue::GeluTanh}) {
+    const std::string G = epilogueName(E);
+    L.add("33x65x64_rowbias_" + G, relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), E), {1, 2});
+    L.add("b2_17x16x31_" + G, relu(gemm(contiguous({2, 17, 31}), contiguous({2, 31, 16})), E));
+  }
+  // A residual connection's add, fused (C = post(A B + bias + R)): plain, on
+  // a row bias with relu (a transformer's linear + x; resnet's add + relu),
+  // on a per-row bias in a batch (a 1x1 convolution's), a residual whose
+  // rows are not contiguous (gathered), and tiles at the edges.
+  auto residual = [&](KernelSpec S, OperandSpec R, Epilogue E = Epilogue::None) {
+    S.Operands.insert(S.Operands.end() - 1, R);
+    S.HasResidual = true;
+    S.Post = E;
+    return S;
   };
-  auto name = [](int64_t M, int64_t N, int64_t K, bool TA, bool TB) {
-    return dimsText({M, N, K}) + (TA ? "_tA" : "") + (TB ? "_tB" : "");
+  L.add("64x64x64_residual", residual(plain(64, 64, 64, false, false), contiguous({64, 64})), {1, 2});
+  L.add("33x65x64_rowbias_residual_relu",
+        residual(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), contiguous({33, 65}), Epilogue::Relu),
+        {1, 2});
+  L.add("b2_8x300x27_colbias_residual_relu6",
+        residual(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0})),
+                 contiguous({2, 8, 300}), Epilogue::Relu6));
+  L.add("31x17x16_residual_gather", residual(plain(31, 17, 16, false, false), transposed(31, 17)));
+  L.add("7x13x5_residual_gelu", residual(plain(7, 13, 5, true, true), contiguous({7, 13}), Epilogue::Gelu));
+}
+
+} // namespace
+
+void gemmCases(CaseList &L) {
+  auto gemm = [&](OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
+    return gemmSpec(L, A, B, Bias);
   };
+  auto plain = [&](int64_t M, int64_t N, int64_t K, bool TA, bool TB, std::optional<OperandSpec> Bias = {}) {
+    return plainSpec(L, M, N, K, TA, TB, Bias);
+  };
+  auto name = gemmName;
 
   // Cubes at every edge.
   for (int64_t E : Edges)
@@ -158,60 +237,7 @@ void gemmCases(CaseList &L) {
   // Neither last stride 1: gathered tiles.
   L.add("6x12x10_gather", gemm(view({6, 10}, {40, 2}), view({10, 12}, {30, 2})));
   L.add("33x17x15_gatherB", gemm(contiguous({33, 15}), view({15, 17}, {40, 2})));
-  // The fused relu epilogue (oneDNN: an eltwise_relu post-op): plain, with a
-  // row bias, with a per-row bias in a batch (a convolution's shape), and on
-  // an edge-sized tile.
-  auto relu = [](KernelSpec S, Epilogue E = Epilogue::Relu) {
-    S.Post = E;
-    return S;
-  };
-  L.add("64x64x64_relu", relu(plain(64, 64, 64, false, false)), {1, 2});
-  L.add("17x33x65_rowbias_relu", relu(plain(17, 33, 65, false, true, view({17, 33}, {0, 1}))));
-  L.add("b2_8x300x27_colbias_relu",
-        relu(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0}))));
-  L.add("7x13x5_relu", relu(plain(7, 13, 5, true, true)));
-  // relu6 (hardtanh(x, 0, 6), mobilenet's): oneDNN's eltwise_clip post-op.
-  L.add("33x65x64_rowbias_relu6", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Relu6),
-        {1, 2});
-  L.add("64x64x64_relu6_large", relu(plain(64, 64, 64, false, false), Epilogue::Relu6), {1}, Fill::Large);
-  // silu (efficientnet's): oneDNN's eltwise_swish post-op.
-  L.add("33x65x64_rowbias_silu", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Silu), {1, 2});
-  // hardswish (mobilenet_v3's): oneDNN's eltwise_hardswish post-op.
-  L.add("33x65x64_rowbias_hardswish", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardswish),
-        {1, 2});
-  // Squeeze-and-excitation gates: sigmoid (efficientnet's; oneDNN's
-  // eltwise_logistic post-op) and hardsigmoid (mobilenet_v3's; x + 3,
-  // clip, x / 6 as post-ops), on a per-row bias (the 1x1 convolution's).
-  L.add("33x65x64_rowbias_sigmoid", relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Sigmoid),
-        {1, 2});
-  L.add("33x65x64_rowbias_hardsigmoid",
-        relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), Epilogue::Hardsigmoid), {1, 2});
-  L.add("64x64x64_hardsigmoid_large", relu(plain(64, 64, 64, false, false), Epilogue::Hardsigmoid), {1}, Fill::Large);
-  // gelu epilogues (linear + gelu, oneDNN: eltwise_gelu_erf / _tanh post-ops).
-  for (Epilogue E : {Epilogue::Gelu, Epilogue::GeluTanh}) {
-    const std::string G = epilogueName(E);
-    L.add("33x65x64_rowbias_" + G, relu(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), E), {1, 2});
-    L.add("b2_17x16x31_" + G, relu(gemm(contiguous({2, 17, 31}), contiguous({2, 31, 16})), E));
-  }
-  // A residual connection's add, fused (C = post(A B + bias + R)): plain, on
-  // a row bias with relu (a transformer's linear + x; resnet's add + relu),
-  // on a per-row bias in a batch (a 1x1 convolution's), a residual whose
-  // rows are not contiguous (gathered), and tiles at the edges.
-  auto residual = [&](KernelSpec S, OperandSpec R, Epilogue E = Epilogue::None) {
-    S.Operands.insert(S.Operands.end() - 1, R);
-    S.HasResidual = true;
-    S.Post = E;
-    return S;
-  };
-  L.add("64x64x64_residual", residual(plain(64, 64, 64, false, false), contiguous({64, 64})), {1, 2});
-  L.add("33x65x64_rowbias_residual_relu",
-        residual(plain(33, 65, 64, false, true, view({33, 65}, {0, 1})), contiguous({33, 65}), Epilogue::Relu),
-        {1, 2});
-  L.add("b2_8x300x27_colbias_residual_relu6",
-        residual(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 300}), view({2, 8, 300}, {0, 1, 0})),
-                 contiguous({2, 8, 300}), Epilogue::Relu6));
-  L.add("31x17x16_residual_gather", residual(plain(31, 17, 16, false, false), transposed(31, 17)));
-  L.add("7x13x5_residual_gelu", residual(plain(7, 13, 5, true, true), contiguous({7, 13}), Epilogue::Gelu));
+  gemmEpilogueCases(L);
 }
 
 /// A view with element type \p T.
