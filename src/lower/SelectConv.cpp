@@ -438,22 +438,27 @@ void Selector::selectMaxPool(const Node &N) {
   // ceil_mode may add a last, partial window; only the shapes where it does not are taken.
   if (Shape != std::vector<int64_t>{XT.Sizes[0], XT.Sizes[1], OH, OW})
     throw NoKernel{"output shape " + frontend::formatShape(Shape) + " (ceil_mode with a partial window)"};
+  // A kernel of max_pool2d's windows (the values, or the maxima's indices)
+  // into result \p Name.
+  auto windowKernel = [&](abi::KernelId Kernel, const std::string &Name, ScalarType Type) {
+    abi::KernelSpec Spec;
+    Spec.Kernel = Kernel;
+    Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
+    requirePoolFits(Spec, XT.Sizes, Shape);
+    if (P.Tensors[X].Strides[3] != 1)
+      X = materialize(X, N.Name);
+    Spec.Operands.push_back(operand(X));
+    int Out = defineOutput(Name, Type, Shape);
+    Spec.Operands.push_back(operand(Out));
+    pushKernel(N, Spec, {X, Out});
+  };
   if (Indices) {
     // The maxima's flat indices into each input plane (i64), by the
     // max_pool2d_index kernel, beside the values' kernel where those are read.
     const frontend::TensorMeta *IM = meta(Names[1]);
     if (!IM || IM->Dtype != ScalarType::Int64 || shapeOf(Names[1]) != Shape)
       throw NoKernel{"indices that are not int64 of the output's shape"};
-    abi::KernelSpec Spec;
-    Spec.Kernel = abi::KernelId::max_pool2d_index;
-    Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
-    requirePoolFits(Spec, XT.Sizes, Shape);
-    if (P.Tensors[X].Strides[3] != 1)
-      X = materialize(X, N.Name);
-    Spec.Operands.push_back(operand(X));
-    int Idx = defineOutput(Names[1], ScalarType::Int64, Shape);
-    Spec.Operands.push_back(operand(Idx));
-    pushKernel(N, Spec, {X, Idx});
+    windowKernel(abi::KernelId::max_pool2d_index, Names[1], ScalarType::Int64);
     if (!Values) {
       recordDecision(N, NodeDecision::Accelerated, "max_pool2d_index");
       return;
@@ -462,16 +467,7 @@ void Selector::selectMaxPool(const Node &N) {
   if (K[0] * K[1] > 1) {
     // The max_pool2d kernel: the input's planes read in place (padding by
     // bounds; any image and channel strides, a cat's slice too), one pass.
-    abi::KernelSpec Spec;
-    Spec.Kernel = abi::KernelId::max_pool2d;
-    Spec.Params = {K[0], K[1], St[0], St[1], Pd[0], Pd[1], Dl[0], Dl[1]};
-    requirePoolFits(Spec, XT.Sizes, Shape);
-    if (P.Tensors[X].Strides[3] != 1)
-      X = materialize(X, N.Name);
-    Spec.Operands.push_back(operand(X));
-    int Out = defineOutput(OutName, ScalarType::Float32, Shape);
-    Spec.Operands.push_back(operand(Out));
-    pushKernel(N, Spec, {X, Out});
+    windowKernel(abi::KernelId::max_pool2d, OutName, ScalarType::Float32);
     recordDecision(N, NodeDecision::Accelerated, Indices ? "max_pool2d, max_pool2d_index" : "max_pool2d");
     return;
   }

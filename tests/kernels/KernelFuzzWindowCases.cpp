@@ -158,11 +158,6 @@ void poolCases(CaseList &L) {
   L.add("3x3s2p1_p16_32x32_special", pool(Cases[1]), {1}, Fill::Special);
 }
 
-/// avg_pool2d against oneDNN's average pooling: densenet's 2x2 stride 2,
-/// 3x3 stride 1 and 2 with padding counted in the divisor and not (the
-/// clipped windows' counts per row and per column), odd sizes with a
-/// floor, a divisor override, rows wider than a vector, strided rows and
-/// planes, a cat's slice, special values.
 /// adaptive_avg_pool2d with unequal windows against the host's double sum
 /// of torch's windows: VGG's 7 x 7 of 10 x 10 features, AlexNet's 6 x 6 of
 /// 13 x 13, more outputs than inputs (overlapping windows of one and two),
@@ -188,6 +183,11 @@ void adaptivePoolCases(CaseList &L) {
   L.add("10x10_to_7x7_p4_special", pool(Cases[0]), {1}, Fill::Special);
 }
 
+/// avg_pool2d against oneDNN's average pooling: densenet's 2x2 stride 2,
+/// 3x3 stride 1 and 2 with padding counted in the divisor and not (the
+/// clipped windows' counts per row and per column), odd sizes with a
+/// floor, a divisor override, rows wider than a vector, strided rows and
+/// planes, a cat's slice, special values.
 void avgPoolCases(CaseList &L) {
   struct Geo {
     const char *Name;
