@@ -89,12 +89,7 @@ llvm::Error lower::markBatchNormFolding(LoweringState &S) {
 }
 
 llvm::Error lower::markResiduals(LoweringState &S) {
-  std::map<std::string, size_t> Produced; // value -> its producer's position
-  for (size_t I = 0; I < S.Nodes.size(); ++I) {
-    for (const frontend::Argument &O : S.Nodes[I].Outputs)
-      if (O.Kind == ArgKind::Tensor)
-        Produced[O.S] = I;
-  }
+  const std::map<std::string, size_t> Produced = producerPositions(S);
   auto F32 = [&](const std::string &V) {
     const frontend::TensorMeta *M = S.M->G.meta(V);
     return M && M->Dtype == frontend::ScalarType::Float32;
@@ -114,15 +109,13 @@ llvm::Error lower::markResiduals(LoweringState &S) {
     auto Mark = S.Fusion.BatchNormInto.find(In);
     if (Mark == S.Fusion.BatchNormInto.end() || Mark->second != N.Name || !Produced.count(In))
       return std::nullopt;
-    return Produced[In];
+    return Produced.at(In);
   };
   for (const Node &A : S.Nodes) {
     if (A.Ns != "aten" || A.Op != "add" || A.Overload != "Tensor" || A.Outputs.size() != 1 || !firstResult(A))
       continue;
     const frontend::NamedArgument *X = A.input("self"), *Y = A.input("other"), *Alpha = A.input("alpha");
-    if (!X || !Y || X->Arg.Kind != ArgKind::Tensor || Y->Arg.Kind != ArgKind::Tensor ||
-        (Alpha && !((Alpha->Arg.Kind == ArgKind::Int && Alpha->Arg.I == 1) ||
-                    (Alpha->Arg.Kind == ArgKind::Float && Alpha->Arg.F == 1.0))))
+    if (!X || !Y || X->Arg.Kind != ArgKind::Tensor || Y->Arg.Kind != ArgKind::Tensor || !isUnitOrAbsent(Alpha))
       continue;
     const std::string Xv = S.resolve(X->Arg.S), Yv = S.resolve(Y->Arg.S), &Out = A.Outputs[0].S;
     auto Shape = [&](const std::string &V) {

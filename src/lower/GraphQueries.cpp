@@ -67,6 +67,20 @@ bool lower::isGraphOutput(const LoweringState &S, const std::string &Name) {
   return false;
 }
 
+std::map<std::string, size_t> lower::producerPositions(const LoweringState &S) {
+  std::map<std::string, size_t> Out;
+  for (size_t I = 0; I < S.Nodes.size(); ++I)
+    for (const frontend::Argument &O : S.Nodes[I].Outputs)
+      if (O.Kind == frontend::ArgKind::Tensor)
+        Out[O.S] = I;
+  return Out;
+}
+
+bool lower::isUnitOrAbsent(const frontend::NamedArgument *A) {
+  return !A || (A->Arg.Kind == frontend::ArgKind::Int && A->Arg.I == 1) ||
+         (A->Arg.Kind == frontend::ArgKind::Float && A->Arg.F == 1.0);
+}
+
 bool lower::onlyFirstOutputUsed(const LoweringState &S, const Node &N) {
   for (size_t I = 1; I < N.Outputs.size(); ++I) {
     std::vector<std::string> Names;

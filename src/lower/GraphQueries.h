@@ -63,6 +63,12 @@ bool onlyFirstOutputUsed(const LoweringState &S, const frontend::Node &N);
 /// _native_batch_norm_legit_no_training.
 bool isBatchNormOp(const frontend::Node &N);
 
+/// Each tensor value's producer: its node's position in S.Nodes.
+std::map<std::string, size_t> producerPositions(const LoweringState &S);
+
+/// An absent coefficient (add's alpha), or one that is 1 (int or float).
+bool isUnitOrAbsent(const frontend::NamedArgument *A);
+
 } // namespace atalla::lower
 
 #endif // ATALLA_LOWER_GRAPHQUERIES_H

@@ -45,11 +45,6 @@ bool isNumber(const Argument &A) { return A.Kind == ArgKind::Float || A.Kind == 
 /// softmax's uniform weights, either way.
 constexpr double MaskFill = -1e30;
 
-/// An absent alpha, or one of 1.
-bool isOne(const frontend::NamedArgument *A) {
-  return !A || (A->Arg.Kind == ArgKind::Int && A->Arg.I == 1) || (A->Arg.Kind == ArgKind::Float && A->Arg.F == 1.0);
-}
-
 /// The tensor input \p Name of \p N, resolved, or "".
 std::string tensorInput(const LoweringState &S, const Node &N, const char *Name) {
   const frontend::NamedArgument *A = N.input(Name);
@@ -59,11 +54,7 @@ std::string tensorInput(const LoweringState &S, const Node &N, const char *Name)
 } // namespace
 
 void Selector::planHandWrittenAttention() {
-  std::map<std::string, const Node *> Producer;
-  for (const Node &N : S.Nodes)
-    for (const Argument &O : N.Outputs)
-      if (O.Kind == ArgKind::Tensor)
-        Producer[O.S] = &N;
+  const std::map<std::string, size_t> Producer = producerPositions(S);
   // A value the pattern consumes: read only by the next op, no graph output,
   // never overwritten in place.
   auto Private = [&](const std::string &V) {
@@ -71,7 +62,7 @@ void Selector::planHandWrittenAttention() {
   };
   auto ProducerOf = [&](const std::string &V) -> const Node * {
     auto It = Producer.find(V);
-    return It == Producer.end() || !Private(V) ? nullptr : It->second;
+    return It == Producer.end() || !Private(V) ? nullptr : &S.Nodes[It->second];
   };
   for (const Node &Last : S.Nodes) {
     if (Last.Ns != "aten" || Last.Op != "bmm" || Last.Outputs.size() != 1)
@@ -112,7 +103,7 @@ void Selector::planHandWrittenAttention() {
                   (Other->Arg.Kind == ArgKind::Tensor && shapeOf(S.resolve(Other->Arg.S)).empty()))) {
         Pl.Mask = N->Name;
       } else if (Pl.Mask.empty() && N->Op == "add" && N->Overload == "Tensor" &&
-                 !tensorInput(S, *N, "other").empty() && isOne(N->input("alpha"))) {
+                 !tensorInput(S, *N, "other").empty() && isUnitOrAbsent(N->input("alpha"))) {
         Pl.Mask = N->Name;
       } else if (Pl.Scale.empty() && (N->Op == "mul" || N->Op == "div") && N->input("other") &&
                  (isNumber(N->input("other")->Arg) ||
