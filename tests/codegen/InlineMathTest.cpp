@@ -242,8 +242,12 @@ TEST(InlineGelu, RelativelyAccurateInBothTails) {
   // gelu against libm in double, relative to the result, over [-13, 13]
   // (below -13 the result is under FLT_MIN): for x < 0 that takes erfc
   // itself, since 1 + erf(x / sqrt 2) cancels (the form without it was
-  // 3e-4 off relatively at x = -3.5 and 30 % at -5). The bound: erfcc's
-  // 1.2e-7, exp's 2e-7 twice, and a few roundings.
+  // 3e-4 off relatively at x = -3.5 and 30 % at -5). The bound, summed
+  // for x < 0: erfcc's 1.2e-7, exp's 2e-7 (InlineExp's bound) twice, and
+  // four roundings of 6e-8 (t, the two products, x / 2): 7.6e-7; for x >=
+  // 0, where 1 + erf is at least 1: erf's 1.5e-7, its evaluation's four
+  // roundings and the final fma's, under that. Measured 5e-7 on an
+  // AVX-512 host with fused multiply-adds.
   MappedFn Mapped;
   ASSERT_NO_FATAL_FAILURE(compileMap("gelu_test", emitGeluForTest, Mapped));
   std::vector<float> In;
@@ -259,7 +263,7 @@ TEST(InlineGelu, RelativelyAccurateInBothTails) {
     const double Ref = 0.5 * double(X) * std::erfc(-double(X) / std::sqrt(2.0));
     return std::pair<double, double>{Ref, std::fabs(Ref)};
   });
-  EXPECT_LE(MaxRel, 6.0e-7) << "worst at x = " << Worst;
+  EXPECT_LE(MaxRel, 7.6e-7) << "worst at x = " << Worst;
   std::printf("[ gelu ] max relative error over [-13, 13]: %.3g at x = %.9g\n", MaxRel, Worst);
   const std::vector<float> Special = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, -20.0f};
   std::vector<float> S(Special.size());
