@@ -896,6 +896,17 @@ TEST(KernelAbi, PoolsFitWhereKernelFitsSaysSo) {
   ASSERT_EXPECTED(K, compileKernel(spec(W), O));
   EXPECT_FALSE(K.Object.empty());
   EXPECT_ERROR_CONTAINS(compileKernel(spec(W + 1), O), "exceed the scratchpad budget");
+  // The adaptive pool holds a whole plane and its outputs: the same bound.
+  auto adaptive = [](int64_t H) {
+    return makeSpec(KernelId::adaptive_avg_pool2d, {contiguous({1, 2, H, 64}), contiguous({1, 2, 7, 7})});
+  };
+  int64_t H = 8;
+  while (kernelFits(adaptive(H + 1), MinPadBytes))
+    ++H;
+  ASSERT_GT(H, 8);
+  ASSERT_EXPECTED(KA, compileKernel(adaptive(H), O));
+  EXPECT_FALSE(KA.Object.empty());
+  EXPECT_ERROR_CONTAINS(compileKernel(adaptive(H + 1), O), "exceed the scratchpad budget");
 }
 
 TEST(KernelAbi, DeterministicObjects) {

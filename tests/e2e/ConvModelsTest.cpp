@@ -535,6 +535,20 @@ TEST(ConvModelsTest, PoolsWhoseRowsDoNotFitTheScratchpadFallBackWithTheReason) {
     EXPECT_NE(P.Decisions[0].Reason.find("input rows do not fit the scratchpad"), std::string::npos)
         << Op << ": " << P.Decisions[0].Reason;
   }
+  // The adaptive kernel (unequal windows) holds a whole input plane: a 700 x
+  // 700 one (1.96 MB) does not fit.
+  ModelBuilder B;
+  std::string X = B.addUserInput("x", randn({1, 1, 700, 700}, 1301));
+  B.addOutput(B.addNode("torch.ops.aten.adaptive_avg_pool2d.default",
+                        {arg("self", Argument::tensor(X)), arg("output_size", Argument::ints({3, 3}))},
+                        ScalarType::Float32, {1, 1, 3, 3}));
+  Model M = B.take();
+  ASSERT_EXPECTED(PO, driver::pipelineOptions(driver::CompileOptions()));
+  ASSERT_EXPECTED(P, lower::lowerModel(M, PO));
+  ASSERT_EQ(P.Decisions.size(), 1u);
+  EXPECT_EQ(P.Decisions[0].K, lower::NodeDecision::Fallback);
+  EXPECT_NE(P.Decisions[0].Reason.find("one input plane does not fit the scratchpad"), std::string::npos)
+      << P.Decisions[0].Reason;
 }
 
 TEST(ConvModelsTest, SqueezeAndExcitationGatesAreTheirConvolutionsEpilogues) {
