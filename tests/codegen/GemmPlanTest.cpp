@@ -201,6 +201,17 @@ TEST(GemmPlanTest, OperandsThatAreNoGemmAreRefusedByName) {
   S = gemmSpec(4, 4, 4);
   S.Operands.pop_back();
   EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "expected 3 operands, got 2");
+  // A residual is C's shape, the operand before C; a spec that says it has
+  // one and does not hold it is refused.
+  S = gemmSpec(4, 4, 4);
+  S.HasResidual = true;
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "expected 4 operands, got 3");
+  S.Operands.insert(S.Operands.end() - 1, test::contiguous({4, 5}));
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "the residual is not [.., M, N]");
+  S.Operands[2] = test::contiguous({4, 4});
+  auto R = planGemm(S, budgetOf(1 << 20));
+  ASSERT_TRUE(bool(R)) << llvm::toString(R.takeError());
+  EXPECT_TRUE(R->Residual);
   // An empty C is planned (the emitter writes nothing).
   auto E = planGemm(gemmSpec(0, 4, 4), budgetOf(1 << 20));
   ASSERT_TRUE(bool(E));
@@ -301,6 +312,10 @@ TEST(GemmPlanTest, MalformedConvSpecsAreRefusedWithTheirReason) {
   S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
   S.Operands[1] = test::contiguous({1, 3, 8, 8});
   EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "conv2d operands are");
+  S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
+  S.HasResidual = true;
+  S.Operands.insert(S.Operands.end() - 1, test::contiguous({1, 1, 4, 63}));
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "(residual [b, g, Cog, OH*OW],)");
   // A row too wide for the smallest pad: said, not planned past the budget.
   S = convSpec(1, 1, 8, 60000, 4, 3, 3, 1, 1);
   EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(codegen::MinPadBytes)), "no conv2d blocking fits");

@@ -844,6 +844,12 @@ TEST(KernelAbi, BadSpecsAreErrors) {
   EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "expected 3 operands");
   S = makeSpec(KernelId::relu, {contiguous({4, 5}), contiguous({4, 4})});
   EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "shape");
+  // max_pool2d_index gives i64; adaptive pooling's operands are 4-D.
+  S = makeSpec(KernelId::max_pool2d_index, {contiguous({1, 1, 4, 4}), contiguous({1, 1, 2, 2})});
+  S.Params = {2, 2, 2, 2, 0, 0, 1, 1};
+  EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "max_pool2d_index takes f32 and gives i64");
+  S = makeSpec(KernelId::adaptive_avg_pool2d, {contiguous({4, 4}), contiguous({2, 2})});
+  EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "adaptive pooling's operands are");
   CodegenOptions O;
   O.OptLevel = 7;
   S = makeSpec(KernelId::relu, {contiguous({4, 4}), contiguous({4, 4})});
