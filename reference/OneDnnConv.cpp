@@ -17,6 +17,8 @@ namespace atalla::reference::onednn {
 /// oneDNN wants a non-negative right padding.
 void conv2d(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In, const memory &Dst) {
   const size_t NumIn = 2 + Spec.HasBias + Spec.HasResidual;
+  if (Spec.HasScale)
+    throw SpecError{"conv2d takes no column scale (kscale): only gemm does"};
   checkInputs(Spec, NumIn, In.size());
   const abi::OperandSpec &Wt = Spec.Operands[0], &X = Spec.Operands[1], &C = Spec.output();
   if (Wt.Sizes.size() != 4 || X.Sizes.size() != 5 || C.Sizes.size() != 4)

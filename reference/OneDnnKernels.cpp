@@ -140,12 +140,16 @@ std::optional<algorithm> kernelAlgorithm(abi::KernelId K) {
 
 void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const std::vector<const float *> &In,
           const memory &Dst) {
-  const size_t NumIn = 2 + Spec.HasBias + Spec.HasResidual;
+  const size_t NumIn = 2 + Spec.HasBias + Spec.HasScale + Spec.HasResidual;
   checkInputs(Spec, NumIn, In.size());
   const abi::OperandSpec &A = Spec.Operands[0], &B = Spec.Operands[1], &C = Spec.output();
   const size_t Rank = C.Sizes.size();
   if (Rank < 2 || A.Sizes.size() != Rank || B.Sizes.size() != Rank)
     throw SpecError{"gemm operands need the output's rank, >= 2"};
+  const size_t ScaleIn = 2 + Spec.HasBias;
+  if (Spec.HasScale && (Spec.Operands[ScaleIn].Sizes.size() != Rank || Spec.Operands[ScaleIn].Sizes[Rank - 2] != 1 ||
+                        Spec.Operands[ScaleIn].Sizes[Rank - 1] != A.Sizes[Rank - 1]))
+    throw SpecError{"gemm's column scale (kscale) is not [.., 1, K]"};
   // A residual is added after the bias and before the epilogue (torch's
   // order): separate primitives, in that order.
   memory Res;
@@ -162,7 +166,19 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
   };
   // Batch dims broadcast natively (size 1); a broadcast M, K or N dim is
   // materialised.
-  memory Src = R.operand(A, In[0], Rank - 2);
+  memory Src;
+  if (Spec.HasScale) {
+    // A diag(s), batch by batch: A made dense in the output's batch shape
+    // (an exact copy), then oneDNN's binary multiply by s, which
+    // broadcasts its size-1 row dim over A's rows.
+    const Dims Full = shapeOf(A); // the output's batch shape (the spec's rule; a stride-0 batch is broadcast)
+    memory DA = R.materialise(A, In[0], Full);
+    memory Sc = R.user(viewOf(Spec.Operands[ScaleIn]), In[ScaleIn]);
+    Src = R.scratch(Full);
+    R.binary(algorithm::binary_mul, DA, Sc, Src);
+  } else {
+    Src = R.operand(A, In[0], Rank - 2);
+  }
   memory Wei = R.operand(B, In[1], Rank - 2);
   memory Bias;
   if (Spec.HasBias)
@@ -199,7 +215,7 @@ void atalla::reference::onednn::gemm(Run &R, const abi::KernelSpec &Spec, const 
     if (E.status != dnnl_unimplemented)
       throw;
   }
-  memory DSrc = R.materialise(A, In[0], shapeOf(A));
+  memory DSrc = Spec.HasScale ? Src : R.materialise(A, In[0], shapeOf(A)); // the scaled A is dense already
   memory DWei = R.materialise(B, In[1], shapeOf(B));
   if (PostOp && Spec.HasBias)
     throw SpecError{"the dense fallback cannot add the bias before a fused epilogue"};

@@ -86,6 +86,7 @@ private:
   }
 
   void loadA(Value *M0, int64_t MN, Value *K0, int64_t KN);
+  void scaleA(Value *K0, int64_t MN, int64_t KN);
   void loadB(Value *N0, int64_t NN, Value *K0, int64_t KN);
   void loadBStaged(Value *BSrc, int64_t NN, int64_t KN);
   void loadBRepacked(Value *BSrc, int64_t NN, int64_t KN);
@@ -200,8 +201,49 @@ void GemmEmitter::loadA(Value *M0, int64_t MN, Value *K0, int64_t KN) {
     });
     break;
   }
+  if (P.Scale)
+    scaleA(K0, MN, KN);
   if (P.Bf16Dot)
     toBf16A(MN, KN);
+}
+
+/// A's block times its column scale: s(k0..) comes in by one SDMA transfer
+/// (a row, or KN one-element rows where its stride is not 1), and every
+/// a(m, k) of the block, a(m, k) = ABuf[m ARS + k ACS], is multiplied by
+/// s(k0 + k): the block is (A diag(s)) for this batch.
+void GemmEmitter::scaleA(Value *K0, int64_t MN, int64_t KN) {
+  const abi::OperandSpec &Sc = Spec.Operands[P.ScaleOp];
+  const int64_t SSk = Sc.Strides[P.Rank - 1];
+  Value *Buf = B.CreateConstInBoundsGEP1_64(Type::getInt8Ty(KB.Ctx), Acc, P.ScaleOff - P.AccOff);
+  Value *Src = at(P.ScaleOp, B.CreateAdd(Base[P.ScaleOp], mul(K0, SSk)));
+  if (SSk == 1 || KN == 1)
+    KB.sdmaLoad(Buf, Src, c64(1), c64(KN * 4), c64(KN * 4));
+  else
+    KB.sdmaLoad(Buf, Src, c64(KN), c64(4), c64(SSk * 4));
+  if (P.APack == Pack::Cols) { // [tk][tm]: a row of the copy per k
+    KB.forLoop(KN, "kscale.row", [&](Value *Ki) {
+      Value *Sv = KB.loadF32(Buf, Ki);
+      Value *Row = mul(Ki, MN);
+      KB.forLoop(
+          KB.i64(0), KB.i64(MN), "kscale.col",
+          [&](Value *Mi) {
+            Value *I = B.CreateAdd(Row, Mi);
+            KB.storeF32(B.CreateFMul(KB.loadF32(ABuf, I), Sv), ABuf, I);
+          },
+          /*Parallel=*/true);
+    });
+    return;
+  }
+  KB.forLoop(MN, "kscale.row", [&](Value *Mi) { // [tm][tk]
+    Value *Row = mul(Mi, KN);
+    KB.forLoop(
+        KB.i64(0), KB.i64(KN), "kscale.col",
+        [&](Value *Ki) {
+          Value *I = B.CreateAdd(Row, Ki);
+          KB.storeF32(B.CreateFMul(KB.loadF32(ABuf, I), KB.loadF32(Buf, Ki)), ABuf, I);
+        },
+        /*Parallel=*/true);
+  });
 }
 
 /// B block (k0.., n0..) into BBuf as NR-wide panels: panel p (width w, NR

@@ -110,6 +110,8 @@ uint64_t carveBuffer(GemmPlan &P, int64_t Floats) {
 /// broadcast along N), and for AMX the bf16-pair copies of A and B (two
 /// bf16 per float, K padded to the tiles' 32).
 void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
+  if (P.Scale)
+    P.ScaleOff = carveBuffer(P, P.TK);
   if (P.Residual)
     P.ResOff = carveBuffer(P, P.TM * P.TN);
   P.BiasCol = Spec.HasBias && Spec.Operands[2].Strides[P.Rank - 1] == 0 && P.N > 1;
@@ -133,6 +135,8 @@ void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
 
 Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro,
                                   bool Bf16Dot) {
+  if (Spec.HasScale)
+    return specError(Spec, "conv2d takes no column scale (kscale): only gemm does");
   const size_t NumOps = 3 + Spec.HasBias + Spec.HasResidual;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " + Twine(Spec.Operands.size()));
@@ -253,8 +257,9 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
 }
 
 Expected<GemmPlan> gemm::planConvTranspose(const abi::KernelSpec &Spec, uint64_t Budget, const MicroKernel &Micro) {
-  if (Spec.HasResidual)
-    return specError(Spec, "conv_transpose2d takes no residual");
+  if (Spec.HasResidual || Spec.HasScale)
+    return specError(Spec, Spec.HasScale ? "conv_transpose2d takes no column scale (kscale)"
+                                         : "conv_transpose2d takes no residual");
   const size_t NumOps = Spec.HasBias ? 4 : 3;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " + Twine(Spec.Operands.size()));
@@ -337,10 +342,11 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
     return planConv(Spec, Budget, Micro, Bf16Dot);
   if (Spec.Kernel == abi::KernelId::conv_transpose2d)
     return planConvTranspose(Spec, Budget, Micro);
-  const size_t NumOps = 3 + Spec.HasBias + Spec.HasResidual;
+  const size_t NumOps = 3 + Spec.HasBias + Spec.HasScale + Spec.HasResidual;
   if (Spec.Operands.size() != NumOps)
     return specError(Spec, "expected " + Twine(NumOps) + " operands, got " +
                                Twine(Spec.Operands.size()));
+  const size_t ScaleOp = 2 + Spec.HasBias;
   const abi::OperandSpec &A = Spec.Operands[0], &Bm = Spec.Operands[1], &C = Spec.output();
   const size_t Rank = C.Sizes.size();
   if (Rank < 2)
@@ -363,12 +369,16 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
       return specError(Spec, "the bias is not [.., M, N]");
     if (Spec.HasResidual && I == NumOps - 2 && (O.Sizes[Rank - 2] != M || O.Sizes[Rank - 1] != N))
       return specError(Spec, "the residual is not [.., M, N]");
+    if (Spec.HasScale && I == ScaleOp && (O.Sizes[Rank - 2] != 1 || O.Sizes[Rank - 1] != K))
+      return specError(Spec, "the column scale (kscale) is not [.., 1, K]");
   }
   GemmPlan P;
   P.Micro = Micro;
   P.Rank = Rank;
   P.NumOps = NumOps;
   P.Residual = Spec.HasResidual;
+  P.Scale = Spec.HasScale;
+  P.ScaleOp = unsigned(ScaleOp);
   P.M = M;
   P.N = N;
   P.K = K;
@@ -392,14 +402,20 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   // pass over it as large as the f32 microkernel's dot products.
   const bool RawCandidate = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) &&
                             Spec.storedAsBf16(1) && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 &&
-                            K % 32 == 0 && K > 0 && M >= 8;
+                            K % 32 == 0 && K > 0 && M >= 8 && !Spec.HasScale;
   P.DirectB = P.BPack == Pack::Rows && directB(M, Micro) && !RawCandidate;
+  // Not with a column scale: the tile unit would take A diag(s) rounded to
+  // bf16, a rounding per product that the definition (bf16 operands, exact
+  // products, f32 sums) does not have; the f32 microkernel multiplies the
+  // f32 A diag(s) as it is.
   P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) && P.APack == Pack::Rows &&
-              !P.DirectB;
+              !P.DirectB && !Spec.HasScale;
   // A per-row bias column: its buffer (at most MCMax floats) out of the budget first.
   const bool BiasCol = Spec.HasBias && Spec.Operands[2].Strides[Rank - 1] == 0 && N > 1;
   const uint64_t ColBytes = BiasCol ? uint64_t(MCMax) * 4 + ScratchpadAlign : 0;
-  chooseBlocking(P, (P.Bf16Dot ? Budget / 3 * 2 : Budget) - ColBytes);
+  // A column scale's buffer: a K block (at most KCMax floats).
+  const uint64_t ScaleBytes = Spec.HasScale ? uint64_t(KCMax) * 4 + ScratchpadAlign : 0;
+  chooseBlocking(P, (P.Bf16Dot ? Budget / 3 * 2 : Budget) - ColBytes - ScaleBytes);
   P.RawBf16 = P.Bf16Dot && RawCandidate && P.TK % 32 == 0;
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;

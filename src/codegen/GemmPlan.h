@@ -135,6 +135,14 @@ struct GemmPlan {
   /// accumulators (after the bias, before the epilogue: torch's order).
   bool Residual = false;
   uint64_t ResOff = 0;
+  /// A column scale of A (KernelSpec::HasScale, the operand after the
+  /// bias): each A block's K range of it comes in by SDMA into ScaleOff
+  /// (TK floats) after the block and multiplies its columns before any
+  /// product is made; never on the tile unit (Bf16Dot: A diag(s) would be
+  /// rounded to bf16 first).
+  bool Scale = false;
+  uint64_t ScaleOff = 0;
+  unsigned ScaleOp = 0; ///< its operand index
 };
 
 /// The plan for \p Spec (a gemm kernel) within \p BudgetBytes of

@@ -385,6 +385,8 @@ static Error checkCommon(const abi::KernelSpec &Spec) {
   if (Spec.Post != abi::Epilogue::None && Spec.family() != abi::KernelFamily::Gemm &&
       Spec.Kernel != abi::KernelId::dwconv2d)
     return specError(Spec, "epilogues are only fused into gemm and dwconv2d kernels");
+  if (Spec.HasScale && Spec.Kernel != abi::KernelId::gemm)
+    return specError(Spec, "a column scale (kscale) is only fused into gemm kernels");
   if (std::string Why = Spec.paramsError(); !Why.empty())
     return specError(Spec, Why);
   // The output is contiguous: C's row-major strides (size-1 dims are free).

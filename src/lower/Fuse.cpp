@@ -1,11 +1,12 @@
 //===- lower/Fuse.cpp - the fusion passes: what may be fused, marked ------===//
 //
-// Four passes that look at the graph alone and mark, value by value, the
+// Passes that look at the graph alone and mark, value by value, the
 // node that may be fused into the kernel computing it (FusionMarks): a
-// batch norm into the convolution before it, a relu or gelu into a GEMM's
-// epilogue, an elementwise op into the chain kernel before it, and a
-// channel concatenation into the kernels computing its inputs (which write
-// their slices of it in place). Each mark
+// batch norm into the convolution before it, a residual add or a relu or
+// gelu into a GEMM's epilogue, an elementwise op into the chain kernel
+// before it, a channel gate's multiply into the 1x1 convolution after it
+// (the one mark on a reader), and a channel concatenation into the kernels
+// computing its inputs (which write their slices of it in place). Each mark
 // needs the value to have that node as its only reader and not to be a
 // graph output (whose value must exist on its own). Kernel selection reads
 // the marks and checks what only it can see (constant weights, shapes, the
@@ -191,6 +192,35 @@ llvm::Error lower::markElementwiseChains(LoweringState &S, const ElementwiseFusi
     std::optional<abi::KernelId> K = kernelFor(*R);
     if (K && (abi::isChainableUnary(*K) || abi::isChainableBinary(*K)))
       S.Fusion.ChainNext[*V] = R->Name;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error lower::markChannelGates(LoweringState &S) {
+  auto Shape = [&](const std::string &V) {
+    auto It = S.Shapes.find(V);
+    return It == S.Shapes.end() ? std::vector<int64_t>{} : It->second;
+  };
+  auto F32 = [&](const std::string &V) {
+    const frontend::TensorMeta *M = S.M->G.meta(V);
+    return M && M->Dtype == frontend::ScalarType::Float32;
+  };
+  for (const Node &N : S.Nodes) {
+    if (N.Ns != "aten" || N.Op != "mul" || N.Overload != "Tensor" || N.Outputs.size() != 1 || !firstResult(N))
+      continue;
+    const frontend::NamedArgument *X = N.input("self"), *Y = N.input("other");
+    if (!X || !Y || X->Arg.Kind != ArgKind::Tensor || Y->Arg.Kind != ArgKind::Tensor)
+      continue;
+    const std::string &Out = N.Outputs[0].S, Xv = S.resolve(X->Arg.S), Yv = S.resolve(Y->Arg.S);
+    const std::vector<int64_t> O = Shape(Out), Xs = Shape(Xv), Ys = Shape(Yv);
+    if (O.size() != 4 || !F32(Out) || !F32(Xv) || !F32(Yv) || S.Mutated.count(Out))
+      continue;
+    const std::vector<int64_t> GateShape{O[0], O[1], 1, 1};
+    if (!((Xs == O && Ys == GateShape) || (Ys == O && Xs == GateShape)) || O == GateShape)
+      continue;
+    const Node *R = soleReader(S, Out);
+    if (R && isConvolution(*R) && readsFirst(S, *R, Out))
+      S.Fusion.Gate[Out] = R->Name;
   }
   return llvm::Error::success();
 }

@@ -51,6 +51,13 @@ struct FusionMarks {
   /// (KernelSpec::HasResidual). The add's result may then take an
   /// epilogue mark of its own.
   std::map<std::string, std::string> Residual;
+  /// A channel gate's product (x * g of float32 x [N, C, H, W] and g [N, C,
+  /// 1, 1], a squeeze-and-excitation's multiply) -> the convolution, its
+  /// only reader, that may take it as a column scale of its weights
+  /// (KernelSpec::HasScale) where it is a 1x1, stride-1 GEMM: the mul then
+  /// writes nothing. A chain kernel that takes the mul (a ChainNext mark
+  /// selection honours) comes first.
+  std::map<std::string, std::string> Gate;
 };
 
 struct LoweringState {
@@ -103,6 +110,11 @@ struct ElementwiseFusionOptions {
   bool Enabled = true;
 };
 llvm::Error markElementwiseChains(LoweringState &S, const ElementwiseFusionOptions &Opts);
+
+/// fuse-channel-gates: marks multiplies of a 4-D float32 tensor by a
+/// per-image, per-channel gate ([N, C, 1, 1]) whose only reader is a
+/// convolution reading the product as its input (FusionMarks::Gate).
+llvm::Error markChannelGates(LoweringState &S);
 
 /// fuse-cat: marks the inputs of channel concatenations that their
 /// producers may write in place (FusionMarks::CatSlot); kernel selection

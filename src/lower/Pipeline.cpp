@@ -36,6 +36,7 @@ llvm::Expected<Program> atalla::lower::lowerModel(const frontend::Model &M, cons
       {"fuse-residuals", [&] { return markResiduals(S); }},
       {"fuse-epilogues", [&] { return markEpilogues(S); }},
       {"fuse-elementwise", [&] { return markElementwiseChains(S, {Opts.Select.FuseElementwise}); }},
+      {"fuse-channel-gates", [&] { return markChannelGates(S); }},
       {"fuse-cat", [&] { return markCatSlots(S); }},
       {"select-kernels", [&] { return selectKernels(S, Opts.Select); }},
       {"partition", [&] { return partition(S); }},

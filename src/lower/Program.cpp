@@ -127,6 +127,7 @@ void LoweringState::print(llvm::raw_ostream &OS) const {
   PrintMarks("fusion marks, residual adds (result <- add)", Fusion.Residual);
   PrintMarks("fusion marks, GEMM epilogues (result <- relu/gelu)", Fusion.Epilogue);
   PrintMarks("fusion marks, elementwise chains (result <- next op)", Fusion.ChainNext);
+  PrintMarks("fusion marks, channel gates (product <- 1x1 convolution)", Fusion.Gate);
   PrintMarks("fusion marks, written in place into a cat (value <- cat)", Fusion.CatSlot);
   if (!P.Tensors.empty() || !P.Instrs.empty())
     P.print(OS);

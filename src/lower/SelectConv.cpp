@@ -135,6 +135,8 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
   if (!isContiguous(P.Tensors[W]))
     W = materialize(W, N.Name);
   const bool InPlace1x1 = KH == 1 && KW == 1 && St[0] == 1 && St[1] == 1 && Pd[0] == 0 && Pd[1] == 0;
+  if (Gate && (!InPlace1x1 || G != 1))
+    throw NoKernel{"a channel gate is taken by 1x1, stride-1, ungrouped convolutions only"};
   if (Opts.DirectConv && G == C && Cg == 1 && Co == C && KH * KW > 1 && Wd * ((KH - 1) * Dl[0] + 1) <= Opts.ConvBudgetFloats / 4) {
     // Depthwise (one filter per channel): the dwconv2d kernel on the vector
     // core, the input's planes read in place, zero padding by bounds.
@@ -195,6 +197,8 @@ void Selector::convCore(const Node &N, int X, int W, int Bias, const std::vector
     Cols = Xp;
     BOp = {{Nb, G, Cg, OHW}, {XS[0], Cg * XS[1], XS[1], 1}};
   } else {
+    if (Gate)
+      throw NoKernel{"a channel gate needs the input read in place"};
     int V = defineView(N.Name + "_im2col", Xp, {Nb, G, Cg, KH, KW, OH, OW},
                        {XS[0], Cg * XS[1], XS[1], Dl[0] * XS[2], Dl[1] * XS[3], St[0] * XS[2], St[1] * XS[3]}, 0,
                        /*OwnStorage=*/true);
@@ -220,6 +224,15 @@ void Selector::finishConvKernel(const Node &N, abi::KernelSpec &Spec, std::vecto
     Spec.HasBias = true;
     Spec.Operands.push_back({{Nb, G, Cog, OHW}, {0, Cog * BT.Strides[0], BT.Strides[0], 0}});
     Ops.push_back(Bias);
+  }
+  if (Gate && Spec.Kernel == abi::KernelId::gemm && G == 1) {
+    // The channel gate g [Nb, C, 1, 1] as the GEMM's column scale [Nb, 1,
+    // 1, C]: W diag(g_n) x_n is W (g_n * x_n), the product never written.
+    const PTensor &GT = P.Tensors[Gate->G];
+    Spec.HasScale = true;
+    Spec.Operands.push_back({{Nb, 1, 1, GT.Sizes[1]}, {GT.Strides[0], 0, 0, GT.Strides[1]}});
+    Ops.push_back(Gate->G);
+    Gate->Taken = true;
   }
   const std::string Conv = ResultName;
   ResultName = fuseResidual(N, Spec, Ops, ResultName, [&](int T) { return convOutputOperand(T, G); });

@@ -258,6 +258,24 @@ llvm::Error Selector::lowerNode(const Node &N) {
     recordDecision(N, NodeDecision::Fused, "chain", "in the elementwise chain of " + F->second);
     return llvm::Error::success();
   }
+  if (auto G = S.Fusion.Gate.find(N.Outputs.empty() ? std::string() : N.Outputs[0].S);
+      G != S.Fusion.Gate.end() && !GateRefused.count(N.Name)) {
+    DeferredGates[G->second] = &N; // lowered with (or just before) its convolution
+    return llvm::Error::success();
+  }
+  if (auto D = DeferredGates.find(N.Name); D != DeferredGates.end()) {
+    const Node &Mul = *D->second;
+    DeferredGates.erase(D);
+    try {
+      if (lowerGatedConvolution(N, Mul))
+        return llvm::Error::success();
+    } catch (const ModelError &E) {
+      return makeError(E.Message);
+    }
+    GateRefused.insert(Mul.Name);
+    if (llvm::Error E = lowerNode(Mul))
+      return E;
+  }
   // canonicalize made in-place ops functional; that is only right when the
   // overwritten tensor shares its storage with no view, as eager would
   // change every alias.
@@ -311,6 +329,45 @@ llvm::Error Selector::lowerNode(const Node &N) {
     }
   }
   return selectFallback(N, Reason);
+}
+
+bool Selector::lowerGatedConvolution(const Node &Conv, const Node &Mul) {
+  const OpRow *Row = opRowFor(Conv);
+  const std::string &Product = Mul.Outputs[0].S;
+  auto X = tensorFor(Mul.input("self")->Arg.S, &Mul), Y = tensorFor(Mul.input("other")->Arg.S, &Mul);
+  if (!Row || !X || !Y) {
+    if (!X)
+      llvm::consumeError(X.takeError());
+    if (!Y)
+      llvm::consumeError(Y.takeError());
+    return false;
+  }
+  const std::vector<int64_t> Out = shapeOf(Product);
+  ActiveGate G;
+  G.X = P.Tensors[*X].Sizes == Out ? *X : *Y;
+  G.G = G.X == *X ? *Y : *X;
+  if (P.Tensors[G.X].Sizes != Out || P.Tensors[G.G].Sizes != std::vector<int64_t>{Out[0], Out[1], 1, 1} ||
+      P.Tensors[G.X].Dtype != ScalarType::Float32 || P.Tensors[G.G].Dtype != ScalarType::Float32)
+    return false;
+  Checkpoint C = checkpoint();
+  const size_t Decisions = P.Decisions.size();
+  S.TensorOf[Product] = G.X; // the convolution reads x where it read x * g
+  Gate = G;
+  bool Taken = false;
+  try {
+    lowerByRow(Conv, *Row);
+    Taken = Gate->Taken;
+  } catch (const NoKernel &) {
+  }
+  Gate.reset();
+  S.TensorOf.erase(Product); // no tensor holds the product itself
+  if (!Taken) {
+    rollback(C);
+    P.Decisions.resize(Decisions);
+    return false;
+  }
+  recordDecision(Mul, NodeDecision::Fused, "gemm", "channel gate of " + Conv.Name + " (its weights' column scale)");
+  return true;
 }
 
 /// Lowers \p N as its Kernels.def row says (throws NoKernel where it can

@@ -223,6 +223,26 @@ private:
   /// or -1 with \p Causal set where what it masks is exactly j > i of an L
   /// x Sk square; throws NoKernel where it can not (\p Rank: the scores').
   int attentionMask(const Node &Mn, size_t Rank, int64_t L, int64_t Sk, bool &Causal);
+  /// fuse-channel-gates: a marked mul waits for its convolution
+  /// (DeferredGates: convolution -> mul), which then tries to take the gate
+  /// as its GEMM's column scale (lowerGatedConvolution); where it can not,
+  /// the mul is lowered on its own first (GateRefused) and then the
+  /// convolution as usual.
+  std::map<std::string, const Node *> DeferredGates;
+  std::set<std::string> GateRefused;
+  /// The gate a convolution's lowering is asked to take: X (the product's
+  /// tensor operand of the convolution's shape, which the convolution reads
+  /// in the product's place) and the gate G [N, C, 1, 1]. convCore sets
+  /// Taken where its GEMM took it; a lowering that does not take it is
+  /// undone.
+  struct ActiveGate {
+    int X = -1, G = -1;
+    bool Taken = false;
+  };
+  std::optional<ActiveGate> Gate;
+  /// \p Conv with \p Mul's gate as its GEMM's column scale; false (and
+  /// nothing selected) where it can not.
+  bool lowerGatedConvolution(const Node &Conv, const Node &Mul);
   std::map<std::string, AttentionPattern> AttentionPlans;
   std::map<std::string, std::string> DeferredToAttention; ///< node -> the pattern's last matmul
   /// Lowers one node (SelectKernels.cpp).

@@ -66,6 +66,10 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
               S.HasBias = true;
               S.Operands.insert(S.Operands.begin() + 2, test::view({M, N}, {1, 0}));
             }
+            if (Layout == 2 && !Bf16Dot) { // a column scale (a channel gate's): its K block's buffer
+              S.HasScale = true;
+              S.Operands.insert(S.Operands.begin() + 2, test::contiguous({1, K}));
+            }
             if (Bf16Dot)
               S.Type = atalla::abi::DType::BF16;
             auto P = planGemm(S, budgetOf(Pad), Micro, Bf16Dot);
@@ -92,6 +96,9 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             if (P->Staged)
               Bufs.push_back({P->StageOff, uint64_t(P->StageRows * P->TN) * 4});
             Bufs.push_back({P->AccOff, uint64_t(P->TM * P->TN) * 4});
+            EXPECT_EQ(P->Scale, S.HasScale);
+            if (P->Scale)
+              Bufs.push_back({P->ScaleOff, uint64_t(P->TK) * 4});
             // The dot product: with the AVX-512 blocking, A's tiles as rows
             // and B through panels only.
             // (and where the pad has room for both copies: always at the
@@ -212,6 +219,35 @@ TEST(GemmPlanTest, OperandsThatAreNoGemmAreRefusedByName) {
   auto R = planGemm(S, budgetOf(1 << 20));
   ASSERT_TRUE(bool(R)) << llvm::toString(R.takeError());
   EXPECT_TRUE(R->Residual);
+  // A column scale is [.., 1, K], the operand after the bias (here: after
+  // B, before the residual); its K block gets a buffer of its own in the
+  // grant, and the tile unit never takes it (A diag(s) would be rounded).
+  S = gemmSpec(4, 4, 4);
+  S.HasScale = true;
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "expected 4 operands, got 3");
+  S.Operands.insert(S.Operands.begin() + 2, test::contiguous({1, 5}));
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "the column scale (kscale) is not [.., 1, K]");
+  S.Operands[2] = test::contiguous({1, 4});
+  S.HasResidual = true;
+  S.Operands.insert(S.Operands.end() - 1, test::contiguous({4, 4}));
+  auto Sc = planGemm(S, budgetOf(1 << 20));
+  ASSERT_TRUE(bool(Sc)) << llvm::toString(Sc.takeError());
+  EXPECT_TRUE(Sc->Scale && Sc->Residual);
+  EXPECT_EQ(Sc->ScaleOp, 2u);
+  EXPECT_GE(Sc->GrantBytes, Sc->ScaleOff + uint64_t(Sc->TK) * 4);
+  EXPECT_NE(Sc->ScaleOff, Sc->ResOff);
+  KernelSpec Wide = gemmSpec(64, 64, 64);
+  Wide.Type = atalla::abi::DType::BF16;
+  Wide.HasScale = true;
+  Wide.Operands.insert(Wide.Operands.begin() + 2, test::contiguous({1, 64}));
+  auto WP = planGemm(Wide, budgetOf(1 << 20), Avx512Micro, /*Bf16Dot=*/true);
+  ASSERT_TRUE(bool(WP)) << llvm::toString(WP.takeError());
+  EXPECT_FALSE(WP->Bf16Dot || WP->RawBf16);
+  Wide.HasScale = false;
+  Wide.Operands.erase(Wide.Operands.begin() + 2);
+  auto WQ = planGemm(Wide, budgetOf(1 << 20), Avx512Micro, /*Bf16Dot=*/true);
+  ASSERT_TRUE(bool(WQ)) << llvm::toString(WQ.takeError());
+  EXPECT_TRUE(WQ->Bf16Dot); // the same GEMM unscaled goes to the tile unit
   // An empty C is planned (the emitter writes nothing).
   auto E = planGemm(gemmSpec(0, 4, 4), budgetOf(1 << 20));
   ASSERT_TRUE(bool(E));
@@ -316,6 +352,9 @@ TEST(GemmPlanTest, MalformedConvSpecsAreRefusedWithTheirReason) {
   S.HasResidual = true;
   S.Operands.insert(S.Operands.end() - 1, test::contiguous({1, 1, 4, 63}));
   EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "(residual [b, g, Cog, OH*OW],)");
+  S = convSpec(1, 3, 8, 8, 4, 3, 3, 1, 1);
+  S.HasScale = true;
+  EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(1 << 20)), "conv2d takes no column scale (kscale)");
   // A row too wide for the smallest pad: said, not planned past the budget.
   S = convSpec(1, 1, 8, 60000, 4, 3, 3, 1, 1);
   EXPECT_ERROR_CONTAINS(planGemm(S, budgetOf(codegen::MinPadBytes)), "no conv2d blocking fits");

@@ -592,6 +592,67 @@ TEST(ConvModelsTest, SqueezeAndExcitationGatesAreTheirConvolutionsEpilogues) {
   }
 }
 
+TEST(ConvModelsTest, ChannelGatesAreTheirProjectionsColumnScales) {
+  // squeeze-and-excitation as mobilenet_v3 and efficientnet use it: x times
+  // its gate g [N, C, 1, 1], then a 1x1 projection (with a batch norm, as
+  // theirs). The 1x1 convolution's GEMM takes g as the column scale of its
+  // weights, image by image (kscale): no mul kernel, the mul fused, and the
+  // result matches eager. Batch 2 (each image its own gate), the gate as
+  // either operand, and 300 channels (two K blocks of the GEMM). A 3x3 or a
+  // stride-2 projection can not take it: the mul stays a kernel.
+  struct Case {
+    int64_t C, H, W, Co, KH, S;
+    bool GateFirst;
+    bool Fused;
+  };
+  const Case Cases[] = {
+      {16, 7, 9, 8, 1, 1, false, true},
+      {16, 7, 9, 24, 1, 1, true, true},
+      {300, 5, 6, 40, 1, 1, false, true},
+      {16, 7, 9, 8, 3, 1, false, false},
+      {16, 7, 9, 8, 1, 2, false, false},
+  };
+  uint64_t Seed = 1500;
+  for (const Case &K : Cases) {
+    const std::string What = "gate of " + std::to_string(K.C) + " channels into a " + std::to_string(K.KH) + "x" +
+                             std::to_string(K.KH) + " stride-" + std::to_string(K.S) + " projection" +
+                             (K.GateFirst ? ", the gate first" : "");
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", randn({2, K.C, K.H, K.W}, Seed));
+    std::string M = B.addNode("torch.ops.aten.mean.dim",
+                              {arg("self", Argument::tensor(X)), arg("dim", Argument::ints({-1, -2})),
+                               arg("keepdim", Argument::boolean(true))},
+                              ScalarType::Float32, {2, K.C, 1, 1});
+    std::string G = B.addNode("torch.ops.aten.sigmoid.default",
+                              {arg("self", Argument::tensor(addConv(B, M, Conv{2, K.C, 1, 1, K.C, 1, 1}, false,
+                                                                    Seed + 1, "expand")))},
+                              ScalarType::Float32, {2, K.C, 1, 1});
+    std::string Y = B.addNode("torch.ops.aten.mul.Tensor",
+                              {arg("self", Argument::tensor(K.GateFirst ? G : X)),
+                               arg("other", Argument::tensor(K.GateFirst ? X : G))},
+                              ScalarType::Float32, {2, K.C, K.H, K.W});
+    const int64_t Pad = K.KH / 2;
+    B.addOutput(addConv(B, Y, Conv{2, K.C, K.H, K.W, K.Co, K.KH, K.KH, K.S, K.S, Pad, Pad}, false, Seed + 2,
+                        "project"));
+    Model Mo = B.take();
+    {
+      ASSERT_EXPECTED(P, lower::lowerModel(Mo, {}));
+      unsigned Scaled = 0, Muls = 0, FusedMuls = 0;
+      for (const lower::PInstr &I : P.Instrs) {
+        Scaled += I.Op == atalla::abi::Opcode::Kernel && I.Spec.HasScale;
+        Muls += I.Op == atalla::abi::Opcode::Kernel && I.Spec.Kernel == atalla::abi::KernelId::mul;
+      }
+      for (const lower::NodeDecision &D : P.Decisions)
+        FusedMuls += D.K == lower::NodeDecision::Fused && D.Reason.find("channel gate of") != std::string::npos;
+      EXPECT_EQ(Scaled, K.Fused ? 1u : 0u) << What;
+      EXPECT_EQ(Muls, K.Fused ? 0u : 1u) << What;
+      EXPECT_EQ(FusedMuls, K.Fused ? 1u : 0u) << What;
+    }
+    expectRunsOnTheAccelerator(std::move(Mo), Seed, What);
+    Seed += 10;
+  }
+}
+
 TEST(ConvModelsTest, ResidualAddsAreTheirConvolutionsEpilogues) {
   // Two resnet BasicBlocks: conv-bn-relu-conv-bn, + identity, relu. In the
   // first, the identity is a 1x1 stride-2 downsample (conv-bn) that the

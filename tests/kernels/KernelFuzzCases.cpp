@@ -133,6 +133,29 @@ void gemmEpilogueCases(CaseList &L) {
                  contiguous({2, 8, 300}), Epilogue::Relu6));
   L.add("31x17x16_residual_gather", residual(plain(31, 17, 16, false, false), transposed(31, 17)));
   L.add("7x13x5_residual_gelu", residual(plain(7, 13, 5, true, true), contiguous({7, 13}), Epilogue::Gelu));
+  // A column scale of A, per batch (C = (A diag(s)) B + bias ...): a
+  // squeeze-and-excitation gate taken by the 1x1 convolution after it
+  // (oneDNN: A made dense, a binary multiply broadcasting s over A's rows,
+  // then the matmul). The convolution's shape (A shared by the batch, a
+  // per-row bias) over two K blocks, with a residual and relu6, A stored
+  // transposed with a strided scale, and A gathered.
+  auto scaled = [&](KernelSpec S, OperandSpec Sc) {
+    S.Operands.insert(S.Operands.begin() + 2 + S.HasBias, Sc);
+    S.HasScale = true;
+    return S;
+  };
+  L.add("b2_24x63x300_colbias_kscale",
+        scaled(gemm(view({2, 24, 300}, {0, 300, 1}), contiguous({2, 300, 63}), view({2, 24, 63}, {0, 1, 0})),
+               contiguous({2, 1, 300})),
+        {1, 2});
+  L.add("b2_8x30x27_colbias_kscale_residual_relu6",
+        residual(scaled(gemm(view({2, 8, 27}, {0, 27, 1}), contiguous({2, 27, 30}), view({2, 8, 30}, {0, 1, 0})),
+                        contiguous({2, 1, 27})),
+                 contiguous({2, 8, 30}), Epilogue::Relu6));
+  L.add("b3_33x17x40_tA_kscale_strided",
+        scaled(gemm(view({3, 33, 40}, {0, 1, 33}), contiguous({3, 40, 17})), view({3, 1, 40}, {120, 0, 3})));
+  L.add("b2_9x16x12_gatherA_kscale",
+        scaled(gemm(view({2, 9, 12}, {0, 24, 2}), contiguous({2, 12, 16})), contiguous({2, 1, 12})));
 }
 
 } // namespace

@@ -451,14 +451,16 @@ void runOnDevice(const KernelSpec &S, KernelFn Fn, const std::vector<std::vector
 /// fills max|C| is about 3 sqrt(K) (three standard deviations of a sum of K
 /// products), a factor slope x 6 sqrt(K); relu and relu6 are exact (slope
 /// at most 1). A fused residual add is one more rounding on each side,
-/// after the same sum (both add it after the bias): one more ulp.
+/// after the same sum (both add it after the bias): one more ulp. A column
+/// scale makes each product a s b two roundings instead of one, on both
+/// sides (the kernel and oneDNN both scale A first): one more ulp.
 double sumThreshold(const KernelSpec &S, double K) {
   const double Ulp = std::ldexp(1.0, -23);
   const bool Gelu = S.Post == Epilogue::Gelu || S.Post == Epilogue::GeluTanh, Hs = S.Post == Epilogue::Hardswish,
              Si = S.Post == Epilogue::Silu, Sg = S.Post == Epilogue::Sigmoid, Hsg = S.Post == Epilogue::Hardsigmoid;
   const double Slope = Gelu ? 1.13 : Hs ? 1.5 : Si ? 1.1 : Sg ? std::max(1.0, 1.5 * std::sqrt(K)) : Hsg ? std::max(1.0, std::sqrt(K)) : 1.0,
                Own = Gelu ? 16 : Hs ? 4 : (Si || Sg) ? 8 : Hsg ? 4 : 0;
-  return Ulp * (K + 2 + (S.HasResidual ? 1 : 0)) * Slope + Ulp * Own;
+  return Ulp * (K + 2 + (S.HasResidual ? 1 : 0) + (S.HasScale ? 1 : 0)) * Slope + Ulp * Own;
 }
 
 double threshold(const KernelSpec &S) {

@@ -1,6 +1,7 @@
 //===- tests/lower/FuseTest.cpp - the fusion passes' marks ----------------===//
 //
-// The fuse-batch-norm, fuse-residuals, fuse-epilogues and fuse-elementwise passes look at
+// The fuse-batch-norm, fuse-residuals, fuse-epilogues, fuse-elementwise and
+// fuse-channel-gates passes look at
 // the graph alone and mark what may be fused (FusionMarks); these tests
 // build small graphs, run the passes and check the marks, then lower the
 // whole model and check that selection fused exactly what was marked and
@@ -39,7 +40,7 @@ TensorData filled(const std::vector<int64_t> &Sizes, float V) {
   return TensorData::fromBytes(ScalarType::Float32, Sizes, B);
 }
 
-/// canonicalize, specialize-shapes and the four fusion passes.
+/// canonicalize, specialize-shapes and the fusion passes that mark values.
 LoweringState passes(const Model &M, bool FuseElementwise = true) {
   LoweringState S;
   S.M = &M;
@@ -50,6 +51,7 @@ LoweringState passes(const Model &M, bool FuseElementwise = true) {
   EXPECT_FALSE(bool(markResiduals(S)));
   EXPECT_FALSE(bool(markEpilogues(S)));
   EXPECT_FALSE(bool(markElementwiseChains(S, {FuseElementwise})));
+  EXPECT_FALSE(bool(markChannelGates(S)));
   return S;
 }
 
@@ -191,4 +193,45 @@ TEST(FuseTest, AResidualAddGoesToTheLaterGemmWhoseOtherOperandExists) {
   }
   EXPECT_EQ(Residuals, 2u);
   EXPECT_EQ(Adds, 1u); // d (with the sigmoid before it, a chain)
+}
+
+TEST(FuseTest, AChannelGateIsMarkedForTheConvolutionThatAloneReadsItsProduct) {
+  // x [2, 4, 5, 5] times g [2, 4, 1, 1] into a 1x1 convolution: marked. Not
+  // marked: a gate broadcast over the batch ([1, 4, 1, 1] with 2 images,
+  // which no squeeze-and-excitation makes: its gate is per image), a
+  // product that is also a graph output, and a product an elementwise op
+  // reads.
+  auto model = [](std::vector<int64_t> GateShape, bool ProductIsOutput, bool ReluAfter) {
+    ModelBuilder B;
+    std::string X = B.addUserInput("x", filled({2, 4, 5, 5}, 0.5f));
+    std::string G = B.addUserInput("g", filled(GateShape, 0.25f));
+    std::string W = B.addParameter("proj.weight", filled({3, 4, 1, 1}, 0.1f));
+    std::string Y = B.addNode("torch.ops.aten.mul.Tensor", {arg("self", T(X)), arg("other", T(G))},
+                              ScalarType::Float32, {2, 4, 5, 5});
+    std::string In = ReluAfter ? B.addNode("torch.ops.aten.relu.default", {arg("self", T(Y))}, ScalarType::Float32,
+                                           {2, 4, 5, 5})
+                               : Y;
+    B.addOutput(B.addNode("torch.ops.aten.conv2d.default",
+                          {arg("input", T(In)), arg("weight", T(W)), arg("bias", Argument::none()),
+                           arg("stride", Argument::ints({1, 1})), arg("padding", Argument::ints({0, 0})),
+                           arg("dilation", Argument::ints({1, 1})), arg("groups", Argument::integer(1))},
+                          ScalarType::Float32, {2, 3, 5, 5}));
+    if (ProductIsOutput)
+      B.addOutput(Y);
+    return B.take();
+  };
+  {
+    Model M = model({2, 4, 1, 1}, false, false);
+    LoweringState S = passes(M);
+    ASSERT_EQ(S.Fusion.Gate.size(), 1u);
+    EXPECT_EQ(S.Fusion.Gate.begin()->first, "mul");
+    EXPECT_EQ(S.Fusion.Gate.begin()->second, "conv2d");
+  }
+  for (auto [Shape, Out, Relu] : {std::tuple{std::vector<int64_t>{1, 4, 1, 1}, false, false},
+                                  std::tuple{std::vector<int64_t>{2, 4, 1, 1}, true, false},
+                                  std::tuple{std::vector<int64_t>{2, 4, 1, 1}, false, true}}) {
+    Model M = model(Shape, Out, Relu);
+    LoweringState S = passes(M);
+    EXPECT_TRUE(S.Fusion.Gate.empty()) << Shape[0] << " " << Out << " " << Relu;
+  }
 }

@@ -46,6 +46,8 @@ std::string KernelSpec::key() const {
     S += " dim=" + std::to_string(Dim);
   if (HasBias)
     S += " bias";
+  if (HasScale)
+    S += " kscale";
   if (HasResidual)
     S += " residual";
   if (Post != Epilogue::None)
@@ -347,6 +349,8 @@ bool KernelSpec::parse(const std::string &Key, KernelSpec &Out) {
     const std::string &A = W[I];
     if (A == "bias")
       S.HasBias = true;
+    else if (A == "kscale")
+      S.HasScale = true;
     else if (A == "residual")
       S.HasResidual = true;
     else if (A == "relu")
@@ -428,7 +432,8 @@ KernelWork atalla::abi::kernelWork(const KernelSpec &S) {
       }
     }
     W.ArrayFlops = 2.0 * double(W.Batch) * double(W.M) * double(W.N) * double(W.K);
-    W.Flops = W.ArrayFlops + (S.HasBias ? Out : 0) + (S.HasResidual ? Out : 0) + (S.Post != Epilogue::None ? Out : 0);
+    W.Flops = W.ArrayFlops + (S.HasBias ? Out : 0) + (S.HasResidual ? Out : 0) + (S.Post != Epilogue::None ? Out : 0) +
+              (S.HasScale ? double(W.Batch) * double(W.M) * double(W.K) : 0); // A's columns scaled per batch
     return W;
   }
   case KernelFamily::Softmax:

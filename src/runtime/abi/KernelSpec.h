@@ -167,6 +167,12 @@ struct KernelSpec {
   /// gemm, conv2d: C = Post(A B + bias + R), R (C's shape) the operand
   /// before the output: a residual connection's add, fused.
   bool HasResidual = false;
+  /// gemm: C = Post((A diag(s)) B + bias + R): the operand after the bias
+  /// (before the residual), s [b.., 1, K], scales A's columns, per batch: a
+  /// squeeze-and-excitation gate's multiply (x * g[c]) fused into the 1x1
+  /// convolution reading it, as the gate scaling that convolution's
+  /// weights' input channels image by image.
+  bool HasScale = false;
   Epilogue Post = Epilogue::None;    ///< Gemm: relu (NaN kept) or gelu of C, fused
   bool HasScalar = false;            ///< Binary: B is the constant Scalar
   double Scalar = 0;
