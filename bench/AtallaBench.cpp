@@ -303,6 +303,18 @@ void runOneDnnCase(benchmark::State &State, Case C) {
   setRateCounters(State, C);
 }
 
+/// The generated kernels' target: the host's (default), or with
+/// `--isa=avx2` the host's CPU without AVX-512 and AMX (oneDNN limited the
+/// same way), so an AVX-512 host also measures what an AVX2 host runs.
+codegen::CodegenOptions &benchCodegen() {
+  static codegen::CodegenOptions O;
+  return O;
+}
+std::string &isaLimit() {
+  static std::string L = "host";
+  return L;
+}
+
 struct Loaded {
   std::unique_ptr<sim::CodeLoader> Loader;
   std::map<std::string, std::pair<abi::KernelFn, double>> Fns; ///< symbol -> kernel, compile ms
@@ -322,7 +334,7 @@ llvm::Expected<abi::KernelFn> kernelFor(const KernelSpec &S, double &CompileMs) 
     L.Loader = std::move(*CL);
   }
   auto T0 = std::chrono::steady_clock::now();
-  auto K = codegen::compileKernel(S, codegen::CodegenOptions());
+  auto K = codegen::compileKernel(S, benchCodegen());
   CompileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - T0).count();
   if (!K)
     return K.takeError();
@@ -454,7 +466,7 @@ std::string hostIsa() {
 }
 
 std::string generatedIsa() {
-  auto Isa = codegen::resolvedIsa(codegen::CodegenOptions());
+  auto Isa = codegen::resolvedIsa(benchCodegen());
   if (!Isa) {
     llvm::consumeError(Isa.takeError());
     return "?";
@@ -466,9 +478,10 @@ std::string generatedIsa() {
 void printSummary(const std::vector<Case> &Cases) {
   auto &T = secondsPerCall();
   std::fprintf(stderr, "\nhost: %s; ISA: %s; generated kernels: %s; oneDNN %s (implementation per case in the "
-                       "JSON labels)",
+                       "JSON labels)%s",
                llvm::sys::getHostCPUName().str().c_str(), hostIsa().c_str(), generatedIsa().c_str(),
-               reference::oneDnnVersion().c_str());
+               reference::oneDnnVersion().c_str(),
+               isaLimit() == "avx2" ? "; --isa=avx2: both sides limited to AVX2 and FMA (no AVX-512, no AMX)" : "");
   std::fprintf(stderr, "\natalla-bench summary (host wall time, single thread; ratio = "
                        "time(atalla) / time(onednn), < 1 is faster)\n");
   std::fprintf(stderr, "%-28s %12s %12s %8s\n", "case", "atalla", "onednn", "ratio");
@@ -520,6 +533,35 @@ int main(int argc, char **argv) {
 #ifdef _OPENMP
   omp_set_num_threads(1);
 #endif
+  // --isa=host|avx2 (ours; every other flag is Google Benchmark's).
+  std::vector<char *> Args{argv[0]};
+  for (int I = 1; I < argc; ++I) {
+    if (std::strncmp(argv[I], "--isa=", 6) != 0) {
+      Args.push_back(argv[I]);
+      if (std::strcmp(argv[I], "--help") == 0)
+        std::printf("atalla-bench [--isa=host|avx2] [Google Benchmark flags]\n"
+                    "  --isa=avx2  generated kernels for the host CPU without AVX-512 and AMX, and oneDNN limited\n"
+                    "              to AVX2 and FMA: an AVX-512 host measures what an AVX2 host runs\n\n");
+      continue;
+    }
+    const std::string V = argv[I] + 6;
+    if (V != "host" && V != "avx2") {
+      std::fprintf(stderr, "atalla-bench: --isa=%s: unknown ISA (host or avx2)\n", V.c_str());
+      return 2;
+    }
+    isaLimit() = V;
+  }
+  argc = int(Args.size());
+  Args.push_back(nullptr);
+  argv = Args.data();
+  if (isaLimit() == "avx2") {
+    benchCodegen().Features = "-avx512f,-amx-tile,-amx-bf16,-amx-int8";
+    if (llvm::Error E = reference::limitOneDnnIsa("avx2")) {
+      std::fprintf(stderr, "atalla-bench: %s\n", llvm::toString(std::move(E)).c_str());
+      return 1;
+    }
+  }
+  benchmark::AddCustomContext("isa_limit", isaLimit());
   benchmark::AddCustomContext("onednn_version", reference::oneDnnVersion());
   benchmark::AddCustomContext("threads", "1");
   benchmark::AddCustomContext("host_cpu", llvm::sys::getHostCPUName().str());

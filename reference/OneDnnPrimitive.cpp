@@ -88,3 +88,21 @@ std::string reference::oneDnnVersion() {
   const dnnl_version_t *V = dnnl_version();
   return std::to_string(V->major) + "." + std::to_string(V->minor) + "." + std::to_string(V->patch);
 }
+
+llvm::Error reference::limitOneDnnIsa(const std::string &Isa) {
+  dnnl::cpu_isa Max;
+  if (Isa == "avx2")
+    Max = dnnl::cpu_isa::avx2;
+  else if (Isa == "all")
+    Max = dnnl::cpu_isa::all;
+  else
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "oneDNN: unknown ISA limit '" + Isa + "' (avx2 or all)");
+  try {
+    dnnl::set_max_cpu_isa(Max);
+  } catch (const dnnl::error &Err) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "oneDNN: can not limit the ISA to " + Isa + ": " + Err.what());
+  }
+  return llvm::Error::success();
+}

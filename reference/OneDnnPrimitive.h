@@ -53,6 +53,12 @@ private:
 /// "2.6.3": the oneDNN library loaded.
 std::string oneDnnVersion();
 
+/// Limits the instruction sets oneDNN may use to \p Isa ("avx2": AVX2 and
+/// FMA, no AVX-512 or AMX; "all": no limit), as ONEDNN_MAX_CPU_ISA would.
+/// Must come before the first primitive (oneDNN fixes its choice then);
+/// errors name the ISA and oneDNN's reason.
+llvm::Error limitOneDnnIsa(const std::string &Isa);
+
 } // namespace atalla::reference
 
 #endif // ATALLA_REFERENCE_ONEDNNPRIMITIVE_H

@@ -11,6 +11,8 @@
 #include "driver/Compare.h"
 #include "frontend/Archive.h"
 
+#include "llvm/TargetParser/Host.h"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -71,6 +73,32 @@ TEST(ToolsTest, BadFlagsFail) {
   R = run("atalla-inspect", example() + " --output-dir /tmp/x");
   EXPECT_EQ(R.Rc, 2);
   EXPECT_NE(R.Err.find("--output-dir needs --run-eager"), std::string::npos);
+}
+
+TEST(ToolsTest, BenchmarksRunUnderAnAvx2LimitOrRefuseAnUnknownOne) {
+  // atalla-bench --isa=avx2: the generated kernels for this CPU without
+  // AVX-512 and AMX and oneDNN limited to AVX2, said in the summary and the
+  // JSON context, so an AVX-512 host measures what an AVX2 host runs (one
+  // tiny case here); an unknown limit is one line and exit 2.
+  if (!llvm::sys::getHostCPUFeatures().lookup("avx2"))
+    GTEST_SKIP() << "this host has no AVX2";
+  Result R = run("atalla-bench", "--isa=avx2 --benchmark_min_time=0.01 --benchmark_format=json "
+                                 "--benchmark_filter='^gemm/(atalla|onednn)/8/32/32$'");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_NE(R.Out.find("\"isa_limit\": \"avx2\""), std::string::npos) << R.Out;
+  EXPECT_NE(R.Err.find("generated kernels: avx2 (6x16 GEMM microkernel"), std::string::npos) << R.Err;
+  EXPECT_NE(R.Err.find("--isa=avx2: both sides limited to AVX2 and FMA"), std::string::npos) << R.Err;
+  EXPECT_NE(R.Err.find("gemm/8/32/32"), std::string::npos) << R.Err;
+  size_t Labels = 0; // oneDNN's implementation, the label of its case
+  for (size_t At = R.Out.find("\"label\": \""); At != std::string::npos; At = R.Out.find("\"label\": \"", At + 1)) {
+    const std::string Label = R.Out.substr(At, R.Out.find('\n', At) - At);
+    EXPECT_EQ(Label.find("avx512"), std::string::npos) << "oneDNN chose an AVX-512 implementation: " << Label;
+    ++Labels;
+  }
+  EXPECT_GE(Labels, 1u) << R.Out;
+  R = run("atalla-bench", "--isa=avx9");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_EQ(R.Err, "atalla-bench: --isa=avx9: unknown ISA (host or avx2)\n");
 }
 
 TEST(ToolsTest, OpsViewOfTheExample) {
