@@ -55,8 +55,8 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   // Less what rounding each buffer to ScratchpadAlign can add.
   const int64_t Floats = int64_t(Budget - 5 * ScratchpadAlign) / 4;
   // With B read in place (few rows of C), each B element is used by few
-  // FMAs: keep its block small enough to stay in L2 between the SDMA copy
-  // and the compute, and let the K blocks shrink to allow that.
+  // FMAs: keep its block small enough to stay in L1 between the SDMA copy
+  // and the compute (DirectBBlock), and let the K blocks shrink to allow that.
   std::vector<int64_t> KCs = {KCMax, KCMax * 3 / 4, KCMax / 2};
   if (DirectB)
     KCs = {KCMax, KCMax / 2, KCMax / 4, KCMax / 8, KCMax / 16};

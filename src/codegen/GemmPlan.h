@@ -53,8 +53,14 @@ constexpr int64_t DirectBMaxGroups = 3;
 constexpr bool directB(int64_t M, const MicroKernel &Micro) { return M <= DirectBMaxGroups * Micro.MR; }
 /// Floats of the staging buffer B rows are copied through (32 KiB).
 constexpr int64_t StageFloats = 8192;
-/// Floats of B per block in that case (128 KiB: stays in L2).
-constexpr int64_t DirectBBlock = 32768;
+/// Floats of B per block in that case (8 KiB): the block's SDMA copy reads
+/// it and the microkernel then reads the copy while both stay in L1 (8 KiB
+/// of source, 8 KiB of copy beside C's rows, within the 32 KiB L1d of every
+/// host seen). Measured on the AVX-512 Xeon (one thread, best of five):
+/// 16x128x64 88 -> 118 GFLOP/s, 32x64x128 117 -> 137, 1x1000x2048 7.5 ->
+/// 9.1 against 32768 floats (128 KiB, an L2-sized block); 1024 and 512
+/// floats are slower again (more K blocks, each re-reading C's rows).
+constexpr int64_t DirectBBlock = 2048;
 
 /// How an operand tile lands in the scratchpad.
 enum class Pack {
