@@ -148,7 +148,28 @@ KernelCost atalla::sim::estimateKernel(const MachineDesc &M, const abi::KernelWo
     K.VectorCycles = std::ceil(std::max(0.0, W.Flops - W.ArrayFlops) / M.VectorLanes);
     K.FixedCycles = double(M.KernelLaunchCycles) + double(ScpadCallsT) * M.FirmwareCallCycles;
     K.Cycles = K.FixedCycles + K.ArrayCycles + K.VectorCycles + K.SdmaCycles;
-    return K;
+    // Or the whole GEMM on the vector core, where that is cheaper (a GEMV:
+    // one streamed row leaves the array's 32 x 32 almost idle). C's rows
+    // go in vectors of the array's width; each K step multiplies B's row
+    // chunk by a(m, k) and adds it to the accumulator: two operations, one
+    // at a time (vectorOpCycles: the tile model's datapath, no fused
+    // multiply-add assumed); the epilogue as above; the counted SDMA bytes
+    // overlapped, as for every vector kernel.
+    auto Mul = vectorOpCycles(M, "mul"), Add = vectorOpCycles(M, "add");
+    if (!Mul || !Add) {
+      llvm::consumeError(Mul.takeError());
+      llvm::consumeError(Add.takeError());
+      return K;
+    }
+    KernelCost V;
+    V.VectorCycles = double(W.Batch) * double(W.M) * double((W.N + M.ArrayCols - 1) / M.ArrayCols) * double(W.K) *
+                         double(*Mul + *Add) +
+                     K.VectorCycles;
+    V.SdmaCycles = std::ceil(double(C.SdmaBytesIn + C.SdmaBytesOut) / M.DramBytesPerCycle) +
+                   double(C.SdmaTransfers) * M.SdmaSetupCycles;
+    V.FixedCycles = K.FixedCycles;
+    V.Cycles = V.FixedCycles + std::max(V.VectorCycles, V.SdmaCycles);
+    return V.Cycles < K.Cycles ? V : K;
   }
   auto Ceil = [](int64_t A, int64_t B) { return double((A + B - 1) / B); };
   double VectorFlops = std::max(0.0, W.Flops - W.ArrayFlops);

@@ -61,8 +61,12 @@ struct KernelCost {
 /// schedule ("ours") for its shape, rounded up to the array's tiles, run
 /// cycle by cycle on \p M (TileModel.h; cached per machine and shape; a
 /// problem of more than 64 Ki tile products is modelled on a slab of M and
-/// scaled, the schedule streaming M). Other kernels, and every kernel on a
-/// machine with a non-square array, by the roofline described above.
+/// scaled, the schedule streaming M), or as a GEMM on the vector core (C's
+/// rows in vectors of the array's width, a multiply and an add per K step,
+/// one operation at a time, the counted SDMA overlapped) where that is
+/// cheaper: a GEMV, whose one streamed row leaves the array almost idle.
+/// Other kernels, and every kernel on a machine with a non-square array, by
+/// the roofline described above.
 KernelCost estimateKernel(const MachineDesc &M, const abi::KernelWork &W, const KernelCounters &C);
 /// A fallback call: its bytes over the host link plus the fixed latency.
 /// The host's own compute time for the op is not modelled (it is not

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -174,6 +175,43 @@ TEST(MachineTest, GemmsArePricedByTheTileModel) {
   EXPECT_EQ(K.Cycles, K.FixedCycles + K.ArrayCycles + K.VectorCycles + K.SdmaCycles);
   // Deterministic, and the same again (the model is cached per shape).
   EXPECT_EQ(estimateKernel(M, W, C).Cycles, K.Cycles);
+}
+
+TEST(MachineTest, AGemvIsPricedOnTheVectorCoreWhereThatIsCheaper) {
+  // The UNet's last 1x1 convolution: 8 channels into 1, 16384 pixels, 10
+  // images. On the array each 32-pixel tile of the stationary side serves
+  // one streamed row; on the vector core C's row is 512 vectors, each K
+  // step a multiply and an add (4 cycles each on atalla-rtl's 32 lanes:
+  // one pass plus the ALU's latency of 4, less one): 10 x 512 x 8 x 8 =
+  // 327680 cycles, the bias (163840 adds on 32 lanes: 5120) on top, the
+  // counted SDMA (5.9 MB: 184320 cycles) under it.
+  const MachineDesc M;
+  atalla::abi::KernelWork W;
+  W.Batch = 10, W.M = 1, W.N = 16384, W.K = 8;
+  W.ArrayFlops = 2.0 * 10 * 16384 * 8;
+  W.Flops = W.ArrayFlops + 10 * 16384;
+  KernelCounters C;
+  C.SdmaBytesIn = 10 * (16384 * 8 * 4 + 8 * 4 + 4);
+  C.SdmaBytesOut = 10 * 16384 * 4;
+  C.SdmaTransfers = 40;
+  C.FirmwareCalls = 40 + 2;
+  KernelCost V = estimateKernel(M, W, C);
+  EXPECT_FALSE(V.TileModel);
+  EXPECT_EQ(V.ArrayCycles, 0);
+  EXPECT_EQ(V.VectorCycles, 327680 + 5120);
+  EXPECT_EQ(V.SdmaCycles, std::ceil(double(C.SdmaBytesIn + C.SdmaBytesOut) / 32) + 40 * 16);
+  EXPECT_EQ(V.Cycles, 100 + 2 * 20 + 332800);
+  // The array's price, with a vector core too slow to compete, is higher.
+  MachineDesc Slow = M;
+  Slow.VectorAluLatency = 1000;
+  KernelCost T = estimateKernel(Slow, W, C);
+  EXPECT_TRUE(T.TileModel);
+  EXPECT_GT(T.ArrayCycles + T.SdmaCycles, V.VectorCycles);
+  // A GEMM that keeps the array busy stays there (the 64 x 96 x 80 above).
+  atalla::abi::KernelWork G;
+  G.Batch = 1, G.M = 64, G.N = 96, G.K = 80;
+  G.ArrayFlops = G.Flops = 2.0 * 64 * 96 * 80;
+  EXPECT_TRUE(estimateKernel(M, G, KernelCounters()).TileModel);
 }
 
 TEST(MachineTest, LargeGemmsAreModelledOnASlabOfMAndScaled) {
