@@ -12,14 +12,18 @@
 #include "support/Error.h"
 #include "sim/Device.h"
 
+#include "llvm/ExecutionEngine/JITLink/JITLink.h"
 #include "llvm/ExecutionEngine/Orc/Core.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h"
 #include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +44,46 @@ struct ObjectInfo {
   std::string Name;
   std::set<std::string> Defined;   ///< global definitions
   std::set<std::string> Undefined; ///< references it needs resolved
+};
+
+/// With ATALLA_PERF_MAP set (non-empty, not "0"), every linked function's
+/// address, size and name go to /tmp/perf-<pid>.map, the file perf reads
+/// for JIT code: `perf report` then names the kernels (atalla_k_...) instead
+/// of "[JIT] tid N" addresses. Written after fixup, when the addresses are
+/// final; one line per function, appended as objects are linked.
+class PerfMapPlugin : public orc::ObjectLinkingLayer::Plugin {
+public:
+  static bool wanted() {
+    const char *E = std::getenv("ATALLA_PERF_MAP");
+    return E && *E && std::string(E) != "0";
+  }
+  void modifyPassConfig(orc::MaterializationResponsibility &, jitlink::LinkGraph &,
+                        jitlink::PassConfiguration &Config) override {
+    Config.PostFixupPasses.push_back([this](jitlink::LinkGraph &G) -> Error {
+      std::lock_guard<std::mutex> Lock(M);
+      if (!F)
+        F = std::fopen(("/tmp/perf-" + std::to_string(::getpid()) + ".map").c_str(), "a");
+      if (!F)
+        return Error::success(); // profiling aid only: never a link failure
+      for (jitlink::Symbol *Sym : G.defined_symbols())
+        if (Sym->hasName() && Sym->isCallable() && Sym->getSize())
+          std::fprintf(F, "%llx %llx %s\n", (unsigned long long)Sym->getAddress().getValue(),
+                       (unsigned long long)Sym->getSize(), Sym->getName().str().c_str());
+      std::fflush(F);
+      return Error::success();
+    });
+  }
+  Error notifyFailed(orc::MaterializationResponsibility &) override { return Error::success(); }
+  Error notifyRemovingResources(orc::JITDylib &, orc::ResourceKey) override { return Error::success(); }
+  void notifyTransferringResources(orc::JITDylib &, orc::ResourceKey, orc::ResourceKey) override {}
+  ~PerfMapPlugin() override {
+    if (F)
+      std::fclose(F);
+  }
+
+private:
+  std::mutex M;
+  std::FILE *F = nullptr;
 };
 
 } // namespace
@@ -120,6 +164,9 @@ Expected<std::unique_ptr<CodeLoader>> CodeLoader::create() {
   if (!JOrErr)
     return makeError("cannot create the kernel loader: " + toString(JOrErr.takeError()));
   I.J = std::move(*JOrErr);
+  if (PerfMapPlugin::wanted())
+    if (auto *OLL = dyn_cast<orc::ObjectLinkingLayer>(&I.J->getObjLinkingLayer()))
+      OLL->addPlugin(std::make_unique<PerfMapPlugin>());
 
   // Without a reporter ORC logs link failures to stderr and the lookup only
   // says "failed to materialize"; keep them so the refusal can explain.

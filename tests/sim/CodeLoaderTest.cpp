@@ -26,7 +26,11 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+
+#include <unistd.h>
 
 using namespace atalla;
 using namespace atalla::sim;
@@ -133,6 +137,40 @@ TEST(CodeLoaderTest, KernelRunsThroughFirmware) {
   const uint64_t BadArgs[] = {uint64_t(1) << 40, 4096};
   EXPECT_EQ(D.invoke(Fn, BadArgs), atalla::abi::ATALLA_SDMA_EBOUNDS_DRAM);
   EXPECT_NE(D.lastFirmwareError().find("outside DRAM"), std::string::npos);
+}
+
+TEST(CodeLoaderTest, ThePerfMapNamesEachLinkedKernel) {
+  // ATALLA_PERF_MAP=1: each linked function's address, size and name are
+  // appended to /tmp/perf-<pid>.map (perf's JIT symbol file), and the
+  // address is the one lookup returns.
+  const std::string Map = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
+  std::remove(Map.c_str());
+  ::setenv("ATALLA_PERF_MAP", "1", 1);
+  std::vector<uint8_t> Obj = compileIR(doubleKernelIR("atalla_double_mapped", 64));
+  ASSERT_FALSE(Obj.empty());
+  auto L = CodeLoader::create();
+  ::unsetenv("ATALLA_PERF_MAP");
+  ASSERT_TRUE(bool(L)) << llvm::toString(L.takeError());
+  ASSERT_NO_ERROR((*L)->addObject(Obj, "mapped.o"));
+  ASSERT_EXPECTED(Fn, (*L)->lookup("atalla_double_mapped"));
+  std::ifstream In(Map);
+  ASSERT_TRUE(In.good()) << Map;
+  std::string Line, Found;
+  while (std::getline(In, Line))
+    if (Line.find(" atalla_double_mapped") != std::string::npos)
+      Found = Line;
+  std::remove(Map.c_str());
+  ASSERT_FALSE(Found.empty());
+  unsigned long long Addr = 0, Size = 0;
+  ASSERT_EQ(std::sscanf(Found.c_str(), "%llx %llx", &Addr, &Size), 2) << Found;
+  EXPECT_EQ(Addr, (unsigned long long)reinterpret_cast<uintptr_t>(Fn));
+  EXPECT_GT(Size, 0u);
+  // Without the variable no map is written.
+  ASSERT_EXPECTED(L2, CodeLoader::create());
+  ASSERT_NO_ERROR(L2->addObject(compileIR(doubleKernelIR("atalla_double_unmapped", 64)), "unmapped.o"));
+  ASSERT_EXPECTED(Fn2, L2->lookup("atalla_double_unmapped"));
+  (void)Fn2;
+  EXPECT_FALSE(std::ifstream(Map).good());
 }
 
 TEST(CodeLoaderTest, TwoObjectsInOneLoader) {
