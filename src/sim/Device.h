@@ -29,6 +29,14 @@ struct DeviceConfig {
   uint32_t NumPads = 2;
   uint64_t PadBytes = 1ull << 20;
   uint64_t ScpadAlign = 256; ///< minimum alignment of scratchpad grants
+  /// Once a kernel invocation has stored this many bytes into DRAM, its
+  /// further SDMA stores of at least 4 KiB stream past the host's caches
+  /// (a DMA engine's writes do not allocate in a CPU's cache). Default
+  /// (defaultStreamAfterBytes): a quarter of the host's last-level cache,
+  /// at least 256 KiB; an output that fits there is read from the cache by
+  /// the kernel after it, so it goes through the cache.
+  uint64_t StreamAfterBytes = defaultStreamAfterBytes();
+  static uint64_t defaultStreamAfterBytes();
 };
 
 struct Counters {

@@ -220,10 +220,13 @@ TEST(DeviceTest, SdmaRoundTripWithStrides) {
 }
 
 TEST(DeviceTest, LargeStoresStreamTheSameBytes) {
-  // Past the first 256 KiB a kernel stores, SDMA writes of >= 4 KiB use
+  // Past the first StreamAfterBytes a kernel stores (256 KiB here, whatever
+  // this host's cache makes the default), SDMA writes of >= 4 KiB use
   // streaming stores: the bytes must be the same at every alignment, dense
   // and strided, with the tails of unaligned rows intact.
   DeviceConfig Cfg;
+  EXPECT_GE(DeviceConfig::defaultStreamAfterBytes(), uint64_t(256) << 10);
+  Cfg.StreamAfterBytes = 256 << 10;
   Cfg.DramBytes = 2 << 20;
   Cfg.NumPads = 1;
   Cfg.PadBytes = 64 << 10;
