@@ -81,6 +81,9 @@ struct Value {
   bool IsView = false; ///< shares storage with another value
   bool Viewed = false; ///< some view of it exists
   bool Exact = false;  ///< an input or parameter: the device and eager hold the same bits
+  /// Its magnitude may be far above 1: a sum reduction's result (up to the
+  /// reduction's length times its input's), or computed from one.
+  bool Large = false;
 };
 
 class Generator {
@@ -185,6 +188,11 @@ private:
   std::string node(const std::string &Target, std::vector<frontend::NamedArgument> Args, const Shape &Out,
                    bool Contiguous = true, bool IsView = false) {
     std::string In = !Args.empty() && Args[0].Arg.Kind == frontend::ArgKind::Tensor ? Args[0].Arg.S : "";
+    bool Large = false;
+    for (const frontend::NamedArgument &A : Args)
+      if (A.Arg.Kind == frontend::ArgKind::Tensor)
+        for (const Value &P : Pool)
+          Large |= P.Name == A.Arg.S && P.Large;
     std::string Name = B.addNode(Target, std::move(Args), ScalarType::Float32, Out);
     if (IsView)
       for (Value &V : Pool)
@@ -192,6 +200,7 @@ private:
           V.Viewed = true;
     Value V{Name, Out, Contiguous, false};
     V.IsView = IsView;
+    V.Large = Large;
     Pool.push_back(V);
     return Name;
   }
@@ -236,7 +245,9 @@ private:
   }
 
   std::string step() {
-    unsigned Op = pick(100);
+    unsigned Op = pick(108);
+    if (Op >= 100)
+      return convBlock();
     if (Op < 12)
       return unary();
     if (Op < 34)
@@ -269,10 +280,13 @@ private:
     if (Dims.empty())
       Dims.push_back(int64_t(pick(R)));
     bool Keep = chance(40);
+    const bool Sum = Op == "sum.dim_IntList";
     if (chance(10) && Op != "amax.default" && Op != "amin.default") {
       // Every dim: sum.default / mean.default give a 0-d result.
-      Op = Op == "sum.dim_IntList" ? "sum.default" : "mean.default";
-      return node("torch.ops.aten." + Op, {arg("self", T(X.Name))}, {});
+      Op = Sum ? "sum.default" : "mean.default";
+      std::string Res = node("torch.ops.aten." + Op, {arg("self", T(X.Name))}, {});
+      Pool.back().Large |= Sum;
+      return Res;
     }
     Shape Out;
     for (int64_t D = 0; D < R; ++D) {
@@ -284,9 +298,11 @@ private:
       else if (Keep)
         Out.push_back(1);
     }
-    return node("torch.ops.aten." + Op,
-                {arg("self", T(X.Name)), arg("dim", Argument::ints(Dims)), arg("keepdim", Argument::boolean(Keep))},
-                Out);
+    std::string Res = node("torch.ops.aten." + Op,
+                           {arg("self", T(X.Name)), arg("dim", Argument::ints(Dims)), arg("keepdim", Argument::boolean(Keep))},
+                           Out);
+    Pool.back().Large |= Sum;
+    return Res;
   }
 
   /// A comparison (bool) or a truncating cast (int32) of an input or
@@ -329,6 +345,20 @@ private:
 
   std::string unary() {
     Value X = operand();
+    const std::vector<std::string> &Ops = fuzzUnaryTargets();
+    const std::string &Op = Ops[pick(Ops.size())];
+    // sin and cos carry an error of their argument through at full size
+    // while their results stay within [-1, 1]: on a value far above 1 (a
+    // sum's) eager's and the device's roundings of the argument differ by
+    // far more than the compared results' scale allows. They take O(1)
+    // values only.
+    if ((Op == "torch.ops.aten.sin.default" || Op == "torch.ops.aten.cos.default") && X.Large) {
+      std::vector<size_t> Ok;
+      for (size_t I = 0; I < Pool.size(); ++I)
+        if (!Pool[I].Large && numel(Pool[I].Sizes) > 0)
+          Ok.push_back(I);
+      X = Ok.empty() ? newInput(randomShape(1 + unsigned(pick(2)))) : Pool[Ok[pick(Ok.size())]];
+    }
     // In-place only where eager's mutation reaches no alias: not on a view,
     // not on a value something already views (the compiler refuses those).
     bool InPlace = chance(20) && !X.IsView && !X.Viewed && !X.IsInput;
@@ -337,8 +367,6 @@ private:
     // bounded-slope math kernels (exp, log and sqrt amplify errors without
     // bound and are left to the kernel fuzz suite).
     if (!InPlace && chance(50)) {
-      const std::vector<std::string> &Ops = fuzzUnaryTargets();
-      const std::string &Op = Ops[pick(Ops.size())];
       std::vector<frontend::NamedArgument> Args = {arg("self", T(X.Name))};
       if (Op == "torch.ops.aten.gelu.default" && chance(50)) // the gelu_tanh kernel
         Args.push_back(arg("approximate", frontend::Argument::string("tanh")));
@@ -534,6 +562,117 @@ private:
     // It takes only values both sides hold bit for bit (inputs, parameters).
     Value X = Op == "torch.ops.aten.sign.default" ? exactOperand() : operand();
     return node(Op, {arg("self", T(X.Name))}, X.Sizes, X.Contiguous);
+  }
+
+  /// conv2d (or aten.convolution) of a 4-D value or a new input [N, C, H, W]:
+  /// a random window (1 to 5), stride, padding, dilation and groups
+  /// (depthwise sometimes), a bias or not; then maybe what follows one in
+  /// the zoo's models: an inference batch norm, relu, a residual add of the
+  /// block's input, a squeeze-and-excitation gate into a 1x1 projection, a
+  /// 2x2 max pool. Weights scaled by 1 / sqrt(fan-in): values stay O(1).
+  std::string convBlock() {
+    std::vector<size_t> Ok;
+    for (size_t I = 0; I < Pool.size(); ++I)
+      if (Pool[I].Sizes.size() == 4 && Pool[I].Sizes[1] <= 64 && Pool[I].Sizes[2] >= 2 && Pool[I].Sizes[3] >= 2 &&
+          numel(Pool[I].Sizes) > 0)
+        Ok.push_back(I);
+    auto small = [&](std::initializer_list<int64_t> From) {
+      std::vector<int64_t> V;
+      for (int64_t D : From)
+        if (D <= L.MaxDim)
+          V.push_back(D);
+      return V.empty() ? int64_t(1) : V[pick(V.size())];
+    };
+    Value X = Ok.empty() || chance(40) ? newInput({1 + int64_t(pick(2)), small({1, 2, 3, 4, 8, 16}),
+                                                   small({2, 5, 7, 8, 9, 16, 17}), small({2, 5, 7, 8, 9, 16, 17})})
+                                       : Pool[Ok[chance(60) ? Ok.size() - 1 : pick(Ok.size())]];
+    const int64_t Nb = X.Sizes[0], C = X.Sizes[1], H = X.Sizes[2], W = X.Sizes[3];
+    static const int64_t Windows[] = {1, 1, 2, 3, 3, 3, 5};
+    int64_t KH = Windows[pick(std::size(Windows))], KW = chance(80) ? KH : Windows[pick(std::size(Windows))];
+    int64_t S = chance(70) ? 1 : 2, Dl = chance(10) ? 2 : 1;
+    auto fit = [&](int64_t &K, int64_t In) { // padding up to K / 2; the (dilated) window within the padded input
+      int64_t P = int64_t(pick(uint64_t(K / 2 + 1)));
+      while (K > 1 && Dl * (K - 1) + 1 > In + 2 * P) {
+        --K;
+        P = std::min(P, K / 2);
+      }
+      return P;
+    };
+    const int64_t PH = fit(KH, H), PW = fit(KW, W);
+    const int64_t OH = (H + 2 * PH - Dl * (KH - 1) - 1) / S + 1, OW = (W + 2 * PW - Dl * (KW - 1) - 1) / S + 1;
+    if (OH < 1 || OW < 1)
+      return gemm();
+    int64_t G = 1, Co = small({1, 4, 8, 16, 17});
+    if (chance(20)) { // depthwise
+      G = C;
+      Co = C;
+    } else if (chance(10) && C % 2 == 0) {
+      G = 2;
+      Co = 2 * small({1, 2, 4, 8});
+    }
+    const double Fan = double(C / G * KH * KW);
+    Value Wt = newParam({Co, C / G, KH, KW}, 1.0 / std::sqrt(Fan));
+    Argument Bias = chance(70) ? T(newParam({Co}, 0.1).Name) : Argument::none();
+    std::vector<frontend::NamedArgument> Args{arg("input", T(X.Name)), arg("weight", T(Wt.Name)), arg("bias", Bias),
+                                              arg("stride", Argument::ints({S, S})),
+                                              arg("padding", Argument::ints({PH, PW})),
+                                              arg("dilation", Argument::ints({Dl, Dl}))};
+    const Shape Out{Nb, Co, OH, OW};
+    Shape YS = Out; // Y's shape
+    std::string Y;
+    if (chance(50)) {
+      Args.push_back(arg("groups", Argument::integer(G)));
+      Y = node("torch.ops.aten.conv2d.default", Args, Out);
+    } else {
+      Args.push_back(arg("transposed", Argument::boolean(false)));
+      Args.push_back(arg("output_padding", Argument::ints({0, 0})));
+      Args.push_back(arg("groups", Argument::integer(G)));
+      Y = node("torch.ops.aten.convolution.default", Args, Out);
+    }
+    if (chance(30)) { // inference batch norm (folded into the convolution where it can be)
+      Value Gm = newParam({Co}, 0.5, 1.0), Bt = newParam({Co}, 0.1), Mn = newParam({Co}, 0.1),
+            Vr = newParam({Co}, 0.5, 0.5, /*Abs=*/true);
+      std::vector<std::string> Bn = B.addMultiNode(
+          "torch.ops.aten._native_batch_norm_legit_no_training.default",
+          {arg("input", T(Y)), arg("weight", T(Gm.Name)), arg("bias", T(Bt.Name)), arg("running_mean", T(Mn.Name)),
+           arg("running_var", T(Vr.Name)), arg("momentum", Argument::real(0.1)), arg("eps", Argument::real(1e-5))},
+          {{ScalarType::Float32, Out}, {ScalarType::Float32, {0}}, {ScalarType::Float32, {0}}});
+      Pool.push_back({Bn[0], Out, true, false});
+      Y = Bn[0];
+    }
+    if (Out == X.Sizes && chance(30)) // a residual connection
+      Y = node("torch.ops.aten.add.Tensor", {arg("self", T(Y)), arg("other", T(X.Name))}, Out);
+    if (chance(40))
+      Y = node("torch.ops.aten.relu.default", {arg("self", T(Y))}, Out);
+    if (chance(20)) { // squeeze-and-excitation: mean, 1x1, relu, 1x1, gate, times, then a 1x1 projection
+      const Shape Sq{Nb, Co, 1, 1};
+      std::string M = node("torch.ops.aten.mean.dim",
+                           {arg("self", T(Y)), arg("dim", Argument::ints({-1, -2})), arg("keepdim", Argument::boolean(true))},
+                           Sq);
+      const int64_t R = std::max<int64_t>(1, Co / 4);
+      auto conv1x1 = [&](const std::string &In, int64_t Ci, int64_t Oc, const Shape &Sh) {
+        Value Wp = newParam({Oc, Ci, 1, 1}, 1.0 / std::sqrt(double(Ci)));
+        return node("torch.ops.aten.conv2d.default",
+                    {arg("input", T(In)), arg("weight", T(Wp.Name)), arg("bias", T(newParam({Oc}, 0.1).Name))},
+                    {Sh[0], Oc, Sh[2], Sh[3]});
+      };
+      std::string Rd = node("torch.ops.aten.relu.default", {arg("self", T(conv1x1(M, Co, R, Sq)))}, {Nb, R, 1, 1});
+      std::string Gt = node(chance(50) ? "torch.ops.aten.sigmoid.default" : "torch.ops.aten.hardsigmoid.default",
+                            {arg("self", T(conv1x1(Rd, R, Co, {Nb, R, 1, 1})))}, Sq);
+      const bool GateFirst = chance(50);
+      std::string Prod = node("torch.ops.aten.mul.Tensor",
+                              {arg("self", T(GateFirst ? Gt : Y)), arg("other", T(GateFirst ? Y : Gt))}, Out);
+      const int64_t Po = small({1, 4, 8, 16});
+      Y = conv1x1(Prod, Co, Po, Out);
+      YS = {Nb, Po, OH, OW};
+    }
+    if (chance(15) && YS[2] >= 2 && YS[3] >= 2) {
+      const Shape P{YS[0], YS[1], YS[2] / 2, YS[3] / 2};
+      Y = node("torch.ops.aten.max_pool2d.default",
+               {arg("self", T(Y)), arg("kernel_size", Argument::ints({2, 2})), arg("stride", Argument::ints({2, 2}))},
+               P);
+    }
+    return Y;
   }
 
   /// An input or parameter (Value::Exact), a new input if there is none.

@@ -62,6 +62,70 @@ TEST(FuzzTest, DrawsEveryFuzzAnyKernelOfTheTable) {
     EXPECT_TRUE(Drawn.count(T)) << T << " never drawn in 400 programs";
 }
 
+// The generator's convolution blocks reach every kernel and fusion the
+// zoo's CNNs use: conv2d, dwconv2d, the 1x1 convolution's GEMM, a folded
+// batch norm, a residual add, a max pool, and a squeeze-and-excitation
+// gate taken as a column scale (kscale).
+TEST(FuzzTest, ConvolutionBlocksReachTheConvolutionKernelsAndFusions) {
+  tools::FuzzLimits L;
+  unsigned Conv2d = 0, Depthwise = 0, Gemm1x1 = 0, Scaled = 0, Pools = 0, Folded = 0, Residual = 0;
+  for (uint64_t Seed = 1; Seed <= 300; ++Seed) {
+    Model M = tools::generateProgram(Seed, L);
+    bool HasConv = false;
+    for (const Node &N : M.G.Nodes)
+      HasConv |= N.Target == "torch.ops.aten.conv2d.default" || N.Target == "torch.ops.aten.convolution.default";
+    if (!HasConv)
+      continue;
+    auto P = lower::lowerModel(M, {});
+    ASSERT_TRUE(bool(P)) << "seed " << Seed << ": " << llvm::toString(P.takeError());
+    for (const lower::PInstr &I : P->Instrs) {
+      if (I.Op != atalla::abi::Opcode::Kernel)
+        continue;
+      Conv2d += I.Spec.Kernel == atalla::abi::KernelId::conv2d;
+      Depthwise += I.Spec.Kernel == atalla::abi::KernelId::dwconv2d;
+      Gemm1x1 += I.Spec.Kernel == atalla::abi::KernelId::gemm && I.Spec.Operands[1].Sizes.size() == 4;
+      Scaled += I.Spec.HasScale;
+      Pools += I.Spec.Kernel == atalla::abi::KernelId::max_pool2d;
+      Residual += I.Spec.HasResidual;
+    }
+    for (const lower::NodeDecision &D : P->Decisions)
+      Folded += D.K == lower::NodeDecision::Fused && D.Reason.find("folded into") != std::string::npos;
+  }
+  EXPECT_GT(Conv2d, 0u);
+  EXPECT_GT(Depthwise, 0u);
+  EXPECT_GT(Gemm1x1, 0u);
+  EXPECT_GT(Scaled, 0u);
+  EXPECT_GT(Pools, 0u);
+  EXPECT_GT(Folded, 0u);
+  EXPECT_GT(Residual, 0u);
+}
+
+// sin and cos pass their argument's error through at full size while their
+// results stay in [-1, 1]: the generator gives them no value computed from
+// a sum (whose magnitude can be the reduction's length), only O(1) ones.
+TEST(FuzzTest, SinAndCosTakeNoSumsResult) {
+  tools::FuzzLimits L;
+  unsigned Periodic = 0;
+  for (uint64_t Seed = 1; Seed <= 5000; ++Seed) {
+    Model M = tools::generateProgram(Seed, L);
+    std::set<std::string> FromSum;
+    for (const Node &N : M.G.Nodes) {
+      bool Large = N.Target.rfind("torch.ops.aten.sum.", 0) == 0;
+      for (const NamedArgument &A : N.Inputs)
+        Large |= A.Arg.Kind == ArgKind::Tensor && FromSum.count(A.Arg.S);
+      const bool Periodic1 = N.Target == "torch.ops.aten.sin.default" || N.Target == "torch.ops.aten.cos.default";
+      if (Periodic1) {
+        ++Periodic;
+        EXPECT_FALSE(Large && !N.Inputs.empty() && FromSum.count(N.Inputs[0].Arg.S))
+            << "seed " << Seed << ": " << N.Name << " of a sum's value";
+      }
+      if (Large && !N.Outputs.empty())
+        FromSum.insert(N.Outputs[0].S);
+    }
+  }
+  EXPECT_GT(Periodic, 0u);
+}
+
 // Found by atalla-fuzz (seed 60): relu_ overwrote x0, and a later sub read
 // x0; lowering had treated relu_ as out-of-place, so sub saw the old x0.
 TEST(FuzzTest, RegressionInPlaceOpThenReadOfTheOverwrittenValue) {
