@@ -910,6 +910,16 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uin
 
 } // namespace
 
+StationarySource atalla::sim::packOutputRows(const StationarySource &S, int64_t P) {
+  StationarySource R = S;
+  R.KH = (P - 1) * S.SH + (S.KH - 1) * S.DH + 1;
+  R.DH = 1;
+  R.SH = P * S.SH;
+  R.OH = (S.OH + P - 1) / P;
+  R.KValid = S.C * R.KH * S.KW;
+  return R;
+}
+
 bool StationarySource::convFits(int64_t N, int64_t K, int64_t Tile) const {
   return C > 0 && H > 0 && W > 0 && KH > 0 && KW > 0 && SH > 0 && DH > 0 && DW > 0 && PH >= 0 && PW >= 0 &&
          OH > 0 && OW > 0 && Tile > 0 && OW % Tile == 0 && OH * OW == N && C * KH * KW == K;

@@ -98,6 +98,16 @@ struct StationarySource {
   std::string key() const; ///< for caches
 };
 
+/// Output-row packing of a convolution source (\p S.Conv): \p P consecutive
+/// output rows as one convolution whose weights are expanded along the
+/// window's rows, W'[(p, oc)][c][r][kw] = W[oc][c][r - p SH][kw] (zero
+/// elsewhere; a compile-time constant), so P x OC weight rows stream past
+/// each stationary tile of input values instead of OC. Its window is
+/// (P - 1) SH + (KH - 1) DH + 1 rows tall (dilation 1: the expanded rows are
+/// dense), its row stride P SH, its output rows ceil(OH / P); it reads the
+/// same input rows. KValid is its K, C KH' KW.
+StationarySource packOutputRows(const StationarySource &S, int64_t P);
+
 /// Models C[M,N] = A[M,K] B[K,N] under \p S on machine \p Mach. N and K
 /// must be positive multiples of the array's size (its rows and columns
 /// must be equal), M too except under "ours", which streams M's rows and

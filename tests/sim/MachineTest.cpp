@@ -214,6 +214,33 @@ TEST(MachineTest, AGemvIsPricedOnTheVectorCoreWhereThatIsCheaper) {
   EXPECT_TRUE(estimateKernel(M, G, KernelCounters()).TileModel);
 }
 
+TEST(MachineTest, AConvolutionWithFewOutputChannelsPacksOutputRows) {
+  // The UNet's last 3x3 convolution (16 -> 8 channels, 64 x 256, padding 1):
+  // priced as the cheapest of its input-rows mapping with 1, 2, 4 or 8
+  // output rows packed (packOutputRows) and the swapped orientation; on
+  // atalla-rtl four rows, as atalla-cycles conv prints.
+  const MachineDesc M;
+  atalla::abi::KernelWork W;
+  W.Batch = 1, W.M = 8, W.N = 64 * 256, W.K = 144;
+  W.ArrayFlops = W.Flops = 2.0 * 8 * 64 * 256 * 144;
+  atalla::abi::KernelWork::ConvShape &Cv = W.Conv;
+  Cv.C = 16, Cv.H = 64, Cv.W = 256, Cv.KH = 3, Cv.KW = 3, Cv.SH = 1, Cv.SW = 1, Cv.PH = 1, Cv.PW = 1, Cv.DH = 1,
+  Cv.DW = 1, Cv.OH = 64, Cv.OW = 256;
+  KernelCost K = estimateKernel(M, W, KernelCounters());
+  ASSERT_TRUE(K.TileModel);
+  StationarySource Src;
+  Src.Conv = true, Src.KValid = 144;
+  Src.C = 16, Src.H = 64, Src.W = 256, Src.KH = 3, Src.KW = 3, Src.SH = 1, Src.PH = 1, Src.PW = 1, Src.OH = 64,
+  Src.OW = 256;
+  TileSchedule Ours;
+  Ours.K = TileSchedule::Ours;
+  const StationarySource P4 = packOutputRows(Src, 4);
+  auto One = modelGemm(M, 8, 16384, 160, Ours, Src), Four = modelGemm(M, 32, 4096, 288, Ours, P4);
+  ASSERT_TRUE(One && Four);
+  EXPECT_LT(Four->Cycles, One->Cycles);
+  EXPECT_EQ(K.ArrayCycles + K.SdmaCycles, double(Four->Cycles));
+}
+
 TEST(MachineTest, LargeGemmsAreModelledOnASlabOfMAndScaled) {
   // 8192 x 1024 x 1024 is 256 x 32 x 32 = 262144 tile products, more than
   // the 64 Ki the model runs: it runs 64 row tiles (2048 rows) and scales
