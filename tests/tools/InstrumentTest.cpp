@@ -286,6 +286,15 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
     EXPECT_EQ(Oc->getInteger("dram_bytes_loaded").value_or(0), 64 * (63 + 64 + 63) * 2 + 8 * 18) << R.Out;
     ASSERT_NE(Oc->getObject("im2col_tiles"), nullptr);
     EXPECT_LT(Oc->getInteger("cycles").value_or(0), Oc->getObject("im2col_tiles")->getInteger("cycles").value_or(0));
+    // Output rows packed (the cycle model's choice): the same input rows,
+    // P x 8 weight rows of C (KH + P - 1) KW values, fewer cycles.
+    const llvm::json::Object *Pk = Oc->getObject("packed");
+    ASSERT_NE(Pk, nullptr) << R.Out;
+    const int64_t P = Pk->getInteger("rows").value_or(0);
+    EXPECT_GT(P, 1) << R.Out;
+    EXPECT_EQ(Pk->getInteger("dram_bytes_loaded").value_or(0), 64 * (63 + 64 + 63) * 2 + P * 8 * (P + 2) * 3 * 2)
+        << R.Out;
+    EXPECT_LT(Pk->getInteger("cycles").value_or(0), Oc->getInteger("cycles").value_or(0));
   }
   // Bad input: one line, exit 2.
   for (auto [Args, Msg] : {std::pair<const char *, const char *>{"gemm 33 32 32 --schedule tiled", "M = 33: the tile model takes"},
