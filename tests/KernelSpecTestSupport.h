@@ -9,6 +9,7 @@
 
 #include "runtime/abi/KernelSpec.h"
 
+#include <optional>
 #include <vector>
 
 namespace atalla::test {
@@ -38,6 +39,19 @@ inline abi::OperandSpec permuted(std::vector<int64_t> Base, std::vector<int> Per
     O.Strides.push_back(C.Strides[P]);
   }
   return O;
+}
+
+/// A GEMM's operands: A, B, the bias where given, and C [batch..., M, N]
+/// contiguous (A's sizes with B's last).
+inline std::vector<abi::OperandSpec> gemmOperands(abi::OperandSpec A, abi::OperandSpec B,
+                                                  std::optional<abi::OperandSpec> Bias = {}) {
+  std::vector<int64_t> CSizes = A.Sizes;
+  CSizes.back() = B.Sizes.back();
+  std::vector<abi::OperandSpec> Ops = {std::move(A), std::move(B)};
+  if (Bias)
+    Ops.push_back(std::move(*Bias));
+  Ops.push_back(contiguous(CSizes));
+  return Ops;
 }
 
 } // namespace atalla::test

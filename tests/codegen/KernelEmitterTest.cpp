@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -176,6 +177,7 @@ const std::set<std::string> FirmwareSymbols = {"atalla_scpad_alloc", "atalla_scp
 //===----------------------------------------------------------------------===//
 
 using atalla::test::contiguous;
+using atalla::test::gemmOperands;
 using atalla::test::permuted;
 using atalla::test::view;
 
@@ -539,13 +541,7 @@ TEST(Softmax, EdgeValues) {
 
 /// C [batch..., M, N] contiguous; A, B (, Bias) as given.
 KernelSpec gemmSpec(OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
-  std::vector<int64_t> CSizes = A.Sizes;
-  CSizes.back() = B.Sizes.back();
-  std::vector<OperandSpec> Ops = {A, B};
-  if (Bias)
-    Ops.push_back(*Bias);
-  Ops.push_back(contiguous(CSizes));
-  KernelSpec S = makeSpec(KernelId::gemm, Ops);
+  KernelSpec S = makeSpec(KernelId::gemm, gemmOperands(A, B, Bias));
   S.HasBias = Bias.has_value();
   return S;
 }
@@ -850,6 +846,10 @@ TEST(KernelAbi, BadSpecsAreErrors) {
   EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "max_pool2d_index takes f32 and gives i64");
   S = makeSpec(KernelId::adaptive_avg_pool2d, {contiguous({4, 4}), contiguous({2, 2})});
   EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "adaptive pooling's operands are");
+  // A column scale (kscale) belongs to gemm alone.
+  S = makeSpec(KernelId::relu, {contiguous({4, 4}), contiguous({4, 4})});
+  S.HasScale = true;
+  EXPECT_ERROR_CONTAINS(compileKernel(S, CodegenOptions()), "a column scale (kscale) is only fused into gemm kernels");
   CodegenOptions O;
   O.OptLevel = 7;
   S = makeSpec(KernelId::relu, {contiguous({4, 4}), contiguous({4, 4})});
@@ -890,29 +890,30 @@ TEST(KernelAbi, PoolsFitWhereKernelFitsSaysSo) {
   // compiles, one column more is refused by both.
   CodegenOptions O;
   O.PadBytes = MinPadBytes;
-  auto spec = [](int64_t W) {
-    KernelSpec S = makeSpec(KernelId::max_pool2d, {contiguous({1, 2, 6, W}), contiguous({1, 2, 4, W - 2})});
-    S.Params = {3, 3, 1, 1, 0, 0, 1, 1};
-    return S;
+  // From a size that fits, the largest kernelFits accepts: it compiles, and
+  // one more is refused by the compiler too.
+  auto expectBoundIsTheCompilers = [&](const std::function<KernelSpec(int64_t)> &Spec, int64_t From) {
+    int64_t X = From;
+    while (kernelFits(Spec(X + 1), MinPadBytes))
+      ++X;
+    ASSERT_GT(X, From);
+    ASSERT_EXPECTED(K, compileKernel(Spec(X), O));
+    EXPECT_FALSE(K.Object.empty());
+    EXPECT_ERROR_CONTAINS(compileKernel(Spec(X + 1), O), "exceed the scratchpad budget");
   };
-  int64_t W = 3;
-  while (kernelFits(spec(W + 1), MinPadBytes))
-    ++W;
-  ASSERT_GT(W, 3);
-  ASSERT_EXPECTED(K, compileKernel(spec(W), O));
-  EXPECT_FALSE(K.Object.empty());
-  EXPECT_ERROR_CONTAINS(compileKernel(spec(W + 1), O), "exceed the scratchpad budget");
+  expectBoundIsTheCompilers(
+      [](int64_t W) {
+        KernelSpec S = makeSpec(KernelId::max_pool2d, {contiguous({1, 2, 6, W}), contiguous({1, 2, 4, W - 2})});
+        S.Params = {3, 3, 1, 1, 0, 0, 1, 1};
+        return S;
+      },
+      3);
   // The adaptive pool holds a whole plane and its outputs: the same bound.
-  auto adaptive = [](int64_t H) {
-    return makeSpec(KernelId::adaptive_avg_pool2d, {contiguous({1, 2, H, 64}), contiguous({1, 2, 7, 7})});
-  };
-  int64_t H = 8;
-  while (kernelFits(adaptive(H + 1), MinPadBytes))
-    ++H;
-  ASSERT_GT(H, 8);
-  ASSERT_EXPECTED(KA, compileKernel(adaptive(H), O));
-  EXPECT_FALSE(KA.Object.empty());
-  EXPECT_ERROR_CONTAINS(compileKernel(adaptive(H + 1), O), "exceed the scratchpad budget");
+  expectBoundIsTheCompilers(
+      [](int64_t H) {
+        return makeSpec(KernelId::adaptive_avg_pool2d, {contiguous({1, 2, H, 64}), contiguous({1, 2, 7, 7})});
+      },
+      8);
 }
 
 TEST(KernelAbi, DeterministicObjects) {

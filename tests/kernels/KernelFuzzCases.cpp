@@ -49,13 +49,7 @@ namespace {
 
 /// C = A B (+ Bias), C contiguous.
 KernelSpec gemmSpec(const CaseList &L, OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bias = {}) {
-  std::vector<int64_t> CSizes = A.Sizes;
-  CSizes.back() = B.Sizes.back();
-  std::vector<OperandSpec> Ops = {A, B};
-  if (Bias)
-    Ops.push_back(*Bias);
-  Ops.push_back(contiguous(CSizes));
-  KernelSpec S = L.spec(Ops);
+  KernelSpec S = L.spec(test::gemmOperands(A, B, Bias));
   S.HasBias = Bias.has_value();
   return S;
 }

@@ -30,6 +30,20 @@ namespace {
 
 Result run(const std::string &Cmd) { return test::runTool(Cmd); }
 
+/// The JSON object \p Text holds; an empty one, and a test failure, where it
+/// is no JSON object.
+llvm::json::Object jsonObject(const std::string &Text) {
+  auto V = llvm::json::parse(Text);
+  if (!V) {
+    ADD_FAILURE() << llvm::toString(V.takeError()) << "\n" << Text;
+    return {};
+  }
+  if (llvm::json::Object *O = V->getAsObject())
+    return std::move(*O);
+  ADD_FAILURE() << "not a JSON object:\n" << Text;
+  return {};
+}
+
 /// Checks a Chrome trace: process and thread names, one modelled slice per
 /// instruction (compute or fallback track) and one host slice per
 /// instruction, durations >= 0, SDMA slices only for kernels that moved
@@ -246,10 +260,8 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
   // Ours is printed beside atalla-sim's best published schedule.
   R = run("atalla-cycles gemm 256 256 256 --schedule ours --json");
   ASSERT_EQ(R.Rc, 0) << R.Err;
-  auto V = llvm::json::parse(R.Out);
-  ASSERT_TRUE(bool(V)) << R.Out;
-  const llvm::json::Object *O = V->getAsObject();
-  ASSERT_NE(O, nullptr);
+  const llvm::json::Object Ours = jsonObject(R.Out);
+  const llvm::json::Object *O = &Ours;
   EXPECT_EQ(O->getString("schedule").value_or(""), "ours");
   EXPECT_EQ(O->getString("machine").value_or(""), "atalla-sim-tpu");
   ASSERT_NE(O->getObject("reference"), nullptr);
@@ -261,12 +273,9 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
   R = run("atalla-cycles gemm 8 64 64 --schedule ours --json");
   ASSERT_EQ(R.Rc, 0) << R.Err;
   {
-    auto J8 = llvm::json::parse(R.Out);
-    ASSERT_TRUE(bool(J8)) << R.Out;
-    const llvm::json::Object *O8 = J8->getAsObject();
-    ASSERT_NE(O8, nullptr);
-    EXPECT_EQ(O8->getInteger("dram_bytes_stored").value_or(0), 8 * 64 * 2) << R.Out;
-    EXPECT_EQ(O8->getInteger("dram_bytes_loaded").value_or(0), (8 * 64 + 64 * 64) * 2) << R.Out;
+    const llvm::json::Object O8 = jsonObject(R.Out);
+    EXPECT_EQ(O8.getInteger("dram_bytes_stored").value_or(0), 8 * 64 * 2) << R.Out;
+    EXPECT_EQ(O8.getInteger("dram_bytes_loaded").value_or(0), (8 * 64 + 64 * 64) * 2) << R.Out;
   }
   // Another machine: a preset or a file.
   R = run("atalla-cycles gemm 64 64 64 --schedule tiled --machine atalla-rtl");
@@ -279,10 +288,8 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
   R = run("atalla-cycles conv 8 1 64 64 3 3 --pad 1 --machine atalla-rtl --json");
   ASSERT_EQ(R.Rc, 0) << R.Err;
   {
-    auto J = llvm::json::parse(R.Out);
-    ASSERT_TRUE(bool(J)) << R.Out;
-    const llvm::json::Object *Oc = J->getAsObject();
-    ASSERT_NE(Oc, nullptr);
+    const llvm::json::Object Conv = jsonObject(R.Out);
+    const llvm::json::Object *Oc = &Conv;
     EXPECT_EQ(Oc->getInteger("dram_bytes_loaded").value_or(0), 64 * (63 + 64 + 63) * 2 + 8 * 18) << R.Out;
     ASSERT_NE(Oc->getObject("im2col_tiles"), nullptr);
     EXPECT_LT(Oc->getInteger("cycles").value_or(0), Oc->getObject("im2col_tiles")->getInteger("cycles").value_or(0));
