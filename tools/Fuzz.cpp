@@ -564,6 +564,47 @@ private:
     return node(Op, {arg("self", T(X.Name))}, X.Sizes, X.Contiguous);
   }
 
+  /// One of \p From at most FuzzLimits::MaxDim (1 where none is).
+  int64_t smallDim(std::initializer_list<int64_t> From) {
+    std::vector<int64_t> V;
+    for (int64_t D : From)
+      if (D <= L.MaxDim)
+        V.push_back(D);
+    return V.empty() ? int64_t(1) : V[pick(V.size())];
+  }
+
+  /// A 1x1 convolution with a bias of \p In [N, Ci, H, W] into \p Oc channels.
+  std::string conv1x1(const std::string &In, int64_t Ci, int64_t Oc, const Shape &InShape) {
+    Value Wp = newParam({Oc, Ci, 1, 1}, 1.0 / std::sqrt(double(Ci)));
+    return node("torch.ops.aten.conv2d.default",
+                {arg("input", T(In)), arg("weight", T(Wp.Name)), arg("bias", T(newParam({Oc}, 0.1).Name))},
+                {InShape[0], Oc, InShape[2], InShape[3]});
+  }
+
+  /// Squeeze-and-excitation of \p Y [N, C, H, W] as mobilenet_v3 and
+  /// efficientnet have it: the mean over the image, a 1x1 convolution,
+  /// relu, a 1x1 convolution, the gate (sigmoid or hardsigmoid), Y times
+  /// the gate (either operand first), then a 1x1 projection, whose result
+  /// and shape (\p YS) it returns.
+  std::string squeezeExcite(const std::string &Y, Shape &YS) {
+    const int64_t Nb = YS[0], Co = YS[1];
+    const Shape Sq{Nb, Co, 1, 1};
+    std::string M = node("torch.ops.aten.mean.dim",
+                         {arg("self", T(Y)), arg("dim", Argument::ints({-1, -2})), arg("keepdim", Argument::boolean(true))},
+                         Sq);
+    const int64_t R = std::max<int64_t>(1, Co / 4);
+    std::string Rd = node("torch.ops.aten.relu.default", {arg("self", T(conv1x1(M, Co, R, Sq)))}, {Nb, R, 1, 1});
+    std::string Gt = node(chance(50) ? "torch.ops.aten.sigmoid.default" : "torch.ops.aten.hardsigmoid.default",
+                          {arg("self", T(conv1x1(Rd, R, Co, {Nb, R, 1, 1})))}, Sq);
+    const bool GateFirst = chance(50);
+    std::string Prod = node("torch.ops.aten.mul.Tensor",
+                            {arg("self", T(GateFirst ? Gt : Y)), arg("other", T(GateFirst ? Y : Gt))}, YS);
+    const int64_t Po = smallDim({1, 4, 8, 16});
+    std::string P = conv1x1(Prod, Co, Po, YS);
+    YS[1] = Po;
+    return P;
+  }
+
   /// conv2d (or aten.convolution) of a 4-D value or a new input [N, C, H, W]:
   /// a random window (1 to 5), stride, padding, dilation and groups
   /// (depthwise sometimes), a bias or not; then maybe what follows one in
@@ -576,15 +617,8 @@ private:
       if (Pool[I].Sizes.size() == 4 && Pool[I].Sizes[1] <= 64 && Pool[I].Sizes[2] >= 2 && Pool[I].Sizes[3] >= 2 &&
           numel(Pool[I].Sizes) > 0)
         Ok.push_back(I);
-    auto small = [&](std::initializer_list<int64_t> From) {
-      std::vector<int64_t> V;
-      for (int64_t D : From)
-        if (D <= L.MaxDim)
-          V.push_back(D);
-      return V.empty() ? int64_t(1) : V[pick(V.size())];
-    };
-    Value X = Ok.empty() || chance(40) ? newInput({1 + int64_t(pick(2)), small({1, 2, 3, 4, 8, 16}),
-                                                   small({2, 5, 7, 8, 9, 16, 17}), small({2, 5, 7, 8, 9, 16, 17})})
+    Value X = Ok.empty() || chance(40) ? newInput({1 + int64_t(pick(2)), smallDim({1, 2, 3, 4, 8, 16}),
+                                                   smallDim({2, 5, 7, 8, 9, 16, 17}), smallDim({2, 5, 7, 8, 9, 16, 17})})
                                        : Pool[Ok[chance(60) ? Ok.size() - 1 : pick(Ok.size())]];
     const int64_t Nb = X.Sizes[0], C = X.Sizes[1], H = X.Sizes[2], W = X.Sizes[3];
     static const int64_t Windows[] = {1, 1, 2, 3, 3, 3, 5};
@@ -602,13 +636,13 @@ private:
     const int64_t OH = (H + 2 * PH - Dl * (KH - 1) - 1) / S + 1, OW = (W + 2 * PW - Dl * (KW - 1) - 1) / S + 1;
     if (OH < 1 || OW < 1)
       return gemm();
-    int64_t G = 1, Co = small({1, 4, 8, 16, 17});
+    int64_t G = 1, Co = smallDim({1, 4, 8, 16, 17});
     if (chance(20)) { // depthwise
       G = C;
       Co = C;
     } else if (chance(10) && C % 2 == 0) {
       G = 2;
-      Co = 2 * small({1, 2, 4, 8});
+      Co = 2 * smallDim({1, 2, 4, 8});
     }
     const double Fan = double(C / G * KH * KW);
     Value Wt = newParam({Co, C / G, KH, KW}, 1.0 / std::sqrt(Fan));
@@ -644,28 +678,8 @@ private:
       Y = node("torch.ops.aten.add.Tensor", {arg("self", T(Y)), arg("other", T(X.Name))}, Out);
     if (chance(40))
       Y = node("torch.ops.aten.relu.default", {arg("self", T(Y))}, Out);
-    if (chance(20)) { // squeeze-and-excitation: mean, 1x1, relu, 1x1, gate, times, then a 1x1 projection
-      const Shape Sq{Nb, Co, 1, 1};
-      std::string M = node("torch.ops.aten.mean.dim",
-                           {arg("self", T(Y)), arg("dim", Argument::ints({-1, -2})), arg("keepdim", Argument::boolean(true))},
-                           Sq);
-      const int64_t R = std::max<int64_t>(1, Co / 4);
-      auto conv1x1 = [&](const std::string &In, int64_t Ci, int64_t Oc, const Shape &Sh) {
-        Value Wp = newParam({Oc, Ci, 1, 1}, 1.0 / std::sqrt(double(Ci)));
-        return node("torch.ops.aten.conv2d.default",
-                    {arg("input", T(In)), arg("weight", T(Wp.Name)), arg("bias", T(newParam({Oc}, 0.1).Name))},
-                    {Sh[0], Oc, Sh[2], Sh[3]});
-      };
-      std::string Rd = node("torch.ops.aten.relu.default", {arg("self", T(conv1x1(M, Co, R, Sq)))}, {Nb, R, 1, 1});
-      std::string Gt = node(chance(50) ? "torch.ops.aten.sigmoid.default" : "torch.ops.aten.hardsigmoid.default",
-                            {arg("self", T(conv1x1(Rd, R, Co, {Nb, R, 1, 1})))}, Sq);
-      const bool GateFirst = chance(50);
-      std::string Prod = node("torch.ops.aten.mul.Tensor",
-                              {arg("self", T(GateFirst ? Gt : Y)), arg("other", T(GateFirst ? Y : Gt))}, Out);
-      const int64_t Po = small({1, 4, 8, 16});
-      Y = conv1x1(Prod, Co, Po, Out);
-      YS = {Nb, Po, OH, OW};
-    }
+    if (chance(20))
+      Y = squeezeExcite(Y, YS);
     if (chance(15) && YS[2] >= 2 && YS[3] >= 2) {
       const Shape P{YS[0], YS[1], YS[2] / 2, YS[3] / 2};
       Y = node("torch.ops.aten.max_pool2d.default",
