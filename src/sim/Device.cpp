@@ -22,7 +22,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
-#include <map>
+#include <utility>
+#include <vector>
 
 using namespace atalla;
 using namespace atalla::sim;
@@ -120,11 +121,48 @@ std::string hex(uint64_t V) { return "0x" + llvm::utohexstr(V, /*LowerCase=*/tru
 /// One scratchpad: its buffer, the free list and the live grants, both keyed
 /// by offset so first fit, coalescing and "which grant holds this pointer"
 /// are ordered-map lookups.
+/// Disjoint byte ranges of a pad, offset -> size, sorted by offset: a flat
+/// map (a pad holds a handful of grants at a time). It keeps its capacity
+/// across clear(), so the firmware's alloc and free calls allocate no host
+/// memory once a kernel has run: a node-based map cost a malloc and a free
+/// per call, about 5 % of a 64^3 GEMM's time on the AVX-512 Xeon.
+class RangeMap {
+public:
+  using Entry = std::pair<uint64_t, uint64_t>;
+  using Iter = std::vector<Entry>::iterator;
+  using ConstIter = std::vector<Entry>::const_iterator;
+
+  Iter begin() { return V.begin(); }
+  Iter end() { return V.end(); }
+  ConstIter begin() const { return V.begin(); }
+  ConstIter end() const { return V.end(); }
+  size_t size() const { return V.size(); }
+  void clear() { V.clear(); }
+  /// The first range starting at or after \p Off.
+  Iter lowerBound(uint64_t Off) {
+    return std::lower_bound(V.begin(), V.end(), Off, [](const Entry &E, uint64_t O) { return E.first < O; });
+  }
+  /// The first range starting after \p Off.
+  ConstIter upperBound(uint64_t Off) const {
+    return std::upper_bound(V.begin(), V.end(), Off, [](uint64_t O, const Entry &E) { return O < E.first; });
+  }
+  Iter find(uint64_t Off) {
+    Iter It = lowerBound(Off);
+    return It != V.end() && It->first == Off ? It : V.end();
+  }
+  /// Inserts a range that overlaps none present; returns the iterator to it.
+  Iter insert(uint64_t Off, uint64_t Size) { return V.insert(lowerBound(Off), Entry(Off, Size)); }
+  Iter erase(Iter It) { return V.erase(It); }
+
+private:
+  std::vector<Entry> V;
+};
+
 struct Pad {
   std::unique_ptr<uint8_t, FreeDeleter> Mem;
   uint64_t Bytes = 0;
-  std::map<uint64_t, uint64_t> FreeList; ///< offset -> size, disjoint, coalesced
-  std::map<uint64_t, uint64_t> Grants;   ///< offset -> size of each live grant
+  RangeMap FreeList; ///< offset -> size, disjoint, coalesced
+  RangeMap Grants;   ///< offset -> size of each live grant
   uint64_t InUse = 0;
 
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(Mem.get()); }
@@ -133,7 +171,7 @@ struct Pad {
   void clear() {
     FreeList.clear();
     Grants.clear();
-    FreeList.emplace(0, Bytes);
+    FreeList.insert(0, Bytes);
     InUse = 0;
   }
 
@@ -148,12 +186,18 @@ struct Pad {
       if (Skip > Len || Size > Len - Skip)
         continue;
       uint64_t At = Off + Skip;
-      FreeList.erase(It);
-      if (Skip)
-        FreeList.emplace(Off, Skip);
-      if (uint64_t Tail = Len - Skip - Size)
-        FreeList.emplace(At + Size, Tail);
-      Grants.emplace(At, Size);
+      // The block becomes its skipped head and its tail, in place.
+      const uint64_t Tail = Len - Skip - Size;
+      if (Skip) {
+        It->second = Skip;
+        if (Tail)
+          FreeList.insert(At + Size, Tail);
+      } else if (Tail) {
+        *It = {At + Size, Tail};
+      } else {
+        FreeList.erase(It);
+      }
+      Grants.insert(At, Size);
       InUse += Size;
       return At;
     }
@@ -169,7 +213,7 @@ struct Pad {
     uint64_t Start = Off, Len = G->second;
     Grants.erase(G);
     InUse -= Len;
-    auto Next = FreeList.lower_bound(Start);
+    auto Next = FreeList.lowerBound(Start);
     if (Next != FreeList.end() && Next->first == Start + Len) {
       Len += Next->second;
       Next = FreeList.erase(Next);
@@ -177,12 +221,11 @@ struct Pad {
     if (Next != FreeList.begin()) {
       auto Prev = std::prev(Next);
       if (Prev->first + Prev->second == Start) {
-        Start = Prev->first;
-        Len += Prev->second;
-        FreeList.erase(Prev);
+        Prev->second += Len; // grows backwards into the freed range: stays sorted
+        return true;
       }
     }
-    FreeList.emplace(Start, Len);
+    FreeList.insert(Start, Len);
     return true;
   }
 
@@ -191,7 +234,7 @@ struct Pad {
     if (!contains(P))
       return false;
     uint64_t Off = P - base();
-    auto It = Grants.upper_bound(Off);
+    auto It = Grants.upperBound(Off);
     if (It == Grants.begin())
       return false;
     --It;

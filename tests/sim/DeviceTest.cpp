@@ -148,6 +148,67 @@ TEST(DeviceTest, FreeReusesFirstFitAndCoalesces) {
   EXPECT_EQ(D.counters().FirmwareErrors, 0u);
 }
 
+/// Random allocations and frees on one pad against a model of its bytes:
+/// every grant is where first fit puts it (the lowest offset, aligned, whose
+/// bytes are all free), live grants never overlap, and freeing everything
+/// leaves the whole pad one block again.
+TEST(DeviceTest, AllocatorMatchesAFirstFitModel) {
+  DeviceConfig Cfg;
+  Cfg.DramBytes = 4096;
+  Cfg.NumPads = 1;
+  Cfg.PadBytes = 16384;
+  Cfg.ScpadAlign = 256;
+  Device D(Cfg);
+  const uint64_t Unit = 256, Units = Cfg.PadBytes / Unit;
+  std::vector<int> Owner(Units, -1); // grant id per 256-byte unit, -1 free
+  struct Live { void *Ptr; uint64_t Off, Units; };
+  std::vector<Live> Grants;
+  uintptr_t Base = 0;
+  uint64_t Seed = 12345;
+  auto next = [&](uint64_t N) { Seed = Seed * 6364136223846793005ull + 1442695040888963407ull; return (Seed >> 33) % N; };
+  for (int Step = 0; Step < 4000; ++Step) {
+    if (Grants.empty() || next(3) != 0) {
+      const uint64_t Bytes = 1 + next(3 * Unit), Align = uint64_t(256) << next(3); // 256, 512 or 1024
+      const uint64_t Need = (Bytes + Unit - 1) / Unit;
+      // The model: lowest aligned unit offset with Need free units.
+      int64_t Want = -1;
+      for (uint64_t U = 0; U + Need <= Units && Want < 0; U += Align / Unit) {
+        bool Free = true;
+        for (uint64_t J = U; J < U + Need && Free; ++J)
+          Free = Owner[J] < 0;
+        if (Free)
+          Want = int64_t(U);
+      }
+      int32_t Sid = -1;
+      void *P = D.scpadAlloc(Bytes, Align, &Sid);
+      if (Want < 0) {
+        ASSERT_EQ(P, nullptr) << "step " << Step << ": " << Bytes << " bytes at " << Align;
+        continue;
+      }
+      ASSERT_NE(P, nullptr) << "step " << Step << ": " << Bytes << " bytes at " << Align;
+      if (Grants.empty() && Base == 0)
+        Base = addr(P) - uint64_t(Want) * Unit; // the pad's base, from the first grant
+      ASSERT_EQ(addr(P) - Base, uint64_t(Want) * Unit) << "step " << Step << ": not first fit";
+      for (uint64_t J = uint64_t(Want); J < uint64_t(Want) + Need; ++J)
+        Owner[J] = Step;
+      Grants.push_back({P, uint64_t(Want), Need});
+    } else {
+      const size_t I = next(Grants.size());
+      D.scpadFree(Grants[I].Ptr, 0);
+      for (uint64_t J = Grants[I].Off; J < Grants[I].Off + Grants[I].Units; ++J)
+        Owner[J] = -1;
+      Grants.erase(Grants.begin() + long(I));
+    }
+  }
+  EXPECT_EQ(D.counters().FirmwareErrors, 0u);
+  for (const Live &G : Grants)
+    D.scpadFree(G.Ptr, 0);
+  int32_t Sid;
+  void *All = D.scpadAlloc(Cfg.PadBytes, 256, &Sid);
+  ASSERT_NE(All, nullptr) << "the freed pad did not coalesce into one block";
+  EXPECT_EQ(addr(All), Base);
+}
+
 TEST(DeviceTest, BadFreesAreCountedNotFatal) {
   Device D(smallConfig());
   int32_t Sid;
