@@ -42,12 +42,14 @@ std::vector<int64_t> candidates(int64_t Dim, int64_t Step, int64_t Max) {
 /// Cache blocking, from the static shape. K blocks are balanced (so usually
 /// all equal). TM x TN is chosen to minimise the SDMA traffic (A is reloaded
 /// per N block unless K fits one block, B per M block unless it is resident)
-/// within the scratchpad budget, with a small charge per tile.
+/// within the scratchpad budget, with a small charge per tile, and C tiles
+/// of one row group where K fits one block (GemmPlan.h, "Row-group tiles").
 void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   const int64_t M = P.M, N = P.N, K = P.K;
   const int64_t BFactor = P.BPack == Pack::Rows ? 1 : 2;
   const bool DirectB = P.DirectB;
   const int64_t KP = std::max<int64_t>(K, 1); // K = 0: C is the bias, or zeros
+  const bool WholeB = DirectB && KP * N <= DirectBWhole; // B in place as one block
   int64_t TK = 0, TM = 0, TN = 0;
   // Cost in floats moved: A and B blocks (B's narrow panel rows cost
   // more per byte), C tile reloads per extra K block, and a charge per tile.
@@ -74,7 +76,12 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
       for (int64_t CM : candidates(M, P.Bf16Dot ? 32 : P.Micro.MR, MCMax)) { // AMX: whole 32-row blocks
         if (CK * CN * BFactor + CM * CK + CM * CN * (P.Residual ? 2 : 1) + std::max(StageFloats, CN) > Floats)
           continue;
-        if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16)
+        if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16 && !WholeB)
+          continue;
+        // Host caches (GemmPlan.h, RowGroupTiles): with one K block, or a
+        // whole small B in place, each C tile is one row group. Not on the
+        // tile unit, whose blocks are 32 rows.
+        if (!P.Bf16Dot && CM > P.Micro.MR && (WholeB || OneK))
           continue;
         const int64_t NMB = ceilDiv(M, CM), NNB = ceilDiv(N, CN);
         double Cost = double(OneK ? M * K : NNB * M * K) +
@@ -403,7 +410,7 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   const bool RawCandidate = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) &&
                             Spec.storedAsBf16(1) && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 &&
                             K % 32 == 0 && K > 0 && M >= 8 && !Spec.HasScale;
-  P.DirectB = P.BPack == Pack::Rows && directB(M, Micro) && !RawCandidate;
+  P.DirectB = P.BPack == Pack::Rows && directB(M, N, K, Micro) && !RawCandidate;
   // Not with a column scale: the tile unit would take A diag(s) rounded to
   // bf16, a rounding per product that the definition (bf16 operands, exact
   // products, f32 sums) does not have; the f32 microkernel multiplies the

@@ -51,6 +51,33 @@ constexpr int64_t MCMax = 384;
 constexpr int64_t DirectBMaxGroups = 3;
 /// Whether B is read in place for \p M rows of C with microkernel \p Micro.
 constexpr bool directB(int64_t M, const MicroKernel &Micro) { return M <= DirectBMaxGroups * Micro.MR; }
+/// Floats of a whole B (K x N) small enough to be read in place for any M,
+/// as one block (16 KiB): it stays in L1 (at least 32 KiB on every host
+/// seen) while every row group of C streams past, so packing it into
+/// panels is a pass over B that buys nothing. Measured on the AVX-512 Xeon
+/// (one thread, best of five, GFLOP/s, panels -> in place): 64x64x64
+/// 105 -> 111, 128x64x64 112 -> 123, 64x64x32 92 -> 111, 96x32x128
+/// 105 -> 116, 256x64x64 120 -> 123.
+/// Its C tiles are then one row group each (below): 64x64x64 110 -> 130
+/// GFLOP/s, 128x64x64 121 -> 135, 196x64x64 120 -> 136, 100x48x80 110 ->
+/// 133 against tiles of all of C's rows.
+constexpr int64_t DirectBWhole = 4096;
+/// Row-group tiles: where K fits one block (or a whole small B is read in
+/// place, DirectBWhole), each C tile is one row group of the microkernel
+/// (MR rows x TN). Its A rows come in by SDMA, are multiplied by all of B,
+/// and its C rows leave by SDMA while both are still in L1: a tile of every
+/// row the scratchpad holds is written once by the microkernels and read
+/// once by its store after it has left L1 and much of L2, so the store moves
+/// it through L2 twice. B is loaded once per batch either way (resident).
+/// Measured on the AVX-512 Xeon (one thread, best of five, GFLOP/s, tiles of
+/// all rows -> row groups): 512x512x64 113 -> 124, 128^3 122 -> 125,
+/// 256^3 128 -> 132, 12 x 128x128x64 108 -> 115; on the same host with
+/// AVX2 kernels (--isa=avx2) within noise (128^3 87 -> 83, 64^3 84 -> 88).
+/// Not with AMX (Bf16Dot), whose blocks are 32 rows.
+/// Whether a GEMM of \p M x \p N x \p K reads B in place.
+constexpr bool directB(int64_t M, int64_t N, int64_t K, const MicroKernel &Micro) {
+  return directB(M, Micro) || K * N <= DirectBWhole;
+}
 /// Floats of the staging buffer B rows are copied through (32 KiB).
 constexpr int64_t StageFloats = 8192;
 /// Floats of B per block in that case (8 KiB): the block's SDMA copy reads

@@ -175,13 +175,57 @@ TEST(GemmPlanTest, FewRowsOfCReadBInPlace) {
   }
 }
 
+TEST(GemmPlanTest, ASmallWholeBIsReadInPlaceForAnyRows) {
+  // K x N within DirectBWhole floats: B in place as one block, however
+  // many rows C has (it stays in L1 while every row group streams past);
+  // one float more and B goes through panels again.
+  for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro})
+    for (int64_t M : {int64_t(64), int64_t(1000)}) {
+      auto P = planGemm(gemmSpec(M, 64, 64), budgetOf(1 << 20), Micro);
+      ASSERT_TRUE(bool(P));
+      EXPECT_TRUE(P->DirectB) << M;
+      EXPECT_FALSE(P->Staged) << M;
+      EXPECT_TRUE(P->OneKBlock && P->TN == 64) << P->TK << " x " << P->TN;
+      EXPECT_EQ(P->TM, Micro.MR) << "one row group per C tile";
+      P = planGemm(gemmSpec(M, 65, 64), budgetOf(1 << 20), Micro);
+      ASSERT_TRUE(bool(P));
+      EXPECT_FALSE(P->DirectB) << M;
+    }
+}
+
+TEST(GemmPlanTest, OneKBlockTilesAreRowGroups) {
+  // K within one block: each C tile is one row group (its A rows in, all
+  // of B, its C rows out while in L1), B resident; more K blocks keep
+  // taller tiles (the C tile is updated once per block).
+  for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro}) {
+    for (int64_t N : {int64_t(512), int64_t(4096)}) {
+      auto P = planGemm(gemmSpec(512, N, 64), budgetOf(1 << 20), Micro);
+      ASSERT_TRUE(bool(P));
+      EXPECT_TRUE(P->OneKBlock);
+      EXPECT_EQ(P->TM, Micro.MR);
+    }
+    auto P = planGemm(gemmSpec(512, 512, 1024), budgetOf(1 << 20), Micro);
+    ASSERT_TRUE(bool(P));
+    EXPECT_FALSE(P->OneKBlock);
+    EXPECT_GT(P->TM, Micro.MR);
+  }
+  // Not on the tile unit: its blocks are 32 rows.
+  KernelSpec S = gemmSpec(128, 128, 64);
+  S.Type = atalla::abi::DType::BF16;
+  auto P = planGemm(S, budgetOf(1 << 20), Avx512Micro, /*Bf16Dot=*/true);
+  ASSERT_TRUE(bool(P));
+  ASSERT_TRUE(P->Bf16Dot);
+  EXPECT_EQ(P->TM % 32, 0);
+}
+
 TEST(GemmPlanTest, SmallOperandsAreLoadedOnce) {
   // K within one block: A once per M block; B fits whole: once per batch.
   auto P = planGemm(gemmSpec(128, 128, 128), budgetOf(1 << 20));
   ASSERT_TRUE(bool(P));
   EXPECT_TRUE(P->OneKBlock);
   EXPECT_TRUE(P->BResident);
-  EXPECT_EQ(P->TM * P->TN, 128 * 128);
+  EXPECT_EQ(P->TN, 128) << "B's whole width per tile";
+  EXPECT_EQ(P->TM, Avx2Micro.MR) << "one row group per tile (one K block)";
   // K beyond one block: balanced K blocks, equal up to one.
   P = planGemm(gemmSpec(64, 64, 300), budgetOf(1 << 20));
   ASSERT_TRUE(bool(P));
