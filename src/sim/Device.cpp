@@ -395,10 +395,11 @@ int32_t Device::invoke(atalla::abi::KernelFn Fn, const uint64_t *Args) {
   std::fill(P->C.InvokeScpadPeak.begin(), P->C.InvokeScpadPeak.end(), 0);
   int32_t Status = Fn(this, Args);
   // A kernel that forgets a free must not shrink the pads of the next one.
-  for (Pad &Pd : P->Pads) {
-    P->C.ScpadReclaimed += Pd.Grants.size();
-    Pd.clear();
-  }
+  for (Pad &Pd : P->Pads)
+    if (Pd.Grants.size()) { // a pad whose grants were all freed is whole again already
+      P->C.ScpadReclaimed += Pd.Grants.size();
+      Pd.clear();
+    }
   return Status;
 }
 
