@@ -1,15 +1,17 @@
 //===- tools/atalla-cycles.cpp - GEMM schedules on the tile model --------===//
 //
-//   atalla-cycles gemm M N K --schedule tile|tiled|blocked:mX_nY|ours [--machine NAME|FILE] [--json]
-//   atalla-cycles conv OC C H W KH KW [--stride S] [--pad P] [--dilation D] [--machine ...] [--json]
+//   atalla-cycles gemm M N K --schedule tile|tiled|blocked:mX_nY|ours|ours:serial [--machine NAME|FILE] [--json]
+//   atalla-cycles conv OC C H W KH KW [--stride S] [--pad P] [--dilation D] [--schedule ours|ours:serial]
+//                 [--machine ...] [--json]
 //
 // Runs a GEMM schedule on the cycle-by-cycle tile model of a machine
 // (sim/TileModel.h; default atalla-sim-tpu, the configuration of
 // atalla-sim's published GEMM runs) and prints the modelled cycles, their
 // phases and the DRAM bytes. atalla-sim's own schedules (tile, tiled,
 // blocked) check the machine model against atalla-sim independently of
-// the compiler's; "ours" is the compiler's schedule, printed next to
-// atalla-sim's best published one on the same machine. "conv" models a
+// the compiler's; "ours" is the compiler's schedule (its passes
+// software-pipelined; "ours:serial" runs each to its end first), printed
+// next to atalla-sim's best published one on the same machine. "conv" models a
 // convolution's implicit GEMM (OC x OH OW x C KH KW, column stride 1)
 // under "ours" with the weights streamed past the input's rows as its
 // kernel reads them (sim::StationarySource), beside the same GEMM whose
@@ -36,7 +38,9 @@ static cl::list<std::string> Args(cl::Positional, cl::desc("gemm <M> <N> <K> | c
 static cl::opt<std::string> Schedule("schedule",
                                      cl::desc("tile (one 32x32x32 tile), tiled (atalla-sim's naive schedule), "
                                               "blocked:mX_nY (X weight tiles resident, Y activation tiles streamed "
-                                              "past each), ours (the compiler's)"),
+                                              "past each), ours (the compiler's, passes software-pipelined), "
+                                              "ours:serial (the same, each pass run to its end); conv: ours or "
+                                              "ours:serial"),
                                      cl::value_desc("NAME"), cl::init("ours"), cl::cat(Cat));
 static cl::opt<std::string> MachineName("machine",
                                         cl::desc("Machine: a preset (atalla-sim-tpu, the default; atalla-rtl; "
@@ -90,7 +94,8 @@ int usage(const Twine &Msg) {
   return 2;
 }
 
-/// `conv OC C H W KH KW`: the convolution's GEMM under "ours", with its
+/// `conv OC C H W KH KW`: the convolution's GEMM under "ours" (or
+/// "ours:serial"), with its
 /// input rows and with im2col tiles from DRAM.
 int runConv(const target::MachineDesc &Mach) {
   int64_t V[6];
@@ -110,8 +115,12 @@ int runConv(const target::MachineDesc &Mach) {
   const int64_t T = Mach.ArrayRows, KReal = Src.C * Src.KH * Src.KW, N = Src.OH * Src.OW;
   const int64_t K = (KReal + T - 1) / T * T;
   Src.KValid = KReal;
-  sim::TileSchedule S;
-  S.K = sim::TileSchedule::Ours;
+  auto Parsed = sim::parseTileSchedule(Schedule);
+  if (!Parsed)
+    return usage(toString(Parsed.takeError()));
+  if (Parsed->K != sim::TileSchedule::Ours)
+    return usage("conv runs the compiler's schedule: --schedule ours or ours:serial, not '" + Schedule + "'");
+  const sim::TileSchedule S = *Parsed;
   auto G = sim::modelGemm(Mach, V[0], N, K, S, Src);
   if (!G)
     return usage(toString(G.takeError()));

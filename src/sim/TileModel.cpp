@@ -12,6 +12,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <cassert>
 #include <deque>
 #include <queue>
 #include <vector>
@@ -31,7 +32,7 @@ std::string TileSchedule::name() const {
   case Blocked:
     return llvm::formatv("blocked:m{0}_n{1}", WeightTiles, ActivationTiles).str();
   case Ours:
-    return "ours";
+    return Serial ? "ours:serial" : "ours";
   }
   return "?";
 }
@@ -46,8 +47,9 @@ Expected<TileSchedule> atalla::sim::parseTileSchedule(StringRef S) {
     T.K = TileSchedule::Tiled;
     return T;
   }
-  if (S == "ours") {
+  if (S == "ours" || S == "ours:serial") {
     T.K = TileSchedule::Ours;
+    T.Serial = S == "ours:serial";
     return T;
   }
   StringRef Rest = S;
@@ -62,7 +64,7 @@ Expected<TileSchedule> atalla::sim::parseTileSchedule(StringRef S) {
       return T;
     }
   }
-  return makeError("unknown schedule '" + S + "' (schedules: tile, tiled, blocked:mX_nY with X, Y >= 1, ours)");
+  return makeError("unknown schedule '" + S + "' (schedules: tile, tiled, blocked:mX_nY with X, Y >= 1, ours, ours:serial)");
 }
 
 Expected<uint64_t> atalla::sim::vectorOpCycles(const MachineDesc &Mach, StringRef Fn) {
@@ -282,48 +284,64 @@ struct PassSpec {
   bool PadWindow = false;
 };
 
+/// The compute path: vector loads from the pads into the register file (one
+/// write-back a cycle), the array, the vector datapath's K accumulation and
+/// the stores of output rows into the pads. It holds at most two passes at
+/// once: a new pass may start once the previous one's last output row has
+/// left the array, while that one's partial rows are still being added and
+/// stored (the compiler's pipelined schedule; atalla-sim's harnesses run one
+/// pass at a time). The ports, the write-back, the datapath and the load
+/// windows are shared, the older pass first.
 class ComputePath {
 public:
   ComputePath(const MachineDesc &M)
       : Mach(M), Rows(M.ArrayRows), Window(M.SpadQueueDepth + 1),
-        AddCycles(cantFail(vectorOpCycles(M, "add"))) {}
+        AddCycles(cantFail(vectorOpCycles(M, "add"))), VlsLast(M.NumPads, -1), ReadsInflight(M.NumPads, 0) {}
 
+  /// One pass's progress.
+  struct Pass {
+    uint32_t Id = 0;
+    PassSpec Spec;
+    std::vector<uint32_t> RowAct; ///< per streamed row, its tile in Spec.Acts
+    uint32_t WeightIssued = 0, WeightBack = 0, ActIssued = 0, PsumIssued = 0;
+    uint32_t RowsOut = 0, RowsDone = 0, TotalRows = 0;
+    std::vector<bool> ActBackRows, PsumBackRows;
+    uint32_t NextToArray = 0;
+    std::deque<uint32_t> WaitAcc, Adds, Stores;
+    /// When its weights were all in the array, its last activation row
+    /// entered and its last output row left (phase charging).
+    uint64_t WeightsDoneAt = 0, ActsInAt = 0, LastOutAt = 0;
+    bool done() const { return RowsDone == TotalRows; }
+  };
+
+  /// Starts a pass; the array must be free (arrayFree()).
   void start(const PassSpec &P) {
-    Spec = P;
-    Active = true;
-    RowAct.clear();
+    assert(Passes.size() < 2 && arrayFree() && "a pass starts only once the array is free");
+    Passes.emplace_back();
+    Pass &S = Passes.back();
+    S.Id = NextId++;
+    S.Spec = P;
     for (uint32_t A = 0; A < P.Acts.size(); ++A)
-      RowAct.insert(RowAct.end(), P.Acts[A].Rows ? P.Acts[A].Rows : Rows, A);
-    const uint32_t N = uint32_t(RowAct.size());
-    WeightIssued = WeightBack = 0;
-    ActIssued = PsumIssued = RowsDone = 0;
-    TotalRows = N;
-    InflightW = InflightA = InflightP = InflightAcc = InflightS = 0;
-    ActBackRows.assign(N, false);
-    PsumBackRows.assign(N, false);
-    NextToArray = 0;
-    WaitAcc.clear();
-    Adds.clear();
-    Stores.clear();
-    Events = {};
-    Landed = {};
-    DatapathFree = 0;
-    WeightsDoneAt = ActsInAt = LastOutAt = 0;
-    VlsLast.assign(Mach.NumPads, -1);
-    ReadsInflight.assign(Mach.NumPads, 0);
+      S.RowAct.insert(S.RowAct.end(), P.Acts[A].Rows ? P.Acts[A].Rows : Rows, A);
+    S.TotalRows = uint32_t(S.RowAct.size());
+    S.ActBackRows.assign(S.TotalRows, false);
+    S.PsumBackRows.assign(S.TotalRows, false);
   }
-  bool active() const { return Active; }
+  bool active() const { return !Passes.empty(); }
+  size_t passes() const { return Passes.size(); }
+  /// Whether the array may take new weights: every output row of the
+  /// newest pass has left it.
+  bool arrayFree() const { return Passes.empty() || Passes.back().RowsOut == Passes.back().TotalRows; }
+  /// The newest pass (or the last one, once none is left).
+  const Pass &newest() const { return Passes.empty() ? Last : Passes.back(); }
 
-  /// When the last pass's weights were all in the array, its last
-  /// activation row entered and its last output row left (phase charging).
-  uint64_t WeightsDoneAt = 0, ActsInAt = 0, LastOutAt = 0;
   uint64_t VectorAdds = 0;
   /// Rows that became visible in the pad this cycle.
   std::vector<uint32_t> StoredNow;
 
   void tick(uint64_t Now) {
     StoredNow.clear();
-    if (!Active)
+    if (Passes.empty())
       return;
     // Stores land in the pad (no register write-back).
     while (!Landed.empty() && Landed.top().Ready <= Now) {
@@ -337,18 +355,24 @@ public:
       Events.pop();
       writeBack(E, Now);
     }
-    // The datapath: one vector add at a time.
-    if (!Adds.empty() && DatapathFree <= Now) {
-      uint32_t R = Adds.front();
-      Adds.pop_front();
-      DatapathFree = Now + AddCycles;
-      ++VectorAdds;
-      push(Now + AddCycles, Event::Sum, R);
-    }
-    issueLoads(Now);
-    issueStores(Now);
-    if (RowsDone == TotalRows && Events.empty() && Landed.empty() && Adds.empty()) {
-      Active = false;
+    // The datapath: one vector add at a time, the older pass's first.
+    if (DatapathFree <= Now)
+      for (Pass &S : Passes)
+        if (!S.Adds.empty()) {
+          uint32_t R = S.Adds.front();
+          S.Adds.pop_front();
+          DatapathFree = Now + AddCycles;
+          ++VectorAdds;
+          push(Now + AddCycles, Event::Sum, S.Id, R);
+          break;
+        }
+    for (Pass &S : Passes)
+      issueLoads(S, Now);
+    for (Pass &S : Passes)
+      issueStores(S, Now);
+    while (!Passes.empty() && Passes.front().done()) {
+      Last = std::move(Passes.front());
+      Passes.pop_front();
     }
   }
 
@@ -357,78 +381,85 @@ private:
     uint64_t Ready;
     uint64_t Seq;
     enum Kind { Weight, Act, Psum, Out, Acc, Sum, Stored } K;
+    uint32_t PassId;
     uint32_t Row;
     unsigned Pad;
     bool operator>(const Event &O) const { return Ready != O.Ready ? Ready > O.Ready : Seq > O.Seq; }
   };
-  void push(uint64_t Ready, Event::Kind K, uint32_t Row, unsigned Pad = 0) {
-    Events.push({Ready, SeqNo++, K, Row, Pad});
+  void push(uint64_t Ready, Event::Kind K, uint32_t PassId, uint32_t Row, unsigned Pad = 0) {
+    Events.push({Ready, SeqNo++, K, PassId, Row, Pad});
   }
+  Pass &passOf(uint32_t Id) { return Passes[Id - Passes.front().Id]; }
 
   /// A vector load or store on pad \p Pad's port: one request a cycle.
   bool portFree(unsigned Pad, uint64_t Now) const { return VlsLast[Pad] != int64_t(Now); }
   void usePort(unsigned Pad, uint64_t Now) { VlsLast[Pad] = int64_t(Now); }
 
   /// Whether another load of kind \p Kind may go to pad \p Pad.
-  bool windowOpen(unsigned Pad, uint32_t KindInflight) const {
-    return Spec.PadWindow ? ReadsInflight[Pad] < Window : KindInflight < Window;
+  bool windowOpen(const Pass &S, unsigned Pad, uint32_t KindInflight) const {
+    return S.Spec.PadWindow ? ReadsInflight[Pad] < Window : KindInflight < Window;
   }
-  void issueRead(unsigned Pad, uint32_t &KindInflight, uint64_t Now, Event::Kind K, uint32_t Row) {
+  void issueRead(const Pass &S, unsigned Pad, uint32_t &KindInflight, uint64_t Now, Event::Kind K, uint32_t Row) {
     usePort(Pad, Now);
     ++KindInflight;
     ++ReadsInflight[Pad];
-    push(Now + Mach.SpadAccessCycles, K, Row, Pad);
+    push(Now + Mach.SpadAccessCycles, K, S.Id, Row, Pad);
   }
 
-  void issueLoads(uint64_t Now) {
-    while (WeightIssued < Rows && windowOpen(Spec.WeightPad, InflightW) && portFree(Spec.WeightPad, Now))
-      issueRead(Spec.WeightPad, InflightW, Now, Event::Weight, WeightIssued++);
-    if (WeightBack < Rows)
+  void issueLoads(Pass &S, uint64_t Now) {
+    while (S.WeightIssued < Rows && windowOpen(S, S.Spec.WeightPad, InflightW) && portFree(S.Spec.WeightPad, Now))
+      issueRead(S, S.Spec.WeightPad, InflightW, Now, Event::Weight, S.WeightIssued++);
+    if (S.WeightBack < Rows)
       return;
-    while (ActIssued < TotalRows) {
-      unsigned Pad = Spec.Acts[RowAct[ActIssued]].ActPad;
-      if (!windowOpen(Pad, InflightA) || !portFree(Pad, Now))
+    while (S.ActIssued < S.TotalRows) {
+      unsigned Pad = S.Spec.Acts[S.RowAct[S.ActIssued]].ActPad;
+      if (!windowOpen(S, Pad, InflightA) || !portFree(Pad, Now))
         break;
-      issueRead(Pad, InflightA, Now, Event::Act, ActIssued++);
+      issueRead(S, Pad, InflightA, Now, Event::Act, S.ActIssued++);
     }
-    if (Spec.PsumIn)
-      while (PsumIssued < TotalRows && PsumIssued < ActIssued + Window) {
-        unsigned Pad = Spec.Acts[RowAct[PsumIssued]].PsumPad;
-        if (!windowOpen(Pad, InflightP) || !portFree(Pad, Now))
+    if (S.Spec.PsumIn)
+      while (S.PsumIssued < S.TotalRows && S.PsumIssued < S.ActIssued + Window) {
+        unsigned Pad = S.Spec.Acts[S.RowAct[S.PsumIssued]].PsumPad;
+        if (!windowOpen(S, Pad, InflightP) || !portFree(Pad, Now))
           break;
-        issueRead(Pad, InflightP, Now, Event::Psum, PsumIssued++);
+        issueRead(S, Pad, InflightP, Now, Event::Psum, S.PsumIssued++);
       }
-    while (!WaitAcc.empty()) {
-      uint32_t R = WaitAcc.front();
-      unsigned Pad = Spec.Acts[RowAct[R]].PsumPad;
-      if (!windowOpen(Pad, InflightAcc) || !portFree(Pad, Now))
+    // A partial row is read only once every older pass has stored its rows:
+    // it may have been adding into the same tile.
+    if (S.Id != Passes.front().Id)
+      return;
+    while (!S.WaitAcc.empty()) {
+      uint32_t R = S.WaitAcc.front();
+      unsigned Pad = S.Spec.Acts[S.RowAct[R]].PsumPad;
+      if (!windowOpen(S, Pad, InflightAcc) || !portFree(Pad, Now))
         break;
-      WaitAcc.pop_front();
-      issueRead(Pad, InflightAcc, Now, Event::Acc, R);
+      S.WaitAcc.pop_front();
+      issueRead(S, Pad, InflightAcc, Now, Event::Acc, R);
     }
   }
 
-  void issueStores(uint64_t Now) {
-    while (!Stores.empty() && InflightS < Window) {
-      uint32_t R = Stores.front();
-      unsigned Pad = Spec.Acts[RowAct[R]].PsumPad;
+  void issueStores(Pass &S, uint64_t Now) {
+    while (!S.Stores.empty() && InflightS < Window) {
+      uint32_t R = S.Stores.front();
+      unsigned Pad = S.Spec.Acts[S.RowAct[R]].PsumPad;
       if (!portFree(Pad, Now))
         break;
       usePort(Pad, Now);
-      Stores.pop_front();
+      S.Stores.pop_front();
       ++InflightS;
-      Landed.push({Now + Mach.SpadStoreCycles, SeqNo++, Event::Stored, R, Pad});
+      Landed.push({Now + Mach.SpadStoreCycles, SeqNo++, Event::Stored, S.Id, R, Pad});
     }
   }
 
   /// Activation rows enter the array in order, each with its partial row
   /// when the array takes one; the output row leaves ArrayOutputLatency
   /// cycles later.
-  void feedArray(uint64_t Now) {
-    while (NextToArray < TotalRows && ActBackRows[NextToArray] && (!Spec.PsumIn || PsumBackRows[NextToArray])) {
-      push(Now + Mach.ArrayOutputLatency, Event::Out, NextToArray);
-      if (++NextToArray == TotalRows)
-        ActsInAt = Now;
+  void feedArray(Pass &S, uint64_t Now) {
+    while (S.NextToArray < S.TotalRows && S.ActBackRows[S.NextToArray] &&
+           (!S.Spec.PsumIn || S.PsumBackRows[S.NextToArray])) {
+      push(Now + Mach.ArrayOutputLatency, Event::Out, S.Id, S.NextToArray);
+      if (++S.NextToArray == S.TotalRows)
+        S.ActsInAt = Now;
     }
   }
 
@@ -448,35 +479,37 @@ private:
       --*Inflight;
       --ReadsInflight[E.Pad];
     }
+    Pass &S = passOf(E.PassId);
     switch (E.K) {
     case Event::Weight:
-      if (++WeightBack == Rows)
-        WeightsDoneAt = Now;
+      if (++S.WeightBack == Rows)
+        S.WeightsDoneAt = Now;
       return;
     case Event::Act:
-      ActBackRows[E.Row] = true;
-      feedArray(Now);
+      S.ActBackRows[E.Row] = true;
+      feedArray(S, Now);
       return;
     case Event::Psum:
-      PsumBackRows[E.Row] = true;
-      feedArray(Now);
+      S.PsumBackRows[E.Row] = true;
+      feedArray(S, Now);
       return;
     case Event::Out:
-      LastOutAt = Now;
-      if (Spec.Accumulate && !Spec.PsumIn)
-        WaitAcc.push_back(E.Row);
+      S.LastOutAt = Now;
+      ++S.RowsOut;
+      if (S.Spec.Accumulate && !S.Spec.PsumIn)
+        S.WaitAcc.push_back(E.Row);
       else
-        Stores.push_back(E.Row);
+        S.Stores.push_back(E.Row);
       return;
     case Event::Acc:
-      Adds.push_back(E.Row);
+      S.Adds.push_back(E.Row);
       return;
     case Event::Sum:
-      Stores.push_back(E.Row);
+      S.Stores.push_back(E.Row);
       return;
     case Event::Stored:
       --InflightS;
-      ++RowsDone;
+      ++S.RowsDone;
       StoredNow.push_back(E.Row);
       return;
     }
@@ -485,15 +518,10 @@ private:
   const MachineDesc &Mach;
   const uint32_t Rows, Window;
   const uint64_t AddCycles;
-  PassSpec Spec;
-  bool Active = false;
-  uint32_t WeightIssued = 0, WeightBack = 0, ActIssued = 0, PsumIssued = 0;
-  uint32_t RowsDone = 0, TotalRows = 0;
+  std::deque<Pass> Passes; ///< oldest first, ids consecutive
+  Pass Last;               ///< the last pass retired
+  uint32_t NextId = 0;
   uint32_t InflightW = 0, InflightA = 0, InflightP = 0, InflightAcc = 0, InflightS = 0;
-  std::vector<bool> ActBackRows, PsumBackRows;
-  std::vector<uint32_t> RowAct; ///< per streamed row, its tile in Spec.Acts
-  uint32_t NextToArray = 0;
-  std::deque<uint32_t> WaitAcc, Adds, Stores;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> Events, Landed;
   uint64_t SeqNo = 0, DatapathFree = 0;
   std::vector<int64_t> VlsLast;
@@ -572,6 +600,7 @@ public:
 
   /// Runs a compute pass to its end, charging its cycles to the phases.
   void runPass(const PassSpec &P) {
+    assert(!Core.active() && "runPass after pipelined passes: finishPasses first");
     Core.start(P);
     const uint64_t Start = Now;
     while (Core.active()) {
@@ -580,6 +609,28 @@ public:
       ++Now;
     }
     chargePass(Start);
+  }
+
+  /// The compiler's pipelined passes: starts \p P once the array is free
+  /// and at most one earlier pass is still adding and storing its partial
+  /// rows (that wait charged to Store), and runs it until its last output
+  /// row has left the array (charged to Preload, Stream and Compute). Its K
+  /// accumulation and stores go on beside what follows (the next pass's
+  /// weights and activation rows, DMA waits) until finishPasses.
+  void runPassPipelined(const PassSpec &P) {
+    stepUntil(&GemmPhases::Store, [&] { return Core.passes() <= 1 && Core.arrayFree(); });
+    Core.start(P);
+    const uint64_t Start = Now;
+    while (!Core.arrayFree()) {
+      Core.tick(Now);
+      Dma.tick(Now);
+      ++Now;
+    }
+    chargePass(Start);
+  }
+  /// Steps until every pipelined pass has stored its rows (charged to Store).
+  void finishPasses() {
+    stepUntil(&GemmPhases::Store, [&] { return !Core.active(); });
   }
 
   /// Runs a pass whose output rows go to DRAM one by one as each lands in
@@ -622,9 +673,10 @@ public:
   /// activation rows in (stream), the array's latency (compute), the rest
   /// (store: the K accumulation and the rows into the pad).
   void chargePass(uint64_t Start) {
-    const uint64_t W = Core.WeightsDoneAt - Start;
-    const uint64_t S = Core.ActsInAt - (Start + W);
-    const uint64_t C = Core.LastOutAt - Core.ActsInAt;
+    const ComputePath::Pass &Ps = Core.newest();
+    const uint64_t W = Ps.WeightsDoneAt - Start;
+    const uint64_t S = Ps.ActsInAt - (Start + W);
+    const uint64_t C = Ps.LastOutAt - Ps.ActsInAt;
     Phases.Preload += W;
     Phases.Stream += S;
     Phases.Compute += C;
@@ -823,9 +875,12 @@ std::vector<std::pair<int64_t, int64_t>> convRegion(const StationarySource &S, i
 /// columns whose partial sums, with the two panels and weight buffers, fit
 /// the pads. The streamed side (M) need not be whole tiles: its last tile
 /// has \p LastRows rows, loaded, streamed and stored as just those rows.
-/// The weights come in as \p Src says (StationarySource).
+/// The weights come in as \p Src says (StationarySource). The passes are
+/// software-pipelined unless \p Serial: a pass's weights load as soon as
+/// the previous pass's last output row has left the array, while the vector
+/// core is still adding that pass's partial rows (Machine::runPassPipelined).
 GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uint32_t LastRows,
-                   const StationarySource &Src) {
+                   const StationarySource &Src, bool Serial) {
   Machine Mc(M);
   const uint64_t Tile = uint64_t(M.ArrayRows) * M.ArrayCols * M.ElementBytes;
   const uint64_t Capacity = uint64_t(M.NumPads) * M.PadBytes / Tile; // in tiles
@@ -891,13 +946,17 @@ GemmCycles runOurs(const MachineDesc &M, int64_t TI, int64_t TJ, int64_t TK, uin
             P.Acts.push_back({unsigned(A) % M.NumPads, APad, RowsOf(A)});
           P.PsumIn = PsumIn && K > 0;
           P.Accumulate = K > 0;
-          Mc.runPass(P);
+          if (Serial)
+            Mc.runPass(P);
+          else
+            Mc.runPassPipelined(P);
           Products += uint64_t(Ny);
         }
         Cur = std::move(Next);
       }
       // The block's partial sums, now final, go to DRAM as whole tiles
       // while the next block starts.
+      Mc.finishPasses();
       for (int64_t A = 0; A < Ny; ++A)
         for (int64_t W = 0; W < Nx; ++W)
           Stores.push_back(Mc.storeTile(APad, &GemmPhases::Drain, RowsOf(A)));
@@ -968,7 +1027,7 @@ Expected<GemmCycles> atalla::sim::modelGemm(const MachineDesc &Mach, int64_t M, 
                                      "{5} x {6} GEMM with output rows of whole {7}-column tiles",
                                      Src.C, Src.KH, Src.KW, Src.OH, Src.OW, Src.KValid ? Src.KValid : K, N, T)
                            .str());
-    return runOurs(Mach, TI, TJ, TK, uint32_t(M - (TI - 1) * T), Src);
+    return runOurs(Mach, TI, TJ, TK, uint32_t(M - (TI - 1) * T), Src, S.Serial);
   }
   return makeError("unknown schedule");
 }

@@ -42,11 +42,17 @@ struct TileSchedule {
   Kind K = Tiled;
   uint32_t WeightTiles = 1;     ///< X of blocked mX_nY: weight tiles resident per block
   uint32_t ActivationTiles = 1; ///< Y of blocked mX_nY: activation tiles streamed past each
-  /// "tile", "tiled", "blocked:m2_n4", "ours".
+  /// Ours: each pass runs to its end (its partial rows added and stored)
+  /// before the next pass's weights load ("ours:serial"); by default the
+  /// next pass starts as soon as the array is free, beside the previous
+  /// pass's K accumulation (the passes are software-pipelined).
+  bool Serial = false;
+  /// "tile", "tiled", "blocked:m2_n4", "ours", "ours:serial".
   std::string name() const;
 };
 
-/// Parses "tile", "tiled", "blocked:mX_nY" (or "blocked_mX_nY"), "ours".
+/// Parses "tile", "tiled", "blocked:mX_nY" (or "blocked_mX_nY"), "ours",
+/// "ours:serial".
 llvm::Expected<TileSchedule> parseTileSchedule(llvm::StringRef S);
 
 /// Where the cycles of a modelled GEMM went, the way atalla-sim's harnesses

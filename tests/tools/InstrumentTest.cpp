@@ -302,6 +302,14 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
     EXPECT_EQ(Pk->getInteger("dram_bytes_loaded").value_or(0), 64 * (63 + 64 + 63) * 2 + P * 8 * (P + 2) * 3 * 2)
         << R.Out;
     EXPECT_LT(Pk->getInteger("cycles").value_or(0), Oc->getInteger("cycles").value_or(0));
+    // The same convolution with each pass run to its end (ours:serial):
+    // the same bytes, no fewer cycles than the pipelined passes.
+    R = run("atalla-cycles conv 8 1 64 64 3 3 --pad 1 --machine atalla-rtl --schedule ours:serial --json");
+    ASSERT_EQ(R.Rc, 0) << R.Err;
+    const llvm::json::Object Serial = jsonObject(R.Out);
+    EXPECT_EQ(Serial.getString("schedule").value_or(""), "ours:serial") << R.Out;
+    EXPECT_EQ(Serial.getInteger("dram_bytes_loaded").value_or(-1), Oc->getInteger("dram_bytes_loaded").value_or(0));
+    EXPECT_GE(Serial.getInteger("cycles").value_or(0), Oc->getInteger("cycles").value_or(0));
   }
   // Bad input: one line, exit 2.
   for (auto [Args, Msg] : {std::pair<const char *, const char *>{"gemm 33 32 32 --schedule tiled", "M = 33: the tile model takes"},
@@ -315,6 +323,7 @@ TEST(InstrumentTest, AtallaCyclesRunsAtallaSimsSchedulesAndOurs) {
                            {"gemm 32 x 32", "'x' is not a positive integer"},
                            {"gemm 64 64 64 --schedule blocked:m0_n1", "unknown schedule 'blocked:m0_n1'"},
                            {"gemm 64 32 32 --schedule tile", "schedule 'tile' is one 32x32x32 tile"},
+                           {"conv 8 1 64 64 3 3 --pad 1 --schedule tiled", "conv runs the compiler's schedule"},
                            {"gemm 32 32 32 --machine atalla-xl", "atalla-xl: not a machine preset"}}) {
     R = run(std::string("atalla-cycles ") + Args);
     EXPECT_EQ(R.Rc, 2) << Args;
