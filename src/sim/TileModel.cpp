@@ -417,6 +417,10 @@ private:
         break;
       issueRead(S, Pad, InflightA, Now, Event::Act, S.ActIssued++);
     }
+    // A partial row is read only once every older pass has stored its rows:
+    // it may have been writing the same tile.
+    if (S.Id != Passes.front().Id)
+      return;
     if (S.Spec.PsumIn)
       while (S.PsumIssued < S.TotalRows && S.PsumIssued < S.ActIssued + Window) {
         unsigned Pad = S.Spec.Acts[S.RowAct[S.PsumIssued]].PsumPad;
@@ -424,10 +428,6 @@ private:
           break;
         issueRead(S, Pad, InflightP, Now, Event::Psum, S.PsumIssued++);
       }
-    // A partial row is read only once every older pass has stored its rows:
-    // it may have been adding into the same tile.
-    if (S.Id != Passes.front().Id)
-      return;
     while (!S.WaitAcc.empty()) {
       uint32_t R = S.WaitAcc.front();
       unsigned Pad = S.Spec.Acts[S.RowAct[R]].PsumPad;
