@@ -10,11 +10,11 @@
 // transposed / gathered from a raw tile), or, for C with few rows or a
 // small B (K x N within 16 KiB), read in place from its row-major tile.
 // Where K fits one block (or B is small and read in place), each C tile is
-// one row group: its A rows arrive, meet all of B and leave as C's rows
-// while in L1 (GemmPlan.h, "Row-group tiles"). The microkernel keeps an MR x NR block of C
-// in vector registers across the k loop (broadcast a(m,k), NR / VW B vector
-// loads, fmuladd), fully unrolled over rows and vectors: 6 x 16 in 12 <8 x
-// float> on AVX2, 14 x 32 in 28 <16 x float> on AVX-512 (GemmPlan.h); the M
+// a few row groups (14 rows or more): its A rows arrive, meet all of B and
+// leave as C's rows while in L1 (GemmPlan.h, "Row-group tiles"). The
+// microkernel keeps an MR x NR block of C in vector registers across the k
+// loop (broadcast a(m,k), NR / VW B vector loads, fmuladd), fully unrolled
+// over rows and vectors: 6 x 16 in 12 <8 x float> on AVX2, 14 x 32 in 28 <16 x float> on AVX-512 (GemmPlan.h); the M
 // and N remainders get their own variants (short row groups cover several
 // panels so they still keep MaxAcc accumulators). All trip counts are constants. Bias
 // seeds the C tile (by SDMA, stride 0 for a broadcast row); fp32

@@ -43,7 +43,7 @@ std::vector<int64_t> candidates(int64_t Dim, int64_t Step, int64_t Max) {
 /// all equal). TM x TN is chosen to minimise the SDMA traffic (A is reloaded
 /// per N block unless K fits one block, B per M block unless it is resident)
 /// within the scratchpad budget, with a small charge per tile, and C tiles
-/// of one row group where K fits one block (GemmPlan.h, "Row-group tiles").
+/// of a few row groups where K fits one block (GemmPlan.h, "Row-group tiles").
 void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   const int64_t M = P.M, N = P.N, K = P.K;
   const int64_t BFactor = P.BPack == Pack::Rows ? 1 : 2;
@@ -78,10 +78,11 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
           continue;
         if (DirectB && CK * CN > DirectBBlock && CK > KCMax / 16 && !WholeB)
           continue;
-        // Host caches (GemmPlan.h, RowGroupTiles): with one K block, or a
-        // whole small B in place, each C tile is one row group. Not on the
-        // tile unit, whose blocks are 32 rows.
-        if (!P.Bf16Dot && CM > P.Micro.MR && (WholeB || OneK))
+        // Host caches (GemmPlan.h, "Row-group tiles"): with one K block, or
+        // a whole small B in place, each C tile is the fewest row groups
+        // that make RowTileRows rows. Not on the tile unit, whose blocks
+        // are 32 rows.
+        if (!P.Bf16Dot && CM > rowTileRows(P.Micro) && (WholeB || OneK))
           continue;
         const int64_t NMB = ceilDiv(M, CM), NNB = ceilDiv(N, CN);
         double Cost = double(OneK ? M * K : NNB * M * K) +

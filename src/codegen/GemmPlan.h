@@ -58,22 +58,31 @@ constexpr bool directB(int64_t M, const MicroKernel &Micro) { return M <= Direct
 /// (one thread, best of five, GFLOP/s, panels -> in place): 64x64x64
 /// 105 -> 111, 128x64x64 112 -> 123, 64x64x32 92 -> 111, 96x32x128
 /// 105 -> 116, 256x64x64 120 -> 123.
-/// Its C tiles are then one row group each (below): 64x64x64 110 -> 130
+/// Its C tiles are then row-group tiles (below): 64x64x64 110 -> 130
 /// GFLOP/s, 128x64x64 121 -> 135, 196x64x64 120 -> 136, 100x48x80 110 ->
 /// 133 against tiles of all of C's rows.
 constexpr int64_t DirectBWhole = 4096;
 /// Row-group tiles: where K fits one block (or a whole small B is read in
-/// place, DirectBWhole), each C tile is one row group of the microkernel
-/// (MR rows x TN). Its A rows come in by SDMA, are multiplied by all of B,
-/// and its C rows leave by SDMA while both are still in L1: a tile of every
-/// row the scratchpad holds is written once by the microkernels and read
-/// once by its store after it has left L1 and much of L2, so the store moves
-/// it through L2 twice. B is loaded once per batch either way (resident).
-/// Measured on the AVX-512 Xeon (one thread, best of five, GFLOP/s, tiles of
-/// all rows -> row groups): 512x512x64 113 -> 124, 128^3 122 -> 125,
-/// 256^3 128 -> 132, 12 x 128x128x64 108 -> 115; on the same host with
-/// AVX2 kernels (--isa=avx2) within noise (128^3 87 -> 83, 64^3 84 -> 88).
-/// Not with AMX (Bf16Dot), whose blocks are 32 rows.
+/// place, DirectBWhole), each C tile is the fewest row groups of the
+/// microkernel that make at least RowTileRows rows (rowTileRows: one 14-row
+/// group on AVX-512, three 6-row groups on AVX2). Its A rows come in by
+/// SDMA, are multiplied by all of B, and its C rows leave by SDMA while both
+/// are still in L1: a tile of every row the scratchpad holds is written
+/// once by the microkernels and read once by its store after it has left L1
+/// and much of L2, so the store moves it through L2 twice. B is loaded once
+/// per batch either way (resident). Fewer rows than RowTileRows (AVX2's one
+/// 6-row group) pay the tile's fixed costs (its two transfers, each panel's
+/// loop entry) too often. Measured on the AVX-512 Xeon (one thread, best of
+/// five, GFLOP/s, tiles of all rows -> row-group tiles): 512x512x64 113 ->
+/// 124, 128^3 122 -> 125, 256^3 128 -> 132, 12 x 128x128x64 108 -> 115; 28
+/// rows instead of 14 within noise. With AVX2 kernels (--isa=avx2), 6 / 12 /
+/// 18 rows: 128^3 83 / 86-88 / 89, 512x512x64 85 / 88-89 / 88-90, against
+/// 86-89 and 83-89 for tiles of all rows. Not with AMX (Bf16Dot), whose
+/// blocks are 32 rows.
+constexpr int64_t RowTileRows = 14;
+constexpr int64_t rowTileRows(const MicroKernel &Micro) {
+  return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;
+}
 /// Whether a GEMM of \p M x \p N x \p K reads B in place.
 constexpr bool directB(int64_t M, int64_t N, int64_t K, const MicroKernel &Micro) {
   return directB(M, Micro) || K * N <= DirectBWhole;

@@ -186,7 +186,7 @@ TEST(GemmPlanTest, ASmallWholeBIsReadInPlaceForAnyRows) {
       EXPECT_TRUE(P->DirectB) << M;
       EXPECT_FALSE(P->Staged) << M;
       EXPECT_TRUE(P->OneKBlock && P->TN == 64) << P->TK << " x " << P->TN;
-      EXPECT_EQ(P->TM, Micro.MR) << "one row group per C tile";
+      EXPECT_EQ(P->TM, rowTileRows(Micro)) << "row-group tiles";
       P = planGemm(gemmSpec(M, 65, 64), budgetOf(1 << 20), Micro);
       ASSERT_TRUE(bool(P));
       EXPECT_FALSE(P->DirectB) << M;
@@ -194,21 +194,24 @@ TEST(GemmPlanTest, ASmallWholeBIsReadInPlaceForAnyRows) {
 }
 
 TEST(GemmPlanTest, OneKBlockTilesAreRowGroups) {
-  // K within one block: each C tile is one row group (its A rows in, all
-  // of B, its C rows out while in L1), B resident; more K blocks keep
-  // taller tiles (the C tile is updated once per block).
+  // K within one block: each C tile is the fewest row groups that make
+  // RowTileRows rows (14 on AVX-512, 18 on AVX2: its A rows in, all of B,
+  // its C rows out while in L1), B resident; more K blocks keep taller
+  // tiles (the C tile is updated once per block).
   for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro}) {
     for (int64_t N : {int64_t(512), int64_t(4096)}) {
       auto P = planGemm(gemmSpec(512, N, 64), budgetOf(1 << 20), Micro);
       ASSERT_TRUE(bool(P));
       EXPECT_TRUE(P->OneKBlock);
-      EXPECT_EQ(P->TM, Micro.MR);
+      EXPECT_EQ(P->TM, rowTileRows(Micro));
     }
     auto P = planGemm(gemmSpec(512, 512, 1024), budgetOf(1 << 20), Micro);
     ASSERT_TRUE(bool(P));
     EXPECT_FALSE(P->OneKBlock);
-    EXPECT_GT(P->TM, Micro.MR);
+    EXPECT_GT(P->TM, rowTileRows(Micro));
   }
+  EXPECT_EQ(rowTileRows(Avx512Micro), 14);
+  EXPECT_EQ(rowTileRows(Avx2Micro), 18);
   // Not on the tile unit: its blocks are 32 rows.
   KernelSpec S = gemmSpec(128, 128, 64);
   S.Type = atalla::abi::DType::BF16;
@@ -225,7 +228,7 @@ TEST(GemmPlanTest, SmallOperandsAreLoadedOnce) {
   EXPECT_TRUE(P->OneKBlock);
   EXPECT_TRUE(P->BResident);
   EXPECT_EQ(P->TN, 128) << "B's whole width per tile";
-  EXPECT_EQ(P->TM, Avx2Micro.MR) << "one row group per tile (one K block)";
+  EXPECT_EQ(P->TM, rowTileRows(Avx2Micro)) << "row-group tiles (one K block)";
   // K beyond one block: balanced K blocks, equal up to one.
   P = planGemm(gemmSpec(64, 64, 300), budgetOf(1 << 20));
   ASSERT_TRUE(bool(P));
