@@ -118,9 +118,6 @@ struct FreeDeleter {
 
 std::string hex(uint64_t V) { return "0x" + llvm::utohexstr(V, /*LowerCase=*/true); }
 
-/// One scratchpad: its buffer, the free list and the live grants, both keyed
-/// by offset so first fit, coalescing and "which grant holds this pointer"
-/// are ordered-map lookups.
 /// Disjoint byte ranges of a pad, offset -> size, sorted by offset: a flat
 /// map (a pad holds a handful of grants at a time). It keeps its capacity
 /// across clear(), so the firmware's alloc and free calls allocate no host
@@ -158,6 +155,9 @@ private:
   std::vector<Entry> V;
 };
 
+/// One scratchpad: its buffer, the free list and the live grants, both keyed
+/// by offset so first fit, coalescing and "which grant holds this pointer"
+/// are ordered lookups (binary searches of a RangeMap).
 struct Pad {
   std::unique_ptr<uint8_t, FreeDeleter> Mem;
   uint64_t Bytes = 0;
@@ -221,7 +221,7 @@ struct Pad {
     if (Next != FreeList.begin()) {
       auto Prev = std::prev(Next);
       if (Prev->first + Prev->second == Start) {
-        Prev->second += Len; // grows backwards into the freed range: stays sorted
+        Prev->second += Len; // the free block before it grows over it; its offset, and the order, stay
         return true;
       }
     }
