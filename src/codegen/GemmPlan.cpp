@@ -49,7 +49,9 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
   const int64_t BFactor = P.BPack == Pack::Rows ? 1 : 2;
   const bool DirectB = P.DirectB;
   const int64_t KP = std::max<int64_t>(K, 1); // K = 0: C is the bias, or zeros
-  const bool WholeB = DirectB && KP * N <= DirectBWhole; // B in place as one block
+  // B in place as one block: small, or C has more rows than a few row
+  // groups (then B is in place only because it is whole: directBWhole).
+  const bool WholeB = DirectB && (KP * N <= DirectBWhole || M > DirectBMaxGroups * P.Micro.MR);
   int64_t TK = 0, TM = 0, TN = 0;
   // Cost in floats moved: A and B blocks (B's narrow panel rows cost
   // more per byte), C tile reloads per extra K block, and a charge per tile.
@@ -411,7 +413,8 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   const bool RawCandidate = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) &&
                             Spec.storedAsBf16(1) && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 &&
                             K % 32 == 0 && K > 0 && M >= 8 && !Spec.HasScale;
-  P.DirectB = P.BPack == Pack::Rows && directB(M, N, K, Micro) && !RawCandidate;
+  const bool TileUnit = Bf16Dot && Micro.VW == 16 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1);
+  P.DirectB = P.BPack == Pack::Rows && directB(M, N, K, Micro, TileUnit) && !RawCandidate;
   // Not with a column scale: the tile unit would take A diag(s) rounded to
   // bf16, a rounding per product that the definition (bf16 operands, exact
   // products, f32 sums) does not have; the f32 microkernel multiplies the

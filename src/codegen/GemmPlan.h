@@ -83,9 +83,26 @@ constexpr int64_t RowTileRows = 14;
 constexpr int64_t rowTileRows(const MicroKernel &Micro) {
   return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;
 }
-/// Whether a GEMM of \p M x \p N x \p K reads B in place.
-constexpr bool directB(int64_t M, int64_t N, int64_t K, const MicroKernel &Micro) {
-  return directB(M, Micro) || K * N <= DirectBWhole;
+/// Floats of a whole B read in place, with 512-bit vectors, for C with more
+/// rows than DirectBMaxGroups row groups (256 KiB): it stays in L2 (512 KiB
+/// or more on every host seen) while the row-group tiles stream past, and
+/// each k step reads 128 contiguous bytes of a B row per panel, as a packed
+/// panel would; packing it costs a copy of B through the stage buffer and a
+/// pass over it. Measured on the AVX-512 Xeon (one thread, best of five,
+/// GFLOP/s, panels -> in place): 128^3 130 -> 137-139, 256^3 138-140 ->
+/// 149-160, 512x512x64 132 -> 134-139, 12 x 128x128x64 123 -> 122-129. With
+/// AVX2's 256-bit vectors (64 bytes a row per k step) in place was slower
+/// (--isa=avx2: 512x512x64 90 -> 84), so AVX2 keeps DirectBWhole; so does
+/// a bf16 GEMM on the tile unit (AMX multiplies packed pairs).
+constexpr int64_t DirectBWholeWide = 65536;
+/// The largest whole B (floats) read in place for \p M rows of C.
+constexpr int64_t directBWhole(int64_t M, const MicroKernel &Micro, bool TileUnit) {
+  return M > DirectBMaxGroups * Micro.MR && Micro.VW >= 16 && !TileUnit ? DirectBWholeWide : DirectBWhole;
+}
+/// Whether a GEMM of \p M x \p N x \p K reads B in place (\p TileUnit: its
+/// bf16 operands could go to AMX).
+constexpr bool directB(int64_t M, int64_t N, int64_t K, const MicroKernel &Micro, bool TileUnit = false) {
+  return directB(M, Micro) || K * N <= directBWhole(M, Micro, TileUnit);
 }
 /// Floats of the staging buffer B rows are copied through (32 KiB).
 constexpr int64_t StageFloats = 8192;

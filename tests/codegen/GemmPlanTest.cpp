@@ -175,10 +175,12 @@ TEST(GemmPlanTest, FewRowsOfCReadBInPlace) {
   }
 }
 
-TEST(GemmPlanTest, ASmallWholeBIsReadInPlaceForAnyRows) {
+TEST(GemmPlanTest, AWholeBIsReadInPlaceUpToItsLimit) {
   // K x N within DirectBWhole floats: B in place as one block, however
-  // many rows C has (it stays in L1 while every row group streams past);
-  // one float more and B goes through panels again.
+  // many rows C has (it stays in L1 while the row-group tiles stream past).
+  // With 512-bit vectors and more rows than a few row groups, up to
+  // DirectBWholeWide (in L2); with AVX2 one float more than DirectBWhole
+  // goes through panels again.
   for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro})
     for (int64_t M : {int64_t(64), int64_t(1000)}) {
       auto P = planGemm(gemmSpec(M, 64, 64), budgetOf(1 << 20), Micro);
@@ -187,10 +189,27 @@ TEST(GemmPlanTest, ASmallWholeBIsReadInPlaceForAnyRows) {
       EXPECT_FALSE(P->Staged) << M;
       EXPECT_TRUE(P->OneKBlock && P->TN == 64) << P->TK << " x " << P->TN;
       EXPECT_EQ(P->TM, rowTileRows(Micro)) << "row-group tiles";
-      P = planGemm(gemmSpec(M, 65, 64), budgetOf(1 << 20), Micro);
+      const int64_t Limit = Micro.VW == 16 ? DirectBWholeWide : DirectBWhole;
+      P = planGemm(gemmSpec(M, Limit / 64, 64), budgetOf(1 << 20), Micro);
+      ASSERT_TRUE(bool(P));
+      EXPECT_TRUE(P->DirectB) << M;
+      EXPECT_TRUE(P->OneKBlock && P->TN == Limit / 64) << P->TK << " x " << P->TN;
+      P = planGemm(gemmSpec(M, Limit / 64 + 1, 64), budgetOf(1 << 20), Micro);
       ASSERT_TRUE(bool(P));
       EXPECT_FALSE(P->DirectB) << M;
     }
+  // Few rows of C keep B's small blocks (DirectBBlock) beyond DirectBWhole.
+  auto Few = planGemm(gemmSpec(16, 128, 64), budgetOf(1 << 20), Avx512Micro);
+  ASSERT_TRUE(bool(Few));
+  EXPECT_TRUE(Few->DirectB);
+  EXPECT_LE(Few->TK * Few->TN, DirectBBlock);
+  // A bf16 GEMM that can go to the tile unit keeps its packed pairs.
+  KernelSpec S = gemmSpec(128, 128, 48);
+  S.Type = atalla::abi::DType::BF16;
+  auto Amx = planGemm(S, budgetOf(1 << 20), Avx512Micro, /*Bf16Dot=*/true);
+  ASSERT_TRUE(bool(Amx));
+  EXPECT_FALSE(Amx->DirectB);
+  EXPECT_TRUE(Amx->Bf16Dot);
 }
 
 TEST(GemmPlanTest, OneKBlockTilesAreRowGroups) {
