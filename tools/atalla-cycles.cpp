@@ -129,21 +129,17 @@ int runConv(const target::MachineDesc &Mach) {
   auto R = sim::modelGemm(Mach, V[0], N, K, S, Tiles);
   if (!R)
     return usage(toString(R.takeError()));
-  // Output rows packed by P (sim::packOutputRows): the cheapest P, as the
-  // cycle model of atalla-run's counters picks it (at most 128 streamed rows).
+  // Output rows packed (sim::rowPackings): the cheapest P, as the cycle
+  // model of atalla-run's counters picks it.
   int64_t BestP = 1;
   sim::GemmCycles Packed = *G;
   int64_t PN = N, PK = KReal;
-  for (int64_t P = 2; P <= 16 && P * V[0] <= 4 * T && P <= Src.OH; P *= 2) {
-    const sim::StationarySource Pk = sim::packOutputRows(Src, P);
-    const int64_t Np = Pk.OH * Src.OW;
-    if (!Pk.convFits(Np, Pk.KValid, T))
-      continue;
-    auto Q = sim::modelGemm(Mach, P * V[0], Np, (Pk.KValid + T - 1) / T * T, S, Pk);
+  for (const sim::RowPacking &Pk : sim::rowPackings(Src, V[0], T)) {
+    auto Q = sim::modelGemm(Mach, Pk.M, Pk.N, (Pk.KValid + T - 1) / T * T, S, Pk.Src);
     if (Q && Q->Cycles < Packed.Cycles) {
       Packed = *Q;
-      BestP = P;
-      PN = Np;
+      BestP = Pk.P;
+      PN = Pk.N;
       PK = Pk.KValid;
     } else if (!Q) {
       consumeError(Q.takeError());

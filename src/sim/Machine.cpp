@@ -106,26 +106,14 @@ bool tileModelCost(const MachineDesc &Mach, const abi::KernelWork &W, KernelCost
   double Total = 0, Wait = 0;
   if (!oursCycles(Mach, W.M, N, Kd, Src, Total, Wait))
     return false;
-  // Output-row packing (packOutputRows): P consecutive output rows as one
-  // convolution of P x OC channels whose weights are expanded along the
-  // window's rows. Each pass streams P x OC weight rows past the same
-  // stationary tile of input values instead of OC, so a pass's fixed costs
-  // (the stationary tile's preload, the array's latency) are paid P times
-  // less often, for (KH + P - 1) / KH times the K steps (zero products).
-  // The input rows are the same ones; the cheapest P (1 included, at most
-  // 128 streamed rows) is taken.
-  if (Src.Conv)
-    for (int64_t P = 2; P <= 16 && P * W.M <= 4 * T && P <= Cv.OH; P *= 2) {
-      const StationarySource Pk = packOutputRows(Src, P);
-      const int64_t Np = Pk.OH * Cv.OW, Kp = Pk.KValid;
-      if (!Pk.convFits(Np, Kp, T))
-        continue;
-      double PTotal = 0, PWait = 0;
-      if (oursCycles(Mach, P * W.M, Up(Np), Up(Kp), Pk, PTotal, PWait) && PTotal < Total) {
-        Total = PTotal;
-        Wait = PWait;
-      }
+  // Output rows packed (rowPackings): the cheapest P, 1 included.
+  for (const RowPacking &Pk : rowPackings(Src, W.M, T)) {
+    double PTotal = 0, PWait = 0;
+    if (oursCycles(Mach, Pk.M, Up(Pk.N), Up(Pk.KValid), Pk.Src, PTotal, PWait) && PTotal < Total) {
+      Total = PTotal;
+      Wait = PWait;
     }
+  }
   double TTotal = 0, TWait = 0;
   if (N > M && oursCycles(Mach, W.N, M, Kd, Plain, TTotal, TWait)) {
     double Transposes =

@@ -979,6 +979,23 @@ StationarySource atalla::sim::packOutputRows(const StationarySource &S, int64_t 
   return R;
 }
 
+std::vector<RowPacking> atalla::sim::rowPackings(const StationarySource &S, int64_t OC, int64_t Tile) {
+  std::vector<RowPacking> Out;
+  if (!S.Conv)
+    return Out;
+  for (int64_t P = 2; P <= 16 && P * OC <= 4 * Tile && P <= S.OH; P *= 2) {
+    RowPacking R;
+    R.P = P;
+    R.Src = packOutputRows(S, P);
+    R.M = P * OC;
+    R.N = R.Src.OH * S.OW;
+    R.KValid = R.Src.KValid;
+    if (R.Src.convFits(R.N, R.KValid, Tile))
+      Out.push_back(R);
+  }
+  return Out;
+}
+
 bool StationarySource::convFits(int64_t N, int64_t K, int64_t Tile) const {
   return C > 0 && H > 0 && W > 0 && KH > 0 && KW > 0 && SH > 0 && DH > 0 && DW > 0 && PH >= 0 && PW >= 0 &&
          OH > 0 && OW > 0 && Tile > 0 && OW % Tile == 0 && OH * OW == N && C * KH * KW == K;

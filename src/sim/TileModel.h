@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace atalla::sim {
 
@@ -113,6 +114,25 @@ struct StationarySource {
 /// dense), its row stride P SH, its output rows ceil(OH / P); it reads the
 /// same input rows. KValid is its K, C KH' KW.
 StationarySource packOutputRows(const StationarySource &S, int64_t P);
+
+/// One output-row packing of a convolution: \p P rows per pass, the packed
+/// source, and the packed GEMM's streamed rows (P x OC), output pixels and
+/// K before padding to whole tiles.
+struct RowPacking {
+  int64_t P = 1;
+  StationarySource Src;
+  int64_t M = 0, N = 0, KValid = 0;
+};
+/// The packings worth pricing for convolution \p S (S.Conv) with \p OC
+/// output channels on an array of \p Tile columns: P = 2, 4, 8, 16 while P
+/// x OC is at most four tiles of streamed rows (128 on a 32-wide array) and
+/// P at most OH, those whose packed convolution still maps (convFits). Each
+/// pass then streams P x OC weight rows past the same stationary tile of
+/// input values instead of OC, so a pass's fixed costs (the tile's preload,
+/// the array's latency) are paid P times less often, for (KH + P - 1) / KH
+/// times the K steps; the input rows read are the same. The cycle model
+/// (estimateKernel) and atalla-cycles take the cheapest, P = 1 included.
+std::vector<RowPacking> rowPackings(const StationarySource &S, int64_t OC, int64_t Tile);
 
 /// Models C[M,N] = A[M,K] B[K,N] under \p S on machine \p Mach. N and K
 /// must be positive multiples of the array's size (its rows and columns

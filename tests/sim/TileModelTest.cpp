@@ -380,6 +380,22 @@ TEST(TileModelTest, PackedOutputRowsReadTheSameInputRows) {
   EXPECT_EQ(Four.DramBytesLoaded - 32 * 36, One.DramBytesLoaded - 8 * 18); // the same input rows; the weights grow
   EXPECT_EQ(Four.TileProducts * 4, One.TileProducts);
   EXPECT_LT(Four.Cycles, One.Cycles);
+  // The packings priced (rowPackings): P = 2 to 16 for 8 channels (at most
+  // 128 streamed rows), only 2 for 40, none past OH, none for a plain GEMM.
+  std::vector<RowPacking> Ps = rowPackings(Src, 8, 32);
+  ASSERT_EQ(Ps.size(), 4u);
+  for (size_t I = 0; I < Ps.size(); ++I) {
+    EXPECT_EQ(Ps[I].P, int64_t(2) << I);
+    EXPECT_EQ(Ps[I].M, Ps[I].P * 8);
+    EXPECT_EQ(Ps[I].N, Ps[I].Src.OH * 64);
+    EXPECT_EQ(Ps[I].KValid, Ps[I].Src.KValid);
+  }
+  EXPECT_EQ(Ps[1].Src.KH, P.KH);
+  EXPECT_EQ(rowPackings(Src, 40, 32).size(), 1u);
+  StationarySource Short = Src;
+  Short.H = Short.OH = 2;
+  EXPECT_EQ(rowPackings(Short, 8, 32).size(), 1u);
+  EXPECT_TRUE(rowPackings(StationarySource(), 8, 32).empty());
 }
 
 TEST(TileModelTest, ConvolutionsThatDoNotMapAreOneLineErrors) {
