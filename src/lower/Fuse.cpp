@@ -63,6 +63,18 @@ bool isRelu6(const Node &N) {
   return number(N.Inputs[1].Arg, Lo) && number(N.Inputs[2].Arg, Hi) && Lo == 0 && Hi == 6;
 }
 
+/// Whether value \p V is float32.
+bool isFloat32(const LoweringState &S, const std::string &V) {
+  const frontend::TensorMeta *M = S.M->G.meta(V);
+  return M && M->Dtype == frontend::ScalarType::Float32;
+}
+
+/// \p V's static shape; {-1} (equal to no shape) where none is known.
+std::vector<int64_t> knownShape(const LoweringState &S, const std::string &V) {
+  auto It = S.Shapes.find(V);
+  return It == S.Shapes.end() ? std::vector<int64_t>{-1} : It->second;
+}
+
 bool isConvolution(const Node &N) {
   const OpRow *R = opRowFor(N);
   return R && R->Lowering == OpLowering::Conv;
@@ -91,10 +103,8 @@ llvm::Error lower::markBatchNormFolding(LoweringState &S) {
 
 llvm::Error lower::markResiduals(LoweringState &S) {
   const std::map<std::string, size_t> Produced = producerPositions(S);
-  auto F32 = [&](const std::string &V) {
-    const frontend::TensorMeta *M = S.M->G.meta(V);
-    return M && M->Dtype == frontend::ScalarType::Float32;
-  };
+  auto F32 = [&](const std::string &V) { return isFloat32(S, V); };
+  auto Shape = [&](const std::string &V) { return knownShape(S, V); };
   // Where the kernel computing value V runs: its GEMM's node (the
   // convolution's, for a folded batch norm's result); none for others.
   auto kernelAt = [&](const std::string &V) -> std::optional<size_t> {
@@ -119,10 +129,6 @@ llvm::Error lower::markResiduals(LoweringState &S) {
     if (!X || !Y || X->Arg.Kind != ArgKind::Tensor || Y->Arg.Kind != ArgKind::Tensor || !isUnitOrAbsent(Alpha))
       continue;
     const std::string Xv = S.resolve(X->Arg.S), Yv = S.resolve(Y->Arg.S), &Out = A.Outputs[0].S;
-    auto Shape = [&](const std::string &V) {
-      auto It = S.Shapes.find(V);
-      return It == S.Shapes.end() ? std::vector<int64_t>{-1} : It->second;
-    };
     if (Xv == Yv || !F32(Xv) || !F32(Yv) || !F32(Out) || Shape(Xv) != Shape(Out) || Shape(Yv) != Shape(Out))
       continue;
     // The later GEMM first; the other operand must exist when it runs.
@@ -197,14 +203,8 @@ llvm::Error lower::markElementwiseChains(LoweringState &S, const ElementwiseFusi
 }
 
 llvm::Error lower::markChannelGates(LoweringState &S) {
-  auto Shape = [&](const std::string &V) {
-    auto It = S.Shapes.find(V);
-    return It == S.Shapes.end() ? std::vector<int64_t>{} : It->second;
-  };
-  auto F32 = [&](const std::string &V) {
-    const frontend::TensorMeta *M = S.M->G.meta(V);
-    return M && M->Dtype == frontend::ScalarType::Float32;
-  };
+  auto F32 = [&](const std::string &V) { return isFloat32(S, V); };
+  auto Shape = [&](const std::string &V) { return knownShape(S, V); };
   for (const Node &N : S.Nodes) {
     if (N.Ns != "aten" || N.Op != "mul" || N.Overload != "Tensor" || N.Outputs.size() != 1 || !firstResult(N))
       continue;
