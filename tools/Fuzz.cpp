@@ -174,11 +174,17 @@ private:
 
   /// A value to operate on: recent ones preferred, so chains form, but any
   /// value may be reused (DAGs, not only chains).
-  Value operand(unsigned MinRank = 0) {
+  /// The positions in Pool of the non-empty values for which \p Keep holds.
+  template <typename F> std::vector<size_t> usable(F Keep) const {
     std::vector<size_t> Ok;
     for (size_t I = 0; I < Pool.size(); ++I)
-      if (Pool[I].Sizes.size() >= MinRank && numel(Pool[I].Sizes) > 0)
+      if (numel(Pool[I].Sizes) > 0 && Keep(Pool[I]))
         Ok.push_back(I);
+    return Ok;
+  }
+
+  Value operand(unsigned MinRank = 0) {
+    std::vector<size_t> Ok = usable([&](const Value &V) { return V.Sizes.size() >= MinRank; });
     if (Ok.empty())
       return newInput(randomShape(std::max(MinRank, 1u + static_cast<unsigned>(pick(2)))));
     size_t I = chance(60) ? Ok.back() : Ok[pick(Ok.size())];
@@ -353,10 +359,7 @@ private:
     // far more than the compared results' scale allows. They take O(1)
     // values only.
     if ((Op == "torch.ops.aten.sin.default" || Op == "torch.ops.aten.cos.default") && X.Large) {
-      std::vector<size_t> Ok;
-      for (size_t I = 0; I < Pool.size(); ++I)
-        if (!Pool[I].Large && numel(Pool[I].Sizes) > 0)
-          Ok.push_back(I);
+      std::vector<size_t> Ok = usable([](const Value &V) { return !V.Large; });
       X = Ok.empty() ? newInput(randomShape(1 + unsigned(pick(2)))) : Pool[Ok[pick(Ok.size())]];
     }
     // In-place only where eager's mutation reaches no alias: not on a view,
@@ -612,11 +615,9 @@ private:
   /// block's input, a squeeze-and-excitation gate into a 1x1 projection, a
   /// 2x2 max pool. Weights scaled by 1 / sqrt(fan-in): values stay O(1).
   std::string convBlock() {
-    std::vector<size_t> Ok;
-    for (size_t I = 0; I < Pool.size(); ++I)
-      if (Pool[I].Sizes.size() == 4 && Pool[I].Sizes[1] <= 64 && Pool[I].Sizes[2] >= 2 && Pool[I].Sizes[3] >= 2 &&
-          numel(Pool[I].Sizes) > 0)
-        Ok.push_back(I);
+    std::vector<size_t> Ok = usable([](const Value &V) {
+      return V.Sizes.size() == 4 && V.Sizes[1] <= 64 && V.Sizes[2] >= 2 && V.Sizes[3] >= 2;
+    });
     Value X = Ok.empty() || chance(40) ? newInput({1 + int64_t(pick(2)), smallDim({1, 2, 3, 4, 8, 16}),
                                                    smallDim({2, 5, 7, 8, 9, 16, 17}), smallDim({2, 5, 7, 8, 9, 16, 17})})
                                        : Pool[Ok[chance(60) ? Ok.size() - 1 : pick(Ok.size())]];
@@ -691,10 +692,7 @@ private:
 
   /// An input or parameter (Value::Exact), a new input if there is none.
   Value exactOperand() {
-    std::vector<size_t> Ok;
-    for (size_t I = 0; I < Pool.size(); ++I)
-      if (Pool[I].Exact && numel(Pool[I].Sizes) > 0)
-        Ok.push_back(I);
+    std::vector<size_t> Ok = usable([](const Value &V) { return V.Exact; });
     if (Ok.empty())
       return newInput(randomShape(1u + static_cast<unsigned>(pick(2))));
     return Pool[Ok[pick(Ok.size())]];
