@@ -14,11 +14,11 @@
 // leave as C's rows while in L1 (GemmPlan.h, "Row-group tiles"). The
 // microkernel keeps an MR x NR block of C in vector registers across the k
 // loop (broadcast a(m,k), NR / VW B vector loads, fmuladd), fully unrolled
-// over rows and vectors: 6 x 16 in 12 <8 x float> on AVX2, 14 x 32 in 28 <16 x float> on AVX-512 (GemmPlan.h); the M
-// and N remainders get their own variants (short row groups cover several
-// panels so they still keep MaxAcc accumulators). All trip counts are constants. Bias
-// seeds the C tile (by SDMA, stride 0 for a broadcast row); fp32
-// accumulation, k increasing. A fused epilogue runs on the finished C tile
+// over rows and vectors: 6 x 16 in 12 <8 x float> on AVX2, 14 x 32 in 28
+// <16 x float> on AVX-512 (GemmPlan.h); the M and N remainders get their own
+// variants (short row groups cover several panels so they still keep MaxAcc
+// accumulators). All trip counts are constants. Bias seeds the C tile (by
+// SDMA, stride 0 for a broadcast row); fp32 accumulation, k increasing. A fused epilogue runs on the finished C tile
 // in scratchpad before its store.
 //
 //===----------------------------------------------------------------------===//
