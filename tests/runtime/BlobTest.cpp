@@ -633,6 +633,27 @@ TEST(Blob, RandomHeaderDamageNeverCrashes) {
   }
 }
 
+TEST(KernelSpecKey, FusedOperandFlagsRoundTrip) {
+  // A gemm with a bias, a column scale (kscale), a residual and relu: the
+  // key names each in operand order and parses back to the same flags.
+  atalla::abi::KernelSpec S;
+  S.Kernel = atalla::abi::KernelId::gemm;
+  S.HasBias = S.HasScale = S.HasResidual = true;
+  S.Post = atalla::abi::Epilogue::Relu;
+  S.Operands = {{{2, 8, 4}, {32, 4, 1}}, {{2, 4, 6}, {24, 6, 1}}, {{2, 8, 6}, {0, 1, 0}},
+                {{2, 1, 4}, {4, 0, 1}}, {{2, 8, 6}, {48, 6, 1}}, {{2, 8, 6}, {48, 6, 1}}};
+  const std::string Key = S.key();
+  EXPECT_NE(Key.find(" bias kscale residual relu"), std::string::npos) << Key;
+  atalla::abi::KernelSpec Back;
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse(Key, Back)) << Key;
+  EXPECT_TRUE(Back.HasBias && Back.HasScale && Back.HasResidual) << Key;
+  EXPECT_EQ(Back.Post, atalla::abi::Epilogue::Relu);
+  EXPECT_EQ(Back.key(), Key);
+  S.HasScale = false;
+  ASSERT_TRUE(atalla::abi::KernelSpec::parse(S.key(), Back));
+  EXPECT_FALSE(Back.HasScale);
+}
+
 TEST(KernelSpecKey, ElementTypesRoundTripAndAreChecked) {
   // Blobs record keys; atalla-run parses them back. f32 operands keep the
   // keys they always had; other types follow the bracket.
