@@ -89,6 +89,10 @@ TEST(ToolsTest, BenchmarksRunUnderAnAvx2LimitOrRefuseAnUnknownOne) {
   EXPECT_NE(R.Err.find("generated kernels: avx2 (6x16 GEMM microkernel"), std::string::npos) << R.Err;
   EXPECT_NE(R.Err.find("--isa=avx2: both sides limited to AVX2 and FMA"), std::string::npos) << R.Err;
   EXPECT_NE(R.Err.find("gemm/8/32/32"), std::string::npos) << R.Err;
+  // Five randomly interleaved repetitions by default, each side's fastest in
+  // the summary.
+  EXPECT_NE(R.Err.find("each side the fastest of 5 repetitions"), std::string::npos) << R.Err;
+  EXPECT_NE(R.Out.find("\"summary_times\": \"each side's fastest repetition"), std::string::npos) << R.Out;
   size_t Labels = 0; // oneDNN's implementation, the label of its case
   for (size_t At = R.Out.find("\"label\": \""); At != std::string::npos; At = R.Out.find("\"label\": \"", At + 1)) {
     const std::string Label = R.Out.substr(At, R.Out.find('\n', At) - At);
@@ -96,6 +100,13 @@ TEST(ToolsTest, BenchmarksRunUnderAnAvx2LimitOrRefuseAnUnknownOne) {
     ++Labels;
   }
   EXPECT_GE(Labels, 1u) << R.Out;
+  R = run("atalla-bench", "--benchmark_min_time=0.01 --benchmark_repetitions=2 "
+                          "--benchmark_filter='^gemm/(atalla|onednn)/8/32/32$'");
+  ASSERT_EQ(R.Rc, 0) << R.Err;
+  EXPECT_NE(R.Err.find("each side the fastest of 2 repetitions"), std::string::npos) << R.Err;
+  R = run("atalla-bench", "--benchmark_format=csv");
+  EXPECT_EQ(R.Rc, 2);
+  EXPECT_EQ(R.Err, "atalla-bench: --benchmark_format=csv: unknown format (console or json)\n");
   R = run("atalla-bench", "--isa=avx9");
   EXPECT_EQ(R.Rc, 2);
   EXPECT_EQ(R.Err, "atalla-bench: --isa=avx9: unknown ISA (host or avx2)\n");
