@@ -52,9 +52,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <new>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -153,22 +155,42 @@ KernelSpec specOf(const Case &C) {
 // Shared state: inputs, the oneDNN primitive and its output, per case
 //===----------------------------------------------------------------------===//
 
+/// Cache-line-aligned storage for oneDNN's operands, as a CPU user's
+/// tensors are (PyTorch's CPU allocator aligns to 64 bytes): glibc's malloc
+/// aligns to 16, which splits AVX-512 loads across cache lines, and by how
+/// much depended on the heap's state (the order the cases ran in).
+template <typename T> struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <typename U> Aligned64(const Aligned64<U> &) {}
+  T *allocate(size_t N) {
+    void *P = std::aligned_alloc(64, (N * sizeof(T) + 63) / 64 * 64);
+    if (!P)
+      throw std::bad_alloc();
+    return static_cast<T *>(P);
+  }
+  void deallocate(T *P, size_t) { std::free(P); }
+  template <typename U> bool operator==(const Aligned64<U> &) const { return true; }
+  template <typename U> bool operator!=(const Aligned64<U> &) const { return false; }
+};
+template <typename T> using AlignedVector = std::vector<T, Aligned64<T>>;
+
 /// What both implementations of a case share: the inputs, and the oneDNN
 /// primitive (created once) whose output is the reference.
 struct CaseData {
   KernelSpec Spec;
-  std::vector<std::vector<float>> In;
-  std::vector<float> Out;
+  std::vector<AlignedVector<float>> In;
+  AlignedVector<float> Out;
   std::unique_ptr<reference::OneDnnPrimitive> Prim;
   std::string Error; ///< why oneDNN has no f32 primitive for the case ("" if it has)
   // bf16 twins: oneDNN's bf16 primitive on bf16 copies of In (when oneDNN
   // has one on this CPU).
-  std::vector<std::vector<uint16_t>> In16;
-  std::vector<uint16_t> Out16;
+  std::vector<AlignedVector<uint16_t>> In16;
+  AlignedVector<uint16_t> Out16;
   std::unique_ptr<reference::OneDnnPrimitive> Prim16;
 };
 
-std::vector<const void *> pointers(const std::vector<std::vector<float>> &V) {
+std::vector<const void *> pointers(const std::vector<AlignedVector<float>> &V) {
   std::vector<const void *> P;
   for (const auto &X : V)
     P.push_back(X.data());
@@ -215,7 +237,7 @@ std::string makeOneDnnBf16(const Case &C, CaseData &D) {
   if (D.Prim16)
     return "";
   D.In16.clear();
-  for (const std::vector<float> &V : D.In) {
+  for (const AlignedVector<float> &V : D.In) {
     D.In16.emplace_back(V.size());
     for (size_t I = 0; I < V.size(); ++I)
       D.In16.back()[I] = abi::bf16FromF32(V[I]);
@@ -233,7 +255,7 @@ std::string makeOneDnnBf16(const Case &C, CaseData &D) {
 
 /// The kernel fuzz suite's error measure and thresholds (see
 /// tests/kernels/KernelFuzzTest.cpp for their derivation).
-double errorOf(const std::vector<float> &Got, const std::vector<float> &Ref) {
+double errorOf(const std::vector<float> &Got, const AlignedVector<float> &Ref) {
   double MaxRef = 0, MaxErr = 0;
   for (size_t I = 0; I < Ref.size(); ++I) {
     MaxRef = std::max(MaxRef, double(std::fabs(Ref[I])));
@@ -427,7 +449,7 @@ void runAtallaCase(benchmark::State &State, Case C) {
   sim::Device Dev(Cfg);
   // DRAM's form of a float vector: f32 bytes, or bf16 for a bf16 case.
   std::vector<uint8_t> Staged;
-  auto bytesOf = [&](const std::vector<float> &V) {
+  auto bytesOf = [&](llvm::ArrayRef<float> V) {
     Staged.resize(V.size() * size_t(Elem));
     if (C.Bf16)
       abi::bf16FromF32N(Staged.data(), reinterpret_cast<const uint8_t *>(V.data()), V.size());
