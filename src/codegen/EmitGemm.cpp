@@ -92,6 +92,7 @@ private:
   void scaleA(Value *K0, int64_t MN, int64_t KN);
   void loadB(Value *N0, int64_t NN, Value *K0, int64_t KN);
   void loadBStaged(Value *BSrc, int64_t NN, int64_t KN);
+  void loadBPanels(Value *BSrc, int64_t NN, int64_t KN);
   void loadBRepacked(Value *BSrc, int64_t NN, int64_t KN);
   void loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN);
   void im2colRow(Value *Dst, Value *Src, int64_t Kw);
@@ -262,7 +263,9 @@ void GemmEmitter::loadB(Value *N0, int64_t NN, Value *K0, int64_t KN) {
     KB.sdmaLoad(BBuf, BSrc, c64(KN), c64(NN * 4), c64(P.SBk * 4));
     return;
   }
-  if (P.BPack == Pack::Rows)
+  if (P.PanelSdma)
+    loadBPanels(BSrc, NN, KN);
+  else if (P.BPack == Pack::Rows)
     loadBStaged(BSrc, NN, KN);
   else
     loadBRepacked(BSrc, NN, KN);
@@ -738,6 +741,19 @@ void GemmEmitter::loadBStaged(Value *BSrc, int64_t NN, int64_t KN) {
   KB.forLoop(FullC, "bstage", [&](Value *Ci) { chunk(mul(Ci, R), R); });
   if (RemC)
     chunk(c64(FullC * R), RemC);
+}
+
+/// B's rows (unit column stride) straight into the panels, one transfer
+/// per panel: KN rows of the panel's width from B's rows (GemmPlan::PanelSdma).
+void GemmEmitter::loadBPanels(Value *BSrc, int64_t NN, int64_t KN) {
+  const int64_t FullP = NN / NR, RemN = NN % NR;
+  KB.forLoop(FullP, "bpanel", [&](Value *Pn) {
+    KB.sdmaLoad(KB.elementPtr(BBuf, mul(Pn, NR * KN)), B.CreateAdd(BSrc, mul(Pn, NR * 4)), c64(KN), c64(NR * 4),
+                c64(P.SBk * 4));
+  });
+  if (RemN)
+    KB.sdmaLoad(KB.elementPtr(BBuf, c64(FullP * NR * KN)), B.CreateAdd(BSrc, c64(FullP * NR * 4)), c64(KN),
+                c64(RemN * 4), c64(P.SBk * 4));
 }
 
 /// A transposed or gathered B tile into BRaw, raw(k, n) = BRaw[k * RK + n *

@@ -434,7 +434,11 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   // One scratchpad grant carved into the buffers (one alloc/free per call
   // instead of four or five: it shows on small shapes).
   P.StageRows = std::max<int64_t>(1, std::min(P.TK, StageFloats / P.TN));
-  P.Staged = P.BPack == Pack::Rows && !P.DirectB;
+  // B's panels straight from its rows (f32 in DRAM: the bf16 aperture
+  // widens row by row, and AMX pairs the rows from a staged copy).
+  P.PanelSdma = P.BPack == Pack::Rows && !P.DirectB && !P.Bf16Dot && !Spec.storedAsBf16(1) &&
+                Micro.NR * 4 >= PanelSdmaMinRowBytes;
+  P.Staged = P.BPack == Pack::Rows && !P.DirectB && !P.PanelSdma;
   auto carve = [&](int64_t Fl) { return carveBuffer(P, Fl); };
   P.AOff = carve(P.TM * P.TK);
   P.BOff = carve(P.TK * P.TN);

@@ -115,6 +115,17 @@ constexpr int64_t StageFloats = 8192;
 /// floats are slower again (more K blocks, each re-reading C's rows).
 constexpr int64_t DirectBBlock = 2048;
 
+/// Bytes of a panel row (NR floats) from which B's panels come in by one
+/// SDMA transfer each, B's rows cut into panel rows on the way, instead of
+/// whole rows copied into the staging buffer and then into the panels (a
+/// second pass over B). AVX-512's 128-byte panel rows: measured on the
+/// AVX-512 Xeon (one thread, fastest of five interleaved repetitions,
+/// GFLOP/s, staged -> per panel): 128x768x768 134 -> 141, 512^3 146-147
+/// -> 153-154, 1024^3 138 -> 140-142, 197x3072x768 138-139 -> 137-141.
+/// AVX2's 64-byte rows (--isa=avx2) cost a copy call per 64 bytes, more
+/// than the staging pass saves: 197x3072x768 96 -> 86, 1024^3 94 -> 93.
+constexpr int64_t PanelSdmaMinRowBytes = 128;
+
 /// How an operand tile lands in the scratchpad.
 enum class Pack {
   Rows,  ///< A: [tm][tk]; B: whole rows, staged into panels
@@ -135,6 +146,7 @@ struct GemmPlan {
   bool BResident = false; ///< B loaded once per batch
   int64_t StageRows = 0;  ///< rows of B per staging copy
   bool Staged = false;    ///< B rows go through the staging buffer
+  bool PanelSdma = false; ///< B's panels come in by one transfer each (PanelSdmaMinRowBytes)
   /// bf16 tiles for AMX (AMX-BF16): A's block and B's panels are also kept
   /// as bf16, B's as pairs of consecutive k (AMX's B layout), K padded to 32
   /// with zeros; whole 32 x 32 blocks of C are multiplied on the tile unit

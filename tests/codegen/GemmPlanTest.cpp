@@ -167,11 +167,38 @@ TEST(GemmPlanTest, FewRowsOfCReadBInPlace) {
       auto P = planGemm(gemmSpec(M, 1000, 2048), budgetOf(1 << 20), Micro);
       ASSERT_TRUE(bool(P));
       EXPECT_EQ(P->DirectB, M <= Max) << M;
-      EXPECT_EQ(P->Staged, M > Max) << M;
+      // Otherwise B goes through panels: AVX-512's 128-byte panel rows
+      // straight from B's rows, AVX2's through the staging buffer.
+      EXPECT_EQ(P->PanelSdma, M > Max && Micro.NR * 4 >= PanelSdmaMinRowBytes) << M;
+      EXPECT_EQ(P->Staged, M > Max && !P->PanelSdma) << M;
       if (P->DirectB) { // B's block stays in L2 between its copy and the compute
         EXPECT_TRUE(P->TK * P->TN <= DirectBBlock || P->TK <= KCMax / 16) << P->TK << " x " << P->TN;
       }
     }
+  }
+}
+
+TEST(GemmPlanTest, WidePanelsComeInByOneTransferEach) {
+  // B through panels with AVX-512's blocking: one SDMA transfer per panel
+  // (K block rows of 128 bytes), no staging buffer in the grant; AVX2's
+  // 64-byte panel rows, a bf16 B (the aperture) and AMX stay staged.
+  KernelSpec S = gemmSpec(128, 768, 768);
+  auto P = planGemm(S, budgetOf(1 << 20), Avx512Micro);
+  ASSERT_TRUE(bool(P));
+  EXPECT_TRUE(P->PanelSdma);
+  EXPECT_FALSE(P->Staged || P->DirectB);
+  EXPECT_EQ(P->StageOff, 0u);
+  auto Staged = planGemm(S, budgetOf(1 << 20), Avx2Micro);
+  ASSERT_TRUE(bool(Staged));
+  EXPECT_FALSE(Staged->PanelSdma);
+  EXPECT_TRUE(Staged->Staged);
+  S.Type = atalla::abi::DType::BF16;
+  for (bool Amx : {false, true}) {
+    auto Bf = planGemm(S, budgetOf(1 << 20), Avx512Micro, Amx);
+    ASSERT_TRUE(bool(Bf));
+    EXPECT_FALSE(Bf->PanelSdma) << Amx;
+    EXPECT_TRUE(Bf->Staged) << Amx;
+    EXPECT_EQ(Bf->Bf16Dot, Amx);
   }
 }
 
