@@ -864,6 +864,23 @@ void GemmEmitter::compute(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
   if (P.Bf16Dot)
     return computeAmx(MN, NN, KN, Zero);
   const int64_t FullM = MN / MR, RemM = MN % MR, FullP = NN / NR, RemN = NN % NR;
+  // A short remainder spread over the row groups (GemmPlan.h,
+  // spreadRemainderRows): FullM + 1 groups, the first Tall of Short + 1
+  // rows, the rest of Short; each panel, then the last narrower one, across
+  // them all.
+  if (FullM && RemM && RemM <= spreadRemainderRows(P.Micro)) {
+    const int64_t Groups = FullM + 1, Short = MN / Groups, Tall = MN % Groups;
+    auto groups = [&](Value *Pn, int64_t Wd) {
+      KB.forLoop(Tall, "mr.t", [&](Value *G) { micro(mul(G, Short + 1), Short + 1, Pn, 1, Wd, MN, NN, KN, Zero); });
+      KB.forLoop(Groups - Tall, "mr.s", [&](Value *G) {
+        micro(add(mul(G, Short), Tall * (Short + 1)), Short, Pn, 1, Wd, MN, NN, KN, Zero);
+      });
+    };
+    KB.forLoop(FullP, "nr", [&](Value *Pn) { groups(Pn, NR); });
+    if (RemN)
+      groups(c64(FullP), RemN);
+    return;
+  }
   // Full row groups: one panel at a time, the panel stays in L1 while the
   // row groups stream past.
   if (FullM) {

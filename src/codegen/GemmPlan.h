@@ -83,6 +83,18 @@ constexpr int64_t RowTileRows = 14;
 constexpr int64_t rowTileRows(const MicroKernel &Micro) {
   return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;
 }
+/// Rows of C left over below a whole row group (MR rows) that are spread
+/// over one more group instead (M rows in groups of M / groups and
+/// M / groups + 1 rows), for microkernel \p Micro: AVX2's 6-row blocking, a
+/// remainder of 1 or 2 rows, whose own microkernel is load-bound (2
+/// broadcasts and 6 B loads per 12 FMAs). Measured with AVX2 kernels
+/// (--isa=avx2, one thread, fastest of five interleaved repetitions,
+/// GFLOP/s): 128x768x768 85-88 -> 95, 512x512x64 98-99 -> 99-100,
+/// 32x64x128 77.7 -> 78.8, the rest within 1 %. Not with AVX-512's 14
+/// rows, whose 11- and 10-row groups lose more than the remainder costs
+/// (32x64x128 143 -> 134, 16x128x64 123 -> 111).
+constexpr int64_t spreadRemainderRows(const MicroKernel &Micro) { return Micro.MR == Avx2Micro.MR ? 2 : 0; }
+
 /// Floats of a whole B read in place, with 512-bit vectors, for C with more
 /// rows than DirectBMaxGroups row groups (256 KiB): it stays in L2 (512 KiB
 /// or more on every host seen) while the row-group tiles stream past, and

@@ -210,9 +210,9 @@ struct RunResult {
 /// Compiles, links and runs Spec with Inputs[i] the storage of operand i.
 /// Checks the object's symbols and that every grant was freed.
 RunResult runKernel(const KernelSpec &Spec, const std::vector<std::vector<float>> &Inputs,
-                    FakeDevice *Dev = nullptr) {
+                    FakeDevice *Dev = nullptr, const CodegenOptions &Opts = CodegenOptions()) {
   RunResult R;
-  auto K = compileKernel(Spec, CodegenOptions());
+  auto K = compileKernel(Spec, Opts);
   if (!K) {
     ADD_FAILURE() << "compileKernel: " << llvm::toString(K.takeError());
     return R;
@@ -546,12 +546,12 @@ KernelSpec gemmSpec(OperandSpec A, OperandSpec B, std::optional<OperandSpec> Bia
   return S;
 }
 
-void checkGemm(const KernelSpec &S) {
+void checkGemm(const KernelSpec &S, const CodegenOptions &Opts = CodegenOptions()) {
   SCOPED_TRACE(S.key());
   std::vector<std::vector<float>> In;
   for (size_t I = 0; I + 1 < S.Operands.size(); ++I)
     In.push_back(randomStorage(S.Operands[I]));
-  RunResult R = runKernel(S, In);
+  RunResult R = runKernel(S, In, nullptr, Opts);
   ASSERT_EQ(R.Status, 0);
   EXPECT_LE(R.PeakGrant, 768u * 1024);
   const OperandSpec &A = S.Operands[0], &B = S.Operands[1], &C = S.output();
@@ -657,6 +657,21 @@ TEST(Gemm, BlockingPaths) {
   // M between full row groups and remainders of every size (1..5 rows).
   for (int64_t M : {19, 20, 21, 22, 23})
     checkGemm(gemmSpec(contiguous({M, 40}), contiguous({40, 48})));
+}
+
+TEST(Gemm, EachBlockingsRowGroupsCoverEveryRow) {
+  // Both register blockings on any host (LLVM splits 512-bit vectors on a
+  // 256-bit target): rows in whole groups and remainders of every size, on
+  // AVX2 the remainders of 1 and 2 rows spread over one more group
+  // (GemmPlan.h, spreadRemainderRows: 7 = 4 + 3, 13 = 5 + 4 + 4, 20 = 4 x
+  // 5, 128 = 18 x 6 + 4 x 5), with a narrower last panel (N = 40 = 32 + 8)
+  // and several K blocks (K = 300).
+  for (VectorIsa Isa : {VectorIsa::Avx2, VectorIsa::Avx512}) {
+    CodegenOptions O;
+    O.Isa = Isa;
+    for (int64_t M : {7, 8, 12, 13, 14, 15, 19, 20, 29, 30, 128})
+      checkGemm(gemmSpec(contiguous({M, 300}), contiguous({300, 40})), O);
+  }
 }
 
 TEST(Gemm, RegisterBlockedMicrokernel) {
