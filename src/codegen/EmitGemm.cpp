@@ -621,24 +621,25 @@ void GemmEmitter::pairBf16B(int64_t NN, int64_t KN) {
   Type *H = B.getInt16Ty();
   // A panel of Wd columns (NR, or the narrower last one, padded to NR):
   // pair row i at i * NR * 2, as the tile unit reads whole B tiles.
-  auto panel = [&](Value *Pn, int64_t Wd) {
+  auto panel = [&](Value *I, Value *Pn, int64_t Wd) {
     auto *RowTy = FixedVectorType::get(H, unsigned(Wd));
     std::vector<int> Interleave;
-    for (int I = 0; I < int(Wd); ++I) {
-      Interleave.push_back(I);
-      Interleave.push_back(I + int(Wd));
+    for (int J = 0; J < int(Wd); ++J) {
+      Interleave.push_back(J);
+      Interleave.push_back(J + int(Wd));
     }
     Value *Src = B.CreateGEP(H, BBuf, mul(Pn, NR));
     Value *Dst = B.CreateGEP(H, BBf, mul(Pn, NR * KN));
-    KB.forLoop(KN / 2, "bpair.k", [&](Value *I) {
-      Value *Lo = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, mul(I, 2 * NN)), Align(2));
-      Value *Hi = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, add(mul(I, 2 * NN), NN)), Align(2));
-      B.CreateAlignedStore(B.CreateShuffleVector(Lo, Hi, Interleave), B.CreateGEP(H, Dst, mul(I, 2 * NR)), Align(4));
-    });
+    Value *Lo = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, mul(I, 2 * NN)), Align(2));
+    Value *Hi = B.CreateAlignedLoad(RowTy, B.CreateGEP(H, Src, add(mul(I, 2 * NN), NN)), Align(2));
+    B.CreateAlignedStore(B.CreateShuffleVector(Lo, Hi, Interleave), B.CreateGEP(H, Dst, mul(I, 2 * NR)), Align(4));
   };
-  KB.forLoop(NN / NR, "bpair.p", [&](Value *Pn) { panel(Pn, NR); });
-  if (NN % NR)
-    panel(c64(NN / NR), NN % NR);
+  // Row pair by row pair, every panel of it: B's rows are read in order.
+  KB.forLoop(KN / 2, "bpair.k", [&](Value *I) {
+    KB.forLoop(NN / NR, "bpair.p", [&](Value *Pn) { panel(I, Pn, NR); });
+    if (NN % NR)
+      panel(I, c64(NN / NR), NN % NR);
+  });
 }
 
 /// One 32 x 32 block of C (rows M0.., panel Pn, in Acc) updated by one K
