@@ -104,12 +104,25 @@ constexpr int64_t spreadRemainderRows(const MicroKernel &Micro) { return Micro.M
 /// GFLOP/s, panels -> in place): 128^3 130 -> 137-139, 256^3 138-140 ->
 /// 149-160, 512x512x64 132 -> 134-139, 12 x 128x128x64 123 -> 122-129. With
 /// AVX2's 256-bit vectors (64 bytes a row per k step) in place was slower
-/// (--isa=avx2: 512x512x64 90 -> 84), so AVX2 keeps DirectBWhole; so does
-/// a bf16 GEMM on the tile unit (AMX multiplies packed pairs).
+/// (--isa=avx2: 512x512x64 90 -> 84), so AVX2 keeps a smaller whole B
+/// (DirectBWholeNarrow); a bf16 GEMM on the tile unit keeps DirectBWhole
+/// (AMX multiplies packed pairs).
 constexpr int64_t DirectBWholeWide = 65536;
+/// Floats of a whole B read in place with AVX2's 256-bit vectors for C with
+/// more rows than DirectBMaxGroups row groups (32 KiB): each k step reads
+/// one 64-byte line of a B row per panel, 10 bytes a cycle at two FMAs a
+/// cycle, which L2 streams where B does not stay in L1 (32 KiB on some
+/// AVX2 hosts), and the staging copy and the pass into panels go. Measured
+/// with AVX2 kernels (--isa=avx2 on the AVX-512 Xeon, 48 KiB L1; no AVX2
+/// host has measured it yet; fastest of five interleaved repetitions,
+/// GFLOP/s, panels -> in place): 32x64x128 80 -> 90, 12 x 128x128x64 94.7
+/// -> 97.8, 16384 floats no further gain.
+constexpr int64_t DirectBWholeNarrow = 8192;
 /// The largest whole B (floats) read in place for \p M rows of C.
 constexpr int64_t directBWhole(int64_t M, const MicroKernel &Micro, bool TileUnit) {
-  return M > DirectBMaxGroups * Micro.MR && Micro.VW >= 16 && !TileUnit ? DirectBWholeWide : DirectBWhole;
+  if (M <= DirectBMaxGroups * Micro.MR || TileUnit)
+    return DirectBWhole;
+  return Micro.VW >= 16 ? DirectBWholeWide : DirectBWholeNarrow;
 }
 /// Whether a GEMM of \p M x \p N x \p K reads B in place (\p TileUnit: its
 /// bf16 operands could go to AMX).

@@ -205,9 +205,9 @@ TEST(GemmPlanTest, WidePanelsComeInByOneTransferEach) {
 TEST(GemmPlanTest, AWholeBIsReadInPlaceUpToItsLimit) {
   // K x N within DirectBWhole floats: B in place as one block, however
   // many rows C has (it stays in L1 while the row-group tiles stream past).
-  // With 512-bit vectors and more rows than a few row groups, up to
-  // DirectBWholeWide (in L2); with AVX2 one float more than DirectBWhole
-  // goes through panels again.
+  // With more rows than a few row groups, up to DirectBWholeWide (512-bit
+  // vectors, in L2) or DirectBWholeNarrow (AVX2); one float more goes
+  // through panels again.
   for (const MicroKernel &Micro : {Avx2Micro, Avx512Micro})
     for (int64_t M : {int64_t(64), int64_t(1000)}) {
       auto P = planGemm(gemmSpec(M, 64, 64), budgetOf(1 << 20), Micro);
@@ -216,7 +216,7 @@ TEST(GemmPlanTest, AWholeBIsReadInPlaceUpToItsLimit) {
       EXPECT_FALSE(P->Staged) << M;
       EXPECT_TRUE(P->OneKBlock && P->TN == 64) << P->TK << " x " << P->TN;
       EXPECT_EQ(P->TM, rowTileRows(Micro)) << "row-group tiles";
-      const int64_t Limit = Micro.VW == 16 ? DirectBWholeWide : DirectBWhole;
+      const int64_t Limit = Micro.VW == 16 ? DirectBWholeWide : DirectBWholeNarrow;
       P = planGemm(gemmSpec(M, Limit / 64, 64), budgetOf(1 << 20), Micro);
       ASSERT_TRUE(bool(P));
       EXPECT_TRUE(P->DirectB) << M;
