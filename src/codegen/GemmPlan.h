@@ -153,7 +153,7 @@ constexpr int64_t PanelSdmaMinRowBytes = 128;
 
 /// How an operand tile lands in the scratchpad.
 enum class Pack {
-  Rows,  ///< A: [tm][tk]; B: whole rows, staged into panels
+  Rows,  ///< A: [tm][tk]; B: whole rows, staged into panels (or cut into them: PanelSdma)
   Cols,  ///< A: [tk][tm]; B: [tn][tk], repacked into panels
   Gather ///< element by element along the inner dimension, per row
 };

@@ -20,8 +20,8 @@
 #include <immintrin.h>
 #endif
 #include <cstdlib>
-#include <new>
 #include <cstring>
+#include <new>
 #include <unistd.h>
 #include <utility>
 #include <vector>
