@@ -38,6 +38,7 @@
 #include "runtime/abi/Kernels.h"
 #include "sim/CodeLoader.h"
 #include "sim/Device.h"
+#include "support/AlignedAllocator.h"
 
 #include "benchmark/benchmark.h"
 #include "llvm/ADT/StringMap.h"
@@ -56,7 +57,6 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <new>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -159,21 +159,7 @@ KernelSpec specOf(const Case &C) {
 /// tensors are (PyTorch's CPU allocator aligns to 64 bytes): glibc's malloc
 /// aligns to 16, which splits AVX-512 loads across cache lines, and by how
 /// much depended on the heap's state (the order the cases ran in).
-template <typename T> struct Aligned64 {
-  using value_type = T;
-  Aligned64() = default;
-  template <typename U> Aligned64(const Aligned64<U> &) {}
-  T *allocate(size_t N) {
-    void *P = std::aligned_alloc(64, (N * sizeof(T) + 63) / 64 * 64);
-    if (!P)
-      throw std::bad_alloc();
-    return static_cast<T *>(P);
-  }
-  void deallocate(T *P, size_t) { std::free(P); }
-  template <typename U> bool operator==(const Aligned64<U> &) const { return true; }
-  template <typename U> bool operator!=(const Aligned64<U> &) const { return false; }
-};
-template <typename T> using AlignedVector = std::vector<T, Aligned64<T>>;
+template <typename T> using AlignedVector = atalla::AlignedVector<T, 64>;
 
 /// What both implementations of a case share: the inputs, and the oneDNN
 /// primitive (created once) whose output is the reference.

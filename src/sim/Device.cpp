@@ -10,6 +10,7 @@
 #include "sim/Device.h"
 
 #include "runtime/abi/Bf16.h"
+#include "support/AlignedAllocator.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MathExtras.h"
@@ -21,7 +22,6 @@
 #endif
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -43,20 +43,7 @@ constexpr uint64_t PadHostAlign = 4096;
 /// page, so every copy of every operand split cache lines, and a small
 /// one's offset depended on the heap: measured on the AVX-512 Xeon, the
 /// same small GEMM ran 10 % apart from one process to the next.)
-template <typename T> struct PageAligned {
-  using value_type = T;
-  PageAligned() = default;
-  template <typename U> PageAligned(const PageAligned<U> &) {}
-  T *allocate(size_t N) {
-    void *P = std::aligned_alloc(PadHostAlign, llvm::alignTo(std::max<size_t>(N * sizeof(T), 1), PadHostAlign));
-    if (!P)
-      throw std::bad_alloc();
-    return static_cast<T *>(P);
-  }
-  void deallocate(T *P, size_t) { std::free(P); }
-  template <typename U> bool operator==(const PageAligned<U> &) const { return true; }
-  template <typename U> bool operator!=(const PageAligned<U> &) const { return false; }
-};
+using DramBytes = atalla::AlignedVector<uint8_t, PadHostAlign>;
 
 /// SDMA stores of at least this many bytes may stream past the host's
 /// caches (DeviceConfig::StreamAfterBytes says after how much output).
@@ -270,7 +257,7 @@ struct Pad {
 
 struct Device::Impl {
   DeviceConfig Config;
-  std::vector<uint8_t, PageAligned<uint8_t>> Dram;
+  DramBytes Dram;
   std::vector<Pad> Pads;
   Counters C;
   std::string LastError;
