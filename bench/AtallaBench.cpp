@@ -62,8 +62,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include <unistd.h>
-
 namespace {
 
 using namespace atalla;
@@ -289,11 +287,11 @@ std::map<std::string, double> secondsPerCall() {
   return Out;
 }
 
-/// The display reporter: the one --benchmark_format asks for, plus a record
-/// of every reported repetition in timings().
+/// The display reporter: the one --benchmark_format asks for (not owned),
+/// plus a record of every reported repetition in timings().
 class Recorder : public benchmark::BenchmarkReporter {
 public:
-  explicit Recorder(std::unique_ptr<benchmark::BenchmarkReporter> Inner) : Inner(std::move(Inner)) {}
+  explicit Recorder(benchmark::BenchmarkReporter *Inner) : Inner(Inner) {}
   bool ReportContext(const Context &C) override { return Inner->ReportContext(C); }
   void ReportRuns(const std::vector<Run> &Runs) override {
     for (const Run &R : Runs) {
@@ -309,7 +307,7 @@ public:
   void Finalize() override { Inner->Finalize(); }
 
 private:
-  std::unique_ptr<benchmark::BenchmarkReporter> Inner;
+  benchmark::BenchmarkReporter *Inner;
 };
 
 /// Seconds per call of the latest run of each case's benchmark function,
@@ -676,28 +674,14 @@ int main(int argc, char **argv) {
     if (!Given)
       Argv.insert(Argv.begin() + 1, Flag);
   }
-  // The display reporter --benchmark_format names (Google Benchmark's own
-  // choice, made here because a recording one wraps it).
-  std::string Format = "console";
-  bool Color = ::isatty(STDOUT_FILENO);
-  for (char *A : Argv) {
-    if (std::strncmp(A, "--benchmark_format=", 19) == 0)
-      Format = A + 19;
-    if (std::strncmp(A, "--benchmark_color=", 18) == 0)
-      Color = std::strcmp(A + 18, "true") == 0 || std::strcmp(A + 18, "yes") == 0 ||
-              (std::strcmp(A + 18, "auto") == 0 && Color);
-  }
-  std::unique_ptr<benchmark::BenchmarkReporter> Display;
-  if (Format == "json")
-    Display = std::make_unique<benchmark::JSONReporter>();
-  else if (Format == "console")
-    Display = std::make_unique<benchmark::ConsoleReporter>(Color ? benchmark::ConsoleReporter::OO_Color
-                                                                 : benchmark::ConsoleReporter::OO_None);
-  else {
-    std::fprintf(stderr, "atalla-bench: --benchmark_format=%s: unknown format (console or json)\n",
-                 Format.c_str());
-    return 2;
-  }
+  // Google Benchmark 1.7 answers an unknown --benchmark_format with its
+  // usage and exit status 0: one line and exit 2 instead.
+  for (char *A : Argv)
+    if (std::strncmp(A, "--benchmark_format=", 19) == 0 && std::strcmp(A + 19, "console") != 0 &&
+        std::strcmp(A + 19, "json") != 0 && std::strcmp(A + 19, "csv") != 0) {
+      std::fprintf(stderr, "atalla-bench: --benchmark_format=%s: unknown format (console, json or csv)\n", A + 19);
+      return 2;
+    }
   int Argc = int(Argv.size());
   Argv.push_back(nullptr);
   benchmark::Initialize(&Argc, Argv.data());
@@ -705,7 +689,9 @@ int main(int argc, char **argv) {
   argv = Argv.data();
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
-  Recorder Rec(std::move(Display));
+  // The display reporter --benchmark_format names (Google Benchmark's own,
+  // which it keeps), wrapped to record each reported repetition.
+  Recorder Rec(benchmark::CreateDefaultDisplayReporter());
   benchmark::RunSpecifiedBenchmarks(&Rec);
   benchmark::Shutdown();
   printSummary(Cases);

@@ -104,9 +104,9 @@ TEST(ToolsTest, BenchmarksRunUnderAnAvx2LimitOrRefuseAnUnknownOne) {
                           "--benchmark_filter='^gemm/(atalla|onednn)/8/32/32$'");
   ASSERT_EQ(R.Rc, 0) << R.Err;
   EXPECT_NE(R.Err.find("each side the fastest of 2 repetitions"), std::string::npos) << R.Err;
-  R = run("atalla-bench", "--benchmark_format=csv");
+  R = run("atalla-bench", "--benchmark_format=xml");
   EXPECT_EQ(R.Rc, 2);
-  EXPECT_EQ(R.Err, "atalla-bench: --benchmark_format=csv: unknown format (console or json)\n");
+  EXPECT_EQ(R.Err, "atalla-bench: --benchmark_format=xml: unknown format (console, json or csv)\n");
   R = run("atalla-bench", "--isa=avx9");
   EXPECT_EQ(R.Rc, 2);
   EXPECT_EQ(R.Err, "atalla-bench: --isa=avx9: unknown ISA (host or avx2)\n");
