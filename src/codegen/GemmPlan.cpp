@@ -2,7 +2,7 @@
 //
 // The operand checks, the packing of each operand tile, the cache blocking
 // and the carving of the scratchpad grant, from the static shape alone
-// (GemmPlan.h). EmitGemm.cpp turns a plan into IR.
+// (GemmPlan.h). EmitGemm.cpp and EmitGemmConv.cpp turn a plan into IR.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/GemmPlan.h"
