@@ -53,7 +53,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -279,14 +278,6 @@ std::map<std::string, Timing> &timings() {
   static std::map<std::string, Timing> M;
   return M;
 }
-/// Seconds per call of each case's fastest repetition, by name.
-std::map<std::string, double> secondsPerCall() {
-  std::map<std::string, double> Out;
-  for (const auto &[Name, T] : timings())
-    Out[Name] = T.Best;
-  return Out;
-}
-
 /// The display reporter: the one --benchmark_format asks for (not owned),
 /// plus a record of every reported repetition in timings().
 class Recorder : public benchmark::BenchmarkReporter {
@@ -540,10 +531,12 @@ std::string generatedIsa() {
 void printSummary(const std::vector<Case> &Cases) {
   if (timings().empty()) // nothing ran (--benchmark_list_tests, a filter that matches nothing)
     return;
-  const auto T = secondsPerCall();
+  std::map<std::string, double> T; // seconds per call: each case's fastest repetition
   int Reps = 0;
-  for (const auto &[Name, Tm] : timings())
+  for (const auto &[Name, Tm] : timings()) {
+    T[Name] = Tm.Best;
     Reps = std::max(Reps, Tm.Reps);
+  }
   std::fprintf(stderr, "\nhost: %s; ISA: %s; generated kernels: %s; oneDNN %s (implementation per case in the "
                        "JSON labels)%s",
                llvm::sys::getHostCPUName().str().c_str(), hostIsa().c_str(), generatedIsa().c_str(),
