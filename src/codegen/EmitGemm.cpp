@@ -364,7 +364,7 @@ void GemmEmitter::microAmx(Value *M0, int64_t R, Value *Pn, int64_t Wd, int64_t 
         C[I][J] = B.CreateCall(Load, {Rows, ColBytes, accAt(I, J), c64(NN * 4)});
       }
     }
-  Value *Panel = bf16Ptr(BBf, mul(Pn, NR * KNp));
+  Value *Panel = bf16Ptr(BBf, mul(P.BWhole ? B.CreateAdd(PanelBase, Pn) : Pn, NR * KNp));
   for (int64_t Kc = 0; Kc < KNp / 32; ++Kc) {
     Value *A[2], *Bt[2];
     for (int I = 0; I < NI; ++I)
@@ -577,6 +577,8 @@ void GemmEmitter::compute(int64_t MN, int64_t NN, int64_t KN, bool Zero) {
 /// One C tile (m0.., n0..) of MN x NN: bias (or zero), all K blocks, store.
 void GemmEmitter::tile(Value *M0, int64_t MN, Value *N0, int64_t NN) {
   const size_t Rank = P.Rank;
+  if (P.BWhole) // the tile's panels within the whole B (N0 is a multiple of TN, itself of NR)
+    PanelBase = B.CreateUDiv(N0, c64(NR));
   if (Spec.HasBias) {
     Value *BiasSrc = at(2, B.CreateAdd(Base[2], B.CreateAdd(mul(M0, SBiasM), mul(N0, SBiasN))));
     if (P.BiasCol) { // one value per row of C: one transfer, then splats

@@ -52,6 +52,7 @@ private:
   int64_t SBiasM = 0, SBiasN = 0;
   std::vector<Value *> Addr; ///< every operand's base address
   Value *RawA = nullptr, *RawB = nullptr; ///< A's and B's bf16 bytes (P.RawBf16)
+  Value *PanelBase = nullptr; ///< the current tile's first panel of B in BBf (P.BWhole), else 0
   std::vector<Value *> Base; ///< the current batch's offset of every operand
 
   Value *c64(int64_t V) { return KB.i64(uint64_t(V)); }

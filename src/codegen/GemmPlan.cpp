@@ -86,6 +86,8 @@ void chooseBlocking(GemmPlan &P, uint64_t Budget) {
         // are 32 rows.
         if (!P.Bf16Dot && CM > rowTileRows(P.Micro) && (WholeB || OneK))
           continue;
+        if (P.Bf16Dot && CM > AmxRowTileRows && OneK) // GemmPlan.h, AmxRowTileRows
+          continue;
         const int64_t NMB = ceilDiv(M, CM), NNB = ceilDiv(N, CN);
         double Cost = double(OneK ? M * K : NNB * M * K) +
                       double(OneK && NNB == 1 ? K * N : NMB * K * N) * BFactor * 1.5 +
@@ -133,7 +135,8 @@ void carveTail(GemmPlan &P, const abi::KernelSpec &Spec) {
     // panels over the last columns (the extra rows and columns of C are
     // computed from whatever the padding holds and never stored), and a
     // bounce buffer for C tiles narrower than 16 columns.
-    const int64_t TMp = P.RawBf16 ? roundUp(P.TM, 32) : P.TM, TNp = P.RawBf16 ? roundUp(P.TN, 32) : P.TN;
+    const int64_t TMp = P.RawBf16 ? roundUp(P.TM, 32) : P.TM;
+    const int64_t TNp = P.BWhole ? roundUp(P.N, 32) : P.RawBf16 ? roundUp(P.TN, 32) : P.TN;
     P.ABfOff = carveBuffer(P, TMp * TKp / 2);
     P.BBfOff = carveBuffer(P, TKp * TNp / 2);
     if (P.RawBf16)
@@ -430,6 +433,13 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.RawBf16 = P.Bf16Dot && RawCandidate && P.TK % 32 == 0;
   P.OneKBlock = P.TK == K;
   P.BResident = P.OneKBlock && P.TN == N;
+  // Raw bf16 with B resident: C tiles of at most AmxCTileFloats, whole
+  // panels wide, B's buffers still the whole of it (GemmPlan.h).
+  const int64_t BWholeTN = std::max<int64_t>(Micro.NR, AmxCTileFloats / P.TM / Micro.NR * Micro.NR);
+  P.BWhole = P.RawBf16 && P.BResident && P.TN > BWholeTN;
+  const int64_t BCols = P.TN; // B's buffers: all of N while BWhole
+  if (P.BWhole)
+    P.TN = BWholeTN;
 
   // One scratchpad grant carved into the buffers (one alloc/free per call
   // instead of four or five: it shows on small shapes).
@@ -441,7 +451,7 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.Staged = P.BPack == Pack::Rows && !P.DirectB && !P.PanelSdma;
   auto carve = [&](int64_t Fl) { return carveBuffer(P, Fl); };
   P.AOff = carve(P.TM * P.TK);
-  P.BOff = carve(P.TK * P.TN);
+  P.BOff = carve(P.TK * BCols);
   P.RawOff = P.BPack != Pack::Rows ? carve(P.TK * P.TN) : 0;
   P.StageOff = P.Staged ? carve(P.StageRows * P.TN) : 0;
   P.AccOff = carve((P.RawBf16 ? roundUp(P.TM, 32) : P.TM) * P.TN); // raw bf16: whole 16-row C tiles

@@ -118,6 +118,22 @@ constexpr int64_t DirectBWholeWide = 65536;
 /// GFLOP/s, panels -> in place): 32x64x128 80 -> 90, 12 x 128x128x64 94.7
 /// -> 97.8, 16384 floats no further gain.
 constexpr int64_t DirectBWholeNarrow = 8192;
+/// C tiles on the tile unit (Bf16Dot) where K fits one block: one 32-row
+/// AMX block of rows (A's 32 rows come in, meet all of B, and leave as C's
+/// rows), and with raw bf16 operands (RawBf16) at most AmxCTileFloats of
+/// C (16 KiB), B then kept whole for the batch (BWhole) while the tiles
+/// walk its columns: the aperture narrows each finished tile from L1
+/// rather than from L2 (the store reads 4 bytes of C for each 2 it writes).
+/// Measured on the AVX-512 Xeon (one thread, fastest of five interleaved
+/// repetitions, microseconds, the largest tile the traffic model picked ->
+/// these tiles): 64x64x64 1.60 -> 0.80, 12 x 128x128x64 56.5 -> 46.7,
+/// 128^3 7.3 -> 6.7, 512x512x64 65 -> 51.4, 256^3 42.5 -> 42.8 (32 x 256
+/// tiles without BWhole: 32 x 512 for 512x512x64 was 67). A 64-row tile
+/// stalled at its first tile load (the first tdpbf16ps held a third of the
+/// kernel's samples for 64x64x64; not understood).
+constexpr int64_t AmxRowTileRows = 32;
+constexpr int64_t AmxCTileFloats = 4096;
+
 /// The largest whole B (floats) read in place for \p M rows of C.
 constexpr int64_t directBWhole(int64_t M, const MicroKernel &Micro, bool TileUnit) {
   if (M <= DirectBMaxGroups * Micro.MR || TileUnit)
@@ -188,6 +204,10 @@ struct GemmPlan {
   /// the last columns over a panel padded to 32 and, where a C tile is
   /// narrower than 16 columns, through the bounce buffer.
   bool RawBf16 = false;
+  /// With RawBf16 and one K block: B's whole K x N is loaded and paired
+  /// once per batch while C's tiles are narrower (TN < N, a multiple of
+  /// NR): a tile's panels are B's panels from N0 / NR on (AmxCTileFloats).
+  bool BWhole = false;
   /// conv2d, an implicit GEMM: B is the im2col matrix of the input X,
   /// built per tile and K block in the scratchpad from the rows of X that
   /// tile's output rows read (loaded whole by one SDMA transfer per K block,

@@ -87,10 +87,24 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             EXPECT_LE(P->TM, std::max(M, MCMax));
             EXPECT_TRUE(P->TK >= 1 && P->TK <= std::min(K, KCMax)) << P->TK;
             EXPECT_EQ(P->OneKBlock, P->TK == K);
-            EXPECT_EQ(P->BResident, P->OneKBlock && P->TN == N);
+            EXPECT_EQ(P->BResident, P->OneKBlock && (P->TN == N || P->BWhole));
+            // On the tile unit with one K block: one AMX block of rows; with
+            // raw bf16 and B resident, C tiles of at most AmxCTileFloats
+            // (or one panel wide) over the whole B.
+            if (P->Bf16Dot && P->OneKBlock) {
+              EXPECT_LE(P->TM, AmxRowTileRows);
+            }
+            if (P->BWhole) {
+              EXPECT_TRUE(P->RawBf16 && P->OneKBlock);
+              EXPECT_LT(P->TN, N);
+              EXPECT_EQ(P->TN % Micro.NR, 0);
+              EXPECT_TRUE(P->TN == Micro.NR || P->TM * P->TN <= AmxCTileFloats) << P->TN;
+            }
+            // B's buffers hold all of N while BWhole.
+            const int64_t BCols = P->BWhole ? N : P->TN;
             // Buffers: aligned, in order, inside the grant, none overlapping.
             std::vector<std::pair<uint64_t, uint64_t>> Bufs = {{P->AOff, uint64_t(P->TM * P->TK) * 4},
-                                                               {P->BOff, uint64_t(P->TK * P->TN) * 4}};
+                                                               {P->BOff, uint64_t(P->TK * BCols) * 4}};
             if (P->BPack != Pack::Rows)
               Bufs.push_back({P->RawOff, uint64_t(P->TK * P->TN) * 4});
             if (P->Staged)
@@ -127,7 +141,7 @@ TEST(GemmPlanTest, EveryPlanFitsItsBudgetAndTilesTheShape) {
             if (P->Bf16Dot) {
               const uint64_t TKp = uint64_t(P->TK + (P->TK & 1));
               Bufs.push_back({P->ABfOff, uint64_t(P->TM) * TKp * 2});
-              Bufs.push_back({P->BBfOff, TKp * uint64_t(P->TN) * 2});
+              Bufs.push_back({P->BBfOff, TKp * uint64_t(BCols) * 2});
             }
             for (size_t I = 0; I < Bufs.size(); ++I) {
               EXPECT_EQ(Bufs[I].first % codegen::detail::ScratchpadAlign, 0u);
@@ -258,13 +272,30 @@ TEST(GemmPlanTest, OneKBlockTilesAreRowGroups) {
   }
   EXPECT_EQ(rowTileRows(Avx512Micro), 14);
   EXPECT_EQ(rowTileRows(Avx2Micro), 18);
-  // Not on the tile unit: its blocks are 32 rows.
-  KernelSpec S = gemmSpec(128, 128, 64);
+  // On the tile unit: one 32-row AMX block per tile (AmxRowTileRows); raw
+  // bf16 tiles of at most AmxCTileFloats walk a B kept whole for the batch
+  // (BWhole), the last tile narrower.
+  for (auto [M, N, TN, Whole] : std::vector<std::tuple<int64_t, int64_t, int64_t, bool>>{
+           {128, 128, 128, false}, {512, 512, 128, true}, {70, 300, 128, true}, {16, 520, 256, true}}) {
+    KernelSpec S = gemmSpec(M, N, 64);
+    S.Type = atalla::abi::DType::BF16;
+    auto P = planGemm(S, budgetOf(512 << 10), Avx512Micro, /*Bf16Dot=*/true);
+    ASSERT_TRUE(bool(P));
+    SCOPED_TRACE(S.key());
+    ASSERT_TRUE(P->Bf16Dot && P->RawBf16 && P->OneKBlock && P->BResident);
+    EXPECT_EQ(P->TM, std::min<int64_t>(M, AmxRowTileRows));
+    EXPECT_EQ(P->TN, TN);
+    EXPECT_EQ(P->BWhole, Whole);
+  }
+  // Several K blocks keep taller tiles (C is updated once per block).
+  KernelSpec S = gemmSpec(512, 512, 512);
   S.Type = atalla::abi::DType::BF16;
-  auto P = planGemm(S, budgetOf(1 << 20), Avx512Micro, /*Bf16Dot=*/true);
+  auto P = planGemm(S, budgetOf(512 << 10), Avx512Micro, /*Bf16Dot=*/true);
   ASSERT_TRUE(bool(P));
-  ASSERT_TRUE(P->Bf16Dot);
+  ASSERT_TRUE(P->Bf16Dot && !P->OneKBlock);
+  EXPECT_GT(P->TM, AmxRowTileRows);
   EXPECT_EQ(P->TM % 32, 0);
+  EXPECT_FALSE(P->BWhole);
 }
 
 TEST(GemmPlanTest, SmallOperandsAreLoadedOnce) {

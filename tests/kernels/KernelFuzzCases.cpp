@@ -204,6 +204,13 @@ void gemmCases(CaseList &L) {
   L.add(name(197, 96, 768, false, false), plain(197, 96, 768, false, false));
   L.add(name(40, 72, 512, false, false), plain(40, 72, 512, false, false));
   L.add("amx_416x1024x288_bias", gemm(contiguous({416, 288}), contiguous({288, 1024}), view({416, 1024}, {0, 1})));
+  // One K block, B kept whole for the batch while 32-row C tiles of 128
+  // columns walk it (GemmPlan::BWhole): per batch, a last tile of 44
+  // columns (a panel and 12 through the bounce buffer) and a last row block
+  // of 6, with a bias row; 8 columns left over below 16 in the second.
+  L.add("amx_b2_70x300x64_bias",
+        gemm(contiguous({2, 70, 64}), contiguous({2, 64, 300}), view({2, 70, 300}, {0, 0, 1})));
+  L.add(name(33, 520, 96, false, false), plain(33, 520, 96, false, false));
   // Skinny: GEMV-like M = 1 or N = 1, and K = 1.
   for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{1, 1, 1},
                                                             {1, 17, 33},
