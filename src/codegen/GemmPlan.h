@@ -127,10 +127,10 @@ constexpr int64_t DirectBWholeNarrow = 8192;
 /// Measured on the AVX-512 Xeon (one thread, fastest of five interleaved
 /// repetitions, microseconds, the largest tile the traffic model picked ->
 /// these tiles): 64x64x64 1.60 -> 0.80, 12 x 128x128x64 56.5 -> 46.7,
-/// 128^3 7.3 -> 6.7, 512x512x64 65 -> 51.4, 256^3 42.5 -> 42.8 (32 x 256
-/// tiles without BWhole: 32 x 512 for 512x512x64 was 67). A 64-row tile
-/// stalled at its first tile load (the first tdpbf16ps held a third of the
-/// kernel's samples for 64x64x64; not understood).
+/// 128^3 7.3 -> 6.7, 512x512x64 65 -> 51.4 (32-row tiles as wide as B,
+/// 32 x 512: 67), 256^3 42.5 -> 42.8. The 64-row tile of 64x64x64 stalled
+/// at its first tile loads (the first tdpbf16ps held a third of the
+/// kernel's samples; not understood).
 constexpr int64_t AmxRowTileRows = 32;
 constexpr int64_t AmxCTileFloats = 4096;
 
