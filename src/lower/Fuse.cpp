@@ -69,7 +69,8 @@ bool isFloat32(const LoweringState &S, const std::string &V) {
   return M && M->Dtype == frontend::ScalarType::Float32;
 }
 
-/// \p V's static shape; {-1} (equal to no shape) where none is known.
+/// \p V's static shape; where none is known {-1}, which equals no real
+/// shape and has rank 1.
 std::vector<int64_t> knownShape(const LoweringState &S, const std::string &V) {
   auto It = S.Shapes.find(V);
   return It == S.Shapes.end() ? std::vector<int64_t>{-1} : It->second;
@@ -173,8 +174,7 @@ llvm::Error lower::markEpilogues(LoweringState &S) {
     } else if (K != abi::KernelId::relu) {
       continue;
     }
-    const frontend::TensorMeta *OM = S.M->G.meta(R->Outputs[0].S);
-    if (!OM || OM->Dtype != frontend::ScalarType::Float32)
+    if (!isFloat32(S, R->Outputs[0].S))
       continue;
     S.Fusion.Epilogue[*V] = R->Name;
   }
@@ -231,9 +231,7 @@ llvm::Error lower::markCatSlots(LoweringState &S) {
     const std::string *Out = firstResult(N);
     if (!Row || Row->Lowering != OpLowering::Cat || !Out)
       continue;
-    const frontend::TensorMeta *Meta = S.M->G.meta(*Out);
-    auto Shape = S.Shapes.find(*Out);
-    if (!Meta || Meta->Dtype != frontend::ScalarType::Float32 || Shape == S.Shapes.end() || Shape->second.size() != 4)
+    if (!isFloat32(S, *Out) || knownShape(S, *Out).size() != 4)
       continue;
     const frontend::NamedArgument *Dim = N.input("dim");
     const int64_t D = Dim && Dim->Arg.Kind == ArgKind::Int ? Dim->Arg.I : 0;
