@@ -477,12 +477,17 @@ class Machine {
 public:
   Machine(const MachineDesc &M) : Mach(M), Dma(M), Core(M), TileBytes(uint64_t(M.ArrayCols) * M.ElementBytes) {}
 
+  /// One cycle of both: the compute path, then the DMA backends.
+  void step() {
+    Core.tick(Now);
+    Dma.tick(Now);
+    ++Now;
+  }
+
   /// Steps, charging each cycle to \p Phase, until \p Done holds.
   template <typename F> void stepUntil(uint64_t GemmPhases::*Phase, F Done) {
     while (!Done()) {
-      Core.tick(Now);
-      Dma.tick(Now);
-      ++Now;
+      step();
       ++(Phases.*Phase);
     }
   }
@@ -532,9 +537,7 @@ public:
         Ids.push_back(Id);
         ++Next;
       }
-      Core.tick(Now);
-      Dma.tick(Now);
-      ++Now;
+      step();
       ++Phases.Drain;
     }
   }
@@ -544,11 +547,8 @@ public:
     assert(!Core.active() && "runPass after pipelined passes: finishPasses first");
     Core.start(P);
     const uint64_t Start = Now;
-    while (Core.active()) {
-      Core.tick(Now);
-      Dma.tick(Now);
-      ++Now;
-    }
+    while (Core.active())
+      step();
     chargePass(Start);
   }
 
@@ -562,11 +562,8 @@ public:
     stepUntil(&GemmPhases::Store, [&] { return Core.passes() <= 1 && Core.arrayFree(); });
     Core.start(P);
     const uint64_t Start = Now;
-    while (!Core.arrayFree()) {
-      Core.tick(Now);
-      Dma.tick(Now);
-      ++Now;
-    }
+    while (!Core.arrayFree())
+      step();
     chargePass(Start);
   }
   /// Steps until every pipelined pass has stored its rows (charged to Store).
@@ -637,9 +634,7 @@ private:
       int Id = Dma.start(Pad, Store, Rows, RowBytes ? RowBytes : uint32_t(TileBytes));
       if (Id >= 0)
         return Id;
-      Core.tick(Now);
-      Dma.tick(Now);
-      ++Now;
+      step();
       ++(Phases.*Phase);
     }
   }
