@@ -531,12 +531,10 @@ std::string generatedIsa() {
 void printSummary(const std::vector<Case> &Cases) {
   if (timings().empty()) // nothing ran (--benchmark_list_tests, a filter that matches nothing)
     return;
-  std::map<std::string, double> T; // seconds per call: each case's fastest repetition
+  const std::map<std::string, Timing> &T = timings(); // each case's fastest repetition
   int Reps = 0;
-  for (const auto &[Name, Tm] : timings()) {
-    T[Name] = Tm.Best;
+  for (const auto &[Name, Tm] : T)
     Reps = std::max(Reps, Tm.Reps);
-  }
   std::fprintf(stderr, "\nhost: %s; ISA: %s; generated kernels: %s; oneDNN %s (implementation per case in the "
                        "JSON labels)%s",
                llvm::sys::getHostCPUName().str().c_str(), hostIsa().c_str(), generatedIsa().c_str(),
@@ -565,9 +563,9 @@ void printSummary(const std::vector<Case> &Cases) {
     Partner.Bf16 = C.Bf16 && !VsF32.count(Suite);
     const double OWork = C.Fam == Family::Gemm ? Partner.flops() : Partner.bytes();
     const char *Unit = C.Fam == Family::Gemm ? "GF/s" : "GB/s";
-    double R = A->second / O->second;
-    std::fprintf(stderr, "%-28s %7.2f %-4s %7.2f %-4s %8.3f\n", C.key().c_str(),
-                 Work / A->second * 1e-9, Unit, OWork / O->second * 1e-9, Unit, R);
+    const double TA = A->second.Best, TO = O->second.Best, R = TA / TO;
+    std::fprintf(stderr, "%-28s %7.2f %-4s %7.2f %-4s %8.3f\n", C.key().c_str(), Work / TA * 1e-9, Unit,
+                 OWork / TO * 1e-9, Unit, R);
     auto &G = LogSum[Suite];
     G.first += std::log(R);
     G.second += 1;
@@ -577,12 +575,12 @@ void printSummary(const std::vector<Case> &Cases) {
                  std::exp(G.first / G.second), G.second,
                  VsF32.count(Suite) ? " (against oneDNN fp32: oneDNN 2.6 has no bf16 here)" : "");
   if (auto M = T.find("memcpy/4096/1024"); M != T.end()) {
-    double MemcpyGBs = 2.0 * 4 * 4096 * 1024 / M->second * 1e-9;
+    double MemcpyGBs = 2.0 * 4 * 4096 * 1024 / M->second.Best * 1e-9;
     std::fprintf(stderr, "memcpy/4096/1024: %.2f GB/s (read + write)", MemcpyGBs);
     auto A = T.find("softmax/atalla/4096/1024");
     if (A != T.end())
       std::fprintf(stderr, "; softmax/atalla/4096/1024 reaches %.0f%% of it",
-                   100.0 * (2.0 * 4 * 4096 * 1024 / A->second * 1e-9) / MemcpyGBs);
+                   100.0 * (2.0 * 4 * 4096 * 1024 / A->second.Best * 1e-9) / MemcpyGBs);
     std::fprintf(stderr, "\n");
   }
 }
