@@ -39,6 +39,13 @@ std::vector<int64_t> candidates(int64_t Dim, int64_t Step, int64_t Max) {
   return Out;
 }
 
+/// Whether the tile unit could multiply \p Spec's A and B: the target has
+/// AMX-BF16 (\p Bf16Dot), the blocking is AVX-512's (its 32-column panels
+/// are the tiles' pairs of 16 columns) and both are stored as bf16.
+bool tileUnitOperands(const abi::KernelSpec &Spec, const MicroKernel &Micro, bool Bf16Dot) {
+  return Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1);
+}
+
 /// Cache blocking, from the static shape. K blocks are balanced (so usually
 /// all equal). TM x TN is chosen to minimise the SDMA traffic (A is reloaded
 /// per N block unless K fits one block, B per M block unless it is resident)
@@ -202,8 +209,7 @@ Expected<GemmPlan> gemm::planConv(const abi::KernelSpec &Spec, uint64_t Budget, 
   P.DirectRows = P.SW == 1 && P.APack == Pack::Rows && P.OW >= 2 * Micro.VW;
   P.Wp = P.OW + (P.KW - 1) * P.DW;
   P.DirectB = !P.DirectRows && directB(P.M, Micro);
-  P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) &&
-              P.APack == Pack::Rows && !P.DirectB && !P.DirectRows;
+  P.Bf16Dot = tileUnitOperands(Spec, Micro, Bf16Dot) && P.APack == Pack::Rows && !P.DirectB && !P.DirectRows;
   const uint64_t Avail = P.Bf16Dot ? Budget / 3 * 2 : Budget;
   // Less what rounding each buffer to ScratchpadAlign can add, and a
   // per-row bias column's buffer.
@@ -413,17 +419,15 @@ Expected<GemmPlan> gemm::planGemm(const abi::KernelSpec &Spec, uint64_t Budget, 
   // rows of C: the tile unit multiplies partial tiles too. Not below 8 rows
   // (a GEMV): a 16-row tile would be mostly padding, and pairing B costs a
   // pass over it as large as the f32 microkernel's dot products.
-  const bool RawCandidate = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) &&
-                            Spec.storedAsBf16(1) && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 &&
-                            K % 32 == 0 && K > 0 && M >= 8 && !Spec.HasScale;
-  const bool TileUnit = Bf16Dot && Micro.VW == 16 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1);
+  const bool TileUnit = tileUnitOperands(Spec, Micro, Bf16Dot);
+  const bool RawCandidate = TileUnit && P.BPack == Pack::Rows && P.SAk == 1 && P.SBn == 1 && K % 32 == 0 && K > 0 &&
+                            M >= 8 && !Spec.HasScale;
   P.DirectB = P.BPack == Pack::Rows && directB(M, N, K, Micro, TileUnit) && !RawCandidate;
   // Not with a column scale: the tile unit would take A diag(s) rounded to
   // bf16, a rounding per product that the definition (bf16 operands, exact
   // products, f32 sums) does not have; the f32 microkernel multiplies the
   // f32 A diag(s) as it is.
-  P.Bf16Dot = Bf16Dot && Micro.VW == 16 && Micro.NR == 32 && Spec.storedAsBf16(0) && Spec.storedAsBf16(1) && P.APack == Pack::Rows &&
-              !P.DirectB && !Spec.HasScale;
+  P.Bf16Dot = TileUnit && P.APack == Pack::Rows && !P.DirectB && !Spec.HasScale;
   // A per-row bias column: its buffer (at most MCMax floats) out of the budget first.
   const bool BiasCol = Spec.HasBias && Spec.Operands[2].Strides[Rank - 1] == 0 && N > 1;
   const uint64_t ColBytes = BiasCol ? uint64_t(MCMax) * 4 + ScratchpadAlign : 0;
