@@ -30,7 +30,8 @@ void GemmEmitter::loadBConv(Value *N0, int64_t NN, Value *K0, int64_t KN) {
   Value *NRows = smax(B.CreateSub(Hi, Lo), c64(0));
   Value *XSrc = at(1, B.CreateAdd(Base[1], B.CreateAdd(mul(C0, P.SXc), mul(Lo, P.SXh))));
   Value *ChanStep = mul(NRows, P.W); // floats per channel in Region
-  BasicBlock *Load = BasicBlock::Create(KB.Ctx, "conv.load", KB.F), *Build = BasicBlock::Create(KB.Ctx, "conv.build", KB.F);
+  BasicBlock *Load = BasicBlock::Create(KB.Ctx, "conv.load", KB.F);
+  BasicBlock *Build = BasicBlock::Create(KB.Ctx, "conv.build", KB.F);
   B.CreateCondBr(B.CreateICmpSGT(NRows, c64(0)), Load, Build);
   B.SetInsertPoint(Load);
   if (P.SXh == P.W) // each channel's rows are contiguous: one transfer for all

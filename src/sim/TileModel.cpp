@@ -63,7 +63,8 @@ Expected<TileSchedule> atalla::sim::parseTileSchedule(StringRef S) {
       return T;
     }
   }
-  return makeError("unknown schedule '" + S + "' (schedules: tile, tiled, blocked:mX_nY with X, Y >= 1, ours, ours:serial)");
+  return makeError("unknown schedule '" + S +
+                   "' (schedules: tile, tiled, blocked:mX_nY with X, Y >= 1, ours, ours:serial)");
 }
 
 Expected<uint64_t> atalla::sim::vectorOpCycles(const MachineDesc &Mach, StringRef Fn) {
