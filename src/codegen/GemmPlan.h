@@ -88,8 +88,8 @@ constexpr int64_t rowTileRows(const MicroKernel &Micro) {
 /// M / groups + 1 rows), for microkernel \p Micro: AVX2's 6-row blocking, a
 /// remainder of 1 or 2 rows, whose own microkernel is load-bound (2
 /// broadcasts and 6 B loads per 12 FMAs). Measured with AVX2 kernels
-/// (--isa=avx2, one thread, fastest of five interleaved repetitions,
-/// GFLOP/s): 128x768x768 85-88 -> 95, 512x512x64 98-99 -> 99-100,
+/// (--isa=avx2 on the AVX-512 Xeon, one thread, fastest of five interleaved
+/// repetitions, GFLOP/s): 128x768x768 85-88 -> 95, 512x512x64 98-99 -> 99-100,
 /// 32x64x128 77.7 -> 78.8, the rest within 1 %. Not with AVX-512's 14
 /// rows, whose 11- and 10-row groups lose more than the remainder costs
 /// (32x64x128 143 -> 134, 16x128x64 123 -> 111).
