@@ -78,7 +78,10 @@ constexpr int64_t DirectBWhole = 4096;
 /// rows instead of 14 within noise. With AVX2 kernels (--isa=avx2), 6 / 12 /
 /// 18 rows: 128^3 83 / 86-88 / 89, 512x512x64 85 / 88-89 / 88-90, against
 /// 86-89 and 83-89 for tiles of all rows. Not with AMX (Bf16Dot), whose
-/// blocks are 32 rows.
+/// blocks are 32 rows. Balancing the tiles where the last would have one
+/// or two rows (128 rows as 8 x 13 + 2 x 12 instead of 9 x 14 + 2) was
+/// within 1 % (median of six rounds, microseconds: 128^3 28.17 -> 28.10,
+/// 12 x 128x128x64 182.4 -> 183.0, 16x128x64 2.21 -> 2.19).
 constexpr int64_t RowTileRows = 14;
 constexpr int64_t rowTileRows(const MicroKernel &Micro) {
   return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;
@@ -106,7 +109,12 @@ constexpr int64_t spreadRemainderRows(const MicroKernel &Micro) { return Micro.M
 /// AVX2's 256-bit vectors (64 bytes a row per k step) in place was slower
 /// (--isa=avx2: 512x512x64 90 -> 84), so AVX2 keeps a smaller whole B
 /// (DirectBWholeNarrow); a bf16 GEMM on the tile unit keeps DirectBWhole
-/// (AMX multiplies packed pairs).
+/// (AMX multiplies packed pairs). B's rows stay dense in the scratchpad: a
+/// row stride padded to an odd number of cache lines (so that a panel's
+/// rows, 512 bytes or more apart, spread over all L1 sets; loaded as
+/// overlapping rows, one copy per row) was slower (median of six rounds,
+/// microseconds: 128^3 28.2 -> 29.5, 256^3 208 -> 214, 12 x 128x128x64
+/// 184 -> 190).
 constexpr int64_t DirectBWholeWide = 65536;
 /// Floats of a whole B read in place with AVX2's 256-bit vectors for C with
 /// more rows than DirectBMaxGroups row groups (32 KiB): each k step reads
