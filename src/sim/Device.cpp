@@ -532,7 +532,7 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   // loop, the zmm copy with a non-temporal prefetch of the source (32 KiB:
   // 44-45 GB/s, or 37 prefetching 2 KiB ahead). Inside a GEMM they cost
   // more (12 x 128x128x64, median of five or six, microseconds per call):
-  // skipping A's 120 loads of 3.5 KiB saves 18.6 of 186 (155 ns a copy);
+  // skipping A's 108 loads of 3.5 KiB saves 18.6 of 186 (172 ns a copy);
   // only 5 of that goes when they copy from one L1-hot source instead.
   // Keeping the DRAM-side lines out of L1 was slower: a non-temporal
   // prefetch of each load's source 184 -> 196, cldemote of each store's
