@@ -81,7 +81,11 @@ constexpr int64_t DirectBWhole = 4096;
 /// blocks are 32 rows. Balancing the tiles where the last would have one
 /// or two rows (128 rows as 8 x 13 + 2 x 12 instead of 9 x 14 + 2) was
 /// within 1 % (median of six rounds, microseconds: 128^3 28.17 -> 28.10,
-/// 12 x 128x128x64 182.4 -> 183.0, 16x128x64 2.21 -> 2.19).
+/// 12 x 128x128x64 182.4 -> 183.0, 16x128x64 2.21 -> 2.19). Loading A's
+/// M rows once per batch (one transfer instead of one per tile) with the
+/// same C tiles was slower (median of four rounds, microseconds: 12 x
+/// 128x128x64 181.1 -> 184.1, 128^3 27.9 -> 28.5, 512x512x64 226.2 ->
+/// 227.3): A's rows then come from L2.
 constexpr int64_t RowTileRows = 14;
 constexpr int64_t rowTileRows(const MicroKernel &Micro) {
   return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;
