@@ -88,8 +88,8 @@ constexpr int64_t DirectBWhole = 4096;
 /// 227.3): A's rows then come from L2. Nor did it pay to cut a tile's C
 /// store into row chunks, each sent between two panels of the next tile
 /// (two C buffers), so that the stores could drain under its FMAs (median
-/// of four rounds, microseconds: 12 x 128x128x64 181.6 -> 183.2, 128^3 28.45 ->
-/// 28.78, 512x512x64 229.9 -> 225.6, 16x128x64 2.21 -> 2.22).
+/// of four rounds, microseconds: 12 x 128x128x64 181.6 -> 183.2, 128^3
+/// 28.45 -> 28.78, 512x512x64 229.9 -> 225.6, 16x128x64 2.21 -> 2.22).
 constexpr int64_t RowTileRows = 14;
 constexpr int64_t rowTileRows(const MicroKernel &Micro) {
   return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;

@@ -538,7 +538,7 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   // prefetch of each load's source 184 -> 196, cldemote of each store's
   // destination 184 -> 309. Timed inside that bgemm with rdtscp: an A
   // load's copy takes 262 TSC cycles, a second copy of the same lines
-  // right after it 127 (glibc's rep movsb and a zmm loop alike: the
+  // right after it 126-136 (glibc's rep movsb and a zmm loop alike: the
   // core's L1-to-L1 rate); leaving out only the memcpy, the call kept,
   // saves 16.6 us of 183 for A's 108 loads and 15.3 for B's 12 loads of
   // 32 KiB. Also slower (us, median of five): prefetching the next block
