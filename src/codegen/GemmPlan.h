@@ -80,16 +80,18 @@ constexpr int64_t DirectBWhole = 4096;
 /// 86-89 and 83-89 for tiles of all rows. Not with AMX (Bf16Dot), whose
 /// blocks are 32 rows. Balancing the tiles where the last would have one
 /// or two rows (128 rows as 8 x 13 + 2 x 12 instead of 9 x 14 + 2) was
-/// within 1 % (median of six rounds, microseconds: 128^3 28.17 -> 28.10,
-/// 12 x 128x128x64 182.4 -> 183.0, 16x128x64 2.21 -> 2.19). Loading A's
-/// M rows once per batch (one transfer instead of one per tile) with the
+/// within 1 % (the AVX-512 Xeon, AVX-512 kernels, median of six rounds,
+/// microseconds: 128^3 28.17 -> 28.10, 12 x 128x128x64 182.4 -> 183.0,
+/// 16x128x64 2.21 -> 2.19). On the same host and kernels, loading A's M
+/// rows once per batch (one transfer instead of one per tile) with the
 /// same C tiles was slower (median of four rounds, microseconds: 12 x
 /// 128x128x64 181.1 -> 184.1, 128^3 27.9 -> 28.5, 512x512x64 226.2 ->
-/// 227.3): A's rows then come from L2. Nor did it pay to cut a tile's C
-/// store into row chunks, each sent between two panels of the next tile
-/// (two C buffers), so that the stores could drain under its FMAs (median
-/// of four rounds, microseconds: 12 x 128x128x64 181.6 -> 183.2, 128^3
-/// 28.45 -> 28.78, 512x512x64 229.9 -> 225.6, 16x128x64 2.21 -> 2.22).
+/// 227.3; perhaps as A's rows are then read from L2, which was not
+/// measured). Nor did it pay to cut a tile's C store into row chunks, each
+/// sent between two panels of the next tile (two C buffers), so that the
+/// stores could drain under its FMAs (median of four rounds, microseconds:
+/// 12 x 128x128x64 181.6 -> 183.2, 128^3 28.45 -> 28.78, 512x512x64 229.9
+/// -> 225.6, 16x128x64 2.21 -> 2.22).
 constexpr int64_t RowTileRows = 14;
 constexpr int64_t rowTileRows(const MicroKernel &Micro) {
   return (RowTileRows + Micro.MR - 1) / Micro.MR * Micro.MR;
