@@ -470,6 +470,19 @@ void GemmEmitter::loadBRepacked(Value *BSrc, int64_t NN, int64_t KN) {
 /// median of eight rounds of fastest-of-three, microseconds, 1 / 2 / 4:
 /// 12 x 128x128x64 178.7 / 179.5 / 185.5, 128^3 27.9 / 27.8 / 29.1, 256^3
 /// 206.0 / 205.9 / 207.9, 512x512x64 226.8 / 220.5 / 225.8).
+/// The loop is bounded by its loads (A's broadcasts), not its FMAs. On the
+/// AVX-512 Xeon (one thread), 24 register-only FMA chains run at 213.5 GFLOP/s;
+/// a standalone loop of this shape (clang -O3 -march=native, A's 14 scalars
+/// broadcast from memory, B's 2 vectors loaded, K = 64, C stored after) at
+/// 177-179 (83-84 %), and with the broadcasts replaced by registers at 208
+/// (97 %). Other blockings of the 32 registers were no better: 6 x 64 184,
+/// 8 x 48 183, 12 x 32 177, 28 x 16 with the broadcast folded into each FMA
+/// 151. Nor in atalla-bench (median of three rounds, us, 14 x 32 -> 6 x 64 /
+/// 8 x 48 / 12 x 32): 12 x 128x128x64 173.3 -> 171.7 / 173.8 / 175.0, 128^3
+/// 27.2 -> 27.9 / 27.8 / 27.7, 512x512x64 220.9 -> 236.2 / 227.9 / 231.8. A
+/// prefetch in the k loop of B's lines one or two panels ahead (or one behind)
+/// gained nothing (median of five rounds, us): 12 x 128x128x64 171.8
+/// -> 170.9-174.2, 256^3 202.0 -> 208.9-211.0.
 void GemmEmitter::micro(Value *M0, int64_t R, Value *Pn, int64_t NP, int64_t Wd, int64_t MN, int64_t NN,
                         int64_t KN, bool Zero) {
   const int64_t ARS = P.APack == Pack::Cols ? 1 : KN, ACS = P.APack == Pack::Cols ? MN : 1;
