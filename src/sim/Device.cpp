@@ -550,7 +550,10 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
   // what the generated side loses (median of four rounds, us, oneDNN /
   // no copies / as built): 12 x 128x128x64 148.2 / 142.9 / 174.3, 128^3
   // 24.4 / 23.9 / 27.5, 256^3 191.3 / 186.7 / 202.5, 512x512x64 197.6 /
-  // 192.8 / 222.2.
+  // 192.8 / 222.2. A prefetchw of the next equal-sized block after each
+  // dense store (C's next tile, at most its first 2, 8 or 64 KiB) was
+  // slower too (median of five rounds, us): 12 x 128x128x64 172.6 ->
+  // 174.2-179.5, 512x512x64 220.7 -> 222.0-243.9.
   if (DramStrideBytes == RowBytes) {
     std::memcpy(D, S, Total);
   } else if (moveElementRows(D, RowBytes, S, DramStrideBytes, Rows, RowBytes)) {
