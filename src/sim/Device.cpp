@@ -522,38 +522,34 @@ int32_t Device::sdmaLoad(void *ScpadDst, uint64_t DramSrc, uint32_t Rows, uint32
                          " is not inside one live scratchpad grant");
   uint8_t *D = static_cast<uint8_t *>(ScpadDst);
   const uint8_t *S = P->Dram.data() + DramSrc;
-  // A dense transfer is one memcpy. Measured on the AVX-512 Xeon (glibc
-  // 2.36, a standalone loop, source from L2): 3.5-7 KiB copies (a GEMM's A
-  // and C tiles) run at 99-112 GB/s, 32 KiB copies (a batch's B) at 45 GB/s
-  // however they are cut, as source and destination together exceed L1.
-  // Tried instead, each within noise or slower in atalla-bench: a zmm copy
-  // loop, glibc's rep movsb threshold at 2 KiB or 1 MB, and prefetching
-  // the next equal-sized block after each load; and in the standalone
-  // loop, the zmm copy with a non-temporal prefetch of the source (32 KiB:
-  // 44-45 GB/s, or 37 prefetching 2 KiB ahead). Inside a GEMM they cost
-  // more (12 x 128x128x64, median of five or six, microseconds per call):
-  // skipping A's 108 loads of 3.5 KiB saves 18.6 of 186 (172 ns a copy);
-  // only 5 of that goes when they copy from one L1-hot source instead.
-  // Keeping the DRAM-side lines out of L1 was slower: a non-temporal
-  // prefetch of each load's source 184 -> 196, cldemote of each store's
-  // destination 184 -> 309. Timed inside that bgemm with rdtscp: an A
-  // load's copy takes 262 TSC cycles, a second copy of the same lines
-  // right after it 126-136 (glibc's rep movsb and a zmm loop alike: the
-  // core's L1-to-L1 rate); leaving out only the memcpy, the call kept,
-  // saves 16.6 us of 183 for A's 108 loads and 15.3 for B's 12 loads of
-  // 32 KiB. Also slower (us, median of five): prefetching the next block
-  // into L1, L2 or L3 after each load 187 -> 188-191 (after B's loads
-  // only, into L2 or L3, 183 -> 187-189), and C's stores streamed from
-  // the first byte or after 256 KiB (StreamAfterBytes) 186 -> 198-203.
-  // With every copy left out (loads and stores, inside the timed loop
-  // only), the kernels alone beat oneDNN's whole call, and the copies are
-  // what the generated side loses (median of four rounds, us, oneDNN /
-  // no copies / as built): 12 x 128x128x64 148.2 / 142.9 / 174.3, 128^3
-  // 24.4 / 23.9 / 27.5, 256^3 191.3 / 186.7 / 202.5, 512x512x64 197.6 /
-  // 192.8 / 222.2. A prefetchw of the next equal-sized block after each
-  // dense store (C's next tile, at most its first 2, 8 or 64 KiB) was
-  // slower too (median of five rounds, us): 12 x 128x128x64 172.6 ->
-  // 174.2-179.5, 512x512x64 220.7 -> 222.0-243.9.
+  // A dense transfer is one memcpy. All figures from the AVX-512 Xeon (one
+  // thread, glibc 2.36); in atalla-bench, medians of four to six rounds,
+  // microseconds per call of the f32 12 x 128x128x64 bgemm unless named.
+  // - Rates, standalone, source in L2: 3.5-7 KiB copies (a GEMM's A and C
+  //   tiles) 99-112 GB/s; 32 KiB (a batch's B) 45 GB/s however cut, as
+  //   source and destination together exceed L1.
+  // - Inside the bgemm a copy costs more. Timed there with rdtscp, an A
+  //   load's copy takes 262 TSC cycles, a second copy of the same lines
+  //   right after it 126-136 (rep movsb and a zmm loop alike: the core's
+  //   L1-to-L1 rate). Leaving out only the memcpy (the call kept) saves
+  //   16.6 of 183 for A's 108 loads of 3.5 KiB and 15.3 for B's 12 of
+  //   32 KiB; copying A from one L1-hot source instead saves 5.
+  // - With every copy left out (loads and stores, inside the timed loop
+  //   only) the kernels alone beat oneDNN's whole call; the copies are what
+  //   the generated side loses (oneDNN / no copies / as built): bgemm
+  //   148.2 / 142.9 / 174.3, 128^3 24.4 / 23.9 / 27.5, 256^3 191.3 / 186.7
+  //   / 202.5, 512x512x64 197.6 / 192.8 / 222.2.
+  // - Tried instead, each within noise or slower: a zmm copy loop; glibc's
+  //   rep movsb threshold at 2 KiB or 1 MB; prefetching the next
+  //   equal-sized block after each load into L1, L2 or L3 (187 -> 188-191;
+  //   after B's loads only, into L2 or L3, 183 -> 187-189); a non-temporal
+  //   prefetch of each load's source (184 -> 196; standalone, a zmm copy
+  //   with it: 32 KiB at 44-45 GB/s, 37 prefetching 2 KiB ahead); for the
+  //   stores, cldemote of each destination (184 -> 309), C streamed from the
+  //   first byte or after 256 KiB (StreamAfterBytes; 186 -> 198-203), and a
+  //   prefetchw of the next equal-sized block after each dense store (C's
+  //   next tile, at most its first 2, 8 or 64 KiB; 172.6 -> 174.2-179.5,
+  //   512x512x64 220.7 -> 222.0-243.9).
   if (DramStrideBytes == RowBytes) {
     std::memcpy(D, S, Total);
   } else if (moveElementRows(D, RowBytes, S, DramStrideBytes, Rows, RowBytes)) {
